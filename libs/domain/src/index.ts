@@ -1,0 +1,4 @@
+// Public surface of the pure domain. Nothing here imports Nest, Kafka or a database.
+export * from './errors';
+export * from './shape/deployment-shape';
+export * from './expert-map/physical-to-logical';

@@ -1,0 +1,14 @@
+import { resolve } from 'node:path';
+import swc from 'unplugin-swc';
+
+// One alias table for both tiers; mirrors "paths" in tsconfig.json.
+export const alias = {
+  '@eplb/domain': resolve(__dirname, 'libs/domain/src/index.ts'),
+  '@eplb/contracts': resolve(__dirname, 'libs/contracts/src/index.ts'),
+  '@eplb/persistence': resolve(__dirname, 'libs/persistence/src/index.ts'),
+  '@eplb/messaging': resolve(__dirname, 'libs/messaging/src/index.ts'),
+  '@eplb/platform': resolve(__dirname, 'libs/platform/src/index.ts'),
+};
+
+// SWC keeps decorator metadata, which Nest's dependency injection needs (esbuild drops it).
+export const plugins = [swc.vite({ module: { type: 'es6' } })];
