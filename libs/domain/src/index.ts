@@ -2,3 +2,5 @@
 export * from './errors';
 export * from './shape/deployment-shape';
 export * from './expert-map/physical-to-logical';
+export * from './formats';
+export * from './expert-map/initial-map';
