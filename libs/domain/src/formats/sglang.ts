@@ -56,7 +56,7 @@ export function importSglang(doc: unknown, opts: ImportOptions = {}): ExpertMap 
   if (!Array.isArray(raw)) throw invalid('physical_to_logical_map', `must be an array with one row per layer, got ${show(raw)}`);
   const rows = raw.map((row: unknown, l: number) => idList(row, `physical_to_logical_map[${l}]`, opts.experts));
   const first = opts.firstMoeLayer ?? 0;
-  if (first >= rows.length) {
+  if (rows.length > 0 && first >= rows.length) {
     throw invalid('--first-moe-layer', `is ${first} but physical_to_logical_map has only ${rows.length} rows`);
   }
   // Validate every row (SGLang builds all of them), then keep the MoE layers.
