@@ -1,0 +1,23 @@
+import type { DeploymentRecord } from '@eplb/persistence';
+
+/** What the API says about a deployment; built explicitly so storage can change freely. */
+export interface DeploymentResponse {
+  id: string;
+  shape: { layers: number; experts: number; ranks: number; slotsPerRank: number; nodes: number; groups: number | null };
+  mapVersion: number;
+  createdAt: string;
+}
+
+export const toDeploymentResponse = (d: DeploymentRecord): DeploymentResponse => ({
+  id: d.id,
+  shape: {
+    layers: d.numLayers,
+    experts: d.numExperts,
+    ranks: d.numRanks,
+    slotsPerRank: d.slotsPerRank,
+    nodes: d.numNodes,
+    groups: d.numGroups,
+  },
+  mapVersion: d.latestMapVersion,
+  createdAt: d.createdAt.toISOString(),
+});

@@ -1,0 +1,74 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { DeploymentRepository, EventMeta } from '@eplb/persistence';
+import { notFoundProblem, ZodPipe } from '@eplb/platform';
+import { Actor } from '../auth/request-context';
+import { Roles } from '../auth/roles.decorator';
+import { CreateDeploymentUseCase } from './create-deployment.use-case';
+import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
+
+export const deploymentId = z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, . _ - only');
+const positive = z.number().int().positive();
+
+const createBody = z.strictObject({
+  id: deploymentId,
+  shape: z.strictObject({
+    layers: positive.max(1024),
+    experts: positive.max(4096),
+    ranks: positive.max(4096),
+    slotsPerRank: positive.max(1024),
+    nodes: positive.max(4096),
+    groups: positive.optional(),
+  }),
+  initialMap: z.array(z.array(z.number().int().nonnegative())).optional(),
+});
+
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  after: deploymentId.optional(),
+});
+
+@ApiTags('deployments')
+@ApiBearerAuth()
+@Controller('v1/deployments')
+export class DeploymentsController {
+  constructor(
+    private readonly createDeployment: CreateDeploymentUseCase,
+    private readonly deployments: DeploymentRepository,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Register a deployment with its shape and initial expert map (map version 1)' })
+  @ApiBody({ schema: z.toJSONSchema(createBody) as object })
+  create(@Body(new ZodPipe(createBody)) body: z.infer<typeof createBody>, @Actor() meta: EventMeta): Promise<DeploymentResponse> {
+    const s = body.shape;
+    return this.createDeployment.execute(
+      {
+        id: body.id,
+        shape: { numLayers: s.layers, numExperts: s.experts, numRanks: s.ranks, slotsPerRank: s.slotsPerRank, numNodes: s.nodes, numGroups: s.groups },
+        initialMap: body.initialMap,
+      },
+      meta,
+    );
+  }
+
+  @Get()
+  @Roles('operator', 'analyst')
+  @ApiOperation({ summary: 'List deployments (keyset pagination by id)' })
+  async list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<{ items: DeploymentResponse[]; next: string | null }> {
+    const rows = await this.deployments.list(q.limit, q.after);
+    return { items: rows.map(toDeploymentResponse), next: rows.length === q.limit ? rows[rows.length - 1].id : null };
+  }
+
+  @Get(':id')
+  @Roles('operator', 'analyst', 'agent')
+  @ApiOperation({ summary: 'One deployment' })
+  async get(@Param('id', new ZodPipe(deploymentId, 'param')) id: string): Promise<DeploymentResponse> {
+    const d = await this.deployments.find(id);
+    if (!d) throw notFoundProblem(`deployment ${id} does not exist`);
+    return toDeploymentResponse(d);
+  }
+}

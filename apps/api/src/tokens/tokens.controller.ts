@@ -1,0 +1,29 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ROLES, EventMeta } from '@eplb/persistence';
+import { ZodPipe } from '@eplb/platform';
+import { Actor } from '../auth/request-context';
+import { Roles } from '../auth/roles.decorator';
+import { IssuedToken, IssueTokenUseCase } from './issue-token.use-case';
+
+const issueTokenBody = z.strictObject({
+  name: z.string().min(1).max(200),
+  role: z.enum(ROLES),
+});
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@Controller('v1/tokens')
+export class TokensController {
+  constructor(private readonly issueToken: IssueTokenUseCase) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Issue an API token for a role; the token is shown once' })
+  @ApiBody({ schema: z.toJSONSchema(issueTokenBody) as object })
+  issue(@Body(new ZodPipe(issueTokenBody)) body: z.infer<typeof issueTokenBody>, @Actor() meta: EventMeta): Promise<IssuedToken> {
+    return this.issueToken.execute(body, meta);
+  }
+}

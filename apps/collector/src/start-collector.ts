@@ -1,0 +1,24 @@
+import { INestApplication } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { topicSpecs } from '@eplb/contracts';
+import { KafkaBatchTransport, MESSAGE_BUS, MessageBus } from '@eplb/messaging';
+import { AppConfig, bootstrapHttpApp } from '@eplb/platform';
+import { CollectorModule } from './collector.module';
+import { COLLECTOR_GROUP } from './heat/heat-ingest.service';
+
+/** Starts the collector as a hybrid app (HTTP for health, Kafka batches for heat); used by main and tests. */
+export async function startCollector(config: AppConfig, logger: Logger, port = config.COLLECTOR_PORT): Promise<INestApplication> {
+  return bootstrapHttpApp({
+    name: 'collector',
+    module: CollectorModule.forRoot(config, logger),
+    logger,
+    host: config.HTTP_HOST,
+    port,
+    beforeListen: async (app) => {
+      const bus = app.get<MessageBus>(MESSAGE_BUS);
+      await bus.ensureTopics(topicSpecs(config.KAFKA_HEAT_PARTITIONS));
+      app.connectMicroservice({ strategy: new KafkaBatchTransport({ bus, groupId: `${config.KAFKA_GROUP_PREFIX}.${COLLECTOR_GROUP}` }) }, { inheritAppConfig: true });
+      await app.startAllMicroservices();
+    },
+  });
+}

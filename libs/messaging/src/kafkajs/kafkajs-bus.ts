@@ -1,0 +1,200 @@
+import { Admin, Consumer, Kafka, logLevel, Producer, CompressionTypes, LogEntry } from 'kafkajs';
+import type {
+  BatchHandler,
+  ConsumerOptions,
+  MessageBus,
+  MessageConsumer,
+  MessageProducer,
+  OutgoingMessage,
+  TopicSpec,
+} from '../message-bus';
+
+export interface KafkajsBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Where kafkajs' own log lines go (they are otherwise printed unstructured). */
+  readonly log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: object) => void;
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class KafkajsBus implements MessageBus {
+  private readonly kafka: Kafka;
+  /** A separate client for health probes: no retries, so a dead broker is reported at once. */
+  private readonly probeKafka: Kafka;
+  private probeAdmin: Admin | null = null;
+  private readonly owned = new Set<{ close(): Promise<void> }>();
+
+  constructor(private readonly options: KafkajsBusOptions) {
+    const logCreator = () => (entry: LogEntry) => {
+      const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
+      const { message, ...extra } = entry.log;
+      options.log?.(level, `kafkajs ${entry.namespace}: ${message}`, extra);
+    };
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.WARN,
+      logCreator,
+      retry: { initialRetryTime: 200, retries: 8 },
+    });
+    this.probeKafka = new Kafka({
+      clientId: `${options.clientId}-probe`,
+      brokers: [...options.brokers],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+      requestTimeout: 2000,
+      retry: { retries: 0 },
+    });
+  }
+
+  async producer(): Promise<MessageProducer> {
+    const producer: Producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 5 });
+    await producer.connect();
+    const handle: MessageProducer = {
+      send: async (topic: string, messages: readonly OutgoingMessage[]) => {
+        await producer.send({
+          topic,
+          acks: -1,
+          compression: CompressionTypes.GZIP,
+          messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers })),
+        });
+      },
+      close: async () => {
+        this.owned.delete(handle);
+        await producer.disconnect();
+      },
+    };
+    this.owned.add(handle);
+    return handle;
+  }
+
+  consumer(options: ConsumerOptions): MessageConsumer {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    let running = false;
+    const log = this.options.log;
+    const handle: MessageConsumer = {
+      run: async (handler: BatchHandler) => {
+        await consumer.connect();
+        for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+        running = true;
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
+            if (batch.messages.length === 0) return;
+            const ctx = { heartbeat, isRunning: () => running && isRunning() && !isStale() };
+            // Infrastructure errors (database down) must not skip messages: retry the same batch
+            // with back-off while we still own the partition.
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await handler(
+                  {
+                    topic: batch.topic,
+                    partition: batch.partition,
+                    messages: batch.messages.map((m) => ({
+                      topic: batch.topic,
+                      partition: batch.partition,
+                      offset: m.offset,
+                      key: m.key,
+                      value: m.value,
+                      headers: Object.fromEntries(
+                        Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+                      ),
+                      timestamp: m.timestamp,
+                    })),
+                  },
+                  ctx,
+                );
+                break;
+              } catch (err) {
+                if (!ctx.isRunning()) throw err;
+                const wait = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6));
+                log?.('error', `batch handler failed, retrying in ${wait} ms`, {
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  attempt,
+                  error: (err as Error).message,
+                });
+                await sleep(wait);
+                await heartbeat();
+              }
+            }
+            resolveOffset(batch.messages[batch.messages.length - 1].offset);
+            await commitOffsetsIfNecessary();
+          },
+        });
+      },
+      close: async () => {
+        running = false;
+        this.owned.delete(handle);
+        await consumer.disconnect();
+      },
+    };
+    this.owned.add(handle);
+    return handle;
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: 1 })),
+        });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    try {
+      this.probeAdmin ??= this.probeKafka.admin();
+      await withTimeout(
+        (async () => {
+          await this.probeAdmin!.connect();
+          await this.probeAdmin!.describeCluster();
+        })(),
+        timeoutMs,
+        `Kafka (${this.options.brokers.join(',')})`,
+      );
+    } catch (err) {
+      // Drop the probe client so the next ping starts from a fresh connection.
+      const stale = this.probeAdmin;
+      this.probeAdmin = null;
+      void stale?.disconnect().catch(() => undefined);
+      throw new Error(`Kafka at ${this.options.brokers.join(',')} unreachable: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.owned].map((o) => o.close()));
+    await this.probeAdmin?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Our own small interface over the Kafka client. kafkajs is in maintenance mode; everything else
+ * in the code base talks to these types, so replacing the client touches one folder.
+ */
+export interface OutgoingMessage {
+  readonly key?: string | null;
+  readonly value: Buffer | string;
+  readonly headers?: Record<string, string>;
+}
+
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, string | undefined>;
+  readonly timestamp: string;
+}
+
+export interface MessageBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly IncomingMessage[];
+}
+
+export interface BatchContext {
+  /** Keep group membership alive inside long handlers. */
+  heartbeat(): Promise<void>;
+  isRunning(): boolean;
+}
+
+/**
+ * Handles a whole batch of one partition. Resolving means every message's effect is durable:
+ * only then are the offsets committed (at-least-once; handlers make that exactly-once by being
+ * idempotent). Throwing means "infrastructure trouble": the batch is retried, never skipped.
+ */
+export type BatchHandler = (batch: MessageBatch, ctx: BatchContext) => Promise<void>;
+
+export interface MessageProducer {
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning?: boolean;
+  /** Upper bound on bytes fetched per partition, to bound memory per batch. */
+  readonly maxBytesPerPartition?: number;
+}
+
+export interface MessageConsumer {
+  run(handler: BatchHandler): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+export interface MessageBus {
+  producer(): Promise<MessageProducer>;
+  consumer(options: ConsumerOptions): MessageConsumer;
+  /** Creates missing topics; existing ones are left as they are. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Resolves when a broker answers metadata within the timeout; rejects with the reason. */
+  ping(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}

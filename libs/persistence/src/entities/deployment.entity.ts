@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** Read model of a deployment (rebuilt from the `deployment.*` events). */
+@Entity({ name: 'deployments' })
+export class DeploymentEntity {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ name: 'num_layers', type: 'int' })
+  numLayers!: number;
+
+  @Column({ name: 'num_experts', type: 'int' })
+  numExperts!: number;
+
+  @Column({ name: 'num_ranks', type: 'int' })
+  numRanks!: number;
+
+  @Column({ name: 'slots_per_rank', type: 'int' })
+  slotsPerRank!: number;
+
+  @Column({ name: 'num_nodes', type: 'int' })
+  numNodes!: number;
+
+  @Column({ name: 'num_groups', type: 'int', nullable: true })
+  numGroups!: number | null;
+
+  @Column({ name: 'latest_map_version', type: 'int' })
+  latestMapVersion!: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

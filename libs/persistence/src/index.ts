@@ -1,0 +1,11 @@
+export { createDataSource, runMigrations, ensureDatabase } from './data-source';
+export { DatabaseModule, PostgresCheck } from './nest/database.module';
+export { appendEvents, readStream, type EventMeta, type NewEvent, type StoredEvent } from './repositories/event-store';
+export {
+  DeploymentRepository,
+  DeploymentExistsError,
+  type DeploymentRecord,
+  type NewDeployment,
+} from './repositories/deployment.repository';
+export { HeatReportRepository, type HeatReport, type HeatQuery } from './repositories/heat-report.repository';
+export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal } from './repositories/api-token.repository';

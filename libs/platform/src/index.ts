@@ -1,0 +1,14 @@
+export * from './config/config';
+export { ConfigModule, APP_CONFIG } from './config/config.module';
+export { createLogger, NestPinoLogger } from './logging/logger';
+export { LoggingModule, LOGGER } from './logging/logging.module';
+export * from './http/problem';
+export { ProblemFilter } from './http/problem.filter';
+export { ZodPipe } from './http/zod.pipe';
+export { metricsRegistry, counter, histogram, httpRequestDuration } from './metrics/metrics';
+export { READINESS_CHECKS, type ReadinessCheck, type ReadinessReport, runChecks } from './health/readiness';
+export { healthControllers, readinessChecks } from './health/health.providers';
+export { RedisModule, REDIS, RedisCheck } from './redis/redis.module';
+export { bootstrapHttpApp, installProcessGuards, type HttpAppOptions } from './bootstrap/http-app';
+export { Public, IS_PUBLIC } from './auth/public.decorator';
+export { runMain } from './bootstrap/run-main';

@@ -1,0 +1,22 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * One registry per process. Metric names are `eplb_<app-part>_<what>_<unit>` so a dashboard can
+ * find every app's figures with one prefix.
+ */
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry, prefix: 'eplb_process_' });
+
+export const httpRequestDuration = new Histogram({
+  name: 'eplb_http_request_duration_seconds',
+  help: 'HTTP request duration by route and status',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [metricsRegistry],
+});
+
+export const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+  new Counter<L>({ name, help, labelNames: [...labelNames], registers: [metricsRegistry] });
+
+export const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
+  new Histogram<L>({ name, help, buckets, labelNames: [...labelNames], registers: [metricsRegistry] });

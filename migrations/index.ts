@@ -1,0 +1,5 @@
+// Every migration, in order. Listed explicitly so the same data source works from TypeScript
+// (tests, CLI) and from compiled JavaScript (apps), with no glob to drift.
+import { InitialSchema1763884800000 } from './1763884800000-initial-schema';
+
+export const migrations = [InitialSchema1763884800000];
