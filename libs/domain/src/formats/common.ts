@@ -128,7 +128,7 @@ export function assertExpertMap(map: ExpertMap, experts?: number): { numExperts:
 /** Parses JSON text; a syntax error becomes a DomainError naming `input`. */
 export function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw invalid('input', `is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }

@@ -74,6 +74,13 @@ describe('format registry', () => {
     expect(() => serializeExpertMap('yaml', map)).toThrow(/^to: unknown map format "yaml"/);
   });
 
+  it('reads JSON files that start with a byte order mark', () => {
+    expect(parseExpertMap('sglang', '\uFEFF{"physical_to_logical_map": [[1, 0]]}', { ranks: 2 })).toEqual({
+      physicalToLogical: [[1, 0]],
+      numRanks: 2,
+    });
+  });
+
   it('reports invalid JSON as an input error', () => {
     try {
       parseExpertMap('sglang', '{"physical_to_logical_map": [[0, 1]', { ranks: 1 });
