@@ -5,7 +5,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
  * find every app's figures with one prefix.
  */
 export const metricsRegistry = new Registry();
-collectDefaultMetrics({ register: metricsRegistry, prefix: 'eplb_process_' });
+collectDefaultMetrics({ register: metricsRegistry, prefix: 'eplb_' });
 
 export const httpRequestDuration = new Histogram({
   name: 'eplb_http_request_duration_seconds',

@@ -1,0 +1,16 @@
+import { AppConfig, loadConfig } from '@eplb/platform';
+
+/**
+ * Integration tests use their own database (eplb_test) on the same servers, and their own
+ * consumer-group prefix, so a developer's running stack keeps its data.
+ */
+export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    ...process.env,
+    DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/eplb_test',
+    KAFKA_GROUP_PREFIX: 'eplb-test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+    ...overrides,
+  });
+}
