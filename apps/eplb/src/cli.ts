@@ -14,6 +14,10 @@ const verbs: Record<string, Verb> = {
     summary: 'plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose]',
     load: async () => (await import('./commands/plan.command')).planCommand,
   },
+  heat: {
+    summary: 'heat publish [--file EVENTS.jsonl] [--brokers LIST] [--raw]',
+    load: async () => (await import('./commands/heat.command')).heatCommand,
+  },
   map: {
     summary: 'map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE] ...',
     load: async () => (await import('./commands/map.command')).mapCommand,

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { checkAgainstDeployment, HeatDeploymentView, parseHeatEvent } from './heat-event.v1';
+
+const now = Date.parse('2026-11-23T06:00:00.000Z');
+const deployment: HeatDeploymentView = { numLayers: 2, numRanks: 4, slotsPerRank: 3, latestMapVersion: 12 };
+const base = {
+  v: 1,
+  deployment: 'dsv3-a',
+  rank: 3,
+  step: 1048576,
+  steps: 1,
+  phase: 'decode',
+  mapVersion: 12,
+  layerVersions: null,
+  ts: '2026-11-23T06:00:00.000Z',
+  load: [
+    [0, 17, 4],
+    [9, 0, 33],
+  ],
+};
+const verdict = (over: Record<string, unknown>) => {
+  const v = parseHeatEvent(JSON.stringify({ ...base, ...over }));
+  if (!v.ok) return v.reason;
+  return checkAgainstDeployment(v.event, deployment, now) ?? 'ok';
+};
+
+describe('eplb.heat.v1', () => {
+  it('accepts the DESIGN.md example shape', () => {
+    expect(verdict({})).toBe('ok');
+    expect(verdict({ layerVersions: [11, 12] })).toBe('ok');
+  });
+
+  it.each([
+    [{ v: 2 }, 'v: Invalid input: expected 1'],
+    [{ rank: -1 }, 'rank: Too small: expected number to be >=0'],
+    [{ phase: 'warmup' }, 'phase: Invalid option: expected one of "prefill"|"decode"|"mixed"'],
+    [{ load: [[0, -1, 4], [9, 0, 33]] }, 'load.0.1: must be a non-negative count'],
+    [{ load: [[0, 1.5, 4], [9, 0, 33]] }, 'load.0.1: must be an integer count'],
+    [{ load: [[0, 1, 4]] }, 'load: has 1 layers, expected 2'],
+    [{ load: [[0, 1, 4], [9, 0]] }, 'load.1: has 2 slots, expected 3'],
+    [{ rank: 4 }, 'rank: 4 is not a rank of dsv3-a (0..3)'],
+    [{ mapVersion: 13 }, 'mapVersion: 13 is unknown for dsv3-a (latest 12)'],
+    [{ layerVersions: [12] }, 'layerVersions: has 1 entries, expected 2'],
+    [{ layerVersions: [12, 14] }, 'layerVersions.1: 14 is unknown for dsv3-a'],
+    [{ ts: '2026-11-23T07:00:00.000Z' }, 'ts: 2026-11-23T07:00:00.000Z is more than 300s in the future'],
+    [{ ts: 'yesterday' }, 'ts: Invalid ISO datetime'],
+    [{ extra: 1 }, '(root): Unrecognized key: "extra"'],
+    [{ deployment: 'DSV3 A' }, 'deployment: must be a deployment id (lowercase letters, digits, . _ -)'],
+  ])('rejects %j with a reason naming the field', (over, reason) => {
+    expect(verdict(over)).toBe(reason);
+  });
+
+  it('rejects what is not JSON, or nothing at all', () => {
+    expect(parseHeatEvent('{"v":1,')).toMatchObject({ ok: false, reason: expect.stringMatching(/^not JSON: /) });
+    expect(parseHeatEvent(null)).toEqual({ ok: false, reason: 'empty message' });
+    expect(parseHeatEvent(Buffer.from([0xff, 0xfe, 0x00]))).toMatchObject({ ok: false });
+    expect(parseHeatEvent('[]')).toMatchObject({ ok: false, reason: '(root): Invalid input: expected object, received array' });
+  });
+
+  it('accepts a slightly early clock but not one far ahead', () => {
+    expect(verdict({ ts: '2026-11-23T06:04:59.000Z' })).toBe('ok');
+    expect(verdict({ ts: '2020-01-01T00:00:00.000Z' })).toBe('ok');
+  });
+});
