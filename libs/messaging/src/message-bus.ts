@@ -31,11 +31,22 @@ export interface BatchContext {
 }
 
 /**
- * Handles a whole batch of one partition. Resolving means every message's effect is durable:
- * only then are the offsets committed (at-least-once; handlers make that exactly-once by being
- * idempotent). Throwing means "infrastructure trouble": the batch is retried, never skipped.
+ * What a handler says about durability once it is done with a batch. `durableBefore` is the
+ * offset of the first message (on this partition, in this or an earlier batch) whose effect is
+ * not yet stored; the consumer commits it as the next offset to read after a restart. Handlers
+ * that keep state in memory (open windows) commit only up to their oldest open state.
  */
-export type BatchHandler = (batch: MessageBatch, ctx: BatchContext) => Promise<void>;
+export interface BatchResult {
+  readonly durableBefore: string;
+}
+
+/**
+ * Handles a whole batch of one partition. Resolving without a result means every message's effect
+ * is durable, and the batch's offsets are committed (at-least-once; handlers make that
+ * exactly-once by being idempotent). Throwing means "infrastructure trouble": the batch is
+ * retried, never skipped.
+ */
+export type BatchHandler = (batch: MessageBatch, ctx: BatchContext) => Promise<BatchResult | void>;
 
 export interface MessageProducer {
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
@@ -48,6 +59,8 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Upper bound on bytes fetched per partition, to bound memory per batch. */
   readonly maxBytesPerPartition?: number;
+  /** Called after each group (re)join with the partitions this member now owns, per topic. */
+  readonly onAssignment?: (assigned: Record<string, number[]>) => void;
 }
 
 export interface MessageConsumer {

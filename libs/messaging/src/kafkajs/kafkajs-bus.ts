@@ -1,6 +1,7 @@
 import { Admin, Consumer, Kafka, logLevel, Producer, CompressionTypes, LogEntry } from 'kafkajs';
 import type {
   BatchHandler,
+  BatchResult,
   ConsumerOptions,
   MessageBus,
   MessageConsumer,
@@ -96,6 +97,10 @@ export class KafkajsBus implements MessageBus {
     const log = this.options.log;
     const handle: MessageConsumer = {
       run: async (handler: BatchHandler) => {
+        if (options.onAssignment) {
+          const notify = options.onAssignment;
+          consumer.on(consumer.events.GROUP_JOIN, (e) => notify(e.payload.memberAssignment));
+        }
         await consumer.connect();
         for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
         running = true;
@@ -105,11 +110,12 @@ export class KafkajsBus implements MessageBus {
           eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
             if (batch.messages.length === 0) return;
             const ctx = { heartbeat, isRunning: () => running && isRunning() && !isStale() };
+            let result: BatchResult | void = undefined;
             // Infrastructure errors (database down) must not skip messages: retry the same batch
             // with back-off while we still own the partition.
             for (let attempt = 0; ; attempt++) {
               try {
-                await handler(
+                result = await handler(
                   {
                     topic: batch.topic,
                     partition: batch.partition,
@@ -141,8 +147,12 @@ export class KafkajsBus implements MessageBus {
                 await heartbeat();
               }
             }
-            resolveOffset(batch.messages[batch.messages.length - 1].offset);
-            await commitOffsetsIfNecessary();
+            // Resolving moves the fetch position on; the commit says where a restart resumes,
+            // which for a stateful handler can be behind what was fetched.
+            const last = batch.messages[batch.messages.length - 1].offset;
+            resolveOffset(last);
+            const next = result ? result.durableBefore : (BigInt(last) + 1n).toString();
+            await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
           },
         });
       },

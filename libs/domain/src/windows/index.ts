@@ -1,0 +1,3 @@
+export * from './window-shape';
+export * from './episode';
+export * from './episode-stream';
