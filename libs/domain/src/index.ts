@@ -4,3 +4,4 @@ export * from './shape/deployment-shape';
 export * from './expert-map/physical-to-logical';
 export * from './formats';
 export * from './expert-map/initial-map';
+export * from './windows';
