@@ -1,0 +1,4 @@
+export * from './prng';
+export * from './router-model';
+export * from './slot-loads';
+export * from './cluster';
