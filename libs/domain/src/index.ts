@@ -5,4 +5,21 @@ export * from './expert-map/physical-to-logical';
 export * from './formats';
 export * from './expert-map/initial-map';
 export * from './windows';
+export * from './expert-map/replicas';
+export { toHeatEpisodes, windowSum, decayWeights } from './heat/heat';
+export type { HeatEpisodes } from './heat/heat';
+export { rankLoads, imbalance, layerImbalance, meanEpisodeImbalance } from './heat/imbalance';
+export type { LayerImbalance } from './heat/imbalance';
+export type { PolicyInput, PolicyOptions, PolicyResult, LayerReport } from './policy/types';
+export { getPolicy, policyNames, assertPolicyInput } from './policy/registry';
+export type { Policy } from './policy/registry';
+export {
+  layerTransfers,
+  alignToCurrent,
+  planTransfers,
+  inverseTransferPlan,
+  applyTransferPlan,
+} from './transfer/transfer-plan';
+export type { TransferPlan, LayerTransferPlan, ExpertReceive, Link } from './transfer/transfer-plan';
+export { heatFileToInput, planFileDocument } from './policy/heat-file';
 export * from './simulation';

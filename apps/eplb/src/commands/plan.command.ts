@@ -1,0 +1,83 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
+import { UsageError, parseArgs, requiredOption, stringOption } from '../args';
+
+/**
+ * `eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]`:
+ * runs a placement policy on an offline heat file (DESIGN.md "Offline policy files") and writes
+ * the plan file. Silent on success; --verbose prints per-layer figures on stderr.
+ */
+export const PLAN_USAGE = [
+  'usage: eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]',
+  `  --policy        ${policyNames().join(', ')} (default: default)`,
+  '  --expert-bytes  bytes of one expert\'s weights, to report bytes moved (default 0)',
+].join('\n');
+
+export interface PlanIo {
+  readonly readText: (path: string) => Promise<string>;
+  readonly writeText: (path: string, text: string) => Promise<void>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const nodeIo: PlanIo = {
+  readText: (p) => readFile(p, 'utf8'),
+  writeText: (p, t) => writeFile(p, t),
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number> {
+  const args = parseArgs(argv, { values: ['input', 'output', 'policy', 'expert-bytes'], flags: ['verbose', 'help'] });
+  if (args.options.has('help')) {
+    io.stdout(`${PLAN_USAGE}\n`);
+    return 0;
+  }
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+  const input = requiredOption(args, 'input');
+  const output = requiredOption(args, 'output');
+  const policyName = stringOption(args, 'policy') ?? 'default';
+  if (!policyNames().includes(policyName)) {
+    throw new UsageError(`option --policy: unknown policy "${policyName}" (known: ${policyNames().join(', ')})`);
+  }
+  const bytesText = stringOption(args, 'expert-bytes');
+  const expertBytes = bytesText === undefined ? 0 : Number(bytesText);
+  if (!Number.isSafeInteger(expertBytes) || expertBytes < 0) {
+    throw new UsageError(`option --expert-bytes: must be a non-negative integer, got "${bytesText}"`);
+  }
+  const verbose = args.options.has('verbose');
+
+  const text = await io.readText(input);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new Error(`${input}: not valid JSON (${(err as Error).message})`);
+  }
+  const base = heatFileToInput(doc);
+  const started = process.hrtime.bigint();
+  const result = getPolicy(policyName)(base);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const plan = base.current ? planTransfers(base.shape, base.current, result.physicalToLogical, expertBytes) : undefined;
+  const out = planFileDocument(result);
+  if (plan) {
+    out.layers = (out.layers as Record<string, unknown>[]).map((row, l) => ({ ...row, bytes: plan.layers[l].bytes }));
+  }
+  await io.writeText(output, `${JSON.stringify(out)}\n`);
+  if (verbose) {
+    const f = (v: number | null): string => (v === null ? '-' : v.toFixed(4));
+    io.stderr(`policy ${policyName}: ${base.shape.numLayers} layers in ${ms.toFixed(1)} ms\n`);
+    io.stderr('layer  imb_before  imb_after  ep_before  ep_after  transfers  redeployed\n');
+    result.layers.forEach((r, l) => {
+      io.stderr(
+        `${String(l).padStart(5)}  ${f(r.imbalanceBefore).padStart(10)}  ${f(r.imbalanceAfter).padStart(9)}  ` +
+          `${f(r.episodeBefore).padStart(9)}  ${f(r.episodeAfter).padStart(8)}  ${String(r.transfers).padStart(9)}  ${r.redeployed ? 'yes' : 'no'}\n`,
+      );
+    });
+    const t = result.layers.reduce((s, r) => s + r.transfers, 0);
+    io.stderr(`total transfers ${t}${plan ? `, ${plan.bytes} bytes` : ''}\n`);
+  }
+  return 0;
+}
+
+export const planCommand = (argv: string[]): Promise<number> => runPlanCommand(argv, nodeIo);

@@ -1,0 +1,68 @@
+import { LayerPlacement } from '../expert-map/physical-to-logical';
+import { HeatEpisodes } from './heat';
+
+/**
+ * Rank loads of one layer (DESIGN.md "Imbalance"): each replica of e receives h[e] / replicas[e];
+ * a rank's load is the sum over its slots.
+ */
+export function rankLoads(row: LayerPlacement, h: ArrayLike<number>, numRanks: number, slotsPerRank: number): Float64Array {
+  const reps = new Int32Array(h.length);
+  for (let p = 0; p < row.length; p++) reps[row[p]]++;
+  const loads = new Float64Array(numRanks);
+  for (let p = 0; p < row.length; p++) {
+    const e = row[p];
+    loads[(p / slotsPerRank) | 0] += h[e] / reps[e];
+  }
+  return loads;
+}
+
+/** max rank load / mean rank load; 1 when the mean is 0. */
+export function imbalance(row: LayerPlacement, h: ArrayLike<number>, numRanks: number, slotsPerRank: number): number {
+  const loads = rankLoads(row, h, numRanks, slotsPerRank);
+  let max = 0;
+  let sum = 0;
+  for (let r = 0; r < numRanks; r++) {
+    sum += loads[r];
+    if (loads[r] > max) max = loads[r];
+  }
+  return sum > 0 ? (max * numRanks) / sum : 1;
+}
+
+export interface LayerImbalance {
+  /** On the heat summed over the window. */
+  readonly window: number;
+  /** Mean over episodes of each episode's imbalance. */
+  readonly episodeMean: number;
+  readonly episodeMax: number;
+}
+
+/** Imbalance of one layer's placement on the window sum and per episode. */
+export function layerImbalance(
+  row: LayerPlacement,
+  heat: HeatEpisodes,
+  layer: number,
+  numRanks: number,
+  slotsPerRank: number,
+): LayerImbalance {
+  const E = heat[0][layer].length;
+  const sum = new Float64Array(E);
+  let mean = 0;
+  let max = 0;
+  for (let k = 0; k < heat.length; k++) {
+    const h = heat[k][layer];
+    for (let e = 0; e < E; e++) sum[e] += h[e];
+    const v = imbalance(row, h, numRanks, slotsPerRank);
+    mean += v;
+    if (v > max) max = v;
+  }
+  return { window: imbalance(row, sum, numRanks, slotsPerRank), episodeMean: mean / heat.length, episodeMax: max };
+}
+
+/** Mean over episodes and layers of per-episode imbalance (eplbeval.py's episode_mean / future_mean). */
+export function meanEpisodeImbalance(map: readonly LayerPlacement[], heat: HeatEpisodes, numRanks: number, slotsPerRank: number): number {
+  let total = 0;
+  for (let k = 0; k < heat.length; k++) {
+    for (let l = 0; l < map.length; l++) total += imbalance(map[l], heat[k][l], numRanks, slotsPerRank);
+  }
+  return total / (heat.length * map.length);
+}

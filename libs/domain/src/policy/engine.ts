@@ -1,0 +1,345 @@
+/**
+ * The multi-episode placement state shared by the policies. One layer at a time:
+ * heat is normalised per episode so that the mean rank load is 1, hence an episode's imbalance
+ * is simply its largest rank load, and the objective
+ *     F = Σ_k w_k · max_r load[r][k]
+ * is the weighted mean per-episode imbalance (w sums to 1). Everything is typed arrays; the inner
+ * loops allocate nothing.
+ */
+export class LayerProblem {
+  readonly P: number;
+  /** hn[e*K + k]: heat of e in episode k, scaled so the episode's mean rank load is 1. */
+  readonly hn: Float64Array;
+  /** Weighted sum over episodes of hn (expected normalised heat of e). */
+  readonly hsum: Float64Array;
+
+  constructor(
+    readonly E: number,
+    readonly R: number,
+    readonly S: number,
+    readonly K: number,
+    episodes: readonly ArrayLike<number>[],
+    readonly w: Float64Array,
+  ) {
+    this.P = R * S;
+    this.hn = new Float64Array(E * K);
+    this.hsum = new Float64Array(E);
+    for (let k = 0; k < K; k++) {
+      const h = episodes[k];
+      let total = 0;
+      for (let e = 0; e < E; e++) total += h[e];
+      const scale = total > 0 ? R / total : 0;
+      for (let e = 0; e < E; e++) this.hn[e * K + k] = h[e] * scale;
+    }
+    for (let e = 0; e < E; e++) for (let k = 0; k < K; k++) this.hsum[e] += w[k] * this.hn[e * K + k];
+  }
+
+  /** Σ_k w_k over episodes whose heat is all zero: their imbalance is 1 by definition. */
+  zeroEpisodesWeight(): number {
+    let z = 0;
+    for (let k = 0; k < this.K; k++) {
+      let any = false;
+      for (let e = 0; e < this.E && !any; e++) any = this.hn[e * this.K + k] > 0;
+      if (!any) z += this.w[k];
+    }
+    return z;
+  }
+}
+
+const EPS = 1e-12;
+
+export interface Shots {
+  readonly episodes: Float64Array[];
+  readonly w: Float64Array;
+}
+
+/**
+ * Groups episodes whose heat looks alike into at most `maxShots` shots (leader clustering,
+ * newest episode first: an episode joins the shot whose mean it correlates with best if that
+ * Pearson correlation reaches `similarity`, else opens a new shot while there is room). A shot
+ * is the weighted mean of its episodes, each first scaled to the same total, and weighs the sum
+ * of their weights. Phases of an alternating load become one shot each; stationary noise
+ * averages away into one shot (it cannot be planned for); drift keeps neighbours together.
+ */
+export function groupEpisodes(
+  episodes: readonly ArrayLike<number>[],
+  w: ArrayLike<number>,
+  maxShots: number,
+  similarity: number,
+): Shots {
+  const K = episodes.length;
+  const E = episodes[0].length;
+  const norm = episodes.map((h) => {
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    const out = new Float64Array(E);
+    if (total > 0) for (let e = 0; e < E; e++) out[e] = h[e] / total;
+    return out;
+  });
+  const sums: Float64Array[] = [];
+  const weights: number[] = [];
+  const corr = (a: Float64Array, b: Float64Array): number => {
+    let ma = 0, mb = 0;
+    for (let e = 0; e < E; e++) {
+      ma += a[e];
+      mb += b[e];
+    }
+    ma /= E;
+    mb /= E;
+    let sab = 0, saa = 0, sbb = 0;
+    for (let e = 0; e < E; e++) {
+      const x = a[e] - ma, y = b[e] - mb;
+      sab += x * y;
+      saa += x * x;
+      sbb += y * y;
+    }
+    if (saa === 0 || sbb === 0) return saa === sbb ? 1 : 0;
+    return sab / Math.sqrt(saa * sbb);
+  };
+  for (let k = K - 1; k >= 0; k--) {
+    let best = -1, bestC = -Infinity;
+    for (let c = 0; c < sums.length; c++) {
+      const v = corr(norm[k], sums[c]);
+      if (v > bestC) {
+        bestC = v;
+        best = c;
+      }
+    }
+    if (best < 0 || (bestC < similarity && sums.length < maxShots)) {
+      sums.push(new Float64Array(E));
+      weights.push(0);
+      best = sums.length - 1;
+    }
+    const wk = w[k] > 0 ? w[k] : 1e-300;
+    for (let e = 0; e < E; e++) sums[best][e] += wk * norm[k][e];
+    weights[best] += wk;
+  }
+  return { episodes: sums, w: Float64Array.from(weights) };
+}
+
+export class PlacementState {
+  readonly slot: Int32Array;
+  readonly reps: Int32Array;
+  /** cnt[r*E + e]: replicas of e on rank r. */
+  readonly cnt: Uint16Array;
+  /** orig[r*E + e] = 1 when rank r held e in the map in service (transfers are counted against it). */
+  readonly orig: Uint8Array;
+  readonly load: Float64Array;
+  readonly top1: Float64Array;
+  readonly arg1: Int32Array;
+  readonly top2: Float64Array;
+  readonly arg2: Int32Array;
+  readonly top3: Float64Array;
+  readonly arg3: Int32Array;
+  transfers = 0;
+  private readonly tmp: Float64Array;
+  private readonly affected: Int32Array;
+
+  constructor(readonly pb: LayerProblem, initial: ArrayLike<number>, original?: ArrayLike<number>) {
+    const { E, R, K, P, S } = pb;
+    this.slot = Int32Array.from(initial as ArrayLike<number>);
+    this.reps = new Int32Array(E);
+    this.cnt = new Uint16Array(R * E);
+    this.orig = new Uint8Array(R * E);
+    this.load = new Float64Array(R * K);
+    this.top1 = new Float64Array(K);
+    this.top2 = new Float64Array(K);
+    this.top3 = new Float64Array(K);
+    this.arg1 = new Int32Array(K);
+    this.arg2 = new Int32Array(K);
+    this.arg3 = new Int32Array(K);
+    this.tmp = new Float64Array(R * K);
+    this.affected = new Int32Array(R);
+    const base = original ?? initial;
+    for (let p = 0; p < P; p++) this.orig[((p / S) | 0) * E + base[p]] = 1;
+    for (let p = 0; p < P; p++) {
+      const e = this.slot[p];
+      this.reps[e]++;
+      this.cnt[((p / S) | 0) * E + e]++;
+    }
+    this.recompute();
+  }
+
+  rankOf(p: number): number {
+    return (p / this.pb.S) | 0;
+  }
+
+  /** Loads, per-episode top three ranks and transfer count from scratch. */
+  recompute(): void {
+    const { E, R, K, P, S, hn } = this.pb;
+    this.load.fill(0);
+    for (let p = 0; p < P; p++) {
+      const e = this.slot[p];
+      const inv = 1 / this.reps[e];
+      const ro = ((p / S) | 0) * K;
+      const eo = e * K;
+      for (let k = 0; k < K; k++) this.load[ro + k] += hn[eo + k] * inv;
+    }
+    let t = 0;
+    for (let i = 0; i < R * E; i++) if (this.cnt[i] > 0 && this.orig[i] === 0) t++;
+    this.transfers = t;
+    this.recomputeTops();
+  }
+
+  recomputeTops(): void {
+    const { R, K } = this.pb;
+    for (let k = 0; k < K; k++) {
+      let v1 = -1, v2 = -1, v3 = -1, a1 = -1, a2 = -1, a3 = -1;
+      for (let r = 0; r < R; r++) {
+        const v = this.load[r * K + k];
+        if (v > v1) {
+          v3 = v2; a3 = a2; v2 = v1; a2 = a1; v1 = v; a1 = r;
+        } else if (v > v2) {
+          v3 = v2; a3 = a2; v2 = v; a2 = r;
+        } else if (v > v3) {
+          v3 = v; a3 = r;
+        }
+      }
+      this.top1[k] = v1; this.arg1[k] = a1;
+      this.top2[k] = v2; this.arg2[k] = a2;
+      this.top3[k] = v3; this.arg3[k] = a3;
+    }
+  }
+
+  objective(): number {
+    const { K, w } = this.pb;
+    let f = 0;
+    for (let k = 0; k < K; k++) f += w[k] * this.top1[k];
+    return f;
+  }
+
+  /** Max over ranks other than r1 and r2 of episode k, or -1 when the top three do not tell. */
+  private maxExcluding(k: number, r1: number, r2: number): number {
+    const a1 = this.arg1[k];
+    if (a1 !== r1 && a1 !== r2) return this.top1[k];
+    const a2 = this.arg2[k];
+    if (a2 !== r1 && a2 !== r2) return this.top2[k];
+    const a3 = this.arg3[k];
+    if (a3 !== r1 && a3 !== r2) return this.top3[k];
+    return 0; // only when R ≤ 2 (then every rank is r1 or r2)
+  }
+
+  /** Change of F if slots p and q (on different ranks) exchange their experts. */
+  evalSwap(p: number, q: number): number {
+    const { K, w, hn } = this.pb;
+    const a = this.slot[p];
+    const b = this.slot[q];
+    const r1 = this.rankOf(p);
+    const r2 = this.rankOf(q);
+    const ia = 1 / this.reps[a];
+    const ib = 1 / this.reps[b];
+    const ao = a * K, bo = b * K, o1 = r1 * K, o2 = r2 * K;
+    let delta = 0;
+    for (let k = 0; k < K; k++) {
+      const d = hn[ao + k] * ia - hn[bo + k] * ib;
+      const n1 = this.load[o1 + k] - d;
+      const n2 = this.load[o2 + k] + d;
+      let m = this.maxExcluding(k, r1, r2);
+      if (n1 > m) m = n1;
+      if (n2 > m) m = n2;
+      delta += w[k] * (m - this.top1[k]);
+    }
+    return delta;
+  }
+
+  /** Change of the transfer count if slots p and q exchange their experts. */
+  swapTransfers(p: number, q: number): number {
+    const E = this.pb.E;
+    const a = this.slot[p], b = this.slot[q];
+    const r1 = this.rankOf(p), r2 = this.rankOf(q);
+    let d = 0;
+    // r1 loses a, gains b; r2 loses b, gains a
+    if (this.cnt[r1 * E + a] === 1 && this.orig[r1 * E + a] === 0) d--;
+    if (this.cnt[r1 * E + b] === 0 && this.orig[r1 * E + b] === 0) d++;
+    if (this.cnt[r2 * E + b] === 1 && this.orig[r2 * E + b] === 0) d--;
+    if (this.cnt[r2 * E + a] === 0 && this.orig[r2 * E + a] === 0) d++;
+    return d;
+  }
+
+  applySwap(p: number, q: number): void {
+    const { K, E, hn } = this.pb;
+    const a = this.slot[p], b = this.slot[q];
+    const r1 = this.rankOf(p), r2 = this.rankOf(q);
+    this.transfers += this.swapTransfers(p, q);
+    const ia = 1 / this.reps[a], ib = 1 / this.reps[b];
+    for (let k = 0; k < K; k++) {
+      const d = hn[a * K + k] * ia - hn[b * K + k] * ib;
+      this.load[r1 * K + k] -= d;
+      this.load[r2 * K + k] += d;
+    }
+    this.slot[p] = b;
+    this.slot[q] = a;
+    this.cnt[r1 * E + a]--; this.cnt[r1 * E + b]++;
+    this.cnt[r2 * E + b]--; this.cnt[r2 * E + a]++;
+    this.recomputeTops();
+  }
+
+  /**
+   * Change of F if slot p (holding a, reps[a] ≥ 2) is given to expert b instead: the replicas of a
+   * and of b are re-weighted on every rank that holds them.
+   */
+  evalRetarget(p: number, b: number): number {
+    const { K, E, R, w, hn } = this.pb;
+    const a = this.slot[p];
+    const rp = this.rankOf(p);
+    const ra = this.reps[a], rb = this.reps[b];
+    const oa = 1 / ra, na = 1 / (ra - 1), ob = 1 / rb, nb = 1 / (rb + 1);
+    let n = 0;
+    for (let r = 0; r < R; r++) {
+      if (r === rp || this.cnt[r * E + a] > 0 || this.cnt[r * E + b] > 0) this.affected[n++] = r;
+    }
+    const tmp = this.tmp;
+    // new loads of affected ranks into tmp[i*K + k]
+    for (let i = 0; i < n; i++) {
+      const r = this.affected[i];
+      const ca = this.cnt[r * E + a], cb = this.cnt[r * E + b];
+      const ca2 = r === rp ? ca - 1 : ca;
+      const cb2 = r === rp ? cb + 1 : cb;
+      const fa = ca2 * na - ca * oa, fb = cb2 * nb - cb * ob;
+      for (let k = 0; k < K; k++) tmp[i * K + k] = this.load[r * K + k] + fa * hn[a * K + k] + fb * hn[b * K + k];
+    }
+    let delta = 0;
+    for (let k = 0; k < K; k++) {
+      // max over unaffected ranks: the first of the top three that is unaffected, else a scan
+      let m = -1;
+      if (!this.isAffected(this.arg1[k], rp, a, b)) m = this.top1[k];
+      else if (this.arg2[k] >= 0 && !this.isAffected(this.arg2[k], rp, a, b)) m = this.top2[k];
+      else if (this.arg3[k] >= 0 && !this.isAffected(this.arg3[k], rp, a, b)) m = this.top3[k];
+      if (m < 0) {
+        m = 0;
+        for (let r = 0; r < R; r++) {
+          if (!this.isAffected(r, rp, a, b) && this.load[r * K + k] > m) m = this.load[r * K + k];
+        }
+      }
+      for (let i = 0; i < n; i++) if (tmp[i * K + k] > m) m = tmp[i * K + k];
+      delta += w[k] * (m - this.top1[k]);
+    }
+    return delta;
+  }
+
+  private isAffected(r: number, rp: number, a: number, b: number): boolean {
+    const E = this.pb.E;
+    return r === rp || this.cnt[r * E + a] > 0 || this.cnt[r * E + b] > 0;
+  }
+
+  retargetTransfers(p: number, b: number): number {
+    const E = this.pb.E;
+    const a = this.slot[p], r = this.rankOf(p);
+    let d = 0;
+    if (this.cnt[r * E + a] === 1 && this.orig[r * E + a] === 0) d--;
+    if (this.cnt[r * E + b] === 0 && this.orig[r * E + b] === 0) d++;
+    return d;
+  }
+
+  applyRetarget(p: number, b: number): void {
+    const E = this.pb.E;
+    const a = this.slot[p], r = this.rankOf(p);
+    this.transfers += this.retargetTransfers(p, b);
+    this.slot[p] = b;
+    this.reps[a]--; this.reps[b]++;
+    this.cnt[r * E + a]--; this.cnt[r * E + b]++;
+    this.recompute();
+  }
+}
+
+export { EPS };

@@ -1,0 +1,107 @@
+/**
+ * The classic two-stage EPLB (DeepSeek eplb.py, vLLM's default, /work/shared/tools/baseline.py):
+ * replicas by min-max replica load, then LPT packing with a fixed S slots per rank; hierarchical
+ * (groups → nodes → ranks, as rebalance_experts_hierarchical) when the groups divide by the nodes.
+ * It sees the window sum only and ignores the map in service. Differs from baseline.py in one
+ * point: a replica goes to the least-loaded rank that does not hold its expert yet, when one has
+ * room (vllm-ascend rejects two replicas of one expert on a rank).
+ */
+
+/** replicas[e] for `slots` slots: repeatedly give one more replica to the expert with the largest h/replicas. */
+export function replicateMinMax(h: ArrayLike<number>, slots: number, maxReplicas = Infinity): Int32Array {
+  const E = h.length;
+  const reps = new Int32Array(E).fill(1);
+  for (let extra = slots - E; extra > 0; extra--) {
+    let best = -1;
+    let bestV = -1;
+    for (let e = 0; e < E; e++) {
+      if (reps[e] >= maxReplicas) continue;
+      const v = h[e] / reps[e];
+      if (v > bestV) {
+        bestV = v;
+        best = e;
+      }
+    }
+    if (best < 0) {
+      // every expert is at the cap (P > E·cap): lift the cap for the hottest
+      for (let e = 0; e < E; e++) if (best < 0 || h[e] / reps[e] > h[best] / reps[best]) best = e;
+    }
+    reps[best]++;
+  }
+  return reps;
+}
+
+/**
+ * LPT: replicas by load h[e]/reps[e] descending (ties: larger id first, like baseline.py), each to
+ * the least-loaded rank with a free slot, preferring ranks that do not hold the expert yet.
+ * Returns the physical_to_logical row (rank r's slots are [r·S, (r+1)·S)).
+ */
+export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: number): Int32Array {
+  const E = h.length;
+  const items: number[] = [];
+  for (let e = 0; e < E; e++) for (let c = 0; c < reps[e]; c++) items.push(e);
+  items.sort((x, y) => h[y] / reps[y] - h[x] / reps[x] || y - x);
+  const load = new Float64Array(R);
+  const count = new Int32Array(R);
+  const has = new Uint8Array(R * E);
+  const row = new Int32Array(R * S);
+  for (const e of items) {
+    let best = -1;
+    let bestDup = -1;
+    for (let r = 0; r < R; r++) {
+      if (count[r] >= S) continue;
+      if (has[r * E + e] === 0) {
+        if (best < 0 || load[r] < load[best]) best = r;
+      } else if (bestDup < 0 || load[r] < load[bestDup]) bestDup = r;
+    }
+    const r = best >= 0 ? best : bestDup;
+    row[r * S + count[r]++] = e;
+    load[r] += h[e] / reps[e];
+    has[r * E + e] = 1;
+  }
+  return row;
+}
+
+/** Flat two-stage greedy on one layer's window heat. */
+export function greedyLayer(h: ArrayLike<number>, R: number, S: number): Int32Array {
+  return packLpt(h, replicateMinMax(h, R * S, R), R, S);
+}
+
+/**
+ * Hierarchical greedy: groups of E/G experts packed onto nodes (G/N groups per node, by summed
+ * heat), then per node the two-stage greedy over its R/N ranks.
+ */
+export function hierarchicalLayer(h: ArrayLike<number>, R: number, S: number, N: number, G: number): Int32Array {
+  const E = h.length;
+  const gsize = E / G;
+  const perNode = G / N;
+  const rpn = R / N;
+  const gw = new Float64Array(G);
+  for (let e = 0; e < E; e++) gw[(e / gsize) | 0] += h[e];
+  const order = Array.from({ length: G }, (_, g) => g).sort((a, b) => gw[b] - gw[a] || a - b);
+  const nodeLoad = new Float64Array(N);
+  const nodeGroups: number[][] = Array.from({ length: N }, () => []);
+  for (const g of order) {
+    let best = -1;
+    for (let n = 0; n < N; n++) {
+      if (nodeGroups[n].length >= perNode) continue;
+      if (best < 0 || nodeLoad[n] < nodeLoad[best]) best = n;
+    }
+    nodeGroups[best].push(g);
+    nodeLoad[best] += gw[g];
+  }
+  const row = new Int32Array(R * S);
+  for (let n = 0; n < N; n++) {
+    const experts: number[] = [];
+    for (const g of nodeGroups[n].sort((a, b) => a - b)) for (let i = 0; i < gsize; i++) experts.push(g * gsize + i);
+    const local = Float64Array.from(experts, (e) => h[e]);
+    const sub = packLpt(local, replicateMinMax(local, rpn * S, rpn), rpn, S);
+    for (let i = 0; i < sub.length; i++) row[n * rpn * S + i] = experts[sub[i]];
+  }
+  return row;
+}
+
+/** Whether the hierarchical form applies: G groups given, G divisible by N, and more than one node. */
+export function hierarchicalApplies(E: number, R: number, S: number, N: number, G?: number): G is number {
+  return G !== undefined && G > 1 && N > 1 && G % N === 0 && E % G === 0 && R % N === 0 && (R / N) * S >= (E / N);
+}

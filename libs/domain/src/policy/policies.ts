@@ -1,0 +1,116 @@
+import { DeploymentShape, numSlots } from '../shape/deployment-shape';
+import { HeatEpisodes, decayWeights, windowSum } from '../heat/heat';
+import { imbalance } from '../heat/imbalance';
+import { LayerProblem, PlacementState, groupEpisodes } from './engine';
+import { branchAndBound } from './bnb';
+import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
+import { constructVector, localSearch } from './search';
+import { PolicyInput, PolicyOptions } from './types';
+
+/** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
+function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
+  const raw = heat.map((ep) => ep[layer]);
+  const maxShots = options.maxShots ?? 4;
+  const shots = maxShots > 0 ? groupEpisodes(raw, w, maxShots, options.similarity ?? 0.7) : { episodes: raw, w };
+  return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, shots.episodes.length, shots.episodes, shots.w);
+}
+
+/** greedy: the classic default EPLB on the window sum, hierarchical when groups divide by nodes. */
+export function greedyPolicy(input: PolicyInput): number[][] {
+  const { shape, heat, options = {} } = input;
+  const { numRanks: R, slotsPerRank: S, numNodes: N, numGroups: G, numExperts: E } = shape;
+  const hier = options.hierarchical !== false && hierarchicalApplies(E, R, S, N, G);
+  const out: number[][] = [];
+  for (let l = 0; l < shape.numLayers; l++) {
+    const h = windowSum(heat, l);
+    out.push(Array.from(hier ? hierarchicalLayer(h, R, S, N, G as number) : greedyLayer(h, R, S)));
+  }
+  return out;
+}
+
+/**
+ * The from-scratch search shared by flash and by default (when there is no map in service):
+ * the better of the vector construction and the flat greedy, improved by local search on the
+ * multi-episode objective, then — for layers small enough — branch and bound seeded with it.
+ */
+function searchFromScratch(pb: LayerProblem, options: PolicyOptions, defaultBudget: number): Int32Array {
+  const { R, S, E } = pb;
+  const reps = replicateMinMax(pb.hsum, R * S, R);
+  let best = new PlacementState(pb, constructVector(pb, reps));
+  const alt = new PlacementState(pb, packLpt(pb.hsum, reps, R, S));
+  if (alt.objective() < best.objective()) best = alt;
+  localSearch(best, { lambda: 0, maxMoves: options.maxMoves ?? 4 * R * S, ranks: 4, donors: 32 });
+  const budget = options.nodeBudget ?? (E <= 32 ? defaultBudget : 0);
+  if (budget > 0) {
+    const res = branchAndBound(pb, best.objective(), budget);
+    if (res.row) best = new PlacementState(pb, res.row);
+  }
+  return best.slot;
+}
+
+/** flash: joint replicas and placement for the expected per-episode peak over all episodes. */
+export function flashPolicy(input: PolicyInput): number[][] {
+  const { shape, heat, options = {} } = input;
+  const w = decayWeights(heat.length, options.halfLife ?? Infinity);
+  const out: number[][] = [];
+  for (let l = 0; l < shape.numLayers; l++) {
+    out.push(Array.from(searchFromScratch(problem(shape, heat, l, w, options), options, 300_000)));
+  }
+  return out;
+}
+
+const DEFAULT_TRANSFER_COST = 0.001;
+
+/**
+ * incremental: from the map in service, local search on F − λ·transfers; experts that are not
+ * moved keep their slot. Without a map in service, plans from scratch like flash.
+ */
+export function incrementalPolicy(input: PolicyInput): number[][] {
+  const { shape, heat, current, options = {} } = input;
+  if (!current) return flashPolicy(input);
+  const w = decayWeights(heat.length, options.halfLife ?? Infinity);
+  const lambda = options.transferCost ?? DEFAULT_TRANSFER_COST;
+  const out: number[][] = [];
+  for (let l = 0; l < shape.numLayers; l++) {
+    const st = new PlacementState(problem(shape, heat, l, w, options), current[l]);
+    localSearch(st, { lambda, maxMoves: options.maxMoves ?? numSlots(shape) });
+    out.push(Array.from(st.slot));
+  }
+  return out;
+}
+
+/**
+ * default: what the scheduler runs. Recent episodes weigh more (half-life of half the window),
+ * the objective is over every episode (so alternating hot sets are planned for at once), and a
+ * layer is redeployed only when its imbalance on recent heat exceeds 1 + threshold and the local
+ * search's projected gain exceeds both minGain and λ per transfer.
+ */
+export function defaultPolicy(input: PolicyInput): number[][] {
+  const { shape, heat, current, options = {} } = input;
+  const K = heat.length;
+  const w = decayWeights(K, options.halfLife ?? Math.max(1, K / 2));
+  if (!current) {
+    return Array.from({ length: shape.numLayers }, (_, l) =>
+      Array.from(searchFromScratch(problem(shape, heat, l, w, options), options, 300_000)),
+    );
+  }
+  const lambda = options.transferCost ?? DEFAULT_TRANSFER_COST;
+  const threshold = options.threshold ?? 0.02;
+  const minGain = options.minGain ?? 0.01;
+  const out: number[][] = [];
+  for (let l = 0; l < shape.numLayers; l++) {
+    const pb = problem(shape, heat, l, w, options);
+    const st = new PlacementState(pb, current[l]);
+    const f0 = st.objective() + pb.zeroEpisodesWeight();
+    if (f0 <= 1 + threshold) {
+      out.push(Array.from(current[l]));
+      continue;
+    }
+    localSearch(st, { lambda, maxMoves: options.maxMoves ?? numSlots(shape) });
+    const gain = f0 - (st.objective() + pb.zeroEpisodesWeight());
+    out.push(gain >= minGain && gain > lambda * st.transfers ? Array.from(st.slot) : Array.from(current[l]));
+  }
+  return out;
+}
+
+export { imbalance };

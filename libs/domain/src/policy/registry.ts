@@ -1,0 +1,62 @@
+import { invalid } from '../errors';
+import { assertShape, numSlots } from '../shape/deployment-shape';
+import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
+import { layerImbalance } from '../heat/imbalance';
+import { layerTransfers } from '../transfer/transfer-plan';
+import { defaultPolicy, flashPolicy, greedyPolicy, incrementalPolicy } from './policies';
+import { LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
+
+const policies: Readonly<Record<string, LayerPolicy>> = {
+  default: defaultPolicy,
+  greedy: greedyPolicy,
+  flash: flashPolicy,
+  incremental: incrementalPolicy,
+};
+
+export const policyNames = (): string[] => Object.keys(policies);
+
+export type Policy = (input: PolicyInput) => PolicyResult;
+
+/** The policy called `name`, wrapped with input checks, output validation and per-layer reports. */
+export function getPolicy(name: string): Policy {
+  const run = Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined;
+  if (!run) throw invalid('policy', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
+  return (input) => {
+    assertPolicyInput(input);
+    const map = run(input);
+    const { shape, heat, current } = input;
+    assertPhysicalToLogical(map, shape.numLayers, shape.numExperts, numSlots(shape));
+    const layers: LayerReport[] = map.map((row, l) => {
+      const after = layerImbalance(row, heat, l, shape.numRanks, shape.slotsPerRank);
+      const before = current ? layerImbalance(current[l], heat, l, shape.numRanks, shape.slotsPerRank) : null;
+      let redeployed = true;
+      if (current) {
+        redeployed = false;
+        for (let p = 0; p < row.length && !redeployed; p++) redeployed = row[p] !== current[l][p];
+      }
+      return {
+        imbalanceBefore: before ? before.window : null,
+        imbalanceAfter: after.window,
+        episodeBefore: before ? before.episodeMean : null,
+        episodeAfter: after.episodeMean,
+        transfers: current ? layerTransfers(current[l], row, shape.slotsPerRank) : 0,
+        redeployed,
+      };
+    });
+    return { policy: name, physicalToLogical: map, layers };
+  };
+}
+
+/** Throws a DomainError naming the first part of the input that does not fit the shape. */
+export function assertPolicyInput(input: PolicyInput): void {
+  const { shape, heat, current } = input;
+  assertShape(shape);
+  if (heat.length === 0) throw invalid('heat', 'must have at least one episode');
+  heat.forEach((ep, k) => {
+    if (ep.length !== shape.numLayers) throw invalid(`heat[${k}]`, `has ${ep.length} layers, expected ${shape.numLayers}`);
+    ep.forEach((h, l) => {
+      if (h.length !== shape.numExperts) throw invalid(`heat[${k}][${l}]`, `has ${h.length} experts, expected ${shape.numExperts}`);
+    });
+  });
+  if (current) assertPhysicalToLogical(current, shape.numLayers, shape.numExperts, numSlots(shape), 'current');
+}

@@ -1,0 +1,166 @@
+import { EPS, LayerProblem, PlacementState } from './engine';
+
+/**
+ * Placement built for the multi-episode objective, without a map in service: replicas by min-max
+ * of the expected heat (at most one replica per rank), then vector LPT — each replica, hottest
+ * first, to the rank with a free slot that raises the per-episode peaks least, ties broken by the
+ * smallest co-load (Σ_k w_k · load[r][k] · u[k], which pairs experts hot in different episodes).
+ */
+export function constructVector(pb: LayerProblem, reps: Int32Array): Int32Array {
+  const { E, R, S, K, w, hn, hsum } = pb;
+  const items: number[] = [];
+  for (let e = 0; e < E; e++) for (let c = 0; c < reps[e]; c++) items.push(e);
+  items.sort((x, y) => hsum[y] / reps[y] - hsum[x] / reps[x] || x - y);
+  const load = new Float64Array(R * K);
+  const peak = new Float64Array(K);
+  const count = new Int32Array(R);
+  const has = new Uint8Array(R * E);
+  const row = new Int32Array(R * S);
+  for (const e of items) {
+    const inv = 1 / reps[e];
+    const eo = e * K;
+    let best = -1, bestPrimary = Infinity, bestSecondary = Infinity, bestDup = true;
+    for (let r = 0; r < R; r++) {
+      if (count[r] >= S) continue;
+      const dup = has[r * E + e] === 1;
+      if (dup && !bestDup) continue;
+      let primary = 0, secondary = 0;
+      const ro = r * K;
+      for (let k = 0; k < K; k++) {
+        const u = hn[eo + k] * inv;
+        const nl = load[ro + k] + u;
+        if (nl > peak[k]) primary += w[k] * (nl - peak[k]);
+        secondary += w[k] * load[ro + k] * u;
+      }
+      if (
+        best < 0 ||
+        (bestDup && !dup) ||
+        primary < bestPrimary - EPS ||
+        (primary <= bestPrimary + EPS && secondary < bestSecondary - EPS)
+      ) {
+        best = r; bestPrimary = primary; bestSecondary = secondary; bestDup = dup;
+      }
+    }
+    row[best * S + count[best]++] = e;
+    has[best * E + e] = 1;
+    const ro = best * K;
+    for (let k = 0; k < K; k++) {
+      load[ro + k] += hn[eo + k] * inv;
+      if (load[ro + k] > peak[k]) peak[k] = load[ro + k];
+    }
+  }
+  return row;
+}
+
+export interface SearchLimits {
+  /** Cost of one transfer in units of F; 0 when the map in service does not matter. */
+  readonly lambda: number;
+  readonly maxMoves: number;
+  /** Bottleneck ranks examined per move. */
+  readonly ranks?: number;
+  /** Redundant slots (coldest replicas) considered as donors for a new replica. */
+  readonly donors?: number;
+}
+
+/**
+ * Best-improvement local search on F − λ·transfers. Moves, all around the ranks that set the
+ * per-episode peaks: swap a slot of a bottleneck rank with any slot of another rank; give a
+ * redundant slot elsewhere (the coldest replicas) to an expert of the bottleneck rank; give a
+ * redundant slot of the bottleneck rank to a cold expert. Experts never gain a second replica on
+ * a rank. Returns the number of moves applied.
+ */
+export function localSearch(st: PlacementState, limits: SearchLimits): number {
+  const { E, R, S, P, K, w, hsum } = st.pb;
+  const lambda = limits.lambda;
+  const nRanks = Math.min(limits.ranks ?? 3, R);
+  const nDonors = limits.donors ?? 24;
+  const score = new Float64Array(R);
+  const bottleneck = new Int32Array(nRanks);
+  const donors = new Int32Array(P);
+  const donorKey = new Float64Array(P);
+  let moves = 0;
+  for (; moves < limits.maxMoves; moves++) {
+    score.fill(0);
+    for (let k = 0; k < K; k++) score[st.arg1[k]] += w[k];
+    let nb = 0;
+    for (let i = 0; i < nRanks; i++) {
+      let best = -1;
+      for (let r = 0; r < R; r++) {
+        if (score[r] <= 0) continue;
+        let taken = false;
+        for (let j = 0; j < nb; j++) if (bottleneck[j] === r) taken = true;
+        if (!taken && (best < 0 || score[r] > score[best])) best = r;
+      }
+      if (best < 0) break;
+      bottleneck[nb++] = best;
+    }
+    // donor slots: replicas of experts with ≥ 2 replicas, coldest per replica first
+    let nd = 0;
+    for (let p = 0; p < P; p++) {
+      const e = st.slot[p];
+      if (st.reps[e] >= 2) {
+        donors[nd] = p;
+        donorKey[p] = hsum[e] / st.reps[e] - hsum[e] / (st.reps[e] - 1);
+        nd++;
+      }
+    }
+    const donorList = Array.from(donors.subarray(0, nd)).sort((x, y) => donorKey[y] - donorKey[x]);
+    const dcount = Math.min(nDonors, donorList.length);
+
+    let bestGain = 1e-9;
+    let bestKind = 0, bestP = -1, bestQ = -1;
+    for (let i = 0; i < nb; i++) {
+      const r1 = bottleneck[i];
+      for (let p = r1 * S; p < r1 * S + S; p++) {
+        const a = st.slot[p];
+        for (let q = 0; q < P; q++) {
+          const r2 = (q / S) | 0;
+          if (r2 === r1) {
+            q = r1 * S + S - 1;
+            continue;
+          }
+          const b = st.slot[q];
+          if (b === a || st.cnt[r1 * E + b] > 0 || st.cnt[r2 * E + a] > 0) continue;
+          const dF = st.evalSwap(p, q);
+          if (dF >= -1e-12) continue;
+          const gain = -dF - lambda * st.swapTransfers(p, q);
+          if (gain > bestGain) {
+            bestGain = gain; bestKind = 1; bestP = p; bestQ = q;
+          }
+        }
+        // one more replica of a: taken from a cold redundant replica on another rank
+        for (let j = 0; j < dcount; j++) {
+          const q = donorList[j];
+          const r2 = (q / S) | 0;
+          if (r2 === r1 || st.slot[q] === a || st.cnt[r2 * E + a] > 0) continue;
+          const dF = st.evalRetarget(q, a);
+          if (dF >= -1e-12) continue;
+          const gain = -dF - lambda * st.retargetTransfers(q, a);
+          if (gain > bestGain) {
+            bestGain = gain; bestKind = 2; bestP = q; bestQ = a;
+          }
+        }
+        // this redundant slot to an expert that needs a replica more elsewhere is covered by the
+        // donor move from the other side; here: this slot to the coldest experts (sheds load)
+        if (st.reps[a] >= 2) {
+          for (let j = 0; j < dcount; j++) {
+            const b = st.slot[donorList[j]];
+            if (b === a || st.cnt[r1 * E + b] > 0) continue;
+            const dF = st.evalRetarget(p, b);
+            if (dF >= -1e-12) continue;
+            const gain = -dF - lambda * st.retargetTransfers(p, b);
+            if (gain > bestGain) {
+              bestGain = gain; bestKind = 2; bestP = p; bestQ = b;
+            }
+          }
+        }
+      }
+    }
+    if (bestKind === 0) break;
+    if (bestKind === 1) st.applySwap(bestP, bestQ);
+    else st.applyRetarget(bestP, bestQ);
+  }
+  return moves;
+}
+
+export { EPS };

@@ -1,0 +1,56 @@
+import { DeploymentShape } from '../shape/deployment-shape';
+import { LayerPlacement } from '../expert-map/physical-to-logical';
+import { HeatEpisodes } from '../heat/heat';
+
+/** Knobs a policy may read; each has a default, so `{}` is always fine. */
+export interface PolicyOptions {
+  /** Episode weights ∝ 2^(−age/halfLife) (newest episode age 0). Default: policy's own. */
+  readonly halfLife?: number;
+  /** Cost of one transfer, in units of mean per-episode imbalance of a layer. */
+  readonly transferCost?: number;
+  /** A layer is redeployed only if its imbalance on recent heat exceeds 1 + threshold. */
+  readonly threshold?: number;
+  /** A redeployed layer must gain at least this much (mean per-episode imbalance). */
+  readonly minGain?: number;
+  /** Upper bound on local-search moves per layer. */
+  readonly maxMoves?: number;
+  /** Search nodes per layer for the exact branch and bound (flash). */
+  readonly nodeBudget?: number;
+  /** Episodes are grouped into at most this many shots of alike heat (default 4; 0 keeps all). */
+  readonly maxShots?: number;
+  /** Correlation an episode needs with a shot to join it (default 0.7). */
+  readonly similarity?: number;
+  /** Greedy: use groups → nodes → ranks when numGroups divides by numNodes (default true). */
+  readonly hierarchical?: boolean;
+}
+
+export interface PolicyInput {
+  readonly shape: DeploymentShape;
+  /** episodes × layers × logical experts. */
+  readonly heat: HeatEpisodes;
+  /** The map in service, one row of P logical ids per layer. */
+  readonly current?: readonly LayerPlacement[];
+  readonly options?: PolicyOptions;
+}
+
+export interface LayerReport {
+  /** Imbalance of the current map on the window sum (null without a current map). */
+  readonly imbalanceBefore: number | null;
+  readonly imbalanceAfter: number;
+  /** Mean over episodes of the per-episode imbalance. */
+  readonly episodeBefore: number | null;
+  readonly episodeAfter: number;
+  /** Expert weights arriving at a rank that did not hold them (0 without a current map). */
+  readonly transfers: number;
+  /** False when the policy kept the layer as it is in service. */
+  readonly redeployed: boolean;
+}
+
+export interface PolicyResult {
+  readonly policy: string;
+  readonly physicalToLogical: number[][];
+  readonly layers: LayerReport[];
+}
+
+/** Computes one map per layer; the registry adds reports and validation. */
+export type LayerPolicy = (input: PolicyInput) => number[][];
