@@ -2,3 +2,4 @@ export * from './message-bus';
 export { KafkajsBus, type KafkajsBusOptions } from './kafkajs/kafkajs-bus';
 export { KafkaBatchTransport, type KafkaBatchTransportOptions } from './nest/kafka-batch.transport';
 export { MessagingModule, MESSAGE_BUS, KafkaCheck } from './nest/messaging.module';
+export { HeatPublisher, HeatPublishError, InvalidHeatEventError, type HeatPublisherOptions, type HeatPublisherStats } from './publishers/heat-publisher';
