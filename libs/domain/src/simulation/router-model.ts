@@ -17,7 +17,7 @@ export interface RouterModelOptions {
   readonly topK: number;
   readonly seed: number;
   readonly scenarios?: readonly ScenarioKind[];
-  /** Popularity of the expert ranked j (0-based) ∝ (j + 1)^-zipfExponent. Default 0.7. */
+  /** Popularity of the expert ranked j (0-based) ∝ (j + 1)^-zipfExponent. Default 0.5. */
   readonly zipfExponent?: number;
   /** σ of a multiplicative log-normal jitter per expert per step (batch-to-batch noise). Default 0.1. */
   readonly noise?: number;
@@ -69,7 +69,7 @@ export class RouterModel {
 
   constructor(options: RouterModelOptions) {
     const o = {
-      zipfExponent: 0.7,
+      zipfExponent: 0.5,
       noise: 0.1,
       phaseSteps: 16,
       numHotSets: 2,

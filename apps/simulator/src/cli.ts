@@ -1,0 +1,104 @@
+import { assertShape, DeploymentShape } from '@eplb/domain';
+import { HeatPublisher, KafkajsBus, type HeatPublisherStats } from '@eplb/messaging';
+import { ApiClient, toShape } from './api-client';
+import { parseSimArgs, SimOptions, USAGE, UsageError } from './args';
+import { StaticMapSource } from './map-source';
+import { runSimulation, RunSummary } from './run';
+
+export interface CliEnv {
+  readonly argv: readonly string[];
+  readonly defaultToken: string;
+  readonly defaultBrokers: () => readonly string[];
+  readonly signal: AbortSignal;
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
+
+/** The simulator's command: returns the exit code; main.ts wires process, env and signals. */
+export async function simulatorCli(env: CliEnv): Promise<number> {
+  let o: SimOptions | 'help';
+  try {
+    o = parseSimArgs(env.argv, { token: env.defaultToken });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      env.stderr(`sim: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (o === 'help') {
+    env.stdout(USAGE);
+    return 0;
+  }
+  const shape = await resolveShape(o, env);
+  assertShape(shape);
+  const mapSource = new StaticMapSource(shape);
+
+  let publisher: HeatPublisher | null = null;
+  let bus: KafkajsBus | null = null;
+  let dryCount = 0;
+  if (!o.dryRun) {
+    const brokers = o.brokers ?? env.defaultBrokers();
+    bus = new KafkajsBus({
+      brokers,
+      clientId: `eplb-sim-${o.deployment}`,
+      log: (level, message) => (level === 'error' || level === 'warn' ? env.stderr(`sim: ${message}`) : undefined),
+    });
+    publisher = new HeatPublisher(await bus.producer(), { validate: o.validate, maxBatchSize: 256, lingerMs: 5, maxInFlight: 2 });
+  }
+  const pub = publisher;
+  let summary: RunSummary;
+  let publishStats: HeatPublisherStats | null = null;
+  let publishError: string | null = null;
+  const t0 = performance.now();
+  try {
+    summary = await runSimulation(o, shape, {
+      publish: pub ? (e) => pub.publish(e) : async () => void dryCount++,
+      mapSource,
+      signal: env.signal,
+      onMapChange: (l, v) => env.stderr(`sim: layer ${l} now on map version ${v}`),
+    });
+  } finally {
+    if (pub) {
+      try {
+        await pub.close();
+      } catch (err) {
+        publishError = (err as Error).message;
+      }
+      publishStats = pub.stats;
+    }
+    await bus?.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  env.stdout(
+    JSON.stringify({
+      ...summary,
+      dryRun: o.dryRun,
+      shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: shape.slotsPerRank, nodes: shape.numNodes },
+      mapVersion: mapSource.current().version,
+      publisher: publishStats && { ...publishStats, secondsIncludingFlush: Math.round(seconds * 1000) / 1000, error: publishError },
+    }),
+  );
+  return publishError || (publishStats && publishStats.failed > 0) ? 1 : 0;
+}
+
+async function resolveShape(o: SimOptions, env: CliEnv): Promise<DeploymentShape> {
+  const api = new ApiClient(o.api, o.token);
+  if (o.create) {
+    if (o.dryRun) return toShape(o.create);
+    const { deployment, created } = await api.createDeployment(o.deployment, o.create);
+    env.stderr(`sim: deployment ${o.deployment} ${created ? 'registered' : 'already registered with this shape'}`);
+    warnVersion(deployment.mapVersion, env);
+    return deployment.shape;
+  }
+  const d = await api.getDeployment(o.deployment);
+  if (!d) throw new Error(`deployment ${o.deployment} is not registered at ${o.api} (use --create L,E,R,S,N)`);
+  warnVersion(d.mapVersion, env);
+  return d.shape;
+}
+
+function warnVersion(latest: number, env: CliEnv): void {
+  if (latest > 1) {
+    env.stderr(`sim: the deployment is at map version ${latest}; the static map source simulates version 1 (round-robin) and says so in each event`);
+  }
+}
