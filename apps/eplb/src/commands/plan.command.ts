@@ -80,4 +80,17 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
   return 0;
 }
 
-export const planCommand = (argv: string[]): Promise<number> => runPlanCommand(argv, nodeIo);
+/**
+ * Runs the verb and turns any failure into one line on stderr (`eplb plan: heat[2][5]: has 7
+ * experts, expected 8`) and the exit code: 2 for usage errors, 1 for bad input.
+ */
+export async function planMain(argv: string[], io: PlanIo): Promise<number> {
+  try {
+    return await runPlanCommand(argv, io);
+  } catch (err) {
+    io.stderr(`eplb plan: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+export const planCommand = (argv: string[]): Promise<number> => planMain(argv, nodeIo);

@@ -132,6 +132,8 @@ export class PlacementState {
   readonly top3: Float64Array;
   readonly arg3: Int32Array;
   transfers = 0;
+  /** Change of V = Σ_k w_k Σ_r load² / R computed by the last evalSwap / evalRetarget. */
+  lastDV = 0;
   private readonly tmp: Float64Array;
   private readonly affected: Int32Array;
 
@@ -166,7 +168,15 @@ export class PlacementState {
 
   /** Loads, per-episode top three ranks and transfer count from scratch. */
   recompute(): void {
-    const { E, R, K, P, S, hn } = this.pb;
+    const { E, R } = this.pb;
+    let t = 0;
+    for (let i = 0; i < R * E; i++) if (this.cnt[i] > 0 && this.orig[i] === 0) t++;
+    this.transfers = t;
+    this.recomputeLoads();
+  }
+
+  recomputeLoads(): void {
+    const { K, P, S, hn } = this.pb;
     this.load.fill(0);
     for (let p = 0; p < P; p++) {
       const e = this.slot[p];
@@ -175,9 +185,6 @@ export class PlacementState {
       const eo = e * K;
       for (let k = 0; k < K; k++) this.load[ro + k] += hn[eo + k] * inv;
     }
-    let t = 0;
-    for (let i = 0; i < R * E; i++) if (this.cnt[i] > 0 && this.orig[i] === 0) t++;
-    this.transfers = t;
     this.recomputeTops();
   }
 
@@ -230,15 +237,19 @@ export class PlacementState {
     const ib = 1 / this.reps[b];
     const ao = a * K, bo = b * K, o1 = r1 * K, o2 = r2 * K;
     let delta = 0;
+    let dv = 0;
     for (let k = 0; k < K; k++) {
       const d = hn[ao + k] * ia - hn[bo + k] * ib;
-      const n1 = this.load[o1 + k] - d;
-      const n2 = this.load[o2 + k] + d;
+      const l1 = this.load[o1 + k], l2 = this.load[o2 + k];
+      const n1 = l1 - d;
+      const n2 = l2 + d;
       let m = this.maxExcluding(k, r1, r2);
       if (n1 > m) m = n1;
       if (n2 > m) m = n2;
       delta += w[k] * (m - this.top1[k]);
+      dv += w[k] * (n1 * n1 + n2 * n2 - l1 * l1 - l2 * l2);
     }
+    this.lastDV = dv / this.pb.R;
     return delta;
   }
 
@@ -298,6 +309,15 @@ export class PlacementState {
       const fa = ca2 * na - ca * oa, fb = cb2 * nb - cb * ob;
       for (let k = 0; k < K; k++) tmp[i * K + k] = this.load[r * K + k] + fa * hn[a * K + k] + fb * hn[b * K + k];
     }
+    let dv = 0;
+    for (let i = 0; i < n; i++) {
+      const r = this.affected[i];
+      for (let k = 0; k < K; k++) {
+        const o = this.load[r * K + k], nl = tmp[i * K + k];
+        dv += w[k] * (nl * nl - o * o);
+      }
+    }
+    this.lastDV = dv / R;
     let delta = 0;
     for (let k = 0; k < K; k++) {
       // max over unaffected ranks: the first of the top three that is unaffected, else a scan
@@ -312,6 +332,32 @@ export class PlacementState {
         }
       }
       for (let i = 0; i < n; i++) if (tmp[i * K + k] > m) m = tmp[i * K + k];
+      delta += w[k] * (m - this.top1[k]);
+    }
+    return delta;
+  }
+
+  /**
+   * Cheap screen for evalRetarget(p, b): new loads of p's rank and of `other` only (the rank
+   * whose load the move is meant to relieve); replicas elsewhere are ignored.
+   */
+  screenRetarget(p: number, b: number, other: number): number {
+    const { K, E, w, hn } = this.pb;
+    const a = this.slot[p];
+    const rp = this.rankOf(p);
+    const ra = this.reps[a], rb = this.reps[b];
+    const ia = 1 / ra, ib1 = 1 / (rb + 1);
+    const co = this.cnt[other * E + b], ca = this.cnt[other * E + a];
+    const fo = co * (ib1 - 1 / rb), fa = ca * (1 / (ra - 1) - ia);
+    let delta = 0;
+    for (let k = 0; k < K; k++) {
+      const np = this.load[rp * K + k] - hn[a * K + k] * ia + hn[b * K + k] * ib1;
+      let m = this.maxExcluding(k, rp, other);
+      if (np > m) m = np;
+      if (other !== rp) {
+        const no = this.load[other * K + k] + fo * hn[b * K + k] + fa * hn[a * K + k];
+        if (no > m) m = no;
+      }
       delta += w[k] * (m - this.top1[k]);
     }
     return delta;
@@ -338,7 +384,7 @@ export class PlacementState {
     this.slot[p] = b;
     this.reps[a]--; this.reps[b]++;
     this.cnt[r * E + a]--; this.cnt[r * E + b]++;
-    this.recompute();
+    this.recomputeLoads();
   }
 }
 

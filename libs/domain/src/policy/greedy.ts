@@ -59,6 +59,33 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
     load[r] += h[e] / reps[e];
     has[r * E + e] = 1;
   }
+  return repairDuplicates(row, E, S);
+}
+
+/**
+ * Removes two-replicas-of-one-expert-on-a-rank where a swap with another rank can: the duplicate
+ * is exchanged with a slot of a rank that lacks the expert and whose expert the first rank lacks.
+ * Rare (ties in the packing order); loads move a little, validity never changes.
+ */
+export function repairDuplicates(row: Int32Array, E: number, S: number): Int32Array {
+  const R = row.length / S;
+  const cnt = new Uint16Array(R * E);
+  for (let p = 0; p < row.length; p++) cnt[((p / S) | 0) * E + row[p]]++;
+  for (let p = 0; p < row.length; p++) {
+    const r = (p / S) | 0;
+    const e = row[p];
+    if (cnt[r * E + e] < 2) continue;
+    for (let q = 0; q < row.length; q++) {
+      const r2 = (q / S) | 0;
+      const f = row[q];
+      if (r2 === r || cnt[r2 * E + e] > 0 || cnt[r * E + f] > 0) continue;
+      row[p] = f;
+      row[q] = e;
+      cnt[r * E + e]--; cnt[r * E + f]++;
+      cnt[r2 * E + f]--; cnt[r2 * E + e]++;
+      break;
+    }
+  }
   return row;
 }
 

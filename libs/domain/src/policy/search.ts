@@ -1,4 +1,5 @@
 import { EPS, LayerProblem, PlacementState } from './engine';
+import { repairDuplicates } from './greedy';
 
 /**
  * Placement built for the multi-episode objective, without a map in service: replicas by min-max
@@ -49,7 +50,7 @@ export function constructVector(pb: LayerProblem, reps: Int32Array): Int32Array 
       if (load[ro + k] > peak[k]) peak[k] = load[ro + k];
     }
   }
-  return row;
+  return repairDuplicates(row, E, S);
 }
 
 export interface SearchLimits {
@@ -60,6 +61,13 @@ export interface SearchLimits {
   readonly ranks?: number;
   /** Redundant slots (coldest replicas) considered as donors for a new replica. */
   readonly donors?: number;
+  /**
+   * Weight of the spread V = Σ_k w_k · mean_r load² next to F: lets the search flatten a plateau
+   * of equally loaded peak ranks (where no single move lowers the peak) instead of stopping.
+   */
+  readonly spread?: number;
+  /** Swap partners are taken from this many least-loaded ranks (default all up to 16, else R/4). */
+  readonly partners?: number;
 }
 
 /**
@@ -72,16 +80,30 @@ export interface SearchLimits {
 export function localSearch(st: PlacementState, limits: SearchLimits): number {
   const { E, R, S, P, K, w, hsum } = st.pb;
   const lambda = limits.lambda;
+  const beta = limits.spread ?? 0;
+  const tie = beta > 0 ? 1e-12 : -1e-12;
   const nRanks = Math.min(limits.ranks ?? 3, R);
   const nDonors = limits.donors ?? 24;
   const score = new Float64Array(R);
   const bottleneck = new Int32Array(nRanks);
   const donors = new Int32Array(P);
   const donorKey = new Float64Array(P);
+  const nPartners = Math.min(R, limits.partners ?? (R <= 16 ? R : Math.max(16, R >> 2)));
+  const partner = new Uint8Array(R);
+  const wload = new Float64Array(R);
   let moves = 0;
   for (; moves < limits.maxMoves; moves++) {
+    // bottleneck ranks: the peak rank of each shot, then the ranks most above the mean (load 1)
     score.fill(0);
-    for (let k = 0; k < K; k++) score[st.arg1[k]] += w[k];
+    for (let r = 0; r < R; r++) {
+      let v = 0;
+      for (let k = 0; k < K; k++) {
+        const x = st.load[r * K + k] - 1;
+        if (x > 0) v += w[k] * x * x;
+      }
+      score[r] = v;
+    }
+    for (let k = 0; k < K; k++) score[st.arg1[k]] += 1e6 * w[k];
     let nb = 0;
     for (let i = 0; i < nRanks; i++) {
       let best = -1;
@@ -94,6 +116,17 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
       if (best < 0) break;
       bottleneck[nb++] = best;
     }
+    // swap partners: the least-loaded ranks (weighted over shots)
+    if (nPartners < R) {
+      for (let r = 0; r < R; r++) {
+        let v = 0;
+        for (let k = 0; k < K; k++) v += w[k] * st.load[r * K + k];
+        wload[r] = v;
+      }
+      const byLoad = Array.from({ length: R }, (_, r) => r).sort((x, y) => wload[x] - wload[y]);
+      partner.fill(0);
+      for (let i = 0; i < nPartners; i++) partner[byLoad[i]] = 1;
+    } else partner.fill(1);
     // donor slots: replicas of experts with ≥ 2 replicas, coldest per replica first
     let nd = 0;
     for (let p = 0; p < P; p++) {
@@ -115,15 +148,15 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
         const a = st.slot[p];
         for (let q = 0; q < P; q++) {
           const r2 = (q / S) | 0;
-          if (r2 === r1) {
-            q = r1 * S + S - 1;
+          if (r2 === r1 || partner[r2] === 0) {
+            q = r2 * S + S - 1;
             continue;
           }
           const b = st.slot[q];
           if (b === a || st.cnt[r1 * E + b] > 0 || st.cnt[r2 * E + a] > 0) continue;
           const dF = st.evalSwap(p, q);
-          if (dF >= -1e-12) continue;
-          const gain = -dF - lambda * st.swapTransfers(p, q);
+          if (dF >= tie) continue;
+          const gain = -dF - beta * st.lastDV - lambda * st.swapTransfers(p, q);
           if (gain > bestGain) {
             bestGain = gain; bestKind = 1; bestP = p; bestQ = q;
           }
@@ -133,9 +166,10 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
           const q = donorList[j];
           const r2 = (q / S) | 0;
           if (r2 === r1 || st.slot[q] === a || st.cnt[r2 * E + a] > 0) continue;
+          if (st.screenRetarget(q, a, r1) >= tie) continue;
           const dF = st.evalRetarget(q, a);
-          if (dF >= -1e-12) continue;
-          const gain = -dF - lambda * st.retargetTransfers(q, a);
+          if (dF >= tie) continue;
+          const gain = -dF - beta * st.lastDV - lambda * st.retargetTransfers(q, a);
           if (gain > bestGain) {
             bestGain = gain; bestKind = 2; bestP = q; bestQ = a;
           }
@@ -146,9 +180,10 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
           for (let j = 0; j < dcount; j++) {
             const b = st.slot[donorList[j]];
             if (b === a || st.cnt[r1 * E + b] > 0) continue;
+            if (st.screenRetarget(p, b, r1) >= tie) continue;
             const dF = st.evalRetarget(p, b);
-            if (dF >= -1e-12) continue;
-            const gain = -dF - lambda * st.retargetTransfers(p, b);
+            if (dF >= tie) continue;
+            const gain = -dF - beta * st.lastDV - lambda * st.retargetTransfers(p, b);
             if (gain > bestGain) {
               bestGain = gain; bestKind = 2; bestP = p; bestQ = b;
             }

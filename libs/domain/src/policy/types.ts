@@ -12,6 +12,10 @@ export interface PolicyOptions {
   readonly threshold?: number;
   /** A redeployed layer must gain at least this much (mean per-episode imbalance). */
   readonly minGain?: number;
+  /** Weight of the load spread (Σ load² / R) beside the peak in local search. */
+  readonly spread?: number;
+  /** Overloaded ranks whose slots local search tries to move, per step (default 3). */
+  readonly searchRanks?: number;
   /** Upper bound on local-search moves per layer. */
   readonly maxMoves?: number;
   /** Search nodes per layer for the exact branch and bound (flash). */
@@ -20,7 +24,7 @@ export interface PolicyOptions {
   readonly maxShots?: number;
   /** Correlation an episode needs with a shot to join it (default 0.7). */
   readonly similarity?: number;
-  /** Greedy: use groups → nodes → ranks when numGroups divides by numNodes (default true). */
+  /** Greedy: groups → nodes → ranks (default: when groups divide by nodes and it is within 1% of flat). */
   readonly hierarchical?: boolean;
 }
 

@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { assertPhysicalToLogical, heatFileToInput, importEplbPlan, planFileDocument, getPolicy, rankLoads } from '@eplb/domain';
+import { planCommand } from './plan.command';
+
+const TOY = { num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] };
+
+let dir: string;
+let stderr: string[];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'eplb-plan-'));
+  stderr = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+const write = (name: string, doc: unknown): string => {
+  const p = join(dir, name);
+  writeFileSync(p, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return p;
+};
+
+describe('eplb plan', () => {
+  it('writes a valid plan with the report and stays silent', async () => {
+    const input = write('heat.json', TOY);
+    const output = join(dir, 'plan.json');
+    expect(await planCommand(['--input', input, '--output', output, '--policy', 'flash'])).toBe(0);
+    expect(stderr).toEqual([]);
+    const plan = JSON.parse(readFileSync(output, 'utf8'));
+    assertPhysicalToLogical(plan.physical_to_logical, 1, 8, 16);
+    expect(plan.policy).toBe('flash');
+    expect(plan.layers).toHaveLength(1);
+    expect(Math.max(...rankLoads(plan.physical_to_logical[0], TOY.heat[0][0], 8, 2))).toBeLessThanOrEqual(590 / 3 + 1e-6);
+    expect(plan.layers[0].imbalance_after).toBeCloseTo((590 / 3) / (1450 / 8), 9);
+    // the plan file is an eplb map file the formats module reads back
+    expect(importEplbPlan(plan, { ranks: 8 }).physicalToLogical).toEqual(plan.physical_to_logical);
+  });
+
+  it('reports per-layer figures on stderr with --verbose, with transfers against current', async () => {
+    const current = [[0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 0, 1, 0, 1, 0, 1]];
+    const input = write('heat.json', { ...TOY, current });
+    const output = join(dir, 'plan.json');
+    expect(await planCommand(['--input', input, '--output', output, '--verbose', '--expert-bytes', '1000'])).toBe(0);
+    const text = stderr.join('');
+    expect(text).toMatch(/^policy default: 1 layers in/);
+    const plan = JSON.parse(readFileSync(output, 'utf8'));
+    expect(text).toContain(`total transfers ${plan.layers[0].transfers}, ${plan.layers[0].transfers * 1000} bytes`);
+    expect(plan.layers[0].imbalance_before).toBeGreaterThan(plan.layers[0].imbalance_after);
+  });
+
+  it.each([
+    ['heat[0][0]: has 7 experts, expected 8', { ...TOY, heat: [[[1, 2, 3, 4, 5, 6, 7, 8]], [[1, 2, 3, 4, 5, 6, 7]]] }, 'heat[1][0]: has 7 experts, expected 8'],
+    ['a negative count', { ...TOY, heat: [[[1, 2, 3, -4, 5, 6, 7, 8]]] }, 'heat[0][0][3]: must be a finite number ≥ 0, got -4'],
+    ['a missing field', { num_ranks: 8, slots_per_rank: 2, heat: TOY.heat }, 'num_nodes: is missing'],
+    ['too few slots', { ...TOY, slots_per_rank: 0 }, 'slots_per_rank: must be a positive integer, got 0'],
+    ['nodes not dividing ranks', { ...TOY, num_nodes: 3 }, 'num_nodes: 3 nodes do not divide 8 ranks'],
+    ['a current map missing an expert', { ...TOY, current: [Array(16).fill(0)] }, 'current[0]: logical expert 1 has no replica (7 experts missing)'],
+    ['a layer count mismatch', { ...TOY, heat: [[[1, 1, 1, 1, 1, 1, 1, 1]], [[1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1]]] }, 'heat[1]: has 2 layers, expected 1'],
+    ['not JSON', '{"num_ranks": 8,', 'not valid JSON'],
+  ])('fails with one line naming the field on %s', async (_, doc, message) => {
+    const input = write('bad.json', doc);
+    const code = await planCommand(['--input', input, '--output', join(dir, 'out.json')]);
+    expect(code).toBe(1);
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toMatch(/^eplb plan: .*\n$/);
+    expect(stderr[0]).toContain(message);
+  });
+
+  it('fails with usage errors (exit 2) on unknown policies and missing options', async () => {
+    const input = write('heat.json', TOY);
+    expect(await planCommand(['--input', input, '--output', join(dir, 'o.json'), '--policy', 'magic'])).toBe(2);
+    expect(stderr[0]).toMatch(/^eplb plan: option --policy: unknown policy "magic"/);
+    expect(await planCommand(['--input', input])).toBe(2);
+    expect(stderr[1]).toBe('eplb plan: missing required option --output\n');
+  });
+});
+
+describe('heat and plan files round trip', () => {
+  it('a heat file parsed, planned, written and read again gives the same map and input', () => {
+    const doc = { ...TOY, num_groups: 2, current: [[0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 0, 1, 0, 1, 0, 1]] };
+    const input = heatFileToInput(JSON.parse(JSON.stringify(doc)));
+    expect(input.shape).toEqual({ numLayers: 1, numExperts: 8, numRanks: 8, numNodes: 1, slotsPerRank: 2, numGroups: 2 });
+    expect(Array.from(input.heat[0][0])).toEqual(TOY.heat[0][0]);
+    const result = getPolicy('greedy')(input);
+    const text = JSON.stringify(planFileDocument(result));
+    const back = JSON.parse(text);
+    expect(back.physical_to_logical).toEqual(result.physicalToLogical);
+    expect(back.layers[0].transfers).toBe(result.layers[0].transfers);
+    expect(heatFileToInput({ ...doc, current: back.physical_to_logical }).current).toEqual(result.physicalToLogical);
+  });
+});

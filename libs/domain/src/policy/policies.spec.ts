@@ -1,0 +1,187 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DeploymentShape, numSlots } from '../shape/deployment-shape';
+import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
+import { duplicatesOnRanks, replicaCounts } from '../expert-map/replicas';
+import { imbalance, rankLoads } from '../heat/imbalance';
+import { HeatEpisodes } from '../heat/heat';
+import { getPolicy, policyNames } from './registry';
+import { greedyLayer, packLpt, replicateMinMax } from './greedy';
+import { LayerProblem, groupEpisodes } from './engine';
+import { branchAndBound } from './bnb';
+
+const TOY = [600, 560, 120, 120, 20, 10, 10, 10];
+const toyShape: DeploymentShape = { numLayers: 1, numExperts: 8, numRanks: 8, slotsPerRank: 2, numNodes: 1 };
+const maxLoad = (row: ArrayLike<number>, h: number[], R: number, S: number): number => Math.max(...rankLoads(row, h, R, S));
+const heatOf = (episodes: number[][][]): HeatEpisodes => episodes.map((ep) => ep.map((l) => Float64Array.from(l)));
+
+describe('the 8-expert example of the FlashLB work (8 ranks × 2 slots)', () => {
+  const input = { shape: toyShape, heat: heatOf([[TOY]]) };
+
+  it('greedy gives the classic 232', () => {
+    const row = getPolicy('greedy')(input).physicalToLogical[0];
+    expect(maxLoad(row, TOY, 8, 2)).toBeCloseTo(232, 9);
+  });
+
+  it.each(['flash', 'default'])('%s reaches the optimum 590/3 by search', (name) => {
+    const row = getPolicy(name)(input).physicalToLogical[0];
+    expect(maxLoad(row, TOY, 8, 2)).toBeLessThanOrEqual(590 / 3 + 1e-6);
+  });
+
+  it('the branch and bound proves 590/3 optimal: nothing below it exists', () => {
+    const w = Float64Array.of(1);
+    const pb = new LayerProblem(8, 8, 2, 1, [TOY], w);
+    const best = branchAndBound(pb, Infinity, 10_000_000);
+    expect(best.complete).toBe(true);
+    expect(best.f * (1450 / 8)).toBeCloseTo(590 / 3, 6);
+    const below = branchAndBound(pb, best.f - 1e-9, 10_000_000);
+    expect(below.complete).toBe(true);
+    expect(below.row).toBeNull();
+  });
+});
+
+describe('greedy stages', () => {
+  it('replicates by min-max replica load', () => {
+    // 600 and 560 take the 8 extra slots in turn (600/5 = 120 ≥ 120 = the next-hottest singles)
+    expect(Array.from(replicateMinMax(TOY, 16))).toEqual([5, 5, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('packs S slots per rank and never two replicas of one expert on a rank when avoidable', () => {
+    const h = [100, 1, 1, 1];
+    const row = packLpt(h, Int32Array.of(4, 2, 1, 1), 4, 2);
+    expect(Array.from(replicaCounts(row, 4))).toEqual([4, 2, 1, 1]);
+    expect(duplicatesOnRanks(row, 2)).toBe(0);
+  });
+
+  it('is a two-stage greedy: on uniform heat every rank gets the same load', () => {
+    const h = Array.from({ length: 16 }, () => 5);
+    expect(imbalance(greedyLayer(h, 4, 4), h, 4, 4)).toBeCloseTo(1, 12);
+  });
+});
+
+describe('episode grouping', () => {
+  it('puts the two phases of an alternating load into two shots and stationary noise into one', () => {
+    const a = [10, 1, 1, 1, 5, 1, 1, 1];
+    const b = [1, 1, 10, 1, 1, 1, 5, 1];
+    const alt = groupEpisodes([a, b, a, b, a, b], new Float64Array(6).fill(1 / 6), 4, 0.7);
+    expect(alt.episodes.length).toBe(2);
+    expect(Array.from(alt.w).map((v) => v.toFixed(3))).toEqual(['0.500', '0.500']);
+    const noisy = [a, a.map((v) => v + 0.3), a.map((v, i) => v + (i % 2) * 0.2)];
+    expect(groupEpisodes(noisy, new Float64Array(3).fill(1 / 3), 4, 0.7).episodes.length).toBe(1);
+  });
+});
+
+describe('alternating heat', () => {
+  it('flash and default pair experts hot in different phases better than the window-sum greedy', () => {
+    // 4 ranks × 2 slots, 8 experts; phase A heats 0..3, phase B heats 4..7; the window sum is flat,
+    // so greedy cannot see that placing 0 with 1 (both hot in A) doubles rank load in A.
+    const A = [9, 9, 9, 9, 1, 1, 1, 1];
+    const B = [1, 1, 1, 1, 9, 9, 9, 9];
+    const heat = heatOf([[A], [B], [A], [B]]);
+    const shape: DeploymentShape = { numLayers: 1, numExperts: 8, numRanks: 4, slotsPerRank: 2, numNodes: 1 };
+    for (const name of ['flash', 'default']) {
+      const row = getPolicy(name)({ shape, heat }).physicalToLogical[0];
+      expect(imbalance(row, A, 4, 2)).toBeCloseTo(1, 9);
+      expect(imbalance(row, B, 4, 2)).toBeCloseTo(1, 9);
+    }
+  });
+});
+
+// ---- property tests: every policy returns a valid map, on any shape and any heat
+
+const shapeArb = fc
+  .record({
+    numRanks: fc.integer({ min: 1, max: 6 }),
+    slotsPerRank: fc.integer({ min: 1, max: 4 }),
+    numLayers: fc.integer({ min: 1, max: 2 }),
+    episodes: fc.integer({ min: 1, max: 3 }),
+    nodesPick: fc.integer({ min: 0, max: 5 }),
+    expertsPick: fc.integer({ min: 0, max: 1000 }),
+    kind: fc.constantFrom('random', 'zero', 'one-hot', 'E=P'),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+    withCurrent: fc.boolean(),
+  })
+  .map((c) => {
+    const P = c.numRanks * c.slotsPerRank;
+    const divisors = Array.from({ length: c.numRanks }, (_, i) => i + 1).filter((d) => c.numRanks % d === 0);
+    const numExperts = c.kind === 'E=P' ? P : 1 + (c.expertsPick % P);
+    const shape: DeploymentShape = {
+      numLayers: c.numLayers,
+      numExperts,
+      numRanks: c.numRanks,
+      slotsPerRank: c.slotsPerRank,
+      numNodes: divisors[c.nodesPick % divisors.length],
+    };
+    let s = c.seed;
+    const rnd = (): number => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+    const heat = Array.from({ length: c.episodes }, () =>
+      Array.from({ length: c.numLayers }, () =>
+        Float64Array.from({ length: numExperts }, (_, e) =>
+          c.kind === 'zero' ? 0 : c.kind === 'one-hot' ? (e === 0 ? 1000 : 0) : Math.floor(rnd() * 100),
+        ),
+      ),
+    );
+    const current = c.withCurrent
+      ? Array.from({ length: c.numLayers }, () => {
+          const row = Array.from({ length: P }, (_, p) => (p < numExperts ? p : Math.floor(rnd() * numExperts)));
+          for (let i = P - 1; i > 0; i--) {
+            const j = Math.floor(rnd() * (i + 1));
+            [row[i], row[j]] = [row[j], row[i]];
+          }
+          return row;
+        })
+      : undefined;
+    return { shape, heat, current };
+  });
+
+describe('invariants (fast-check)', () => {
+  it.each(policyNames())('%s always returns a valid map, and its report matches it', (name) => {
+    fc.assert(
+      fc.property(shapeArb, ({ shape, heat, current }) => {
+        const out = getPolicy(name)({ shape, heat, current });
+        assertPhysicalToLogical(out.physicalToLogical, shape.numLayers, shape.numExperts, numSlots(shape));
+        expect(out.layers).toHaveLength(shape.numLayers);
+        for (const r of out.layers) {
+          expect(r.imbalanceAfter).toBeGreaterThanOrEqual(1 - 1e-9);
+          expect(r.episodeAfter).toBeGreaterThanOrEqual(1 - 1e-9);
+          if (!current) expect(r.transfers).toBe(0);
+        }
+        // without a map in service, never two replicas of one expert on a rank when avoidable
+        if (!current && shape.numExperts >= shape.slotsPerRank) {
+          for (const row of out.physicalToLogical) expect(duplicatesOnRanks(row, shape.slotsPerRank)).toBe(0);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('default and incremental never make the seen objective worse than the map in service', () => {
+    fc.assert(
+      fc.property(shapeArb, ({ shape, heat, current }) => {
+        if (!current) return;
+        for (const name of ['default', 'incremental']) {
+          const out = getPolicy(name)({ shape, heat, current });
+          out.layers.forEach((r) => {
+            if (!r.redeployed) expect(r.transfers).toBe(0);
+          });
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('policy registry', () => {
+  it('names the policies and rejects unknown ones naming the field', () => {
+    expect(policyNames()).toEqual(expect.arrayContaining(['default', 'greedy', 'flash', 'incremental']));
+    expect(() => getPolicy('nope')).toThrow(/^policy: unknown policy "nope"/);
+  });
+
+  it('rejects heat that does not fit the shape, naming the cell', () => {
+    const heat = heatOf([[TOY], [TOY.slice(0, 7)]]);
+    expect(() => getPolicy('greedy')({ shape: toyShape, heat })).toThrow('heat[1][0]: has 7 experts, expected 8');
+  });
+});
