@@ -45,17 +45,33 @@ export function layerImbalance(
   slotsPerRank: number,
 ): LayerImbalance {
   const E = heat[0][layer].length;
+  const reps = new Int32Array(E);
+  for (let p = 0; p < row.length; p++) reps[row[p]]++;
+  const share = new Float64Array(row.length);
+  for (let p = 0; p < row.length; p++) share[p] = 1 / reps[row[p]];
+  const loads = new Float64Array(numRanks);
   const sum = new Float64Array(E);
+  const ratio = (h: ArrayLike<number>): number => {
+    loads.fill(0);
+    for (let p = 0; p < row.length; p++) loads[(p / slotsPerRank) | 0] += h[row[p]] * share[p];
+    let max = 0;
+    let total = 0;
+    for (let r = 0; r < numRanks; r++) {
+      total += loads[r];
+      if (loads[r] > max) max = loads[r];
+    }
+    return total > 0 ? (max * numRanks) / total : 1;
+  };
   let mean = 0;
   let max = 0;
   for (let k = 0; k < heat.length; k++) {
     const h = heat[k][layer];
     for (let e = 0; e < E; e++) sum[e] += h[e];
-    const v = imbalance(row, h, numRanks, slotsPerRank);
+    const v = ratio(h);
     mean += v;
     if (v > max) max = v;
   }
-  return { window: imbalance(row, sum, numRanks, slotsPerRank), episodeMean: mean / heat.length, episodeMax: max };
+  return { window: ratio(sum), episodeMean: mean / heat.length, episodeMax: max };
 }
 
 /** Mean over episodes and layers of per-episode imbalance (eplbeval.py's episode_mean / future_mean). */

@@ -55,7 +55,7 @@ export interface Shots {
 
 /**
  * Groups episodes whose heat looks alike into at most `maxShots` shots (leader clustering,
- * newest episode first: an episode joins the shot whose mean it correlates with best if that
+ * newest episode first: an episode joins the shot whose leader it correlates with best if that
  * Pearson correlation reaches `similarity`, else opens a new shot while there is room). A shot
  * is the weighted mean of its episodes, each first scaled to the same total, and weighs the sum
  * of their weights. Phases of an alternating load become one shot each; stationary noise
@@ -69,51 +69,59 @@ export function groupEpisodes(
 ): Shots {
   const K = episodes.length;
   const E = episodes[0].length;
-  const norm = episodes.map((h) => {
+  // each episode scaled to total 1 (norm), and its centred, unit-length copy (unit) for correlations
+  const norm = new Float64Array(K * E);
+  const unit = new Float64Array(K * E);
+  for (let k = 0; k < K; k++) {
+    const h = episodes[k];
+    const o = k * E;
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
-    const out = new Float64Array(E);
-    if (total > 0) for (let e = 0; e < E; e++) out[e] = h[e] / total;
-    return out;
-  });
+    const scale = total > 0 ? 1 / total : 0;
+    const mean = total > 0 ? 1 / E : 0;
+    let ss = 0;
+    for (let e = 0; e < E; e++) {
+      const n = h[e] * scale;
+      norm[o + e] = n;
+      const u = n - mean;
+      unit[o + e] = u;
+      ss += u * u;
+    }
+    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    for (let e = 0; e < E; e++) unit[o + e] *= inv;
+  }
+  // leader clustering: a shot is represented by its first (newest) episode
+  const leaders: number[] = [];
   const sums: Float64Array[] = [];
   const weights: number[] = [];
-  const corr = (a: Float64Array, b: Float64Array): number => {
-    let ma = 0, mb = 0;
-    for (let e = 0; e < E; e++) {
-      ma += a[e];
-      mb += b[e];
-    }
-    ma /= E;
-    mb /= E;
-    let sab = 0, saa = 0, sbb = 0;
-    for (let e = 0; e < E; e++) {
-      const x = a[e] - ma, y = b[e] - mb;
-      sab += x * y;
-      saa += x * x;
-      sbb += y * y;
-    }
-    if (saa === 0 || sbb === 0) return saa === sbb ? 1 : 0;
-    return sab / Math.sqrt(saa * sbb);
-  };
   for (let k = K - 1; k >= 0; k--) {
     let best = -1, bestC = -Infinity;
-    for (let c = 0; c < sums.length; c++) {
-      const v = corr(norm[k], sums[c]);
-      if (v > bestC) {
-        bestC = v;
+    for (let c = 0; c < leaders.length; c++) {
+      const lo = leaders[c] * E, ko = k * E;
+      let dot = 0;
+      let same = true;
+      for (let e = 0; e < E; e++) {
+        dot += unit[lo + e] * unit[ko + e];
+        if (norm[lo + e] !== norm[ko + e]) same = false;
+      }
+      if (same) dot = 1; // identical shapes, including flat or all-zero episodes
+      if (dot > bestC) {
+        bestC = dot;
         best = c;
       }
     }
-    if (best < 0 || (bestC < similarity && sums.length < maxShots)) {
+    if (best < 0 || (bestC < similarity && leaders.length < maxShots)) {
+      leaders.push(k);
       sums.push(new Float64Array(E));
       weights.push(0);
-      best = sums.length - 1;
+      best = leaders.length - 1;
     }
     const wk = w[k] > 0 ? w[k] : 1e-300;
-    for (let e = 0; e < E; e++) sums[best][e] += wk * norm[k][e];
+    const sum = sums[best];
+    for (let e = 0; e < E; e++) sum[e] += wk * norm[k * E + e];
     weights[best] += wk;
   }
+  for (let c = 0; c < sums.length; c++) for (let e = 0; e < E; e++) sums[c][e] /= weights[c];
   return { episodes: sums, w: Float64Array.from(weights) };
 }
 
@@ -159,7 +167,8 @@ export class PlacementState {
       this.reps[e]++;
       this.cnt[((p / S) | 0) * E + e]++;
     }
-    this.recompute();
+    if (original) this.recompute();
+    else this.recomputeLoads(); // transfers are counted against the initial map itself: 0
   }
 
   rankOf(p: number): number {

@@ -92,10 +92,10 @@ function searchLimits(pb: LayerProblem, lambda: number, options: PolicyOptions):
   const multi = pb.K > 1;
   return {
     lambda,
-    maxMoves: options.maxMoves ?? (multi ? pb.P : Math.max(4, pb.R >> 3)),
+    maxMoves: options.maxMoves ?? (multi ? pb.P : Math.max(4, pb.R >> 4)),
     spread: options.spread ?? (multi ? DEFAULT_SPREAD : 0),
     ranks: options.searchRanks ?? (multi ? DEFAULT_SEARCH_RANKS : 1),
-    donors: multi ? 24 : 12,
+    donors: multi ? 24 : 6,
   };
 }
 

@@ -27,19 +27,19 @@ export function getPolicy(name: string): Policy {
     const { shape, heat, current } = input;
     assertPhysicalToLogical(map, shape.numLayers, shape.numExperts, numSlots(shape));
     const layers: LayerReport[] = map.map((row, l) => {
-      const after = layerImbalance(row, heat, l, shape.numRanks, shape.slotsPerRank);
-      const before = current ? layerImbalance(current[l], heat, l, shape.numRanks, shape.slotsPerRank) : null;
       let redeployed = true;
       if (current) {
         redeployed = false;
         for (let p = 0; p < row.length && !redeployed; p++) redeployed = row[p] !== current[l][p];
       }
+      const after = layerImbalance(row, heat, l, shape.numRanks, shape.slotsPerRank);
+      const before = current ? (redeployed ? layerImbalance(current[l], heat, l, shape.numRanks, shape.slotsPerRank) : after) : null;
       return {
         imbalanceBefore: before ? before.window : null,
         imbalanceAfter: after.window,
         episodeBefore: before ? before.episodeMean : null,
         episodeAfter: after.episodeMean,
-        transfers: current ? layerTransfers(current[l], row, shape.slotsPerRank) : 0,
+        transfers: current && redeployed ? layerTransfers(current[l], row, shape.slotsPerRank) : 0,
         redeployed,
       };
     });

@@ -86,11 +86,12 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
   const nDonors = limits.donors ?? 24;
   const score = new Float64Array(R);
   const bottleneck = new Int32Array(nRanks);
-  const donors = new Int32Array(P);
+  const donorList = new Int32Array(Math.max(1, nDonors));
   const donorKey = new Float64Array(P);
   const nPartners = Math.min(R, limits.partners ?? (R <= 16 ? R : Math.max(16, R >> 2)));
   const partner = new Uint8Array(R);
   const wload = new Float64Array(R);
+  const pick = new Int32Array(Math.max(1, nPartners));
   let moves = 0;
   for (; moves < limits.maxMoves; moves++) {
     // bottleneck ranks: the peak rank of each shot, then the ranks most above the mean (load 1)
@@ -123,22 +124,37 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
         for (let k = 0; k < K; k++) v += w[k] * st.load[r * K + k];
         wload[r] = v;
       }
-      const byLoad = Array.from({ length: R }, (_, r) => r).sort((x, y) => wload[x] - wload[y]);
       partner.fill(0);
-      for (let i = 0; i < nPartners; i++) partner[byLoad[i]] = 1;
+      let np = 0;
+      for (let r = 0; r < R; r++) {
+        // insertion into the nPartners smallest
+        let i = np < nPartners ? np++ : nPartners;
+        if (i === nPartners && wload[r] >= wload[pick[nPartners - 1]]) continue;
+        if (i === nPartners) i = nPartners - 1;
+        while (i > 0 && wload[pick[i - 1]] > wload[r]) {
+          pick[i] = pick[i - 1];
+          i--;
+        }
+        pick[i] = r;
+      }
+      for (let i = 0; i < np; i++) partner[pick[i]] = 1;
     } else partner.fill(1);
-    // donor slots: replicas of experts with ≥ 2 replicas, coldest per replica first
-    let nd = 0;
+    // donor slots: replicas of experts with ≥ 2 replicas, the cheapest to give up first
+    let dcount = 0;
     for (let p = 0; p < P; p++) {
       const e = st.slot[p];
-      if (st.reps[e] >= 2) {
-        donors[nd] = p;
-        donorKey[p] = hsum[e] / st.reps[e] - hsum[e] / (st.reps[e] - 1);
-        nd++;
+      if (st.reps[e] < 2) continue;
+      const key = hsum[e] / st.reps[e] - hsum[e] / (st.reps[e] - 1);
+      donorKey[p] = key;
+      let i = dcount < nDonors ? dcount++ : nDonors;
+      if (i === nDonors && key <= donorKey[donorList[nDonors - 1]]) continue;
+      if (i === nDonors) i = nDonors - 1;
+      while (i > 0 && donorKey[donorList[i - 1]] < key) {
+        donorList[i] = donorList[i - 1];
+        i--;
       }
+      donorList[i] = p;
     }
-    const donorList = Array.from(donors.subarray(0, nd)).sort((x, y) => donorKey[y] - donorKey[x]);
-    const dcount = Math.min(nDonors, donorList.length);
 
     let bestGain = 1e-9;
     let bestKind = 0, bestP = -1, bestQ = -1;

@@ -1,0 +1,202 @@
+/**
+ * Policy benchmark (`npm run bench:policy`): every policy on every trace in /work/shared/traces.
+ * X.json is what a policy sees; X.future.json is the next interval, on which the map is judged
+ * (never planned from). Writes the table into bench/RESULTS.md, section
+ * "## Policies (`npm run bench:policy`)", leaving the other sections alone.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  HeatEpisodes,
+  PolicyInput,
+  getPolicy,
+  heatFileToInput,
+  layerTransfers,
+  meanEpisodeImbalance,
+  planFileDocument,
+  policyNames,
+  toHeatEpisodes,
+} from '@eplb/domain';
+
+const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
+const TOOLS = process.env.EPLB_TOOLS ?? '/work/shared/tools';
+const RESULTS = join(__dirname, 'RESULTS.md');
+const SECTION = '## Policies (`npm run bench:policy`)';
+const SPEED_TRACE = 'stationary-dsv3-ep64';
+const POLICIES = ['greedy', 'flash', 'incremental', 'default'].filter((p) => policyNames().includes(p));
+
+interface Trace {
+  readonly name: string;
+  readonly file: string;
+  readonly input: Omit<PolicyInput, 'options'>;
+  readonly future: HeatEpisodes;
+}
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function loadTraces(): Trace[] {
+  return readdirSync(TRACES)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.future.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .filter((n) => existsSync(join(TRACES, `${n}.future.json`)))
+    .sort()
+    .map((name) => {
+      const file = join(TRACES, `${name}.json`);
+      const input = heatFileToInput(JSON.parse(readFileSync(file, 'utf8')));
+      const future = toHeatEpisodes(JSON.parse(readFileSync(join(TRACES, `${name}.future.json`), 'utf8')).heat);
+      return { name, file, input, future };
+    });
+}
+
+const kind = (name: string): string =>
+  name.startsWith('phase') ? 'alternating' : name.startsWith('drift') ? 'drifting' : name.startsWith('spike') || name.startsWith('random') ? 'random spikes' : 'stationary';
+const excessTarget: Record<string, number> = { alternating: 0.4, drifting: 0.6, 'random spikes': 1.0 };
+
+function speed(traces: Trace[]): string[] {
+  const t = traces.find((x) => x.name === SPEED_TRACE);
+  if (!t) return [`(no ${SPEED_TRACE} trace: speed target not measured)`];
+  const run = getPolicy('default');
+  // cold: the first call in this process, JIT included
+  let t0 = now();
+  run(t.input);
+  const cold = now() - t0;
+  const warm: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    t0 = now();
+    run(t.input);
+    warm.push(now() - t0);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'eplb-bench-'));
+  const py: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const out = execFileSync('python3', [join(TOOLS, 'baseline.py'), t.file, join(dir, 'baseline.json')], { encoding: 'utf8' });
+    py.push(parseFloat(out));
+  }
+  const ratio = median(warm) / median(py);
+  return [
+    `Speed target: default policy on \`${SPEED_TRACE}\` (${t.input.shape.numLayers} × ${t.input.shape.numExperts}, ` +
+      `${t.input.shape.numRanks} ranks × ${t.input.shape.slotsPerRank} slots, ${t.input.heat.length} episodes), ` +
+      `whole \`getPolicy('default')(input)\` call incl. validation and reports, file parsing excluded:`,
+    '',
+    `| | ms |`,
+    `|---|---:|`,
+    `| default, first call in the process (JIT cold) | ${cold.toFixed(1)} |`,
+    `| default, median of 7 warm calls | ${median(warm).toFixed(1)} |`,
+    `| \`python3 ${TOOLS}/baseline.py\` (its own figure, start-up and JSON excluded), median of 3 | ${median(py).toFixed(1)} |`,
+    '',
+    `Warm ratio default / baseline.py = ${ratio.toFixed(2)} (target ≤ 0.50: ${ratio <= 0.5 ? 'met' : 'NOT met'}); ` +
+      `cold ratio ${(cold / median(py)).toFixed(2)}.`,
+  ];
+}
+
+function main(): void {
+  const traces = loadTraces();
+  const speedLines = speed(traces);
+  const rows: string[] = [];
+  const verdicts: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'eplb-bench-'));
+  const crossChecks: string[] = [];
+  for (const t of traces) {
+    const { shape, current } = t.input;
+    const R = shape.numRanks, S = shape.slotsPerRank;
+    const res: Record<string, { fut: number; transfers: number; ms: number }> = {};
+    const curFut = current ? meanEpisodeImbalance(current, t.future, R, S) : NaN;
+    for (const p of POLICIES) {
+      const t0 = now();
+      const out = getPolicy(p)(t.input);
+      const ms = now() - t0;
+      const map = out.physicalToLogical;
+      const transfers = current ? map.reduce((s, row, l) => s + layerTransfers(current[l], row, S), 0) : 0;
+      res[p] = { fut: meanEpisodeImbalance(map, t.future, R, S), transfers, ms };
+      if (p === 'default' && (t.name.startsWith('phase') || t.name === SPEED_TRACE || t.name === 'stationary-toy')) {
+        const plan = join(dir, `${t.name}.${p}.json`);
+        writeFileSync(plan, JSON.stringify(planFileDocument(out)));
+        const ev = JSON.parse(
+          execFileSync('python3', [join(TOOLS, 'eplbeval.py'), t.file, plan, join(TRACES, `${t.name}.future.json`)], { encoding: 'utf8' }),
+        );
+        crossChecks.push(
+          `| ${t.name} | default | ${res[p].fut.toFixed(4)} | ${Number(ev.future_mean).toFixed(4)} | ${transfers} | ${ev.transfers ?? '-'} |`,
+        );
+      }
+    }
+    const g = res.greedy;
+    const k = kind(t.name);
+    if (current) {
+      rows.push(`| ${t.name} | current map (in service) | ${curFut.toFixed(4)} | ${((curFut - 1) / (g.fut - 1) * 100).toFixed(0)}% | 0 | 0% | - |`);
+    }
+    for (const p of POLICIES) {
+      const r = res[p];
+      const excess = g.fut > 1 ? (r.fut - 1) / (g.fut - 1) : NaN;
+      const share = g.transfers > 0 ? r.transfers / g.transfers : NaN;
+      rows.push(
+        `| ${t.name} | ${p} | ${r.fut.toFixed(4)} | ${Number.isNaN(excess) ? '-' : `${(excess * 100).toFixed(0)}%`} | ` +
+          `${current ? r.transfers : '-'} | ${Number.isNaN(share) ? '-' : `${(share * 100).toFixed(1)}%`} | ${r.ms.toFixed(0)} |`,
+      );
+    }
+    const d = res.default;
+    if (!current) {
+      verdicts.push(`- ${t.name} (${k}, no current map): default future ${d.fut.toFixed(4)} vs greedy ${g.fut.toFixed(4)}.`);
+    } else if (k === 'stationary') {
+      const ok1 = d.fut <= curFut + 1e-9;
+      const ok2 = d.transfers <= 0.05 * g.transfers;
+      verdicts.push(
+        `- ${t.name} (stationary): future ${d.fut.toFixed(4)} vs current ${curFut.toFixed(4)} → ${ok1 ? 'met' : 'NOT met'}; ` +
+          `transfers ${d.transfers} = ${((d.transfers / g.transfers) * 100).toFixed(1)}% of greedy's (≤ 5%) → ${ok2 ? 'met' : 'NOT met'}.`,
+      );
+    } else {
+      const ex = (d.fut - 1) / (g.fut - 1);
+      const ok1 = ex <= excessTarget[k];
+      const ok2 = d.transfers <= g.transfers / 3;
+      verdicts.push(
+        `- ${t.name} (${k}): excess ${(ex * 100).toFixed(0)}% of greedy's (≤ ${excessTarget[k] * 100}%) → ${ok1 ? 'met' : 'NOT met'}; ` +
+          `transfers ${((d.transfers / g.transfers) * 100).toFixed(1)}% of greedy's (≤ 33.3%) → ${ok2 ? 'met' : 'NOT met'}.`,
+      );
+    }
+    process.stderr.write(`${t.name} done\n`);
+  }
+  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? cpus()[0]?.model ?? '?';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  const section = [
+    SECTION,
+    '',
+    `Command: \`npm run bench:policy\` (bench/policy.bench.ts). Machine: nproc ${nproc}, ${cpu}, node ${process.version}; ` +
+      `measured ${new Date().toISOString().slice(0, 16)}Z on a shared 2-core machine, so times are noisy.`,
+    '',
+    'Each policy sees `X.json` (with `current` = the map in service) and is judged on `X.future.json` (the next',
+    'interval, never seen). future = mean over future episodes and layers of per-episode imbalance (max/mean rank',
+    'load; eplbeval.py `future_mean`). excess = (future − 1) / (greedy future − 1), greedy re-run on the seen',
+    'interval. transfers = expert weights arriving at a rank that did not hold them, against `current`.',
+    '',
+    '| trace | policy | future imbalance | excess vs greedy | transfers | % of greedy transfers | wall ms |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    'Targets (default policy):',
+    '',
+    ...verdicts,
+    '',
+    ...speedLines,
+    '',
+    'Cross-check with the independent evaluator (`python3 /work/shared/tools/eplbeval.py IN PLAN FUTURE`):',
+    '',
+    '| trace | policy | future (ours) | future_mean (eplbeval) | transfers (ours) | transfers (eplbeval) |',
+    '|---|---|---:|---:|---:|---:|',
+    ...crossChecks,
+    '',
+  ].join('\n');
+  const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
+  const start = old.indexOf(SECTION);
+  let text: string;
+  if (start < 0) text = `${old.trimEnd()}\n\n${section}`;
+  else {
+    const next = old.indexOf('\n## ', start + SECTION.length);
+    text = old.slice(0, start) + section + (next < 0 ? '' : `\n${old.slice(next + 1)}`);
+  }
+  writeFileSync(RESULTS, text.endsWith('\n') ? text : `${text}\n`);
+  process.stdout.write(`${section}\n`);
+}
+
+main();
