@@ -1,5 +1,6 @@
 // Every migration, in order. Listed explicitly so the same data source works from TypeScript
 // (tests, CLI) and from compiled JavaScript (apps), with no glob to drift.
 import { InitialSchema1763884800000 } from './1763884800000-initial-schema';
+import { HeatWindows1763888400000 } from './1763888400000-heat-windows';
 
-export const migrations = [InitialSchema1763884800000];
+export const migrations = [InitialSchema1763884800000, HeatWindows1763888400000];

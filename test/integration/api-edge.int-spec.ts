@@ -76,7 +76,7 @@ describe('API edge: tokens, roles, problem+json, OpenAPI', () => {
   it('serves the OpenAPI document at /docs', async () => {
     const doc = await http('GET', `${api.url}/docs-json`);
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/deployments', '/v1/tokens', '/v1/deployments/{id}/heat/reports', '/healthz', '/readyz']));
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/deployments', '/v1/tokens', '/v1/deployments/{id}/heat/episodes', '/v1/deployments/{id}/heat/heatmap', '/v1/deployments/{id}/heat/export.csv', '/healthz', '/readyz']));
     expect((await fetch(`${api.url}/docs`)).status).toBe(200);
   });
 

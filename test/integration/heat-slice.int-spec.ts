@@ -40,7 +40,11 @@ describe('heat slice: Kafka → collector → Postgres → API', () => {
     producer = await bus.producer();
     const created = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,
-      body: { id: deployment, shape: { layers: 2, experts: 4, ranks: 2, slotsPerRank: 3, nodes: 1 } },
+      body: {
+        id: deployment,
+        shape: { layers: 2, experts: 4, ranks: 2, slotsPerRank: 3, nodes: 1 },
+        windows: { episodeSteps: 2, intervalSteps: 4, latenessSteps: 2 },
+      },
     });
     expect(created.status).toBe(201);
   });
@@ -51,47 +55,54 @@ describe('heat slice: Kafka → collector → Postgres → API', () => {
     await Promise.all([api?.close(), collector?.close()]);
   });
 
-  const reports = async () =>
-    (await http(`GET`, `${api.url}/v1/deployments/${deployment}/heat/reports?limit=100`, { token: OPERATOR })).body.items as {
-      rank: number;
-      step: number;
-      load: number[][];
+  const episodes = async () =>
+    (await http(`GET`, `${api.url}/v1/deployments/${deployment}/heat/episodes?loads=true`, { token: OPERATOR })).body.items as {
+      episode: number;
+      events: number;
+      closedBy: string;
+      missingRanks: number[];
+      logical: number[][];
     }[];
 
-  it('stores a valid event once and serves it back, even when delivered twice', async () => {
+  it('stores a complete episode, counting a (rank, step) delivered twice once, and serves it back', async () => {
+    // round-robin map of 4 experts on 6 slots: slots hold experts [0, 1, 2, 3, 0, 1]
     await send(event(0, 0));
     await send(event(1, 0, [[0, 0, 7], [9, 0, 1]]));
     await send(event(0, 0, [[100, 100, 100], [100, 100, 100]])); // same (deployment, rank, step): ignored
-    const items = await eventually(async () => {
-      const r = await reports();
-      return r.length >= 2 ? r : null;
+    await send(event(0, 1));
+    await send(event(1, 1, [[0, 0, 7], [9, 0, 1]]));
+    const [first] = await eventually(async () => {
+      const r = await episodes();
+      return r.length >= 1 ? r : null;
     });
-    expect(items.map((i) => [i.rank, i.step, i.load])).toEqual([
-      [0, 0, [[1, 2, 3], [4, 5, 6]]],
-      [1, 0, [[0, 0, 7], [9, 0, 1]]],
-    ]);
+    expect(first).toMatchObject({ episode: 0, events: 4, closedBy: 'complete', missingRanks: [] });
+    // layer 0: rank 0 slots (experts 0,1,2) got 1,2,3 per step; rank 1 slots (experts 3,0,1) got 0,0,7
+    expect(first.logical[0]).toEqual([2 * (1 + 0), 2 * (2 + 7), 2 * 3, 2 * 0]);
+    expect(first.logical[1]).toEqual([2 * (4 + 0), 2 * (5 + 1), 2 * 6, 2 * 9]);
   });
 
   it('dead-letters invalid events with their reason and keeps consuming', async () => {
     const invalid: [string, unknown][] = [
       ['not JSON', '{"v":1,'],
-      ['load.1: has 2 slots, expected 3', event(0, 16, [[1, 2, 3], [4, 5]])],
-      ['load.0.1: must be a non-negative count', event(0, 32, [[1, -2, 3], [4, 5, 6]])],
-      ['load.0.2: must be an integer count', event(0, 48, [[1, 2, 3.5], [4, 5, 6]])],
-      ['rank: 7 is not a rank', event(7, 64)],
-      ['mapVersion: 9 is unknown', event(0, 80, undefined, { mapVersion: 9 })],
-      ['ts:', event(0, 96, undefined, { ts: new Date(Date.now() + 3_600_000).toISOString() })],
-      ['phase:', event(0, 112, undefined, { phase: 'warmup' })],
+      ['load.1: has 2 slots, expected 3', event(0, 2, [[1, 2, 3], [4, 5]])],
+      ['load.0.1: must be a non-negative count', event(0, 2, [[1, -2, 3], [4, 5, 6]])],
+      ['load.0.2: must be an integer count', event(0, 2, [[1, 2, 3.5], [4, 5, 6]])],
+      ['rank: 7 is not a rank', event(7, 2)],
+      ['mapVersion: 9 is unknown', event(0, 2, undefined, { mapVersion: 9 })],
+      ['ts:', event(0, 2, undefined, { ts: new Date(Date.now() + 3_600_000).toISOString() })],
+      ['phase:', event(0, 2, undefined, { phase: 'warmup' })],
+      ['crosses the boundary of episode 1', event(0, 3, undefined, { steps: 2 })],
     ];
-    for (const [, value] of invalid) await send(value);
-    await send(event(0, 200, undefined, { deployment: `unknown-${deployment}` }), `unknown-${deployment}`);
-    await send(event(1, 128)); // valid, after the invalid ones
-
-    await eventually(async () => (await reports()).some((r) => r.rank === 1 && r.step === 128));
-
+    // Read the dead-letter topic from its end, joined before anything is sent.
     const letters: DeadLetterV1[] = [];
     const headerReasons: string[] = [];
-    const dlq = bus.consumer({ groupId: `test-dlq-${randomUUID()}`, topics: [TOPICS.heatDeadLetter], fromBeginning: true });
+    let joined = false;
+    const dlq = bus.consumer({
+      groupId: `test-dlq-${randomUUID()}`,
+      topics: [TOPICS.heatDeadLetter],
+      fromBeginning: false,
+      onAssignment: () => (joined = true),
+    });
     await dlq.run(async (batch) => {
       for (const m of batch.messages) {
         const letter = JSON.parse(m.value!.toString()) as DeadLetterV1;
@@ -101,6 +112,14 @@ describe('heat slice: Kafka → collector → Postgres → API', () => {
         }
       }
     });
+    await eventually(async () => joined);
+
+    for (const [, value] of invalid) await send(value);
+    await send(event(0, 200, undefined, { deployment: `unknown-${deployment}` }), `unknown-${deployment}`);
+    for (const rank of [0, 1]) for (const step of [2, 3]) await send(event(rank, step)); // valid, after the invalid ones
+
+    await eventually(async () => (await episodes()).some((e) => e.episode === 1 && e.events === 4));
+
     try {
       await eventually(async () => letters.length >= invalid.length + 1, 30_000);
     } finally {
@@ -115,14 +134,18 @@ describe('heat slice: Kafka → collector → Postgres → API', () => {
     const notJson = letters.find((l) => l.reason.startsWith('not JSON'))!;
     expect(Buffer.from(notJson.valueBase64!, 'base64').toString()).toBe('{"v":1,');
     expect(notJson.source.topic).toBe(TOPICS.heat);
-    // Nothing invalid was stored.
-    expect((await reports()).map((r) => `${r.rank}/${r.step}`).sort()).toEqual(['0/0', '1/0', '1/128']);
+    // Nothing invalid was counted.
+    expect((await episodes()).map((e) => [e.episode, e.events])).toEqual([
+      [0, 4],
+      [1, 4],
+    ]);
   });
 
   it('counts outcomes in the collector metrics', async () => {
     const res = await fetch(`${collector.url}/metrics`);
     const text = await res.text();
-    expect(text).toMatch(/eplb_collector_heat_events_total\{outcome="stored"\} [1-9]/);
+    expect(text).toMatch(/eplb_collector_heat_events_total\{outcome="counted"\} [1-9]/);
+    expect(text).toMatch(/eplb_collector_windows_total\{kind="episode",closed_by="complete"\} [1-9]/);
     expect(text).toMatch(/eplb_collector_heat_events_total\{outcome="rejected"\} [1-9]/);
     expect(text).toMatch(/eplb_collector_heat_events_total\{outcome="duplicate"\} [1-9]/);
   });

@@ -27,7 +27,7 @@ describe('npm start: the whole stack as processes', () => {
     if (!existsSync(entry)) throw new Error('dist/scripts/start.js is missing: `npm test` builds before the integration tier');
     launcher = spawn(process.execPath, [entry], {
       cwd: root,
-      env: { ...process.env, ...ports, DATABASE_URL: config.DATABASE_URL, KAFKA_GROUP_PREFIX: `eplb-test-start`, LOG_LEVEL: 'info' },
+      env: { ...process.env, ...ports, DATABASE_URL: config.DATABASE_URL, KAFKA_GROUP_PREFIX: config.KAFKA_GROUP_PREFIX, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     launcher.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -50,16 +50,17 @@ describe('npm start: the whole stack as processes', () => {
       const url = `http://127.0.0.1:${port}`;
       expect(output, name).toContain(url);
       expect((await http('GET', `${url}/healthz`)).status, `${name} /healthz`).toBe(200);
-      expect((await http('GET', `${url}/readyz`)).status, `${name} /readyz`).toBe(200);
+      await eventually(async () => (await http('GET', `${url}/readyz`)).status === 200, 60_000);
     }
   });
 
   it('returns a heat event sent to Kafka through the API', async () => {
     const api = `http://127.0.0.1:${ports.API_PORT}`;
+    await eventually(async () => (await http('GET', `http://127.0.0.1:${ports.COLLECTOR_PORT}/readyz`)).status === 200, 60_000);
     const deployment = `start-${randomUUID().slice(0, 8)}`;
     const created = await http('POST', `${api}/v1/deployments`, {
       token: OPERATOR,
-      body: { id: deployment, shape: { layers: 1, experts: 2, ranks: 1, slotsPerRank: 3, nodes: 1 } },
+      body: { id: deployment, shape: { layers: 1, experts: 2, ranks: 1, slotsPerRank: 3, nodes: 1 }, windows: { episodeSteps: 1, intervalSteps: 4, latenessSteps: 0 } },
     });
     expect(created.status).toBe(201);
     const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-npm-start' });
@@ -71,10 +72,11 @@ describe('npm start: the whole stack as processes', () => {
       await bus.close();
     }
     const page = await eventually(async () => {
-      const r = await http('GET', `${api}/v1/deployments/${deployment}/heat/reports`, { token: OPERATOR });
+      const r = await http('GET', `${api}/v1/deployments/${deployment}/heat/episodes?phase=prefill&loads=true`, { token: OPERATOR });
       return r.body.items?.length ? r.body : null;
     });
-    expect(page.items).toEqual([expect.objectContaining({ rank: 0, step: 42, phase: 'prefill', load: [[5, 0, 2]] })]);
+    // slots hold experts [0, 1, 0]: expert 0 gets 5 + 2
+    expect(page.items).toEqual([expect.objectContaining({ episode: 42, startStep: 42, events: 1, logical: [[7, 0]] })]);
   });
 
   it('stops every app cleanly on SIGINT', async () => {

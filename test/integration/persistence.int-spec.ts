@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource, DeploymentRepository, HeatReportRepository, readStream, runMigrations } from '@eplb/persistence';
+import { EpisodeStream } from '@eplb/domain';
+import { createDataSource, DeploymentRepository, HeatWindowRepository, readStream, runMigrations } from '@eplb/persistence';
 import { testConfig } from '../support/env';
 
 describe('persistence on the real Postgres', () => {
@@ -14,7 +15,7 @@ describe('persistence on the real Postgres', () => {
     ds = createDataSource(config.DATABASE_URL, 'eplb-test');
     await ds.initialize();
     await new DeploymentRepository(ds).create(
-      { id, numLayers: 1, numExperts: 2, numRanks: 2, slotsPerRank: 1, numNodes: 1, numGroups: null, initialMap: [[0, 1]] },
+      { id, numLayers: 1, numExperts: 2, numRanks: 2, slotsPerRank: 1, numNodes: 1, numGroups: null, episodeSteps: 2, intervalSteps: 4, latenessSteps: 0, initialMap: [[0, 1]] },
       meta,
     );
   });
@@ -44,15 +45,37 @@ describe('persistence on the real Postgres', () => {
     await expect(ds.query(`UPDATE map_versions SET reason = 'x' WHERE deployment_id = $1`, [id])).rejects.toThrow(/append-only/);
   });
 
-  it('stores heat at most once per (deployment, rank, step)', async () => {
-    const repo = new HeatReportRepository(ds);
-    const report = { deploymentId: id, rank: 1, step: 2 ** 40, steps: 16, phase: 'mixed', mapVersion: 1, layerVersions: null, reportedAt: new Date(), load: [[7]] };
-    expect(await repo.insertIdempotent([report, { ...report, rank: 0 }])).toBe(2);
-    expect(await repo.insertIdempotent([{ ...report, load: [[99]] }])).toBe(0);
-    const stored = await repo.query({ deploymentId: id, limit: 10 }, 1);
-    expect(stored.map((r) => [r.rank, r.step, r.load])).toEqual([
-      [0, 2 ** 40, [[7]]],
-      [1, 2 ** 40, [[7]]],
-    ]);
+  it('stores episodes once, resumes streams from them, seals intervals into rollups', async () => {
+    const repo = new HeatWindowRepository(ds);
+    const w = { numLayers: 1, numExperts: 2, numRanks: 2, slotsPerRank: 1, episodeSteps: 2, intervalSteps: 4, latenessSteps: 0 };
+    const stream = new EpisodeStream(w, 'mixed');
+    const t0 = Date.parse('2026-11-20T10:00:00Z');
+    for (let step = 0; step < 6; step++) {
+      for (const rank of [0, 1]) {
+        stream.offer({ rank, step, steps: 1, mapVersion: 1, layerVersions: null, tsMs: t0 + step * 1000, load: [[rank + 1]] }, () => [0, 1]);
+      }
+    }
+    const drained = stream.drain();
+    expect(drained.episodes.map((e) => e.episode)).toEqual([0, 1, 2]);
+    expect(drained.intervals).toEqual([0]);
+    await repo.ensurePartitions([t0]);
+    await ds.transaction(async (em) => {
+      await repo.lock(em, id);
+      expect(await repo.insertEpisodes(em, id, drained.episodes)).toBe(3);
+      expect(await repo.insertEpisodes(em, id, drained.episodes)).toBe(0);
+      expect(await repo.sealInterval(em, id, 'mixed', 0, w)).toBe(true);
+      expect(await repo.sealInterval(em, id, 'mixed', 0, w)).toBe(false);
+    });
+    const resume = await repo.resume(id, 'mixed', w);
+    expect(resume).toMatchObject({ maxEndStep: 6, closedFloor: 3, nextInterval: 1 });
+    const [interval] = await repo.intervals(id, 'mixed', { limit: 10 });
+    expect(interval).toMatchObject({ interval: 0, episodes: 2, events: 8, missingRankSteps: 0 });
+    expect(Array.from(interval.logicalLoad)).toEqual([4, 8]);
+    expect(interval.imbalance[0]).toBeCloseTo(8 / 6, 12);
+    const minutes = await repo.rollups(id, 'mixed', 'minute', { fromMs: t0 - 60_000, toMs: t0 + 60_000 });
+    expect(minutes.map((m) => [m.layer, m.bucketMs, Array.from(m.logical), m.episodes])).toEqual([[0, t0, [4, 8], 2]]);
+    // The partition of that day holds the rows.
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM heat_episodes_20261120 WHERE deployment_id = $1`, [id]);
+    expect(n).toBe(3);
   });
 });

@@ -22,10 +22,15 @@ export async function startApi(config: AppConfig): Promise<RunningApp> {
   return running(app);
 }
 
-/** The real collector (HTTP + Kafka batch transport) on an ephemeral port. */
+/**
+ * The real collector (HTTP + Kafka batch transport) on an ephemeral port, returned once its
+ * consumer joined the group: with COLLECTOR_START_FROM=latest, what a test sends next is read.
+ */
 export async function startTestCollector(config: AppConfig): Promise<RunningApp> {
   const logger = createLogger('collector', config.LOG_LEVEL);
-  return running(await startCollector(config, logger, 0));
+  const app = running(await startCollector(config, logger, 0));
+  await eventually(async () => (await fetch(`${app.url}/readyz`)).ok, 60_000);
+  return app;
 }
 
 export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {

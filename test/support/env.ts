@@ -8,7 +8,10 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   return loadConfig({
     ...process.env,
     DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/eplb_test',
-    KAFKA_GROUP_PREFIX: 'eplb-test',
+    // A fresh consumer group per test run, reading only what the run sends: tests never wait
+    // behind a backlog other runs or benchmarks left on the shared broker.
+    KAFKA_GROUP_PREFIX: `eplb-test-${process.pid}-${Date.now()}`,
+    COLLECTOR_START_FROM: 'latest',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
     ...overrides,

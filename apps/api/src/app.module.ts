@@ -9,7 +9,13 @@ import { BootstrapTokenService } from './bootstrap-token.service';
 import { CreateDeploymentUseCase } from './deployments/create-deployment.use-case';
 import { DeploymentsController } from './deployments/deployments.controller';
 import { HeatController } from './heat/heat.controller';
-import { ListHeatReportsUseCase } from './heat/list-heat-reports.use-case';
+import { HeatExportUseCase } from './heat/heat-export.use-case';
+import { HeatRangeResolver } from './heat/heat-range';
+import { HeatSeries } from './heat/heat-series';
+import { HeatmapUseCase } from './heat/heatmap.use-case';
+import { ImbalanceTrendUseCase } from './heat/imbalance-trend.use-case';
+import { ListEpisodesUseCase } from './heat/list-episodes.use-case';
+import { TopExpertsUseCase } from './heat/top-experts.use-case';
 import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 
@@ -27,7 +33,13 @@ export class ApiModule {
         BootstrapTokenService,
         IssueTokenUseCase,
         CreateDeploymentUseCase,
-        ListHeatReportsUseCase,
+        HeatRangeResolver,
+        HeatSeries,
+        ListEpisodesUseCase,
+        HeatmapUseCase,
+        TopExpertsUseCase,
+        ImbalanceTrendUseCase,
+        HeatExportUseCase,
       ],
     };
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DatabaseModule, PostgresCheck } from '@eplb/persistence';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks } from '@eplb/platform';
+import { HeatConsumerCheck } from './heat/consumer.check';
 import { DeploymentCache } from './heat/deployment-cache';
 import { HeatIngestController } from './heat/heat-ingest.controller';
 import { HeatIngestService } from './heat/heat-ingest.service';
@@ -15,7 +16,7 @@ export class CollectorModule {
       module: CollectorModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule],
       controllers: [...healthControllers, HeatIngestController],
-      providers: [readinessChecks(PostgresCheck, KafkaCheck), DeploymentCache, HeatIngestService],
+      providers: [readinessChecks(PostgresCheck, KafkaCheck, HeatConsumerCheck), HeatConsumerCheck, DeploymentCache, HeatIngestService],
     };
   }
 }

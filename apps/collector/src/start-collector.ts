@@ -4,7 +4,7 @@ import { topicSpecs } from '@eplb/contracts';
 import { KafkaBatchTransport, MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { AppConfig, bootstrapHttpApp } from '@eplb/platform';
 import { CollectorModule } from './collector.module';
-import { COLLECTOR_GROUP } from './heat/heat-ingest.service';
+import { COLLECTOR_GROUP, HeatIngestService } from './heat/heat-ingest.service';
 
 /** Starts the collector as a hybrid app (HTTP for health, Kafka batches for heat); used by main and tests. */
 export async function startCollector(config: AppConfig, logger: Logger, port = config.COLLECTOR_PORT): Promise<INestApplication> {
@@ -17,7 +17,14 @@ export async function startCollector(config: AppConfig, logger: Logger, port = c
     beforeListen: async (app) => {
       const bus = app.get<MessageBus>(MESSAGE_BUS);
       await bus.ensureTopics(topicSpecs(config.KAFKA_HEAT_PARTITIONS));
-      app.connectMicroservice({ strategy: new KafkaBatchTransport({ bus, groupId: `${config.KAFKA_GROUP_PREFIX}.${COLLECTOR_GROUP}` }) }, { inheritAppConfig: true });
+      const ingest = app.get(HeatIngestService);
+      const transport = new KafkaBatchTransport({
+        bus,
+        groupId: `${config.KAFKA_GROUP_PREFIX}.${COLLECTOR_GROUP}`,
+        fromBeginning: config.COLLECTOR_START_FROM === 'earliest',
+        onAssignment: (assigned) => ingest.onAssignment(assigned),
+      });
+      app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
       await app.startAllMicroservices();
     },
   });

@@ -3,10 +3,9 @@ import { migrations } from '../../../migrations';
 import { ApiTokenEntity } from './entities/api-token.entity';
 import { DeploymentEntity } from './entities/deployment.entity';
 import { EventEntity } from './entities/event.entity';
-import { HeatReportEntity } from './entities/heat-report.entity';
 import { MapVersionEntity } from './entities/map-version.entity';
 
-export const entities = [DeploymentEntity, MapVersionEntity, HeatReportEntity, ApiTokenEntity, EventEntity];
+export const entities = [DeploymentEntity, MapVersionEntity, ApiTokenEntity, EventEntity];
 
 /** The one data source definition, shared by the apps, the migration command and the tests. */
 export function createDataSource(url: string, applicationName = 'eplb'): DataSource {

@@ -7,5 +7,5 @@ export {
   type DeploymentRecord,
   type NewDeployment,
 } from './repositories/deployment.repository';
-export { HeatReportRepository, type HeatReport, type HeatQuery } from './repositories/heat-report.repository';
+export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
 export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal } from './repositories/api-token.repository';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { assertPhysicalToLogical, assertShape, DeploymentShape, numSlots, roundRobinMap } from '@eplb/domain';
+import { assertPhysicalToLogical, assertShape, DeploymentShape, invalid, numSlots, roundRobinMap } from '@eplb/domain';
 import { DeploymentExistsError, DeploymentRepository, EventMeta } from '@eplb/persistence';
 import { conflictProblem } from '@eplb/platform';
 import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
@@ -7,6 +7,8 @@ import { DeploymentResponse, toDeploymentResponse } from './deployment.response'
 export interface CreateDeploymentCommand {
   id: string;
   shape: DeploymentShape;
+  /** Episode, interval and allowed lateness, in steps. */
+  windows: { episodeSteps: number; intervalSteps: number; latenessSteps: number };
   /** physical_to_logical per layer; generated when absent. */
   initialMap?: number[][];
 }
@@ -17,11 +19,14 @@ export class CreateDeploymentUseCase {
 
   async execute(cmd: CreateDeploymentCommand, meta: EventMeta): Promise<DeploymentResponse> {
     assertShape(cmd.shape);
+    if (cmd.windows.intervalSteps % cmd.windows.episodeSteps !== 0) {
+      throw invalid('windows.intervalSteps', `${cmd.windows.intervalSteps} is not a whole number of ${cmd.windows.episodeSteps}-step episodes`);
+    }
     const map = cmd.initialMap ?? roundRobinMap(cmd.shape);
     assertPhysicalToLogical(map, cmd.shape.numLayers, cmd.shape.numExperts, numSlots(cmd.shape), 'initialMap');
     try {
       const created = await this.deployments.create(
-        { id: cmd.id, ...cmd.shape, numGroups: cmd.shape.numGroups ?? null, initialMap: map },
+        { id: cmd.id, ...cmd.shape, ...cmd.windows, numGroups: cmd.shape.numGroups ?? null, initialMap: map },
         meta,
       );
       return toDeploymentResponse(created);

@@ -4,6 +4,7 @@ import type { DeploymentRecord } from '@eplb/persistence';
 export interface DeploymentResponse {
   id: string;
   shape: { layers: number; experts: number; ranks: number; slotsPerRank: number; nodes: number; groups: number | null };
+  windows: { episodeSteps: number; intervalSteps: number; latenessSteps: number };
   mapVersion: number;
   createdAt: string;
 }
@@ -18,6 +19,7 @@ export const toDeploymentResponse = (d: DeploymentRecord): DeploymentResponse =>
     nodes: d.numNodes,
     groups: d.numGroups,
   },
+  windows: { episodeSteps: d.episodeSteps, intervalSteps: d.intervalSteps, latenessSteps: d.latenessSteps },
   mapVersion: d.latestMapVersion,
   createdAt: d.createdAt.toISOString(),
 });

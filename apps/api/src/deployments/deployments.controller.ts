@@ -21,6 +21,13 @@ const createBody = z.strictObject({
     nodes: positive.max(4096),
     groups: positive.optional(),
   }),
+  windows: z
+    .strictObject({
+      episodeSteps: positive.max(65536).default(16),
+      intervalSteps: positive.max(1 << 24).default(1024),
+      latenessSteps: z.number().int().nonnegative().max(1 << 20).default(64),
+    })
+    .default({ episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64 }),
   initialMap: z.array(z.array(z.number().int().nonnegative())).optional(),
 });
 
@@ -49,6 +56,7 @@ export class DeploymentsController {
       {
         id: body.id,
         shape: { numLayers: s.layers, numExperts: s.experts, numRanks: s.ranks, slotsPerRank: s.slotsPerRank, numNodes: s.nodes, numGroups: s.groups },
+        windows: body.windows,
         initialMap: body.initialMap,
       },
       meta,

@@ -1,27 +1,74 @@
 import { Injectable } from '@nestjs/common';
 import { DeploymentRepository } from '@eplb/persistence';
 import type { HeatDeploymentView } from '@eplb/contracts';
+import type { MapLookup, WindowShape } from '@eplb/domain';
 
 const TTL_MS = 5_000;
+/** Unknown ids are re-read at most this often: heat for an unregistered id must not cost a query per event. */
+const NEGATIVE_TTL_MS = 1_000;
+
+export interface CollectorDeployment extends HeatDeploymentView {
+  readonly id: string;
+  readonly window: WindowShape;
+}
 
 /**
  * Deployment shapes and latest map versions, cached briefly: every event needs them and they
  * change rarely. A miss (unknown deployment, newer map version) is re-read at once, so a
- * deployment registered a moment ago is never rejected for being unknown.
+ * deployment registered a moment ago is rejected as unknown only if heat for that same id arrived
+ * in the second before it was registered. Map versions are immutable and cached for good.
  */
 @Injectable()
 export class DeploymentCache {
-  private readonly entries = new Map<string, { view: HeatDeploymentView | null; at: number }>();
+  private readonly entries = new Map<string, { view: CollectorDeployment | null; at: number }>();
+  private readonly maps = new Map<string, number[][]>();
 
   constructor(private readonly deployments: DeploymentRepository) {}
 
-  async get(id: string, needVersion = 1): Promise<HeatDeploymentView | null> {
+  async get(id: string, needVersion = 1): Promise<CollectorDeployment | null> {
     const hit = this.entries.get(id);
     const now = Date.now();
-    if (hit && now - hit.at < TTL_MS && hit.view !== null && hit.view.latestMapVersion >= needVersion) return hit.view;
+    if (hit && hit.view !== null && now - hit.at < TTL_MS && hit.view.latestMapVersion >= needVersion) return hit.view;
+    if (hit && hit.view === null && now - hit.at < NEGATIVE_TTL_MS) return null;
     const d = await this.deployments.find(id);
-    const view = d ? { numLayers: d.numLayers, numRanks: d.numRanks, slotsPerRank: d.slotsPerRank, latestMapVersion: d.latestMapVersion } : null;
+    const view: CollectorDeployment | null = d
+      ? {
+          id: d.id,
+          numLayers: d.numLayers,
+          numRanks: d.numRanks,
+          slotsPerRank: d.slotsPerRank,
+          latestMapVersion: d.latestMapVersion,
+          window: {
+            numLayers: d.numLayers,
+            numExperts: d.numExperts,
+            numRanks: d.numRanks,
+            slotsPerRank: d.slotsPerRank,
+            episodeSteps: d.episodeSteps,
+            intervalSteps: d.intervalSteps,
+            latenessSteps: d.latenessSteps,
+          },
+        }
+      : null;
     this.entries.set(id, { view, at: now });
     return view;
+  }
+
+  /** Loads the versions an event refers to, so that attribution can look them up synchronously. */
+  async ensureMaps(id: string, versions: Iterable<number>): Promise<void> {
+    for (const v of versions) {
+      const key = `${id}@${v}`;
+      if (this.maps.has(key)) continue;
+      const map = await this.deployments.mapVersion(id, v);
+      if (!map) throw new Error(`map version ${v} of ${id} is registered but has no map`);
+      this.maps.set(key, map);
+    }
+  }
+
+  lookup(id: string): MapLookup {
+    return (version, layer) => {
+      const map = this.maps.get(`${id}@${version}`);
+      if (!map) throw new Error(`map version ${version} of ${id} not loaded`);
+      return map[layer];
+    };
   }
 }

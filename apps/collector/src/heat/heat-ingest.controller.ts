@@ -1,16 +1,16 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@eplb/contracts';
-import type { MessageBatch } from '@eplb/messaging';
+import type { BatchResult, MessageBatch } from '@eplb/messaging';
 import { HeatIngestService } from './heat-ingest.service';
 
 @Controller()
 export class HeatIngestController {
   constructor(private readonly ingest: HeatIngestService) {}
 
-  /** Receives whole partition batches from KafkaBatchTransport. */
+  /** Receives whole partition batches from KafkaBatchTransport; returns how far offsets may be committed. */
   @EventPattern(TOPICS.heat)
-  handle(@Payload() batch: MessageBatch): Promise<void> {
+  handle(@Payload() batch: MessageBatch): Promise<BatchResult> {
     return this.ingest.ingest(batch);
   }
 }

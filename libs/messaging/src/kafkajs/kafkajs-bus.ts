@@ -34,6 +34,24 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+function* chunkBySize(messages: readonly OutgoingMessage[], maxBytes: number): Generator<OutgoingMessage[]> {
+  let chunk: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + (m.key?.length ?? 0) + 64;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(m);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 export class KafkajsBus implements MessageBus {
   private readonly kafka: Kafka;
   /** A separate client for health probes: no retries, so a dead broker is reported at once. */
@@ -69,12 +87,16 @@ export class KafkajsBus implements MessageBus {
     await producer.connect();
     const handle: MessageProducer = {
       send: async (topic: string, messages: readonly OutgoingMessage[]) => {
-        await producer.send({
-          topic,
-          acks: -1,
-          compression: CompressionTypes.GZIP,
-          messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers })),
-        });
+        // One request per ~512 KiB of payload: a request's record batch must stay under the
+        // broker's message.max.bytes (1 MiB by default) whatever the caller hands us.
+        for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) {
+          await producer.send({
+            topic,
+            acks: -1,
+            compression: CompressionTypes.GZIP,
+            messages: chunk.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers })),
+          });
+        }
       },
       close: async () => {
         this.owned.delete(handle);

@@ -6,6 +6,7 @@ export interface KafkaBatchTransportOptions {
   readonly bus: MessageBus;
   readonly groupId: string;
   readonly fromBeginning?: boolean;
+  readonly onAssignment?: (assigned: Record<string, number[]>) => void;
 }
 
 /**
@@ -31,6 +32,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       groupId: this.options.groupId,
       topics,
       fromBeginning: this.options.fromBeginning ?? true,
+      onAssignment: this.options.onAssignment,
     });
     this.consumer
       .run((batch: MessageBatch, ctx: BatchContext) => this.dispatch(batch, ctx))

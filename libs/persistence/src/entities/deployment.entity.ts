@@ -24,6 +24,15 @@ export class DeploymentEntity {
   @Column({ name: 'num_groups', type: 'int', nullable: true })
   numGroups!: number | null;
 
+  @Column({ name: 'episode_steps', type: 'int', default: 16 })
+  episodeSteps!: number;
+
+  @Column({ name: 'interval_steps', type: 'int', default: 1024 })
+  intervalSteps!: number;
+
+  @Column({ name: 'lateness_steps', type: 'int', default: 64 })
+  latenessSteps!: number;
+
   @Column({ name: 'latest_map_version', type: 'int' })
   latestMapVersion!: number;
 

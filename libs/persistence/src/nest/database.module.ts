@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig, LOGGER, ReadinessCheck } from '@eplb/platform';
 import { createDataSource, ensureDatabase, runMigrations } from '../data-source';
 import { ApiTokenRepository } from '../repositories/api-token.repository';
 import { DeploymentRepository } from '../repositories/deployment.repository';
-import { HeatReportRepository } from '../repositories/heat-report.repository';
+import { HeatWindowRepository } from '../repositories/heat-window.repository';
 
 @Injectable()
 export class PostgresCheck implements ReadinessCheck {
@@ -48,10 +48,10 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     },
     PostgresCheck,
     repository(DeploymentRepository),
-    repository(HeatReportRepository),
+    repository(HeatWindowRepository),
     repository(ApiTokenRepository),
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatReportRepository, ApiTokenRepository],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}

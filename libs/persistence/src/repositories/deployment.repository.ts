@@ -11,6 +11,9 @@ export interface DeploymentRecord {
   readonly slotsPerRank: number;
   readonly numNodes: number;
   readonly numGroups: number | null;
+  readonly episodeSteps: number;
+  readonly intervalSteps: number;
+  readonly latenessSteps: number;
   readonly latestMapVersion: number;
   readonly createdAt: Date;
 }
@@ -23,6 +26,9 @@ export interface NewDeployment {
   readonly slotsPerRank: number;
   readonly numNodes: number;
   readonly numGroups: number | null;
+  readonly episodeSteps: number;
+  readonly intervalSteps: number;
+  readonly latenessSteps: number;
   readonly initialMap: number[][];
 }
 
@@ -36,6 +42,9 @@ const toRecord = (e: DeploymentEntity): DeploymentRecord => ({
   slotsPerRank: e.slotsPerRank,
   numNodes: e.numNodes,
   numGroups: e.numGroups,
+  episodeSteps: e.episodeSteps,
+  intervalSteps: e.intervalSteps,
+  latenessSteps: e.latenessSteps,
   latestMapVersion: e.latestMapVersion,
   createdAt: e.createdAt,
 });
@@ -69,6 +78,9 @@ export class DeploymentRepository {
           slotsPerRank: d.slotsPerRank,
           numNodes: d.numNodes,
           numGroups: d.numGroups,
+          episodeSteps: d.episodeSteps,
+          intervalSteps: d.intervalSteps,
+          latenessSteps: d.latenessSteps,
           latestMapVersion: 1,
         })
         .orIgnore()
@@ -92,6 +104,7 @@ export class DeploymentRepository {
     });
   }
 
+  /** Map versions are immutable, so callers may cache what this returns forever. */
   async mapVersion(deploymentId: string, version: number): Promise<number[][] | null> {
     const row = await this.ds.getRepository(MapVersionEntity).findOneBy({ deploymentId, version });
     return row?.physicalToLogical ?? null;

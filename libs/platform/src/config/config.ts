@@ -19,6 +19,8 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1)),
   KAFKA_HEAT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
   KAFKA_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('eplb'),
+  /** Where a consumer group without committed offsets starts: the whole retained topic, or only new events. */
+  COLLECTOR_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   API_PORT: port(3000),
   COLLECTOR_PORT: port(3001),
   SCHEDULER_PORT: port(3002),

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Observable, throwError } from 'rxjs';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '@eplb/domain';
@@ -14,7 +15,9 @@ import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, ProblemDetails, ProblemError } fro
 export class ProblemFilter implements ExceptionFilter {
   constructor(private readonly logger: Logger) {}
 
-  catch(err: unknown, host: ArgumentsHost): void {
+  catch(err: unknown, host: ArgumentsHost): void | Observable<never> {
+    // Microservice handlers (Kafka batches) keep their error: the transport retries the batch.
+    if (host.getType() !== 'http') return throwError(() => err);
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();

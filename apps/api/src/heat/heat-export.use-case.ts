@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { validationProblem } from '@eplb/platform';
+import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
+import { HeatmapUseCase } from './heatmap.use-case';
+
+/** The offline heat file of DESIGN.md, so `eplb plan` can replay history. */
+export interface HeatFile {
+  num_ranks: number;
+  num_nodes: number;
+  slots_per_rank: number;
+  num_groups?: number;
+  heat: number[][][];
+  current: number[][];
+  /** provenance: where the episodes came from */
+  source: { deployment: string; phase: string; from_episode: number; to_episode: number; map_version: number };
+}
+
+export const MAX_EXPORT_EPISODES = 256;
+
+@Injectable()
+export class HeatExportUseCase {
+  constructor(
+    private readonly windows: HeatWindowRepository,
+    private readonly deployments: DeploymentRepository,
+    private readonly heatmap: HeatmapUseCase,
+  ) {}
+
+  /** `layer_id,expert_id,count` summed over the range (what vLLM-style tooling reads). */
+  async csv(r: HeatRange, asked: (typeof RESOLUTIONS)[number]): Promise<string> {
+    const map = await this.heatmap.layers(r, pickResolution(r, asked));
+    const lines = ['layer_id,expert_id,count'];
+    map.counts.forEach((row, l) => row.forEach((c, e) => lines.push(`${l},${e},${c}`)));
+    return `${lines.join('\n')}\n`;
+  }
+
+  async heatFile(r: HeatRange, maxEpisodes: number): Promise<HeatFile> {
+    const d = r.deployment;
+    const episodes = await this.windows.episodes(d.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, limit: Math.min(maxEpisodes, MAX_EXPORT_EPISODES) });
+    if (episodes.length === 0) throw validationProblem([{ field: 'query.from', message: 'no stored episodes in this range' }]);
+    const current = await this.deployments.mapVersion(d.id, d.latestMapVersion);
+    const E = d.numExperts;
+    return {
+      num_ranks: d.numRanks,
+      num_nodes: d.numNodes,
+      slots_per_rank: d.slotsPerRank,
+      ...(d.numGroups ? { num_groups: d.numGroups } : {}),
+      heat: episodes.map((e) => Array.from({ length: d.numLayers }, (_, l) => Array.from(e.logicalLoad.subarray(l * E, (l + 1) * E)))),
+      current: current ?? [],
+      source: { deployment: d.id, phase: r.phase, from_episode: episodes[0].episode, to_episode: episodes[episodes.length - 1].episode, map_version: d.latestMapVersion },
+    };
+  }
+}

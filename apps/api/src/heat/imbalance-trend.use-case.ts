@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
+import { HeatSeries } from './heat-series';
+
+export interface ImbalanceTrend {
+  resolution: string;
+  /** per bucket and layer: mean and max of the per-episode imbalance (max/mean rank load) under the map in force */
+  buckets: { t: string; episodes: number; mean: number[]; max: number[] }[];
+  /** same figure as vLLM's "balancedness" (mean/max), for users who compare */
+  note: string;
+}
+
+@Injectable()
+export class ImbalanceTrendUseCase {
+  constructor(private readonly series: HeatSeries) {}
+
+  async execute(r: HeatRange, asked: (typeof RESOLUTIONS)[number], limit: number): Promise<ImbalanceTrend> {
+    const resolution = pickResolution(r, asked);
+    const L = r.deployment.numLayers;
+    const byTime = new Map<number, { episodes: number; sum: Float64Array; max: Float64Array }>();
+    for (const b of await this.series.buckets(r, resolution)) {
+      let t = byTime.get(b.bucketMs);
+      if (!t) byTime.set(b.bucketMs, (t = { episodes: 0, sum: new Float64Array(L), max: new Float64Array(L) }));
+      t.sum[b.layer] += b.imbalanceSum;
+      if (b.imbalanceMax > t.max[b.layer]) t.max[b.layer] = b.imbalanceMax;
+      if (b.layer === 0) t.episodes += b.episodes;
+    }
+    const buckets = [...byTime.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .slice(0, limit)
+      .map(([ms, t]) => ({
+        t: new Date(ms).toISOString(),
+        episodes: t.episodes,
+        mean: Array.from(t.sum, (s) => (t.episodes ? s / t.episodes : 1)),
+        max: Array.from(t.max),
+      }));
+    return { resolution, buckets, note: 'imbalance = max rank load / mean rank load (1 is perfect); vLLM balancedness = 1 / imbalance' };
+  }
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
+import { HeatSeries } from './heat-series';
+
+export interface HotExpert {
+  layer: number;
+  expert: number;
+  count: number;
+  /** fraction of the layer's tokens over the range */
+  share: number;
+}
+
+/** The k hottest (layer, logical expert) pairs over a range, optionally within one layer. */
+@Injectable()
+export class TopExpertsUseCase {
+  constructor(private readonly series: HeatSeries) {}
+
+  async execute(r: HeatRange, k: number, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<{ resolution: string; items: HotExpert[] }> {
+    const resolution = pickResolution(r, asked);
+    const E = r.deployment.numExperts;
+    const sums = new Map<number, Float64Array>();
+    for (const b of await this.series.buckets(r, resolution, layer)) {
+      let row = sums.get(b.layer);
+      if (!row) sums.set(b.layer, (row = new Float64Array(E)));
+      for (let e = 0; e < E; e++) row[e] += b.logical[e];
+    }
+    const all: HotExpert[] = [];
+    for (const [l, row] of sums) {
+      const total = row.reduce((a, b) => a + b, 0);
+      for (let e = 0; e < E; e++) if (row[e] > 0) all.push({ layer: l, expert: e, count: row[e], share: row[e] / total });
+    }
+    all.sort((a, b) => b.count - a.count || a.layer - b.layer || a.expert - b.expert);
+    return { resolution, items: all.slice(0, k) };
+  }
+}

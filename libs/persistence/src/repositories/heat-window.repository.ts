@@ -1,0 +1,364 @@
+import { DataSource, EntityManager } from 'typeorm';
+import { ClosedEpisode, intervalOfEpisode, measuredImbalance, StreamResume, WindowShape } from '@eplb/domain';
+import { fromBytes, toBytes } from './float64-bytes';
+
+/** A stored episode with where it sits in time. */
+export interface StoredEpisode extends ClosedEpisode {
+  readonly deploymentId: string;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+}
+
+export interface StoredInterval {
+  readonly deploymentId: string;
+  readonly phase: string;
+  readonly interval: number;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly startStep: number;
+  readonly endStep: number;
+  readonly episodes: number;
+  readonly slotLoad: Float64Array;
+  readonly logicalLoad: Float64Array;
+  readonly imbalance: number[];
+  readonly events: number;
+  readonly missingRankSteps: number;
+}
+
+const EPISODE_COLUMNS = `deployment_id, phase, episode, started_at, ended_at, start_step, end_step, slot_load, logical_load,
+  imbalance, layer_versions, received, events, late_events, missing_ranks, missing_rank_steps, closed_by`;
+
+interface EpisodeRow {
+  deployment_id: string;
+  phase: string;
+  episode: string;
+  started_at: Date;
+  ended_at: Date;
+  start_step: string;
+  end_step: string;
+  slot_load: Buffer;
+  logical_load: Buffer;
+  imbalance: number[];
+  layer_versions: number[];
+  received: Buffer;
+  events: number;
+  late_events: number;
+  missing_ranks: number[];
+  missing_rank_steps: number;
+  closed_by: 'complete' | 'watermark';
+}
+
+const toEpisode = (r: EpisodeRow): StoredEpisode => ({
+  deploymentId: r.deployment_id,
+  phase: r.phase,
+  episode: Number(r.episode),
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  startStep: Number(r.start_step),
+  endStep: Number(r.end_step),
+  slotLoad: fromBytes(r.slot_load),
+  logicalLoad: fromBytes(r.logical_load),
+  imbalance: Float64Array.from(r.imbalance),
+  layerVersions: Int32Array.from(r.layer_versions),
+  received: new Uint8Array(r.received),
+  events: r.events,
+  lateEvents: r.late_events,
+  missingRanks: r.missing_ranks,
+  missingRankSteps: r.missing_rank_steps,
+  firstTsMs: r.started_at.getTime(),
+  lastTsMs: r.ended_at.getTime(),
+  closedBy: r.closed_by,
+});
+
+const dayStart = (ms: number): Date => {
+  const d = new Date(ms);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+};
+const dayName = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '');
+
+/**
+ * Episodes, intervals and rollups of the heat history. Hand-written SQL: these rows carry large
+ * load vectors as bytea, and entity hydration would only add copies.
+ */
+export class HeatWindowRepository {
+  private readonly partitionsMade = new Set<string>();
+
+  constructor(private readonly ds: DataSource) {}
+
+  /** Serialises writers of one deployment's heat within the caller's transaction. */
+  async lock(em: EntityManager, deploymentId: string): Promise<void> {
+    await em.query(`SELECT pg_advisory_xact_lock(hashtext('eplb.heat:' || $1))`, [deploymentId]);
+  }
+
+  /** Daily partitions of the time-partitioned tables, created before the first row of a day lands. */
+  async ensurePartitions(timestampsMs: Iterable<number>): Promise<void> {
+    const days = new Map<string, Date>();
+    for (const ms of timestampsMs) {
+      const d = dayStart(ms);
+      days.set(dayName(d), d);
+    }
+    for (const [name, start] of days) {
+      if (this.partitionsMade.has(name)) continue;
+      const end = new Date(start.getTime() + 86_400_000);
+      for (const table of ['heat_episodes', 'heat_rollups']) {
+        await this.ds
+          .query(`CREATE TABLE IF NOT EXISTS ${table}_${name} PARTITION OF ${table} FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`)
+          .catch((err: { code?: string }) => {
+            // Rows of that day already sit in the default partition, or a concurrent creator won: both leave data reachable.
+            if (err.code !== '23514' && err.code !== '42P07') throw err;
+          });
+      }
+      this.partitionsMade.add(name);
+    }
+  }
+
+  /** Drops daily partitions wholly older than the cut-off; returns the tables dropped. */
+  async dropPartitionsBefore(cutoff: Date): Promise<string[]> {
+    const rows: { name: string }[] = await this.ds.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       WHERE p.relname IN ('heat_episodes', 'heat_rollups') AND c.relname ~ '_[0-9]{8}$'`,
+    );
+    const limit = dayName(dayStart(cutoff.getTime()));
+    const dropped: string[] = [];
+    for (const { name } of rows) {
+      if (name.slice(-8) < limit) {
+        await this.ds.query(`DROP TABLE IF EXISTS ${name}`);
+        this.partitionsMade.delete(name.slice(-8));
+        dropped.push(name);
+      }
+    }
+    return dropped;
+  }
+
+  /** Where an episode stream resumes after a restart. */
+  async resume(deploymentId: string, phase: string, w: WindowShape): Promise<StreamResume> {
+    const [bounds]: { max_end: string | null; min_episode: string | null; sealed: string | null }[] = await this.ds.query(
+      `SELECT (SELECT max(end_step) FROM heat_episodes WHERE deployment_id = $1 AND phase = $2) AS max_end,
+              (SELECT min(episode) FROM heat_episodes WHERE deployment_id = $1 AND phase = $2) AS min_episode,
+              (SELECT max(interval) FROM heat_intervals WHERE deployment_id = $1 AND phase = $2) AS sealed`,
+      [deploymentId, phase],
+    );
+    const maxEndStep = bounds.max_end === null ? 0 : Number(bounds.max_end);
+    const closedFloor = Math.floor(Math.max(0, maxEndStep - w.latenessSteps) / w.episodeSteps);
+    const stored: { episode: string }[] = await this.ds.query(
+      `SELECT episode FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode >= $3`,
+      [deploymentId, phase, closedFloor],
+    );
+    const nextInterval =
+      bounds.sealed !== null ? Number(bounds.sealed) + 1 : bounds.min_episode !== null ? intervalOfEpisode(w, Number(bounds.min_episode)) : null;
+    return { maxEndStep, closedFloor, closedEpisodes: stored.map((r) => Number(r.episode)), nextInterval };
+  }
+
+  async insertEpisodes(em: EntityManager, deploymentId: string, episodes: readonly ClosedEpisode[]): Promise<number> {
+    let stored = 0;
+    for (const e of episodes) {
+      const rows: unknown[] = await em.query(
+        `INSERT INTO heat_episodes (${EPISODE_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT DO NOTHING RETURNING episode`,
+        this.episodeParams(deploymentId, e),
+      );
+      stored += rows.length;
+    }
+    return stored;
+  }
+
+  async loadEpisodeForUpdate(em: EntityManager, deploymentId: string, phase: string, episode: number): Promise<StoredEpisode | null> {
+    const rows: EpisodeRow[] = await em.query(
+      `SELECT ${EPISODE_COLUMNS} FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode = $3 FOR UPDATE`,
+      [deploymentId, phase, episode],
+    );
+    return rows.length ? toEpisode(rows[0]) : null;
+  }
+
+  /** Rewrites a stored episode after a late report was merged into it. */
+  async replaceEpisode(em: EntityManager, deploymentId: string, e: ClosedEpisode, startedAt: Date): Promise<void> {
+    const p = this.episodeParams(deploymentId, e);
+    await em.query(
+      `UPDATE heat_episodes SET ended_at = $5, slot_load = $8, logical_load = $9, imbalance = $10, layer_versions = $11,
+         received = $12, events = $13, late_events = $14, missing_ranks = $15, missing_rank_steps = $16
+       WHERE deployment_id = $1 AND phase = $2 AND episode = $3 AND started_at = $18`,
+      [...p, startedAt],
+    );
+  }
+
+  private episodeParams(deploymentId: string, e: ClosedEpisode): unknown[] {
+    return [
+      deploymentId,
+      e.phase,
+      e.episode,
+      new Date(e.firstTsMs),
+      new Date(Math.max(e.lastTsMs, e.firstTsMs)),
+      e.startStep,
+      e.endStep,
+      toBytes(e.slotLoad),
+      toBytes(e.logicalLoad),
+      Array.from(e.imbalance),
+      Array.from(e.layerVersions),
+      Buffer.from(e.received),
+      e.events,
+      e.lateEvents,
+      e.missingRanks,
+      e.missingRankSteps,
+      e.closedBy,
+    ];
+  }
+
+  /**
+   * Seals an interval: sums its episodes into the interval row and folds them into the minute
+   * and hour rollups, once (the interval row's key guards against a second seal).
+   */
+  async sealInterval(em: EntityManager, deploymentId: string, phase: string, interval: number, w: WindowShape): Promise<boolean> {
+    const perInterval = w.intervalSteps / w.episodeSteps;
+    const rows: EpisodeRow[] = await em.query(
+      `SELECT ${EPISODE_COLUMNS} FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode >= $3 AND episode < $4 ORDER BY episode`,
+      [deploymentId, phase, interval * perInterval, (interval + 1) * perInterval],
+    );
+    const { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S } = w;
+    const P = R * S;
+    const slot = new Float64Array(L * P);
+    const logical = new Float64Array(L * E);
+    let events = 0;
+    let missing = (perInterval - rows.length) * R * w.episodeSteps;
+    const episodes = rows.map(toEpisode);
+    for (const e of episodes) {
+      for (let i = 0; i < slot.length; i++) slot[i] += e.slotLoad[i];
+      for (let i = 0; i < logical.length; i++) logical[i] += e.logicalLoad[i];
+      events += e.events;
+      missing += e.missingRankSteps;
+    }
+    const imbalance = Array.from({ length: L }, (_, l) => measuredImbalance(slot, l * P, R, S));
+    const startedAt = episodes.length ? episodes[0].startedAt : new Date(0);
+    const endedAt = episodes.length ? new Date(Math.max(...episodes.map((e) => e.endedAt.getTime()))) : new Date(0);
+    const inserted: unknown[] = await em.query(
+      `INSERT INTO heat_intervals (deployment_id, phase, interval, started_at, ended_at, start_step, end_step, episodes, slot_load, logical_load, imbalance, events, missing_rank_steps)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING interval`,
+      [deploymentId, phase, interval, startedAt, endedAt, interval * w.intervalSteps, (interval + 1) * w.intervalSteps, episodes.length, toBytes(slot), toBytes(logical), imbalance, events, missing],
+    );
+    if (inserted.length === 0) return false;
+    await this.rollUp(em, deploymentId, phase, episodes, w);
+    return true;
+  }
+
+  private async rollUp(em: EntityManager, deploymentId: string, phase: string, episodes: StoredEpisode[], w: WindowShape): Promise<void> {
+    const E = w.numExperts;
+    for (const resolution of ['minute', 'hour'] as const) {
+      const unit = resolution === 'minute' ? 60_000 : 3_600_000;
+      const buckets = new Map<number, { logical: Float64Array; episodes: number; imbSum: Float64Array; imbMax: Float64Array }>();
+      for (const e of episodes) {
+        const bucket = Math.floor(e.startedAt.getTime() / unit) * unit;
+        let b = buckets.get(bucket);
+        if (!b) {
+          b = { logical: new Float64Array(w.numLayers * E), episodes: 0, imbSum: new Float64Array(w.numLayers), imbMax: new Float64Array(w.numLayers) };
+          buckets.set(bucket, b);
+        }
+        for (let i = 0; i < b.logical.length; i++) b.logical[i] += e.logicalLoad[i];
+        for (let l = 0; l < w.numLayers; l++) {
+          b.imbSum[l] += e.imbalance[l];
+          if (e.imbalance[l] > b.imbMax[l]) b.imbMax[l] = e.imbalance[l];
+        }
+        b.episodes++;
+      }
+      for (const [bucket, b] of buckets) {
+        const at = new Date(bucket);
+        const existing: { layer: number; logical_load: Buffer; episodes: number; imbalance_sum: number; imbalance_max: number }[] = await em.query(
+          `SELECT layer, logical_load, episodes, imbalance_sum, imbalance_max FROM heat_rollups
+           WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND bucket = $4 FOR UPDATE`,
+          [deploymentId, phase, resolution, at],
+        );
+        const byLayer = new Map(existing.map((r) => [r.layer, r]));
+        const values: unknown[] = [];
+        const tuples: string[] = [];
+        for (let l = 0; l < w.numLayers; l++) {
+          const slice = b.logical.slice(l * E, (l + 1) * E);
+          const old = byLayer.get(l);
+          if (old) {
+            const prev = fromBytes(old.logical_load);
+            for (let i = 0; i < E; i++) slice[i] += prev[i];
+          }
+          const n = values.length;
+          tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`);
+          values.push(
+            deploymentId,
+            phase,
+            resolution,
+            l,
+            at,
+            toBytes(slice),
+            b.episodes + (old?.episodes ?? 0),
+            b.imbSum[l] + (old?.imbalance_sum ?? 0),
+            Math.max(b.imbMax[l], old?.imbalance_max ?? 0),
+          );
+        }
+        await em.query(
+          `INSERT INTO heat_rollups (deployment_id, phase, resolution, layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max)
+           VALUES ${tuples.join(', ')}
+           ON CONFLICT (deployment_id, phase, resolution, layer, bucket) DO UPDATE SET
+             logical_load = EXCLUDED.logical_load, episodes = EXCLUDED.episodes,
+             imbalance_sum = EXCLUDED.imbalance_sum, imbalance_max = EXCLUDED.imbalance_max`,
+          values,
+        );
+      }
+    }
+  }
+
+  // ---- reads for the analyst API and the policies ----
+
+  async episodes(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; afterEpisode?: number; limit: number }): Promise<StoredEpisode[]> {
+    const rows: EpisodeRow[] = await this.ds.query(
+      `SELECT ${EPISODE_COLUMNS} FROM heat_episodes
+       WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 AND started_at < $4 AND episode > $5
+       ORDER BY episode LIMIT $6`,
+      [deploymentId, phase, new Date(q.fromMs ?? 0), new Date(q.toMs ?? 8.64e15), q.afterEpisode ?? -1, q.limit],
+    );
+    return rows.map(toEpisode);
+  }
+
+  async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {
+    const rows: {
+      deployment_id: string; phase: string; interval: string; started_at: Date; ended_at: Date; start_step: string; end_step: string;
+      episodes: number; slot_load: Buffer; logical_load: Buffer; imbalance: number[]; events: number; missing_rank_steps: number;
+    }[] = await this.ds.query(
+      `SELECT * FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 AND started_at < $4 ORDER BY interval DESC LIMIT $5`,
+      [deploymentId, phase, new Date(q.fromMs ?? 0), new Date(q.toMs ?? 8.64e15), q.limit],
+    );
+    return rows.map((r) => ({
+      deploymentId: r.deployment_id,
+      phase: r.phase,
+      interval: Number(r.interval),
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      startStep: Number(r.start_step),
+      endStep: Number(r.end_step),
+      episodes: r.episodes,
+      slotLoad: fromBytes(r.slot_load),
+      logicalLoad: fromBytes(r.logical_load),
+      imbalance: r.imbalance,
+      events: r.events,
+      missingRankSteps: r.missing_rank_steps,
+    }));
+  }
+
+  /** Rollup rows of a range: per layer (or one layer), per bucket. */
+  async rollups(
+    deploymentId: string,
+    phase: string,
+    resolution: 'minute' | 'hour',
+    q: { fromMs: number; toMs: number; layer?: number },
+  ): Promise<{ layer: number; bucketMs: number; logical: Float64Array; episodes: number; imbalanceSum: number; imbalanceMax: number }[]> {
+    const rows: { layer: number; bucket: Date; logical_load: Buffer; episodes: number; imbalance_sum: number; imbalance_max: number }[] = await this.ds.query(
+      `SELECT layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max FROM heat_rollups
+       WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND bucket >= $4 AND bucket < $5 ${q.layer !== undefined ? 'AND layer = $6' : ''}
+       ORDER BY bucket, layer`,
+      [deploymentId, phase, resolution, new Date(q.fromMs), new Date(q.toMs), ...(q.layer !== undefined ? [q.layer] : [])],
+    );
+    return rows.map((r) => ({
+      layer: r.layer,
+      bucketMs: r.bucket.getTime(),
+      logical: fromBytes(r.logical_load),
+      episodes: r.episodes,
+      imbalanceSum: r.imbalance_sum,
+      imbalanceMax: r.imbalance_max,
+    }));
+  }
+}
