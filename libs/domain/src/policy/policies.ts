@@ -78,8 +78,9 @@ export function flashPolicy(input: PolicyInput): number[][] {
   return out;
 }
 
-const DEFAULT_TRANSFER_COST = 0.0005;
-const DEFAULT_SPREAD = 0.5;
+const DEFAULT_TRANSFER_COST = 0.0004;
+const DEFAULT_SPREAD = 3;
+const DEFAULT_STATIONARY_GAIN_PER_TRANSFER = 0.01;
 const DEFAULT_SEARCH_RANKS = 6;
 
 /**
@@ -126,7 +127,7 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
 export function defaultPolicy(input: PolicyInput): number[][] {
   const { shape, heat, current, options = {} } = input;
   const K = heat.length;
-  const w = decayWeights(K, options.halfLife ?? K);
+  const w = decayWeights(K, options.halfLife ?? 2 * K);
   if (!current) {
     return Array.from({ length: shape.numLayers }, (_, l) =>
       Array.from(searchFromScratch(problem(shape, heat, l, w, options), options, 300_000)),
@@ -146,7 +147,9 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     }
     localSearch(st, searchLimits(pb, lambda, options));
     const gain = f0 - (st.objective() + pb.zeroEpisodesWeight());
-    out.push(gain >= minGain && gain > lambda * st.transfers ? Array.from(st.slot) : Array.from(current[l]));
+    // one shot = stationary heat: the seen gain is partly noise, so each transfer must buy more
+    const perTransfer = pb.K > 1 ? lambda : (options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER);
+    out.push(gain >= minGain && gain > perTransfer * st.transfers ? Array.from(st.slot) : Array.from(current[l]));
   }
   return out;
 }

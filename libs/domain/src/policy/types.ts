@@ -16,6 +16,8 @@ export interface PolicyOptions {
   readonly spread?: number;
   /** Overloaded ranks whose slots local search tries to move, per step (default 3). */
   readonly searchRanks?: number;
+  /** default: a layer with one shot (stationary heat) must gain this much per transfer (default 0.01). */
+  readonly stationaryGainPerTransfer?: number;
   /** Upper bound on local-search moves per layer. */
   readonly maxMoves?: number;
   /** Search nodes per layer for the exact branch and bound (flash). */
