@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkAgainstDeployment, HeatDeploymentView, parseHeatEvent } from './heat-event.v1';
+import { checkAgainstDeployment, HeatDeploymentView, heatEventV1Schema, parseHeatEvent } from './heat-event.v1';
 
 const now = Date.parse('2026-11-23T06:00:00.000Z');
 const deployment: HeatDeploymentView = { numLayers: 2, numRanks: 4, slotsPerRank: 3, latestMapVersion: 12 };
@@ -60,5 +61,23 @@ describe('eplb.heat.v1', () => {
   it('accepts a slightly early clock but not one far ahead', () => {
     expect(verdict({ ts: '2026-11-23T06:04:59.000Z' })).toBe('ok');
     expect(verdict({ ts: '2020-01-01T00:00:00.000Z' })).toBe('ok');
+  });
+
+  it('accepts exactly what the schema accepts, on fuzzed events', () => {
+    const anyValue = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double(), fc.string(), fc.constant(null), fc.boolean(), fc.array(fc.integer({ min: -1, max: 5 })));
+    const field = fc.constantFrom(...Object.keys(base), 'extra');
+    const mutation = fc.record({ field, value: anyValue, drop: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(mutation, { maxLength: 3 }), fc.constantFrom('2026-11-23T06:00:00Z', '2026-11-23T06:00:00.123+01:00', '2026-13-01T00:00:00Z', '2026-11-23 06:00'), (mutations, ts) => {
+        const event: Record<string, unknown> = { ...base, ts };
+        for (const m of mutations) {
+          if (m.drop) delete event[m.field];
+          else event[m.field] = m.value;
+        }
+        const verdict = parseHeatEvent(JSON.stringify(event));
+        expect(verdict.ok).toBe(heatEventV1Schema.safeParse(JSON.parse(JSON.stringify(event))).success);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
