@@ -2,15 +2,21 @@ import { invalid } from '../errors';
 import { assertShape, numSlots } from '../shape/deployment-shape';
 import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
 import { layerImbalance } from '../heat/imbalance';
-import { layerTransfers } from '../transfer/transfer-plan';
+import { alignToCurrent, layerTransfers } from '../transfer/transfer-plan';
 import { defaultPolicy, flashPolicy, greedyPolicy, incrementalPolicy } from './policies';
 import { LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
 
-const policies: Readonly<Record<string, LayerPolicy>> = {
-  default: defaultPolicy,
-  greedy: greedyPolicy,
-  flash: flashPolicy,
-  incremental: incrementalPolicy,
+interface Entry {
+  readonly run: LayerPolicy;
+  /** True when the policy edits the map in service slot by slot (its rows are already aligned). */
+  readonly slotAligned: boolean;
+}
+
+const policies: Readonly<Record<string, Entry>> = {
+  default: { run: defaultPolicy, slotAligned: true },
+  greedy: { run: greedyPolicy, slotAligned: false },
+  flash: { run: flashPolicy, slotAligned: false },
+  incremental: { run: incrementalPolicy, slotAligned: true },
 };
 
 export const policyNames = (): string[] => Object.keys(policies);
@@ -19,12 +25,14 @@ export type Policy = (input: PolicyInput) => PolicyResult;
 
 /** The policy called `name`, wrapped with input checks, output validation and per-layer reports. */
 export function getPolicy(name: string): Policy {
-  const run = Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined;
-  if (!run) throw invalid('policy', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
+  const entry = Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined;
+  if (!entry) throw invalid('policy', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
   return (input) => {
     assertPolicyInput(input);
-    const map = run(input);
     const { shape, heat, current } = input;
+    let map = entry.run(input);
+    // experts a rank keeps stay in their slots: only arriving experts are written
+    if (current && !entry.slotAligned) map = map.map((row, l) => alignToCurrent(current[l], row, shape.slotsPerRank));
     assertPhysicalToLogical(map, shape.numLayers, shape.numExperts, numSlots(shape));
     const layers: LayerReport[] = map.map((row, l) => {
       let redeployed = true;

@@ -144,3 +144,19 @@ describe('transfer plan examples', () => {
     expect(() => planTransfers(shape, [[0, 1, 2, 3, 0, 1, 2, 3]], [[0, 0, 0, 0, 0, 0, 0, 0]])).toThrow(/^next\[0\]: logical expert 1 has no replica/);
   });
 });
+
+describe('policy outputs are slot-aligned to the map in service', () => {
+  it('greedy and flash keep every expert a rank keeps in its old slot', async () => {
+    const { getPolicy } = await import('../policy/registry');
+    const shape: DeploymentShape = { numLayers: 1, numExperts: 6, numRanks: 3, slotsPerRank: 3, numNodes: 1 };
+    const current = [[5, 4, 3, 2, 1, 0, 0, 1, 2]];
+    const heat = [[Float64Array.of(50, 40, 30, 20, 10, 5)]];
+    for (const name of ['greedy', 'flash']) {
+      const next = getPolicy(name)({ shape, heat, current }).physicalToLogical[0];
+      for (let p = 0; p < 9; p++) {
+        const r = Math.floor(p / 3);
+        if (next.slice(r * 3, r * 3 + 3).includes(current[0][p])) expect(next[p]).toBe(current[0][p]);
+      }
+    }
+  });
+});
