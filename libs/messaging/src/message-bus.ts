@@ -73,8 +73,13 @@ export interface TopicSpec {
   readonly partitions: number;
 }
 
+export interface ProducerOptions {
+  /** gzip (default) saves broker disk and network; none saves CPU where both ends share a host. */
+  readonly compression?: 'gzip' | 'none';
+}
+
 export interface MessageBus {
-  producer(): Promise<MessageProducer>;
+  producer(options?: ProducerOptions): Promise<MessageProducer>;
   consumer(options: ConsumerOptions): MessageConsumer;
   /** Creates missing topics; existing ones are left as they are. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;

@@ -7,6 +7,7 @@ import type {
   MessageConsumer,
   MessageProducer,
   OutgoingMessage,
+  ProducerOptions,
   TopicSpec,
 } from '../message-bus';
 
@@ -82,7 +83,8 @@ export class KafkajsBus implements MessageBus {
     });
   }
 
-  async producer(): Promise<MessageProducer> {
+  async producer(options: ProducerOptions = {}): Promise<MessageProducer> {
+    const compression = options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP;
     const producer: Producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 5 });
     await producer.connect();
     const handle: MessageProducer = {
@@ -93,7 +95,7 @@ export class KafkajsBus implements MessageBus {
           await producer.send({
             topic,
             acks: -1,
-            compression: CompressionTypes.GZIP,
+            compression,
             messages: chunk.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers })),
           });
         }

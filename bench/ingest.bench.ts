@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:ingest`: simulator → Kafka → collector (its own process, as deployed) → Postgres
+ * for a DeepSeek-V3 shape (58 layers, 256 experts, 64 ranks × 5 slots). Produces heat at a target
+ * rate for a fixed time, then checks that Postgres holds exactly what was produced.
+ *
+ * lag = stored_at − ended_at of each episode: from the last report of an episode (its ts, stamped at
+ * production) to the commit of the transaction that stored it. Last line: one JSON object.
+ *
+ * Options (env): INGEST_SECONDS (60), INGEST_RATE events/s (10000), INGEST_KILLS (0: kill -9 the
+ * collector that many times during the run and restart it).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ClusterSimulator, roundRobinMap, RouterModel } from '@eplb/domain';
+import { TOPICS } from '@eplb/contracts';
+import { KafkajsBus, OutgoingMessage } from '@eplb/messaging';
+import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { loadConfig } from '@eplb/platform';
+import { infraUp } from '../scripts/infra/up';
+import { machine } from './lib/machine';
+import { writeSection } from './lib/results';
+
+const L = 58, E = 256, R = 64, S = 5, N = 8, K = 16;
+const SECONDS = Number(process.env.INGEST_SECONDS ?? 60);
+const RATE = Number(process.env.INGEST_RATE ?? 10_000);
+const KILLS = Number(process.env.INGEST_KILLS ?? 0);
+const COMPRESSION = process.env.INGEST_COMPRESSION === 'gzip' ? 'gzip' : 'none';
+/** Steps per produce request: 64 ranks' reports of 4 steps travel together. */
+const STEPS_PER_SEND = 4;
+const ROOT = join(__dirname, '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (s: string) => process.stderr.write(`[bench:ingest] ${s}\n`);
+
+async function main(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  await infraUp(config, log);
+  const ds = createDataSource(config.DATABASE_URL, 'eplb-bench');
+  await ds.initialize();
+  const deployment = `bench-ingest-${randomUUID().slice(0, 8)}`;
+  const map = roundRobinMap({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N });
+  await new DeploymentRepository(ds).create(
+    { id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: K, intervalSteps: 1024, latenessSteps: 64, initialMap: map },
+    { actor: 'bench', reason: 'ingest benchmark', correlationId: deployment },
+  );
+
+  // The collector as deployed: its own process, a fresh consumer group reading from the log end.
+  const group = `bench-${deployment}`;
+  let collector: ChildProcess | null = null;
+  const startCollector = async () => {
+    collector = spawn(process.execPath, [join(ROOT, 'dist/apps/collector/src/main.js')], {
+      env: { ...process.env, COLLECTOR_PORT: '3901', KAFKA_GROUP_PREFIX: group, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    for (;;) {
+      const ok = await fetch('http://127.0.0.1:3901/readyz').then((r) => r.ok, () => false);
+      if (ok) return;
+      await sleep(200);
+    }
+  };
+  await startCollector();
+
+  // Heat from the router model (skewed, drifting, alternating), pre-rendered per (rank, step mod W)
+  // so the producer spends its time on Kafka, not on JSON.
+  const W = 64;
+  const sim = new ClusterSimulator({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S }, new RouterModel({ numLayers: L, numExperts: E, tokensPerStep: 8192, topK: 8, seed: 7, scenarios: ['alternating', 'drift'] }), map.map((row) => ({ version: 1, physicalToLogical: row })));
+  const loads: string[][] = [];
+  const tokens: number[] = [];
+  for (let w = 0; w < W; w++) {
+    const { slots } = sim.next();
+    const perRank: string[] = [];
+    let total = 0;
+    for (let r = 0; r < R; r++) {
+      const rows: number[][] = [];
+      for (let l = 0; l < L; l++) {
+        const row = Array.from(slots.subarray(l * R * S + r * S, l * R * S + (r + 1) * S));
+        total += row.reduce((a, b) => a + b, 0);
+        rows.push(row);
+      }
+      perRank.push(JSON.stringify(rows));
+    }
+    loads.push(perRank);
+    tokens.push(total);
+  }
+
+  const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'bench-ingest' });
+  const producer = await bus.producer({ compression: COMPRESSION });
+  const stepsPerSecond = RATE / R;
+  const totalSteps = Math.floor(SECONDS * stepsPerSecond / K) * K; // whole episodes
+  let produced = 0;
+  let producedTokens = 0;
+  const started = Date.now();
+  const killAt = new Set(Array.from({ length: KILLS }, (_, i) => Math.floor(((i + 1) * totalSteps) / (KILLS + 1))));
+  const inFlight: Promise<void>[] = [];
+  const messages: OutgoingMessage[] = [];
+  for (let step = 0; step < totalSteps; step++) {
+    const due = started + (step / stepsPerSecond) * 1000;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const ts = new Date().toISOString();
+    for (let r = 0; r < R; r++) {
+      messages.push({ key: deployment, value: `{"v":1,"deployment":"${deployment}","rank":${r},"step":${step},"steps":1,"phase":"decode","mapVersion":1,"layerVersions":null,"ts":"${ts}","load":${loads[step % W][r]}}` });
+    }
+    produced += R;
+    producedTokens += tokens[step % W];
+    if ((step + 1) % STEPS_PER_SEND === 0 || step === totalSteps - 1) {
+      inFlight.push(producer.send(TOPICS.heat, messages.splice(0)));
+      if (inFlight.length >= 8) await inFlight.shift();
+    }
+    if (killAt.has(step) && collector) {
+      log(`kill -9 collector at step ${step}`);
+      (collector as ChildProcess).kill('SIGKILL');
+      await startCollector();
+    }
+  }
+  await Promise.all(inFlight);
+  const produceSeconds = (Date.now() - started) / 1000;
+  log(`produced ${produced} events in ${produceSeconds.toFixed(1)} s`);
+
+  // Wait until every episode is stored (all complete: every rank reported every step).
+  const episodesExpected = totalSteps / K;
+  let rows: { episodes: number; events: number; lag_p50: number; lag_p99: number; bytes: number }[] = [];
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    rows = await ds.query(
+      `SELECT count(*)::int AS episodes, coalesce(sum(events), 0)::int AS events,
+              coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - ended_at) * 1000), 0) AS lag_p50,
+              coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - ended_at) * 1000), 0) AS lag_p99,
+              coalesce(sum(pg_column_size(heat_episodes.*)), 0)::bigint AS bytes
+       FROM heat_episodes WHERE deployment_id = $1`,
+      [deployment],
+    );
+    if (rows[0].episodes >= episodesExpected) break;
+    await sleep(500);
+  }
+  const drainedAt = Date.now();
+  const repo = new HeatWindowRepository(ds);
+  let storedTokens = 0;
+  let after = -1;
+  for (;;) {
+    const page = await repo.episodes(deployment, 'decode', { afterEpisode: after, limit: 100 });
+    for (const e of page) for (const v of e.logicalLoad) storedTokens += v;
+    if (page.length < 100) break;
+    after = page[page.length - 1].episode;
+  }
+  if (collector) (collector as ChildProcess).kill('SIGTERM');
+  await bus.close();
+  await ds.destroy();
+
+  const stored = rows[0].events;
+  const result = {
+    events_per_s: Math.round(stored / ((drainedAt - started) / 1000)),
+    lag_p50_ms: Math.round(rows[0].lag_p50),
+    lag_p99_ms: Math.round(rows[0].lag_p99),
+    produced,
+    stored,
+    lost: Math.max(0, produced - stored),
+    duplicated: Math.max(0, stored - produced),
+    tokens_produced: producedTokens,
+    tokens_stored: storedTokens,
+    episodes: rows[0].episodes,
+    storage_bytes_per_rank_step: Math.round(Number(rows[0].bytes) / produced),
+    seconds: SECONDS,
+    target_rate: RATE,
+    kills: KILLS,
+  };
+  writeSection(
+    KILLS ? 'Ingestion under kill -9 (`INGEST_KILLS=5 npm run bench:ingest`)' : 'Ingestion (`npm run bench:ingest`)',
+    `Command: \`${KILLS ? `INGEST_KILLS=${KILLS} ` : ''}npm run bench:ingest\` (bench/ingest.bench.ts; INGEST_SECONDS=${SECONDS}, INGEST_RATE=${RATE}). Machine: ${machine()}.
+Simulator → Kafka (one-node KRaft broker on this machine) → collector (own process) → Postgres 15, DeepSeek-V3 shape
+(58 layers × 256 experts, 64 ranks × 5 slots), 16-step episodes; the broker, Postgres, producer and collector share the 2 cores.
+Producer: kafkajs, idempotent, acks=all, compression ${COMPRESSION}, ${STEPS_PER_SEND} steps × 64 ranks per request, up to 8 requests in flight.
+events_per_s = events stored / (time from first produce to last episode stored); lag = stored_at − ended_at per episode.
+
+\`\`\`json
+${JSON.stringify(result)}
+\`\`\``,
+  );
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:ingest failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
