@@ -133,6 +133,10 @@ export class HeatIngestService {
       if (s.partition !== batch.partition) continue;
       for (const offset of s.firstOffsets.values()) if (offset < durableBefore) durableBefore = offset;
     }
+    this.logger.debug(
+      { partition: batch.partition, first: batch.messages[0].offset, last: last.toString(), durableBefore: durableBefore.toString(), counted, duplicates, late: late.length, rejected: rejected.length },
+      'heat batch',
+    );
     return { durableBefore: durableBefore.toString() };
   }
 

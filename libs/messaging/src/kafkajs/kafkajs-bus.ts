@@ -114,8 +114,11 @@ export class KafkajsBus implements MessageBus {
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A member that died without leaving (kill -9) holds its partitions this long: short, so a
+      // restarted collector resumes within seconds (the broker's minimum is 6 s).
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 20_000,
+      heartbeatInterval: 1_000,
     });
     let running = false;
     const log = this.options.log;

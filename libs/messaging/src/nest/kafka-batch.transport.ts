@@ -1,6 +1,6 @@
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { lastValueFrom, defaultIfEmpty } from 'rxjs';
-import type { BatchContext, MessageBatch, MessageBus, MessageConsumer } from '../message-bus';
+import type { BatchContext, BatchResult, MessageBatch, MessageBus, MessageConsumer } from '../message-bus';
 
 export interface KafkaBatchTransportOptions {
   readonly bus: MessageBus;
@@ -39,10 +39,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       .then(() => callback(), (err: unknown) => callback(err));
   }
 
-  private async dispatch(batch: MessageBatch, ctx: BatchContext): Promise<void> {
+  /** The handler's BatchResult (how far offsets may be committed) goes back to the consumer. */
+  private async dispatch(batch: MessageBatch, ctx: BatchContext): Promise<BatchResult | void> {
     const handler = this.getHandlerByPattern(batch.topic);
     if (!handler) throw new Error(`no handler for topic ${batch.topic}`);
-    await lastValueFrom(this.transformToObservable(await handler(batch, ctx)).pipe(defaultIfEmpty(undefined)));
+    return lastValueFrom(this.transformToObservable<BatchResult | void>(await handler(batch, ctx)).pipe(defaultIfEmpty(undefined)));
   }
 
   async close(): Promise<void> {
