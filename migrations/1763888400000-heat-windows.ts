@@ -5,9 +5,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * rollups per layer for long ranges. Deployments gain their window lengths. The raw per-event
  * table of the first slice goes: idempotency now lives in each episode's receipt bitmap.
  *
- * Load vectors are bytea holding little-endian float64 (exact integers up to 2^53): a DeepSeek-V3
- * episode holds 33k numbers, which as float8[] cost milliseconds of text formatting and parsing
- * on each side; as bytea they cross the wire as one hex string and land in a Float64Array.
+ * Load vectors are bytea holding little-endian float64 (exact integers up to 2^53; float32 in
+ * rollups): a DeepSeek-V3 episode holds 33k numbers, which as float8[] cost milliseconds of text
+ * formatting and parsing on each side; as bytea they cross the wire as one hex string and land in
+ * a typed array.
  */
 export class HeatWindows1763888400000 implements MigrationInterface {
   name = 'HeatWindows1763888400000';

@@ -21,6 +21,7 @@ const heatmapQuery = rangeQuery.extend({
   resolution,
   layer: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(MAX_BUCKETS).default(1440),
+  encoding: z.enum(['json', 'f32']).default('json'),
 });
 const topQuery = rangeQuery.extend({ resolution, k: z.coerce.number().int().min(1).max(1000).default(10), layer: z.coerce.number().int().nonnegative().optional() });
 const trendQuery = rangeQuery.extend({ resolution, limit: z.coerce.number().int().min(1).max(MAX_BUCKETS).default(1440) });
@@ -53,7 +54,7 @@ export class HeatController {
   @ApiOperation({ summary: 'Heatmap: layers × experts summed over the range, or with `layer`, that layer × experts × time' })
   async heatmap(@Param('id', id) dep: string, @Query(new ZodPipe(heatmapQuery, 'query')) q: z.infer<typeof heatmapQuery>): Promise<LayersHeatmap | LayerTimeHeatmap> {
     const range = await this.ranges.resolve(dep, q);
-    return q.layer === undefined ? this.heatmaps.layers(range, q.resolution) : this.heatmaps.layerOverTime(range, q.layer, q.resolution, q.limit);
+    return q.layer === undefined ? this.heatmaps.layers(range, q.resolution) : this.heatmaps.layerOverTime(range, q.layer, q.resolution, q.limit, q.encoding);
   }
 
   @Get('top')

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatSeries } from './heat-series';
@@ -18,8 +19,16 @@ export interface LayerTimeHeatmap {
   phase: string;
   layer: number;
   resolution: string;
-  /** one row per time bucket: counts[expert] */
-  buckets: { t: string; counts: number[] }[];
+  /** one row per time bucket: counts[expert] (encoding `json`) */
+  buckets?: { t: string; counts: number[] }[];
+  /**
+   * encoding `f32`: bucket start times, and base64 of a row-major buckets × experts matrix of
+   * little-endian float32 — a week of minutes of one layer is 10 MB this way, which a dashboard
+   * turns into a Float32Array without parsing 2.6 M numbers
+   */
+  t?: string[];
+  experts?: number;
+  f32?: string;
   /** pass as `from` to read on; null at the end */
   next: string | null;
 }
@@ -29,7 +38,10 @@ export const MAX_BUCKETS = 10_080;
 
 @Injectable()
 export class HeatmapUseCase {
-  constructor(private readonly series: HeatSeries) {}
+  constructor(
+    private readonly series: HeatSeries,
+    private readonly windows: HeatWindowRepository,
+  ) {}
 
   /** layers × experts, summed over the range. */
   async layers(r: HeatRange, asked: (typeof RESOLUTIONS)[number]): Promise<LayersHeatmap> {
@@ -51,10 +63,39 @@ export class HeatmapUseCase {
   }
 
   /** one layer × experts × time, bucketed at the resolution, bounded and paginated by time. */
-  async layerOverTime(r: HeatRange, layer: number, asked: (typeof RESOLUTIONS)[number], limit: number): Promise<LayerTimeHeatmap> {
+  async layerOverTime(r: HeatRange, layer: number, asked: (typeof RESOLUTIONS)[number], limit: number, encoding: 'json' | 'f32' = 'json'): Promise<LayerTimeHeatmap> {
     if (layer >= r.deployment.numLayers) throw validationProblem([{ field: 'query.layer', message: `must be below ${r.deployment.numLayers}` }]);
     const resolution = pickResolution(r, asked);
+    if (encoding === 'f32' && resolution !== 'episode') {
+      const { bucketMs, bytes } = await this.windows.rollupBytes(r.deployment.id, r.phase, resolution, { fromMs: r.fromMs, toMs: r.toMs, layer, limit: limit + 1 });
+      const more = bucketMs.length > limit;
+      return {
+        deployment: r.deployment.id,
+        phase: r.phase,
+        layer,
+        resolution,
+        t: bucketMs.slice(0, limit).map((ms) => new Date(ms).toISOString()),
+        experts: r.deployment.numExperts,
+        f32: Buffer.concat(bytes.slice(0, limit)).toString('base64'),
+        next: more ? new Date(bucketMs[limit]).toISOString() : null,
+      };
+    }
     const rows = await this.series.buckets(r, resolution, layer);
+    if (encoding === 'f32') {
+      const page = rows.slice(0, limit);
+      const matrix = new Float32Array(page.length * r.deployment.numExperts);
+      page.forEach((b, i) => matrix.set(b.logical, i * r.deployment.numExperts));
+      return {
+        deployment: r.deployment.id,
+        phase: r.phase,
+        layer,
+        resolution,
+        t: page.map((b) => new Date(b.bucketMs).toISOString()),
+        experts: r.deployment.numExperts,
+        f32: Buffer.from(matrix.buffer).toString('base64'),
+        next: rows.length > limit ? new Date(rows[limit].bucketMs).toISOString() : null,
+      };
+    }
     const page = rows.slice(0, limit);
     return {
       deployment: r.deployment.id,

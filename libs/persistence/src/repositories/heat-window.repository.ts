@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ClosedEpisode, intervalOfEpisode, measuredImbalance, StreamResume, WindowShape } from '@eplb/domain';
-import { fromBytes, toBytes } from './float64-bytes';
+import { fromBytes, fromBytes32, toBytes, toBytes32 } from './vector-bytes';
 
 /** A stored episode with where it sits in time. */
 export interface StoredEpisode extends ClosedEpisode {
@@ -273,7 +273,7 @@ export class HeatWindowRepository {
           const slice = b.logical.slice(l * E, (l + 1) * E);
           const old = byLayer.get(l);
           if (old) {
-            const prev = fromBytes(old.logical_load);
+            const prev = fromBytes32(old.logical_load);
             for (let i = 0; i < E; i++) slice[i] += prev[i];
           }
           const n = values.length;
@@ -284,7 +284,7 @@ export class HeatWindowRepository {
             resolution,
             l,
             at,
-            toBytes(slice),
+            toBytes32(slice),
             b.episodes + (old?.episodes ?? 0),
             b.imbSum[l] + (old?.imbalance_sum ?? 0),
             Math.max(b.imbMax[l], old?.imbalance_max ?? 0),
@@ -339,6 +339,20 @@ export class HeatWindowRepository {
     }));
   }
 
+  /**
+   * One layer's rollup vectors over a range, as stored (float32 little-endian, E per bucket), for
+   * callers that ship them on without touching each number (dashboards decode them in the browser).
+   */
+  async rollupBytes(deploymentId: string, phase: string, resolution: 'minute' | 'hour', q: { fromMs: number; toMs: number; layer: number; limit: number }): Promise<{ bucketMs: number[]; bytes: Buffer[] }> {
+    const rows: { bucket: Date; logical_load: Buffer }[] = await this.ds.query(
+      `SELECT bucket, logical_load FROM heat_rollups
+       WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND layer = $4 AND bucket >= $5 AND bucket < $6
+       ORDER BY bucket LIMIT $7`,
+      [deploymentId, phase, resolution, q.layer, new Date(q.fromMs), new Date(q.toMs), q.limit],
+    );
+    return { bucketMs: rows.map((r) => r.bucket.getTime()), bytes: rows.map((r) => r.logical_load) };
+  }
+
   /** Rollup rows of a range: per layer (or one layer), per bucket. */
   async rollups(
     deploymentId: string,
@@ -355,7 +369,7 @@ export class HeatWindowRepository {
     return rows.map((r) => ({
       layer: r.layer,
       bucketMs: r.bucket.getTime(),
-      logical: fromBytes(r.logical_load),
+      logical: fromBytes32(r.logical_load),
       episodes: r.episodes,
       imbalanceSum: r.imbalance_sum,
       imbalanceMax: r.imbalance_max,

@@ -26,6 +26,8 @@ export async function bootstrapHttpApp(options: HttpAppOptions): Promise<INestAp
     bufferLogs: false,
   });
   app.useGlobalFilters(new ProblemFilter(options.logger));
+  // No ETags: API answers are not cached, and hashing a 10 MB heatmap costs tens of milliseconds.
+  (app.getHttpAdapter().getInstance() as { set(key: string, value: unknown): void }).set('etag', false);
   app.enableShutdownHooks();
   app.use((req: Request, res: Response, next: NextFunction) => {
     const end = httpRequestDuration.startTimer({ method: req.method });
