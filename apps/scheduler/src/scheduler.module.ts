@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import { DatabaseModule, PostgresCheck } from '@eplb/persistence';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, RedisCheck, RedisModule } from '@eplb/platform';
 import { PolicyQueue } from './policy-queue';
+import { HeatRetentionJob } from './retention/heat-retention.job';
 
-/** BullMQ policy jobs per deployment (the schedules arrive with the scheduling issue). */
+/** BullMQ jobs: heat retention now; policy runs per deployment arrive with the scheduling issue. */
 @Module({})
 export class SchedulerModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
@@ -12,7 +13,7 @@ export class SchedulerModule {
       module: SchedulerModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, RedisModule],
       controllers: [...healthControllers],
-      providers: [readinessChecks(PostgresCheck, RedisCheck), PolicyQueue],
+      providers: [readinessChecks(PostgresCheck, RedisCheck), PolicyQueue, HeatRetentionJob],
     };
   }
 }

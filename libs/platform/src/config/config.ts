@@ -21,6 +21,8 @@ export const configSchema = z.object({
   KAFKA_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('eplb'),
   /** Where a consumer group without committed offsets starts: the whole retained topic, or only new events. */
   COLLECTOR_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
+  /** Days of episodes and rollups kept (daily partitions older than this are dropped hourly). */
+  HEAT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   API_PORT: port(3000),
   COLLECTOR_PORT: port(3001),
   SCHEDULER_PORT: port(3002),
