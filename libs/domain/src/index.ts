@@ -23,3 +23,4 @@ export {
 export type { TransferPlan, LayerTransferPlan, ExpertReceive, Link } from './transfer/transfer-plan';
 export { heatFileToInput, planFileDocument } from './policy/heat-file';
 export * from './simulation';
+export * from './proposal';
