@@ -24,3 +24,4 @@ export type { TransferPlan, LayerTransferPlan, ExpertReceive, Link } from './tra
 export { heatFileToInput, planFileDocument } from './policy/heat-file';
 export * from './simulation';
 export * from './proposal';
+export * from './rollout';

@@ -1,0 +1,4 @@
+export * from './plan';
+export * from './holdings';
+export * from './machine';
+export * from './agent-ledger';

@@ -1,0 +1,648 @@
+import { DeploymentShape } from '../shape/deployment-shape';
+import { LayerHoldings, verifyHoldings } from './holdings';
+import { AgentPlanPart, RolloutPlan, ranksOfAgent } from './plan';
+
+/**
+ * The rollout state machine (issue 6) as a pure, event-sourced reducer:
+ *   state' = reduceRollout(state, event)        — every input and every decision is an event
+ *   commands = decideRollout(state, now)        — what to do next; the runner records them as one
+ *                                          `decided` event BEFORE sending them (write-ahead)
+ * `replayRollout(events)` rebuilds the state after a crash; a `restarted` event then makes `decideRollout`
+ * re-send whatever is in flight. One layer transition is in flight at a time, so a layer is on
+ * one version on all ranks except while its COMMIT is being acknowledged, and a COMMIT, once
+ * decided, is re-sent until every agent acked it (agents treat it idempotently) — never aborted.
+ */
+
+export type LayerStatus =
+  | 'PENDING'
+  | 'PREPARING'
+  | 'PREPARED'
+  | 'COMMITTING'
+  | 'COMMITTED'
+  | 'ABORTED'
+  | 'ROLLING_BACK'
+  | 'ROLLED_BACK';
+
+export type RolloutStatus = 'RUNNING' | 'PAUSED' | 'ANALYSING' | 'ROLLING_BACK' | 'SUCCEEDED' | 'ABORTED' | 'ROLLED_BACK';
+
+export const TERMINAL_ROLLOUT_STATUSES: readonly RolloutStatus[] = ['SUCCEEDED', 'ABORTED', 'ROLLED_BACK'];
+export const isRolloutTerminal = (s: RolloutState): boolean => TERMINAL_ROLLOUT_STATUSES.includes(s.status);
+
+export type RolloutDirection = 'forward' | 'inverse';
+/** RolloutPhase of the transition in flight on a layer (forward: mirrors the status; inverse: inside ROLLING_BACK). */
+export type RolloutPhase = 'preparing' | 'prepared' | 'committing';
+
+export interface RolloutOptions {
+  /** Base time an agent has to stage a layer (plus the bytes at `bytesPerSecond`). */
+  readonly prepareTimeoutMs: number;
+  /** After this long without every commit ack the rollout fails (the commit itself still completes). */
+  readonly commitTimeoutMs: number;
+  readonly analysisTimeoutMs: number;
+  /** Commands not acknowledged within this are sent again to the agents that did not ack. */
+  readonly resendMs: number;
+  /** Per-agent transfer cap handed to the agents; also stretches the prepare timeout. */
+  readonly bytesPerSecond?: number;
+  /** After a failure: roll committed layers back in reverse order, or hold them. */
+  readonly onFailure: 'rollback' | 'hold';
+  /** Attempts to roll one layer back before giving up on it (it stays on the target version). */
+  readonly maxRollbackAttempts: number;
+}
+
+export const defaultRolloutOptions: RolloutOptions = {
+  prepareTimeoutMs: 30_000,
+  commitTimeoutMs: 10_000,
+  analysisTimeoutMs: 600_000,
+  resendMs: 2_000,
+  onFailure: 'rollback',
+  maxRollbackAttempts: 3,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Commands (what decide asks for) and events (what the log holds)
+
+export type RolloutCommand =
+  | { readonly kind: 'prepare'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly part: AgentPlanPart; readonly bytesPerSecond?: number }
+  | { readonly kind: 'commit'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly ranks: number[] }
+  | { readonly kind: 'abort'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly ranks: number[] }
+  /** Ask the collector-backed analysis for a verdict on the batch's committed layers. */
+  | { readonly kind: 'analyse'; readonly batch: number; readonly layers: number[] }
+  /** A deadline passed (recorded so that replay does not need a clock). */
+  | { readonly kind: 'expire'; readonly phase: 'prepare' | 'commit' | 'analysis'; readonly layer: number | null; readonly attempt: number };
+
+export type RolloutAgentCommand = Extract<RolloutCommand, { kind: 'prepare' | 'commit' | 'abort' }>;
+export const isRolloutAgentCommand = (c: RolloutCommand): c is RolloutAgentCommand => c.kind === 'prepare' || c.kind === 'commit' || c.kind === 'abort';
+
+/** An agent's answer. `ranks` must be exactly the ranks the agent serves; `holdings` come with commit acks. */
+export interface RolloutAck {
+  readonly rolloutId: string;
+  readonly layer: number;
+  readonly attempt: number;
+  readonly agent: number;
+  readonly ranks: number[];
+  readonly phase: 'prepare' | 'commit' | 'abort';
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly holdings?: LayerHoldings;
+}
+
+export type OperatorAction = 'pause' | 'resume' | 'abort' | 'promote';
+
+interface RolloutEventMeta {
+  /** Milliseconds since the epoch (or any monotonic clock the runner uses). */
+  readonly at: number;
+  readonly actor?: string;
+  readonly reason?: string;
+  readonly correlationId?: string;
+}
+
+export type RolloutEvent =
+  | (RolloutEventMeta & { readonly type: 'created'; readonly plan: RolloutPlan; readonly options: RolloutOptions })
+  | (RolloutEventMeta & { readonly type: 'decided'; readonly commands: RolloutCommand[] })
+  | (RolloutEventMeta & { readonly type: 'ack'; readonly ack: RolloutAck })
+  | (RolloutEventMeta & { readonly type: 'operator'; readonly action: OperatorAction; readonly rollback?: boolean })
+  | (RolloutEventMeta & { readonly type: 'analysis'; readonly batch: number; readonly passed: boolean; readonly detail?: string })
+  /** The service (re)started from the log: in-flight commands are re-sent, deadlines restart. */
+  | (RolloutEventMeta & { readonly type: 'restarted' });
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+export interface LayerState {
+  readonly layer: number;
+  readonly status: LayerStatus;
+  /** Version on every rank; null while a commit is in flight (ranks may differ until all ack). */
+  readonly version: number | null;
+  /** Last attempt (epoch) issued for this layer, forward and inverse alike; 0 = none. */
+  readonly attempt: number;
+  readonly direction: RolloutDirection | null;
+  readonly phase: RolloutPhase | null;
+  /** Agents that acked the current phase of the current attempt. */
+  readonly acked: number[];
+  readonly reports: LayerHoldings[];
+  readonly phaseStartedAt: number;
+  readonly sentAt: number;
+  /** A failure was decided while this transition was preparing: ABORT is due. */
+  readonly abortDue: boolean;
+  readonly rollbackAttempts: number;
+  readonly rollbackGaveUp: boolean;
+  readonly verifyError: string | null;
+  readonly commitOverdue: boolean;
+}
+
+export interface IgnoredRolloutAck {
+  readonly at: number;
+  readonly agent: number;
+  readonly layer: number;
+  readonly attempt: number;
+  readonly why: string;
+}
+
+export interface RolloutState {
+  readonly plan: RolloutPlan;
+  readonly options: RolloutOptions;
+  readonly status: RolloutStatus;
+  /** Where resume goes back to (RUNNING or ANALYSING) while PAUSED. */
+  readonly resumeTo: 'RUNNING' | 'ANALYSING' | null;
+  /** In plan order. */
+  readonly layers: LayerState[];
+  /** Index (into layers) of the transition in flight. */
+  readonly active: number | null;
+  readonly gate: { readonly batch: number; readonly requested: boolean; readonly since: number } | null;
+  readonly gatesPassed: number[];
+  readonly promoted: boolean;
+  readonly failure: { readonly reason: string; readonly at: number } | null;
+  readonly onFailure: 'rollback' | 'hold';
+  /** Indexes of committed layers, in commit order. */
+  readonly committedOrder: number[];
+  readonly ignored: IgnoredRolloutAck[];
+  readonly lastAt: number;
+}
+
+const idle = (layer: number, version: number): LayerState => ({
+  layer,
+  status: 'PENDING',
+  version,
+  attempt: 0,
+  direction: null,
+  phase: null,
+  acked: [],
+  reports: [],
+  phaseStartedAt: 0,
+  sentAt: 0,
+  abortDue: false,
+  rollbackAttempts: 0,
+  rollbackGaveUp: false,
+  verifyError: null,
+  commitOverdue: false,
+});
+
+export function initialState(plan: RolloutPlan, options: RolloutOptions, at: number): RolloutState {
+  return {
+    plan,
+    options,
+    status: 'RUNNING',
+    resumeTo: null,
+    layers: plan.layers.map((l) => idle(l.layer, plan.fromVersion)),
+    active: null,
+    gate: null,
+    gatesPassed: [],
+    promoted: false,
+    failure: null,
+    onFailure: options.onFailure,
+    committedOrder: [],
+    ignored: [],
+    lastAt: at,
+  };
+}
+
+const MAX_IGNORED = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Reducer
+
+/** Applies one event. Never throws on agent input: bad acks are ignored and listed in `ignored`. */
+export function reduceRollout(state: RolloutState | null, ev: RolloutEvent): RolloutState {
+  if (ev.type === 'created') {
+    if (state) throw new Error('rollout already created');
+    return settle(initialState(ev.plan, ev.options, ev.at), ev.at);
+  }
+  if (!state) throw new Error(`event ${ev.type} before created`);
+  let s: RolloutState = { ...state, lastAt: Math.max(state.lastAt, ev.at) };
+  switch (ev.type) {
+    case 'decided':
+      for (const c of ev.commands) s = applyDecision(s, c, ev.at);
+      break;
+    case 'ack':
+      s = applyAck(s, ev.ack, ev.at);
+      break;
+    case 'operator':
+      s = applyOperator(s, ev.action, ev.at, ev.rollback, ev.reason ?? ev.actor);
+      break;
+    case 'analysis':
+      s = applyAnalysis(s, ev.batch, ev.passed, ev.at, ev.detail);
+      break;
+    case 'restarted':
+      s = applyRestart(s, ev.at);
+      break;
+  }
+  return settle(s, ev.at);
+}
+
+/** Rebuilds the state from the event log (the first event must be `created`). */
+export function replayRollout(events: readonly RolloutEvent[]): RolloutState {
+  let s: RolloutState | null = null;
+  for (const ev of events) s = reduceRollout(s, ev);
+  if (!s) throw new Error('empty event log');
+  return s;
+}
+
+const setLayer = (s: RolloutState, i: number, patch: Partial<LayerState>): RolloutState => {
+  const layers = s.layers.slice();
+  layers[i] = { ...layers[i], ...patch };
+  return { ...s, layers };
+};
+
+const indexOf = (s: RolloutState, layer: number): number => s.layers.findIndex((l) => l.layer === layer);
+
+const partsOf = (s: RolloutState, i: number, dir: RolloutDirection): AgentPlanPart[] =>
+  dir === 'forward' ? s.plan.layers[i].forward : s.plan.layers[i].inverse;
+
+const fail = (s: RolloutState, reason: string, at: number): RolloutState => {
+  if (s.failure) return s;
+  let out: RolloutState = {
+    ...s,
+    failure: { reason, at },
+    gate: null,
+    resumeTo: null,
+    status: s.onFailure === 'rollback' ? 'ROLLING_BACK' : s.status,
+  };
+  if (s.active !== null) {
+    const l = s.layers[s.active];
+    if (l.direction === 'forward' && (l.phase === 'preparing' || l.phase === 'prepared')) {
+      out = setLayer(out, s.active, { abortDue: true });
+    }
+  }
+  return out;
+};
+
+function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutState {
+  switch (c.kind) {
+    case 'prepare': {
+      const i = indexOf(s, c.layer);
+      if (i < 0) return s;
+      const l = s.layers[i];
+      if (c.attempt > l.attempt) {
+        // a new transition: forward from PENDING, inverse from COMMITTED
+        const dir: RolloutDirection = l.status === 'PENDING' ? 'forward' : 'inverse';
+        return {
+          ...setLayer(s, i, {
+            status: dir === 'forward' ? 'PREPARING' : 'ROLLING_BACK',
+            attempt: c.attempt,
+            direction: dir,
+            phase: 'preparing',
+            acked: [],
+            reports: [],
+            phaseStartedAt: at,
+            sentAt: at,
+            abortDue: false,
+            commitOverdue: false,
+          }),
+          active: i,
+        };
+      }
+      return c.attempt === l.attempt ? setLayer(s, i, { sentAt: at }) : s;
+    }
+    case 'commit': {
+      const i = indexOf(s, c.layer);
+      if (i < 0) return s;
+      const l = s.layers[i];
+      if (c.attempt !== l.attempt) return s;
+      if (l.phase === 'prepared') {
+        return setLayer(s, i, {
+          status: l.direction === 'forward' ? 'COMMITTING' : 'ROLLING_BACK',
+          phase: 'committing',
+          version: null,
+          acked: [],
+          reports: [],
+          phaseStartedAt: at,
+          sentAt: at,
+        });
+      }
+      return l.phase === 'committing' ? setLayer(s, i, { sentAt: at }) : s;
+    }
+    case 'abort': {
+      const i = indexOf(s, c.layer);
+      if (i < 0) return s;
+      const l = s.layers[i];
+      if (c.attempt !== l.attempt || (l.phase !== 'preparing' && l.phase !== 'prepared')) return s;
+      // Nothing was committed: every rank still serves the layer's previous version.
+      const forward = l.direction === 'forward';
+      const attempts = forward ? l.rollbackAttempts : l.rollbackAttempts + 1;
+      return {
+        ...setLayer(s, i, {
+          status: forward ? 'ABORTED' : 'COMMITTED',
+          version: forward ? s.plan.fromVersion : s.plan.toVersion,
+          direction: null,
+          phase: null,
+          acked: [],
+          abortDue: false,
+          rollbackAttempts: attempts,
+          rollbackGaveUp: !forward && attempts >= s.options.maxRollbackAttempts,
+        }),
+        active: null,
+      };
+    }
+    case 'analyse':
+      return s.gate && s.gate.batch === c.batch ? { ...s, gate: { ...s.gate, requested: true, since: at } } : s;
+    case 'expire': {
+      if (c.phase === 'analysis') {
+        return s.gate ? fail(s, `analysis of batch ${s.gate.batch} timed out`, at) : s;
+      }
+      const i = c.layer === null ? -1 : indexOf(s, c.layer);
+      if (i < 0 || s.layers[i].attempt !== c.attempt) return s;
+      const l = s.layers[i];
+      if (c.phase === 'commit') {
+        if (l.phase !== 'committing') return s;
+        return fail(setLayer(s, i, { commitOverdue: true }), `layer ${l.layer}: commit not acknowledged by every agent in time`, at);
+      }
+      if (l.phase !== 'preparing') return s;
+      if (l.direction === 'inverse') return setLayer(s, i, { abortDue: true });
+      return fail(s, `layer ${l.layer}: prepare timed out (agents ${missing(s, l).join(', ')} did not ack)`, at);
+    }
+  }
+}
+
+const missing = (s: RolloutState, l: LayerState): number[] =>
+  Array.from({ length: s.plan.agents }, (_, a) => a).filter((a) => !l.acked.includes(a));
+
+const ignore = (s: RolloutState, ack: RolloutAck, at: number, why: string): RolloutState => ({
+  ...s,
+  ignored: [...s.ignored.slice(-(MAX_IGNORED - 1)), { at, agent: ack.agent, layer: ack.layer, attempt: ack.attempt, why }],
+});
+
+/** An agent may only speak for exactly the ranks it serves. */
+export function ackIdentityError(shape: DeploymentShape, ack: RolloutAck): string | null {
+  if (!Number.isInteger(ack.agent) || ack.agent < 0 || ack.agent >= shape.numNodes) return `agent ${String(ack.agent)} is not an agent of the deployment`;
+  const own = ranksOfAgent(shape, ack.agent);
+  const ranks = Array.isArray(ack.ranks) ? ack.ranks : [];
+  if (ranks.length !== own.length || ranks.some((r, k) => r !== own[k])) {
+    return `agent ${ack.agent} acked for ranks [${ranks.join(',')}], it serves [${own.join(',')}]`;
+  }
+  if (ack.holdings) {
+    const hr = ack.holdings.ranks.map((r) => r.rank);
+    if (ack.holdings.layer !== ack.layer || hr.length !== own.length || hr.some((r, k) => r !== own[k])) {
+      return `agent ${ack.agent} reported holdings for other ranks or layers`;
+    }
+  }
+  return null;
+}
+
+function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
+  if (ack.rolloutId !== s.plan.rolloutId) return ignore(s, ack, at, `rollout ${ack.rolloutId} is not ${s.plan.rolloutId}`);
+  const who = ackIdentityError(s.plan.shape, ack);
+  if (who) return ignore(s, ack, at, who);
+  const i = indexOf(s, ack.layer);
+  if (i < 0) return ignore(s, ack, at, `layer ${ack.layer} is not part of the rollout`);
+  const l = s.layers[i];
+  if (ack.phase === 'abort') return s; // informational: an aborted layer needs no ack
+  if (i !== s.active || ack.attempt !== l.attempt) return ignore(s, ack, at, `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${i === s.active ? '' : ' and not in flight'}`);
+  const want = l.phase === 'committing' ? 'commit' : 'prepare';
+  if (ack.phase !== want || l.phase === 'prepared') return ignore(s, ack, at, `${ack.phase} ack while ${l.phase}`);
+  if (l.acked.includes(ack.agent)) return ignore(s, ack, at, 'duplicate');
+
+  if (ack.phase === 'prepare') {
+    if (!ack.ok) {
+      if (l.direction === 'inverse') return setLayer(s, i, { abortDue: true });
+      return fail(s, `layer ${l.layer}: agent ${ack.agent} failed to prepare: ${ack.error ?? 'no reason given'}`, at);
+    }
+    const acked = [...l.acked, ack.agent].sort((a, b) => a - b);
+    const done = acked.length === s.plan.agents;
+    return setLayer(s, i, {
+      acked,
+      ...(done ? { phase: 'prepared' as const, status: l.direction === 'forward' ? ('PREPARED' as const) : ('ROLLING_BACK' as const), acked: [] } : {}),
+    });
+  }
+
+  // commit ack
+  if (!ack.ok || !ack.holdings) {
+    // The commit cannot be taken back once any agent may have swapped: keep re-sending it.
+    return ignore(s, ack, at, `commit refused by agent ${ack.agent}: ${ack.error ?? 'no holdings reported'}`);
+  }
+  const acked = [...l.acked, ack.agent].sort((a, b) => a - b);
+  const reports = [...l.reports, ack.holdings];
+  if (acked.length < s.plan.agents) return setLayer(s, i, { acked, reports });
+
+  // every agent swapped: the layer is on one version again
+  const parts = partsOf(s, i, l.direction as RolloutDirection);
+  const manifest = s.plan.checksums?.[l.layer];
+  const verifyError = verifyHoldings(s.plan.shape, parts[0], reports, manifest);
+  const forward = l.direction === 'forward';
+  let out = setLayer(s, i, {
+    status: forward ? 'COMMITTED' : 'ROLLED_BACK',
+    version: parts[0].version,
+    direction: null,
+    phase: null,
+    acked: [],
+    reports,
+    verifyError: verifyError ?? l.verifyError,
+  });
+  out = {
+    ...out,
+    active: null,
+    committedOrder: forward ? [...out.committedOrder, i] : out.committedOrder.filter((k) => k !== i),
+  };
+  if (verifyError) out = fail(out, `layer ${l.layer}: holdings do not match version ${parts[0].version}: ${verifyError}`, at);
+  if (forward && !out.failure) out = openGate(out, i, at);
+  return out;
+}
+
+/** After the last layer of a gated batch commits, the rollout waits for the analysis verdict. */
+function openGate(s: RolloutState, i: number, at: number): RolloutState {
+  const batch = s.plan.batches.find((b) => b.layers[b.layers.length - 1] === s.layers[i].layer);
+  if (!batch || !batch.analysis || s.promoted) return s;
+  return {
+    ...s,
+    gate: { batch: batch.index, requested: false, since: at },
+    status: s.status === 'PAUSED' ? 'PAUSED' : 'ANALYSING',
+    resumeTo: s.status === 'PAUSED' ? 'ANALYSING' : s.resumeTo,
+  };
+}
+
+function applyAnalysis(s: RolloutState, batch: number, passed: boolean, at: number, detail?: string): RolloutState {
+  if (!s.gate || s.gate.batch !== batch || s.failure) return s;
+  if (!passed) return fail(s, `analysis of batch ${batch} failed${detail ? `: ${detail}` : ''}`, at);
+  return {
+    ...s,
+    gate: null,
+    gatesPassed: [...s.gatesPassed, batch],
+    status: s.status === 'ANALYSING' ? 'RUNNING' : s.status,
+    resumeTo: s.resumeTo === 'ANALYSING' ? 'RUNNING' : s.resumeTo,
+  };
+}
+
+function applyOperator(s: RolloutState, action: OperatorAction, at: number, rollback?: boolean, why?: string): RolloutState {
+  if (isRolloutTerminal(s)) return s;
+  switch (action) {
+    case 'pause':
+      if (s.status === 'RUNNING' || s.status === 'ANALYSING') return { ...s, status: 'PAUSED', resumeTo: s.status };
+      return s;
+    case 'resume':
+      if (s.status === 'PAUSED') return { ...s, status: s.resumeTo ?? 'RUNNING', resumeTo: null };
+      return s;
+    case 'promote': {
+      const out: RolloutState = { ...s, promoted: true };
+      if (s.failure) return out;
+      if (s.status === 'ANALYSING') return { ...out, gate: null, status: 'RUNNING' };
+      if (s.status === 'PAUSED' && s.resumeTo === 'ANALYSING') return { ...out, gate: null, resumeTo: 'RUNNING' };
+      return { ...out, gate: null };
+    }
+    case 'abort': {
+      const policy = rollback === undefined ? s.onFailure : rollback ? 'rollback' : 'hold';
+      const out = fail({ ...s, onFailure: policy }, `aborted by operator${why ? ` (${why})` : ''}`, at);
+      return { ...out, onFailure: policy };
+    }
+  }
+}
+
+function applyRestart(s: RolloutState, at: number): RolloutState {
+  let out: RolloutState = s;
+  if (s.active !== null) out = setLayer(out, s.active, { sentAt: Number.NEGATIVE_INFINITY, phaseStartedAt: at });
+  if (out.gate) out = { ...out, gate: { ...out.gate, requested: false, since: at } };
+  return out;
+}
+
+/** Moves the rollout-level status once nothing is in flight. */
+function settle(s: RolloutState, at: number): RolloutState {
+  if (isRolloutTerminal(s) || s.active !== null) return s;
+  if (s.failure) {
+    if (s.onFailure === 'hold') return { ...s, status: 'ABORTED', resumeTo: null };
+    const left = rollbackQueue(s);
+    if (left.length > 0) return s.status === 'ROLLING_BACK' ? s : { ...s, status: 'ROLLING_BACK', resumeTo: null };
+    const clean = s.layers.every((l) => l.status !== 'COMMITTED' && !(l.status === 'ROLLED_BACK' && l.verifyError));
+    return { ...s, status: clean ? 'ROLLED_BACK' : 'ABORTED', resumeTo: null };
+  }
+  if (s.layers.every((l) => l.status === 'COMMITTED') && !s.gate) return { ...s, status: 'SUCCEEDED', resumeTo: null };
+  void at;
+  return s;
+}
+
+/** Committed layers still to roll back, newest commit first. */
+export const rollbackQueue = (s: RolloutState): number[] =>
+  s.committedOrder
+    .slice()
+    .reverse()
+    .filter((i) => s.layers[i].status === 'COMMITTED' && !s.layers[i].rollbackGaveUp);
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+/** Prepare deadline of a layer: the base plus the largest inflow at the byte cap. */
+export function prepareDeadlineMs(s: RolloutState, i: number, dir: RolloutDirection): number {
+  const cap = s.options.bytesPerSecond;
+  if (!cap) return s.options.prepareTimeoutMs;
+  const maxIn = Math.max(0, ...partsOf(s, i, dir).map((p) => p.bytesIn));
+  return s.options.prepareTimeoutMs + Math.ceil((maxIn * 1000) / cap);
+}
+
+/**
+ * What to do now. Pure: the same state and time give the same commands; after the runner records
+ * them (`decided`) and applies that event, `decide` at the same time returns nothing more until
+ * an event arrives or time passes (the runner may call it in a loop; see `advance`).
+ */
+export function decideRollout(s: RolloutState, now: number): RolloutCommand[] {
+  if (isRolloutTerminal(s)) return [];
+  const agents = s.plan.agents;
+  const all = Array.from({ length: agents }, (_, a) => a);
+  if (s.active !== null) {
+    const i = s.active;
+    const l = s.layers[i];
+    const dir = l.direction as RolloutDirection;
+    const parts = partsOf(s, i, dir);
+    const ranks = (a: number) => parts[a].ranks;
+    const resendDue = now - l.sentAt >= s.options.resendMs;
+    if (l.abortDue) return all.map((a) => ({ kind: 'abort', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) }));
+    switch (l.phase) {
+      case 'preparing': {
+        if (now - l.phaseStartedAt >= prepareDeadlineMs(s, i, dir)) return [{ kind: 'expire', phase: 'prepare', layer: l.layer, attempt: l.attempt }];
+        if (!resendDue) return [];
+        return missing(s, l).map((a) => prepareCommand(s, l.layer, l.attempt, parts[a]));
+      }
+      case 'prepared': {
+        // forward: no commit while paused or after a failure (the abort is due then); inverse: always
+        if (dir === 'forward' && (s.status === 'PAUSED' || s.failure)) return [];
+        return all.map((a) => ({ kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) }));
+      }
+      case 'committing': {
+        const out: RolloutCommand[] = [];
+        if (!l.commitOverdue && now - l.phaseStartedAt >= s.options.commitTimeoutMs) {
+          out.push({ kind: 'expire', phase: 'commit', layer: l.layer, attempt: l.attempt });
+        }
+        if (resendDue) for (const a of missing(s, l)) out.push({ kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) });
+        return out;
+      }
+      default:
+        return [];
+    }
+  }
+  if (s.failure) {
+    if (s.onFailure !== 'rollback') return [];
+    const q = rollbackQueue(s);
+    if (q.length === 0) return [];
+    const i = q[0];
+    const l = s.layers[i];
+    return s.plan.layers[i].inverse.map((p) => prepareCommand(s, l.layer, l.attempt + 1, p));
+  }
+  if (s.status === 'ANALYSING' && s.gate) {
+    if (!s.gate.requested) {
+      const batch = s.plan.batches[s.gate.batch];
+      return [{ kind: 'analyse', batch: batch.index, layers: batch.layers }];
+    }
+    if (now - s.gate.since >= s.options.analysisTimeoutMs) return [{ kind: 'expire', phase: 'analysis', layer: null, attempt: 0 }];
+    return [];
+  }
+  if (s.status !== 'RUNNING') return [];
+  const next = s.layers.findIndex((l) => l.status === 'PENDING');
+  if (next < 0) return [];
+  const l = s.layers[next];
+  return s.plan.layers[next].forward.map((p) => prepareCommand(s, l.layer, l.attempt + 1, p));
+}
+
+const prepareCommand = (s: RolloutState, layer: number, attempt: number, part: AgentPlanPart): RolloutCommand => ({
+  kind: 'prepare',
+  layer,
+  attempt,
+  agent: part.agent,
+  part,
+  ...(s.options.bytesPerSecond ? { bytesPerSecond: s.options.bytesPerSecond } : {}),
+});
+
+/**
+ * Runs decide → record → apply until nothing more is decided at `now` (bounded). Returns the new
+ * state, the events to append (in order, before sending) and the agent commands to send.
+ */
+export function advanceRollout(s: RolloutState, now: number, meta: Omit<RolloutEventMeta, 'at'> = {}): { state: RolloutState; events: RolloutEvent[]; send: RolloutAgentCommand[] } {
+  const events: RolloutEvent[] = [];
+  const send: RolloutAgentCommand[] = [];
+  for (let k = 0; k < 16; k++) {
+    const commands = decideRollout(s, now);
+    if (commands.length === 0) break;
+    const ev: RolloutEvent = { type: 'decided', at: now, commands, ...meta };
+    events.push(ev);
+    s = reduceRollout(s, ev);
+    for (const c of commands) if (isRolloutAgentCommand(c)) send.push(c);
+  }
+  return { state: s, events, send };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+export interface LayerVersion {
+  readonly layer: number;
+  readonly status: LayerStatus;
+  /** null only while a commit is in flight. */
+  readonly version: number | null;
+  readonly verifyError: string | null;
+}
+
+/** Per changed layer, the version every rank is on (as the event log says). */
+export const layerVersions = (s: RolloutState): LayerVersion[] =>
+  s.layers.map((l) => ({ layer: l.layer, status: l.status, version: l.version, verifyError: l.verifyError }));
+
+/** A one-object summary for APIs and logs. */
+export function rolloutSummary(s: RolloutState) {
+  return {
+    rolloutId: s.plan.rolloutId,
+    deployment: s.plan.deployment,
+    fromVersion: s.plan.fromVersion,
+    toVersion: s.plan.toVersion,
+    status: s.status,
+    failure: s.failure,
+    onFailure: s.onFailure,
+    promoted: s.promoted,
+    gate: s.gate,
+    active: s.active === null ? null : s.layers[s.active].layer,
+    layers: layerVersions(s),
+    ignoredAcks: s.ignored.length,
+  };
+}
