@@ -424,7 +424,7 @@ function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
     phase: null,
     acked: [],
     reports,
-    verifyError: verifyError ?? l.verifyError,
+    verifyError,
   });
   out = {
     ...out,
@@ -620,7 +620,7 @@ export function advanceRollout(s: RolloutState, now: number, meta: Omit<RolloutE
 export interface LayerVersion {
   readonly layer: number;
   readonly status: LayerStatus;
-  /** null only while a commit is in flight. */
+  /** null only while a commit is in flight. verifyError: what the last commit's holdings check found. */
   readonly version: number | null;
   readonly verifyError: string | null;
 }
