@@ -4,6 +4,7 @@ import swc from 'unplugin-swc';
 // One alias table for both tiers; mirrors "paths" in tsconfig.json.
 export const alias = {
   '@eplb/domain': resolve(__dirname, 'libs/domain/src/index.ts'),
+  '@eplb/device': resolve(__dirname, 'libs/device/src/index.ts'),
   '@eplb/contracts': resolve(__dirname, 'libs/contracts/src/index.ts'),
   '@eplb/persistence': resolve(__dirname, 'libs/persistence/src/index.ts'),
   '@eplb/messaging': resolve(__dirname, 'libs/messaging/src/index.ts'),

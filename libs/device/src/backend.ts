@@ -1,0 +1,21 @@
+import type { AgentPlanPart, LayerHoldings } from '@eplb/domain';
+
+/**
+ * The device-collective backend an agent drives (issue 6). One instance serves the ranks of one
+ * node. The rollout protocol around it (attempts, acks, idempotency) is the agent's; the backend
+ * only moves and swaps weights:
+ * - prepare: stage the part's incoming expert weights for `layer` (local copies, peer transfers)
+ *   while the engine keeps serving on the current weights; resolves once everything is staged.
+ *   A second prepare of the same layer replaces what was staged.
+ * - commit: swap the staged slots in at a step boundary, atomically for this node's ranks, and
+ *   route by the part's row from then on. Committing a layer with nothing staged after it was
+ *   committed once is a no-op (commands may be delivered twice).
+ * - abort: drop what was staged (and stop a running prepare); the current weights stay.
+ * - describe: what each rank holds per layer, checksums computed from the weights themselves.
+ */
+export interface DeviceBackend {
+  prepare(layer: number, part: AgentPlanPart): Promise<void>;
+  commit(layer: number): Promise<void>;
+  abort(layer: number): Promise<void>;
+  describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }>;
+}

@@ -1,0 +1,366 @@
+import { createServer, connect, Server, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { AgentPlanPart, DeploymentShape, LayerHoldings, agentOfRank, ranksOfAgent } from '@eplb/domain';
+import { DeviceBackend } from './backend';
+import { checksum, expertWeights } from './weights';
+import { FrameReader, Throttle, encodeFrame } from './wire';
+
+export interface SimulatedFaults {
+  /** prepare of these layers rejects (before any transfer). */
+  failPrepareLayers?: number[];
+  /** While serving a fetch for these layers, the connection is destroyed. */
+  dropConnectionLayers?: number[];
+  /** One staged buffer of these layers gets a flipped byte (commit then holds a bad checksum). */
+  corruptLayers?: number[];
+  /** Added to every prepare, in milliseconds. */
+  delayMs?: number;
+}
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface SimulatedBackendOptions {
+  readonly shape: DeploymentShape;
+  /** The node (agent) whose ranks this backend serves. */
+  readonly agent: number;
+  /** The map in force at start (L rows of P logical ids) and its version. */
+  readonly map: readonly (readonly number[])[];
+  readonly version: number;
+  /** Size of one expert's weights. */
+  readonly expertBytes: number;
+  /** Cap on the bytes this backend sends to peers per second. */
+  readonly bytesPerSecond?: number;
+  readonly faults?: SimulatedFaults;
+  /** Resolves at the engine's next step boundary; commit swaps then. Default: at once. */
+  readonly stepBoundary?: () => Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+interface RankLayer {
+  experts: number[];
+  slots: Buffer[];
+}
+
+interface Staged {
+  readonly part: AgentPlanPart;
+  readonly buffers: Map<number, Buffer>;
+}
+
+interface Pending {
+  resolve: (body: Buffer) => void;
+  reject: (err: Error) => void;
+}
+
+/** One pipelined client connection to a peer backend. */
+class PeerConnection {
+  private readonly reader = new FrameReader();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failed: Error | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = this.reader.push(chunk);
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      for (const f of frames) {
+        const id = Number(f.header.id);
+        const p = this.pending.get(id);
+        if (!p) continue;
+        this.pending.delete(id);
+        if (f.header.ok === true) p.resolve(f.body);
+        else p.reject(new Error(String(f.header.error ?? 'peer refused')));
+      }
+    });
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('peer closed the connection')));
+  }
+
+  static open(addr: PeerAddress): Promise<PeerConnection> {
+    if (!LOOPBACK.has(addr.host)) return Promise.reject(new Error(`simulated backend connects to loopback only, not ${addr.host}`));
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: addr.host, port: addr.port });
+      s.setNoDelay(true);
+      s.once('connect', () => resolve(new PeerConnection(s)));
+      s.once('error', reject);
+    });
+  }
+
+  fetch(layer: number, rank: number, expert: number): Promise<Buffer> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(encodeFrame({ op: 'fetch', id, layer, rank, expert }));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(e: Error): void {
+    if (!this.failed) this.failed = e;
+    for (const p of this.pending.values()) p.reject(this.failed);
+    this.pending.clear();
+  }
+}
+
+/**
+ * The `simulated` device backend: each rank keeps S byte buffers per layer (deterministic
+ * weights, see weights.ts); prepare copies local sources and fetches remote ones over TCP from
+ * the backend of the node that holds them (loopback only), commit swaps at a step boundary,
+ * abort discards. Sources always read the weights in force (the old map) until the commit.
+ */
+export class SimulatedBackend implements DeviceBackend {
+  readonly ranks: number[];
+  readonly faults: SimulatedFaults;
+  readonly throttle: Throttle;
+  /** Bytes sent to and received from peers since start (for tests and metrics). */
+  readonly traffic = { sent: 0, received: 0, fetches: 0 };
+  private readonly state: Map<number, RankLayer>[] = [];
+  private readonly versions: number[];
+  private readonly staged = new Map<number, Staged>();
+  private readonly preparing = new Map<number, { aborted: boolean }>();
+  private readonly committedOnce = new Set<number>();
+  private peers = new Map<number, PeerAddress>();
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly opts: SimulatedBackendOptions) {
+    const { shape, agent, map, expertBytes } = opts;
+    if (!Number.isInteger(agent) || agent < 0 || agent >= shape.numNodes) throw new Error(`agent ${agent} is not a node of the shape`);
+    this.ranks = ranksOfAgent(shape, agent);
+    this.faults = opts.faults ?? {};
+    this.throttle = new Throttle(opts.bytesPerSecond);
+    const S = shape.slotsPerRank;
+    const cache = new Map<string, Buffer>();
+    for (let l = 0; l < shape.numLayers; l++) {
+      const perRank = new Map<number, RankLayer>();
+      for (const r of this.ranks) {
+        const experts = Array.from(map[l].slice(r * S, r * S + S));
+        const slots = experts.map((e) => {
+          const key = `${l}:${e}`;
+          let w = cache.get(key);
+          if (!w) cache.set(key, (w = expertWeights(l, e, expertBytes)));
+          return Buffer.from(w); // each slot owns its bytes
+        });
+        perRank.set(r, { experts, slots });
+      }
+      this.state.push(perRank);
+    }
+    this.versions = new Array<number>(shape.numLayers).fill(opts.version);
+  }
+
+  /** Starts serving peers on 127.0.0.1 (port 0 = ephemeral); resolves to the port. */
+  async listen(port = 0): Promise<number> {
+    const server = createServer((socket) => this.serve(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Where the other agents' backends listen. */
+  setPeers(peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>): void {
+    this.peers = peers instanceof Map ? new Map(peers) : new Map(Object.entries(peers).map(([k, v]) => [Number(k), v]));
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // DeviceBackend
+
+  async prepare(layer: number, part: AgentPlanPart): Promise<void> {
+    this.checkLayer(layer);
+    if (part.layer !== layer) throw new Error(`part is for layer ${part.layer}, not ${layer}`);
+    if (part.agent !== this.opts.agent || part.ranks.some((r, k) => r !== this.ranks[k]) || part.ranks.length !== this.ranks.length) {
+      throw new Error(`part for agent ${part.agent} (ranks ${part.ranks.join(',')}) given to agent ${this.opts.agent}`);
+    }
+    const S = this.opts.shape.slotsPerRank;
+    for (const rec of part.receives) {
+      if (!this.ranks.includes(Math.floor(rec.slot / S))) throw new Error(`slot ${rec.slot} is not on a rank of agent ${this.opts.agent}`);
+    }
+    // a new prepare replaces whatever was staged or running for this layer
+    const prev = this.preparing.get(layer);
+    if (prev) prev.aborted = true;
+    this.staged.delete(layer);
+    const token = { aborted: false };
+    this.preparing.set(layer, token);
+    const stillMine = () => {
+      if (token.aborted) throw new Error(`prepare of layer ${layer} aborted`);
+    };
+    try {
+      if (this.faults.delayMs) await new Promise((r) => setTimeout(r, this.faults.delayMs));
+      stillMine();
+      if (this.faults.failPrepareLayers?.includes(layer)) throw new Error(`injected fault: prepare of layer ${layer} fails`);
+      const buffers = new Map<number, Buffer>();
+      const deferred: { slot: number; rank: number; expert: number }[] = [];
+      const remote = new Map<number, { slot: number; rank: number; expert: number }[]>();
+      for (const rec of part.receives) {
+        const rank = Math.floor(rec.slot / S);
+        const src = this.state[layer].get(rec.source);
+        if (src) {
+          const j = src.experts.indexOf(rec.expert);
+          if (j >= 0) {
+            buffers.set(rec.slot, Buffer.from(src.slots[j]));
+            continue;
+          }
+          if (rec.source !== rank) throw new Error(`rank ${rec.source} does not hold expert ${rec.expert} of layer ${layer}`);
+          deferred.push({ slot: rec.slot, rank, expert: rec.expert }); // a copy of what arrives on this rank
+          continue;
+        }
+        const peer = agentOfRank(this.opts.shape, rec.source);
+        const list = remote.get(peer) ?? [];
+        list.push({ slot: rec.slot, rank: rec.source, expert: rec.expert });
+        remote.set(peer, list);
+      }
+      await Promise.all(
+        [...remote.entries()].map(async ([peer, items]) => {
+          const addr = this.peers.get(peer);
+          if (!addr) throw new Error(`no address for agent ${peer}`);
+          const conn = await PeerConnection.open(addr);
+          try {
+            const bodies = await Promise.all(items.map((it) => conn.fetch(layer, it.rank, it.expert)));
+            bodies.forEach((b, k) => {
+              if (b.length !== this.opts.expertBytes) throw new Error(`peer ${peer} sent ${b.length} bytes for expert ${items[k].expert}, expected ${this.opts.expertBytes}`);
+              buffers.set(items[k].slot, b);
+              this.traffic.received += b.length;
+            });
+          } finally {
+            conn.close();
+          }
+        }),
+      );
+      stillMine();
+      for (const d of deferred) {
+        const from = part.receives.find((r) => Math.floor(r.slot / S) === d.rank && r.expert === d.expert && buffers.has(r.slot) && r.slot !== d.slot);
+        if (!from) throw new Error(`expert ${d.expert} does not arrive on rank ${d.rank} of layer ${layer}`);
+        buffers.set(d.slot, Buffer.from(buffers.get(from.slot) as Buffer));
+      }
+      if (this.faults.corruptLayers?.includes(layer) && buffers.size > 0) {
+        const first = buffers.values().next().value as Buffer;
+        if (first.length > 0) first[0] ^= 0xff;
+      }
+      this.staged.set(layer, { part, buffers });
+    } finally {
+      if (this.preparing.get(layer) === token) this.preparing.delete(layer);
+    }
+  }
+
+  async commit(layer: number): Promise<void> {
+    this.checkLayer(layer);
+    const st = this.staged.get(layer);
+    if (!st) {
+      if (this.committedOnce.has(layer)) return; // a repeated commit
+      throw new Error(`layer ${layer} has nothing staged`);
+    }
+    if (this.opts.stepBoundary) await this.opts.stepBoundary();
+    if (this.staged.get(layer) !== st) throw new Error(`layer ${layer} was aborted or re-prepared before the step boundary`);
+    // the swap: synchronous, so no fetch or describe observes half of it
+    const S = this.opts.shape.slotsPerRank;
+    for (const rec of st.part.receives) {
+      const rl = this.state[layer].get(Math.floor(rec.slot / S)) as RankLayer;
+      rl.slots[rec.slot % S] = st.buffers.get(rec.slot) as Buffer;
+      rl.experts[rec.slot % S] = rec.expert;
+    }
+    this.versions[layer] = st.part.version;
+    this.staged.delete(layer);
+    this.committedOnce.add(layer);
+  }
+
+  async abort(layer: number): Promise<void> {
+    this.checkLayer(layer);
+    const running = this.preparing.get(layer);
+    if (running) running.aborted = true;
+    this.staged.delete(layer);
+  }
+
+  async describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }> {
+    const which = layers ?? Array.from({ length: this.opts.shape.numLayers }, (_, l) => l);
+    return {
+      layers: which.map((l) => {
+        this.checkLayer(l);
+        return {
+          layer: l,
+          version: this.versions[l],
+          ranks: this.ranks.map((r) => {
+            const rl = this.state[l].get(r) as RankLayer;
+            return { rank: r, experts: rl.experts.slice(), checksums: rl.slots.map((b) => checksum(b)) };
+          }),
+        };
+      }),
+    };
+  }
+
+  /** Layers with something staged (tests, metrics). */
+  stagedLayers(): number[] {
+    return [...this.staged.keys()].sort((a, b) => a - b);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // serving peers
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const reader = new FrameReader();
+    // answers go out in request order, one at a time, through the throttle
+    let queue = Promise.resolve();
+    socket.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = reader.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) queue = queue.then(() => this.answer(socket, f.header));
+    });
+  }
+
+  private async answer(socket: Socket, h: Record<string, unknown>): Promise<void> {
+    if (socket.destroyed) return;
+    const id = h.id;
+    const refuse = (error: string) => socket.write(encodeFrame({ id, ok: false, error }));
+    if (h.op !== 'fetch') return void refuse(`unknown op ${String(h.op)}`);
+    const layer = Number(h.layer);
+    const rank = Number(h.rank);
+    const expert = Number(h.expert);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.opts.shape.numLayers) return void refuse(`no layer ${String(h.layer)}`);
+    if (this.faults.dropConnectionLayers?.includes(layer)) {
+      socket.destroy();
+      return;
+    }
+    const rl = this.state[layer].get(rank);
+    if (!rl) return void refuse(`rank ${String(h.rank)} is not served by agent ${this.opts.agent}`);
+    const j = rl.experts.indexOf(expert);
+    if (j < 0) return void refuse(`rank ${rank} does not hold expert ${String(h.expert)} of layer ${layer}`);
+    const body = rl.slots[j];
+    await this.throttle.take(body.length);
+    if (socket.destroyed) return;
+    this.traffic.sent += body.length;
+    this.traffic.fetches++;
+    socket.write(encodeFrame({ id, ok: true }, body));
+  }
+
+  private checkLayer(layer: number): void {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.opts.shape.numLayers) throw new Error(`no layer ${layer}`);
+  }
+}
