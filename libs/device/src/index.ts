@@ -4,3 +4,4 @@ export type { SimulatedBackendOptions, SimulatedFaults, PeerAddress } from './si
 export { expertWeights, checksum, expectedChecksum, weightManifest } from './weights';
 export { encodeFrame, FrameReader, Throttle, MAX_HEADER, MAX_BODY } from './wire';
 export type { Frame } from './wire';
+export { CommandExecutor } from './command-executor';

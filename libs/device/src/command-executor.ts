@@ -1,0 +1,68 @@
+import { LedgerEntry, RolloutAck, RolloutAgentCommand, admitCommand, ledgerEntry } from '@eplb/domain';
+import { DeviceBackend } from './backend';
+
+/**
+ * Runs rollout commands for one agent on its device backend, idempotently (the agent side of the
+ * protocol): per layer the highest attempt seen and its outcome; repeated commands answer again,
+ * stale ones are dropped, a commit of an attempt not prepared here is refused. Commit acks carry
+ * what the ranks hold after the swap. apps/agent wraps this with its transport and persistence.
+ */
+export class CommandExecutor {
+  private readonly ledger = new Map<number, LedgerEntry>();
+
+  constructor(
+    private readonly backend: DeviceBackend,
+    readonly rolloutId: string,
+    readonly agent: number,
+    readonly ranks: readonly number[],
+  ) {}
+
+  /** The ledger (persist it to survive agent restarts; restore with `restore`). */
+  entries(): [number, LedgerEntry][] {
+    return [...this.ledger.entries()];
+  }
+
+  restore(entries: Iterable<[number, LedgerEntry]>): void {
+    for (const [l, e] of entries) this.ledger.set(l, e);
+  }
+
+  async handle(cmd: RolloutAgentCommand): Promise<RolloutAck | null> {
+    if (cmd.agent !== this.agent) return null;
+    const base = { rolloutId: this.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.agent, ranks: this.ranks.slice() };
+    const adm = admitCommand(this.ledger.get(cmd.layer), cmd);
+    if (adm.action === 'drop') return null;
+    if (adm.action === 'refuse') return { ...base, phase: cmd.kind, ok: false, error: adm.error };
+    if (adm.action === 'replay') {
+      const holdings = cmd.kind === 'commit' ? (await this.backend.describe([cmd.layer])).layers[0] : undefined;
+      return { ...base, phase: cmd.kind, ok: adm.ok, ...(adm.error ? { error: adm.error } : {}), ...(holdings ? { holdings } : {}) };
+    }
+    switch (cmd.kind) {
+      case 'prepare':
+        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'preparing'));
+        try {
+          await this.backend.prepare(cmd.layer, cmd.part);
+        } catch (e) {
+          const error = e instanceof Error ? e.message : String(e);
+          // an abort (or a newer attempt) overtook this prepare: its outcome is no longer ours to report
+          if (this.ledger.get(cmd.layer)?.attempt !== cmd.attempt || this.ledger.get(cmd.layer)?.phase !== 'preparing') return null;
+          this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'failed', error));
+          return { ...base, phase: 'prepare', ok: false, error };
+        }
+        if (this.ledger.get(cmd.layer)?.attempt !== cmd.attempt || this.ledger.get(cmd.layer)?.phase !== 'preparing') return null;
+        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'prepared'));
+        return { ...base, phase: 'prepare', ok: true };
+      case 'commit':
+        try {
+          await this.backend.commit(cmd.layer);
+        } catch (e) {
+          return { ...base, phase: 'commit', ok: false, error: e instanceof Error ? e.message : String(e) };
+        }
+        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'committed'));
+        return { ...base, phase: 'commit', ok: true, holdings: (await this.backend.describe([cmd.layer])).layers[0] };
+      case 'abort':
+        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'aborted'));
+        await this.backend.abort(cmd.layer);
+        return { ...base, phase: 'abort', ok: true };
+    }
+  }
+}
