@@ -2,5 +2,6 @@
 // (tests, CLI) and from compiled JavaScript (apps), with no glob to drift.
 import { InitialSchema1763884800000 } from './1763884800000-initial-schema';
 import { HeatWindows1763888400000 } from './1763888400000-heat-windows';
+import { PolicyRuns1763892000000 } from './1763892000000-policy-runs';
 
-export const migrations = [InitialSchema1763884800000, HeatWindows1763888400000];
+export const migrations = [InitialSchema1763884800000, HeatWindows1763888400000, PolicyRuns1763892000000];

@@ -2,9 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { DatabaseModule, PostgresCheck } from '@eplb/persistence';
+import { PlanningModule } from '@eplb/planning';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, RedisCheck, RedisModule } from '@eplb/platform';
 import { TokenGuard } from './auth/token.guard';
+import { PolicyController } from './policy/policy.controller';
+import { UpdateSettingsUseCase } from './policy/update-settings.use-case';
+import { WhatIfUseCase } from './policy/what-if.use-case';
 import { BootstrapTokenService } from './bootstrap-token.service';
 import { CreateDeploymentUseCase } from './deployments/create-deployment.use-case';
 import { DeploymentsController } from './deployments/deployments.controller';
@@ -25,8 +29,8 @@ export class ApiModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -40,6 +44,8 @@ export class ApiModule {
         TopExpertsUseCase,
         ImbalanceTrendUseCase,
         HeatExportUseCase,
+        UpdateSettingsUseCase,
+        WhatIfUseCase,
       ],
     };
   }

@@ -20,6 +20,7 @@ export class PolicyQueue implements OnApplicationBootstrap, OnApplicationShutdow
   readonly queue: Queue;
   private worker: Worker | null = null;
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly onFailure = new Map<string, (job: Job, err: Error) => Promise<void>>();
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -28,9 +29,11 @@ export class PolicyQueue implements OnApplicationBootstrap, OnApplicationShutdow
     this.queue = new Queue(POLICY_QUEUE, { connection: redis, defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 } });
   }
 
-  register(name: string, handler: JobHandler): void {
+  /** `onFinalFailure` runs once a job of this name failed for good (retries spent, or unrecoverable). */
+  register(name: string, handler: JobHandler, onFinalFailure?: (job: Job, err: Error) => Promise<void>): void {
     if (this.handlers.has(name)) throw new Error(`policy job ${name} has two handlers`);
     this.handlers.set(name, handler);
+    if (onFinalFailure) this.onFailure.set(name, onFinalFailure);
   }
 
   onApplicationBootstrap(): void {
@@ -46,7 +49,9 @@ export class PolicyQueue implements OnApplicationBootstrap, OnApplicationShutdow
     this.worker.on('completed', (job) => jobsDone.inc({ name: job.name, outcome: 'completed' }));
     this.worker.on('failed', (job, err) => {
       jobsDone.inc({ name: job?.name ?? 'unknown', outcome: 'failed' });
-      this.logger.error({ job: job?.id, name: job?.name, err: err.message }, 'policy job failed');
+      this.logger.error({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, err: err.message }, 'policy job failed');
+      const final = job && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
+      if (final) void this.onFailure.get(job.name)?.(job, err);
     });
     this.worker.on('error', (err) => this.logger.error({ err: err.message }, 'policy worker error'));
   }

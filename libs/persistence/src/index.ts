@@ -4,8 +4,13 @@ export { appendEvents, readStream, type EventMeta, type NewEvent, type StoredEve
 export {
   DeploymentRepository,
   DeploymentExistsError,
+  StaleMapVersionError,
+  MODES,
+  type Mode,
+  type PolicySettings,
   type DeploymentRecord,
   type NewDeployment,
 } from './repositories/deployment.repository';
 export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
 export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal } from './repositories/api-token.repository';
+export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunStatus } from './repositories/policy-run.repository';

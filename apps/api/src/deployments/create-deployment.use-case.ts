@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { assertPhysicalToLogical, assertShape, DeploymentShape, invalid, numSlots, roundRobinMap } from '@eplb/domain';
-import { DeploymentExistsError, DeploymentRepository, EventMeta } from '@eplb/persistence';
+import { assertPhysicalToLogical, assertShape, DeploymentShape, invalid, numSlots, parseExpertMap, policyNames, roundRobinMap } from '@eplb/domain';
+import { DeploymentExistsError, DeploymentRepository, EventMeta, PolicySettings } from '@eplb/persistence';
 import { conflictProblem } from '@eplb/platform';
 import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
 
@@ -9,8 +9,9 @@ export interface CreateDeploymentCommand {
   shape: DeploymentShape;
   /** Episode, interval and allowed lateness, in steps. */
   windows: { episodeSteps: number; intervalSteps: number; latenessSteps: number };
-  /** physical_to_logical per layer; generated when absent. */
-  initialMap?: number[][];
+  /** physical_to_logical per layer, or an engine's map file; generated when absent. */
+  initialMap?: number[][] | { format: string; document: Record<string, unknown> };
+  settings?: Partial<PolicySettings>;
 }
 
 @Injectable()
@@ -22,11 +23,18 @@ export class CreateDeploymentUseCase {
     if (cmd.windows.intervalSteps % cmd.windows.episodeSteps !== 0) {
       throw invalid('windows.intervalSteps', `${cmd.windows.intervalSteps} is not a whole number of ${cmd.windows.episodeSteps}-step episodes`);
     }
-    const map = cmd.initialMap ?? roundRobinMap(cmd.shape);
+    if (cmd.settings?.policy !== undefined && !policyNames().includes(cmd.settings.policy)) {
+      throw invalid('settings.policy', `unknown policy "${cmd.settings.policy}" (known: ${policyNames().join(', ')})`);
+    }
+    const map = Array.isArray(cmd.initialMap)
+      ? cmd.initialMap
+      : cmd.initialMap
+        ? this.imported(cmd.initialMap, cmd.shape)
+        : roundRobinMap(cmd.shape);
     assertPhysicalToLogical(map, cmd.shape.numLayers, cmd.shape.numExperts, numSlots(cmd.shape), 'initialMap');
     try {
       const created = await this.deployments.create(
-        { id: cmd.id, ...cmd.shape, ...cmd.windows, numGroups: cmd.shape.numGroups ?? null, initialMap: map },
+        { id: cmd.id, ...cmd.shape, ...cmd.windows, numGroups: cmd.shape.numGroups ?? null, initialMap: map, settings: cmd.settings ?? {} },
         meta,
       );
       return toDeploymentResponse(created);
@@ -34,5 +42,12 @@ export class CreateDeploymentUseCase {
       if (err instanceof DeploymentExistsError) throw conflictProblem(err.message);
       throw err;
     }
+  }
+
+  /** An engine's map file (the warm start from static EPLB), checked against the shape. */
+  private imported(file: { format: string; document: Record<string, unknown> }, shape: DeploymentShape): number[][] {
+    const map = parseExpertMap(file.format, JSON.stringify(file.document), { ranks: shape.numRanks, experts: shape.numExperts });
+    if (map.numRanks !== shape.numRanks) throw invalid('initialMap', `has ${map.numRanks} ranks, the shape has ${shape.numRanks}`);
+    return map.physicalToLogical;
   }
 }

@@ -1,4 +1,4 @@
-import type { DeploymentRecord } from '@eplb/persistence';
+import type { DeploymentRecord, PolicySettings } from '@eplb/persistence';
 
 /** What the API says about a deployment; built explicitly so storage can change freely. */
 export interface DeploymentResponse {
@@ -6,6 +6,7 @@ export interface DeploymentResponse {
   shape: { layers: number; experts: number; ranks: number; slotsPerRank: number; nodes: number; groups: number | null };
   windows: { episodeSteps: number; intervalSteps: number; latenessSteps: number };
   mapVersion: number;
+  settings: PolicySettings & { version: number };
   createdAt: string;
 }
 
@@ -21,5 +22,6 @@ export const toDeploymentResponse = (d: DeploymentRecord): DeploymentResponse =>
   },
   windows: { episodeSteps: d.episodeSteps, intervalSteps: d.intervalSteps, latenessSteps: d.latenessSteps },
   mapVersion: d.latestMapVersion,
+  settings: { ...d.settings, version: d.settingsVersion },
   createdAt: d.createdAt.toISOString(),
 });

@@ -28,7 +28,23 @@ const createBody = z.strictObject({
       latenessSteps: z.number().int().nonnegative().max(1 << 20).default(64),
     })
     .default({ episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64 }),
-  initialMap: z.array(z.array(z.number().int().nonnegative())).optional(),
+  /** physical_to_logical rows, or an engine's map file (vllm-ascend's expert_map JSON) */
+  initialMap: z
+    .union([z.array(z.array(z.number().int().nonnegative())), z.strictObject({ format: z.enum(['vllm-ascend', 'sglang', 'eplb']), document: z.record(z.string(), z.unknown()) })])
+    .optional(),
+  expertBytes: z.number().int().min(0).max(2 ** 40).optional(),
+  settings: z
+    .strictObject({
+      policy: z.string().min(1).max(64),
+      cadenceSeconds: z.number().int().min(0).max(7 * 86_400),
+      threshold: z.number().min(0).max(10),
+      minGain: z.number().min(0).max(10),
+      maxTransfers: z.number().int().min(0).nullable(),
+      phase: z.enum(['prefill', 'decode', 'mixed']),
+      mode: z.enum(['observe', 'approve', 'auto']),
+    })
+    .partial()
+    .optional(),
 });
 
 const listQuery = z.strictObject({
@@ -58,6 +74,7 @@ export class DeploymentsController {
         shape: { numLayers: s.layers, numExperts: s.experts, numRanks: s.ranks, slotsPerRank: s.slotsPerRank, numNodes: s.nodes, numGroups: s.groups },
         windows: body.windows,
         initialMap: body.initialMap,
+        settings: { ...body.settings, ...(body.expertBytes !== undefined ? { expertBytes: body.expertBytes } : {}) },
       },
       meta,
     );

@@ -33,6 +33,34 @@ export class DeploymentEntity {
   @Column({ name: 'lateness_steps', type: 'int', default: 64 })
   latenessSteps!: number;
 
+  @Column({ type: 'text', default: 'default' })
+  policy!: string;
+
+  @Column({ name: 'cadence_seconds', type: 'int', default: 300 })
+  cadenceSeconds!: number;
+
+  @Column({ name: 'imbalance_threshold', type: 'float8', default: 0.05 })
+  imbalanceThreshold!: number;
+
+  @Column({ name: 'min_gain', type: 'float8', default: 0.01 })
+  minGain!: number;
+
+  @Column({ name: 'max_transfers', type: 'int', nullable: true })
+  maxTransfers!: number | null;
+
+  @Column({ name: 'balance_phase', type: 'text', default: 'decode' })
+  balancePhase!: string;
+
+  @Column({ type: 'text', default: 'observe' })
+  mode!: string;
+
+  /** bigint arrives as a string from pg */
+  @Column({ name: 'expert_bytes', type: 'bigint', default: 0 })
+  expertBytes!: string;
+
+  @Column({ name: 'settings_version', type: 'int', default: 1 })
+  settingsVersion!: number;
+
   @Column({ name: 'latest_map_version', type: 'int' })
   latestMapVersion!: number;
 

@@ -6,6 +6,7 @@ import { createDataSource, ensureDatabase, runMigrations } from '../data-source'
 import { ApiTokenRepository } from '../repositories/api-token.repository';
 import { DeploymentRepository } from '../repositories/deployment.repository';
 import { HeatWindowRepository } from '../repositories/heat-window.repository';
+import { PolicyRunRepository } from '../repositories/policy-run.repository';
 
 @Injectable()
 export class PostgresCheck implements ReadinessCheck {
@@ -49,9 +50,10 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     PostgresCheck,
     repository(DeploymentRepository),
     repository(HeatWindowRepository),
+    repository(PolicyRunRepository),
     repository(ApiTokenRepository),
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, PolicyRunRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}

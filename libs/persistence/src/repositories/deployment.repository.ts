@@ -1,7 +1,23 @@
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { DeploymentEntity } from '../entities/deployment.entity';
 import { MapVersionEntity } from '../entities/map-version.entity';
 import { appendEvents, EventMeta } from './event-store';
+
+export const MODES = ['observe', 'approve', 'auto'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** What the scheduler runs for a deployment, how often, and what may deploy by itself. */
+export interface PolicySettings {
+  readonly policy: string;
+  /** 0 disables scheduled runs. */
+  readonly cadenceSeconds: number;
+  readonly threshold: number;
+  readonly minGain: number;
+  readonly maxTransfers: number | null;
+  readonly phase: string;
+  readonly mode: Mode;
+  readonly expertBytes: number;
+}
 
 export interface DeploymentRecord {
   readonly id: string;
@@ -15,6 +31,8 @@ export interface DeploymentRecord {
   readonly intervalSteps: number;
   readonly latenessSteps: number;
   readonly latestMapVersion: number;
+  readonly settings: PolicySettings;
+  readonly settingsVersion: number;
   readonly createdAt: Date;
 }
 
@@ -30,6 +48,8 @@ export interface NewDeployment {
   readonly intervalSteps: number;
   readonly latenessSteps: number;
   readonly initialMap: number[][];
+  /** Policy settings; the registry's defaults for what is left out. */
+  readonly settings?: Partial<PolicySettings>;
 }
 
 export class DeploymentExistsError extends Error {}
@@ -46,8 +66,35 @@ const toRecord = (e: DeploymentEntity): DeploymentRecord => ({
   intervalSteps: e.intervalSteps,
   latenessSteps: e.latenessSteps,
   latestMapVersion: e.latestMapVersion,
+  settings: {
+    policy: e.policy,
+    cadenceSeconds: e.cadenceSeconds,
+    threshold: e.imbalanceThreshold,
+    minGain: e.minGain,
+    maxTransfers: e.maxTransfers,
+    phase: e.balancePhase,
+    mode: e.mode as Mode,
+    expertBytes: Number(e.expertBytes),
+  },
+  settingsVersion: e.settingsVersion,
   createdAt: e.createdAt,
 });
+
+export class StaleMapVersionError extends Error {}
+
+/** Settings as the table names them; what is absent keeps its value (or the column default). */
+function settingsColumns(p: Partial<PolicySettings>): Partial<DeploymentEntity> {
+  return {
+    ...(p.policy !== undefined ? { policy: p.policy } : {}),
+    ...(p.cadenceSeconds !== undefined ? { cadenceSeconds: p.cadenceSeconds } : {}),
+    ...(p.threshold !== undefined ? { imbalanceThreshold: p.threshold } : {}),
+    ...(p.minGain !== undefined ? { minGain: p.minGain } : {}),
+    ...(p.maxTransfers !== undefined ? { maxTransfers: p.maxTransfers } : {}),
+    ...(p.phase !== undefined ? { balancePhase: p.phase } : {}),
+    ...(p.mode !== undefined ? { mode: p.mode } : {}),
+    ...(p.expertBytes !== undefined ? { expertBytes: String(p.expertBytes) } : {}),
+  };
+}
 
 export class DeploymentRepository {
   constructor(private readonly ds: DataSource) {}
@@ -81,6 +128,7 @@ export class DeploymentRepository {
           episodeSteps: d.episodeSteps,
           intervalSteps: d.intervalSteps,
           latenessSteps: d.latenessSteps,
+          ...settingsColumns(d.settings ?? {}),
           latestMapVersion: 1,
         })
         .orIgnore()
@@ -95,13 +143,44 @@ export class DeploymentRepository {
         createdBy: meta.actor,
         reason: meta.reason,
       });
-      const { initialMap: _map, ...shape } = d;
+      const { initialMap: _map, ...registered } = d;
       await appendEvents(em, [
-        { stream: `deployment:${d.id}`, type: 'deployment.created', payload: { ...shape }, ...meta },
+        { stream: `deployment:${d.id}`, type: 'deployment.created', payload: { ...registered }, ...meta },
         { stream: `deployment:${d.id}`, type: 'map-version.created', payload: { version: 1, parentVersion: null }, ...meta },
       ]);
       return toRecord((await em.getRepository(DeploymentEntity).findOneByOrFail({ id: d.id })));
     });
+  }
+
+  /** Applies a settings change (a new settings version) and records it, in one transaction. */
+  async updateSettings(id: string, patch: Partial<PolicySettings>, meta: EventMeta): Promise<DeploymentRecord | null> {
+    return this.ds.transaction(async (em) => {
+      const repo = em.getRepository(DeploymentEntity);
+      const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!row) return null;
+      const columns = settingsColumns(patch);
+      await repo.update({ id }, { ...columns, settingsVersion: row.settingsVersion + 1 });
+      await appendEvents(em, [
+        { stream: `deployment:${id}`, type: 'deployment.settings-updated', payload: { ...patch, settingsVersion: row.settingsVersion + 1 }, ...meta },
+      ]);
+      return toRecord(await repo.findOneByOrFail({ id }));
+    });
+  }
+
+  /**
+   * A new immutable map version on top of `parent`, which must be the latest: a proposal made
+   * against an older map would silently undo whatever came in between.
+   */
+  async createMapVersion(em: EntityManager, id: string, parent: number, map: number[][], meta: EventMeta, origin: Record<string, unknown>): Promise<number> {
+    const repo = em.getRepository(DeploymentEntity);
+    const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!row) throw new StaleMapVersionError(`deployment ${id} does not exist`);
+    if (row.latestMapVersion !== parent) throw new StaleMapVersionError(`made against map version ${parent}, but ${id} is on version ${row.latestMapVersion}`);
+    const version = parent + 1;
+    await em.getRepository(MapVersionEntity).insert({ deploymentId: id, version, parentVersion: parent, physicalToLogical: map, createdBy: meta.actor, reason: meta.reason });
+    await repo.update({ id }, { latestMapVersion: version });
+    await appendEvents(em, [{ stream: `deployment:${id}`, type: 'map-version.created', payload: { version, parentVersion: parent, ...origin }, ...meta }]);
+    return version;
   }
 
   /** Map versions are immutable, so callers may cache what this returns forever. */

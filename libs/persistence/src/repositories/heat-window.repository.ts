@@ -314,6 +314,15 @@ export class HeatWindowRepository {
     return rows.map(toEpisode);
   }
 
+  /** Episodes [fromEpisode, toEpisode) in order. */
+  async episodesOfRange(deploymentId: string, phase: string, fromEpisode: number, endEpisode: number): Promise<StoredEpisode[]> {
+    const rows: EpisodeRow[] = await this.ds.query(
+      `SELECT ${EPISODE_COLUMNS} FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode >= $3 AND episode < $4 ORDER BY episode`,
+      [deploymentId, phase, fromEpisode, endEpisode],
+    );
+    return rows.map(toEpisode);
+  }
+
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {
     const rows: {
       deployment_id: string; phase: string; interval: string; started_at: Date; ended_at: Date; start_step: string; end_step: string;

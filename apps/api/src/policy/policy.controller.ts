@@ -1,0 +1,125 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { HEAT_PHASES } from '@eplb/contracts';
+import { DeploymentRepository, EventMeta, MODES, PolicyRunRepository } from '@eplb/persistence';
+import { ProposalDecisions } from '@eplb/planning';
+import { notFoundProblem, ZodPipe } from '@eplb/platform';
+import { Actor } from '../auth/request-context';
+import { Roles } from '../auth/roles.decorator';
+import { deploymentId } from '../deployments/deployments.controller';
+import { HeatRangeResolver } from '../heat/heat-range';
+import { PolicyRunResponse, SettingsResponse, toRunResponse, toSettingsResponse } from './policy.responses';
+import { UpdateSettingsUseCase } from './update-settings.use-case';
+import { WhatIfResponse, WhatIfUseCase } from './what-if.use-case';
+
+const settingsBody = z
+  .strictObject({
+    policy: z.string().min(1).max(64),
+    cadenceSeconds: z.number().int().min(0).max(7 * 86_400),
+    threshold: z.number().min(0).max(10),
+    minGain: z.number().min(0).max(10),
+    maxTransfers: z.number().int().min(0).nullable(),
+    phase: z.enum(HEAT_PHASES),
+    mode: z.enum(MODES),
+    expertBytes: z.number().int().min(0).max(2 ** 40),
+  })
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, { message: 'name at least one setting' });
+const decisionBody = z.strictObject({ reason: z.string().min(1).max(2000) });
+const runsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(20), status: z.enum(['proposed', 'nothing', 'failed']).optional() });
+const runId = z.uuid();
+const whatIfBody = z.strictObject({
+  policy: z.string().min(1).max(64).optional(),
+  phase: z.enum(HEAT_PHASES).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  mapVersion: z.number().int().positive().optional(),
+  threshold: z.number().min(0).max(10).optional(),
+  minGain: z.number().min(0).max(10).optional(),
+  maxTransfers: z.number().int().min(0).nullable().optional(),
+});
+const id = new ZodPipe(deploymentId, 'param');
+
+/** Policy settings, policy runs (proposals and decisions), approval, and what-if. */
+@ApiTags('policy')
+@ApiBearerAuth()
+@Controller('v1/deployments/:id')
+export class PolicyController {
+  constructor(
+    private readonly updateSettings: UpdateSettingsUseCase,
+    private readonly deployments: DeploymentRepository,
+    private readonly runs: PolicyRunRepository,
+    private readonly decisions: ProposalDecisions,
+    private readonly ranges: HeatRangeResolver,
+    private readonly whatIfs: WhatIfUseCase,
+  ) {}
+
+  @Get('settings')
+  @Roles('operator', 'analyst')
+  @ApiOperation({ summary: 'Policy settings: policy, cadence, threshold, minimum gain, transfer budget, phase, mode' })
+  async settings(@Param('id', id) dep: string): Promise<SettingsResponse> {
+    const d = await this.deployments.find(dep);
+    if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
+    return toSettingsResponse(d);
+  }
+
+  @Patch('settings')
+  @Roles('operator')
+  @ApiOperation({ summary: 'Change policy settings (a new settings version; the scheduler follows within seconds)' })
+  @ApiBody({ schema: z.toJSONSchema(settingsBody) as object })
+  patch(@Param('id', id) dep: string, @Body(new ZodPipe(settingsBody)) body: z.infer<typeof settingsBody>, @Actor() meta: EventMeta): Promise<SettingsResponse> {
+    return this.updateSettings.execute(dep, body, meta);
+  }
+
+  @Get('runs')
+  @Roles('operator', 'analyst')
+  @ApiOperation({ summary: 'Policy runs, newest first: proposals, "nothing worth deploying" decisions and failures' })
+  async list(@Param('id', id) dep: string, @Query(new ZodPipe(runsQuery, 'query')) q: z.infer<typeof runsQuery>): Promise<{ items: PolicyRunResponse[] }> {
+    return { items: (await this.runs.list(dep, q.limit, q.status)).map((r) => toRunResponse(r)) };
+  }
+
+  @Get('runs/:runId')
+  @Roles('operator', 'analyst')
+  @ApiOperation({ summary: 'One policy run with its candidate map' })
+  async get(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string): Promise<PolicyRunResponse> {
+    const r = await this.runs.get(dep, run);
+    if (!r) throw notFoundProblem(`deployment ${dep} has no run ${run}`);
+    return toRunResponse(r, true);
+  }
+
+  @Post('runs/:runId/approve')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Approve a proposal: its candidate becomes the next map version, for the rollout service' })
+  @ApiBody({ schema: z.toJSONSchema(decisionBody) as object })
+  approve(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<{ mapVersion: number }> {
+    return this.decisions.approve(dep, run, { ...meta, reason: body.reason });
+  }
+
+  @Post('runs/:runId/reject')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Reject a proposal, with the reason' })
+  @ApiBody({ schema: z.toJSONSchema(decisionBody) as object })
+  async reject(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<{ rejected: true }> {
+    await this.decisions.reject(dep, run, { ...meta, reason: body.reason });
+    return { rejected: true };
+  }
+
+  @Post('what-if')
+  @HttpCode(200)
+  @Roles('operator', 'analyst')
+  @ApiOperation({ summary: 'Any policy on any stored range against any map version, recording nothing' })
+  @ApiBody({ schema: z.toJSONSchema(whatIfBody) as object })
+  async whatIf(@Param('id', id) dep: string, @Body(new ZodPipe(whatIfBody)) body: z.infer<typeof whatIfBody>): Promise<WhatIfResponse> {
+    const range = await this.ranges.resolve(dep, { phase: body.phase ?? 'decode', from: body.from, to: body.to });
+    const { policy, threshold, minGain, maxTransfers } = body;
+    return this.whatIfs.execute(range, body.mapVersion, {
+      ...(policy !== undefined ? { policy } : {}),
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(minGain !== undefined ? { minGain } : {}),
+      ...(maxTransfers !== undefined ? { maxTransfers } : {}),
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { Proposal } from '@eplb/domain';
+import { HeatWindowRepository, PolicySettings } from '@eplb/persistence';
+import { PolicyRunner } from '@eplb/planning';
+import { validationProblem } from '@eplb/platform';
+import { HeatRange } from '../heat/heat-range';
+
+export interface WhatIfResponse {
+  policy: string;
+  mapVersion: number;
+  episodes: { from: number; to: number; count: number };
+  runMs: number;
+  status: Proposal['status'];
+  reason: string;
+  layers: Proposal['layers'];
+  chosenLayers: number[];
+  transfers: number;
+  bytes: number;
+  currentMean: number;
+  candidateMean: number;
+}
+
+export const MAX_WHAT_IF_EPISODES = 1024;
+
+/** Any policy on any stored range against any map version, recording nothing. */
+@Injectable()
+export class WhatIfUseCase {
+  constructor(
+    private readonly windows: HeatWindowRepository,
+    private readonly runner: PolicyRunner,
+  ) {}
+
+  async execute(r: HeatRange, mapVersion: number | undefined, overrides: Partial<PolicySettings>): Promise<WhatIfResponse> {
+    const d = r.deployment;
+    const version = mapVersion ?? d.latestMapVersion;
+    if (version > d.latestMapVersion) throw validationProblem([{ field: 'body.mapVersion', message: `${d.id} has no map version ${version} (latest ${d.latestMapVersion})` }]);
+    const episodes = await this.windows.episodes(d.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, limit: MAX_WHAT_IF_EPISODES });
+    if (episodes.length === 0) throw validationProblem([{ field: 'body.from', message: `no stored ${r.phase} episodes in this range` }]);
+    const settings = { ...d.settings, ...overrides };
+    const out = await this.runner.run(d, episodes, version, settings);
+    const p = out.proposal;
+    return {
+      policy: p.policy,
+      mapVersion: version,
+      episodes: out.episodes,
+      runMs: out.runMs,
+      status: p.status,
+      reason: p.reason,
+      layers: p.layers,
+      chosenLayers: p.chosenLayers,
+      transfers: p.transfers,
+      bytes: p.bytes,
+      currentMean: p.currentMean,
+      candidateMean: p.candidateMean,
+    };
+  }
+}

@@ -1,0 +1,93 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import { DeploymentRepository, PolicyRunRepository } from '@eplb/persistence';
+import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
+import { LOGGER } from '@eplb/platform';
+import { PolicyQueue } from '../policy-queue';
+
+export const POLICY_RUN_JOB = 'policy-run';
+
+export interface PolicyRunData {
+  readonly deployment: string;
+}
+
+export type PolicyRunResult =
+  | { skipped: string }
+  | { runId: string; status: string; created: boolean; mapVersion?: number };
+
+/**
+ * One scheduled policy run: the newest sealed interval of the deployment's phase, the policy in
+ * its settings, against the map in service. Idempotent by run key (deployment, phase, interval,
+ * settings version): a retried or duplicated job finds the run already recorded and does nothing.
+ * In `auto` mode a proposal is approved at once; in `approve` mode it waits for an operator.
+ */
+@Injectable()
+export class PolicyRunJob {
+  constructor(
+    queue: PolicyQueue,
+    private readonly deployments: DeploymentRepository,
+    private readonly runs: PolicyRunRepository,
+    private readonly runner: PolicyRunner,
+    private readonly decisions: ProposalDecisions,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    queue.register(POLICY_RUN_JOB, (job) => this.run(job as Job<PolicyRunData>), (job, err) => this.recordFailure(job as Job<PolicyRunData>, err));
+  }
+
+  async run(job: Job<PolicyRunData>): Promise<PolicyRunResult> {
+    const d = await this.deployments.find(job.data.deployment);
+    if (!d) throw new UnrecoverableError(`deployment ${job.data.deployment} does not exist`);
+    const phase = d.settings.phase;
+    const latest = await this.runner.latestInterval(d, phase);
+    if (!latest) return { skipped: `no sealed ${phase} interval yet` };
+    const runKey = `${d.id}:${phase}:${latest.interval}:${d.settingsVersion}`;
+    const existing = await this.runs.byKey(runKey);
+    if (existing) return { runId: existing.id, status: existing.status, created: false };
+    const outcome = await this.runner.run(d, latest.episodes, d.latestMapVersion, d.settings);
+    const p = outcome.proposal;
+    const meta = { actor: 'scheduler', reason: `scheduled ${p.policy} run on interval ${latest.interval}`, correlationId: `job:${job.id}` };
+    const { run, created } = await this.runs.record(
+      {
+        deploymentId: d.id,
+        runKey,
+        phase,
+        interval: latest.interval,
+        policy: p.policy,
+        status: p.status,
+        reason: p.reason,
+        baseMapVersion: outcome.baseMapVersion,
+        figures: { layers: p.layers, chosenLayers: p.chosenLayers, transfers: p.transfers, bytes: p.bytes, currentMean: p.currentMean, candidateMean: p.candidateMean, episodes: outcome.episodes, settingsVersion: d.settingsVersion },
+        candidate: p.status === 'proposed' ? p.candidate : null,
+        runMs: outcome.runMs,
+      },
+      meta,
+    );
+    this.logger.info({ deployment: d.id, interval: latest.interval, status: run.status, runId: run.id, created }, p.reason);
+    if (created && run.status === 'proposed' && d.settings.mode === 'auto') {
+      const { mapVersion } = await this.decisions.approve(d.id, run.id, { ...meta, actor: 'scheduler:auto', reason: `auto mode: ${p.reason}` });
+      return { runId: run.id, status: run.status, created, mapVersion };
+    }
+    return { runId: run.id, status: run.status, created };
+  }
+
+  /** After the last attempt failed, the failure becomes a run the API shows, with its reason. */
+  private async recordFailure(job: Job<PolicyRunData>, err: Error): Promise<void> {
+    await this.runs.record(
+      {
+        deploymentId: job.data.deployment,
+        runKey: `${job.data.deployment}:failed:${job.id}`,
+        phase: '-',
+        interval: -1,
+        policy: '-',
+        status: 'failed',
+        reason: err.message,
+        baseMapVersion: 0,
+        figures: { attempts: job.attemptsMade },
+        candidate: null,
+        runMs: 0,
+      },
+      { actor: 'scheduler', reason: 'policy run failed after its retries', correlationId: `job:${job.id}` },
+    ).catch((e: unknown) => this.logger.error({ err: e, job: job.id }, 'could not record a failed policy run'));
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DeploymentRepository, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
+import { PolicyRunner } from './policy-runner';
+import { ProposalDecisions } from './proposal-decisions';
+
+/** The planning use cases for Nest apps; needs DatabaseModule (global) for its repositories. */
+@Module({
+  providers: [
+    { provide: PolicyRunner, inject: [DeploymentRepository, HeatWindowRepository], useFactory: (d: DeploymentRepository, w: HeatWindowRepository) => new PolicyRunner(d, w) },
+    { provide: ProposalDecisions, inject: [PolicyRunRepository, DeploymentRepository], useFactory: (r: PolicyRunRepository, d: DeploymentRepository) => new ProposalDecisions(r, d) },
+  ],
+  exports: [PolicyRunner, ProposalDecisions],
+})
+export class PlanningModule {}

@@ -1,0 +1,64 @@
+import { DeploymentShape, HeatEpisodes, propose, Proposal } from '@eplb/domain';
+import { DeploymentRecord, DeploymentRepository, HeatWindowRepository, PolicySettings, StoredEpisode } from '@eplb/persistence';
+
+/** The shape of a registered deployment, as the domain names it. */
+export const shapeOf = (d: DeploymentRecord): DeploymentShape => ({
+  numLayers: d.numLayers,
+  numExperts: d.numExperts,
+  numRanks: d.numRanks,
+  slotsPerRank: d.slotsPerRank,
+  numNodes: d.numNodes,
+  ...(d.numGroups ? { numGroups: d.numGroups } : {}),
+});
+
+/** Stored episodes as the policies read them: episodes × layers × logical experts. */
+export function toHeat(d: DeploymentRecord, episodes: readonly StoredEpisode[]): HeatEpisodes {
+  const E = d.numExperts;
+  return episodes.map((e) => Array.from({ length: d.numLayers }, (_, l) => e.logicalLoad.subarray(l * E, (l + 1) * E)));
+}
+
+export interface PolicyRunOutcome {
+  readonly proposal: Proposal;
+  readonly baseMapVersion: number;
+  readonly episodes: { readonly from: number; readonly to: number; readonly count: number };
+  readonly runMs: number;
+}
+
+/**
+ * Runs a policy on stored heat against a stored map version: what the scheduler does on each
+ * sealed interval, and what an analyst's what-if does on any range. Nothing is recorded here.
+ */
+export class PolicyRunner {
+  constructor(
+    private readonly deployments: DeploymentRepository,
+    private readonly windows: HeatWindowRepository,
+  ) {}
+
+  async run(d: DeploymentRecord, episodes: readonly StoredEpisode[], mapVersion: number, settings: PolicySettings): Promise<PolicyRunOutcome> {
+    const current = await this.deployments.mapVersion(d.id, mapVersion);
+    if (!current) throw new Error(`map version ${mapVersion} of ${d.id} does not exist`);
+    const started = performance.now();
+    const proposal = propose(shapeOf(d), toHeat(d, episodes), current, {
+      policy: settings.policy,
+      threshold: settings.threshold,
+      minGain: settings.minGain,
+      maxTransfers: settings.maxTransfers,
+      expertBytes: settings.expertBytes,
+    });
+    return {
+      proposal,
+      baseMapVersion: mapVersion,
+      episodes: { from: episodes[0].episode, to: episodes[episodes.length - 1].episode, count: episodes.length },
+      runMs: performance.now() - started,
+    };
+  }
+
+  /** The episodes of the newest sealed interval of a phase, or null when none is sealed yet. */
+  async latestInterval(d: DeploymentRecord, phase: string): Promise<{ interval: number; episodes: StoredEpisode[] } | null> {
+    const [latest] = await this.windows.intervals(d.id, phase, { limit: 1 });
+    if (!latest) return null;
+    const perInterval = d.intervalSteps / d.episodeSteps;
+    const episodes = await this.windows.episodesOfRange(d.id, phase, latest.interval * perInterval, (latest.interval + 1) * perInterval);
+    return episodes.length ? { interval: latest.interval, episodes } : null;
+  }
+}

@@ -1,0 +1,43 @@
+import { DomainError } from '@eplb/domain';
+import { DeploymentRepository, EventMeta, PolicyRunRepository, StaleMapVersionError } from '@eplb/persistence';
+
+/**
+ * Approving a proposal makes its candidate the next map version (for the rollout service to
+ * deploy); rejecting records why not. Both once, both audited. Used by operators through the API
+ * and by the scheduler in `auto` mode.
+ */
+export class ProposalDecisions {
+  constructor(
+    private readonly runs: PolicyRunRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {}
+
+  async approve(deploymentId: string, runId: string, meta: EventMeta): Promise<{ mapVersion: number }> {
+    return this.runs.transaction(async (em) => {
+      const run = await this.decidable(deploymentId, runId, em);
+      try {
+        const version = await this.deployments.createMapVersion(em, deploymentId, run.baseMapVersion, run.candidate!, meta, { runId, policy: run.policy, interval: run.interval });
+        await this.runs.decide(em, runId, 'approved', meta, version, deploymentId);
+        return { mapVersion: version };
+      } catch (err) {
+        if (err instanceof StaleMapVersionError) throw new DomainError('conflict', `proposal ${runId} is stale: ${err.message}`);
+        throw err;
+      }
+    });
+  }
+
+  async reject(deploymentId: string, runId: string, meta: EventMeta): Promise<void> {
+    await this.runs.transaction(async (em) => {
+      await this.decidable(deploymentId, runId, em);
+      await this.runs.decide(em, runId, 'rejected', meta, null, deploymentId);
+    });
+  }
+
+  private async decidable(deploymentId: string, runId: string, em: Parameters<PolicyRunRepository['get']>[2]) {
+    const run = await this.runs.get(deploymentId, runId, em, true);
+    if (!run) throw new DomainError('not-found', `deployment ${deploymentId} has no proposal ${runId}`);
+    if (run.status !== 'proposed' || !run.candidate) throw new DomainError('conflict', `run ${runId} is not a proposal (${run.status}: ${run.reason})`);
+    if (run.decision) throw new DomainError('conflict', `proposal ${runId} was already ${run.decision} by ${run.decidedBy}`);
+    return run;
+  }
+}
