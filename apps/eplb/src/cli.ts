@@ -18,6 +18,10 @@ const verbs: Record<string, Verb> = {
     summary: 'heat publish [--file EVENTS.jsonl] [--brokers LIST] [--raw]',
     load: async () => (await import('./commands/heat.command')).heatCommand,
   },
+  deployments: {
+    summary: 'deployments list | show | create | settings | runs | approve | reject  (through the API; EPLB_API_URL, EPLB_TOKEN)',
+    load: async () => (await import('./commands/deployments.command')).deploymentsCommand,
+  },
   map: {
     summary: 'map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE] ...',
     load: async () => (await import('./commands/map.command')).mapCommand,
