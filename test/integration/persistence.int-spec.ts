@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EpisodeStream } from '@eplb/domain';
-import { createDataSource, DeploymentRepository, HeatWindowRepository, readStream, runMigrations } from '@eplb/persistence';
+import { createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
 import { testConfig } from '../support/env';
 
 describe('persistence on the real Postgres', () => {
@@ -77,5 +77,20 @@ describe('persistence on the real Postgres', () => {
     // The partition of that day holds the rows.
     const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM heat_episodes_20261120 WHERE deployment_id = $1`, [id]);
     expect(n).toBe(3);
+  });
+
+  it('rebuilds the deployments read model from the event store alone', async () => {
+    const repo = new DeploymentRepository(ds);
+    const rid = `rebuild-${randomUUID().slice(0, 8)}`;
+    await repo.create({ id: rid, numLayers: 1, numExperts: 2, numRanks: 2, slotsPerRank: 1, numNodes: 1, numGroups: null, episodeSteps: 2, intervalSteps: 4, latenessSteps: 0, initialMap: [[0, 1]], settings: { mode: 'approve' } }, meta);
+    await repo.updateSettings(rid, { cadenceSeconds: 42, maxTransfers: 7, expertBytes: 123 }, meta);
+    await ds.transaction((em) => repo.createMapVersion(em, rid, 1, [[1, 0]], meta, {}));
+    const before = await repo.find(rid);
+    // Wreck the read model, then replay.
+    await ds.query(`UPDATE deployments SET mode = 'auto', cadence_seconds = 1, latest_map_version = 1, settings_version = 9, max_transfers = NULL WHERE id = $1`, [rid]);
+    expect(await rebuildDeployments(ds, rid)).toBe(1);
+    const after = await repo.find(rid);
+    expect({ ...after, createdAt: undefined }).toEqual({ ...before, createdAt: undefined });
+    expect(after).toMatchObject({ latestMapVersion: 2, settingsVersion: 2, settings: { mode: 'approve', cadenceSeconds: 42, maxTransfers: 7, expertBytes: 123 } });
   });
 });
