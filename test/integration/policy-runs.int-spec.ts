@@ -45,8 +45,7 @@ describe('policy runs on a schedule', () => {
         shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: shape.slotsPerRank, nodes: shape.numNodes },
         windows: { episodeSteps: 4, intervalSteps: 16, latenessSteps: 4 },
         initialMap,
-        expertBytes: 1_000_000,
-        settings: { cadenceSeconds: 1, mode, threshold: 0.02, minGain: 0.01 },
+        settings: { cadenceSeconds: 1, mode, threshold: 0.02, minGain: 0.01, expertBytes: 1_000_000 },
       },
     });
     expect(r.status).toBe(201);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DeploymentRepository, EventMeta } from '@eplb/persistence';
 import { notFoundProblem, ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
+import { policySettings } from '../policy/settings.schema';
 import { Roles } from '../auth/roles.decorator';
 import { CreateDeploymentUseCase } from './create-deployment.use-case';
 import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
@@ -32,19 +33,7 @@ const createBody = z.strictObject({
   initialMap: z
     .union([z.array(z.array(z.number().int().nonnegative())), z.strictObject({ format: z.enum(['vllm-ascend', 'sglang', 'eplb']), document: z.record(z.string(), z.unknown()) })])
     .optional(),
-  expertBytes: z.number().int().min(0).max(2 ** 40).optional(),
-  settings: z
-    .strictObject({
-      policy: z.string().min(1).max(64),
-      cadenceSeconds: z.number().int().min(0).max(7 * 86_400),
-      threshold: z.number().min(0).max(10),
-      minGain: z.number().min(0).max(10),
-      maxTransfers: z.number().int().min(0).nullable(),
-      phase: z.enum(['prefill', 'decode', 'mixed']),
-      mode: z.enum(['observe', 'approve', 'auto']),
-    })
-    .partial()
-    .optional(),
+  settings: policySettings.optional(),
 });
 
 const listQuery = z.strictObject({
@@ -74,7 +63,7 @@ export class DeploymentsController {
         shape: { numLayers: s.layers, numExperts: s.experts, numRanks: s.ranks, slotsPerRank: s.slotsPerRank, numNodes: s.nodes, numGroups: s.groups },
         windows: body.windows,
         initialMap: body.initialMap,
-        settings: { ...body.settings, ...(body.expertBytes !== undefined ? { expertBytes: body.expertBytes } : {}) },
+        settings: body.settings,
       },
       meta,
     );

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nes
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { HEAT_PHASES } from '@eplb/contracts';
-import { DeploymentRepository, EventMeta, MODES, PolicyRunRepository } from '@eplb/persistence';
+import { DeploymentRepository, EventMeta, PolicyRunRepository } from '@eplb/persistence';
 import { ProposalDecisions } from '@eplb/planning';
 import { notFoundProblem, ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
@@ -11,20 +11,10 @@ import { deploymentId } from '../deployments/deployments.controller';
 import { HeatRangeResolver } from '../heat/heat-range';
 import { PolicyRunResponse, SettingsResponse, toRunResponse, toSettingsResponse } from './policy.responses';
 import { UpdateSettingsUseCase } from './update-settings.use-case';
+import { policySettings } from './settings.schema';
 import { WhatIfResponse, WhatIfUseCase } from './what-if.use-case';
 
-const settingsBody = z
-  .strictObject({
-    policy: z.string().min(1).max(64),
-    cadenceSeconds: z.number().int().min(0).max(7 * 86_400),
-    threshold: z.number().min(0).max(10),
-    minGain: z.number().min(0).max(10),
-    maxTransfers: z.number().int().min(0).nullable(),
-    phase: z.enum(HEAT_PHASES),
-    mode: z.enum(MODES),
-    expertBytes: z.number().int().min(0).max(2 ** 40),
-  })
-  .partial()
+const settingsBody = policySettings
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one setting' });
 const decisionBody = z.strictObject({ reason: z.string().min(1).max(2000) });
 const runsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(20), status: z.enum(['proposed', 'nothing', 'failed']).optional() });

@@ -19,7 +19,8 @@ export interface PolicySettings {
   readonly expertBytes: number;
 }
 
-export interface DeploymentRecord {
+/** What a deployment is registered with: its shape and window lengths. */
+export interface DeploymentShapeRecord {
   readonly id: string;
   readonly numLayers: number;
   readonly numExperts: number;
@@ -30,23 +31,16 @@ export interface DeploymentRecord {
   readonly episodeSteps: number;
   readonly intervalSteps: number;
   readonly latenessSteps: number;
+}
+
+export interface DeploymentRecord extends DeploymentShapeRecord {
   readonly latestMapVersion: number;
   readonly settings: PolicySettings;
   readonly settingsVersion: number;
   readonly createdAt: Date;
 }
 
-export interface NewDeployment {
-  readonly id: string;
-  readonly numLayers: number;
-  readonly numExperts: number;
-  readonly numRanks: number;
-  readonly slotsPerRank: number;
-  readonly numNodes: number;
-  readonly numGroups: number | null;
-  readonly episodeSteps: number;
-  readonly intervalSteps: number;
-  readonly latenessSteps: number;
+export interface NewDeployment extends DeploymentShapeRecord {
   readonly initialMap: number[][];
   /** Policy settings; the registry's defaults for what is left out. */
   readonly settings?: Partial<PolicySettings>;
