@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       : RATE === 10_000
         ? 'Ingestion (`npm run bench:ingest`)'
         : `Ingestion at ${RATE} events/s offered (\`INGEST_RATE=${RATE} npm run bench:ingest\`)`,
-    `Command: \`${KILLS ? `INGEST_KILLS=${KILLS} ` : ''}npm run bench:ingest\` (bench/ingest.bench.ts; INGEST_SECONDS=${SECONDS}, INGEST_RATE=${RATE}). Machine: ${machine()}.
+    `Command: \`${KILLS ? `INGEST_KILLS=${KILLS} ` : ''}${RATE !== 10_000 ? `INGEST_RATE=${RATE} ` : ''}npm run bench:ingest\` (bench/ingest.bench.ts; INGEST_SECONDS=${SECONDS}, INGEST_RATE=${RATE}). Machine: ${machine()}.
 Simulator → Kafka (one-node KRaft broker on this machine) → collector (own process) → Postgres 15, DeepSeek-V3 shape
 (58 layers × 256 experts, 64 ranks × 5 slots), 16-step episodes; the broker, Postgres, producer and collector share the 2 cores.
 Producer: kafkajs, idempotent, acks=all, compression ${COMPRESSION}, ${STEPS_PER_SEND} steps × 64 ranks per request, up to 8 requests in flight.
