@@ -149,8 +149,54 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     const gain = f0 - (st.objective() + pb.zeroEpisodesWeight());
     // one shot = stationary heat: the seen gain is partly noise, so each transfer must buy more
     const perTransfer = pb.K > 1 ? lambda : (options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER);
-    out.push(gain >= minGain && gain > perTransfer * st.transfers ? Array.from(st.slot) : Array.from(current[l]));
+    const pays = gain >= minGain && gain > perTransfer * st.transfers;
+    const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options);
+    out.push(confirmed ? Array.from(st.slot) : Array.from(current[l]));
   }
   return out;
+}
+
+const DEFAULT_CONFIRM_Z = 1;
+
+/**
+ * The held-out check of default: is a layer's projected gain more than noise? The same search is
+ * run from the map in service on the older half of the episodes only, and its map is scored
+ * against the map in service on each episode of the newer half, which it has not seen (as the
+ * next interval will be unseen). The layer is redeployed only if the mean per-episode gain there
+ * exceeds z standard errors of the per-episode differences (z = 1: the one-standard-error rule) —
+ * under stationary heat the planned gain is fitted noise and does not survive this; a phase
+ * or drift that persists does. With fewer than 4 episodes there is no split and the check passes.
+ */
+function heldOutConfirms(
+  shape: DeploymentShape,
+  heat: HeatEpisodes,
+  layer: number,
+  current: ArrayLike<number>,
+  lambda: number,
+  options: PolicyOptions,
+): boolean {
+  const K = heat.length;
+  const z = options.confirmZ ?? DEFAULT_CONFIRM_Z;
+  if (K < 4 || z < 0) return true;
+  const half = K >> 1;
+  const older = heat.slice(0, K - half);
+  const newer = heat.slice(K - half).map((ep) => ep[layer]);
+  const wA = decayWeights(older.length, options.halfLife ?? 2 * older.length);
+  const pbA = problem(shape, older, layer, wA, options);
+  const st = new PlacementState(pbA, current);
+  localSearch(st, searchLimits(pbA, lambda, options));
+  const uniform = new Float64Array(half).fill(1 / half);
+  const pbB = new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, half, newer, uniform);
+  const cur = new PlacementState(pbB, current);
+  const cand = new PlacementState(pbB, st.slot);
+  let sum = 0, sq = 0;
+  for (let k = 0; k < half; k++) {
+    const d = cur.top1[k] - cand.top1[k];
+    sum += d;
+    sq += d * d;
+  }
+  const mean = sum / half;
+  const variance = Math.max(0, sq / half - mean * mean) * (half / Math.max(1, half - 1));
+  return mean > 0 && mean > z * Math.sqrt(variance / half);
 }
 

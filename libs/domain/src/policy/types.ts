@@ -18,6 +18,8 @@ export interface PolicyOptions {
   readonly searchRanks?: number;
   /** default: a layer with one shot (stationary heat) must gain this much per transfer (default 0.01). */
   readonly stationaryGainPerTransfer?: number;
+  /** default: a redeployed layer's gain, replanned on the older half of the episodes, must exceed this many standard errors on the newer half (default 1; 0 = only positive; negative disables the check). */
+  readonly confirmZ?: number;
   /** Upper bound on local-search moves per layer. */
   readonly maxMoves?: number;
   /** Search nodes per layer for the exact branch and bound (flash). */
