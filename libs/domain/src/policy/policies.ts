@@ -185,13 +185,31 @@ function heldOutConfirms(
   const pbA = problem(shape, older, layer, wA, options);
   const st = new PlacementState(pbA, current);
   localSearch(st, searchLimits(pbA, lambda, options));
-  const uniform = new Float64Array(half).fill(1 / half);
-  const pbB = new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, half, newer, uniform);
-  const cur = new PlacementState(pbB, current);
-  const cand = new PlacementState(pbB, st.slot);
+  const { numRanks: R, slotsPerRank: S, numExperts: E } = shape;
+  const repsCur = new Int32Array(E), repsNew = new Int32Array(E);
+  for (let p = 0; p < R * S; p++) {
+    repsCur[current[p]]++;
+    repsNew[st.slot[p]]++;
+  }
+  const loadCur = new Float64Array(R), loadNew = new Float64Array(R);
   let sum = 0, sq = 0;
-  for (let k = 0; k < half; k++) {
-    const d = cur.top1[k] - cand.top1[k];
+  for (const h of newer) {
+    loadCur.fill(0);
+    loadNew.fill(0);
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    if (total <= 0) continue; // imbalance 1 under both maps: difference 0
+    for (let p = 0; p < R * S; p++) {
+      const r = (p / S) | 0;
+      loadCur[r] += h[current[p]] / repsCur[current[p]];
+      loadNew[r] += h[st.slot[p]] / repsNew[st.slot[p]];
+    }
+    let mCur = 0, mNew = 0;
+    for (let r = 0; r < R; r++) {
+      if (loadCur[r] > mCur) mCur = loadCur[r];
+      if (loadNew[r] > mNew) mNew = loadNew[r];
+    }
+    const d = ((mCur - mNew) * R) / total; // per-episode imbalance: max / mean rank load
     sum += d;
     sq += d * d;
   }
