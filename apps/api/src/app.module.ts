@@ -22,6 +22,7 @@ import { ListEpisodesUseCase } from './heat/list-episodes.use-case';
 import { TopExpertsUseCase } from './heat/top-experts.use-case';
 import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
+import { RolloutsController } from './rollouts/rollouts.controller';
 
 /** Admin and analyst HTTP API. */
 @Module({})
@@ -30,7 +31,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },

@@ -3,19 +3,21 @@ import type { Logger } from 'pino';
 import { DatabaseModule, PostgresCheck } from '@eplb/persistence';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, RedisCheck, RedisModule } from '@eplb/platform';
+import { loadRolloutSettings, ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
+import { RolloutService } from './rollout.service';
 
 /**
- * Map versions and rollouts. Depends on Postgres (versions, event log), Kafka (agent commands
- * and acks) and Redis (the per-deployment rollout lock); the state machine arrives with its issue.
+ * Map-version rollouts. Depends on Postgres (event log, map versions), Kafka (agent commands
+ * and acks) and Redis (the per-deployment rollout lock).
  */
 @Module({})
 export class RolloutModule {
-  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+  static forRoot(config: AppConfig, logger: Logger, settings: RolloutSettings = loadRolloutSettings()): DynamicModule {
     return {
       module: RolloutModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule],
       controllers: [...healthControllers],
-      providers: [readinessChecks(PostgresCheck, KafkaCheck, RedisCheck)],
+      providers: [readinessChecks(PostgresCheck, KafkaCheck, RedisCheck), { provide: ROLLOUT_SETTINGS, useValue: settings }, RolloutService],
     };
   }
 }

@@ -1,3 +1,5 @@
 export * from './topics';
 export * from './heat/heat-event.v1';
 export * from './dead-letter/dead-letter';
+export * from './rollout/rollout-messages.v1';
+export * from './rollout/rollout-streams';

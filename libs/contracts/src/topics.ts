@@ -7,6 +7,10 @@ export const TOPICS = {
   heat: 'eplb.heat.v1',
   /** Anything a consumer rejected, with the reason in headers and body. */
   heatDeadLetter: 'eplb.heat.v1.dlq',
+  /** Rollout service → agents: prepare / commit / abort for one agent; key = deployment id. */
+  rolloutCommands: 'eplb.rollout.commands.v1',
+  /** Agents → rollout service: acks and holdings reports; key = deployment id. */
+  rolloutAcks: 'eplb.rollout.acks.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -16,5 +20,7 @@ export function topicSpecs(heatPartitions: number): { topic: TopicName; partitio
   return [
     { topic: TOPICS.heat, partitions: heatPartitions },
     { topic: TOPICS.heatDeadLetter, partitions: 1 },
+    { topic: TOPICS.rolloutCommands, partitions: 4 },
+    { topic: TOPICS.rolloutAcks, partitions: 4 },
   ];
 }

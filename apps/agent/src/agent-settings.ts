@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * The agent's own settings (beside the platform's AppConfig):
+ * - AGENT_DEPLOYMENT, AGENT_NODE: whose commands it takes; it serves that node's ranks.
+ * - AGENT_MAP_FILE: JSON `{ shape: {numLayers, numExperts, numRanks, slotsPerRank, numNodes},
+ *   version, physicalToLogical }` — the map the engine serves at start (the simulated backend
+ *   fills its weight buffers from it; a real engine bridge would describe itself instead).
+ * - AGENT_LISTEN_PORT: TCP port (loopback) where the simulated backend serves peer fetches.
+ * - AGENT_PEERS: `node=host:port,...` of the other agents' backends.
+ * - AGENT_EXPERT_BYTES: size of one expert's weights in the simulated backend.
+ * - AGENT_BYTES_PER_SECOND: optional cap on bytes sent to peers.
+ */
+export const agentSettingsSchema = z.object({
+  /** Unset: the agent starts idle (health endpoints only), as `npm start` runs it on a dev box. */
+  AGENT_DEPLOYMENT: z.string().min(1).regex(/^[a-z0-9][a-z0-9._-]*$/).optional(),
+  AGENT_NODE: z.coerce.number().int().nonnegative().default(0),
+  AGENT_MAP_FILE: z.string().min(1).optional(),
+  AGENT_LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  AGENT_PEERS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<number, { host: string; port: number }> = {};
+      for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^(\d+)=([^:\s]+):(\d+)$/.exec(part);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `peer "${part}" is not node=host:port` });
+          return z.NEVER;
+        }
+        out[Number(m[1])] = { host: m[2], port: Number(m[3]) };
+      }
+      return out;
+    }),
+  AGENT_EXPERT_BYTES: z.coerce.number().int().positive().default(4096),
+  AGENT_BYTES_PER_SECOND: z.coerce.number().positive().optional(),
+});
+export type AgentSettings = z.infer<typeof agentSettingsSchema>;
+export const AGENT_SETTINGS = Symbol('AGENT_SETTINGS');
+export const loadAgentSettings = (env: NodeJS.ProcessEnv = process.env): AgentSettings => agentSettingsSchema.parse(env);

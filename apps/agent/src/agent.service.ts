@@ -1,0 +1,59 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { SimulatedBackend } from '@eplb/device';
+import type { DeploymentShape } from '@eplb/domain';
+import { MESSAGE_BUS, MessageBus } from '@eplb/messaging';
+import { APP_CONFIG, AppConfig, LOGGER } from '@eplb/platform';
+import { AGENT_SETTINGS, AgentSettings } from './agent-settings';
+import { AgentRuntime } from './agent-runtime';
+
+/** The agent app: a simulated device backend for its node's ranks, driven over Kafka. */
+@Injectable()
+export class AgentService implements OnApplicationBootstrap, OnApplicationShutdown {
+  backend: SimulatedBackend | null = null;
+  runtime: AgentRuntime | null = null;
+
+  constructor(
+    @Inject(AGENT_SETTINGS) private readonly settings: AgentSettings,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const s = this.settings;
+    if (!s.AGENT_DEPLOYMENT || !s.AGENT_MAP_FILE) {
+      this.logger.warn('AGENT_DEPLOYMENT / AGENT_MAP_FILE not set: the agent stays idle');
+      return;
+    }
+    const deployment = s.AGENT_DEPLOYMENT;
+    const file = JSON.parse(readFileSync(s.AGENT_MAP_FILE, 'utf8')) as { shape: DeploymentShape; version: number; physicalToLogical: number[][] };
+    this.backend = new SimulatedBackend({
+      shape: file.shape,
+      agent: s.AGENT_NODE,
+      map: file.physicalToLogical,
+      version: file.version,
+      expertBytes: s.AGENT_EXPERT_BYTES,
+      ...(s.AGENT_BYTES_PER_SECOND ? { bytesPerSecond: s.AGENT_BYTES_PER_SECOND } : {}),
+    });
+    const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
+    this.backend.setPeers(s.AGENT_PEERS);
+    this.runtime = new AgentRuntime({
+      deployment,
+      node: s.AGENT_NODE,
+      ranks: this.backend.ranks,
+      backend: this.backend,
+      bus: this.bus,
+      groupPrefix: this.config.KAFKA_GROUP_PREFIX,
+      log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
+    });
+    await this.runtime.start();
+    this.logger.info({ deployment: s.AGENT_DEPLOYMENT, node: s.AGENT_NODE, ranks: this.backend.ranks, port }, 'agent started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime?.close();
+    await this.backend?.close();
+  }
+}

@@ -1,0 +1,492 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import {
+  DEPLOYMENT_ROLLOUTS_PREFIX,
+  DeploymentRollouts,
+  ROLLOUT_EVENTS,
+  RolloutCommandV1,
+  RolloutControlRecord,
+  RolloutRequestRecord,
+  TOPICS,
+  deploymentRolloutsStream,
+  parseRolloutAck,
+  rolloutStream,
+  topicSpecs,
+} from '@eplb/contracts';
+import {
+  RolloutAck,
+  RolloutAgentCommand,
+  RolloutEvent,
+  RolloutState,
+  advanceRollout,
+  defaultRolloutOptions,
+  isRolloutTerminal,
+  planRollout,
+  reduceRollout,
+  replayRollout,
+} from '@eplb/domain';
+import { MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
+import { appendEvents, DeploymentRepository, EventMeta, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
+import { APP_CONFIG, AppConfig, LOGGER, REDIS } from '@eplb/platform';
+import { RolloutLock } from './rollout-lock';
+import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
+
+const SERVICE = 'service:rollout';
+
+/** All events of one stream, in order. */
+export async function readWholeStream(ds: DataSource, stream: string): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for (let after = '0'; ; ) {
+    const page = await readStream(ds.manager, stream, after, 1000);
+    out.push(...page);
+    if (page.length < 1000) return out;
+    after = page[page.length - 1].id;
+  }
+}
+
+/** The machine events of a rollout stream, as the reducer takes them. */
+export const machineEvents = (stored: readonly StoredEvent[]): RolloutEvent[] =>
+  stored.filter((e) => e.type.startsWith('rollout.')).map((e) => e.payload as unknown as RolloutEvent);
+
+/** One deployment this instance holds the lock for; every state change runs through `serial`. */
+class Driver {
+  state: RolloutState | null = null;
+  rolloutId: string | null = null;
+  /** Control requests already turned into operator events (by request event id). */
+  readonly appliedControls = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  stopped = false;
+
+  constructor(readonly deployment: string) {}
+
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => (this.stopped ? (undefined as T) : fn()));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+export interface RolloutServiceStats {
+  commandsSent: number;
+  acksReceived: number;
+  invalidMessages: number;
+}
+
+/**
+ * Drives rollouts (issue 6). Requests and operator controls arrive as events the API appended to
+ * `rollouts:<deployment>` (polled here); for each deployment with work the instance takes the
+ * Redis lock, replays any unfinished rollout from its stream (`restarted`) or starts the next
+ * request from the committed map, and then runs the state machine: every machine event is
+ * appended to `rollout:<id>` (with the committed-map events it implies) in one transaction
+ * BEFORE the commands it decided go to Kafka; acks come back on the acks topic; a clock loop
+ * runs `advanceRollout` for timeouts and resends.
+ */
+@Injectable()
+export class RolloutService implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly instanceId = randomUUID();
+  readonly stats: RolloutServiceStats = { commandsSent: 0, acksReceived: 0, invalidMessages: 0 };
+  private readonly views = new Map<string, DeploymentRollouts>();
+  private readonly drivers = new Map<string, Driver>();
+  private readonly lock: RolloutLock;
+  private producer: MessageProducer | null = null;
+  private consumer: MessageConsumer | null = null;
+  private cursor = '0';
+  private timers: NodeJS.Timeout[] = [];
+  private polling: Promise<void> | null = null;
+  private closed = false;
+  private assigned = false;
+  /** Latest holdings report per `deployment/node` (what the agents say they hold). */
+  readonly holdings = new Map<string, { ranks: number[]; layers: number; at: number }>();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly deployments: DeploymentRepository,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(REDIS) redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ROLLOUT_SETTINGS) private readonly settings: RolloutSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.lock = new RolloutLock(redis, this.instanceId, settings.ROLLOUT_LOCK_TTL_MS);
+  }
+
+  /** True once the ack consumer joined its group (acks sent from then on are read). */
+  get ready(): boolean {
+    return this.assigned;
+  }
+
+  /** Deployments this instance drives now. */
+  driving(): string[] {
+    return [...this.drivers.keys()];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.ensureTopics(topicSpecs(this.config.KAFKA_HEAT_PARTITIONS)).catch((e: Error) => this.logger.warn({ err: e.message }, 'ensureTopics'));
+    this.producer = await this.bus.producer({ compression: 'none' });
+    // A group per instance, reading from the log end: every instance sees every ack and keeps
+    // those of the deployments it holds; acks missed while down are recovered by resends.
+    this.consumer = this.bus.consumer({
+      groupId: `${this.config.KAFKA_GROUP_PREFIX}-rollout-${this.instanceId}`,
+      topics: [TOPICS.rolloutAcks],
+      fromBeginning: false,
+      onAssignment: () => {
+        this.assigned = true;
+      },
+    });
+    await this.consumer.run(async (batch) => {
+      await this.onAckMessages(batch.messages.map((m) => m.value));
+    });
+    this.timers.push(setInterval(() => void this.poll(), this.settings.ROLLOUT_POLL_MS));
+    this.timers.push(setInterval(() => this.tickAll(), this.settings.ROLLOUT_TICK_MS));
+    this.timers.push(setInterval(() => void this.renewLocks(), Math.max(100, Math.floor(this.settings.ROLLOUT_LOCK_TTL_MS / 3))));
+    void this.poll();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.polling?.catch(() => undefined);
+    for (const d of this.drivers.values()) {
+      await d.serial(async () => undefined);
+      d.stopped = true;
+      await this.lock.release(d.deployment).catch(() => undefined);
+    }
+    this.drivers.clear();
+    await this.consumer?.close().catch(() => undefined);
+    await this.producer?.close().catch(() => undefined);
+  }
+
+  /** Stops driving without releasing anything: what a crash looks like to the others (tests). */
+  async crash(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const d of this.drivers.values()) d.stopped = true;
+    this.drivers.clear();
+    await this.consumer?.close().catch(() => undefined);
+    await this.producer?.close().catch(() => undefined);
+  }
+
+  /** The state of a rollout this instance drives (null otherwise). */
+  stateOf(deployment: string): RolloutState | null {
+    return this.drivers.get(deployment)?.state ?? null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // requests and controls (polled from the event store)
+
+  poll(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.polling ??= this.pollOnce()
+      .catch((e: Error) => this.logger.error({ err: e.message }, 'rollout poll failed'))
+      .finally(() => {
+        this.polling = null;
+      });
+    return this.polling;
+  }
+
+  private view(deployment: string): DeploymentRollouts {
+    let v = this.views.get(deployment);
+    if (!v) this.views.set(deployment, (v = new DeploymentRollouts(deployment)));
+    return v;
+  }
+
+  private async pollOnce(): Promise<void> {
+    // Ids are handed out before commit, so a row may appear below the cursor later: re-read a
+    // window below it (the fold ignores ids it has seen).
+    const from = BigInt(this.cursor) > 500n ? (BigInt(this.cursor) - 500n).toString() : '0';
+    for (let after = from; ; ) {
+      const rows: { id: string; stream: string; type: string; payload: Record<string, unknown>; actor: string; reason: string; correlation_id: string }[] = await this.ds.query(
+        `SELECT id::text AS id, stream, type, payload, actor, reason, correlation_id FROM events WHERE id > $1 AND stream LIKE $2 ORDER BY id LIMIT 2000`,
+        [after, `${DEPLOYMENT_ROLLOUTS_PREFIX}%`],
+      );
+      for (const r of rows) {
+        this.view(r.stream.slice(DEPLOYMENT_ROLLOUTS_PREFIX.length)).apply({ ...r, correlationId: r.correlation_id });
+        if (BigInt(r.id) > BigInt(this.cursor)) this.cursor = r.id;
+      }
+      if (rows.length < 2000) break;
+      after = rows[rows.length - 1].id;
+    }
+    for (const [dep, v] of this.views) {
+      if (this.closed) return;
+      const work = v.active() !== null || v.pending().length > 0;
+      let d = this.drivers.get(dep);
+      if (!work && !d) continue;
+      if (!d) {
+        if (!(await this.lock.acquire(dep))) continue;
+        d = new Driver(dep);
+        this.drivers.set(dep, d);
+        this.logger.info({ deployment: dep, instance: this.instanceId }, 'rollout lock taken');
+      }
+      const driver = d;
+      await driver.serial(() => this.drive(driver, v));
+      if (!driver.state && v.active() === null && v.pending().length === 0 && this.drivers.get(dep) === driver) {
+        this.drivers.delete(dep);
+        driver.stopped = true;
+        await this.lock.release(dep);
+      }
+    }
+  }
+
+  /** Brings a driver up to date with its deployment's stream: resume, controls, next request. */
+  private async drive(d: Driver, v: DeploymentRollouts): Promise<void> {
+    if (!d.state) {
+      const active = v.active();
+      if (active) await this.resume(d, active);
+      else {
+        const next = v.pending()[0];
+        if (next) await this.start(d, v, next);
+      }
+    }
+    if (d.state && d.rolloutId) {
+      const now = Date.now();
+      const ops: RolloutEvent[] = [];
+      for (const c of v.controls) {
+        if (c.payload.rolloutId !== d.rolloutId || d.appliedControls.has(c.eventId)) continue;
+        d.appliedControls.add(c.eventId);
+        ops.push(operatorEvent(c, now));
+      }
+      if (ops.length > 0) await this.step(d, ops, now);
+    }
+    if (d.state && isRolloutTerminal(d.state)) {
+      d.state = null;
+      d.rolloutId = null;
+      const next = v.pending()[0];
+      if (next) await this.start(d, v, next);
+    }
+  }
+
+  private async resume(d: Driver, rolloutId: string): Promise<void> {
+    const stored = await readWholeStream(this.ds, rolloutStream(rolloutId));
+    const events = machineEvents(stored);
+    if (events.length === 0) return;
+    d.state = replayRollout(events);
+    d.rolloutId = rolloutId;
+    for (const e of events) if (e.type === 'operator' && e.correlationId) d.appliedControls.add(e.correlationId);
+    this.logger.warn({ deployment: d.deployment, rolloutId, events: events.length, status: d.state.status }, 'resuming rollout from the event log');
+    await this.step(d, [{ type: 'restarted', at: Date.now(), actor: SERVICE, reason: `instance ${this.instanceId} took over` }], Date.now());
+  }
+
+  private async start(d: Driver, v: DeploymentRollouts, req: RolloutRequestRecord): Promise<void> {
+    const rid = req.payload.rolloutId;
+    const meta: EventMeta = { actor: req.actor, reason: req.reason, correlationId: req.correlationId };
+    const reject = async (why: string) => {
+      this.logger.warn({ deployment: d.deployment, rolloutId: rid, why }, 'rollout rejected');
+      await this.ds.transaction((em) =>
+        appendEvents(em, [{ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.rejected, payload: { rolloutId: rid, why }, ...meta, actor: SERVICE }]),
+      );
+      v.rejected.set(rid, why);
+    };
+    const dep = await this.deployments.find(d.deployment);
+    if (!dep) return reject(`deployment ${d.deployment} does not exist`);
+    const versions = v.committedVersions(dep.numLayers);
+    const fromVersion = versions[0];
+    if (versions.some((x) => x !== fromVersion)) return reject(`layers are on different versions (${[...new Set(versions)].join(', ')}); roll out to one version first`);
+    if (req.payload.mapVersion === fromVersion) return reject(`every layer is already on version ${fromVersion}`);
+    const [current, target] = await Promise.all([this.deployments.mapVersion(d.deployment, fromVersion), this.deployments.mapVersion(d.deployment, req.payload.mapVersion)]);
+    if (!current) return reject(`committed map version ${fromVersion} does not exist`);
+    if (!target) return reject(`map version ${req.payload.mapVersion} does not exist`);
+    let plan;
+    try {
+      plan = planRollout({
+        rolloutId: rid,
+        deployment: d.deployment,
+        shape: { numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes, ...(dep.numGroups ? { numGroups: dep.numGroups } : {}) },
+        fromVersion,
+        toVersion: req.payload.mapVersion,
+        current,
+        target,
+        expertBytes: dep.settings.expertBytes,
+        ...(req.payload.steps ? { steps: req.payload.steps } : {}),
+      });
+    } catch (e) {
+      return reject(`cannot plan: ${(e as Error).message}`);
+    }
+    const now = Date.now();
+    const created: RolloutEvent = {
+      type: 'created',
+      at: now,
+      plan,
+      options: {
+        ...defaultRolloutOptions,
+        resendMs: this.settings.ROLLOUT_RESEND_MS,
+        prepareTimeoutMs: this.settings.ROLLOUT_PREPARE_TIMEOUT_MS,
+        commitTimeoutMs: this.settings.ROLLOUT_COMMIT_TIMEOUT_MS,
+        onFailure: req.payload.onFailure ?? 'rollback',
+      },
+      actor: req.actor,
+      reason: req.reason,
+      correlationId: req.correlationId,
+    };
+    const started: NewEvent = {
+      stream: deploymentRolloutsStream(d.deployment),
+      type: ROLLOUT_EVENTS.started,
+      payload: { rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.map((l) => l.layer), batches: plan.batches, transfers: plan.transfers, bytes: plan.bytes },
+      ...meta,
+      actor: SERVICE,
+    };
+    await this.fenced(d.deployment);
+    await this.ds.transaction((em) => appendEvents(em, [started, machineRow(rid, created)]));
+    v.started.set(rid, { fromVersion, toVersion: plan.toVersion });
+    d.state = reduceRollout(null, created);
+    d.rolloutId = rid;
+    this.logger.info({ deployment: d.deployment, rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.length }, 'rollout started');
+    await this.step(d, [], now);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // the machine: inputs → events (recorded) → commands (sent)
+
+  /** Applies `inputs`, advances, records everything in one transaction, then sends. */
+  private async step(d: Driver, inputs: RolloutEvent[], now: number): Promise<void> {
+    if (!d.state || !d.rolloutId) return;
+    const before = d.state;
+    let s = before;
+    for (const e of inputs) s = reduceRollout(s, e);
+    const adv = advanceRollout(s, now, { actor: SERVICE });
+    s = adv.state;
+    const events = [...inputs, ...adv.events];
+    if (events.length === 0) return;
+    const view = this.view(d.deployment);
+    const rows: NewEvent[] = events.map((e) => machineRow(d.rolloutId!, e));
+    const committed: { layer: number; version: number }[] = [];
+    for (const l of s.layers) {
+      if (l.version !== null && l.version !== (view.committed.get(l.layer) ?? s.plan.fromVersion) && (l.status === 'COMMITTED' || l.status === 'ROLLED_BACK')) {
+        committed.push({ layer: l.layer, version: l.version });
+      }
+    }
+    const finished = isRolloutTerminal(s) && !isRolloutTerminal(before);
+    if (finished && s.status === 'SUCCEEDED') {
+      // layers the two versions share were on the target's rows all along: they are on it now
+      const inPlan = new Set(s.plan.layers.map((l) => l.layer));
+      for (let l = 0; l < s.plan.shape.numLayers; l++) if (!inPlan.has(l)) committed.push({ layer: l, version: s.plan.toVersion });
+    }
+    const meta = { actor: SERVICE, reason: `rollout ${d.rolloutId}`, correlationId: d.rolloutId };
+    for (const c of committed) {
+      rows.push({ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.layerCommitted, payload: { rolloutId: d.rolloutId, ...c }, ...meta });
+    }
+    if (finished) {
+      rows.push({ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.finished, payload: { rolloutId: d.rolloutId, status: s.status, failure: s.failure }, ...meta, reason: s.failure?.reason ?? `rollout ${d.rolloutId} ${s.status}` });
+    }
+    await this.fenced(d.deployment);
+    await this.ds.transaction((em) => appendEvents(em, rows));
+    d.state = s;
+    for (const c of committed) view.committed.set(c.layer, c.version);
+    if (finished) {
+      view.finished.set(d.rolloutId, { status: s.status, failure: s.failure });
+      this.logger.info({ deployment: d.deployment, rolloutId: d.rolloutId, status: s.status, failure: s.failure }, 'rollout finished');
+    }
+    for (const c of adv.events.flatMap((e) => (e.type === 'decided' ? e.commands : []))) {
+      if (c.kind === 'analyse') {
+        // No analysis source is wired yet: the gate passes, and says so in the log.
+        setImmediate(() => void d.serial(() => this.step(d, [{ type: 'analysis', at: Date.now(), batch: c.batch, passed: true, detail: 'no analysis source configured: gate passed unmeasured', actor: SERVICE }], Date.now())));
+      }
+    }
+    await this.send(d, adv.send);
+  }
+
+  private async send(d: Driver, commands: readonly RolloutAgentCommand[]): Promise<void> {
+    if (commands.length === 0 || !this.producer || !d.rolloutId) return;
+    const sentAt = Date.now();
+    await this.producer.send(
+      TOPICS.rolloutCommands,
+      commands.map((command) => ({ key: d.deployment, value: JSON.stringify({ v: 1, deployment: d.deployment, rolloutId: d.rolloutId!, command, sentAt } satisfies RolloutCommandV1) })),
+    );
+    this.stats.commandsSent += commands.length;
+  }
+
+  /** Refuses to write for a deployment whose lock this instance no longer holds. */
+  private async fenced(deployment: string): Promise<void> {
+    if (!(await this.lock.holds(deployment))) {
+      const d = this.drivers.get(deployment);
+      if (d) {
+        d.stopped = true;
+        this.drivers.delete(deployment);
+      }
+      throw new Error(`rollout lock of ${deployment} lost; stopped driving it`);
+    }
+  }
+
+  private async onAckMessages(values: readonly (Buffer | null)[]): Promise<void> {
+    const byDeployment = new Map<string, RolloutAck[]>();
+    for (const raw of values) {
+      const p = parseRolloutAck(raw);
+      if (!p.ok) {
+        this.stats.invalidMessages++;
+        this.logger.warn({ reason: p.reason }, 'invalid rollout ack dropped');
+        continue;
+      }
+      const m = p.message;
+      if (m.type === 'holdings') {
+        this.holdings.set(`${m.deployment}/${m.node}`, { ranks: m.ranks, layers: m.layers.length, at: m.sentAt });
+        continue;
+      }
+      if (!this.drivers.has(m.deployment)) continue;
+      this.stats.acksReceived++;
+      const list = byDeployment.get(m.deployment) ?? [];
+      list.push(m.ack as RolloutAck);
+      byDeployment.set(m.deployment, list);
+    }
+    await Promise.all(
+      [...byDeployment].map(async ([dep, acks]) => {
+        const d = this.drivers.get(dep);
+        if (!d) return;
+        await d
+          .serial(async () => {
+            if (!d.state || !d.rolloutId) return;
+            const now = Date.now();
+            const mine = acks.filter((a) => a.rolloutId === d.rolloutId);
+            if (mine.length === 0) return;
+            await this.step(d, mine.map((ack) => ({ type: 'ack', at: now, ack })), now);
+          })
+          .catch((e: Error) => this.logger.error({ deployment: dep, err: e.message }, 'ack handling failed'));
+      }),
+    );
+  }
+
+  private tickAll(): void {
+    if (this.closed) return;
+    for (const d of this.drivers.values()) {
+      if (!d.state || isRolloutTerminal(d.state)) continue;
+      void d
+        .serial(async () => {
+          if (d.state) await this.step(d, [], Date.now());
+          if (d.state && isRolloutTerminal(d.state)) void this.poll();
+        })
+        .catch((e: Error) => this.logger.error({ deployment: d.deployment, err: e.message }, 'rollout tick failed'));
+    }
+  }
+
+  private async renewLocks(): Promise<void> {
+    for (const d of [...this.drivers.values()]) {
+      const ok = await this.lock.renew(d.deployment).catch(() => false);
+      if (!ok && this.drivers.get(d.deployment) === d) {
+        d.stopped = true;
+        this.drivers.delete(d.deployment);
+        this.logger.error({ deployment: d.deployment }, 'rollout lock lost: stopped driving');
+      }
+    }
+  }
+}
+
+const machineRow = (rolloutId: string, e: RolloutEvent): NewEvent => ({
+  stream: rolloutStream(rolloutId),
+  type: `rollout.${e.type}`,
+  payload: e as unknown as Record<string, unknown>,
+  actor: e.actor ?? SERVICE,
+  reason: e.reason ?? e.type,
+  correlationId: e.correlationId ?? rolloutId,
+});
+
+const operatorEvent = (c: RolloutControlRecord, at: number): RolloutEvent => ({
+  type: 'operator',
+  at,
+  action: c.payload.action,
+  ...(c.payload.rollback !== undefined ? { rollback: c.payload.rollback } : {}),
+  actor: c.actor,
+  reason: c.reason,
+  // the control request's event id: on replay, controls already applied are not applied again
+  correlationId: c.eventId,
+});

@@ -1,0 +1,144 @@
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedChecksum, SimulatedBackend } from '@eplb/device';
+import { DeploymentShape } from '@eplb/domain';
+import { KafkajsBus } from '@eplb/messaging';
+import { DeploymentRepository } from '@eplb/persistence';
+import { bootstrapHttpApp, createLogger } from '@eplb/platform';
+import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
+import { RolloutModule } from '../../apps/rollout/src/rollout.module';
+import { RolloutService } from '../../apps/rollout/src/rollout.service';
+import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
+import { eventually, RunningApp, startApi } from '../support/apps';
+import { testConfig } from '../support/env';
+import { http, OPERATOR } from '../support/http';
+
+/**
+ * Rollouts on the real stack: API → event store → rollout service (Redis lock, Kafka commands)
+ * → agents (their own consumer groups, simulated backends moving weights over loopback TCP) →
+ * acks → every layer committed, and every rank's weights (checksums of the bytes) as the map
+ * version says; an agent failing mid-prepare → the layer aborted, committed layers rolled back.
+ */
+describe('rollout: service + agents over Kafka', () => {
+  const config = testConfig();
+  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '15000' });
+  const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-rollout-agents' });
+  const BYTES = 1024;
+  const shape: DeploymentShape = { numLayers: 4, numExperts: 16, numRanks: 12, slotsPerRank: 2, numNodes: 3 };
+  const S = shape.slotsPerRank;
+  const current = Array.from({ length: 4 }, (_, l) => Array.from({ length: 24 }, (_, p) => (p + l) % 16));
+  const target = Array.from({ length: 4 }, (_, l) => Array.from({ length: 24 }, (_, p) => (p * 5 + 3 * l) % 16));
+  let api: RunningApp;
+  let rollout: INestApplication;
+  const backends: SimulatedBackend[] = [];
+  const runtimes: AgentRuntime[] = [];
+
+  beforeAll(async () => {
+    api = await startApi(config);
+    const logger = createLogger('rollout', config.LOG_LEVEL);
+    rollout = await bootstrapHttpApp({ name: 'rollout', module: RolloutModule.forRoot(config, logger, settings), logger, host: '127.0.0.1', port: 0 });
+    await eventually(async () => rollout.get(RolloutService).ready, 60_000);
+  });
+  afterAll(async () => {
+    await Promise.all(runtimes.map((r) => r.close()));
+    await Promise.all(backends.map((b) => b.close()));
+    await bus.close();
+    await rollout?.close();
+    await api?.close();
+  });
+
+  /** Registers a deployment on `current` with version 2 = `target` (as an approved proposal would), and starts its agents. */
+  async function deploymentWithAgents(id: string): Promise<SimulatedBackend[]> {
+    const r = await http('POST', `${api.url}/v1/deployments`, {
+      token: OPERATOR,
+      body: {
+        id,
+        shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: S, nodes: shape.numNodes },
+        windows: { episodeSteps: 4, intervalSteps: 16, latenessSteps: 4 },
+        initialMap: current,
+        settings: { expertBytes: BYTES },
+      },
+    });
+    expect(r.status).toBe(201);
+    const ds = api.app.get(DataSource);
+    await ds.transaction((em) => new DeploymentRepository(ds).createMapVersion(em, id, 1, target, { actor: 'test', reason: 'proposal approved', correlationId: id }, { source: 'test' }));
+    const bs = Array.from({ length: shape.numNodes }, (_, a) => new SimulatedBackend({ shape, agent: a, map: current, version: 1, expertBytes: BYTES }));
+    backends.push(...bs);
+    const ports = await Promise.all(bs.map((b) => b.listen(0)));
+    for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX }));
+    runtimes.push(...rts);
+    await Promise.all(rts.map((rt) => rt.start()));
+    await eventually(async () => rts.every((rt) => rt.ready), 60_000);
+    return bs;
+  }
+
+  /** Every rank of every agent holds, per layer, exactly the rows and weights of `want[layer]`, on `version[layer]`. */
+  async function expectHoldings(bs: SimulatedBackend[], want: number[][], versions: number[]): Promise<void> {
+    for (const b of bs) {
+      for (const lh of (await b.describe()).layers) {
+        expect(lh.version, `layer ${lh.layer}`).toBe(versions[lh.layer]);
+        for (const rh of lh.ranks) {
+          const row = want[lh.layer].slice(rh.rank * S, rh.rank * S + S);
+          expect(rh.experts).toEqual(row);
+          expect(rh.checksums).toEqual(row.map((e) => expectedChecksum(lh.layer, e, BYTES)));
+        }
+      }
+    }
+  }
+
+  const status = async (id: string, rid: string) => (await http('GET', `${api.url}/v1/deployments/${id}/rollouts/${rid}`, { token: OPERATOR })).body;
+
+  it('rolls a new map version out: every layer committed, every rank holds the new weights', async () => {
+    const id = `rollout-ok-${randomUUID().slice(0, 8)}`;
+    const bs = await deploymentWithAgents(id);
+    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, steps: [1, 'rest'], reason: 'approved proposal' } });
+    expect(r.status).toBe(202);
+    const rid = r.body.rolloutId as string;
+    const done = await eventually(async () => {
+      const s = await status(id, rid);
+      return s.status === 'SUCCEEDED' ? s : null;
+    }, 45_000, 200);
+    expect(done.layers.map((l: { status: string; version: number; verifyError: string | null }) => [l.status, l.version, l.verifyError])).toEqual(
+      Array.from({ length: 4 }, () => ['COMMITTED', 2, null]),
+    );
+    await expectHoldings(bs, target, [2, 2, 2, 2]);
+    const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
+    expect(list.committedVersions).toEqual([2, 2, 2, 2]);
+    expect(list.rebalancing).toBe(false);
+    // a second rollout to the same version is refused by the service, with the reason
+    const again = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'again' } });
+    expect(again.status).toBe(202);
+    const rejected = await eventually(async () => {
+      const s = await status(id, again.body.rolloutId);
+      return s.status === 'REJECTED' ? s : null;
+    }, 15_000, 200);
+    expect(rejected.rejected).toMatch(/already on version 2/);
+  });
+
+  it('an agent failing mid-prepare: the layer aborted, committed layers rolled back, the previous weights on every rank', async () => {
+    const id = `rollout-fault-${randomUUID().slice(0, 8)}`;
+    const bs = await deploymentWithAgents(id);
+    bs[1].faults.failPrepareLayers = [2]; // layers go 0, 1, 2, 3 (no gains): 0 and 1 commit first
+    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'fault test' } });
+    expect(r.status).toBe(202);
+    const rid = r.body.rolloutId as string;
+    const done = await eventually(async () => {
+      const s = await status(id, rid);
+      return s.status === 'ROLLED_BACK' ? s : null;
+    }, 45_000, 200);
+    expect(done.failure.reason).toMatch(/layer 2: agent 1 failed to prepare: injected fault/);
+    expect(done.layers.map((l: { layer: number; status: string; version: number }) => [l.layer, l.status, l.version])).toEqual([
+      [0, 'ROLLED_BACK', 1],
+      [1, 'ROLLED_BACK', 1],
+      [2, 'ABORTED', 1],
+      [3, 'PENDING', 1],
+    ]);
+    await expectHoldings(bs, current, [1, 1, 1, 1]);
+    for (const b of bs) expect(b.stagedLayers()).toEqual([]);
+    const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
+    expect(list.committedVersions).toEqual([1, 1, 1, 1]);
+  });
+});
