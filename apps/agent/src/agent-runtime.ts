@@ -51,6 +51,8 @@ export class AgentRuntime {
       fromBeginning: false,
       onAssignment: () => {
         this.assigned = true;
+        // (re)joined: tell the service what the ranks hold now
+        void this.reportHoldings().catch(() => undefined);
       },
     });
     await this.consumer.run(async (batch) => {
