@@ -10,6 +10,7 @@ import { KafkajsBus, MessageProducer } from '@eplb/messaging';
 import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
+import { heatEvent } from '../support/heat';
 
 /**
  * kill -9 the collector five times while heat flows; every restart resumes from the committed
@@ -63,7 +64,7 @@ describe('collector killed with SIGKILL during a run', () => {
       for (let rank = 0; rank < R; rank++) {
         const load = Array.from({ length: L }, () => Array.from({ length: S }, () => Math.floor(rng.next() * 50)));
         tokens += load.flat().reduce((a, b) => a + b, 0);
-        messages.push({ key: deployment, value: JSON.stringify({ v: 1, deployment, rank, step, steps: 1, phase: 'decode', mapVersion: 1, layerVersions: null, ts: new Date().toISOString(), load }) });
+        messages.push({ key: deployment, value: JSON.stringify(heatEvent(deployment, rank, step, load)) });
       }
       await producer.send(TOPICS.heat, messages);
       if (kills.has(step)) {

@@ -7,6 +7,7 @@ import { KafkajsBus, MessageConsumer, MessageProducer, OutgoingMessage } from '@
 import { createDataSource } from '@eplb/persistence';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
 import { testConfig } from '../support/env';
+import { heatEvent } from '../support/heat';
 import { http, OPERATOR } from '../support/http';
 
 /**
@@ -63,8 +64,7 @@ describe('heat fuzz: malformed events never stop the collector nor get lost', ()
     const rng = new Prng(20261123);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)];
     const valid = (rank: number, step: number): Record<string, unknown> => ({
-      v: 1, deployment, rank, step, steps: 1, phase: 'decode', mapVersion: 1, layerVersions: null,
-      ts: new Date().toISOString(), load: Array.from({ length: L }, () => Array.from({ length: S }, () => Math.floor(rng.next() * 100))),
+      ...heatEvent(deployment, rank, step, Array.from({ length: L }, () => Array.from({ length: S }, () => Math.floor(rng.next() * 100)))),
     });
     // Each corruption is invalid whatever the rest of the event holds.
     const corruptions: ((e: Record<string, unknown>) => string)[] = [

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeatEventV1, parseHeatEvent, TOPICS, topicSpecs } from '@eplb/contracts';
 import { HeatPublisher, KafkajsBus, MessageConsumer } from '@eplb/messaging';
 import { testConfig } from '../support/env';
+import { heatEvent } from '../support/heat';
 
 // Local, so this test loads no app module (../support/apps imports the API).
 async function eventually<T>(probe: () => Promise<T | false>, timeoutMs: number): Promise<T> {
@@ -33,18 +34,8 @@ describe('HeatPublisher → Kafka', () => {
   const problems: string[] = [];
   let consumer: MessageConsumer;
 
-  const event = (rank: number, step: number): HeatEventV1 => ({
-    v: 1,
-    deployment,
-    rank,
-    step,
-    steps: 1,
-    phase: 'decode',
-    mapVersion: 1,
-    layerVersions: null,
-    ts: new Date().toISOString(),
-    load: Array.from({ length: L }, (_, l) => Array.from({ length: S }, (_, s) => (rank * 7 + step * 3 + l * S + s) % 101)),
-  });
+  const event = (rank: number, step: number): HeatEventV1 =>
+    heatEvent(deployment, rank, step, Array.from({ length: L }, (_, l) => Array.from({ length: S }, (_, s) => (rank * 7 + step * 3 + l * S + s) % 101)));
 
   beforeAll(async () => {
     await bus.ensureTopics(topicSpecs(config.KAFKA_HEAT_PARTITIONS));

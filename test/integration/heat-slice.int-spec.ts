@@ -5,6 +5,7 @@ import { KafkajsBus, MessageProducer } from '@eplb/messaging';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { heatEvent } from '../support/heat';
 
 /**
  * The first vertical slice on the real stack: a heat event produced to Kafka is validated and
@@ -19,19 +20,8 @@ describe('heat slice: Kafka → collector → Postgres → API', () => {
   let collector: RunningApp;
   let producer: MessageProducer;
 
-  const event = (rank: number, step: number, load: unknown = [[1, 2, 3], [4, 5, 6]], extra: Record<string, unknown> = {}) => ({
-    v: 1,
-    deployment,
-    rank,
-    step,
-    steps: 1,
-    phase: 'decode',
-    mapVersion: 1,
-    layerVersions: null,
-    ts: new Date().toISOString(),
-    load,
-    ...extra,
-  });
+  const event = (rank: number, step: number, load: unknown = [[1, 2, 3], [4, 5, 6]], extra: Record<string, unknown> = {}) =>
+    heatEvent(deployment, rank, step, load, extra);
   const send = (value: unknown, key: string | null = deployment) =>
     producer.send(TOPICS.heat, [{ key, value: typeof value === 'string' ? value : JSON.stringify(value) }]);
 

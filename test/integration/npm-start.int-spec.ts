@@ -8,6 +8,7 @@ import { KafkajsBus } from '@eplb/messaging';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { heatEvent } from '../support/heat';
 
 /**
  * What `npm start` does, as a user sees it: the built launcher starts every app as its own
@@ -66,7 +67,7 @@ describe('npm start: the whole stack as processes', () => {
     const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-npm-start' });
     try {
       const producer = await bus.producer();
-      const event = { v: 1, deployment, rank: 0, step: 42, steps: 1, phase: 'prefill', mapVersion: 1, layerVersions: null, ts: new Date().toISOString(), load: [[5, 0, 2]] };
+      const event = heatEvent(deployment, 0, 42, [[5, 0, 2]], { phase: 'prefill' });
       await producer.send(TOPICS.heat, [{ key: deployment, value: JSON.stringify(event) }]);
     } finally {
       await bus.close();

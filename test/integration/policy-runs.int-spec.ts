@@ -9,6 +9,7 @@ import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { heatEvent } from '../support/heat';
 
 /**
  * Policies on a schedule, on the real stack: simulated heat → Kafka → collector → sealed
@@ -58,7 +59,7 @@ describe('policy runs on a schedule', () => {
       const messages = [];
       for (let r = 0; r < shape.numRanks; r++) {
         const load = Array.from({ length: shape.numLayers }, (_, l) => Array.from(slots.subarray(l * P + r * shape.slotsPerRank, l * P + (r + 1) * shape.slotsPerRank)));
-        messages.push({ key: id, value: JSON.stringify({ v: 1, deployment: id, rank: r, step, steps: 1, phase: 'decode', mapVersion: version, layerVersions: null, ts: new Date().toISOString(), load }) });
+        messages.push({ key: id, value: JSON.stringify(heatEvent(id, r, step, load, { mapVersion: version })) });
       }
       await producer.send(TOPICS.heat, messages);
     }
