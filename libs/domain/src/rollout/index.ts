@@ -2,3 +2,4 @@ export * from './plan';
 export * from './holdings';
 export * from './machine';
 export * from './agent-ledger';
+export * from './analysis';
