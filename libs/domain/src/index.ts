@@ -25,3 +25,4 @@ export { heatFileToInput, planFileDocument } from './policy/heat-file';
 export * from './simulation';
 export * from './proposal';
 export * from './rollout';
+export * from './map-diff';
