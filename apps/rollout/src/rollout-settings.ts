@@ -9,6 +9,20 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_RESEND_MS: ms(2_000),
   ROLLOUT_PREPARE_TIMEOUT_MS: ms(30_000),
   ROLLOUT_COMMIT_TIMEOUT_MS: ms(10_000),
+  // The analysis gate (HeatAnalysis): episodes measured on a batch's layers after it committed,
+  // against the most recent episodes before the rollout started.
+  /** Episodes on the new version needed before a verdict (pending until then). */
+  ROLLOUT_ANALYSIS_MIN_EPISODES: z.coerce.number().int().min(1).default(8),
+  /** Baseline: at most this many of the most recent episodes before the rollout. */
+  ROLLOUT_ANALYSIS_BASELINE_EPISODES: z.coerce.number().int().min(1).default(64),
+  /** Worse by at most this (imbalance ratio units) always passes: the noise floor. */
+  ROLLOUT_ANALYSIS_MIN_TOLERANCE: z.coerce.number().min(0).default(0.02),
+  /** Worse by at most this many standard errors of the difference of the means passes. */
+  ROLLOUT_ANALYSIS_SE_MULTIPLIER: z.coerce.number().min(0).default(2),
+  /** How often a pending analysis asks again. */
+  ROLLOUT_ANALYSIS_POLL_MS: ms(2_000),
+  /** No verdict within this long after the batch committed: the gate fails (the machine's analysisTimeoutMs). */
+  ROLLOUT_ANALYSIS_TIMEOUT_MS: ms(600_000),
 });
 export type RolloutSettings = z.infer<typeof rolloutSettingsSchema>;
 export const loadRolloutSettings = (env: NodeJS.ProcessEnv = process.env): RolloutSettings => rolloutSettingsSchema.parse(env);
