@@ -35,14 +35,14 @@ describe('decideImbalanceGate', () => {
     expect(r.change).toBeCloseTo(1.2 - 1.6, 1);
     expect(r.detail).toMatch(/1\.2\d\d after the commit \(12 episodes/);
     expect(r.detail).toMatch(/vs 1\.6\d\d before \(40 episodes/);
-    expect(r.detail).toMatch(/better$/);
+    expect(r.detail).toMatch(/−0\.\d+, better \(tolerance/);
   });
 
   it('fails a clearly worse map, naming the numbers', () => {
     const r = decideImbalanceGate(series(1.2, 40), series(1.5, 12));
     expect(r.verdict).toBe('fail');
     expect(r.change).toBeGreaterThan(r.tolerance);
-    expect(r.detail).toMatch(/\+0\.3\d\d, worse than the tolerance/);
+    expect(r.detail).toMatch(/\+0\.3\d\d, worse by more than the tolerance \(tolerance 0\.\d+ = max\(0\.02, 2·SE/);
   });
 
   it('passes the same map measured again (noise only)', () => {

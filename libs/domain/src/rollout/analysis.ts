@@ -99,9 +99,9 @@ export function decideImbalanceGate(
   const tolerance = Math.max(options.minTolerance, options.seMultiplier * se);
   const change = a.mean - b.mean;
   const verdict = change > tolerance ? 'fail' : 'pass';
+  const judgement = verdict === 'fail' ? 'worse by more than the tolerance' : change < -tolerance ? 'better' : 'within the tolerance';
   const detail =
-    `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}): ${signed(change)}, ` +
-    `${verdict === 'fail' ? 'worse than' : 'within'} the tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)})` +
-    (verdict === 'pass' && change < -tolerance ? '; better' : '');
+    `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}): ${signed(change)}, ${judgement} ` +
+    `(tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)}))`;
   return { verdict, before: b, after: a, change, se, tolerance, detail };
 }

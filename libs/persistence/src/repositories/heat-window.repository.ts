@@ -323,6 +323,42 @@ export class HeatWindowRepository {
     return rows.map(toEpisode);
   }
 
+  /**
+   * Per episode, the measured imbalance and map version of the chosen layers only (no load
+   * vectors), for the rollout's analysis gate. Only episodes where each chosen layer was on one
+   * version throughout (layer_versions ≠ 0), and on `version` when given; with `completeOnly`,
+   * only episodes every rank reported every step of. `newest` picks the most recent `limit`
+   * episodes (returned newest first), else the oldest (oldest first). Range on `started_at`:
+   * [fromMs, toMs).
+   */
+  async layerImbalances(
+    deploymentId: string,
+    phase: string,
+    q: { layers: readonly number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number },
+  ): Promise<{ episode: number; startedAt: Date; imbalance: number[]; layerVersions: number[]; missingRankSteps: number }[]> {
+    const rows: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[]; missing_rank_steps: number }[] = await this.ds.query(
+      `SELECT episode, started_at, missing_rank_steps,
+              ARRAY(SELECT imbalance[t.i + 1] FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o) ORDER BY t.o) AS imbalance,
+              ARRAY(SELECT layer_versions[t.i + 1] FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o) ORDER BY t.o) AS layer_versions
+       FROM heat_episodes
+       WHERE deployment_id = $1 AND phase = $2 AND started_at >= $4 AND started_at < $5
+         AND ($7::bool IS NOT TRUE OR missing_rank_steps = 0)
+         AND NOT EXISTS (
+           SELECT 1 FROM unnest($3::int[]) AS t(i)
+           WHERE coalesce(layer_versions[t.i + 1], 0) = 0 OR imbalance[t.i + 1] IS NULL OR ($6::int IS NOT NULL AND layer_versions[t.i + 1] <> $6::int))
+       ORDER BY started_at ${q.newest ? 'DESC' : 'ASC'}, episode ${q.newest ? 'DESC' : 'ASC'}
+       LIMIT $8`,
+      [deploymentId, phase, q.layers, new Date(q.fromMs ?? 0), new Date(q.toMs ?? 8.64e15), q.version ?? null, q.completeOnly ?? false, q.limit],
+    );
+    return rows.map((r) => ({
+      episode: Number(r.episode),
+      startedAt: r.started_at,
+      imbalance: r.imbalance.map(Number),
+      layerVersions: r.layer_versions.map(Number),
+      missingRankSteps: r.missing_rank_steps,
+    }));
+  }
+
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {
     const rows: {
       deployment_id: string; phase: string; interval: string; started_at: Date; ended_at: Date; start_step: string; end_step: string;

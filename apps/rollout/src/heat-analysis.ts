@@ -1,0 +1,138 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { batchImbalance, decideImbalanceGate, ImbalanceGateOptions } from '@eplb/domain';
+import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
+
+export interface HeatAnalysisQuery {
+  readonly deployment: string;
+  /** The batch's layers (the `analyse` command's `layers`). */
+  readonly layers: readonly number[];
+  /** Epoch ms: the rollout's start; the baseline is the most recent episodes starting before it. */
+  readonly baselineBefore: number;
+  /** Epoch ms: the batch's last layer committed; measured episodes start at or after it. */
+  readonly committedAt: number;
+  /** Episodes on the new version needed for a verdict; 'pending' until then. */
+  readonly minEpisodes: number;
+  /**
+   * The version the layers must be on in a measured episode (the rollout's toVersion). Without it,
+   * any episode where each layer was on a single version counts — which, right after a commit,
+   * can still be the old one (a worker that had not switched yet): pass it.
+   */
+  readonly version?: number;
+  /** The version the layers must have been on in a baseline episode (the rollout's fromVersion); default any single one. */
+  readonly baselineVersion?: number;
+  /** Heat phase to judge (prefill | decode | mixed); default the deployment's balanced phase (settings.phase). */
+  readonly phase?: string;
+}
+
+export type HeatAnalysisVerdict =
+  | { readonly verdict: 'pending'; readonly detail: string; readonly episodes: number }
+  | { readonly verdict: 'pass' | 'fail'; readonly detail: string; readonly before: { n: number; mean: number }; readonly after: { n: number; mean: number } };
+
+export interface HeatAnalysisOptions extends ImbalanceGateOptions {
+  /** Baseline: at most this many of the most recent episodes before the rollout. */
+  readonly baselineEpisodes: number;
+  /** At most this many episodes after the commit are averaged (the most recent). */
+  readonly maxEpisodes: number;
+}
+
+/** Optional provider of HeatAnalysisOptions overrides (tests); settings otherwise. */
+export const HEAT_ANALYSIS_OPTIONS = Symbol('HEAT_ANALYSIS_OPTIONS');
+
+const fromSettings = (s: RolloutSettings | undefined): HeatAnalysisOptions => ({
+  baselineEpisodes: s?.ROLLOUT_ANALYSIS_BASELINE_EPISODES ?? 64,
+  minTolerance: s?.ROLLOUT_ANALYSIS_MIN_TOLERANCE ?? 0.02,
+  seMultiplier: s?.ROLLOUT_ANALYSIS_SE_MULTIPLIER ?? 2,
+  maxEpisodes: 1024,
+});
+
+const layerList = (layers: readonly number[]) => (layers.length <= 8 ? layers.join(',') : `${layers.slice(0, 8).join(',')},… (${layers.length})`);
+
+/**
+ * The rollout's analysis gate on the heat the collector stored (issue 6): the imbalance measured
+ * on a batch's layers after it committed must not be worse than before the rollout.
+ *
+ * Per episode (table heat_episodes) the collector records each layer's measured imbalance (max /
+ * mean rank load of the slot counts, under the map in force) and the map version the layer's
+ * events were under (0 when a layer changed version inside the episode). An episode counts when
+ * every rank reported every step of it and each of the batch's layers was on one version
+ * throughout — the new one after the commit, the old one before the rollout. Its figure is the
+ * mean imbalance over the batch's layers; the decision (libs/domain `decideImbalanceGate`) fails
+ * when the mean after exceeds the mean before by more than max(minTolerance, k·SE).
+ *
+ * Stateless: ask again (every ROLLOUT_ANALYSIS_POLL_MS) while it answers 'pending'; the machine's
+ * analysis timeout bounds the wait when no heat arrives.
+ */
+@Injectable()
+export class HeatAnalysis {
+  private readonly options: HeatAnalysisOptions;
+
+  constructor(
+    private readonly heat: HeatWindowRepository,
+    private readonly deployments: DeploymentRepository,
+    @Optional() @Inject(ROLLOUT_SETTINGS) settings?: RolloutSettings,
+    @Optional() @Inject(HEAT_ANALYSIS_OPTIONS) options?: Partial<HeatAnalysisOptions>,
+  ) {
+    this.options = { ...fromSettings(settings), ...options };
+  }
+
+  async analyse(q: HeatAnalysisQuery): Promise<HeatAnalysisVerdict> {
+    if (q.layers.length === 0) throw new RangeError('HeatAnalysis: no layers to analyse');
+    let phase = q.phase;
+    if (phase === undefined) {
+      const d = await this.deployments.find(q.deployment);
+      if (!d) throw new Error(`HeatAnalysis: deployment ${q.deployment} does not exist`);
+      phase = d.settings.phase;
+    }
+    const after = await this.heat.layerImbalances(q.deployment, phase, {
+      layers: q.layers,
+      fromMs: q.committedAt,
+      ...(q.version !== undefined ? { version: q.version } : {}),
+      completeOnly: true,
+      newest: true,
+      limit: this.options.maxEpisodes,
+    });
+    const where = `layers ${layerList(q.layers)}${q.version !== undefined ? ` on version ${q.version}` : ''}, ${phase}`;
+    if (after.length < q.minEpisodes) {
+      return { verdict: 'pending', episodes: after.length, detail: `${after.length} of ${q.minEpisodes} complete episodes measured on ${where} since the commit` };
+    }
+    const before = await this.heat.layerImbalances(q.deployment, phase, {
+      layers: q.layers,
+      toMs: q.baselineBefore,
+      ...(q.baselineVersion !== undefined ? { version: q.baselineVersion } : {}),
+      completeOnly: true,
+      newest: true,
+      limit: this.options.baselineEpisodes,
+    });
+    // the rows carry the chosen layers only, in the order asked: average them all
+    const all = q.layers.map((_, i) => i);
+    const r = decideImbalanceGate(
+      before.map((e) => batchImbalance(e.imbalance, all)),
+      after.map((e) => batchImbalance(e.imbalance, all)),
+      this.options,
+    );
+    const worst = worstLayer(q.layers, before, after);
+    return {
+      verdict: r.verdict,
+      detail: `${where}: ${r.detail}${worst ? `; worst layer ${worst}` : ''}`,
+      before: { n: r.before.n, mean: r.before.mean },
+      after: { n: r.after.n, mean: r.after.mean },
+    };
+  }
+}
+
+/** The layer whose mean imbalance rose most (or fell least), as "L: before → after", when there are several. */
+function worstLayer(layers: readonly number[], before: readonly { imbalance: number[] }[], after: readonly { imbalance: number[] }[]): string | null {
+  if (layers.length < 2 || before.length === 0) return null;
+  const mean = (eps: readonly { imbalance: number[] }[], i: number) => eps.reduce((s, e) => s + e.imbalance[i], 0) / eps.length;
+  let best = -1;
+  let change = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < layers.length; i++) {
+    const c = mean(after, i) - mean(before, i);
+    if (c > change) {
+      change = c;
+      best = i;
+    }
+  }
+  return `${layers[best]}: ${mean(before, best).toFixed(3)} → ${mean(after, best).toFixed(3)}`;
+}
