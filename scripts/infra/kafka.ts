@@ -161,7 +161,8 @@ export async function startKafka(k: KafkaInstance, log: (s: string) => void, tim
   const config = writeConfig(k);
   if (!existsSync(join(k.dataDir, 'data', 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
-    const fmt = spawnSync('java', java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config]), { encoding: 'utf8' });
+    // `=` form: an id starting with '-' (1 in 64) would otherwise be read as an option
+    const fmt = spawnSync('java', java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config]), { encoding: 'utf8' });
     if (fmt.status !== 0) throw new InfraError(`Kafka storage format failed:\n${fmt.stdout}${fmt.stderr}`);
   }
   const out = openSync(join(k.dataDir, 'stdout.log'), 'a');
