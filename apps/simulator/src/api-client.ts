@@ -53,6 +53,33 @@ export class ApiClient {
     throw new Error(`POST deployment ${id}: ${reason}`);
   }
 
+  /** Per layer the version every rank committed (`GET .../rollouts`, the rollouts read model). */
+  async committedVersions(id: string): Promise<number[]> {
+    const res = await this.request('GET', `/v1/deployments/${encodeURIComponent(id)}/rollouts`);
+    if (res.status !== 200) throw new Error(`GET rollouts of ${id}: ${await problem(res)}`);
+    const body = (await res.json()) as { committedVersions?: unknown };
+    if (!Array.isArray(body.committedVersions) || !body.committedVersions.every((v) => Number.isInteger(v) && v > 0)) {
+      throw new Error(`GET rollouts of ${id}: no committedVersions in the answer`);
+    }
+    return body.committedVersions as number[];
+  }
+
+  /** The rows of a map version (`GET .../maps/{version}`, physical_to_logical); null when the deployment has no such version. */
+  async mapVersion(id: string, version: number): Promise<number[][] | null> {
+    const res = await this.request('GET', `/v1/deployments/${encodeURIComponent(id)}/maps/${version}`);
+    if (res.status === 404) {
+      const reason = await problem(res);
+      // Nest's own 404 for an unknown route: the API predates the endpoint
+      if (/Cannot GET/.test(reason)) throw new Error(`the API at ${this.base} has no GET /v1/deployments/{id}/maps/{version}; use --map-source db`);
+      return null;
+    }
+    if (res.status !== 200) throw new Error(`GET map version ${version} of ${id}: ${await problem(res)}`);
+    const body = (await res.json()) as { physicalToLogical?: unknown; physical_to_logical?: unknown };
+    const rows = body.physicalToLogical ?? body.physical_to_logical;
+    if (!Array.isArray(rows) || !rows.every((r) => Array.isArray(r))) throw new Error(`GET map version ${version} of ${id}: no physicalToLogical in the answer`);
+    return rows as number[][];
+  }
+
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
     try {
       return await this.fetchFn(`${this.base}${path}`, {

@@ -23,8 +23,11 @@ describe('simulator arguments', () => {
       token: d.token,
       brokers: null,
       validate: true,
+      mapSource: 'db',
       dryRun: false,
     });
+    expect(parse('--deployment a --map-source api')).toMatchObject({ mapSource: 'api' });
+    expect(parse('--deployment a --dry-run')).toMatchObject({ mapSource: 'static' });
   });
 
   it('reads every option, in both spellings', () => {
@@ -55,6 +58,7 @@ describe('simulator arguments', () => {
       brokers: ['a:1', 'b:2'],
       validate: false,
       mapRefreshMs: 250,
+      mapSource: 'static',
       dryRun: true,
     });
     expect(parse('--deployment a --scenario drift,spikes')).toMatchObject({ scenarios: ['drift', 'spikes'] });
@@ -78,6 +82,8 @@ describe('simulator arguments', () => {
     ['--deployment a --dry-run=yes', /takes no value/],
     ['--deployment a --seed', /needs a value/],
     ['--deployment a extra', /unexpected argument/],
+    ['--deployment a --map-source kafka', /--map-source must be one of db, api, static/],
+    ['--deployment a --dry-run --map-source db', /--dry-run simulates the static map only/],
   ])('refuses %s', (argv, message) => {
     expect(() => parse(argv)).toThrow(UsageError);
     expect(() => parse(argv)).toThrow(message);

@@ -2,13 +2,16 @@ import { assertShape, DeploymentShape } from '@eplb/domain';
 import { HeatPublisher, KafkajsBus, type HeatPublisherStats } from '@eplb/messaging';
 import { ApiClient, toShape } from './api-client';
 import { parseSimArgs, SimOptions, USAGE, UsageError } from './args';
-import { StaticMapSource } from './map-source';
+import { ApiMapReader, DbMapReader } from './map-readers';
+import { CommittedMapSource, MapSource, StaticMapSource } from './map-source';
 import { runSimulation, RunSummary } from './run';
 
 export interface CliEnv {
   readonly argv: readonly string[];
   readonly defaultToken: string;
   readonly defaultBrokers: () => readonly string[];
+  /** Postgres of the control plane, for `--map-source db` (the default). */
+  readonly defaultDatabaseUrl?: () => string;
   readonly signal: AbortSignal;
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
@@ -30,9 +33,9 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
     env.stdout(USAGE);
     return 0;
   }
-  const shape = await resolveShape(o, env);
+  const { shape, latestVersion } = await resolveShape(o, env);
   assertShape(shape);
-  const mapSource = new StaticMapSource(shape);
+  const mapSource = await openMapSource(o, shape, latestVersion, env);
 
   let publisher: HeatPublisher | null = null;
   let bus: KafkajsBus | null = null;
@@ -68,6 +71,7 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
       publishStats = pub.stats;
     }
     await bus?.close();
+    await mapSource.close?.();
   }
   const seconds = (performance.now() - t0) / 1000;
   env.stdout(
@@ -76,29 +80,48 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
       dryRun: o.dryRun,
       shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: shape.slotsPerRank, nodes: shape.numNodes },
       mapVersion: mapSource.current().version,
+      layerVersions: mapSource.current().layers.map((m) => m.version),
       publisher: publishStats && { ...publishStats, secondsIncludingFlush: Math.round(seconds * 1000) / 1000, error: publishError },
     }),
   );
   return publishError || (publishStats && publishStats.failed > 0) ? 1 : 0;
 }
 
-async function resolveShape(o: SimOptions, env: CliEnv): Promise<DeploymentShape> {
+async function resolveShape(o: SimOptions, env: CliEnv): Promise<{ shape: DeploymentShape; latestVersion: number }> {
   const api = new ApiClient(o.api, o.token);
   if (o.create) {
-    if (o.dryRun) return toShape(o.create);
+    if (o.dryRun) return { shape: toShape(o.create), latestVersion: 1 };
     const { deployment, created } = await api.createDeployment(o.deployment, o.create);
     env.stderr(`sim: deployment ${o.deployment} ${created ? 'registered' : 'already registered with this shape'}`);
-    warnVersion(deployment.mapVersion, env);
-    return deployment.shape;
+    return { shape: deployment.shape, latestVersion: deployment.mapVersion };
   }
   const d = await api.getDeployment(o.deployment);
   if (!d) throw new Error(`deployment ${o.deployment} is not registered at ${o.api} (use --create L,E,R,S,N)`);
-  warnVersion(d.mapVersion, env);
-  return d.shape;
+  return { shape: d.shape, latestVersion: d.mapVersion };
 }
 
-function warnVersion(latest: number, env: CliEnv): void {
-  if (latest > 1) {
-    env.stderr(`sim: the deployment is at map version ${latest}; the static map source simulates version 1 (round-robin) and says so in each event`);
+/**
+ * The map in force per layer: with `db` or `api`, the version each layer committed (following
+ * rollouts as they commit, every --map-refresh-ms); with `static`, version 1 as round-robin.
+ */
+async function openMapSource(o: SimOptions, shape: DeploymentShape, latestVersion: number, env: CliEnv): Promise<MapSource> {
+  if (o.mapSource === 'static') {
+    if (latestVersion > 1) {
+      env.stderr(`sim: the deployment is at map version ${latestVersion}; the static map source simulates version 1 (round-robin) and says so in each event`);
+    }
+    return new StaticMapSource(shape);
   }
+  const reader =
+    o.mapSource === 'db'
+      ? await DbMapReader.connect((env.defaultDatabaseUrl ?? (() => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/eplb'))(), o.deployment, shape.numLayers)
+      : new ApiMapReader(new ApiClient(o.api, o.token), o.deployment);
+  const source = new CommittedMapSource(shape, reader, (m) => env.stderr(`sim: ${m}`));
+  try {
+    await source.refresh();
+  } catch (err) {
+    await source.close();
+    throw new Error(`cannot read the committed maps (--map-source ${o.mapSource}): ${(err as Error).message}`);
+  }
+  env.stderr(`sim: following committed maps (${o.mapSource}); layers on versions ${source.current().layers.map((m) => m.version).join(',')}`);
+  return source;
 }

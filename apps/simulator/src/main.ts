@@ -21,6 +21,7 @@ simulatorCli({
   argv: process.argv.slice(2),
   defaultToken: process.env.EPLB_TOKEN ?? process.env.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN,
   defaultBrokers: () => loadConfig().KAFKA_BROKERS,
+  defaultDatabaseUrl: () => loadConfig().DATABASE_URL,
   signal: controller.signal,
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),

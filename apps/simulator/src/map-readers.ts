@@ -1,0 +1,67 @@
+import { DataSource } from 'typeorm';
+import { DeploymentRollouts, deploymentRolloutsStream } from '@eplb/contracts';
+import { createDataSource, DeploymentRepository, readStream } from '@eplb/persistence';
+import type { ApiClient } from './api-client';
+import type { CommittedMapReader } from './map-source';
+
+/**
+ * Committed versions and map rows through the control-plane API: `GET
+ * /v1/deployments/{id}/rollouts` (`committedVersions`) and `GET /v1/deployments/{id}/maps/{version}`.
+ */
+export class ApiMapReader implements CommittedMapReader {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly deployment: string,
+  ) {}
+
+  committedVersions(): Promise<number[]> {
+    return this.api.committedVersions(this.deployment);
+  }
+
+  mapVersion(version: number): Promise<number[][] | null> {
+    return this.api.mapVersion(this.deployment, version);
+  }
+}
+
+/**
+ * Committed versions and map rows straight from Postgres: the deployment's `rollouts:<id>` event
+ * stream folded into the same read model the API and the rollout service use (read on from the
+ * last event seen, so a refresh costs one indexed query), and the `map_versions` rows.
+ */
+export class DbMapReader implements CommittedMapReader {
+  private readonly view: DeploymentRollouts;
+  private cursor = '0';
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly deployment: string,
+    private readonly numLayers: number,
+    private readonly ownsDataSource = false,
+  ) {
+    this.view = new DeploymentRollouts(deployment);
+  }
+
+  static async connect(databaseUrl: string, deployment: string, numLayers: number): Promise<DbMapReader> {
+    const ds = createDataSource(databaseUrl, 'eplb-simulator');
+    await ds.initialize();
+    return new DbMapReader(ds, deployment, numLayers, true);
+  }
+
+  async committedVersions(): Promise<number[]> {
+    for (;;) {
+      const page = await readStream(this.ds.manager, deploymentRolloutsStream(this.deployment), this.cursor, 1000);
+      for (const e of page) this.view.apply(e);
+      if (page.length > 0) this.cursor = page[page.length - 1].id;
+      if (page.length < 1000) break;
+    }
+    return this.view.committedVersions(this.numLayers);
+  }
+
+  mapVersion(version: number): Promise<number[][] | null> {
+    return new DeploymentRepository(this.ds).mapVersion(this.deployment, version);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDataSource && this.ds.isInitialized) await this.ds.destroy();
+  }
+}
