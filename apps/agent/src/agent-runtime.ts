@@ -2,6 +2,7 @@ import { TOPICS, RolloutAckV1, parseRolloutCommand } from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
 import type { RolloutAck, RolloutAgentCommand } from '@eplb/domain';
 import type { MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
+import type { AgentStatePort } from './agent-state';
 
 export interface AgentRuntimeOptions {
   readonly deployment: string;
@@ -11,6 +12,8 @@ export interface AgentRuntimeOptions {
   readonly backend: DeviceBackend;
   readonly bus: MessageBus;
   readonly groupPrefix: string;
+  /** Persistence of the executors' ledgers (and the device memory) across restarts; none if unset. */
+  readonly state?: AgentStatePort;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 }
 
@@ -101,14 +104,22 @@ export class AgentRuntime {
       return;
     }
     let ex = this.executors.get(m.rolloutId);
-    if (!ex) this.executors.set(m.rolloutId, (ex = new CommandExecutor(this.o.backend, m.rolloutId, this.o.node, own)));
+    if (!ex) {
+      this.executors.set(m.rolloutId, (ex = new CommandExecutor(this.o.backend, m.rolloutId, this.o.node, own)));
+      const saved = this.o.state?.ledger(m.rolloutId);
+      if (saved) ex.restore(saved);
+    }
     // Not awaited: a long prepare must not hold back an abort of it (the executor's ledger
     // decides whose outcome counts); commands of one layer arrive only after the previous acks.
     this.stats.executed++;
-    void ex.handle(cmd).then(
-      (ack) => (ack ? this.sendAck(ack) : undefined),
-      (e: Error) => this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind }),
-    );
+    // With persistence, what the command changed is on disk before its ack promises it.
+    void ex
+      .handle(cmd)
+      .then(
+        async (ack) => (ack ? (await this.o.state?.save(this.executors), this.sendAck(ack)) : undefined),
+        (e: Error) => this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind }),
+      )
+      .catch((e: Error) => this.o.log?.('error', 'agent state not saved: ack withheld', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
   }
 
   private async sendAck(ack: RolloutAck): Promise<void> {

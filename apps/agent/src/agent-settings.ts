@@ -10,6 +10,8 @@ import { z } from 'zod';
  * - AGENT_PEERS: `node=host:port,...` of the other agents' backends.
  * - AGENT_EXPERT_BYTES: size of one expert's weights in the simulated backend.
  * - AGENT_BYTES_PER_SECOND: optional cap on bytes sent to peers.
+ * - AGENT_STATE_DIR: where the agent keeps its state across restarts (agent-state.ts); unset: none.
+ * - AGENT_FAULT_PREPARE_DELAY_MS: an injected delay added to every prepare (fault tests).
  */
 export const agentSettingsSchema = z.object({
   /** Unset: the agent starts idle (health endpoints only), as `npm start` runs it on a dev box. */
@@ -34,6 +36,14 @@ export const agentSettingsSchema = z.object({
     }),
   AGENT_EXPERT_BYTES: z.coerce.number().int().positive().default(4096),
   AGENT_BYTES_PER_SECOND: z.coerce.number().positive().optional(),
+  /**
+   * Directory of the agent's state file: the simulated device memory (weights held, staged
+   * buffers, versions) and the command ledgers, written atomically after every command that
+   * changed them and before its ack. Unset: nothing persists (a restart starts from AGENT_MAP_FILE).
+   */
+  AGENT_STATE_DIR: z.string().min(1).optional(),
+  /** Injected fault: every prepare of the simulated backend takes this much longer. */
+  AGENT_FAULT_PREPARE_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
 });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 export const AGENT_SETTINGS = Symbol('AGENT_SETTINGS');

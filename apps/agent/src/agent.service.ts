@@ -7,12 +7,14 @@ import { MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { APP_CONFIG, AppConfig, LOGGER } from '@eplb/platform';
 import { AGENT_SETTINGS, AgentSettings } from './agent-settings';
 import { AgentRuntime } from './agent-runtime';
+import { AgentStatePersistence, AgentStateStore } from './agent-state';
 
 /** The agent app: a simulated device backend for its node's ranks, driven over Kafka. */
 @Injectable()
 export class AgentService implements OnApplicationBootstrap, OnApplicationShutdown {
   backend: SimulatedBackend | null = null;
   runtime: AgentRuntime | null = null;
+  state: AgentStatePersistence | null = null;
 
   constructor(
     @Inject(AGENT_SETTINGS) private readonly settings: AgentSettings,
@@ -36,7 +38,21 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       version: file.version,
       expertBytes: s.AGENT_EXPERT_BYTES,
       ...(s.AGENT_BYTES_PER_SECOND ? { bytesPerSecond: s.AGENT_BYTES_PER_SECOND } : {}),
+      ...(s.AGENT_FAULT_PREPARE_DELAY_MS > 0 ? { faults: { delayMs: s.AGENT_FAULT_PREPARE_DELAY_MS } } : {}),
     });
+    // The device memory outlives the agent process: with AGENT_STATE_DIR, pick up what the ranks
+    // held (and had staged) when the previous agent process stopped, and the command ledgers.
+    if (s.AGENT_STATE_DIR) {
+      const store = new AgentStateStore(s.AGENT_STATE_DIR, deployment, s.AGENT_NODE);
+      const saved = store.load();
+      if (saved) this.backend.restore(saved.backend);
+      this.state = new AgentStatePersistence(store, this.backend, saved);
+      await this.state.writeNow();
+      this.logger.info(
+        { path: store.path, restored: saved !== null, savedAt: saved?.savedAt, staged: this.backend.stagedLayers(), rollouts: Object.keys(saved?.ledgers ?? {}).length },
+        saved ? 'agent state restored' : 'agent state: none saved yet',
+      );
+    }
     const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
     this.backend.setPeers(s.AGENT_PEERS);
     this.runtime = new AgentRuntime({
@@ -46,6 +62,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       backend: this.backend,
       bus: this.bus,
       groupPrefix: this.config.KAFKA_GROUP_PREFIX,
+      ...(this.state ? { state: this.state } : {}),
       log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
     });
     await this.runtime.start();

@@ -9,6 +9,8 @@ import { DeviceBackend } from './backend';
  */
 export class CommandExecutor {
   private readonly ledger = new Map<number, LedgerEntry>();
+  /** Layers whose prepare was running when the entries were saved: it died with the process. */
+  private readonly interrupted = new Map<number, number>();
 
   constructor(
     private readonly backend: DeviceBackend,
@@ -22,14 +24,26 @@ export class CommandExecutor {
     return [...this.ledger.entries()];
   }
 
+  /**
+   * Restores saved entries (after an agent restart). A prepare that was still running when they
+   * were saved died with the process: a repeat of it is run again rather than dropped as
+   * "already running" (its staged buffers, if any, are replaced).
+   */
   restore(entries: Iterable<[number, LedgerEntry]>): void {
-    for (const [l, e] of entries) this.ledger.set(l, e);
+    for (const [l, e] of entries) {
+      this.ledger.set(l, e);
+      if (e.phase === 'preparing') this.interrupted.set(l, e.attempt);
+      else this.interrupted.delete(l);
+    }
   }
 
   async handle(cmd: RolloutAgentCommand): Promise<RolloutAck | null> {
     if (cmd.agent !== this.agent) return null;
     const base = { rolloutId: this.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.agent, ranks: this.ranks.slice() };
-    const adm = admitCommand(this.ledger.get(cmd.layer), cmd);
+    const entry = this.ledger.get(cmd.layer);
+    const rerun = cmd.kind === 'prepare' && this.interrupted.get(cmd.layer) === cmd.attempt && entry?.phase === 'preparing' && entry.attempt === cmd.attempt;
+    if (rerun) this.interrupted.delete(cmd.layer);
+    const adm = rerun ? ({ action: 'execute' } as const) : admitCommand(entry, cmd);
     if (adm.action === 'drop') return null;
     if (adm.action === 'refuse') return { ...base, phase: cmd.kind, ok: false, error: adm.error };
     if (adm.action === 'replay') {

@@ -213,3 +213,70 @@ describe('SimulatedBackend over loopback TCP', () => {
     if (pl) await expect(b.prepare(pl.layer, pl.forward[0])).rejects.toThrow(/loopback only/);
   });
 });
+
+describe('SimulatedBackend snapshot / restore (device memory outlives the agent process)', () => {
+  /** A fresh backend of `agent` started from `map` (as a restarted agent process would), serving peers on a new port. */
+  async function restarted(shape: DeploymentShape, agent: number, map: number[][]): Promise<SimulatedBackend> {
+    const b = new SimulatedBackend({ shape, agent, map, version: 1, expertBytes: BYTES });
+    open.push(b);
+    await b.listen(0);
+    return b;
+  }
+
+  it('round-trips committed layers, versions and staged buffers through JSON; a restored backend commits what was staged', async () => {
+    const shape = shapes[0];
+    const { current, next } = randomMaps(shape, 11);
+    const plan = planRollout({ rolloutId: 'r', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
+    const backends = await startCluster(shape, current);
+    const [first, second] = plan.layers;
+    await rollLayers(backends, plan, 'forward', [first]);
+    await Promise.all(backends.map((b, a) => b.prepare(second.layer, second.forward[a])));
+    const before = await Promise.all(backends.map((b) => b.describe()));
+    const snaps = backends.map((b) => JSON.parse(JSON.stringify(b.snapshot())));
+    // pristine weights are described by expert and checksum only: no bytes in the snapshot
+    expect(JSON.stringify(snaps)).not.toContain('"bytes"');
+    // agent 0 "restarts": the map file says version 1 everywhere, the snapshot says otherwise
+    const again = await restarted(shape, 0, current);
+    again.restore(snaps[0]);
+    expect(await again.describe()).toEqual(before[0]);
+    expect(again.stagedLayers()).toEqual(backends[0].stagedLayers());
+    expect(again.snapshot()).toEqual(snaps[0]);
+    // the old agent 0 is gone: its peers commit, and so does the restored one, from its staged buffers alone
+    await backends[0].close();
+    await Promise.all([again, backends[1]].map((b) => b.commit(second.layer)));
+    const want = current.map((row, l) => (l === first.layer || l === second.layer ? next[l] : row));
+    await expectHolds([again, backends[1]], shape, want);
+    // a repeated commit after the restore is still a no-op
+    await again.commit(first.layer);
+    await expectHolds([again], shape, want);
+  });
+
+  it('keeps a corrupted buffer corrupted (its bytes travel in the snapshot) and refuses snapshots that do not fit', async () => {
+    const shape = shapes[0];
+    const { current, next } = randomMaps(shape, 99);
+    const plan = planRollout({ rolloutId: 'r', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
+    const manifest = weightManifest(shape.numLayers, shape.numExperts, BYTES);
+    const backends = await startCluster(shape, current);
+    const pl = plan.layers.find((p) => p.forward[0].receives.length > 0) as RolloutPlan['layers'][number];
+    backends[0].faults.corruptLayers = [pl.layer];
+    await Promise.all(backends.map((b, a) => b.prepare(pl.layer, pl.forward[a])));
+    const snap = JSON.parse(JSON.stringify(backends[0].snapshot()));
+    expect(JSON.stringify(snap.staged)).toContain('"bytes"');
+    const again = await restarted(shape, 0, current);
+    again.restore(snap);
+    await again.commit(pl.layer);
+    const bad = verifyHoldings(shape, { version: 2, row: next[pl.layer] }, [(await again.describe([pl.layer])).layers[0]], manifest[pl.layer]);
+    expect(bad).toMatch(/checksum of expert \d+ is [0-9a-f]{64}, manifest says/);
+
+    const other = await restarted(shape, 1, current);
+    expect(() => other.restore(snap)).toThrow(/snapshot is of agent 0, not 1/);
+    const small = new SimulatedBackend({ shape: { ...shape, numExperts: shape.numExperts + 1 }, agent: 0, map: current, version: 1, expertBytes: BYTES });
+    expect(() => small.restore(snap)).toThrow(/numExperts/);
+    const tampered = JSON.parse(JSON.stringify(snap));
+    tampered.layers[0].ranks[0].slots[0].expert = (tampered.layers[0].ranks[0].slots[0].expert + 1) % shape.numExperts;
+    const fresh = await restarted(shape, 0, current);
+    const untouched = await fresh.describe();
+    expect(() => fresh.restore(tampered)).toThrow(/do not match the recorded checksum/);
+    expect(await fresh.describe()).toEqual(untouched); // all or nothing
+  });
+});

@@ -39,6 +39,32 @@ export interface SimulatedBackendOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * One slot's weights in a snapshot: the logical expert, the checksum of the bytes, and the bytes
+ * themselves (base64) only when they are not the expert's deterministic weights (a corrupted
+ * buffer must stay corrupted across a restart, or the check that catches it would be fooled).
+ */
+export interface SlotSnapshot {
+  readonly expert: number;
+  readonly checksum: string;
+  readonly bytes?: string;
+}
+
+/**
+ * What the simulated device memory holds, in a JSON-serialisable form (SimulatedBackend.snapshot
+ * / restore): per layer the version and per rank the slots, the staged (prepared, not yet
+ * committed) buffers with their plan part, and which layers were committed once.
+ */
+export interface SimulatedBackendSnapshot {
+  readonly v: 1;
+  readonly agent: number;
+  readonly shape: DeploymentShape;
+  readonly expertBytes: number;
+  readonly layers: { readonly layer: number; readonly version: number; readonly ranks: { readonly rank: number; readonly slots: SlotSnapshot[] }[] }[];
+  readonly staged: { readonly layer: number; readonly part: AgentPlanPart; readonly slots: (SlotSnapshot & { readonly slot: number })[] }[];
+  readonly committedOnce: number[];
+}
+
 interface RankLayer {
   experts: number[];
   slots: Buffer[];
@@ -131,6 +157,9 @@ export class SimulatedBackend implements DeviceBackend {
   private readonly preparing = new Map<number, { aborted: boolean }>();
   private readonly committedOnce = new Set<number>();
   private peers = new Map<number, PeerAddress>();
+  /** Checksums of buffers already hashed (slot buffers are never written after they are staged). */
+  private readonly sums = new WeakMap<Buffer, string>();
+  private readonly pristine = new Map<string, string>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
 
@@ -305,6 +334,108 @@ export class SimulatedBackend implements DeviceBackend {
         };
       }),
     };
+  }
+
+  /**
+   * The device memory as it is now: committed weights, staged buffers, versions. A prepare still
+   * running is not in it (it has staged nothing yet); restoring such a snapshot means that
+   * prepare must be run again.
+   */
+  snapshot(): SimulatedBackendSnapshot {
+    return {
+      v: 1,
+      agent: this.opts.agent,
+      shape: this.opts.shape,
+      expertBytes: this.opts.expertBytes,
+      layers: this.state.map((perRank, l) => ({
+        layer: l,
+        version: this.versions[l],
+        ranks: this.ranks.map((r) => {
+          const rl = perRank.get(r) as RankLayer;
+          return { rank: r, slots: rl.slots.map((b, j) => this.slotSnapshot(l, rl.experts[j], b)) };
+        }),
+      })),
+      staged: [...this.staged.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([l, st]) => ({
+          layer: l,
+          part: st.part,
+          slots: [...st.buffers.entries()]
+            .sort(([a], [b]) => a - b)
+            .map(([slot, b]) => {
+              const rec = st.part.receives.find((x) => x.slot === slot);
+              if (!rec) throw new Error(`staged slot ${slot} of layer ${l} is not in its part`);
+              return { slot, ...this.slotSnapshot(l, rec.expert, b) };
+            }),
+        })),
+      committedOnce: [...this.committedOnce].sort((a, b) => a - b),
+    };
+  }
+
+  /**
+   * Puts the device memory back as `snap` recorded it (after an agent restart: the engine's
+   * memory outlived the agent process). Every slot's bytes are checked against the recorded
+   * checksum; a snapshot of another agent, shape or expert size is refused. Running prepares
+   * are stopped.
+   */
+  restore(snap: SimulatedBackendSnapshot): void {
+    const { shape, agent, expertBytes } = this.opts;
+    if (snap.v !== 1) throw new Error(`snapshot format ${String(snap.v)} is not 1`);
+    if (snap.agent !== agent) throw new Error(`snapshot is of agent ${snap.agent}, not ${agent}`);
+    const keys: (keyof DeploymentShape)[] = ['numLayers', 'numExperts', 'numRanks', 'slotsPerRank', 'numNodes'];
+    for (const k of keys) if (snap.shape[k] !== shape[k]) throw new Error(`snapshot shape ${k}=${String(snap.shape[k])}, backend has ${String(shape[k])}`);
+    if (snap.expertBytes !== expertBytes) throw new Error(`snapshot expert size ${snap.expertBytes} bytes, backend has ${expertBytes}`);
+    if (snap.layers.length !== shape.numLayers) throw new Error(`snapshot has ${snap.layers.length} layers, shape ${shape.numLayers}`);
+    const S = shape.slotsPerRank;
+    const state: Map<number, RankLayer>[] = [];
+    const versions: number[] = [];
+    snap.layers.forEach((ls, l) => {
+      if (ls.layer !== l) throw new Error(`snapshot layer ${ls.layer} at position ${l}`);
+      const ranks = ls.ranks.map((r) => r.rank);
+      if (ranks.length !== this.ranks.length || ranks.some((r, k) => r !== this.ranks[k])) throw new Error(`snapshot layer ${l} has ranks [${ranks.join(',')}], agent serves [${this.ranks.join(',')}]`);
+      const perRank = new Map<number, RankLayer>();
+      for (const rs of ls.ranks) {
+        if (rs.slots.length !== S) throw new Error(`snapshot layer ${l} rank ${rs.rank} has ${rs.slots.length} slots, not ${S}`);
+        perRank.set(rs.rank, { experts: rs.slots.map((x) => x.expert), slots: rs.slots.map((x) => this.slotBytes(l, x)) });
+      }
+      state.push(perRank);
+      versions.push(ls.version);
+    });
+    const staged = new Map<number, Staged>();
+    for (const st of snap.staged) {
+      this.checkLayer(st.layer);
+      staged.set(st.layer, { part: st.part, buffers: new Map(st.slots.map((x) => [x.slot, this.slotBytes(st.layer, x)])) });
+    }
+    for (const p of this.preparing.values()) p.aborted = true;
+    this.preparing.clear();
+    this.state.splice(0, this.state.length, ...state);
+    this.versions.splice(0, this.versions.length, ...versions);
+    this.staged.clear();
+    for (const [l, st] of staged) this.staged.set(l, st);
+    this.committedOnce.clear();
+    for (const l of snap.committedOnce) this.committedOnce.add(l);
+  }
+
+  private slotSnapshot(layer: number, expert: number, b: Buffer): SlotSnapshot {
+    let sum = this.sums.get(b);
+    if (sum === undefined) this.sums.set(b, (sum = checksum(b)));
+    return sum === this.pristineChecksum(layer, expert) ? { expert, checksum: sum } : { expert, checksum: sum, bytes: b.toString('base64') };
+  }
+
+  private slotBytes(layer: number, x: SlotSnapshot): Buffer {
+    const b = x.bytes !== undefined ? Buffer.from(x.bytes, 'base64') : expertWeights(layer, x.expert, this.opts.expertBytes);
+    if (b.length !== this.opts.expertBytes) throw new Error(`snapshot slot of layer ${layer} expert ${x.expert} has ${b.length} bytes, not ${this.opts.expertBytes}`);
+    const sum = checksum(b);
+    if (sum !== x.checksum) throw new Error(`snapshot slot of layer ${layer} expert ${x.expert}: bytes do not match the recorded checksum`);
+    this.sums.set(b, sum);
+    return b;
+  }
+
+  private pristineChecksum(layer: number, expert: number): string {
+    const key = `${layer}:${expert}`;
+    let sum = this.pristine.get(key);
+    if (sum === undefined) this.pristine.set(key, (sum = checksum(expertWeights(layer, expert, this.opts.expertBytes))));
+    return sum;
   }
 
   /** Layers with something staged (tests, metrics). */
