@@ -47,7 +47,12 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
       clientId: `eplb-sim-${o.deployment}`,
       log: (level, message) => (level === 'error' || level === 'warn' ? env.stderr(`sim: ${message}`) : undefined),
     });
-    publisher = new HeatPublisher(await bus.producer(), { validate: o.validate, maxBatchSize: 256, lingerMs: 5, maxInFlight: 2 });
+    try {
+      publisher = new HeatPublisher(await bus.producer(), { validate: o.validate, maxBatchSize: 256, lingerMs: 5, maxInFlight: 2 });
+    } catch (err) {
+      await Promise.allSettled([bus.close(), mapSource.close?.()]);
+      throw err;
+    }
   }
   const pub = publisher;
   let summary: RunSummary;
