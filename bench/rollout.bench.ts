@@ -18,7 +18,7 @@ import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { deploymentRolloutsStream, DeploymentRollouts, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
-import { appendEvents, DeploymentRepository } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, DeploymentRepository } from '@eplb/persistence';
 import { bootstrapHttpApp, createLogger, loadConfig } from '@eplb/platform';
 import { RolloutModule } from '../apps/rollout/src/rollout.module';
 import { readWholeStream, RolloutService } from '../apps/rollout/src/rollout.service';
@@ -29,6 +29,8 @@ import { writeSection } from './lib/results';
 
 const L = 58, E = 256, R = 64, S = 5, N = 8;
 const ROUNDS = Number(process.env.ROLLOUT_BENCH_ROUNDS ?? 3);
+/** `direct` (default): agents keep a control connection to the service; `kafka`: commands and acks over Kafka only. */
+const TRANSPORT = process.env.ROLLOUT_BENCH_TRANSPORT === 'kafka' ? 'kafka' : 'direct';
 const EXPERT_BYTES = 16;
 const ROOT = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const v2 = v1.map((row, l) => row.map((_, p) => row[(p + S * (8 * ((l % 7) + 1) + 1)) % (R * S)]));
 
   const logger = createLogger('rollout', 'warn');
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100' });
+  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_CONTROL_PORT: '0' });
   const app: INestApplication = await bootstrapHttpApp({ name: 'rollout', module: RolloutModule.forRoot(config, logger, settings), logger, host: '127.0.0.1', port: 0 });
   const service = app.get(RolloutService);
   const ds = app.get(DataSource);
@@ -58,6 +60,8 @@ async function main(): Promise<void> {
   await repo.create({ id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: v1, settings: { expertBytes: EXPERT_BYTES } }, meta);
   await ds.transaction((em) => repo.createMapVersion(em, deployment, 1, v2, meta, { source: 'bench' }));
 
+  // the agents' token (role agent), as an operator would issue it
+  const { token } = await new ApiTokenRepository(ds).issue(`${deployment}-agents`, 'agent', meta);
   // one agent process per node, as deployed
   const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-bench-'));
   const mapFile = join(dir, 'map.json');
@@ -65,18 +69,20 @@ async function main(): Promise<void> {
   const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${7910 + a}`).join(',');
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
     spawn(process.execPath, [join(ROOT, 'dist/apps/agent/src/main.js')], {
-      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES) },
+      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${service.controlChannelPort}` : '', AGENT_TOKEN: token },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
   try {
     const t0 = Date.now();
-    while (!(service.ready && Array.from({ length: N }, (_, a) => service.holdings.get(`${deployment}/${a}`)).every(Boolean))) {
+    const joined = () =>
+      Array.from({ length: N }, (_, a) => `${deployment}/${a}`).every((k) => service.holdings.has(k) && (TRANSPORT === 'kafka' || service.connectedAgents().includes(k)));
+    while (!(service.ready && joined())) {
       if (Date.now() - t0 > 120_000) throw new Error('agents did not join within 120 s');
       await sleep(200);
     }
     await sleep(2000); // let the last group rebalances settle
-    log(`8 agents joined in ${Date.now() - t0} ms`);
+    log(`8 agents joined in ${Date.now() - t0} ms (transport: ${TRANSPORT})`);
 
     const overheads: number[] = [];
     const walls: number[] = [];
@@ -116,13 +122,17 @@ async function main(): Promise<void> {
       layer_overhead_p99_ms: pct(overheads, 0.99),
     };
     const mean = overheads.reduce((a, b) => a + b, 0) / overheads.length;
+    const how =
+      TRANSPORT === 'direct'
+        ? 'two round trips on the direct control channel (service → 8 agents → service, TCP, one JSON line each way)'
+        : 'two Kafka round trips (service → 8 agents → service; `ROLLOUT_BENCH_TRANSPORT=kafka`: no control channel)';
     writeSection(
-      'Rollout (`npm run bench:rollout`)',
-      `Command: \`npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}). Machine: ${machine()}.
+      TRANSPORT === 'direct' ? 'Rollout (`npm run bench:rollout`)' : 'Rollout over Kafka only (`ROLLOUT_BENCH_TRANSPORT=kafka npm run bench:rollout`)',
+      `Command: \`${TRANSPORT === 'direct' ? '' : 'ROLLOUT_BENCH_TRANSPORT=kafka '}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}). Machine: ${machine()}.
 ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend, ${EXPERT_BYTES}-byte experts: transfers cost ~nothing),
 ${L} layers, every layer changed; rollout service in the bench process. Per layer, prepare + commit from the event log:
-from the \`decided\` event sending the prepares to the ack completing the commit — two Kafka round trips
-(service → 8 agents → service) and the Postgres appends made before each send.
+from the \`decided\` event sending the prepares to the ack completing the commit — ${how},
+and the Postgres appends (event log, written before every send).
 
 | layers measured | p50 ms | p99 ms | mean ms | max ms | whole rollout (ms, per round) |
 |---|---|---|---|---|---|
@@ -130,6 +140,7 @@ from the \`decided\` event sending the prepares to the ack completing the commit
 
 Target: p99 ≤ 10 ms.`,
     );
+    log(`commands sent ${service.stats.commandsSent}, of which over the control channel ${service.stats.commandsSentDirect}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const a of agents) a.kill('SIGTERM');

@@ -9,6 +9,12 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_RESEND_MS: ms(2_000),
   ROLLOUT_PREPARE_TIMEOUT_MS: ms(30_000),
   ROLLOUT_COMMIT_TIMEOUT_MS: ms(10_000),
+  /**
+   * The direct control channel agents dial (TCP, newline-delimited JSON). 0 = any free port
+   * (tests); Kafka carries commands for agents without a connection.
+   */
+  ROLLOUT_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(3473),
+  ROLLOUT_CONTROL_HOST: z.string().min(1).default('127.0.0.1'),
   // The analysis gate (HeatAnalysis): episodes measured on a batch's layers after it committed,
   // against the most recent episodes before the rollout started.
   /** Episodes on the new version needed before a verdict (pending until then). */

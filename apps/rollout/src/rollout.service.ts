@@ -12,7 +12,9 @@ import {
   RolloutRequestRecord,
   TOPICS,
   deploymentRolloutsStream,
+  parseAgentHello,
   parseRolloutAck,
+  RolloutAckV1,
   rolloutStream,
   topicSpecs,
 } from '@eplb/contracts';
@@ -22,19 +24,32 @@ import {
   RolloutEvent,
   RolloutState,
   advanceRollout,
+  ranksOfAgent,
   defaultRolloutOptions,
   isRolloutTerminal,
   planRollout,
   reduceRollout,
   replayRollout,
 } from '@eplb/domain';
-import { MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { appendEvents, DeploymentRepository, EventMeta, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
-import { APP_CONFIG, AppConfig, LOGGER, REDIS } from '@eplb/platform';
+import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
+import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
+import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { RolloutLock } from './rollout-lock';
 import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
 
 const SERVICE = 'service:rollout';
+
+const rebalancingGauge = gauge('eplb_deployment_rebalancing', '1 while a rollout moves expert weights of the deployment (request routers may read it), else 0', ['deployment'] as const);
+const agentsConnected = gauge('eplb_rollout_agents_connected', 'Agents connected to this instance on the direct control channel', ['deployment'] as const);
+const commandsSent = counter('eplb_rollout_commands_sent_total', 'Commands sent to agents, by transport', ['transport'] as const);
+
+/** Who is at the other end of a control-channel connection (from its hello, after its token checked). */
+interface AgentPeer {
+  readonly deployment: string;
+  readonly node: number;
+  readonly ranks: number[];
+  readonly principal: string;
+}
 
 /** All events of one stream, in order. */
 export async function readWholeStream(ds: DataSource, stream: string): Promise<StoredEvent[]> {
@@ -71,6 +86,8 @@ class Driver {
 
 export interface RolloutServiceStats {
   commandsSent: number;
+  /** Of commandsSent, those that went over the direct control channel (the rest over Kafka). */
+  commandsSentDirect: number;
   acksReceived: number;
   invalidMessages: number;
 }
@@ -87,7 +104,7 @@ export interface RolloutServiceStats {
 @Injectable()
 export class RolloutService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly instanceId = randomUUID();
-  readonly stats: RolloutServiceStats = { commandsSent: 0, acksReceived: 0, invalidMessages: 0 };
+  readonly stats: RolloutServiceStats = { commandsSent: 0, commandsSentDirect: 0, acksReceived: 0, invalidMessages: 0 };
   private readonly views = new Map<string, DeploymentRollouts>();
   private readonly drivers = new Map<string, Driver>();
   private readonly lock: RolloutLock;
@@ -100,6 +117,15 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   private assigned = false;
   /** Latest holdings report per `deployment/node` (what the agents say they hold). */
   readonly holdings = new Map<string, { ranks: number[]; layers: number; at: number }>();
+  /** Last sign of life per `deployment/node` (heartbeat, holdings, ack; either transport). */
+  readonly lastSeen = new Map<string, number>();
+  private readonly control: ControlServer<AgentPeer>;
+  private readonly sessions = new Map<string, ControlSession<AgentPeer>>();
+  private controlPort = 0;
+  /** Acks read but not yet applied: applied together on the next turn of the event loop. */
+  private readonly inbox: RolloutAckV1[] = [];
+  private inboxScheduled = false;
+  private readonly tokens: ApiTokenRepository;
 
   constructor(
     private readonly ds: DataSource,
@@ -111,6 +137,27 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.lock = new RolloutLock(redis, this.instanceId, settings.ROLLOUT_LOCK_TTL_MS);
+    this.tokens = new ApiTokenRepository(ds);
+    this.control = new ControlServer<AgentPeer>({
+      authenticate: (hello) => this.authenticate(hello),
+      onSession: (sess) => this.onSession(sess),
+      onMessage: (sess, line) => this.onControlLine(sess, line),
+      onClose: (sess) => this.onSessionClosed(sess),
+      onInvalid: (remote, reason) => {
+        this.stats.invalidMessages++;
+        this.logger.warn({ remote, reason }, 'control channel: invalid input');
+      },
+    });
+  }
+
+  /** The port of the direct control channel agents dial. */
+  get controlChannelPort(): number {
+    return this.controlPort;
+  }
+
+  /** Agents connected to this instance now, as `deployment/node`. */
+  connectedAgents(): string[] {
+    return [...this.sessions.values()].filter((x) => x.open).map((x) => `${x.peer.deployment}/${x.peer.node}`);
   }
 
   /** True once the ack consumer joined its group (acks sent from then on are read). */
@@ -125,6 +172,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.ensureTopics(topicSpecs(this.config.KAFKA_HEAT_PARTITIONS)).catch((e: Error) => this.logger.warn({ err: e.message }, 'ensureTopics'));
+    this.controlPort = await this.control.listen(this.settings.ROLLOUT_CONTROL_PORT, this.settings.ROLLOUT_CONTROL_HOST);
+    this.logger.info({ port: this.controlPort, host: this.settings.ROLLOUT_CONTROL_HOST }, 'control channel listening');
     this.producer = await this.bus.producer({ compression: 'none' });
     // A group per instance, reading from the log end: every instance sees every ack and keeps
     // those of the deployments it holds; acks missed while down are recovered by resends.
@@ -137,7 +186,14 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       },
     });
     await this.consumer.run(async (batch) => {
-      await this.onAckMessages(batch.messages.map((m) => m.value));
+      for (const m of batch.messages) {
+        const p = parseRolloutAck(m.value);
+        if (p.ok) this.receive(p.message);
+        else {
+          this.stats.invalidMessages++;
+          this.logger.warn({ reason: p.reason }, 'invalid rollout ack dropped');
+        }
+      }
     });
     this.timers.push(setInterval(() => void this.poll(), this.settings.ROLLOUT_POLL_MS));
     this.timers.push(setInterval(() => this.tickAll(), this.settings.ROLLOUT_TICK_MS));
@@ -155,6 +211,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       await this.lock.release(d.deployment).catch(() => undefined);
     }
     this.drivers.clear();
+    await this.control.close();
     await this.consumer?.close().catch(() => undefined);
     await this.producer?.close().catch(() => undefined);
   }
@@ -165,6 +222,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     for (const t of this.timers) clearInterval(t);
     for (const d of this.drivers.values()) d.stopped = true;
     this.drivers.clear();
+    await this.control.close();
     await this.consumer?.close().catch(() => undefined);
     await this.producer?.close().catch(() => undefined);
   }
@@ -373,6 +431,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     await this.fenced(d.deployment);
     await this.ds.transaction((em) => appendEvents(em, rows));
     d.state = s;
+    rebalancingGauge.set({ deployment: d.deployment }, isRolloutTerminal(s) ? 0 : 1);
     for (const c of committed) view.committed.set(c.layer, c.version);
     if (finished) {
       view.finished.set(d.rolloutId, { status: s.status, failure: s.failure });
@@ -387,14 +446,28 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     await this.send(d, adv.send);
   }
 
+  /**
+   * Sends each command over the agent's direct control channel when it has one to this instance,
+   * else over Kafka (where every agent also listens). Agents execute idempotently, so a command
+   * that arrives both ways, or again after a resend, is answered and not run twice.
+   */
   private async send(d: Driver, commands: readonly RolloutAgentCommand[]): Promise<void> {
-    if (commands.length === 0 || !this.producer || !d.rolloutId) return;
+    if (commands.length === 0 || !d.rolloutId) return;
     const sentAt = Date.now();
-    await this.producer.send(
-      TOPICS.rolloutCommands,
-      commands.map((command) => ({ key: d.deployment, value: JSON.stringify({ v: 1, deployment: d.deployment, rolloutId: d.rolloutId!, command, sentAt } satisfies RolloutCommandV1) })),
-    );
+    const viaKafka: RolloutCommandV1[] = [];
+    for (const command of commands) {
+      const msg: RolloutCommandV1 = { v: 1, deployment: d.deployment, rolloutId: d.rolloutId, command, sentAt };
+      const sess = this.sessions.get(`${d.deployment}/${command.agent}`);
+      if (sess?.send(msg)) {
+        this.stats.commandsSentDirect++;
+        commandsSent.inc({ transport: 'direct' });
+      } else viaKafka.push(msg);
+    }
     this.stats.commandsSent += commands.length;
+    if (viaKafka.length === 0) return;
+    if (!this.producer) throw new Error('Kafka producer not started');
+    await this.producer.send(TOPICS.rolloutCommands, viaKafka.map((m) => ({ key: d.deployment, value: JSON.stringify(m) })));
+    commandsSent.inc({ transport: 'kafka' }, viaKafka.length);
   }
 
   /** Refuses to write for a deployment whose lock this instance no longer holds. */
@@ -409,22 +482,103 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  private async onAckMessages(values: readonly (Buffer | null)[]): Promise<void> {
+  // -------------------------------------------------------------------------------------------
+  // agents: the direct control channel and acks from either transport
+
+  private async authenticate(line: string): Promise<Authentication<AgentPeer>> {
+    const p = parseAgentHello(line);
+    if (!p.ok) return { ok: false, reason: `hello: ${p.reason}` };
+    const h = p.message;
+    const principal = await this.tokens.findActive(h.token);
+    if (!principal || (principal.role !== 'agent' && principal.role !== 'operator')) return { ok: false, reason: 'token not accepted (needs an active agent or operator token)' };
+    const dep = await this.deployments.find(h.deployment);
+    if (!dep) return { ok: false, reason: `deployment ${h.deployment} does not exist` };
+    if (h.node >= dep.numNodes) return { ok: false, reason: `node ${h.node} is not a node of ${h.deployment} (it has ${dep.numNodes})` };
+    const own = ranksOfAgent({ numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes }, h.node);
+    if (h.ranks.length !== own.length || h.ranks.some((r, k) => r !== own[k])) {
+      return { ok: false, reason: `node ${h.node} serves ranks [${own.join(',')}], not [${h.ranks.join(',')}]` };
+    }
+    return {
+      ok: true,
+      peer: { deployment: h.deployment, node: h.node, ranks: own, principal: principal.name },
+      welcome: { v: 1, type: 'welcome', instance: this.instanceId },
+    };
+  }
+
+  private onSession(sess: ControlSession<AgentPeer>): void {
+    const key = `${sess.peer.deployment}/${sess.peer.node}`;
+    const old = this.sessions.get(key);
+    // one connection per agent: a reconnect replaces the old one
+    if (old && old !== sess) old.close();
+    this.sessions.set(key, sess);
+    this.lastSeen.set(key, Date.now());
+    agentsConnected.inc({ deployment: sess.peer.deployment });
+    this.logger.info({ deployment: sess.peer.deployment, node: sess.peer.node, principal: sess.peer.principal, remote: sess.remote }, 'agent connected');
+    void this.ds
+      .transaction((em) =>
+        appendEvents(em, [
+          {
+            stream: `agents:${sess.peer.deployment}`,
+            type: 'agent.connected',
+            payload: { node: sess.peer.node, ranks: sess.peer.ranks, remote: sess.remote, instance: this.instanceId },
+            actor: `token:${sess.peer.principal}`,
+            reason: `agent of node ${sess.peer.node} connected to rollout instance ${this.instanceId}`,
+            correlationId: this.instanceId,
+          },
+        ]),
+      )
+      .catch((e: Error) => this.logger.warn({ err: e.message }, 'agent.connected not recorded'));
+  }
+
+  private onSessionClosed(sess: ControlSession<AgentPeer>): void {
+    const key = `${sess.peer.deployment}/${sess.peer.node}`;
+    if (this.sessions.get(key) === sess) this.sessions.delete(key);
+    agentsConnected.dec({ deployment: sess.peer.deployment });
+    this.logger.info({ deployment: sess.peer.deployment, node: sess.peer.node }, 'agent disconnected');
+  }
+
+  private onControlLine(sess: ControlSession<AgentPeer>, line: string): void {
+    const p = parseRolloutAck(line);
+    if (!p.ok) {
+      this.stats.invalidMessages++;
+      this.logger.warn({ remote: sess.remote, reason: p.reason }, 'invalid control message dropped');
+      return;
+    }
+    // a connection speaks for the node its hello was accepted for, and for nothing else
+    if (p.message.deployment !== sess.peer.deployment || p.message.node !== sess.peer.node) {
+      this.stats.invalidMessages++;
+      this.logger.warn({ remote: sess.remote, deployment: p.message.deployment, node: p.message.node }, 'control message for another agent dropped');
+      return;
+    }
+    this.receive(p.message);
+  }
+
+  /** An agent message from either transport: acks are applied together on the next tick of the loop. */
+  private receive(m: RolloutAckV1): void {
+    const key = `${m.deployment}/${m.node}`;
+    this.lastSeen.set(key, Date.now());
+    if (m.type === 'heartbeat') return;
+    if (m.type === 'holdings') {
+      this.holdings.set(key, { ranks: m.ranks, layers: m.layers.length, at: m.sentAt });
+      return;
+    }
+    if (!this.drivers.has(m.deployment)) return;
+    this.stats.acksReceived++;
+    this.inbox.push(m);
+    if (!this.inboxScheduled) {
+      this.inboxScheduled = true;
+      setImmediate(() => {
+        this.inboxScheduled = false;
+        void this.applyAcks(this.inbox.splice(0));
+      });
+    }
+  }
+
+  /** Applies the acks read so far, one machine step (one transaction) per deployment. */
+  private async applyAcks(messages: readonly RolloutAckV1[]): Promise<void> {
     const byDeployment = new Map<string, RolloutAck[]>();
-    for (const raw of values) {
-      const p = parseRolloutAck(raw);
-      if (!p.ok) {
-        this.stats.invalidMessages++;
-        this.logger.warn({ reason: p.reason }, 'invalid rollout ack dropped');
-        continue;
-      }
-      const m = p.message;
-      if (m.type === 'holdings') {
-        this.holdings.set(`${m.deployment}/${m.node}`, { ranks: m.ranks, layers: m.layers.length, at: m.sentAt });
-        continue;
-      }
-      if (!this.drivers.has(m.deployment)) continue;
-      this.stats.acksReceived++;
+    for (const m of messages) {
+      if (m.type !== 'ack') continue;
       const list = byDeployment.get(m.deployment) ?? [];
       list.push(m.ack as RolloutAck);
       byDeployment.set(m.deployment, list);

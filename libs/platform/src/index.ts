@@ -5,7 +5,7 @@ export { LoggingModule, LOGGER } from './logging/logging.module';
 export * from './http/problem';
 export { ProblemFilter } from './http/problem.filter';
 export { ZodPipe } from './http/zod.pipe';
-export { metricsRegistry, counter, histogram, httpRequestDuration } from './metrics/metrics';
+export { metricsRegistry, counter, gauge, histogram, httpRequestDuration } from './metrics/metrics';
 export { READINESS_CHECKS, type ReadinessCheck, type ReadinessReport, runChecks } from './health/readiness';
 export { healthControllers, readinessChecks } from './health/health.providers';
 export { RedisModule, REDIS, RedisCheck } from './redis/redis.module';

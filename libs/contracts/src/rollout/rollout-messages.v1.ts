@@ -65,6 +65,8 @@ export const rolloutAckV1Schema = z.discriminatedUnion('type', [
   z.strictObject({ v: z.literal(1), type: z.literal('ack'), deployment: deploymentId, node: nat, ack: rolloutAckSchema, sentAt: z.number().int().nonnegative() }),
   /** What an agent's ranks hold (per layer: version and logical expert per slot; checksums optional). */
   z.strictObject({ v: z.literal(1), type: z.literal('holdings'), deployment: deploymentId, node: nat, ranks: z.array(nat), layers: z.array(layerHoldingsSchema), sentAt: z.number().int().nonnegative() }),
+  /** An agent is alive (sent every few seconds on the control channel, else on Kafka). */
+  z.strictObject({ v: z.literal(1), type: z.literal('heartbeat'), deployment: deploymentId, node: nat, ranks: z.array(nat), sentAt: z.number().int().nonnegative() }),
 ]);
 export type RolloutAckV1 = z.infer<typeof rolloutAckV1Schema>;
 
@@ -90,3 +92,22 @@ function parseWith<T>(schema: z.ZodType<T>, raw: Buffer | string | null): Rollou
 export const parseRolloutCommand = (raw: Buffer | string | null): RolloutParse<RolloutCommandV1> => parseWith(rolloutCommandV1Schema, raw);
 /** Parses an ack or holdings message; the reason names the first offending field. */
 export const parseRolloutAck = (raw: Buffer | string | null): RolloutParse<RolloutAckV1> => parseWith(rolloutAckV1Schema, raw);
+
+/**
+ * The first line an agent sends on the direct control channel (libs/messaging ControlChannel):
+ * its token (role agent or operator) and what it serves. The service answers `welcome` or
+ * `refused` with the reason; after that the channel carries the same command and ack messages as
+ * the Kafka topics.
+ */
+export const agentHelloV1Schema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('hello'),
+  token: z.string().min(1).max(512),
+  deployment: deploymentId,
+  node: nat,
+  ranks: z.array(nat).min(1),
+  /** Free text for logs and the audit trail (host, pid, version). */
+  agent: z.string().max(256).optional(),
+});
+export type AgentHelloV1 = z.infer<typeof agentHelloV1Schema>;
+export const parseAgentHello = (raw: Buffer | string | null): RolloutParse<AgentHelloV1> => parseWith(agentHelloV1Schema, raw);

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * One registry per process. Metric names are `eplb_<app-part>_<what>_<unit>` so a dashboard can
@@ -20,3 +20,6 @@ export const counter = <L extends string>(name: string, help: string, labelNames
 
 export const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
   new Histogram<L>({ name, help, buckets, labelNames: [...labelNames], registers: [metricsRegistry] });
+
+export const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+  new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [metricsRegistry] });

@@ -1,0 +1,156 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlClient, ControlServer, ControlSession, LineReader, parseControlEndpoints } from './control-channel';
+
+const until = async (cond: () => boolean, ms = 5_000): Promise<void> => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('LineReader', () => {
+  it('reassembles lines split across chunks and skips empty ones', () => {
+    const r = new LineReader();
+    expect(r.push(Buffer.from('{"a":1}\n{"b"'))).toEqual(['{"a":1}']);
+    expect(r.push(Buffer.from(':2'))).toEqual([]);
+    expect(r.push(Buffer.from('}\n\n{"c":3}\n'))).toEqual(['{"b":2}', '{"c":3}']);
+  });
+
+  it('keeps multi-byte characters split across chunks intact', () => {
+    const r = new LineReader();
+    const bytes = Buffer.from('"héat"\n');
+    expect(r.push(bytes.subarray(0, 3))).toEqual([]);
+    expect(r.push(bytes.subarray(3))).toEqual(['"héat"']);
+  });
+
+  it('refuses a line longer than its limit, with or without a newline', () => {
+    expect(() => new LineReader(8).push(Buffer.from('0123456789\n'))).toThrow('longer than 8 bytes');
+    const r = new LineReader(8);
+    r.push(Buffer.from('01234'));
+    expect(() => r.push(Buffer.from('56789'))).toThrow('longer than 8 bytes');
+  });
+});
+
+describe('parseControlEndpoints', () => {
+  it('parses host:port lists and names a bad entry', () => {
+    expect(parseControlEndpoints(' a:1, 127.0.0.1:3473 ')).toEqual([
+      { host: 'a', port: 1 },
+      { host: '127.0.0.1', port: 3473 },
+    ]);
+    expect(parseControlEndpoints('')).toEqual([]);
+    expect(() => parseControlEndpoints('a:1,b')).toThrow('control endpoint "b" is not host:port');
+    expect(() => parseControlEndpoints('a:70000')).toThrow('not host:port');
+  });
+});
+
+describe('ControlServer and ControlClient over loopback TCP', () => {
+  const closers: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  });
+
+  interface Peer {
+    name: string;
+  }
+
+  async function server(received: string[], invalid: string[] = []) {
+    const sessions: ControlSession<Peer>[] = [];
+    const s = new ControlServer<Peer>({
+      authenticate: async (hello) => {
+        const h = JSON.parse(hello) as { token?: string; name?: string };
+        return h.token === 'good' ? { ok: true, peer: { name: String(h.name) }, welcome: { type: 'welcome' } } : { ok: false, reason: 'bad token' };
+      },
+      onSession: (x) => sessions.push(x),
+      onMessage: (x, line) => received.push(`${x.peer.name}:${line}`),
+      onInvalid: (_remote, reason) => invalid.push(reason),
+      helloTimeoutMs: 200,
+    });
+    const port = await s.listen(0, '127.0.0.1');
+    closers.push(() => s.close());
+    return { s, port, sessions };
+  }
+
+  it('authenticates the hello, then carries lines both ways', async () => {
+    const received: string[] = [];
+    const { port, sessions } = await server(received);
+    const got: string[] = [];
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
+    closers.push(() => c.close());
+    c.start();
+    await until(() => sessions.length === 1 && got.length === 1);
+    expect(JSON.parse(got[0])).toEqual({ type: 'welcome' });
+    expect(c.send({ ack: 1 })).toBe(true);
+    expect(sessions[0].send({ command: 'prepare' })).toBe(true);
+    await until(() => received.length === 1 && got.length === 2);
+    expect(received).toEqual(['agent-0:{"ack":1}']);
+    expect(JSON.parse(got[1])).toEqual({ command: 'prepare' });
+  });
+
+  it('refuses a bad hello with the reason and closes; a silent client is dropped', async () => {
+    const invalid: string[] = [];
+    const { port, sessions } = await server([], invalid);
+    const got: string[] = [];
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'bad' }), onMessage: (l) => got.push(l), retryMs: 10_000 });
+    closers.push(() => c.close());
+    c.start();
+    await until(() => got.length === 1);
+    expect(JSON.parse(got[0])).toEqual({ type: 'refused', reason: 'bad token' });
+    await until(() => !c.isConnected);
+    const silent = connect({ host: '127.0.0.1', port });
+    closers.push(() => silent.destroy());
+    await until(() => invalid.includes('no hello in time'));
+    expect(sessions).toHaveLength(0);
+    expect(invalid).toContain('hello refused: bad token');
+  });
+
+  it('drops a connection sending an over-long line without crashing the server', async () => {
+    const invalid: string[] = [];
+    const received: string[] = [];
+    const { port } = await server(received, invalid);
+    const raw = connect({ host: '127.0.0.1', port });
+    raw.on('error', () => undefined); // the server resets it
+    closers.push(() => raw.destroy());
+    await new Promise((r) => raw.once('connect', r));
+    raw.write(`${JSON.stringify({ token: 'good', name: 'x' })}\n`);
+    raw.write(Buffer.alloc(2 * 1024 * 1024, 0x61));
+    await until(() => invalid.some((r) => r.includes('longer than')));
+    // the server still accepts others
+    const got: string[] = [];
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'good', name: 'y' }), onMessage: (l) => got.push(l) });
+    closers.push(() => c.close());
+    c.start();
+    await until(() => got.length === 1);
+  });
+
+  it('reconnects after the server restarts, saying hello again', async () => {
+    const received: string[] = [];
+    const first = await server(received);
+    const port = first.port;
+    let hellos = 0;
+    const c = new ControlClient({
+      endpoint: { host: '127.0.0.1', port },
+      hello: () => {
+        hellos++;
+        return { token: 'good', name: 'agent' };
+      },
+      onMessage: () => undefined,
+      retryMs: 20,
+      maxRetryMs: 50,
+    });
+    closers.push(() => c.close());
+    c.start();
+    await until(() => first.sessions.length === 1);
+    await first.s.close();
+    await until(() => !c.isConnected);
+    const again = new ControlServer<Peer>({
+      authenticate: async () => ({ ok: true, peer: { name: 'again' } }),
+      onMessage: (_x, line) => received.push(line),
+    });
+    await again.listen(port, '127.0.0.1');
+    closers.push(() => again.close());
+    await until(() => c.isConnected && hellos === 2);
+    await until(() => c.send({ after: 'restart' }) && received.includes('{"after":"restart"}'));
+  });
+});
