@@ -10,6 +10,8 @@ export {
   type PolicySettings,
   type DeploymentRecord,
   type NewDeployment,
+  type MapVersionInfo,
+  type MapVersionRecord,
 } from './repositories/deployment.repository';
 export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
 export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal } from './repositories/api-token.repository';

@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { DeploymentEntity } from '../entities/deployment.entity';
+import { EventEntity } from '../entities/event.entity';
 import { MapVersionEntity } from '../entities/map-version.entity';
 import { appendEvents, EventMeta } from './event-store';
 
@@ -48,6 +49,28 @@ export interface NewDeployment extends DeploymentShapeRecord {
 
 export class DeploymentExistsError extends Error {}
 
+/** A map version without its map: lineage, who made it, why, and where it came from. */
+export interface MapVersionInfo {
+  readonly deploymentId: string;
+  readonly version: number;
+  /** The version it was made against; null for version 1. */
+  readonly parentVersion: number | null;
+  readonly createdBy: string;
+  readonly reason: string;
+  readonly createdAt: Date;
+  /**
+   * What its `map-version.created` event says besides version and parent: `{runId, policy,
+   * interval}` for an approved proposal, `{source: 'import', format}` for an import, `{}` for the
+   * initial map.
+   */
+  readonly origin: Record<string, unknown>;
+}
+
+export interface MapVersionRecord extends MapVersionInfo {
+  /** physical_to_logical[layer][slot] */
+  readonly physicalToLogical: number[][];
+}
+
 const toRecord = (e: DeploymentEntity): DeploymentRecord => ({
   id: e.id,
   numLayers: e.numLayers,
@@ -75,6 +98,17 @@ const toRecord = (e: DeploymentEntity): DeploymentRecord => ({
 });
 
 export class StaleMapVersionError extends Error {}
+
+/** Rows written before parents were recorded have none: the version before is the parent then. */
+const toMapVersionInfo = (r: MapVersionEntity, origin: Record<string, unknown> | undefined): MapVersionInfo => ({
+  deploymentId: r.deploymentId,
+  version: r.version,
+  parentVersion: r.parentVersion ?? (r.version > 1 ? r.version - 1 : null),
+  createdBy: r.createdBy,
+  reason: r.reason,
+  createdAt: r.createdAt,
+  origin: origin ?? {},
+});
 
 /** Settings as the table names them; what is absent keeps its value (or the column default). */
 function settingsColumns(p: Partial<PolicySettings>): Partial<DeploymentEntity> {
@@ -175,6 +209,49 @@ export class DeploymentRepository {
     await repo.update({ id }, { latestMapVersion: version });
     await appendEvents(em, [{ stream: `deployment:${id}`, type: 'map-version.created', payload: { version, parentVersion: parent, ...origin }, ...meta }]);
     return version;
+  }
+
+  /**
+   * Map versions newest first (without their maps), `before` a version for the next page. The
+   * origin of each comes from its `map-version.created` event in the deployment's stream.
+   */
+  async listMapVersions(deploymentId: string, limit: number, before?: number): Promise<MapVersionInfo[]> {
+    const qb = this.ds
+      .getRepository(MapVersionEntity)
+      .createQueryBuilder('m')
+      .select(['m.deploymentId', 'm.version', 'm.parentVersion', 'm.createdBy', 'm.reason', 'm.createdAt'])
+      .where('m.deploymentId = :deploymentId', { deploymentId })
+      .orderBy('m.version', 'DESC')
+      .limit(limit);
+    if (before !== undefined) qb.andWhere('m.version < :before', { before });
+    const rows = await qb.getMany();
+    if (rows.length === 0) return [];
+    const origins = await this.mapVersionOrigins(deploymentId, rows[rows.length - 1].version, rows[0].version);
+    return rows.map((r) => toMapVersionInfo(r, origins.get(r.version)));
+  }
+
+  /** One map version with its map and lineage; null if the deployment or version does not exist. */
+  async findMapVersion(deploymentId: string, version: number): Promise<MapVersionRecord | null> {
+    const row = await this.ds.getRepository(MapVersionEntity).findOneBy({ deploymentId, version });
+    if (!row) return null;
+    const origins = await this.mapVersionOrigins(deploymentId, version, version);
+    return { ...toMapVersionInfo(row, origins.get(version)), physicalToLogical: row.physicalToLogical };
+  }
+
+  private async mapVersionOrigins(deploymentId: string, from: number, to: number): Promise<Map<number, Record<string, unknown>>> {
+    const events = await this.ds
+      .getRepository(EventEntity)
+      .createQueryBuilder('e')
+      .select(['e.id', 'e.payload'])
+      .where('e.stream = :stream AND e.type = :type', { stream: `deployment:${deploymentId}`, type: 'map-version.created' })
+      .andWhere(`(e.payload->>'version')::int BETWEEN :from AND :to`, { from, to })
+      .getMany();
+    const out = new Map<number, Record<string, unknown>>();
+    for (const e of events) {
+      const { version, parentVersion: _parent, ...origin } = e.payload as { version: number; parentVersion: unknown };
+      out.set(Number(version), origin);
+    }
+    return out;
   }
 
   /** Map versions are immutable, so callers may cache what this returns forever. */
