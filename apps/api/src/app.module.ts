@@ -23,6 +23,13 @@ import { TopExpertsUseCase } from './heat/top-experts.use-case';
 import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
+import { DeploymentRolloutsReader } from './rollouts/deployment-rollouts.reader';
+import { RebalancingController } from './rollouts/rebalancing.controller';
+import { RebalancingUseCase } from './rollouts/rebalancing.use-case';
+import { MapsController } from './maps/maps.controller';
+import { GetMapVersionUseCase } from './maps/get-map-version.use-case';
+import { DiffMapVersionsUseCase } from './maps/diff-map-versions.use-case';
+import { ImportMapVersionUseCase } from './maps/import-map-version.use-case';
 
 /** Admin and analyst HTTP API. */
 @Module({})
@@ -31,7 +38,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, MapsController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -47,6 +54,11 @@ export class ApiModule {
         HeatExportUseCase,
         UpdateSettingsUseCase,
         WhatIfUseCase,
+        DeploymentRolloutsReader,
+        RebalancingUseCase,
+        GetMapVersionUseCase,
+        DiffMapVersionsUseCase,
+        ImportMapVersionUseCase,
       ],
     };
   }

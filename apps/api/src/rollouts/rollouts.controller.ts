@@ -3,13 +3,14 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { DeploymentRollouts, ROLLOUT_CONTROL_ACTIONS, ROLLOUT_EVENTS, RolloutControlAction, deploymentRolloutsStream, rolloutStream } from '@eplb/contracts';
+import { ROLLOUT_CONTROL_ACTIONS, ROLLOUT_EVENTS, RolloutControlAction, deploymentRolloutsStream, rolloutStream } from '@eplb/contracts';
 import { RolloutEvent, replayRollout, rolloutSummary } from '@eplb/domain';
-import { appendEvents, DeploymentRepository, EventMeta, readStream, StoredEvent } from '@eplb/persistence';
+import { appendEvents, DeploymentRepository, EventMeta } from '@eplb/persistence';
 import { conflictProblem, notFoundProblem, validationProblem, ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
 import { deploymentId } from '../deployments/deployments.controller';
+import { DeploymentRolloutsReader, statusOf, timesOf } from './deployment-rollouts.reader';
 
 const step = z.union([z.number().int().positive(), z.literal('rest'), z.strictObject({ layers: z.union([z.number().int().positive(), z.literal('rest')]), analysis: z.boolean().optional() })]);
 const startBody = z.strictObject({
@@ -22,16 +23,6 @@ const controlBody = z.strictObject({ reason: z.string().min(1).max(2000), rollba
 const id = new ZodPipe(deploymentId, 'param');
 const rid = new ZodPipe(z.uuid(), 'param');
 const action = new ZodPipe(z.enum(ROLLOUT_CONTROL_ACTIONS), 'param');
-
-async function readAll(ds: DataSource, stream: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (let after = '0'; ; ) {
-    const page = await readStream(ds.manager, stream, after, 1000);
-    out.push(...page);
-    if (page.length < 1000) return out;
-    after = page[page.length - 1].id;
-  }
-}
 
 /**
  * Rollouts of map versions (operator). The API does not drive rollouts: it appends the request
@@ -46,12 +37,11 @@ export class RolloutsController {
   constructor(
     private readonly ds: DataSource,
     private readonly deployments: DeploymentRepository,
+    private readonly rollouts: DeploymentRolloutsReader,
   ) {}
 
-  private async view(dep: string): Promise<DeploymentRollouts> {
-    const v = new DeploymentRollouts(dep);
-    for (const e of await readAll(this.ds, deploymentRolloutsStream(dep))) v.apply(e);
-    return v;
+  private async view(dep: string) {
+    return (await this.rollouts.load(dep)).view;
   }
 
   @Post()
@@ -80,17 +70,27 @@ export class RolloutsController {
   async list(@Param('id', id) dep: string) {
     const d = await this.deployments.find(dep);
     if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
-    const v = await this.view(dep);
+    const { view: v, events } = await this.rollouts.load(dep);
     return {
       committedVersions: v.committedVersions(d.numLayers),
       rebalancing: v.active() !== null,
-      items: [...v.requests.values()].map((r) => ({
-        rolloutId: r.payload.rolloutId,
-        mapVersion: r.payload.mapVersion,
-        requestedBy: r.actor,
-        reason: r.reason,
-        status: statusOf(v, r.payload.rolloutId),
-      })),
+      items: [...v.requests.values()].map((r) => {
+        const rolloutId = r.payload.rolloutId;
+        const t = timesOf(events, rolloutId);
+        return {
+          rolloutId,
+          mapVersion: r.payload.mapVersion,
+          fromVersion: v.started.get(rolloutId)?.fromVersion ?? null,
+          requestedBy: r.actor,
+          reason: r.reason,
+          status: statusOf(v, rolloutId),
+          failure: v.finished.get(rolloutId)?.failure ?? null,
+          rejected: v.rejected.get(rolloutId) ?? null,
+          requestedAt: t.requestedAt?.toISOString() ?? null,
+          startedAt: t.startedAt?.toISOString() ?? null,
+          finishedAt: t.finishedAt?.toISOString() ?? null,
+        };
+      }),
     };
   }
 
@@ -101,7 +101,7 @@ export class RolloutsController {
     const v = await this.view(dep);
     const req = v.requests.get(rolloutId);
     if (!req) throw notFoundProblem(`deployment ${dep} has no rollout ${rolloutId}`);
-    const events = (await readAll(this.ds, rolloutStream(rolloutId))).map((e) => e.payload as unknown as RolloutEvent);
+    const events = (await this.rollouts.readAll(rolloutStream(rolloutId))).map((e) => e.payload as unknown as RolloutEvent);
     const base = { rolloutId, deployment: dep, mapVersion: req.payload.mapVersion, requestedBy: req.actor, reason: req.reason };
     if (events.length === 0) return { ...base, status: statusOf(v, rolloutId), rejected: v.rejected.get(rolloutId) ?? null, layers: [] };
     return { ...base, ...rolloutSummary(replayRollout(events)) };
@@ -135,12 +135,4 @@ export class RolloutsController {
     );
     return { rolloutId, action: act, accepted: true };
   }
-}
-
-function statusOf(v: DeploymentRollouts, rolloutId: string): string {
-  if (v.rejected.has(rolloutId)) return 'REJECTED';
-  const f = v.finished.get(rolloutId);
-  if (f) return f.status;
-  if (v.started.has(rolloutId)) return 'RUNNING';
-  return 'REQUESTED';
 }

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { diffMaps, LayerDiff, MapDiffTotals } from '@eplb/domain';
+import { validationProblem } from '@eplb/platform';
+import { GetMapVersionUseCase } from './get-map-version.use-case';
+
+export interface MapDiffResponse {
+  deployment: string;
+  /** The version diffed… */
+  version: number;
+  /** …against this one (default: its parent): what rolling `version` out on top of `against` moves. */
+  against: number;
+  /** Bytes per expert (the deployment's `expertBytes` setting). */
+  expertBytes: number;
+  layers: LayerDiff[];
+  totals: MapDiffTotals;
+}
+
+/** Per layer: slots changed, transfers and bytes between two map versions (libs/domain diffMaps). */
+@Injectable()
+export class DiffMapVersionsUseCase {
+  constructor(private readonly versions: GetMapVersionUseCase) {}
+
+  async execute(dep: string, version: number, against?: number): Promise<MapDiffResponse> {
+    const { d, v } = await this.versions.load(dep, version);
+    const base = against ?? v.parentVersion;
+    if (base === null) throw validationProblem([{ field: 'query.against', message: `version ${version} has no parent; name the version to diff against` }]);
+    const { v: b } = await this.versions.load(dep, base);
+    const shape = { numLayers: d.numLayers, numExperts: d.numExperts, numRanks: d.numRanks, slotsPerRank: d.slotsPerRank, numNodes: d.numNodes };
+    const diff = diffMaps(shape, b.physicalToLogical, v.physicalToLogical, d.settings.expertBytes);
+    return { deployment: d.id, version, against: base, expertBytes: d.settings.expertBytes, layers: diff.layers, totals: diff.totals };
+  }
+}
