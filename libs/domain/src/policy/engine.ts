@@ -69,60 +69,72 @@ export function groupEpisodes(
 ): Shots {
   const K = episodes.length;
   const E = episodes[0].length;
-  // each episode scaled to total 1 (norm), and its centred, unit-length copy (unit) for correlations
-  const norm = new Float64Array(K * E);
-  const unit = new Float64Array(K * E);
+  // Pearson correlation from raw heat: with n = h / total, Σ_e (n_i − 1/E)(n_j − 1/E) =
+  // Σ_e h_i h_j / (T_i T_j) − 1/E; kind[k]: 0 all-zero, 1 flat (no variance), 2 otherwise —
+  // degenerate episodes correlate only with episodes of their own kind (then perfectly)
+  const inv = new Float64Array(K);
+  const sd = new Float64Array(K);
+  const kind = new Uint8Array(K);
   for (let k = 0; k < K; k++) {
     const h = episodes[k];
-    const o = k * E;
-    let total = 0;
-    for (let e = 0; e < E; e++) total += h[e];
-    const scale = total > 0 ? 1 / total : 0;
-    const mean = total > 0 ? 1 / E : 0;
-    let ss = 0;
+    let total = 0, sq = 0;
     for (let e = 0; e < E; e++) {
-      const n = h[e] * scale;
-      norm[o + e] = n;
-      const u = n - mean;
-      unit[o + e] = u;
-      ss += u * u;
+      const x = h[e];
+      total += x;
+      sq += x * x;
     }
-    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-    for (let e = 0; e < E; e++) unit[o + e] *= inv;
+    if (total <= 0) continue;
+    inv[k] = 1 / total;
+    const ss = sq * inv[k] * inv[k] - 1 / E;
+    kind[k] = ss > 1e-12 / E ? 2 : 1;
+    sd[k] = kind[k] === 2 ? Math.sqrt(ss) : 0;
   }
   // leader clustering: a shot is represented by its first (newest) episode
   const leaders: number[] = [];
-  const sums: Float64Array[] = [];
-  const weights: number[] = [];
+  const assign = new Int32Array(K);
   for (let k = K - 1; k >= 0; k--) {
     let best = -1, bestC = -Infinity;
+    const hk = episodes[k];
     for (let c = 0; c < leaders.length; c++) {
-      const lo = leaders[c] * E, ko = k * E;
-      let dot = 0;
-      let same = true;
-      for (let e = 0; e < E; e++) {
-        dot += unit[lo + e] * unit[ko + e];
-        if (norm[lo + e] !== norm[ko + e]) same = false;
+      const lk = leaders[c];
+      let corr: number;
+      if (kind[lk] !== 2 || kind[k] !== 2) corr = kind[lk] === kind[k] ? 1 : 0;
+      else {
+        const hl = episodes[lk];
+        let dot = 0;
+        for (let e = 0; e < E; e++) dot += hl[e] * hk[e];
+        corr = (dot * inv[lk] * inv[k] - 1 / E) / (sd[lk] * sd[k]);
       }
-      if (same) dot = 1; // identical shapes, including flat or all-zero episodes
-      if (dot > bestC) {
-        bestC = dot;
+      if (corr > bestC) {
+        bestC = corr;
         best = c;
       }
     }
     if (best < 0 || (bestC < similarity && leaders.length < maxShots)) {
       leaders.push(k);
-      sums.push(new Float64Array(E));
-      weights.push(0);
       best = leaders.length - 1;
     }
-    const wk = w[k] > 0 ? w[k] : 1e-300;
-    const sum = sums[best];
-    for (let e = 0; e < E; e++) sum[e] += wk * norm[k * E + e];
-    weights[best] += wk;
+    assign[k] = best;
   }
-  for (let c = 0; c < sums.length; c++) for (let e = 0; e < E; e++) sums[c][e] /= weights[c];
-  return { episodes: sums, w: Float64Array.from(weights) };
+  // shot c: the w-weighted mean of its episodes, each scaled to total 1
+  const nShots = leaders.length;
+  const sums: Float64Array[] = [];
+  const weights = new Float64Array(nShots);
+  for (let c = 0; c < nShots; c++) sums.push(new Float64Array(E));
+  for (let k = K - 1; k >= 0; k--) {
+    const c = assign[k];
+    const wk = w[k] > 0 ? w[k] : 1e-300;
+    const f = wk * inv[k];
+    const sum = sums[c];
+    const h = episodes[k];
+    for (let e = 0; e < E; e++) sum[e] += f * h[e];
+    weights[c] += wk;
+  }
+  for (let c = 0; c < nShots; c++) {
+    const iw = 1 / weights[c];
+    for (let e = 0; e < E; e++) sums[c][e] *= iw;
+  }
+  return { episodes: sums, w: weights };
 }
 
 export class PlacementState {
@@ -144,6 +156,13 @@ export class PlacementState {
   lastDV = 0;
   private readonly tmp: Float64Array;
   private readonly affected: Int32Array;
+  /** Slots of each expert as a doubly linked list: head[e], then nxt[p] (−1 ends); prv[p] back. */
+  private readonly head: Int32Array;
+  private readonly nxt: Int32Array;
+  private readonly prv: Int32Array;
+  /** mark[r] === stamp: rank r is affected by the move evalRetarget is looking at. */
+  private readonly mark: Int32Array;
+  private stamp = 0;
 
   constructor(readonly pb: LayerProblem, initial: ArrayLike<number>, original?: ArrayLike<number>) {
     const { E, R, K, P, S } = pb;
@@ -160,6 +179,11 @@ export class PlacementState {
     this.arg3 = new Int32Array(K);
     this.tmp = new Float64Array(R * K);
     this.affected = new Int32Array(R);
+    this.head = new Int32Array(E).fill(-1);
+    this.nxt = new Int32Array(P);
+    this.prv = new Int32Array(P);
+    this.mark = new Int32Array(R);
+    for (let p = P - 1; p >= 0; p--) this.link(p, this.slot[p]);
     const base = original ?? initial;
     for (let p = 0; p < P; p++) this.orig[((p / S) | 0) * E + base[p]] = 1;
     for (let p = 0; p < P; p++) {
@@ -169,6 +193,21 @@ export class PlacementState {
     }
     if (original) this.recompute();
     else this.recomputeLoads(); // transfers are counted against the initial map itself: 0
+  }
+
+  private link(p: number, e: number): void {
+    const h = this.head[e];
+    this.nxt[p] = h;
+    this.prv[p] = -1;
+    if (h >= 0) this.prv[h] = p;
+    this.head[e] = p;
+  }
+
+  private unlink(p: number, e: number): void {
+    const n = this.nxt[p], v = this.prv[p];
+    if (v >= 0) this.nxt[v] = n;
+    else this.head[e] = n;
+    if (n >= 0) this.prv[n] = v;
   }
 
   rankOf(p: number): number {
@@ -289,6 +328,8 @@ export class PlacementState {
     }
     this.slot[p] = b;
     this.slot[q] = a;
+    this.unlink(p, a); this.link(p, b);
+    this.unlink(q, b); this.link(q, a);
     this.cnt[r1 * E + a]--; this.cnt[r1 * E + b]++;
     this.cnt[r2 * E + b]--; this.cnt[r2 * E + a]++;
     this.recomputeTops();
@@ -304,9 +345,25 @@ export class PlacementState {
     const rp = this.rankOf(p);
     const ra = this.reps[a], rb = this.reps[b];
     const oa = 1 / ra, na = 1 / (ra - 1), ob = 1 / rb, nb = 1 / (rb + 1);
+    // affected ranks: p's, and those holding a or b (from the slot lists, deduplicated by stamp)
+    const mark = this.mark, S = this.pb.S;
+    const stamp = ++this.stamp;
     let n = 0;
-    for (let r = 0; r < R; r++) {
-      if (r === rp || this.cnt[r * E + a] > 0 || this.cnt[r * E + b] > 0) this.affected[n++] = r;
+    mark[rp] = stamp;
+    this.affected[n++] = rp;
+    for (let q = this.head[a]; q >= 0; q = this.nxt[q]) {
+      const r = (q / S) | 0;
+      if (mark[r] !== stamp) {
+        mark[r] = stamp;
+        this.affected[n++] = r;
+      }
+    }
+    for (let q = this.head[b]; q >= 0; q = this.nxt[q]) {
+      const r = (q / S) | 0;
+      if (mark[r] !== stamp) {
+        mark[r] = stamp;
+        this.affected[n++] = r;
+      }
     }
     const tmp = this.tmp;
     // new loads of affected ranks into tmp[i*K + k]
@@ -331,13 +388,13 @@ export class PlacementState {
     for (let k = 0; k < K; k++) {
       // max over unaffected ranks: the first of the top three that is unaffected, else a scan
       let m = -1;
-      if (!this.isAffected(this.arg1[k], rp, a, b)) m = this.top1[k];
-      else if (this.arg2[k] >= 0 && !this.isAffected(this.arg2[k], rp, a, b)) m = this.top2[k];
-      else if (this.arg3[k] >= 0 && !this.isAffected(this.arg3[k], rp, a, b)) m = this.top3[k];
+      if (mark[this.arg1[k]] !== stamp) m = this.top1[k];
+      else if (this.arg2[k] >= 0 && mark[this.arg2[k]] !== stamp) m = this.top2[k];
+      else if (this.arg3[k] >= 0 && mark[this.arg3[k]] !== stamp) m = this.top3[k];
       if (m < 0) {
         m = 0;
         for (let r = 0; r < R; r++) {
-          if (!this.isAffected(r, rp, a, b) && this.load[r * K + k] > m) m = this.load[r * K + k];
+          if (mark[r] !== stamp && this.load[r * K + k] > m) m = this.load[r * K + k];
         }
       }
       for (let i = 0; i < n; i++) if (tmp[i * K + k] > m) m = tmp[i * K + k];
@@ -372,11 +429,6 @@ export class PlacementState {
     return delta;
   }
 
-  private isAffected(r: number, rp: number, a: number, b: number): boolean {
-    const E = this.pb.E;
-    return r === rp || this.cnt[r * E + a] > 0 || this.cnt[r * E + b] > 0;
-  }
-
   retargetTransfers(p: number, b: number): number {
     const E = this.pb.E;
     const a = this.slot[p], r = this.rankOf(p);
@@ -391,6 +443,7 @@ export class PlacementState {
     const a = this.slot[p], r = this.rankOf(p);
     this.transfers += this.retargetTransfers(p, b);
     this.slot[p] = b;
+    this.unlink(p, a); this.link(p, b);
     this.reps[a]--; this.reps[b]++;
     this.cnt[r * E + a]--; this.cnt[r * E + b]++;
     this.recomputeLoads();

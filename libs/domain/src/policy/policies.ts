@@ -185,36 +185,59 @@ function heldOutConfirms(
   const pbA = problem(shape, older, layer, wA, options);
   const st = new PlacementState(pbA, current);
   localSearch(st, searchLimits(pbA, lambda, options));
+  return beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);
+}
+
+/**
+ * Whether map `next` beats `current` on episodes [from, to) of a layer by more than z standard
+ * errors: d_k = per-episode imbalance under current − under next, mean(d) > max(0, z·se(d)).
+ */
+function beatsByZ(
+  heat: HeatEpisodes,
+  layer: number,
+  from: number,
+  to: number,
+  current: ArrayLike<number>,
+  next: ArrayLike<number>,
+  shape: DeploymentShape,
+  z: number,
+): boolean {
   const { numRanks: R, slotsPerRank: S, numExperts: E } = shape;
-  const repsCur = new Int32Array(E), repsNew = new Int32Array(E);
-  for (let p = 0; p < R * S; p++) {
-    repsCur[current[p]]++;
-    repsNew[st.slot[p]]++;
+  const P = R * S;
+  const n = to - from;
+  // per-slot share 1/replicas for both maps
+  const reps = new Int32Array(2 * E);
+  for (let p = 0; p < P; p++) {
+    reps[current[p]]++;
+    reps[E + next[p]]++;
   }
-  const loadCur = new Float64Array(R), loadNew = new Float64Array(R);
+  const shareCur = new Float64Array(P), shareNew = new Float64Array(P);
+  for (let p = 0; p < P; p++) {
+    shareCur[p] = 1 / reps[current[p]];
+    shareNew[p] = 1 / reps[E + next[p]];
+  }
   let sum = 0, sq = 0;
-  for (const h of newer) {
-    loadCur.fill(0);
-    loadNew.fill(0);
+  for (let k = from; k < to; k++) {
+    const h = heat[k][layer];
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
     if (total <= 0) continue; // imbalance 1 under both maps: difference 0
-    for (let p = 0; p < R * S; p++) {
-      const r = (p / S) | 0;
-      loadCur[r] += h[current[p]] / repsCur[current[p]];
-      loadNew[r] += h[st.slot[p]] / repsNew[st.slot[p]];
-    }
     let mCur = 0, mNew = 0;
-    for (let r = 0; r < R; r++) {
-      if (loadCur[r] > mCur) mCur = loadCur[r];
-      if (loadNew[r] > mNew) mNew = loadNew[r];
+    for (let r = 0, p = 0; r < R; r++) {
+      let lc = 0, ln = 0;
+      for (let j = 0; j < S; j++, p++) {
+        lc += h[current[p]] * shareCur[p];
+        ln += h[next[p]] * shareNew[p];
+      }
+      if (lc > mCur) mCur = lc;
+      if (ln > mNew) mNew = ln;
     }
     const d = ((mCur - mNew) * R) / total; // per-episode imbalance: max / mean rank load
     sum += d;
     sq += d * d;
   }
-  const mean = sum / half;
-  const variance = Math.max(0, sq / half - mean * mean) * (half / Math.max(1, half - 1));
-  return mean > 0 && mean > z * Math.sqrt(variance / half);
+  const mean = sum / n;
+  const variance = Math.max(0, sq / n - mean * mean) * (n / Math.max(1, n - 1));
+  return mean > 0 && mean > z * Math.sqrt(variance / n);
 }
 

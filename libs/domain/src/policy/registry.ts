@@ -1,7 +1,7 @@
 import { invalid } from '../errors';
 import { assertShape, numSlots } from '../shape/deployment-shape';
 import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
-import { layerImbalance } from '../heat/imbalance';
+import { HeatEpisodes } from '../heat/heat';
 import { alignToCurrent, layerTransfers } from '../transfer/transfer-plan';
 import { defaultPolicy, flashPolicy, greedyPolicy, incrementalPolicy } from './policies';
 import { LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
@@ -34,14 +34,15 @@ export function getPolicy(name: string): Policy {
     // experts a rank keeps stay in their slots: only arriving experts are written
     if (current && !entry.slotAligned) map = map.map((row, l) => alignToCurrent(current[l], row, shape.slotsPerRank));
     assertPhysicalToLogical(map, shape.numLayers, shape.numExperts, numSlots(shape));
+    const scratch = new Scratch(shape.numExperts, numSlots(shape), shape.numRanks);
     const layers: LayerReport[] = map.map((row, l) => {
       let redeployed = true;
       if (current) {
         redeployed = false;
         for (let p = 0; p < row.length && !redeployed; p++) redeployed = row[p] !== current[l][p];
       }
-      const after = layerImbalance(row, heat, l, shape.numRanks, shape.slotsPerRank);
-      const before = current ? (redeployed ? layerImbalance(current[l], heat, l, shape.numRanks, shape.slotsPerRank) : after) : null;
+      const after = imbalances(row, heat, l, shape.numRanks, shape.slotsPerRank, scratch);
+      const before = current ? (redeployed ? imbalances(current[l], heat, l, shape.numRanks, shape.slotsPerRank, scratch) : after) : null;
       return {
         imbalanceBefore: before ? before.window : null,
         imbalanceAfter: after.window,
@@ -53,6 +54,56 @@ export function getPolicy(name: string): Policy {
     });
     return { policy: name, physicalToLogical: map, layers };
   };
+}
+
+class Scratch {
+  readonly reps: Int32Array;
+  readonly share: Float64Array;
+  readonly window: Float64Array;
+  constructor(E: number, P: number, R: number) {
+    this.reps = new Int32Array(E);
+    this.share = new Float64Array(P);
+    this.window = new Float64Array(R);
+  }
+}
+
+/**
+ * layerImbalance (window sum and mean per-episode imbalance) in one pass over the episodes: the
+ * window's rank loads are the sums of the episodes' rank loads.
+ */
+function imbalances(
+  row: ArrayLike<number>,
+  heat: HeatEpisodes,
+  layer: number,
+  R: number,
+  S: number,
+  sc: Scratch,
+): { window: number; episodeMean: number } {
+  const { reps, share, window } = sc;
+  const P = R * S;
+  reps.fill(0);
+  window.fill(0);
+  for (let p = 0; p < P; p++) reps[row[p]]++;
+  for (let p = 0; p < P; p++) share[p] = 1 / reps[row[p]];
+  let mean = 0;
+  for (let k = 0; k < heat.length; k++) {
+    const h = heat[k][layer];
+    let max = 0, total = 0;
+    for (let r = 0, p = 0; r < R; r++) {
+      let v = 0;
+      for (let j = 0; j < S; j++, p++) v += h[row[p]] * share[p];
+      window[r] += v;
+      total += v;
+      if (v > max) max = v;
+    }
+    mean += total > 0 ? (max * R) / total : 1;
+  }
+  let max = 0, total = 0;
+  for (let r = 0; r < R; r++) {
+    total += window[r];
+    if (window[r] > max) max = window[r];
+  }
+  return { window: total > 0 ? (max * R) / total : 1, episodeMean: mean / heat.length };
 }
 
 /** Throws a DomainError naming the first part of the input that does not fit the shape. */
