@@ -72,6 +72,13 @@ class Driver {
   rolloutId: string | null = null;
   /** Control requests already turned into operator events (by request event id). */
   readonly appliedControls = new Set<string>();
+  /**
+   * Ack events applied but not yet written: acks that decide nothing wait for the next write (or
+   * the flush on the clock loop). Losing them in a crash loses nothing — the replacement replays
+   * up to the last decision, re-sends what is in flight, and the agents answer again.
+   */
+  readonly unrecorded: NewEvent[] = [];
+  unrecordedSince = 0;
   private queue: Promise<unknown> = Promise.resolve();
   stopped = false;
 
@@ -206,7 +213,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     for (const t of this.timers) clearInterval(t);
     await this.polling?.catch(() => undefined);
     for (const d of this.drivers.values()) {
-      await d.serial(async () => undefined);
+      await d.serial(() => this.flushUnrecorded(d)).catch(() => undefined);
       d.stopped = true;
       await this.lock.release(d.deployment).catch(() => undefined);
     }
@@ -416,6 +423,14 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       }
     }
     const finished = isRolloutTerminal(s) && !isRolloutTerminal(before);
+    if (adv.events.length === 0 && committed.length === 0 && !finished && inputs.every((e) => e.type === 'ack')) {
+      // decides nothing: keep it in memory until the next write (one transaction per decision)
+      if (d.unrecorded.length === 0) d.unrecordedSince = now;
+      d.unrecorded.push(...rows);
+      d.state = s;
+      return;
+    }
+    rows.unshift(...d.unrecorded.splice(0));
     if (finished && s.status === 'SUCCEEDED') {
       // layers the two versions share were on the target's rows all along: they are on it now
       const inPlan = new Set(s.plan.layers.map((l) => l.layer));
@@ -600,9 +615,21 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     );
   }
 
+  /** Writes ack events held back for longer than a moment (the audit trail must not lag). */
+  private async flushUnrecorded(d: Driver): Promise<void> {
+    if (d.unrecorded.length === 0) return;
+    const rows = d.unrecorded.splice(0);
+    await this.fenced(d.deployment);
+    await this.ds.transaction((em) => appendEvents(em, rows));
+  }
+
   private tickAll(): void {
     if (this.closed) return;
+    const now = Date.now();
     for (const d of this.drivers.values()) {
+      if (d.unrecorded.length > 0 && now - d.unrecordedSince > 250) {
+        void d.serial(() => this.flushUnrecorded(d)).catch((e: Error) => this.logger.error({ deployment: d.deployment, err: e.message }, 'flushing acks failed'));
+      }
       if (!d.state || isRolloutTerminal(d.state)) continue;
       void d
         .serial(async () => {
