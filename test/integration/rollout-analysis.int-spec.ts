@@ -14,7 +14,7 @@ import { http, OPERATOR } from '../support/http';
 
 /**
  * The analysis gate and the simulator following committed layers, on the real stack: the
- * simulator (its CLI, `--map-source db`) publishes heat to Kafka, the collector stores episodes
+ * simulator (its CLI, `--map-source db` or `api`) publishes heat to Kafka, the collector stores episodes
  * in Postgres; layer-committed events in `rollouts:<id>` (what the rollout service writes) move
  * layers to a better map (2) and a worse one (3); the simulator switches those layers as they
  * commit, the episodes record it, and HeatAnalysis passes the better batch and fails the worse.
@@ -34,11 +34,11 @@ describe('rollout analysis: HeatAnalysis on collected heat, simulator following 
     await Promise.all([api?.close(), collector?.close()]);
   });
 
-  it('passes a batch committed to a better map, fails one committed to a worse map', async () => {
-    const id = `analysis-${randomUUID().slice(0, 8)}`;
+  it.each(['db', 'api'])('passes a batch committed to a better map, fails one committed to a worse map (simulator --map-source %s)', async (source) => {
+    const id = `analysis-${source}-${randomUUID().slice(0, 8)}`;
     const argv = [
       '--deployment', id, '--scenario', 'stationary', '--zipf', '1.2', '--top-k', '2', '--noise', '0.1', '--seed', '11',
-      '--episode-steps', '4', '--rate', '60', '--duration', '150', '--map-source', 'db', '--map-refresh-ms', '100',
+      '--episode-steps', '4', '--rate', '60', '--duration', '150', '--map-source', source, '--map-refresh-ms', '100',
       '--api', api.url, '--token', OPERATOR, '--brokers', config.KAFKA_BROKERS.join(','), '--no-validate',
     ];
     const o = parseSimArgs(argv, { token: OPERATOR }) as SimOptions;

@@ -23,10 +23,10 @@ describe('simulator arguments', () => {
       token: d.token,
       brokers: null,
       validate: true,
-      mapSource: 'db',
+      mapSource: 'api',
       dryRun: false,
     });
-    expect(parse('--deployment a --map-source api')).toMatchObject({ mapSource: 'api' });
+    expect(parse('--deployment a --map-source db')).toMatchObject({ mapSource: 'db' });
     expect(parse('--deployment a --dry-run')).toMatchObject({ mapSource: 'static' });
   });
 
@@ -82,7 +82,7 @@ describe('simulator arguments', () => {
     ['--deployment a --dry-run=yes', /takes no value/],
     ['--deployment a --seed', /needs a value/],
     ['--deployment a extra', /unexpected argument/],
-    ['--deployment a --map-source kafka', /--map-source must be one of db, api, static/],
+    ['--deployment a --map-source kafka', /--map-source must be one of api, db, static/],
     ['--deployment a --dry-run --map-source db', /--dry-run simulates the static map only/],
   ])('refuses %s', (argv, message) => {
     expect(() => parse(argv)).toThrow(UsageError);

@@ -21,9 +21,9 @@ export const USAGE = `usage: npm run sim -- --deployment ID [options]
   --api URL --token T       control-plane API (default http://127.0.0.1:3000 and the development operator token)
   --brokers LIST            Kafka brokers host:port,... (default KAFKA_BROKERS)
   --no-validate             skip the contract check per event (the simulator's events are well-formed by construction)
-  --map-source SOURCE       where each layer's map in force comes from: db (default: per layer the version its
-                            rollouts committed, read from Postgres at DATABASE_URL) | api (the same through the
-                            API: GET .../rollouts and .../maps/{version}) | static (version 1 as round-robin; default with --dry-run)
+  --map-source SOURCE       where each layer's map in force comes from: api (default: per layer the version its
+                            rollouts committed, GET .../rollouts, and that version's rows, GET .../maps/{version}) |
+                            db (the same read from Postgres at DATABASE_URL) | static (version 1 as round-robin; default with --dry-run)
   --map-refresh-ms MS       how often the map source is asked for the map in force (default 1000)
   --dry-run                 generate and count, publish nothing (with --create: register nothing)`;
 
@@ -64,7 +64,7 @@ export interface SimOptions {
   readonly dryRun: boolean;
 }
 
-export const MAP_SOURCES = ['db', 'api', 'static'] as const;
+export const MAP_SOURCES = ['api', 'db', 'static'] as const;
 export type MapSourceKind = (typeof MAP_SOURCES)[number];
 
 const VALUES = [
@@ -148,7 +148,7 @@ export function parseSimArgs(argv: readonly string[], defaults: { token: string;
   if (brokers !== undefined && !brokers.split(',').every((b) => /^[^:\s]+:\d+$/.test(b.trim()))) {
     throw new UsageError(`--brokers must be host:port[,host:port...], got ${brokers}`);
   }
-  const mapSource = str('map-source') ?? (o.has('dry-run') ? 'static' : 'db');
+  const mapSource = str('map-source') ?? (o.has('dry-run') ? 'static' : 'api');
   if (!(MAP_SOURCES as readonly string[]).includes(mapSource)) throw new UsageError(`--map-source must be one of ${MAP_SOURCES.join(', ')}, got ${mapSource}`);
   if (o.has('dry-run') && mapSource !== 'static') throw new UsageError('--dry-run simulates the static map only (--map-source static)');
   const api = str('api') ?? defaults.api ?? 'http://127.0.0.1:3000';

@@ -10,7 +10,7 @@ export interface CliEnv {
   readonly argv: readonly string[];
   readonly defaultToken: string;
   readonly defaultBrokers: () => readonly string[];
-  /** Postgres of the control plane, for `--map-source db` (the default). */
+  /** Postgres of the control plane, for `--map-source db`. */
   readonly defaultDatabaseUrl?: () => string;
   readonly signal: AbortSignal;
   readonly stdout: (line: string) => void;
