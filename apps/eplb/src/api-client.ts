@@ -12,6 +12,12 @@ export class ApiClient {
   ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await this.text(method, path, body);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The answer's body as text (an exported map file, say); errors as in `call`. */
+  async text(method: string, path: string, body?: unknown): Promise<string> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -23,11 +29,15 @@ export class ApiClient {
       throw new Error(`API at ${this.base} unreachable (${(err as Error).message}); set EPLB_API_URL`);
     }
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) {
-      const p = json as { title?: string; detail?: string } | undefined;
-      throw new Error(`${res.status} ${p?.title ?? res.statusText}: ${p?.detail ?? text}`);
+      let p: { title?: string; detail?: string } | undefined;
+      try {
+        p = JSON.parse(text) as typeof p;
+      } catch {
+        /* not a problem document: show the text */
+      }
+      throw new Error(`${res.status} ${p?.title ?? res.statusText}: ${(p?.detail ?? text).replace(/\s+/g, ' ').trim()}`);
     }
-    return json as T;
+    return text;
   }
 }

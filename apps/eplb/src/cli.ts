@@ -22,6 +22,14 @@ const verbs: Record<string, Verb> = {
     summary: 'deployments list | show | create | settings | runs | approve | reject  (through the API; EPLB_API_URL, EPLB_TOKEN)',
     load: async () => (await import('./commands/deployments.command')).deploymentsCommand,
   },
+  rollout: {
+    summary: 'rollout status | history | start | pause | resume | abort | promote | undo  (through the API)',
+    load: async () => (await import('./commands/rollout.command')).rolloutCommand,
+  },
+  maps: {
+    summary: 'maps list | show | diff | export | import  (map versions through the API)',
+    load: async () => (await import('./commands/maps.command')).mapsCommand,
+  },
   map: {
     summary: 'map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE] ...',
     load: async () => (await import('./commands/map.command')).mapCommand,
