@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ApiClient } from '../api-client';
+import { UsageError } from '../args';
+import { parseSteps, rolloutCommand } from './rollout.command';
+
+/** An ApiClient that answers from a table and records what was sent. */
+function fakeApi(answers: Record<string, unknown>) {
+  const sent: { method: string; path: string; body?: unknown }[] = [];
+  const api = {
+    call: async (method: string, path: string, body?: unknown) => {
+      sent.push({ method, path, body });
+      const a = answers[`${method} ${path}`];
+      if (a === undefined) throw new Error(`404 Not found: ${method} ${path}`);
+      return a;
+    },
+  } as unknown as ApiClient;
+  return { api, sent };
+}
+
+const item = (rolloutId: string, fromVersion: number | null, mapVersion: number, status: string) => ({
+  rolloutId,
+  fromVersion,
+  mapVersion,
+  status,
+  requestedBy: 'operator:x',
+  reason: 'r',
+  failure: null,
+  rejected: null,
+  requestedAt: null,
+  startedAt: null,
+  finishedAt: null,
+});
+
+describe('eplb rollout', () => {
+  const out: string[] = [];
+  beforeEach(() => {
+    out.length = 0;
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      out.push(String(s));
+      return true;
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('reads --steps as layer counts and "rest"', () => {
+    expect(parseSteps('1,4,rest')).toEqual([1, 4, 'rest']);
+    expect(() => parseSteps('1,0')).toThrow(UsageError);
+    expect(() => parseSteps('two')).toThrow('--steps: "two" is neither a layer count nor "rest"');
+  });
+
+  it('start sends the version, steps and failure policy', async () => {
+    const { api, sent } = fakeApi({ 'POST /v1/deployments/d/rollouts': { rolloutId: 'r1', status: 'REQUESTED' } });
+    expect(await rolloutCommand(['start', 'd', '--to', '3', '--steps', '1,rest', '--on-failure', 'hold'], api)).toBe(0);
+    expect(sent[0].body).toEqual({ mapVersion: 3, steps: [1, 'rest'], onFailure: 'hold', reason: 'roll out map version 3 (eplb CLI)' });
+    expect(out.join('')).toBe('rollout r1 of d to map version 3: REQUESTED (eplb rollout status d)\n');
+    await expect(rolloutCommand(['start', 'd', '--to', '3', '--on-failure', 'panic'], api)).rejects.toThrow('--on-failure must be rollback or hold');
+  });
+
+  it('undo rolls back to where the rollout that brought the current version started', async () => {
+    const { api, sent } = fakeApi({
+      'GET /v1/deployments/d/rollouts': { committedVersions: [5, 5], rebalancing: false, items: [item('a', 1, 5, 'SUCCEEDED'), item('b', 5, 2, 'SUCCEEDED'), item('c', 2, 5, 'SUCCEEDED')] },
+      'POST /v1/deployments/d/rollouts': { rolloutId: 'u', status: 'REQUESTED' },
+    });
+    expect(await rolloutCommand(['undo', 'd', '--json'], api)).toBe(0);
+    expect(sent[1].body).toMatchObject({ mapVersion: 2, reason: 'undo: back to map version 2 from 5 (eplb CLI)' });
+    expect(JSON.parse(out.join(''))).toEqual({ rolloutId: 'u', status: 'REQUESTED', mapVersion: 2 });
+  });
+
+  it('undo falls back to the parent version; refuses what cannot be undone', async () => {
+    const { api, sent } = fakeApi({
+      'GET /v1/deployments/d/rollouts': { committedVersions: [4, 4], rebalancing: false, items: [] },
+      'GET /v1/deployments/d/maps/4': { parentVersion: 3 },
+      'POST /v1/deployments/d/rollouts': { rolloutId: 'u', status: 'REQUESTED' },
+      'GET /v1/deployments/m/rollouts': { committedVersions: [4, 3], rebalancing: false, items: [] },
+      'GET /v1/deployments/busy/rollouts': { committedVersions: [1], rebalancing: true, items: [item('x', 1, 2, 'RUNNING')] },
+      'GET /v1/deployments/one/rollouts': { committedVersions: [1], rebalancing: false, items: [] },
+      'GET /v1/deployments/one/maps/1': { parentVersion: null },
+    });
+    await rolloutCommand(['undo', 'd'], api);
+    expect(sent.at(-1)!.body).toMatchObject({ mapVersion: 3 });
+    await expect(rolloutCommand(['undo', 'm'], api)).rejects.toThrow('layers of m are on versions 4, 3; name the version with --to');
+    await expect(rolloutCommand(['undo', 'busy'], api)).rejects.toThrow('rollout x of busy is not finished');
+    await expect(rolloutCommand(['undo', 'one'], api)).rejects.toThrow('one is on map version 1, which has no version before it');
+    await expect(rolloutCommand(['undo', 'd', '--to', '4'], api)).rejects.toThrow('d is already on map version 4');
+  });
+
+  it('controls name the rollout in progress when none is given; --hold keeps committed layers', async () => {
+    const { api, sent } = fakeApi({
+      'GET /v1/deployments/d/rollouts': { committedVersions: [1], rebalancing: true, items: [item('old', 1, 2, 'ROLLED_BACK'), item('now', 1, 2, 'RUNNING')] },
+      'POST /v1/deployments/d/rollouts/now/abort': { rolloutId: 'now', action: 'abort', accepted: true },
+    });
+    await rolloutCommand(['abort', 'd', '--hold', '--reason', 'bad gain'], api);
+    expect(sent.at(-1)).toEqual({ method: 'POST', path: '/v1/deployments/d/rollouts/now/abort', body: { reason: 'bad gain', rollback: false } });
+    await expect(rolloutCommand(['pause', 'd', '--hold'], api)).rejects.toThrow('--hold applies to abort only');
+  });
+});
