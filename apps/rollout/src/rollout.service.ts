@@ -34,6 +34,7 @@ import {
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
 import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
+import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
 import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
 
@@ -79,6 +80,8 @@ class Driver {
    */
   readonly unrecorded: NewEvent[] = [];
   unrecordedSince = 0;
+  /** When the rollout was created: the analysis gate's baseline is the heat before it. */
+  startedAt = 0;
   private queue: Promise<unknown> = Promise.resolve();
   stopped = false;
 
@@ -142,6 +145,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ROLLOUT_SETTINGS) private readonly settings: RolloutSettings,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly analysis: HeatAnalysis,
   ) {
     this.lock = new RolloutLock(redis, this.instanceId, settings.ROLLOUT_LOCK_TTL_MS);
     this.tokens = new ApiTokenRepository(ds);
@@ -329,6 +333,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     if (events.length === 0) return;
     d.state = replayRollout(events);
     d.rolloutId = rolloutId;
+    d.startedAt = events[0].at;
     for (const e of events) if (e.type === 'operator' && e.correlationId) d.appliedControls.add(e.correlationId);
     this.logger.warn({ deployment: d.deployment, rolloutId, events: events.length, status: d.state.status }, 'resuming rollout from the event log');
     await this.step(d, [{ type: 'restarted', at: Date.now(), actor: SERVICE, reason: `instance ${this.instanceId} took over` }], Date.now());
@@ -379,6 +384,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
         resendMs: this.settings.ROLLOUT_RESEND_MS,
         prepareTimeoutMs: this.settings.ROLLOUT_PREPARE_TIMEOUT_MS,
         commitTimeoutMs: this.settings.ROLLOUT_COMMIT_TIMEOUT_MS,
+        analysisTimeoutMs: this.settings.ROLLOUT_ANALYSIS_TIMEOUT_MS,
         onFailure: req.payload.onFailure ?? 'rollback',
       },
       actor: req.actor,
@@ -397,6 +403,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     v.started.set(rid, { fromVersion, toVersion: plan.toVersion });
     d.state = reduceRollout(null, created);
     d.rolloutId = rid;
+    d.startedAt = now;
     this.logger.info({ deployment: d.deployment, rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.length }, 'rollout started');
     await this.step(d, [], now);
   }
@@ -453,10 +460,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       this.logger.info({ deployment: d.deployment, rolloutId: d.rolloutId, status: s.status, failure: s.failure }, 'rollout finished');
     }
     for (const c of adv.events.flatMap((e) => (e.type === 'decided' ? e.commands : []))) {
-      if (c.kind === 'analyse') {
-        // No analysis source is wired yet: the gate passes, and says so in the log.
-        setImmediate(() => void d.serial(() => this.step(d, [{ type: 'analysis', at: Date.now(), batch: c.batch, passed: true, detail: 'no analysis source configured: gate passed unmeasured', actor: SERVICE }], Date.now())));
-      }
+      if (c.kind === 'analyse') this.pollAnalysis(d, d.rolloutId, c.batch, c.layers);
     }
     await this.send(d, adv.send);
   }
@@ -613,6 +617,51 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
           .catch((e: Error) => this.logger.error({ deployment: dep, err: e.message }, 'ack handling failed'));
       }),
     );
+  }
+
+  /**
+   * The analysis gate: asks HeatAnalysis (the collector's episodes in Postgres) until it has a
+   * verdict on the batch's layers, then feeds it to the machine. Stops asking once the gate is
+   * gone (promoted, aborted, timed out by the machine) or the driver stopped. After a takeover the
+   * machine asks again (`restarted` clears `requested`), so polling restarts by itself.
+   */
+  private pollAnalysis(d: Driver, rolloutId: string, batch: number, layers: number[]): void {
+    const s = d.state;
+    if (!s?.gate) return;
+    const q = {
+      deployment: d.deployment,
+      layers,
+      baselineBefore: d.startedAt,
+      committedAt: s.gate.since,
+      minEpisodes: this.settings.ROLLOUT_ANALYSIS_MIN_EPISODES,
+      version: s.plan.toVersion,
+      baselineVersion: s.plan.fromVersion,
+    };
+    const tick = async (): Promise<void> => {
+      const g = d.state?.gate;
+      if (this.closed || d.stopped || d.rolloutId !== rolloutId || !g || g.batch !== batch || d.state?.failure) return;
+      let r: HeatAnalysisVerdict;
+      try {
+        r = await this.analysis.analyse(q);
+      } catch (e) {
+        this.logger.warn({ deployment: d.deployment, batch, err: (e as Error).message }, 'analysis query failed; asking again');
+        r = { verdict: 'pending', detail: '', episodes: 0 };
+      }
+      if (r.verdict === 'pending') {
+        const t = setTimeout(() => void tick(), this.settings.ROLLOUT_ANALYSIS_POLL_MS);
+        t.unref();
+        return;
+      }
+      const verdict = r;
+      this.logger.info({ deployment: d.deployment, rolloutId, batch, verdict: verdict.verdict, detail: verdict.detail }, 'analysis gate');
+      await d
+        .serial(async () => {
+          if (d.rolloutId !== rolloutId || d.state?.gate?.batch !== batch) return;
+          await this.step(d, [{ type: 'analysis', at: Date.now(), batch, passed: verdict.verdict === 'pass', detail: verdict.detail, actor: SERVICE }], Date.now());
+        })
+        .catch((e: Error) => this.logger.error({ deployment: d.deployment, err: e.message }, 'analysis verdict not applied'));
+    };
+    setImmediate(() => void tick());
   }
 
   /** Writes ack events held back for longer than a moment (the audit trail must not lag). */
