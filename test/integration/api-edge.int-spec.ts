@@ -38,6 +38,18 @@ describe('API edge: tokens, roles, problem+json, OpenAPI', () => {
     expect((await http('GET', `${api.url}/v1/deployments`, { token: analyst })).status).toBe(200);
   });
 
+  it('answers malformed JSON with 400 and an oversized body with 413, as problem+json', async () => {
+    const bad = await http('POST', `${api.url}/v1/deployments`, { token: OPERATOR, body: '{"id": "x", ' });
+    expect(bad.status).toBe(400);
+    expect(bad.contentType).toContain('application/problem+json');
+    expect(bad.body).toMatchObject({ title: 'Bad Request', status: 400 });
+    expect(bad.body.detail).toMatch(/JSON/);
+    const huge = await http('POST', `${api.url}/v1/deployments`, { token: OPERATOR, body: JSON.stringify({ id: 'x', pad: 'x'.repeat(17 * 1024 * 1024) }) });
+    expect(huge.status).toBe(413);
+    expect(huge.contentType).toContain('application/problem+json');
+    expect(huge.body).toMatchObject({ title: 'Payload too large', status: 413 });
+  });
+
   it('answers 400 problem+json naming every invalid field', async () => {
     const r = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,

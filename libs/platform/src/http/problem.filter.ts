@@ -55,6 +55,17 @@ export class ProblemFilter implements ExceptionFilter {
         ...(status >= 500 ? { correlationId } : {}),
       };
     }
+    // Errors of the HTTP layer below Nest (body-parser: malformed JSON 400, body too large 413)
+    // are client errors with a message meant for the client (http-errors' `expose`).
+    const httpError = err as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
+    if (typeof httpError?.status === 'number' && httpError.status >= 400 && httpError.status < 500 && httpError.expose === true) {
+      return {
+        type: PROBLEM_TYPES.http,
+        title: httpError.status === 413 ? 'Payload too large' : 'Bad request',
+        status: httpError.status,
+        detail: httpError.status === 413 ? `request body too large (${String(httpError.message)})` : `request body: ${String(httpError.message)}`,
+      };
+    }
     return {
       type: PROBLEM_TYPES.internal,
       title: 'Internal error',
