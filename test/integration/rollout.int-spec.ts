@@ -21,9 +21,9 @@ import { http, OPERATOR } from '../support/http';
  * acks → every layer committed, and every rank's weights (checksums of the bytes) as the map
  * version says; an agent failing mid-prepare → the layer aborted, committed layers rolled back.
  */
-describe('rollout: service + agents over Kafka', () => {
+describe('rollout: service + agents over the control channel and Kafka', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '15000' });
+  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '15000', ROLLOUT_CONTROL_PORT: '0' });
   const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-rollout-agents' });
   const BYTES = 1024;
   const shape: DeploymentShape = { numLayers: 4, numExperts: 16, numRanks: 12, slotsPerRank: 2, numNodes: 3 };
@@ -33,6 +33,7 @@ describe('rollout: service + agents over Kafka', () => {
   let api: RunningApp;
   let rollout: INestApplication;
   const backends: SimulatedBackend[] = [];
+  let lastRuntimes: AgentRuntime[] = [];
   const runtimes: AgentRuntime[] = [];
 
   beforeAll(async () => {
@@ -49,8 +50,11 @@ describe('rollout: service + agents over Kafka', () => {
     await api?.close();
   });
 
-  /** Registers a deployment on `current` with version 2 = `target` (as an approved proposal would), and starts its agents. */
-  async function deploymentWithAgents(id: string): Promise<SimulatedBackend[]> {
+  /**
+   * Registers a deployment on `current` with version 2 = `target` (as an approved proposal would), and starts its agents:
+   * with `direct`, each keeps a control connection to the service (as deployed); without, they talk over Kafka only.
+   */
+  async function deploymentWithAgents(id: string, direct: boolean): Promise<SimulatedBackend[]> {
     const r = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,
       body: {
@@ -68,10 +72,13 @@ describe('rollout: service + agents over Kafka', () => {
     backends.push(...bs);
     const ports = await Promise.all(bs.map((b) => b.listen(0)));
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
-    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX }));
+    const service = rollout.get(RolloutService);
+    const control = direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }], token: OPERATOR } : undefined;
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, ...(control ? { control } : {}) }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
-    await eventually(async () => rts.every((rt) => rt.ready), 60_000);
+    await eventually(async () => rts.every((rt) => rt.ready && (!direct || rt.controlConnected)), 60_000);
+    lastRuntimes = rts;
     return bs;
   }
 
@@ -91,9 +98,11 @@ describe('rollout: service + agents over Kafka', () => {
 
   const status = async (id: string, rid: string) => (await http('GET', `${api.url}/v1/deployments/${id}/rollouts/${rid}`, { token: OPERATOR })).body;
 
-  it('rolls a new map version out: every layer committed, every rank holds the new weights', async () => {
+  it('rolls a new map version out over the control channel: every layer committed, every rank holds the new weights', async () => {
     const id = `rollout-ok-${randomUUID().slice(0, 8)}`;
-    const bs = await deploymentWithAgents(id);
+    const service = rollout.get(RolloutService);
+    const directBefore = service.stats.commandsSentDirect;
+    const bs = await deploymentWithAgents(id, true);
     const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, steps: [1, 'rest'], reason: 'approved proposal' } });
     expect(r.status).toBe(202);
     const rid = r.body.rolloutId as string;
@@ -105,6 +114,9 @@ describe('rollout: service + agents over Kafka', () => {
       Array.from({ length: 4 }, () => ['COMMITTED', 2, null]),
     );
     await expectHoldings(bs, target, [2, 2, 2, 2]);
+    // every command of this rollout went over the agents' control connections, none over Kafka
+    expect(service.stats.commandsSentDirect - directBefore).toBeGreaterThanOrEqual(4 * 2 * shape.numNodes);
+    expect(lastRuntimes.reduce((n, rt) => n + rt.stats.directCommands, 0)).toBe(service.stats.commandsSentDirect - directBefore);
     const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
     expect(list.committedVersions).toEqual([2, 2, 2, 2]);
     expect(list.rebalancing).toBe(false);
@@ -118,9 +130,9 @@ describe('rollout: service + agents over Kafka', () => {
     expect(rejected.rejected).toMatch(/already on version 2/);
   });
 
-  it('an agent failing mid-prepare: the layer aborted, committed layers rolled back, the previous weights on every rank', async () => {
+  it('an agent failing mid-prepare (Kafka only): the layer aborted, committed layers rolled back, the previous weights on every rank', async () => {
     const id = `rollout-fault-${randomUUID().slice(0, 8)}`;
-    const bs = await deploymentWithAgents(id);
+    const bs = await deploymentWithAgents(id, false);
     bs[1].faults.failPrepareLayers = [2]; // layers go 0, 1, 2, 3 (no gains): 0 and 1 commit first
     const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'fault test' } });
     expect(r.status).toBe(202);
@@ -140,5 +152,40 @@ describe('rollout: service + agents over Kafka', () => {
     for (const b of bs) expect(b.stagedLayers()).toEqual([]);
     const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
     expect(list.committedVersions).toEqual([1, 1, 1, 1]);
+  });
+
+  it('the control channel refuses a bad token, a node that is not the deployment\'s, ranks of another node, and drops acks for another agent', async () => {
+    const id = `rollout-auth-${randomUUID().slice(0, 8)}`;
+    await deploymentWithAgents(id, true);
+    const service = rollout.get(RolloutService);
+    const port = service.controlChannelPort;
+    const hello = (over: Record<string, unknown>) => ({ v: 1, type: 'hello', token: OPERATOR, deployment: id, node: 0, ranks: [0, 1, 2, 3], ...over });
+    const answer = async (h: unknown, then?: unknown): Promise<string> => {
+      const { connect } = await import('node:net');
+      return new Promise((resolve, reject) => {
+        const sock = connect({ host: '127.0.0.1', port }, () => {
+          sock.write(`${JSON.stringify(h)}\n`);
+          if (then) sock.write(`${JSON.stringify(then)}\n`);
+        });
+        let buf = '';
+        sock.on('data', (c) => {
+          buf += c.toString();
+          if (buf.includes('\n')) {
+            sock.destroy();
+            resolve(buf.split('\n')[0]);
+          }
+        });
+        sock.on('error', reject);
+      });
+    };
+    expect(JSON.parse(await answer(hello({ token: 'not-a-token' })))).toEqual({ type: 'refused', reason: 'token not accepted (needs an active agent or operator token)' });
+    expect(JSON.parse(await answer(hello({ node: 7 }))).reason).toMatch(/node 7 is not a node of/);
+    expect(JSON.parse(await answer(hello({ ranks: [4, 5, 6, 7] }))).reason).toBe('node 0 serves ranks [0,1,2,3], not [4,5,6,7]');
+    expect(JSON.parse(await answer(hello({ deployment: 'no-such-deployment' }))).reason).toMatch(/does not exist/);
+    // accepted as node 2 — then an ack claiming to come from node 1 is dropped and counted
+    const invalidBefore = service.stats.invalidMessages;
+    const forged = { v: 1, type: 'ack', deployment: id, node: 1, sentAt: Date.now(), ack: { rolloutId: 'x', layer: 0, attempt: 1, agent: 1, ranks: [4, 5, 6, 7], phase: 'prepare', ok: true } };
+    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), forged)).type).toBe('welcome');
+    await eventually(async () => service.stats.invalidMessages > invalidBefore, 5_000);
   });
 });

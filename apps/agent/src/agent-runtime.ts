@@ -1,8 +1,18 @@
 import { TOPICS, RolloutAckV1, parseRolloutCommand } from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
 import type { RolloutAck, RolloutAgentCommand } from '@eplb/domain';
-import type { MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
+import { ControlClient, ControlEndpoint } from '@eplb/messaging';
 import type { AgentStatePort } from './agent-state';
+import type { MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
+
+/** The direct control channel to the rollout service instances (beside Kafka). */
+export interface AgentControlOptions {
+  /** Every rollout-service instance: whichever holds the deployment's lock sends over its connection. */
+  readonly endpoints: readonly ControlEndpoint[];
+  /** An agent (or operator) token; the service refuses the connection without one. */
+  readonly token: string;
+  readonly heartbeatMs?: number;
+}
 
 export interface AgentRuntimeOptions {
   readonly deployment: string;
@@ -12,6 +22,7 @@ export interface AgentRuntimeOptions {
   readonly backend: DeviceBackend;
   readonly bus: MessageBus;
   readonly groupPrefix: string;
+  readonly control?: AgentControlOptions;
   /** Persistence of the executors' ledgers (and the device memory) across restarts; none if unset. */
   readonly state?: AgentStatePort;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
@@ -22,6 +33,8 @@ export interface AgentStats {
   refused: number;
   invalid: number;
   acksSent: number;
+  /** Commands that arrived on the direct control channel (the rest came over Kafka). */
+  directCommands: number;
 }
 
 /**
@@ -33,7 +46,9 @@ export interface AgentStats {
  * ranks hold.
  */
 export class AgentRuntime {
-  readonly stats: AgentStats = { executed: 0, refused: 0, invalid: 0, acksSent: 0 };
+  readonly stats: AgentStats = { executed: 0, refused: 0, invalid: 0, acksSent: 0, directCommands: 0 };
+  private readonly links: { client: ControlClient; welcomed: boolean }[] = [];
+  private heartbeat: NodeJS.Timeout | null = null;
   private readonly executors = new Map<string, CommandExecutor>();
   private producer: MessageProducer | null = null;
   private consumer: MessageConsumer | null = null;
@@ -43,6 +58,11 @@ export class AgentRuntime {
 
   get ready(): boolean {
     return this.assigned;
+  }
+
+  /** True when every configured rollout-service instance accepted this agent's control connection. */
+  get controlConnected(): boolean {
+    return this.links.length > 0 && this.links.every((l) => l.welcomed && l.client.isConnected);
   }
 
   async start(): Promise<void> {
@@ -59,23 +79,72 @@ export class AgentRuntime {
       },
     });
     await this.consumer.run(async (batch) => {
-      for (const m of batch.messages) this.onMessage(m.value);
+      for (const m of batch.messages) this.onMessage(m.value, null);
     });
+    for (const endpoint of this.o.control?.endpoints ?? []) this.dial(endpoint);
+    if (this.o.control) {
+      this.heartbeat = setInterval(() => void this.sendHeartbeat(), this.o.control.heartbeatMs ?? 5_000);
+      this.heartbeat.unref();
+    }
     await this.reportHoldings();
   }
 
   async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const l of this.links) l.client.close();
     await this.consumer?.close().catch(() => undefined);
     await this.producer?.close().catch(() => undefined);
   }
 
-  /** Sends what every served rank holds, per layer (versions, experts, checksums). */
+  /** Sends what every served rank holds, per layer (versions, experts, checksums), both ways. */
   async reportHoldings(): Promise<void> {
     const { layers } = await this.o.backend.describe();
-    await this.publish({ v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now() });
+    const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now() };
+    for (const l of this.links) if (l.welcomed) l.client.send(msg);
+    await this.publish(msg, null);
   }
 
-  private onMessage(raw: Buffer | null): void {
+  private dial(endpoint: ControlEndpoint): void {
+    const link = { client: null as unknown as ControlClient, welcomed: false };
+    link.client = new ControlClient({
+      endpoint,
+      hello: () => ({ v: 1, type: 'hello', token: this.o.control!.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), agent: `pid ${process.pid}` }),
+      onState: (connected, detail) => {
+        if (!connected) link.welcomed = false;
+        this.o.log?.('info', 'control channel', { detail });
+      },
+      onMessage: (line) => {
+        if (!link.welcomed) {
+          // the first answer is the service's verdict on our hello
+          let first: { type?: string; reason?: string } = {};
+          try {
+            first = JSON.parse(line) as typeof first;
+          } catch {
+            /* handled below */
+          }
+          if (first.type === 'welcome') {
+            link.welcomed = true;
+            void this.reportHoldings().catch(() => undefined);
+          } else this.o.log?.('error', 'control channel refused', { endpoint: `${endpoint.host}:${endpoint.port}`, reason: first.reason ?? line.slice(0, 200) });
+          return;
+        }
+        this.stats.directCommands++;
+        this.onMessage(line, link.client);
+      },
+    });
+    this.links.push(link);
+    link.client.start();
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    const msg: RolloutAckV1 = { v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt: Date.now() };
+    let sent = false;
+    for (const l of this.links) if (l.welcomed && l.client.send(msg)) sent = true;
+    if (!sent) await this.publish(msg, null);
+  }
+
+  /** `via`: the control connection the command came on (answered there), null for Kafka. */
+  private onMessage(raw: Buffer | string | null, via: ControlClient | null): void {
     const p = parseRolloutCommand(raw);
     if (!p.ok) {
       this.stats.invalid++;
@@ -100,7 +169,7 @@ export class AgentRuntime {
         ok: false,
         error: `refused: command names ranks [${named.join(',')}], agent ${this.o.node} serves [${own.join(',')}]`,
       };
-      void this.sendAck(ack);
+      void this.sendAck(ack, via);
       return;
     }
     let ex = this.executors.get(m.rolloutId);
@@ -116,18 +185,20 @@ export class AgentRuntime {
     void ex
       .handle(cmd)
       .then(
-        async (ack) => (ack ? (await this.o.state?.save(this.executors), this.sendAck(ack)) : undefined),
+        async (ack) => (ack ? (await this.o.state?.save(this.executors), this.sendAck(ack, via)) : undefined),
         (e: Error) => this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind }),
       )
       .catch((e: Error) => this.o.log?.('error', 'agent state not saved: ack withheld', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
   }
 
-  private async sendAck(ack: RolloutAck): Promise<void> {
-    await this.publish({ v: 1, type: 'ack', deployment: this.o.deployment, node: this.o.node, ack, sentAt: Date.now() });
+  private async sendAck(ack: RolloutAck, via: ControlClient | null): Promise<void> {
+    await this.publish({ v: 1, type: 'ack', deployment: this.o.deployment, node: this.o.node, ack, sentAt: Date.now() }, via);
     this.stats.acksSent++;
   }
 
-  private async publish(msg: RolloutAckV1): Promise<void> {
+  /** Answers on the connection the command came on while it is up, else on Kafka. */
+  private async publish(msg: RolloutAckV1, via: ControlClient | null): Promise<void> {
+    if (via?.send(msg)) return;
     try {
       await this.producer?.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value: JSON.stringify(msg) }]);
     } catch (e) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseControlEndpoints } from '@eplb/messaging';
 
 /**
  * The agent's own settings (beside the platform's AppConfig):
@@ -12,6 +13,7 @@ import { z } from 'zod';
  * - AGENT_BYTES_PER_SECOND: optional cap on bytes sent to peers.
  * - AGENT_STATE_DIR: where the agent keeps its state across restarts (agent-state.ts); unset: none.
  * - AGENT_FAULT_PREPARE_DELAY_MS: an injected delay added to every prepare (fault tests).
+ * - AGENT_CONTROL_ENDPOINTS, AGENT_TOKEN, AGENT_HEARTBEAT_MS: the direct control channel.
  */
 export const agentSettingsSchema = z.object({
   /** Unset: the agent starts idle (health endpoints only), as `npm start` runs it on a dev box. */
@@ -44,6 +46,27 @@ export const agentSettingsSchema = z.object({
   AGENT_STATE_DIR: z.string().min(1).optional(),
   /** Injected fault: every prepare of the simulated backend takes this much longer. */
   AGENT_FAULT_PREPARE_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+  /**
+   * Rollout-service instances to keep a direct control connection to (`host:port,...`; their
+   * ROLLOUT_CONTROL_PORT). Empty: commands and acks go over Kafka only.
+   */
+  AGENT_CONTROL_ENDPOINTS: z
+    .string()
+    .default('127.0.0.1:3473')
+    .transform((s, ctx) => {
+      try {
+        return parseControlEndpoints(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** The token the agent presents on its control connections (role agent); the dev operator token outside production. */
+  AGENT_TOKEN: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s : undefined)),
+  AGENT_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5_000),
 });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 export const AGENT_SETTINGS = Symbol('AGENT_SETTINGS');

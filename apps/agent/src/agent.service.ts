@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { SimulatedBackend } from '@eplb/device';
 import type { DeploymentShape } from '@eplb/domain';
 import { MESSAGE_BUS, MessageBus } from '@eplb/messaging';
-import { APP_CONFIG, AppConfig, LOGGER } from '@eplb/platform';
+import { APP_CONFIG, AppConfig, DEV_BOOTSTRAP_TOKEN, LOGGER } from '@eplb/platform';
 import { AGENT_SETTINGS, AgentSettings } from './agent-settings';
 import { AgentRuntime } from './agent-runtime';
 import { AgentStatePersistence, AgentStateStore } from './agent-state';
@@ -55,6 +55,10 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
     this.backend.setPeers(s.AGENT_PEERS);
+    // Outside production an agent may present the development operator token; in production it
+    // needs its own agent token, else it stays on Kafka only.
+    const token = s.AGENT_TOKEN ?? (this.config.NODE_ENV === 'production' ? undefined : (this.config.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN));
+    if (!token && s.AGENT_CONTROL_ENDPOINTS.length > 0) this.logger.error('AGENT_TOKEN not set: no direct control channel, commands come over Kafka only');
     this.runtime = new AgentRuntime({
       deployment,
       node: s.AGENT_NODE,
@@ -63,6 +67,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       bus: this.bus,
       groupPrefix: this.config.KAFKA_GROUP_PREFIX,
       ...(this.state ? { state: this.state } : {}),
+      ...(s.AGENT_CONTROL_ENDPOINTS.length > 0 && token ? { control: { endpoints: s.AGENT_CONTROL_ENDPOINTS, token, heartbeatMs: s.AGENT_HEARTBEAT_MS } } : {}),
       log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
     });
     await this.runtime.start();
