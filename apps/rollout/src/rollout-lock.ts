@@ -10,6 +10,9 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * renewed or deleted behind the new holder's back.
  */
 export class RolloutLock {
+  /** Per deployment: until when the lock is surely ours (a lease counted from before the last acquire/renew was sent). */
+  private readonly leases = new Map<string, number>();
+
   constructor(
     private readonly redis: Redis,
     readonly owner: string,
@@ -19,19 +22,40 @@ export class RolloutLock {
   key = (deployment: string): string => `eplb:rollout-lock:${deployment}`;
 
   async acquire(deployment: string): Promise<boolean> {
-    return (await this.redis.set(this.key(deployment), this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
+    const sent = Date.now();
+    const ok = (await this.redis.set(this.key(deployment), this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
+    if (ok) this.lease(deployment, sent);
+    return ok;
   }
 
   /** False when the lock is no longer ours (expired, taken over). */
   async renew(deployment: string): Promise<boolean> {
-    return Number(await this.redis.eval(RENEW, 1, this.key(deployment), this.owner, String(this.ttlMs))) === 1;
+    const sent = Date.now();
+    const ok = Number(await this.redis.eval(RENEW, 1, this.key(deployment), this.owner, String(this.ttlMs))) === 1;
+    if (ok) this.lease(deployment, sent);
+    else this.leases.delete(deployment);
+    return ok;
   }
 
+  /**
+   * True when the lock is ours. Inside the lease (half the TTL from before the last successful
+   * acquire/renew was sent: nobody else can have it before the key expires, with room for clock
+   * rate error) this costs no round trip — it runs before every write of a rollout step.
+   */
   async holds(deployment: string): Promise<boolean> {
-    return (await this.redis.get(this.key(deployment))) === this.owner;
+    if ((this.leases.get(deployment) ?? 0) > Date.now()) return true;
+    const ours = (await this.redis.get(this.key(deployment))) === this.owner;
+    // a GET says nothing about how long the key lives on: only acquire/renew extend the lease
+    if (!ours) this.leases.delete(deployment);
+    return ours;
   }
 
   async release(deployment: string): Promise<void> {
+    this.leases.delete(deployment);
     await this.redis.eval(RELEASE, 1, this.key(deployment), this.owner);
+  }
+
+  private lease(deployment: string, sentAt: number): void {
+    this.leases.set(deployment, sentAt + Math.floor(this.ttlMs / 2));
   }
 }
