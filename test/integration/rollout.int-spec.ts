@@ -154,6 +154,42 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(list.committedVersions).toEqual([1, 1, 1, 1]);
   });
 
+  it('undo from a held mixed state: a failed rollout that held its committed layers, then a rollout back to v1 moves only those layers', async () => {
+    const id = `rollout-held-${randomUUID().slice(0, 8)}`;
+    const bs = await deploymentWithAgents(id, true);
+    bs[1].faults.failPrepareLayers = [2];
+    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, onFailure: 'hold', reason: 'hold test' } });
+    expect(r.status).toBe(202);
+    const held = await eventually(async () => {
+      const s = await status(id, r.body.rolloutId);
+      return s.status === 'ABORTED' ? s : null;
+    }, 45_000, 200);
+    expect(held.layers.map((l: { layer: number; status: string; version: number }) => [l.layer, l.status, l.version])).toEqual([
+      [0, 'COMMITTED', 2],
+      [1, 'COMMITTED', 2],
+      [2, 'ABORTED', 1],
+      [3, 'PENDING', 1],
+    ]);
+    const mixed = [target[0], target[1], current[2], current[3]];
+    await expectHoldings(bs, mixed, [2, 2, 1, 1]);
+    expect((await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body.committedVersions).toEqual([2, 2, 1, 1]);
+    bs[1].faults.failPrepareLayers = [];
+    // undo: back to v1 — only layers 0 and 1 move, each from its own version
+    const undo = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 1, reason: 'undo the held layers' } });
+    expect(undo.status).toBe(202);
+    const undone = await eventually(async () => {
+      const s = await status(id, undo.body.rolloutId);
+      return s.status === 'SUCCEEDED' || s.status === 'REJECTED' ? s : null;
+    }, 45_000, 200);
+    expect(undone.status).toBe('SUCCEEDED');
+    expect(undone.layers.map((l: { layer: number; version: number }) => [l.layer, l.version])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+    await expectHoldings(bs, current, [1, 1, 1, 1]);
+    expect((await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body.committedVersions).toEqual([1, 1, 1, 1]);
+  });
+
   it('the control channel refuses a bad token, a node that is not the deployment\'s, ranks of another node, and drops acks for another agent', async () => {
     const id = `rollout-auth-${randomUUID().slice(0, 8)}`;
     await deploymentWithAgents(id, true);

@@ -352,12 +352,23 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const dep = await this.deployments.find(d.deployment);
     if (!dep) return reject(`deployment ${d.deployment} does not exist`);
     const versions = v.committedVersions(dep.numLayers);
-    const fromVersion = versions[0];
-    if (versions.some((x) => x !== fromVersion)) return reject(`layers are on different versions (${[...new Set(versions)].join(', ')}); roll out to one version first`);
-    if (req.payload.mapVersion === fromVersion) return reject(`every layer is already on version ${fromVersion}`);
-    const [current, target] = await Promise.all([this.deployments.mapVersion(d.deployment, fromVersion), this.deployments.mapVersion(d.deployment, req.payload.mapVersion)]);
-    if (!current) return reject(`committed map version ${fromVersion} does not exist`);
-    if (!target) return reject(`map version ${req.payload.mapVersion} does not exist`);
+    const toVersion = req.payload.mapVersion;
+    if (versions.every((x) => x === toVersion)) return reject(`every layer is already on version ${toVersion}`);
+    // Layers may be on different versions (a failed rollout that held its committed layers): each
+    // layer starts from the rows of its own version, and a rollback returns it there.
+    const distinct = [...new Set(versions)];
+    const maps = new Map<number, number[][]>();
+    for (const version of [...distinct, toVersion]) {
+      const m = await this.deployments.mapVersion(d.deployment, version);
+      if (!m) return reject(`map version ${version} does not exist`);
+      maps.set(version, m);
+    }
+    const target = maps.get(toVersion)!;
+    const current = versions.map((version, l) => maps.get(version)![l]);
+    // the version most layers come from (for the record; each layer keeps its own)
+    const counts = new Map<number, number>();
+    for (const x of versions) if (x !== toVersion) counts.set(x, (counts.get(x) ?? 0) + 1);
+    const fromVersion = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
     let plan;
     try {
       plan = planRollout({
@@ -365,7 +376,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
         deployment: d.deployment,
         shape: { numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes, ...(dep.numGroups ? { numGroups: dep.numGroups } : {}) },
         fromVersion,
-        toVersion: req.payload.mapVersion,
+        toVersion,
+        ...(distinct.length > 1 ? { fromVersions: versions } : {}),
         current,
         target,
         expertBytes: dep.settings.expertBytes,
@@ -635,14 +647,16 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       committedAt: s.gate.since,
       minEpisodes: this.settings.ROLLOUT_ANALYSIS_MIN_EPISODES,
       version: s.plan.toVersion,
-      baselineVersion: s.plan.fromVersion,
     };
+    // the baseline: episodes with the batch's layers on their version before the rollout (when they share one)
+    const before = new Set(s.plan.layers.filter((l) => layers.includes(l.layer)).map((l) => l.fromVersion ?? s.plan.fromVersion));
+    const query = before.size === 1 ? { ...q, baselineVersion: [...before][0] } : q;
     const tick = async (): Promise<void> => {
       const g = d.state?.gate;
       if (this.closed || d.stopped || d.rolloutId !== rolloutId || !g || g.batch !== batch || d.state?.failure) return;
       let r: HeatAnalysisVerdict;
       try {
-        r = await this.analysis.analyse(q);
+        r = await this.analysis.analyse(query);
       } catch (e) {
         this.logger.warn({ deployment: d.deployment, batch, err: (e as Error).message }, 'analysis query failed; asking again');
         r = { verdict: 'pending', detail: '', episodes: 0 };

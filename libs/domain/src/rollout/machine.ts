@@ -182,7 +182,8 @@ export function initialState(plan: RolloutPlan, options: RolloutOptions, at: num
     options,
     status: 'RUNNING',
     resumeTo: null,
-    layers: plan.layers.map((l) => idle(l.layer, plan.fromVersion)),
+    // (plans recorded before per-layer versions existed have no l.fromVersion)
+    layers: plan.layers.map((l) => idle(l.layer, l.fromVersion ?? plan.fromVersion)),
     active: null,
     gate: null,
     gatesPassed: [],
@@ -321,7 +322,7 @@ function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutS
       return {
         ...setLayer(s, i, {
           status: forward ? 'ABORTED' : 'COMMITTED',
-          version: forward ? s.plan.fromVersion : s.plan.toVersion,
+          version: forward ? (s.plan.layers[i].fromVersion ?? s.plan.fromVersion) : s.plan.toVersion,
           direction: null,
           phase: null,
           acked: [],

@@ -32,6 +32,21 @@ describe('planRollout', () => {
     expect(() => planRollout({ ...base, order: [2, 2, 1, 3] })).toThrow(/named twice/);
   });
 
+  it('starts each layer from its own version when they differ (after a held failure); the inverse returns it there', () => {
+    const plan = planRollout({ ...base, fromVersion: 2, toVersion: 1, fromVersions: [2, 3, 2, 3], current: target, target: current });
+    expect(plan.layers.map((l) => [l.layer, l.fromVersion])).toEqual([
+      [1, 3],
+      [2, 2],
+      [3, 3],
+    ]);
+    for (const l of plan.layers) {
+      expect(new Set(l.forward.map((p) => p.version))).toEqual(new Set([1]));
+      expect(new Set(l.inverse.map((p) => p.version))).toEqual(new Set([l.fromVersion]));
+    }
+    expect(planRollout(base).layers.every((l) => l.fromVersion === 1)).toBe(true);
+    expect(() => planRollout({ ...base, fromVersions: [1, 1] })).toThrow(/fromVersions: must be 4 positive integer versions/);
+  });
+
   it('cuts batches like Argo steps, with gates where asked', () => {
     const t = Array.from({ length: 8 }, (_, l) => (l === 0 ? current[0] : target[1 + (l % 3)]));
     const big = { ...base, shape: { ...shape, numLayers: 8 }, current: Array.from({ length: 8 }, () => current[0]), target: t };

@@ -43,6 +43,8 @@ export interface AgentPlanPart {
 /** Both directions of one layer: forward (current → target) and inverse (target → current). */
 export interface PlannedLayer {
   readonly layer: number;
+  /** The version the layer is on before the rollout (and after a rollback of it). */
+  readonly fromVersion: number;
   readonly gain: number;
   readonly forward: AgentPlanPart[];
   readonly inverse: AgentPlanPart[];
@@ -66,6 +68,12 @@ export interface RolloutPlanInput {
   readonly shape: DeploymentShape;
   readonly fromVersion: number;
   readonly toVersion: number;
+  /**
+   * Per layer (length L), the version each layer is on when they differ — after a rollout whose
+   * failure held its committed layers; `current` then holds each layer's rows of its version.
+   * Default: every layer on `fromVersion`.
+   */
+  readonly fromVersions?: readonly number[];
   readonly current: readonly LayerPlacement[];
   readonly target: readonly LayerPlacement[];
   readonly expertBytes: number;
@@ -186,6 +194,8 @@ export function planRollout(input: RolloutPlanInput): RolloutPlan {
     throw invalid('toVersion', `must be an integer version other than fromVersion ${input.fromVersion}`);
   }
   if (!(Number.isFinite(expertBytes) && expertBytes >= 0)) throw invalid('expertBytes', 'must be a non-negative number');
+  const fromVersions = input.fromVersions ?? new Array<number>(L).fill(input.fromVersion);
+  if (fromVersions.length !== L || fromVersions.some((v) => !Number.isInteger(v) || v <= 0)) throw invalid('fromVersions', `must be ${L} positive integer versions`);
   const gain = input.gain ?? new Array<number>(L).fill(0);
   if (gain.length !== L || gain.some((g) => !Number.isFinite(g))) throw invalid('gain', `must be ${L} finite numbers`);
   if (input.checksums !== undefined) {
@@ -217,9 +227,10 @@ export function planRollout(input: RolloutPlanInput): RolloutPlan {
   const inverse = planTransfers(shape, target, current, expertBytes);
   const layers: PlannedLayer[] = order.map((l) => ({
     layer: l,
+    fromVersion: fromVersions[l],
     gain: gain[l],
     forward: splitByAgent(shape, forward.layers[l], Array.from(target[l]), input.toVersion, expertBytes),
-    inverse: splitByAgent(shape, inverse.layers[l], Array.from(current[l]), input.fromVersion, expertBytes),
+    inverse: splitByAgent(shape, inverse.layers[l], Array.from(current[l]), fromVersions[l], expertBytes),
     transfers: forward.layers[l].transfers,
     bytes: forward.layers[l].bytes,
   }));
