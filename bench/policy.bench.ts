@@ -1,5 +1,8 @@
 /**
- * Policy benchmark (`npm run bench:policy`): every policy on every trace in /work/shared/traces.
+ * Policy benchmark (`npm run bench:policy`): every policy on every trace in /work/shared/traces,
+ * and on our own generated trace pairs in bench/traces (drifting heat and random spikes, which the
+ * shared traces lack; made by bench/traces/generate.ts with the repo's seeded router model and
+ * labelled "(generated)" in the table).
  * X.json is what a policy sees; X.future.json is the next interval, on which the map is judged
  * (never planned from). Writes the table into bench/RESULTS.md, section
  * "## Policies (`npm run bench:policy`)", leaving the other sections alone.
@@ -21,6 +24,7 @@ import {
 } from '@eplb/domain';
 
 const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
+const OWN_TRACES = join(__dirname, 'traces');
 const TOOLS = process.env.EPLB_TOOLS ?? '/work/shared/tools';
 const RESULTS = join(__dirname, 'RESULTS.md');
 const SECTION = '## Policies (`npm run bench:policy`)';
@@ -29,7 +33,11 @@ const POLICIES = ['greedy', 'flash', 'incremental', 'default'].filter((p) => pol
 
 interface Trace {
   readonly name: string;
+  /** Name as shown in the table: generated traces carry "(generated)". */
+  readonly label: string;
+  readonly generated: boolean;
   readonly file: string;
+  readonly futureFile: string;
   readonly input: Omit<PolicyInput, 'options'>;
   readonly future: HeatEpisodes;
 }
@@ -38,17 +46,19 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function loadTraces(): Trace[] {
-  return readdirSync(TRACES)
+function loadTraces(dir: string, generated: boolean): Trace[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.endsWith('.future.json'))
     .map((f) => f.slice(0, -'.json'.length))
-    .filter((n) => existsSync(join(TRACES, `${n}.future.json`)))
+    .filter((n) => existsSync(join(dir, `${n}.future.json`)))
     .sort()
     .map((name) => {
-      const file = join(TRACES, `${name}.json`);
+      const file = join(dir, `${name}.json`);
+      const futureFile = join(dir, `${name}.future.json`);
       const input = heatFileToInput(JSON.parse(readFileSync(file, 'utf8')));
-      const future = toHeatEpisodes(JSON.parse(readFileSync(join(TRACES, `${name}.future.json`), 'utf8')).heat);
-      return { name, file, input, future };
+      const future = toHeatEpisodes(JSON.parse(readFileSync(futureFile, 'utf8')).heat);
+      return { name, label: generated ? `${name} (generated)` : name, generated, file, futureFile, input, future };
     });
 }
 
@@ -94,7 +104,7 @@ function speed(traces: Trace[]): string[] {
 }
 
 function main(): void {
-  const traces = loadTraces();
+  const traces = [...loadTraces(TRACES, false), ...loadTraces(OWN_TRACES, true)];
   const speedLines = speed(traces);
   const rows: string[] = [];
   const verdicts: string[] = [];
@@ -113,14 +123,14 @@ function main(): void {
       const map = out.physicalToLogical;
       const transfers = current ? map.reduce((s, row, l) => s + layerTransfers(current[l], row, S), 0) : 0;
       res[p] = { fut: meanEpisodeImbalance(map, t.future, R, S), transfers, ms };
-      if (p === 'default' && (t.name.startsWith('phase') || t.name === SPEED_TRACE || t.name === 'stationary-toy')) {
+      if (p === 'default' && (kind(t.name) !== 'stationary' || t.name === SPEED_TRACE || t.name === 'stationary-toy')) {
         const plan = join(dir, `${t.name}.${p}.json`);
         writeFileSync(plan, JSON.stringify(planFileDocument(out)));
         const ev = JSON.parse(
-          execFileSync('python3', [join(TOOLS, 'eplbeval.py'), t.file, plan, join(TRACES, `${t.name}.future.json`)], { encoding: 'utf8' }),
+          execFileSync('python3', [join(TOOLS, 'eplbeval.py'), t.file, plan, t.futureFile], { encoding: 'utf8' }),
         );
         crossChecks.push(
-          `| ${t.name} | default | ${res[p].fut.toFixed(4)} | ${Number(ev.future_mean).toFixed(4)} | ${transfers} | ${ev.transfers ?? '-'} |`,
+          `| ${t.label} | default | ${res[p].fut.toFixed(4)} | ${Number(ev.future_mean).toFixed(4)} | ${transfers} | ${ev.transfers ?? '-'} |`,
         );
       }
     }
@@ -134,29 +144,29 @@ function main(): void {
     const baseT = current ? baseMap.reduce((s, row, l) => s + layerTransfers(current[l], row, S), 0) : 0;
     baselineExcess[t.name] = (res.default.fut - 1) / (baseFut - 1);
     rows.push(
-      `| ${t.name} | baseline.py (reference) | ${baseFut.toFixed(4)} | ${pct((baseFut - 1) / (g.fut - 1))} | ` +
+      `| ${t.label} | baseline.py (reference) | ${baseFut.toFixed(4)} | ${pct((baseFut - 1) / (g.fut - 1))} | ` +
         `${current ? baseT : '-'} | ${g.transfers > 0 ? pct(baseT / g.transfers) : '-'} | ${baseMs.toFixed(0)} (py) |`,
     );
     if (current) {
-      rows.push(`| ${t.name} | current map (in service) | ${curFut.toFixed(4)} | ${pct((curFut - 1) / (g.fut - 1))} | 0 | 0% | - |`);
+      rows.push(`| ${t.label} | current map (in service) | ${curFut.toFixed(4)} | ${pct((curFut - 1) / (g.fut - 1))} | 0 | 0% | - |`);
     }
     for (const p of POLICIES) {
       const r = res[p];
       const excess = g.fut > 1 ? (r.fut - 1) / (g.fut - 1) : NaN;
       const share = g.transfers > 0 ? r.transfers / g.transfers : NaN;
       rows.push(
-        `| ${t.name} | ${p} | ${r.fut.toFixed(4)} | ${pct(excess)} | ` +
+        `| ${t.label} | ${p} | ${r.fut.toFixed(4)} | ${pct(excess)} | ` +
           `${current ? r.transfers : '-'} | ${pct(share)} | ${r.ms.toFixed(0)} |`,
       );
     }
     const d = res.default;
     if (!current) {
-      verdicts.push(`- ${t.name} (${k}, no current map): default future ${d.fut.toFixed(4)} vs greedy ${g.fut.toFixed(4)}.`);
+      verdicts.push(`- ${t.label} (${k}, no current map): default future ${d.fut.toFixed(4)} vs greedy ${g.fut.toFixed(4)}.`);
     } else if (k === 'stationary') {
       const ok1 = d.fut <= curFut + 1e-9;
       const ok2 = d.transfers <= 0.05 * g.transfers;
       verdicts.push(
-        `- ${t.name} (stationary): future ${d.fut.toFixed(4)} vs current ${curFut.toFixed(4)} → ${ok1 ? 'met' : 'NOT met'}; ` +
+        `- ${t.label} (stationary): future ${d.fut.toFixed(4)} vs current ${curFut.toFixed(4)} → ${ok1 ? 'met' : 'NOT met'}; ` +
           `transfers ${d.transfers} = ${((d.transfers / g.transfers) * 100).toFixed(1)}% of greedy's (≤ 5%) → ${ok2 ? 'met' : 'NOT met'}.`,
       );
     } else {
@@ -164,7 +174,7 @@ function main(): void {
       const ok1 = ex <= excessTarget[k];
       const ok2 = d.transfers <= g.transfers / 3;
       verdicts.push(
-        `- ${t.name} (${k}): excess ${pct(ex)} of greedy's (≤ ${excessTarget[k] * 100}%) → ${ok1 ? 'met' : 'NOT met'} ` +
+        `- ${t.label} (${k}): excess ${pct(ex)} of greedy's (≤ ${excessTarget[k] * 100}%) → ${ok1 ? 'met' : 'NOT met'} ` +
           `(${pct(baselineExcess[t.name])} of baseline.py's); ` +
           `transfers ${pct(d.transfers / g.transfers)} of greedy's (≤ 33.3%) → ${ok2 ? 'met' : 'NOT met'}.`,
       );
@@ -197,8 +207,14 @@ function main(): void {
     '',
     ...speedLines,
     '',
-    `Traces present: ${traces.map((t) => `\`${t.name}\``).join(', ')}. Kinds not among them (drifting, random spikes) are not`,
-    'measured here, so their targets are neither met nor missed. The warm figure is the steady state of a',
+    `Shared traces: ${traces.filter((t) => !t.generated).map((t) => `\`${t.name}\``).join(', ')}. ` +
+      `Generated by us (bench/traces, not measured heat): ${traces.filter((t) => t.generated).map((t) => `\`${t.name}\``).join(', ') || 'none'}.`,
+    'The shared traces have no drifting or random-spike kind, so those targets are judged on our generated pairs only:',
+    '`node -r @swc-node/register bench/traces/generate.ts` makes them with the repo\'s seeded router model',
+    '(libs/domain/src/simulation/router-model.ts; drift by one popularity position every 4 episodes, spikes of 12× the mean',
+    'expert lasting half an episode, the simulator\'s settings; 16 layers × 128 experts, 8 ranks × 20 slots, 16 episodes;',
+    '`current` = our greedy on the interval before). Their figures say how the policies fare on that model, not on real traffic.',
+    'The warm figure is the steady state of a',
     'long-lived scheduler; a one-shot `eplb plan` process pays the cold figure (V8 compiles the search first).',
     'On this shared machine repeated runs of the warm figure vary by about ±20%.',
     '',
