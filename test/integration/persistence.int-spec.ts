@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EpisodeStream } from '@eplb/domain';
-import { createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
+import { appendEvents, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
 import { testConfig } from '../support/env';
 
 describe('persistence on the real Postgres', () => {
@@ -37,6 +37,23 @@ describe('persistence on the real Postgres', () => {
     const events = await readStream(ds.manager, `deployment:${id}`);
     expect(events.map((e) => e.type)).toEqual(['deployment.created', 'map-version.created']);
     expect(events[0]).toMatchObject({ actor: 'operator:test', reason: 'integration test', correlationId: meta.correlationId });
+  });
+
+  it('appends a batch of events in order, payloads and metadata intact', async () => {
+    const stream = `order-test:${randomUUID()}`;
+    const batch = Array.from({ length: 300 }, (_, i) => ({
+      stream,
+      type: i % 2 ? 'odd' : 'even',
+      payload: { i, nested: { s: `quote " and \\ backslash ${i}`, xs: [i, -i - 1, 0.5] } },
+      actor: `actor-${i}`,
+      reason: `reason ${i}`,
+      correlationId: `c-${i % 7}`,
+    }));
+    await ds.transaction((em) => appendEvents(em, batch));
+    const back = await readStream(ds.manager, stream, '0', 1000);
+    expect(back.map((e) => [e.type, e.payload, e.actor, e.reason, e.correlationId])).toEqual(batch.map((e) => [e.type, e.payload, e.actor, e.reason, e.correlationId]));
+    const ids = back.map((e) => BigInt(e.id));
+    for (let k = 1; k < ids.length; k++) expect(ids[k] > ids[k - 1]).toBe(true);
   });
 
   it('refuses to rewrite the event store or a map version', async () => {

@@ -38,6 +38,8 @@ export interface SimulatedBackendOptions {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Upper bound on the weights one fetch-many answer carries. */
+const FETCH_BATCH_BYTES = 64 * 1024 * 1024;
 
 /**
  * One slot's weights in a snapshot: the logical expert, the checksum of the bytes, and the bytes
@@ -119,13 +121,22 @@ class PeerConnection {
     });
   }
 
-  fetch(layer: number, rank: number, expert: number): Promise<Buffer> {
+  /**
+   * Several experts of one layer in one request: the answer's body is their weights back to back
+   * (`expertBytes` each, in request order). One frame each way instead of one per expert.
+   */
+  fetchMany(layer: number, items: readonly { rank: number; expert: number }[]): Promise<Buffer> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.socket.write(encodeFrame({ op: 'fetch', id, layer, rank, expert }));
+      this.socket.write(encodeFrame({ op: 'fetch-many', id, layer, items: items.map((it) => [it.rank, it.expert]) }));
     });
+  }
+
+  /** False once the connection failed or closed (the pool opens a new one). */
+  get usable(): boolean {
+    return this.failed === null && !this.socket.destroyed;
   }
 
   close(): void {
@@ -162,6 +173,8 @@ export class SimulatedBackend implements DeviceBackend {
   private readonly pristine = new Map<string, string>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** One kept-open connection per peer, as collective communicators stay up between layers. */
+  private readonly conns = new Map<number, Promise<PeerConnection>>();
 
   constructor(private readonly opts: SimulatedBackendOptions) {
     const { shape, agent, map, expertBytes } = opts;
@@ -202,9 +215,13 @@ export class SimulatedBackend implements DeviceBackend {
   /** Where the other agents' backends listen. */
   setPeers(peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>): void {
     this.peers = peers instanceof Map ? new Map(peers) : new Map(Object.entries(peers).map(([k, v]) => [Number(k), v]));
+    for (const c of this.conns.values()) void c.then((x) => x.close(), () => undefined);
+    this.conns.clear();
   }
 
   async close(): Promise<void> {
+    for (const c of this.conns.values()) void c.then((x) => x.close(), () => undefined);
+    this.conns.clear();
     for (const s of this.sockets) s.destroy();
     const server = this.server;
     this.server = null;
@@ -262,17 +279,19 @@ export class SimulatedBackend implements DeviceBackend {
         [...remote.entries()].map(async ([peer, items]) => {
           const addr = this.peers.get(peer);
           if (!addr) throw new Error(`no address for agent ${peer}`);
-          const conn = await PeerConnection.open(addr);
-          try {
-            const bodies = await Promise.all(items.map((it) => conn.fetch(layer, it.rank, it.expert)));
-            bodies.forEach((b, k) => {
-              if (b.length !== this.opts.expertBytes) throw new Error(`peer ${peer} sent ${b.length} bytes for expert ${items[k].expert}, expected ${this.opts.expertBytes}`);
-              buffers.set(items[k].slot, b);
-              this.traffic.received += b.length;
-            });
-          } finally {
-            conn.close();
-          }
+          const conn = await this.connection(peer, addr);
+          const B = this.opts.expertBytes;
+          // requests of at most ~64 MB of weights each, pipelined on the one connection
+          const per = Math.max(1, Math.floor(FETCH_BATCH_BYTES / Math.max(1, B)));
+          const chunks: (typeof items)[] = [];
+          for (let i = 0; i < items.length; i += per) chunks.push(items.slice(i, i + per));
+          const bodies = await Promise.all(chunks.map((c) => conn.fetchMany(layer, c)));
+          bodies.forEach((body, k) => {
+            const chunk = chunks[k];
+            if (body.length !== chunk.length * B) throw new Error(`peer ${peer} sent ${body.length} bytes for ${chunk.length} experts, expected ${chunk.length * B}`);
+            chunk.forEach((it, j) => buffers.set(it.slot, Buffer.from(body.subarray(j * B, (j + 1) * B))));
+            this.traffic.received += body.length;
+          });
         }),
       );
       stillMine();
@@ -289,6 +308,25 @@ export class SimulatedBackend implements DeviceBackend {
     } finally {
       if (this.preparing.get(layer) === token) this.preparing.delete(layer);
     }
+  }
+
+  /** The kept-open connection to `peer`, (re)opened when there is none or it failed. */
+  private async connection(peer: number, addr: PeerAddress): Promise<PeerConnection> {
+    const cached = this.conns.get(peer);
+    if (cached) {
+      const c = await cached.catch(() => null);
+      if (c?.usable) return c;
+      if (this.conns.get(peer) === cached) this.conns.delete(peer);
+    }
+    let opening = this.conns.get(peer);
+    if (!opening) {
+      opening = PeerConnection.open(addr);
+      this.conns.set(peer, opening);
+      opening.catch(() => {
+        if (this.conns.get(peer) === opening) this.conns.delete(peer);
+      });
+    }
+    return opening;
   }
 
   async commit(layer: number): Promise<void> {
@@ -470,6 +508,7 @@ export class SimulatedBackend implements DeviceBackend {
     if (socket.destroyed) return;
     const id = h.id;
     const refuse = (error: string) => socket.write(encodeFrame({ id, ok: false, error }));
+    if (h.op === 'fetch-many') return this.answerMany(socket, h, refuse);
     if (h.op !== 'fetch') return void refuse(`unknown op ${String(h.op)}`);
     const layer = Number(h.layer);
     const rank = Number(h.rank);
@@ -489,6 +528,31 @@ export class SimulatedBackend implements DeviceBackend {
     this.traffic.sent += body.length;
     this.traffic.fetches++;
     socket.write(encodeFrame({ id, ok: true }, body));
+  }
+
+  private async answerMany(socket: Socket, h: Record<string, unknown>, refuse: (error: string) => void): Promise<void> {
+    const layer = Number(h.layer);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.opts.shape.numLayers) return void refuse(`no layer ${String(h.layer)}`);
+    if (!Array.isArray(h.items) || h.items.length === 0) return void refuse('items must be a non-empty list of [rank, expert]');
+    if (this.faults.dropConnectionLayers?.includes(layer)) {
+      socket.destroy();
+      return;
+    }
+    const bodies: Buffer[] = [];
+    for (const item of h.items as unknown[]) {
+      const [rank, expert] = Array.isArray(item) ? item.map(Number) : [NaN, NaN];
+      const rl = this.state[layer].get(rank);
+      if (!rl) return void refuse(`rank ${String(rank)} is not served by agent ${this.opts.agent}`);
+      const j = rl.experts.indexOf(expert);
+      if (j < 0) return void refuse(`rank ${rank} does not hold expert ${String(expert)} of layer ${layer}`);
+      bodies.push(rl.slots[j]);
+    }
+    const body = Buffer.concat(bodies);
+    await this.throttle.take(body.length);
+    if (socket.destroyed) return;
+    this.traffic.sent += body.length;
+    this.traffic.fetches += bodies.length;
+    socket.write(encodeFrame({ id: h.id, ok: true }, body));
   }
 
   private checkLayer(layer: number): void {

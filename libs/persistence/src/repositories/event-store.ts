@@ -22,8 +22,21 @@ export interface StoredEvent extends NewEvent {
 /** Appends inside the caller's transaction, so the event and its read-model change commit together. */
 export async function appendEvents(em: EntityManager, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  // jsonb payloads are opaque to TypeORM's deep-partial typing.
-  await em.getRepository(EventEntity).insert(events.map((e) => ({ ...e, payload: e.payload as never })));
+  // One statement with array parameters: the rollout service appends on every step of a layer,
+  // and the ORM's insert builder cost more than the database did. Ids follow the array order.
+  await em.query(
+    `INSERT INTO events (stream, type, payload, actor, reason, correlation_id)
+     SELECT stream, type, payload, actor, reason, correlation_id FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(stream, type, payload, actor, reason, correlation_id, n)
+     ORDER BY n`,
+    [
+      events.map((e) => e.stream),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e.payload)),
+      events.map((e) => e.actor),
+      events.map((e) => e.reason),
+      events.map((e) => e.correlationId),
+    ],
+  );
 }
 
 export async function readStream(em: EntityManager, stream: string, afterId = '0', limit = 1000): Promise<StoredEvent[]> {
