@@ -152,8 +152,9 @@ export class PlacementState {
   readonly top3: Float64Array;
   readonly arg3: Int32Array;
   transfers = 0;
-  /** Change of V = Σ_k w_k Σ_r load² / R computed by the last evalSwap / evalRetarget. */
+  /** Change of V = Σ_k w_k Σ_r load² / R computed by the last evalSwap / evalRetarget (0 when not asked for). */
   lastDV = 0;
+  /** Per-episode scratch of evalRetarget. */
   private readonly tmp: Float64Array;
   private readonly affected: Int32Array;
   /** Slots of each expert as a doubly linked list: head[e], then nxt[p] (−1 ends); prv[p] back. */
@@ -177,7 +178,7 @@ export class PlacementState {
     this.arg1 = new Int32Array(K);
     this.arg2 = new Int32Array(K);
     this.arg3 = new Int32Array(K);
-    this.tmp = new Float64Array(R * K);
+    this.tmp = new Float64Array(K);
     this.affected = new Int32Array(R);
     this.head = new Int32Array(E).fill(-1);
     this.nxt = new Int32Array(P);
@@ -275,7 +276,7 @@ export class PlacementState {
   }
 
   /** Change of F if slots p and q (on different ranks) exchange their experts. */
-  evalSwap(p: number, q: number): number {
+  evalSwap(p: number, q: number, withDV = true): number {
     const { K, w, hn } = this.pb;
     const a = this.slot[p];
     const b = this.slot[q];
@@ -295,7 +296,7 @@ export class PlacementState {
       if (n1 > m) m = n1;
       if (n2 > m) m = n2;
       delta += w[k] * (m - this.top1[k]);
-      dv += w[k] * (n1 * n1 + n2 * n2 - l1 * l1 - l2 * l2);
+      if (withDV) dv += w[k] * (n1 * n1 + n2 * n2 - l1 * l1 - l2 * l2);
     }
     this.lastDV = dv / this.pb.R;
     return delta;
@@ -339,7 +340,7 @@ export class PlacementState {
    * Change of F if slot p (holding a, reps[a] ≥ 2) is given to expert b instead: the replicas of a
    * and of b are re-weighted on every rank that holds them.
    */
-  evalRetarget(p: number, b: number): number {
+  evalRetarget(p: number, b: number, withDV = true): number {
     const { K, E, R, w, hn } = this.pb;
     const a = this.slot[p];
     const rp = this.rankOf(p);
@@ -365,28 +366,10 @@ export class PlacementState {
         this.affected[n++] = r;
       }
     }
-    const tmp = this.tmp;
-    // new loads of affected ranks into tmp[i*K + k]
-    for (let i = 0; i < n; i++) {
-      const r = this.affected[i];
-      const ca = this.cnt[r * E + a], cb = this.cnt[r * E + b];
-      const ca2 = r === rp ? ca - 1 : ca;
-      const cb2 = r === rp ? cb + 1 : cb;
-      const fa = ca2 * na - ca * oa, fb = cb2 * nb - cb * ob;
-      for (let k = 0; k < K; k++) tmp[i * K + k] = this.load[r * K + k] + fa * hn[a * K + k] + fb * hn[b * K + k];
-    }
-    let dv = 0;
-    for (let i = 0; i < n; i++) {
-      const r = this.affected[i];
-      for (let k = 0; k < K; k++) {
-        const o = this.load[r * K + k], nl = tmp[i * K + k];
-        dv += w[k] * (nl * nl - o * o);
-      }
-    }
-    this.lastDV = dv / R;
-    let delta = 0;
+    // per episode: the max over unaffected ranks (the first of the top three that is unaffected,
+    // else a scan), then raised by the affected ranks' new loads
+    const mk = this.tmp;
     for (let k = 0; k < K; k++) {
-      // max over unaffected ranks: the first of the top three that is unaffected, else a scan
       let m = -1;
       if (mark[this.arg1[k]] !== stamp) m = this.top1[k];
       else if (this.arg2[k] >= 0 && mark[this.arg2[k]] !== stamp) m = this.top2[k];
@@ -397,9 +380,27 @@ export class PlacementState {
           if (mark[r] !== stamp && this.load[r * K + k] > m) m = this.load[r * K + k];
         }
       }
-      for (let i = 0; i < n; i++) if (tmp[i * K + k] > m) m = tmp[i * K + k];
-      delta += w[k] * (m - this.top1[k]);
+      mk[k] = m;
     }
+    const ao = a * K, bo = b * K;
+    let dv = 0;
+    for (let i = 0; i < n; i++) {
+      const r = this.affected[i];
+      const ca = this.cnt[r * E + a], cb = this.cnt[r * E + b];
+      const ca2 = r === rp ? ca - 1 : ca;
+      const cb2 = r === rp ? cb + 1 : cb;
+      const fa = ca2 * na - ca * oa, fb = cb2 * nb - cb * ob;
+      const ro = r * K;
+      for (let k = 0; k < K; k++) {
+        const o = this.load[ro + k];
+        const nl = o + fa * hn[ao + k] + fb * hn[bo + k];
+        if (nl > mk[k]) mk[k] = nl;
+        if (withDV) dv += w[k] * (nl * nl - o * o);
+      }
+    }
+    this.lastDV = dv / R;
+    let delta = 0;
+    for (let k = 0; k < K; k++) delta += w[k] * (mk[k] - this.top1[k]);
     return delta;
   }
 

@@ -89,10 +89,10 @@ const DEFAULT_SEARCH_RANKS = 6;
  * find; with several shots (phases, drift) the peaks of the shots form plateaus, which the spread
  * term lets the search walk across, looking at more overloaded ranks.
  */
-function searchLimits(pb: LayerProblem, lambda: number, options: PolicyOptions): SearchLimits {
+function searchLimits(pb: LayerProblem, lambda: number, options: PolicyOptions, stationaryLambda = lambda): SearchLimits {
   const multi = pb.K > 1;
   return {
-    lambda,
+    lambda: multi ? lambda : stationaryLambda,
     maxMoves: options.maxMoves ?? (multi ? pb.P : Math.max(4, pb.R >> 4)),
     spread: options.spread ?? (multi ? DEFAULT_SPREAD : 0),
     ranks: options.searchRanks ?? (multi ? DEFAULT_SEARCH_RANKS : 1),
@@ -122,7 +122,9 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  * default: what the scheduler runs. Recent episodes weigh more (half-life of half the window),
  * the objective is over every episode (so alternating hot sets are planned for at once), and a
  * layer is redeployed only when its imbalance on recent heat exceeds 1 + threshold and the local
- * search's projected gain exceeds both minGain and λ per transfer.
+ * search's projected gain exceeds both minGain and λ per transfer (for a layer whose episodes form
+ * one shot, stationaryGainPerTransfer, which the search also charges per transfer), and when the
+ * held-out check confirms it.
  */
 export function defaultPolicy(input: PolicyInput): number[][] {
   const { shape, heat, current, options = {} } = input;
@@ -136,6 +138,9 @@ export function defaultPolicy(input: PolicyInput): number[][] {
   const lambda = options.transferCost ?? DEFAULT_TRANSFER_COST;
   const threshold = options.threshold ?? 0.02;
   const minGain = options.minGain ?? 0.01;
+  // one shot = stationary heat: the seen gain is partly noise, so each transfer must buy more — in
+  // the search (moves worth less than this per transfer are not taken) as in the decision
+  const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
   const out: number[][] = [];
   for (let l = 0; l < shape.numLayers; l++) {
     const pb = problem(shape, heat, l, w, options);
@@ -145,10 +150,9 @@ export function defaultPolicy(input: PolicyInput): number[][] {
       out.push(Array.from(current[l]));
       continue;
     }
-    localSearch(st, searchLimits(pb, lambda, options));
+    localSearch(st, searchLimits(pb, lambda, options, stationaryPrice));
     const gain = f0 - (st.objective() + pb.zeroEpisodesWeight());
-    // one shot = stationary heat: the seen gain is partly noise, so each transfer must buy more
-    const perTransfer = pb.K > 1 ? lambda : (options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER);
+    const perTransfer = pb.K > 1 ? lambda : stationaryPrice;
     const pays = gain >= minGain && gain > perTransfer * st.transfers;
     const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options);
     out.push(confirmed ? Array.from(st.slot) : Array.from(current[l]));
@@ -184,7 +188,7 @@ function heldOutConfirms(
   const wA = decayWeights(older.length, options.halfLife ?? 2 * older.length);
   const pbA = problem(shape, older, layer, wA, options);
   const st = new PlacementState(pbA, current);
-  localSearch(st, searchLimits(pbA, lambda, options));
+  localSearch(st, searchLimits(pbA, lambda, options, options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER));
   return beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);
 }
 

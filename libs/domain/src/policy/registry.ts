@@ -59,10 +59,12 @@ export function getPolicy(name: string): Policy {
 class Scratch {
   readonly reps: Int32Array;
   readonly share: Float64Array;
+  readonly idx: Int32Array;
   readonly window: Float64Array;
   constructor(E: number, P: number, R: number) {
     this.reps = new Int32Array(E);
     this.share = new Float64Array(P);
+    this.idx = new Int32Array(P);
     this.window = new Float64Array(R);
   }
 }
@@ -79,19 +81,22 @@ function imbalances(
   S: number,
   sc: Scratch,
 ): { window: number; episodeMean: number } {
-  const { reps, share, window } = sc;
+  const { reps, share, window, idx } = sc;
   const P = R * S;
   reps.fill(0);
   window.fill(0);
-  for (let p = 0; p < P; p++) reps[row[p]]++;
-  for (let p = 0; p < P; p++) share[p] = 1 / reps[row[p]];
+  for (let p = 0; p < P; p++) {
+    idx[p] = row[p];
+    reps[idx[p]]++;
+  }
+  for (let p = 0; p < P; p++) share[p] = 1 / reps[idx[p]];
   let mean = 0;
   for (let k = 0; k < heat.length; k++) {
     const h = heat[k][layer];
     let max = 0, total = 0;
     for (let r = 0, p = 0; r < R; r++) {
       let v = 0;
-      for (let j = 0; j < S; j++, p++) v += h[row[p]] * share[p];
+      for (let j = 0; j < S; j++, p++) v += h[idx[p]] * share[p];
       window[r] += v;
       total += v;
       if (v > max) max = v;

@@ -170,7 +170,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
           }
           const b = st.slot[q];
           if (b === a || st.cnt[r1 * E + b] > 0 || st.cnt[r2 * E + a] > 0) continue;
-          const dF = st.evalSwap(p, q);
+          const dF = st.evalSwap(p, q, beta > 0);
           if (dF >= tie) continue;
           const gain = -dF - beta * st.lastDV - lambda * st.swapTransfers(p, q);
           if (gain > bestGain) {
@@ -183,7 +183,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
           const r2 = (q / S) | 0;
           if (r2 === r1 || st.slot[q] === a || st.cnt[r2 * E + a] > 0) continue;
           if (st.screenRetarget(q, a, r1) >= tie) continue;
-          const dF = st.evalRetarget(q, a);
+          const dF = st.evalRetarget(q, a, beta > 0);
           if (dF >= tie) continue;
           const gain = -dF - beta * st.lastDV - lambda * st.retargetTransfers(q, a);
           if (gain > bestGain) {
@@ -197,7 +197,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
             const b = st.slot[donorList[j]];
             if (b === a || st.cnt[r1 * E + b] > 0) continue;
             if (st.screenRetarget(p, b, r1) >= tie) continue;
-            const dF = st.evalRetarget(p, b);
+            const dF = st.evalRetarget(p, b, beta > 0);
             if (dF >= tie) continue;
             const gain = -dF - beta * st.lastDV - lambda * st.retargetTransfers(p, b);
             if (gain > bestGain) {
