@@ -24,6 +24,7 @@ import {
   RolloutEvent,
   RolloutState,
   advanceRollout,
+  compactRolloutEvent,
   ranksOfAgent,
   defaultRolloutOptions,
   isRolloutTerminal,
@@ -462,11 +463,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     if (finished) {
       rows.push({ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.finished, payload: { rolloutId: d.rolloutId, status: s.status, failure: s.failure }, ...meta, reason: s.failure?.reason ?? `rollout ${d.rolloutId} ${s.status}` });
     }
-    const t0 = Date.now();
     await this.fenced(d.deployment);
-    const t1 = Date.now();
     await this.ds.transaction((em) => appendEvents(em, rows));
-    (globalThis as any).__trace?.push(['write', Date.now(), t1 - t0, Date.now() - t1, rows.length]);
     d.state = s;
     rebalancingGauge.set({ deployment: d.deployment }, isRolloutTerminal(s) ? 0 : 1);
     for (const c of committed) view.committed.set(c.layer, c.version);
@@ -498,7 +496,6 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       } else viaKafka.push(msg);
     }
     this.stats.commandsSent += commands.length;
-    (globalThis as any).__trace?.push(['sent', Date.now(), commands.length, commands[0].kind, commands[0].layer]);
     if (viaKafka.length === 0) return;
     if (!this.producer) throw new Error('Kafka producer not started');
     await this.producer.send(TOPICS.rolloutCommands, viaKafka.map((m) => ({ key: d.deployment, value: JSON.stringify(m) })));
@@ -590,7 +587,6 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
 
   /** An agent message from either transport: acks are applied together on the next tick of the loop. */
   private receive(m: RolloutAckV1): void {
-    if (m.type === 'ack') (globalThis as any).__trace?.push(['recv', Date.now(), Date.now() - m.sentAt, m.ack.layer, m.ack.phase, m.node]);
     const key = `${m.deployment}/${m.node}`;
     this.lastSeen.set(key, Date.now());
     if (m.type === 'heartbeat') return;
@@ -723,7 +719,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
 const machineRow = (rolloutId: string, e: RolloutEvent): NewEvent => ({
   stream: rolloutStream(rolloutId),
   type: `rollout.${e.type}`,
-  payload: e as unknown as Record<string, unknown>,
+  payload: compactRolloutEvent(e) as unknown as Record<string, unknown>,
   actor: e.actor ?? SERVICE,
   reason: e.reason ?? e.type,
   correlationId: e.correlationId ?? rolloutId,

@@ -12,6 +12,7 @@ import {
   isRolloutTerminal,
   reduceRollout,
   replayRollout,
+  compactRolloutEvent,
 } from './machine';
 import { BatchStep, planRollout } from './plan';
 
@@ -215,6 +216,8 @@ describe('rollout state machine under random faults (fast-check)', () => {
         // the audit: rebuilding from the log gives the same state
         const audit = replayRollout(events);
         expect(audit).toEqual(state);
+        // …also from the log as the service keeps it (prepare parts not copied into decisions)
+        expect(replayRollout(JSON.parse(JSON.stringify(events.map(compactRolloutEvent))))).toEqual(state);
         for (const l of audit.layers) {
           expect(l.version === 7 || l.version === 8).toBe(true);
           const truth = clusterLayer(agents, l.layer);

@@ -229,6 +229,22 @@ export function reduceRollout(state: RolloutState | null, ev: RolloutEvent): Rol
   return settle(s, ev.at);
 }
 
+/**
+ * The event as the log keeps it: a prepare's plan part is in the plan (the `created` event) and
+ * the reducer never reads it from a decision, so the log records which part (layer, agent,
+ * attempt) without copying it — a layer's parts are tens of kB of JSON. Replaying compacted
+ * events gives the same state (property-tested).
+ */
+export function compactRolloutEvent(e: RolloutEvent): RolloutEvent {
+  if (e.type !== 'decided') return e;
+  const commands = e.commands.map((c) => {
+    if (c.kind !== 'prepare') return c;
+    const { part: _part, ...which } = c;
+    return which as RolloutCommand;
+  });
+  return { ...e, commands };
+}
+
 /** Rebuilds the state from the event log (the first event must be `created`). */
 export function replayRollout(events: readonly RolloutEvent[]): RolloutState {
   let s: RolloutState | null = null;
