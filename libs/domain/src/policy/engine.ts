@@ -169,8 +169,10 @@ export class PlacementState {
     const { E, R, K, P, S } = pb;
     this.slot = Int32Array.from(initial as ArrayLike<number>);
     this.reps = new Int32Array(E);
-    this.cnt = new Uint16Array(R * E);
-    this.orig = new Uint8Array(R * E);
+    // one allocation for both R·E tables
+    const buf = new ArrayBuffer(3 * R * E);
+    this.cnt = new Uint16Array(buf, 0, R * E);
+    this.orig = new Uint8Array(buf, 2 * R * E, R * E);
     this.load = new Float64Array(R * K);
     this.top1 = new Float64Array(K);
     this.top2 = new Float64Array(K);
@@ -217,9 +219,17 @@ export class PlacementState {
 
   /** Loads, per-episode top three ranks and transfer count from scratch. */
   recompute(): void {
-    const { E, R } = this.pb;
+    const { E, S, P } = this.pb;
+    // (rank, expert) pairs held now but not originally, each counted at its rank's first slot
     let t = 0;
-    for (let i = 0; i < R * E; i++) if (this.cnt[i] > 0 && this.orig[i] === 0) t++;
+    for (let p = 0; p < P; p++) {
+      const e = this.slot[p];
+      const r0 = p - (p % S);
+      if (this.orig[(r0 / S) * E + e] !== 0) continue;
+      let first = true;
+      for (let q = r0; q < p && first; q++) if (this.slot[q] === e) first = false;
+      if (first) t++;
+    }
     this.transfers = t;
     this.recomputeLoads();
   }
