@@ -137,6 +137,21 @@ export function groupEpisodes(
   return { episodes: sums, w: weights };
 }
 
+const pool: ArrayBuffer[] = [];
+
+/** A zeroed buffer of `bytes`, from the pool of released ones when one fits. */
+function takeBuffer(bytes: number): ArrayBuffer {
+  for (let i = 0; i < pool.length; i++) {
+    if (pool[i].byteLength !== bytes) continue;
+    const b = pool[i];
+    pool[i] = pool[pool.length - 1];
+    pool.pop();
+    new Uint8Array(b).fill(0);
+    return b;
+  }
+  return new ArrayBuffer(bytes);
+}
+
 export class PlacementState {
   readonly slot: Int32Array;
   readonly reps: Int32Array;
@@ -164,13 +179,15 @@ export class PlacementState {
   /** mark[r] === stamp: rank r is affected by the move evalRetarget is looking at. */
   private readonly mark: Int32Array;
   private stamp = 0;
+  private buf: ArrayBuffer | null;
 
   constructor(readonly pb: LayerProblem, initial: ArrayLike<number>, original?: ArrayLike<number>) {
     const { E, R, K, P, S } = pb;
     this.slot = Int32Array.from(initial as ArrayLike<number>);
     this.reps = new Int32Array(E);
-    // one allocation for both R·E tables
-    const buf = new ArrayBuffer(3 * R * E);
+    // one buffer for both R·E tables, reused from a state released before when there is one
+    const buf = takeBuffer(3 * R * E);
+    this.buf = buf;
     this.cnt = new Uint16Array(buf, 0, R * E);
     this.orig = new Uint8Array(buf, 2 * R * E, R * E);
     this.load = new Float64Array(R * K);
@@ -196,6 +213,15 @@ export class PlacementState {
     }
     if (original) this.recompute();
     else this.recomputeLoads(); // transfers are counted against the initial map itself: 0
+  }
+
+  /**
+   * Hands the state's R·E tables back for the next state to reuse (a placement search allocates
+   * one state per layer); the state must not be used afterwards.
+   */
+  release(): void {
+    if (this.buf && pool.length < 4) pool.push(this.buf);
+    this.buf = null;
   }
 
   private link(p: number, e: number): void {

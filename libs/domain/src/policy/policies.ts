@@ -147,6 +147,7 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     const st = new PlacementState(pb, current[l]);
     const f0 = st.objective() + pb.zeroEpisodesWeight();
     if (f0 <= 1 + threshold) {
+      st.release();
       out.push(Array.from(current[l]));
       continue;
     }
@@ -156,6 +157,7 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     const pays = gain >= minGain && gain > perTransfer * st.transfers;
     const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options);
     out.push(confirmed ? Array.from(st.slot) : Array.from(current[l]));
+    st.release();
   }
   return out;
 }
@@ -189,7 +191,9 @@ function heldOutConfirms(
   const pbA = problem(shape, older, layer, wA, options);
   const st = new PlacementState(pbA, current);
   localSearch(st, searchLimits(pbA, lambda, options, options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER));
-  return beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);
+  const ok = beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);
+  st.release();
+  return ok;
 }
 
 /**
