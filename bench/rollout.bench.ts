@@ -2,12 +2,14 @@
  * `npm run bench:rollout`: control-plane overhead of a rollout per layer (prepare + commit) for a
  * DeepSeek-V3 shape — 64 ranks on 8 nodes, one agent process per node serving its 8 ranks (the
  * built dist/apps/agent, simulated backend), 58 layers, zero-cost transfers (16-byte experts) —
- * driven by the rollout service (in this process) through Postgres (event log, written before
- * every send), Kafka (commands, acks) and Redis (lock).
+ * driven by the rollout service (in this process) over the direct control channel (Kafka with
+ * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock).
  *
  * Per layer: from the `decided` event that sends its prepares to the ack event that completes its
- * commit (both stamped by the service; from the event log). ROLLOUT_BENCH_ROUNDS rollouts
- * (default 3: v1→v2, v2→v1, v1→v2) give 58 layers each. Last line: one JSON object.
+ * commit (both stamped by the service; from the event log). ROLLOUT_BENCH_WARMUP (default 1)
+ * unmeasured rollouts, then ROLLOUT_BENCH_ROUNDS (default 3) measured ones, alternating v1↔v2,
+ * 58 layers each. ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between
+ * nodes. Last line: one JSON object.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +33,9 @@ const L = 58, E = 256, R = 64, S = 5, N = 8;
 const ROUNDS = Number(process.env.ROLLOUT_BENCH_ROUNDS ?? 3);
 /** `direct` (default): agents keep a control connection to the service; `kafka`: commands and acks over Kafka only. */
 const TRANSPORT = process.env.ROLLOUT_BENCH_TRANSPORT === 'kafka' ? 'kafka' : 'direct';
+const PLAN = process.env.ROLLOUT_BENCH_PLAN === 'local' ? 'local' : 'remote';
+/** Unmeasured rollouts first (JIT, first connections); 0 counts the first layer after the agents start. */
+const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? 1);
 const EXPERT_BYTES = 16;
 const ROOT = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,8 +52,12 @@ async function main(): Promise<void> {
   const shape: DeploymentShape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
   const deployment = `bench-rollout-${randomUUID().slice(0, 8)}`;
   const v1 = roundRobinMap(shape);
-  // every layer changes: whole ranks' contents move to other nodes
-  const v2 = v1.map((row, l) => row.map((_, p) => row[(p + S * (8 * ((l % 7) + 1) + 1)) % (R * S)]));
+  // remote (default): every layer changes, whole ranks' contents move to other nodes — every agent
+  // fetches from the other seven; local: every rank's slots rotate in place (local copies only)
+  const v2 =
+    PLAN === 'local'
+      ? v1.map((row) => row.map((_, p) => row[Math.floor(p / S) * S + ((p + 1) % S)]))
+      : v1.map((row, l) => row.map((_, p) => row[(p + S * (8 * ((l % 7) + 1) + 1)) % (R * S)]));
 
   const logger = createLogger('rollout', 'warn');
   const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_CONTROL_PORT: '0' });
@@ -68,7 +77,7 @@ async function main(): Promise<void> {
   writeFileSync(mapFile, JSON.stringify({ shape, version: 1, physicalToLogical: v1 }));
   const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${7910 + a}`).join(',');
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
-    spawn(process.execPath, [join(ROOT, 'dist/apps/agent/src/main.js')], {
+    spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
       env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${service.controlChannelPort}` : '', AGENT_TOKEN: token },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
@@ -85,8 +94,11 @@ async function main(): Promise<void> {
     log(`8 agents joined in ${Date.now() - t0} ms (transport: ${TRANSPORT})`);
 
     const overheads: number[] = [];
+    const prepares: number[] = [];
+    const commits: number[] = [];
     const walls: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    let cold: { first: number; p50: number } | null = null;
+    for (let round = 0; round < WARMUP + ROUNDS; round++) {
       const rolloutId = randomUUID();
       const mapVersion = round % 2 === 0 ? 2 : 1;
       const start = Date.now();
@@ -103,16 +115,33 @@ async function main(): Promise<void> {
         if (Date.now() - start > 300_000) throw new Error('rollout did not finish within 300 s');
         await sleep(100);
       }
-      walls.push(Date.now() - start);
+      const wall = Date.now() - start;
       const events = (await readWholeStream(ds, `rollout:${rolloutId}`)).map((e) => e.payload as unknown as RolloutEvent);
-      const begin = new Map<number, number>();
-      const end = new Map<number, number>();
+      // per layer: prepare decided → last prepare ack; commit decided → last commit ack (service clock)
+      const t = new Map<number, { prepare?: number; prepared?: number; commit?: number; committed?: number }>();
+      const at = (l: number) => t.get(l) ?? (t.set(l, {}), t.get(l)!);
       for (const e of events) {
-        if (e.type === 'decided') for (const c of e.commands) if (c.kind === 'prepare' && !begin.has(c.layer)) begin.set(c.layer, e.at);
-        if (e.type === 'ack' && e.ack.phase === 'commit' && e.ack.ok) end.set(e.ack.layer, e.at);
+        if (e.type === 'decided') {
+          for (const c of e.commands) {
+            if (c.kind === 'prepare' && at(c.layer).prepare === undefined) at(c.layer).prepare = e.at;
+            if (c.kind === 'commit' && at(c.layer).commit === undefined) at(c.layer).commit = e.at;
+          }
+        }
+        if (e.type === 'ack' && e.ack.ok && e.ack.phase === 'prepare') at(e.ack.layer).prepared = e.at;
+        if (e.type === 'ack' && e.ack.ok && e.ack.phase === 'commit') at(e.ack.layer).committed = e.at;
       }
-      for (const [layer, b] of begin) overheads.push(end.get(layer)! - b);
-      log(`round ${round + 1}: v${3 - mapVersion}→v${mapVersion}, ${begin.size} layers in ${walls[walls.length - 1]} ms`);
+      const layers = [...t.values()].sort((a, b) => a.prepare! - b.prepare!);
+      const totals = layers.map((x) => x.committed! - x.prepare!);
+      if (round < WARMUP) {
+        cold = { first: totals[0], p50: pct(totals, 0.5) };
+        log(`warm-up round (not measured): ${layers.length} layers in ${wall} ms; first layer after the agents started ${totals[0]} ms, p50 ${cold.p50} ms`);
+        continue;
+      }
+      walls.push(wall);
+      overheads.push(...totals);
+      prepares.push(...layers.map((x) => x.prepared! - x.prepare!));
+      commits.push(...layers.map((x) => x.committed! - x.commit!));
+      log(`round ${round + 1 - WARMUP}: v${3 - mapVersion}→v${mapVersion}, ${layers.length} layers in ${wall} ms`);
     }
     const result = {
       ranks: R,
@@ -125,18 +154,24 @@ async function main(): Promise<void> {
     const how =
       TRANSPORT === 'direct'
         ? 'two round trips on the direct control channel (service → 8 agents → service, TCP, one JSON line each way)'
-        : 'two Kafka round trips (service → 8 agents → service; `ROLLOUT_BENCH_TRANSPORT=kafka`: no control channel)';
+        : 'two Kafka round trips (service → 8 agents → service; no control channel)';
+    const plan =
+      PLAN === 'local'
+        ? 'every rank\'s slots rotate in place (local copies only, no peer transfer)'
+        : 'every slot of every layer moves to a rank of another node (each agent fetches from the other seven: the worst case)';
+    const env = [TRANSPORT === 'kafka' ? 'ROLLOUT_BENCH_TRANSPORT=kafka' : '', PLAN === 'local' ? 'ROLLOUT_BENCH_PLAN=local' : ''].filter(Boolean).join(' ');
     writeSection(
-      TRANSPORT === 'direct' ? 'Rollout (`npm run bench:rollout`)' : 'Rollout over Kafka only (`ROLLOUT_BENCH_TRANSPORT=kafka npm run bench:rollout`)',
-      `Command: \`${TRANSPORT === 'direct' ? '' : 'ROLLOUT_BENCH_TRANSPORT=kafka '}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}). Machine: ${machine()}.
+      `Rollout${env ? ` (${env})` : ''} (\`${env ? `${env} ` : ''}npm run bench:rollout\`)`,
+      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}). Machine: ${machine()}.
 ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend, ${EXPERT_BYTES}-byte experts: transfers cost ~nothing),
-${L} layers, every layer changed; rollout service in the bench process. Per layer, prepare + commit from the event log:
-from the \`decided\` event sending the prepares to the ack completing the commit — ${how},
-and the Postgres appends (event log, written before every send).
+${L} layers; the plan: ${plan}. Rollout service in the bench process, Postgres, Redis (lock) and Kafka on the same 2 cores.
+Per layer, from the service's own event stamps: prepare decided → last prepare ack → commit decided → last commit ack — ${how},
+and one Postgres transaction per layer (the commit decision is written before it is sent, with the acks and the prepare decision before it).
+${cold ? `A warm-up rollout ran first and is not counted: its first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
 
-| layers measured | p50 ms | p99 ms | mean ms | max ms | whole rollout (ms, per round) |
-|---|---|---|---|---|---|
-| ${overheads.length} | ${result.layer_overhead_p50_ms} | ${result.layer_overhead_p99_ms} | ${mean.toFixed(1)} | ${Math.max(...overheads)} | ${walls.join(', ')} |
+| layers measured | p50 ms | p99 ms | mean ms | max ms | prepare p50 / p99 ms | commit p50 / p99 ms | whole rollout (ms, per round) |
+|---|---|---|---|---|---|---|---|
+| ${overheads.length} | ${result.layer_overhead_p50_ms} | ${result.layer_overhead_p99_ms} | ${mean.toFixed(1)} | ${Math.max(...overheads)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${walls.join(', ')} |
 
 Target: p99 ≤ 10 ms.`,
     );

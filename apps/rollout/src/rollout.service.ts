@@ -75,14 +75,17 @@ class Driver {
   /** Control requests already turned into operator events (by request event id). */
   readonly appliedControls = new Set<string>();
   /**
-   * Ack events applied but not yet written: acks that decide nothing wait for the next write (or
-   * the flush on the clock loop). Losing them in a crash loses nothing — the replacement replays
-   * up to the last decision, re-sends what is in flight, and the agents answer again.
+   * Events applied but not yet written (acks, prepare decisions, layer-committed rows): they wait
+   * for the next write-ahead decision or the flush on the clock loop. Losing them in a crash
+   * loses nothing — the replacement replays up to the last decision it finds, re-sends what is in
+   * flight, and the agents answer again.
    */
   readonly unrecorded: NewEvent[] = [];
   unrecordedSince = 0;
   /** When the rollout was created: the analysis gate's baseline is the heat before it. */
   startedAt = 0;
+  /** The driver's writes, in order: each appends after the previous one committed. */
+  writes: Promise<void> = Promise.resolve();
   private queue: Promise<unknown> = Promise.resolve();
   stopped = false;
 
@@ -219,6 +222,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     await this.polling?.catch(() => undefined);
     for (const d of this.drivers.values()) {
       await d.serial(() => this.flushUnrecorded(d)).catch(() => undefined);
+      await d.writes;
       d.stopped = true;
       await this.lock.release(d.deployment).catch(() => undefined);
     }
@@ -443,14 +447,6 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       }
     }
     const finished = isRolloutTerminal(s) && !isRolloutTerminal(before);
-    if (adv.events.length === 0 && committed.length === 0 && !finished && inputs.every((e) => e.type === 'ack')) {
-      // decides nothing: keep it in memory until the next write (one transaction per decision)
-      if (d.unrecorded.length === 0) d.unrecordedSince = now;
-      d.unrecorded.push(...rows);
-      d.state = s;
-      return;
-    }
-    rows.unshift(...d.unrecorded.splice(0));
     if (finished && s.status === 'SUCCEEDED') {
       // layers the two versions share were on the target's rows all along: they are on it now
       const inPlan = new Set(s.plan.layers.map((l) => l.layer));
@@ -463,8 +459,19 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     if (finished) {
       rows.push({ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.finished, payload: { rolloutId: d.rolloutId, status: s.status, failure: s.failure }, ...meta, reason: s.failure?.reason ?? `rollout ${d.rolloutId} ${s.status}` });
     }
-    await this.fenced(d.deployment);
-    await this.ds.transaction((em) => appendEvents(em, rows));
+    // Write-ahead where it matters: a decision to commit or abort (what ranks serve, or give up),
+    // an operator's or analysis input, and the end of a rollout are recorded — with everything
+    // held back before them — before anything is sent. A step that only records acks or only
+    // stages (prepare) is held in memory and written with the next such decision (or by the
+    // clock loop within 250 ms): one transaction per layer. After a crash the log holds a prefix;
+    // the replacement decides the same prepare again (same attempt, same part), re-sends what is
+    // in flight, and the agents answer from their ledgers.
+    const stagingOnly =
+      !finished && inputs.every((e) => e.type === 'ack') && adv.events.every((e) => e.type !== 'decided' || e.commands.every((c) => c.kind === 'prepare'));
+    if (stagingOnly) {
+      if (d.unrecorded.length === 0) d.unrecordedSince = now;
+      d.unrecorded.push(...rows);
+    } else await this.record(d, [...d.unrecorded.splice(0), ...rows]);
     d.state = s;
     rebalancingGauge.set({ deployment: d.deployment }, isRolloutTerminal(s) ? 0 : 1);
     for (const c of committed) view.committed.set(c.layer, c.version);
@@ -682,9 +689,30 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   /** Writes ack events held back for longer than a moment (the audit trail must not lag). */
   private async flushUnrecorded(d: Driver): Promise<void> {
     if (d.unrecorded.length === 0) return;
-    const rows = d.unrecorded.splice(0);
-    await this.fenced(d.deployment);
-    await this.ds.transaction((em) => appendEvents(em, rows));
+    await this.record(d, d.unrecorded.splice(0));
+  }
+
+  /**
+   * Appends `rows` after the driver's previous writes (ids in decision order). A failed write
+   * stops the driver and releases its lock: whoever takes the deployment next replays the log,
+   * which holds a prefix of what happened, and re-sends what is in flight.
+   */
+  private record(d: Driver, rows: NewEvent[]): Promise<void> {
+    const write = d.writes.then(async () => {
+      if (d.stopped) throw new Error('driver stopped');
+      await this.fenced(d.deployment);
+      await this.ds.transaction((em) => appendEvents(em, rows));
+    });
+    d.writes = write.catch((e: Error) => this.abandon(d, e));
+    return write;
+  }
+
+  private abandon(d: Driver, e: Error): void {
+    if (d.stopped) return;
+    d.stopped = true;
+    if (this.drivers.get(d.deployment) === d) this.drivers.delete(d.deployment);
+    this.logger.error({ deployment: d.deployment, rolloutId: d.rolloutId, err: e.message }, 'rollout log write failed: stopped driving; the next holder resumes from the log');
+    void this.lock.release(d.deployment).catch(() => undefined);
   }
 
   private tickAll(): void {
