@@ -422,7 +422,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     d.rolloutId = rid;
     d.startedAt = now;
     this.logger.info({ deployment: d.deployment, rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.length }, 'rollout started');
-    await this.step(d, [], now);
+    // the first prepares are decided now, after the plan is on record (a large write)
+    await this.step(d, [], Date.now());
   }
 
   // -------------------------------------------------------------------------------------------
