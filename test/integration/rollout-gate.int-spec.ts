@@ -198,22 +198,30 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     }
   }
 
+  /** The rollout's started event: layers ordered by the expected gain on stored heat, largest first. */
+  async function expectOrderedByGain(rid: string): Promise<void> {
+    const started = (await readWholeStream(ds, deploymentRolloutsStream(id))).find((e) => e.type === 'rollout.started' && e.payload.rolloutId === rid)!;
+    expect(started.payload.orderedBy).toBe('expected gain on the newest sealed interval');
+    const gains = started.payload.gains as number[];
+    expect(gains.slice().sort((a, b) => b - a)).toEqual(gains);
+  }
+
   it('a gated batch committed to a worse map fails its analysis: rolled back, v1 on every rank, the simulator follows back', async () => {
     const t0 = Date.now();
     const rid = await start(3, 'try the crowded map');
     const done = await finished(rid, 'ROLLED_BACK');
     const seenDone = Date.now();
 
+    // layers go largest expected gain first (on the newest sealed interval): the first batch is that layer
+    const first = done.layers[0].layer as number;
+    await expectOrderedByGain(rid);
     // the failure names the gate and the numbers the collector measured
     expect(done.failure.reason).toMatch(
-      /^analysis of batch 0 failed: layers 0 on version 3, decode: mean per-episode imbalance \d\.\d{3} after the commit \(\d+ episodes, sd \d\.\d{3}\) vs \d\.\d{3} before \(\d+ episodes, sd \d\.\d{3}\): \+\d\.\d{3}, worse by more than the tolerance/,
+      new RegExp(`^analysis of batch 0 failed: layers ${first} on version 3, decode: mean per-episode imbalance \\d\\.\\d{3} after the commit \\(\\d+ episodes, sd \\d\\.\\d{3}\\) vs \\d\\.\\d{3} before \\(\\d+ episodes, sd \\d\\.\\d{3}\\): \\+\\d\\.\\d{3}, worse by more than the tolerance`),
     );
-    expect(done.layers.map((l: { layer: number; status: string; version: number }) => [l.layer, l.status, l.version])).toEqual([
-      [0, 'ROLLED_BACK', 1],
-      [1, 'PENDING', 1],
-      [2, 'PENDING', 1],
-      [3, 'PENDING', 1],
-    ]);
+    expect(done.layers.map((l: { layer: number; status: string; version: number }) => [l.layer, l.status, l.version]).sort((a: number[], b: number[]) => a[0] - b[0])).toEqual(
+      [0, 1, 2, 3].map((l) => [l, l === first ? 'ROLLED_BACK' : 'PENDING', 1]),
+    );
     // every rank holds version 1's weights again (checksums of the bytes), nothing staged
     await expectHoldings(v1, [1, 1, 1, 1]);
     const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
@@ -235,19 +243,20 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     expect(fin[0].payload.status).toBe('ROLLED_BACK');
     expect(fin[0].reason).toBe(done.failure.reason);
 
-    // the collector measured the crowded map on layer 0 while it was committed …
-    const onV3 = await episodes([0], { version: 3, fromMs: t0 });
+    // the collector measured the crowded map on that layer while it was committed …
+    const onV3 = await episodes([first], { version: 3, fromMs: t0 });
     expect(onV3.length).toBeGreaterThanOrEqual(settings.ROLLOUT_ANALYSIS_MIN_EPISODES);
-    // … the simulator switched layer 0 to version 3 and back to 1, nothing else
-    const followedBack = await simFollowed(['sim: layer 0 now on map version 3', 'sim: layer 0 now on map version 1']);
-    expect(stderr.filter((l) => /now on map version/.test(l))).toEqual(['sim: layer 0 now on map version 3', 'sim: layer 0 now on map version 1']);
+    // … the simulator switched that layer to version 3 and back to 1, nothing else
+    const switches = [`sim: layer ${first} now on map version 3`, `sim: layer ${first} now on map version 1`];
+    const followedBack = await simFollowed(switches);
+    expect(stderr.filter((l) => /now on map version/.test(l))).toEqual(switches);
     // … and the episodes after the rollback carry version 1 on every layer again
     const back = await eventually(async () => {
       const eps = await episodes([0, 1, 2, 3], { fromMs: followedBack });
       return eps.length >= 8 ? eps : null;
     }, 20_000, 200);
     for (const e of back) expect(e.layerVersions).toEqual([1, 1, 1, 1]);
-    expect(await episodes([0], { version: 3, fromMs: followedBack })).toEqual([]);
+    expect(await episodes([first], { version: 3, fromMs: followedBack })).toEqual([]);
     console.log(`worse map: rolled back in ${seenDone - t0} ms; ${detail}`);
   }, 60_000);
 
@@ -260,9 +269,11 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     const seenDone = Date.now();
 
     expect(done.failure).toBeNull();
-    expect(done.layers.map((l: { layer: number; status: string; version: number; verifyError: string | null }) => [l.layer, l.status, l.version, l.verifyError])).toEqual(
-      Array.from({ length: L }, (_, l) => [l, 'COMMITTED', 2, null]),
-    );
+    expect(
+      done.layers.map((l: { layer: number; status: string; version: number; verifyError: string | null }) => [l.layer, l.status, l.version, l.verifyError]).sort((a: number[], b: number[]) => a[0] - b[0]),
+    ).toEqual(Array.from({ length: L }, (_, l) => [l, 'COMMITTED', 2, null]));
+    const first = done.layers[0].layer as number;
+    await expectOrderedByGain(rid);
     await expectHoldings(v2, [2, 2, 2, 2]);
     const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
     expect(list.committedVersions).toEqual([2, 2, 2, 2]);
@@ -272,7 +283,8 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     expect(more).toEqual([]);
     expect(analysis.payload).toMatchObject({ type: 'analysis', batch: 0, passed: true });
     const detail = analysis.payload.detail as string;
-    expect(detail).toMatch(/^layers 0 on version 2, decode: mean per-episode imbalance \d\.\d{3} after the commit \(\d+ episodes, sd \d\.\d{3}\) vs \d\.\d{3} before \(\d+ episodes, sd \d\.\d{3}\): −\d\.\d{3}, better/);
+    expect(detail).toMatch(new RegExp(`^layers ${first} on version 2, decode`));
+    expect(detail).toMatch(/ on version 2, decode: mean per-episode imbalance \d\.\d{3} after the commit \(\d+ episodes, sd \d\.\d{3}\) vs \d\.\d{3} before \(\d+ episodes, sd \d\.\d{3}\): −\d\.\d{3}, better/);
 
     // the simulator followed every layer to version 2, and the collector measures the gain
     const followed = await simFollowed([0, 1, 2, 3].map((l) => `sim: layer ${l} now on map version 2`));

@@ -25,6 +25,7 @@ import {
   RolloutState,
   advanceRollout,
   compactRolloutEvent,
+  expectedGains,
   ranksOfAgent,
   defaultRolloutOptions,
   isRolloutTerminal,
@@ -33,7 +34,7 @@ import {
   replayRollout,
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
@@ -150,6 +151,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(ROLLOUT_SETTINGS) private readonly settings: RolloutSettings,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly analysis: HeatAnalysis,
+    private readonly heat: HeatWindowRepository,
   ) {
     this.lock = new RolloutLock(redis, this.instanceId, settings.ROLLOUT_LOCK_TTL_MS);
     this.tokens = new ApiTokenRepository(ds);
@@ -374,18 +376,28 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const counts = new Map<number, number>();
     for (const x of versions) if (x !== toVersion) counts.set(x, (counts.get(x) ?? 0) + 1);
     const fromVersion = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
+    // largest expected gain first: imbalance under the newest sealed interval's heat, now vs after
+    const shape = { numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes, ...(dep.numGroups ? { numGroups: dep.numGroups } : {}) };
+    let gain: number[] | undefined;
+    try {
+      const [interval] = await this.heat.intervals(d.deployment, dep.settings.phase, { limit: 1 });
+      if (interval) gain = expectedGains(shape, current, target, interval.logicalLoad);
+    } catch (e) {
+      this.logger.warn({ deployment: d.deployment, err: (e as Error).message }, 'no heat to order layers by gain: layer order');
+    }
     let plan;
     try {
       plan = planRollout({
         rolloutId: rid,
         deployment: d.deployment,
-        shape: { numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes, ...(dep.numGroups ? { numGroups: dep.numGroups } : {}) },
+        shape,
         fromVersion,
         toVersion,
         ...(distinct.length > 1 ? { fromVersions: versions } : {}),
         current,
         target,
         expertBytes: dep.settings.expertBytes,
+        ...(gain ? { gain } : {}),
         ...(req.payload.steps ? { steps: req.payload.steps } : {}),
       });
     } catch (e) {
@@ -411,7 +423,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const started: NewEvent = {
       stream: deploymentRolloutsStream(d.deployment),
       type: ROLLOUT_EVENTS.started,
-      payload: { rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.map((l) => l.layer), batches: plan.batches, transfers: plan.transfers, bytes: plan.bytes },
+      payload: { rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.map((l) => l.layer), gains: plan.layers.map((l) => l.gain), orderedBy: gain ? 'expected gain on the newest sealed interval' : 'layer index (no heat stored)', batches: plan.batches, transfers: plan.transfers, bytes: plan.bytes },
       ...meta,
       actor: SERVICE,
     };

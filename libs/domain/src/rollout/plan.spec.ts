@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentShape } from '../shape/deployment-shape';
 import { applyTransferPlan, planTransfers } from '../transfer/transfer-plan';
-import { agentOfRank, planRollout, ranksOfAgent } from './plan';
+import { agentOfRank, expectedGains, planRollout, ranksOfAgent } from './plan';
 
 const shape: DeploymentShape = { numLayers: 4, numExperts: 6, numRanks: 4, slotsPerRank: 2, numNodes: 2 };
 const current = [
@@ -45,6 +45,22 @@ describe('planRollout', () => {
     }
     expect(planRollout(base).layers.every((l) => l.fromVersion === 1)).toBe(true);
     expect(() => planRollout({ ...base, fromVersions: [1, 1] })).toThrow(/fromVersions: must be 4 positive integer versions/);
+  });
+
+  it('expects per-layer gains from heat (imbalance now minus on the target), and orders layers by them', () => {
+    // expert 5 hot: in layer 1 the target moves it off rank 2 next to a half-loaded replica
+    const heat = [
+      [9, 9, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 9],
+      [1, 1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 1],
+    ].flat();
+    const gains = expectedGains(shape, current, target, heat);
+    expect(gains[0]).toBe(0);
+    expect(gains[1]).toBeGreaterThan(0);
+    const plan = planRollout({ ...base, gain: gains });
+    expect(plan.layers[0].layer).toBe(1);
+    expect(() => expectedGains(shape, current, target, [1, 2])).toThrow(/heat: must hold 4 × 6 loads/);
   });
 
   it('cuts batches like Argo steps, with gates where asked', () => {

@@ -2,6 +2,7 @@ import { invalid } from '../errors';
 import { DeploymentShape, assertShape, nodeOfRank, ranksPerNode } from '../shape/deployment-shape';
 import { LayerPlacement, assertPhysicalToLogical } from '../expert-map/physical-to-logical';
 import { ExpertReceive, LayerTransferPlan, Link, planTransfers } from '../transfer/transfer-plan';
+import { imbalance } from '../heat/imbalance';
 
 /**
  * Rollout plan (issue 6): which layers change, in which order, in which batches, and per layer
@@ -248,4 +249,20 @@ export function planRollout(input: RolloutPlanInput): RolloutPlan {
     bytes: layers.reduce((s, l) => s + l.bytes, 0),
     ...(input.checksums ? { checksums: input.checksums.map((r) => Array.from(r)) } : {}),
   };
+}
+
+/**
+ * Per layer, how much a rollout is expected to lower the imbalance under `heat` (layers × experts,
+ * row-major: e.g. the newest sealed interval's logical load): imbalance on the current rows minus
+ * on the target rows. The default layer order is largest gain first.
+ */
+export function expectedGains(shape: DeploymentShape, current: readonly LayerPlacement[], target: readonly LayerPlacement[], heat: ArrayLike<number>): number[] {
+  const { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S } = shape;
+  if (heat.length !== L * E) throw invalid('heat', `must hold ${L} × ${E} loads, got ${heat.length}`);
+  const out = new Array<number>(L);
+  for (let l = 0; l < L; l++) {
+    const h = Array.prototype.slice.call(heat, l * E, (l + 1) * E) as number[];
+    out[l] = imbalance(current[l], h, R, S) - imbalance(target[l], h, R, S);
+  }
+  return out;
 }
