@@ -415,6 +415,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
         commitTimeoutMs: this.settings.ROLLOUT_COMMIT_TIMEOUT_MS,
         analysisTimeoutMs: this.settings.ROLLOUT_ANALYSIS_TIMEOUT_MS,
         onFailure: req.payload.onFailure ?? 'rollback',
+        ...(req.payload.bytesPerSecond ? { bytesPerSecond: req.payload.bytesPerSecond } : {}),
       },
       actor: req.actor,
       reason: req.reason,

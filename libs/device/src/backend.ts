@@ -14,7 +14,8 @@ import type { AgentPlanPart, LayerHoldings } from '@eplb/domain';
  * - describe: what each rank holds per layer, checksums computed from the weights themselves.
  */
 export interface DeviceBackend {
-  prepare(layer: number, part: AgentPlanPart): Promise<void>;
+  /** `opts.bytesPerSecond`: cap on the bytes this prepare takes in per second (the rollout's cap). */
+  prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number }): Promise<void>;
   commit(layer: number): Promise<void>;
   abort(layer: number): Promise<void>;
   describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }>;

@@ -202,6 +202,21 @@ describe('SimulatedBackend over loopback TCP', () => {
     await expectHolds(backends, shape, next);
   });
 
+  it('caps the bytes one prepare takes in per second when the rollout asks for it', async () => {
+    const shape: DeploymentShape = { numLayers: 1, numExperts: 8, numRanks: 4, slotsPerRank: 2, numNodes: 2 };
+    const current = [[0, 1, 2, 3, 4, 5, 6, 7]];
+    const next = [[4, 5, 6, 7, 0, 1, 2, 3]];
+    const plan = planRollout({ rolloutId: 'r', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
+    const backends = await startCluster(shape, current);
+    const t0 = Date.now();
+    // each side takes in 4 × 2048 bytes at 40 kB/s: the first expert at once, the rest ≈ 154 ms later
+    await Promise.all(backends.map((b, a) => b.prepare(0, plan.layers[0].forward[a], { bytesPerSecond: 40_000 })));
+    const ms = Date.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(140);
+    await Promise.all(backends.map((b) => b.commit(0)));
+    await expectHolds(backends, shape, next);
+  });
+
   it('connects to loopback peers only', async () => {
     const shape = shapes[0];
     const { current, next } = randomMaps(shape, 5);

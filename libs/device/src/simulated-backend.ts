@@ -231,7 +231,7 @@ export class SimulatedBackend implements DeviceBackend {
   // ------------------------------------------------------------------------------------------
   // DeviceBackend
 
-  async prepare(layer: number, part: AgentPlanPart): Promise<void> {
+  async prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number }): Promise<void> {
     this.checkLayer(layer);
     if (part.layer !== layer) throw new Error(`part is for layer ${part.layer}, not ${layer}`);
     if (part.agent !== this.opts.agent || part.ranks.some((r, k) => r !== this.ranks[k]) || part.ranks.length !== this.ranks.length) {
@@ -257,6 +257,8 @@ export class SimulatedBackend implements DeviceBackend {
       const buffers = new Map<number, Buffer>();
       const deferred: { slot: number; rank: number; expert: number }[] = [];
       const remote = new Map<number, { slot: number; rank: number; expert: number }[]>();
+      // one cap for all of this prepare's peers together
+      const inbound = opts?.bytesPerSecond ? new Throttle(opts.bytesPerSecond) : null;
       for (const rec of part.receives) {
         const rank = Math.floor(rec.slot / S);
         const src = this.state[layer].get(rec.source);
@@ -281,11 +283,18 @@ export class SimulatedBackend implements DeviceBackend {
           if (!addr) throw new Error(`no address for agent ${peer}`);
           const conn = await this.connection(peer, addr);
           const B = this.opts.expertBytes;
-          // requests of at most ~64 MB of weights each, pipelined on the one connection
-          const per = Math.max(1, Math.floor(FETCH_BATCH_BYTES / Math.max(1, B)));
+          // requests of at most ~64 MB of weights each, pipelined on the one connection; under the
+          // rollout's cap, one expert per request, each sent when the cap allows it
+          const per = inbound ? 1 : Math.max(1, Math.floor(FETCH_BATCH_BYTES / Math.max(1, B)));
           const chunks: (typeof items)[] = [];
           for (let i = 0; i < items.length; i += per) chunks.push(items.slice(i, i + per));
-          const bodies = await Promise.all(chunks.map((c) => conn.fetchMany(layer, c)));
+          const bodies = await Promise.all(
+            chunks.map(async (c) => {
+              if (inbound) await inbound.take(c.length * B);
+              stillMine();
+              return conn.fetchMany(layer, c);
+            }),
+          );
           bodies.forEach((body, k) => {
             const chunk = chunks[k];
             if (body.length !== chunk.length * B) throw new Error(`peer ${peer} sent ${body.length} bytes for ${chunk.length} experts, expected ${chunk.length * B}`);

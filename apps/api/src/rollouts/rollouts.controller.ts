@@ -17,6 +17,8 @@ const startBody = z.strictObject({
   mapVersion: z.number().int().positive(),
   steps: z.array(step).min(1).max(64).optional(),
   onFailure: z.enum(['rollback', 'hold']).optional(),
+  /** Cap on the bytes each agent sends per second during this rollout (keeps transfers from starving serving). */
+  bytesPerSecond: z.number().positive().max(1e12).optional(),
   reason: z.string().min(1).max(2000),
 });
 const controlBody = z.strictObject({ reason: z.string().min(1).max(2000), rollback: z.boolean().optional() });

@@ -4,7 +4,7 @@ import { printJson, printLines, table, when } from '../output';
 
 const USAGE = `usage: eplb rollout status ID [ROLLOUT] [--json]            (default: the rollout in progress, else the latest)
        eplb rollout history ID [--json]
-       eplb rollout start ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--reason TEXT] [--json]
+       eplb rollout start ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N] [--reason TEXT] [--json]
        eplb rollout pause|resume|promote ID [ROLLOUT] [--reason TEXT] [--json]
        eplb rollout abort ID [ROLLOUT] [--hold] [--reason TEXT] [--json]   (--hold: keep committed layers)
        eplb rollout undo ID [--to VERSION] [--steps ...] [--on-failure ...] [--reason TEXT] [--json]
@@ -85,7 +85,7 @@ const unfinished = (list: RolloutList): HistoryItem | undefined => list.items.fi
 /** `eplb rollout …`: deploy map versions layer by layer through the API, watch and steer them. */
 export async function rolloutCommand(argv: string[], api = new ApiClient()): Promise<number> {
   const [verb, ...rest] = argv;
-  const args = parseArgs(rest, { values: ['to', 'steps', 'on-failure', 'reason'], flags: ['json', 'hold'] });
+  const args = parseArgs(rest, { values: ['to', 'steps', 'on-failure', 'bytes-per-second', 'reason'], flags: ['json', 'hold'] });
   const json = args.options.has('json');
   const [id, rid] = args.positional;
   if (verb === undefined || verb === 'help' || verb === '--help') throw new UsageError(USAGE);
@@ -104,7 +104,10 @@ export async function rolloutCommand(argv: string[], api = new ApiClient()): Pro
   const start = async (mapVersion: number, reason: string): Promise<number> => {
     const steps = stringOption(args, 'steps');
     const onFailure = onFailureOption(args);
-    const body = { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}) };
+    const cap = stringOption(args, 'bytes-per-second');
+    const bytesPerSecond = cap === undefined ? undefined : Number(cap);
+    if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new UsageError(`--bytes-per-second must be a positive number, got "${cap}"`);
+    const body = { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}) };
     const r = await api.call<{ rolloutId: string; status: string }>('POST', base, body);
     if (json) printJson({ ...r, mapVersion });
     else printLines([`rollout ${r.rolloutId} of ${id} to map version ${mapVersion}: ${r.status} (eplb rollout status ${id})`]);

@@ -32,6 +32,8 @@ export interface RolloutRequestedPayload {
   readonly mapVersion: number;
   readonly steps?: RolloutStepInput[];
   readonly onFailure?: 'rollback' | 'hold';
+  /** Cap on the bytes each agent sends per second (weights moved between ranks). */
+  readonly bytesPerSecond?: number;
 }
 
 export interface RolloutControlPayload {
