@@ -9,7 +9,8 @@ import { DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_
 import { expectedChecksum } from '@eplb/device';
 import { DeploymentShape, LayerHoldings, reduceRollout, replayRollout, RolloutAck, RolloutEvent, RolloutState } from '@eplb/domain';
 import { KafkajsBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { appendEvents, createDataSource, DeploymentRepository, readStream, StoredEvent } from '@eplb/persistence';
+import { appendEvents, createDataSource, DeploymentRepository, StoredEvent } from '@eplb/persistence';
+import { machineEvents as machineEventsOf, readWholeStream } from '../../apps/rollout/src/rollout.service';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
 import { AppProcess, freePorts, httpReady } from '../support/processes';
@@ -213,18 +214,8 @@ describe('rollout faults: service and agent processes', () => {
     }
   }
 
-  async function readAll(stream: string): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
-    for (let after = '0'; ; ) {
-      const page = await readStream(ds.manager, stream, after, 1000);
-      out.push(...page);
-      if (page.length < 1000) return out;
-      after = page[page.length - 1].id;
-    }
-  }
-
-  const machineEvents = async (rid: string): Promise<RolloutEvent[]> =>
-    (await readAll(rolloutStream(rid))).filter((e) => e.type.startsWith('rollout.')).map((e) => e.payload as unknown as RolloutEvent);
+  const readAll = (stream: string): Promise<StoredEvent[]> => readWholeStream(ds, stream);
+  const machineEvents = async (rid: string): Promise<RolloutEvent[]> => machineEventsOf(await readAll(rolloutStream(rid)));
 
   async function stateOf(rid: string): Promise<RolloutState | null> {
     const events = await machineEvents(rid);
