@@ -56,6 +56,16 @@ describe('persistence on the real Postgres', () => {
     for (let k = 1; k < ids.length; k++) expect(ids[k] > ids[k - 1]).toBe(true);
   });
 
+  it('stores strings Postgres would refuse (NUL, unpaired surrogates) with U+FFFD instead of failing the append', async () => {
+    const stream = `odd-text:${randomUUID()}`;
+    await ds.transaction((em) =>
+      appendEvents(em, [{ stream, type: 't', payload: { error: 'peer said \u0000 and \ud800 alone', ok: 'pair \ud83d\ude00 kept' }, actor: 'a\u0000', reason: 'r\udc00', correlationId: 'c' }]),
+    );
+    const [e] = await readStream(ds.manager, stream);
+    expect(e.payload).toEqual({ error: 'peer said \ufffd and \ufffd alone', ok: 'pair \ud83d\ude00 kept' });
+    expect([e.actor, e.reason]).toEqual(['a\ufffd', 'r\ufffd']);
+  });
+
   it('refuses to rewrite the event store or a map version', async () => {
     await expect(ds.query(`UPDATE events SET reason = 'rewritten' WHERE stream = $1`, [`deployment:${id}`])).rejects.toThrow(/append-only/);
     await expect(ds.query(`DELETE FROM events WHERE stream = $1`, [`deployment:${id}`])).rejects.toThrow(/append-only/);

@@ -223,5 +223,10 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const forged = { v: 1, type: 'ack', deployment: id, node: 1, sentAt: Date.now(), ack: { rolloutId: 'x', layer: 0, attempt: 1, agent: 1, ranks: [4, 5, 6, 7], phase: 'prepare', ok: true } };
     expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), forged)).type).toBe('welcome');
     await eventually(async () => service.stats.invalidMessages > invalidBefore, 5_000);
+    // … and so is one that names its own node outside but another agent inside
+    const inner = { ...forged, node: 2 };
+    const before2 = service.stats.invalidMessages;
+    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), inner)).type).toBe('welcome');
+    await eventually(async () => service.stats.invalidMessages > before2, 5_000);
   });
 });

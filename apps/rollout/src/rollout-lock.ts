@@ -10,7 +10,10 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * renewed or deleted behind the new holder's back.
  */
 export class RolloutLock {
-  /** Per deployment: until when the lock is surely ours (a lease counted from before the last acquire/renew was sent). */
+  /**
+   * Per deployment: until when the lock is surely ours (a lease counted from before the last
+   * acquire/renew was sent), on the monotonic clock so a wall-clock step cannot stretch it.
+   */
   private readonly leases = new Map<string, number>();
 
   constructor(
@@ -22,7 +25,7 @@ export class RolloutLock {
   key = (deployment: string): string => `eplb:rollout-lock:${deployment}`;
 
   async acquire(deployment: string): Promise<boolean> {
-    const sent = Date.now();
+    const sent = performance.now();
     const ok = (await this.redis.set(this.key(deployment), this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
     if (ok) this.lease(deployment, sent);
     return ok;
@@ -30,7 +33,7 @@ export class RolloutLock {
 
   /** False when the lock is no longer ours (expired, taken over). */
   async renew(deployment: string): Promise<boolean> {
-    const sent = Date.now();
+    const sent = performance.now();
     const ok = Number(await this.redis.eval(RENEW, 1, this.key(deployment), this.owner, String(this.ttlMs))) === 1;
     if (ok) this.lease(deployment, sent);
     else this.leases.delete(deployment);
@@ -43,7 +46,7 @@ export class RolloutLock {
    * rate error) this costs no round trip — it runs before every write of a rollout step.
    */
   async holds(deployment: string): Promise<boolean> {
-    if ((this.leases.get(deployment) ?? 0) > Date.now()) return true;
+    if ((this.leases.get(deployment) ?? 0) > performance.now()) return true;
     const ours = (await this.redis.get(this.key(deployment))) === this.owner;
     // a GET says nothing about how long the key lives on: only acquire/renew extend the lease
     if (!ours) this.leases.delete(deployment);

@@ -313,7 +313,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       if (active) await this.resume(d, active);
       else {
         const next = v.pending()[0];
-        if (next) await this.start(d, v, next);
+        if (next) await this.start(d, next);
       }
     }
     if (d.state && d.rolloutId) {
@@ -330,11 +330,25 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       d.state = null;
       d.rolloutId = null;
       const next = v.pending()[0];
-      if (next) await this.start(d, v, next);
+      if (next) await this.start(d, next);
     }
   }
 
+  /**
+   * The deployment's rollouts read model folded afresh from its whole stream. Taken before
+   * resuming or starting a rollout: the polled fold may hold committed versions whose rows were
+   * never written (a driver that stopped with rows held back) or may have applied an older row
+   * late, and a plan must start from what the log says each layer is on.
+   */
+  private async freshView(deployment: string): Promise<DeploymentRollouts> {
+    const v = new DeploymentRollouts(deployment);
+    for (const e of await readWholeStream(this.ds, deploymentRolloutsStream(deployment))) v.apply(e);
+    this.views.set(deployment, v);
+    return v;
+  }
+
   private async resume(d: Driver, rolloutId: string): Promise<void> {
+    await this.freshView(d.deployment);
     const stored = await readWholeStream(this.ds, rolloutStream(rolloutId));
     const events = machineEvents(stored);
     if (events.length === 0) return;
@@ -346,7 +360,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     await this.step(d, [{ type: 'restarted', at: Date.now(), actor: SERVICE, reason: `instance ${this.instanceId} took over` }], Date.now());
   }
 
-  private async start(d: Driver, v: DeploymentRollouts, req: RolloutRequestRecord): Promise<void> {
+  private async start(d: Driver, req: RolloutRequestRecord): Promise<void> {
+    const v = await this.freshView(d.deployment);
     const rid = req.payload.rolloutId;
     const meta: EventMeta = { actor: req.actor, reason: req.reason, correlationId: req.correlationId };
     const reject = async (why: string) => {
@@ -496,6 +511,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     for (const c of adv.events.flatMap((e) => (e.type === 'decided' ? e.commands : []))) {
       if (c.kind === 'analyse') this.pollAnalysis(d, d.rolloutId, c.batch, c.layers);
     }
+    // a commit or abort is sent only while the lock is surely ours (lease; else Redis)
+    if (adv.send.length > 0) await this.fenced(d.deployment);
     await this.send(d, adv.send);
   }
 
@@ -562,7 +579,10 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const key = `${sess.peer.deployment}/${sess.peer.node}`;
     const old = this.sessions.get(key);
     // one connection per agent: a reconnect replaces the old one
-    if (old && old !== sess) old.close();
+    if (old && old !== sess) {
+      old.close(); // (its onClose does not fire: closed here)
+      agentsConnected.dec({ deployment: old.peer.deployment });
+    }
     this.sessions.set(key, sess);
     this.lastSeen.set(key, Date.now());
     agentsConnected.inc({ deployment: sess.peer.deployment });
@@ -598,7 +618,9 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       return;
     }
     // a connection speaks for the node its hello was accepted for, and for nothing else
-    if (p.message.deployment !== sess.peer.deployment || p.message.node !== sess.peer.node) {
+    const m = p.message;
+    const ranksOk = m.type === 'ack' ? m.ack.agent === sess.peer.node : m.ranks.length === sess.peer.ranks.length && m.ranks.every((r, k) => r === sess.peer.ranks[k]);
+    if (m.deployment !== sess.peer.deployment || m.node !== sess.peer.node || !ranksOk) {
       this.stats.invalidMessages++;
       this.logger.warn({ remote: sess.remote, deployment: p.message.deployment, node: p.message.node }, 'control message for another agent dropped');
       return;

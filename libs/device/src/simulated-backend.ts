@@ -509,7 +509,8 @@ export class SimulatedBackend implements DeviceBackend {
         socket.destroy();
         return;
       }
-      for (const f of frames) queue = queue.then(() => this.answer(socket, f.header));
+      // an answer that cannot be sent (e.g. a frame over the limit) drops this connection, not the process
+      for (const f of frames) queue = queue.then(() => this.answer(socket, f.header)).catch(() => void socket.destroy());
     });
   }
 

@@ -117,6 +117,8 @@ export class ControlServer<P> {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
+    // a peer that vanished without closing is noticed by the kernel, and its session closes
+    socket.setKeepAlive(true, 10_000);
     this.sockets.add(socket);
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const reader = new LineReader();
@@ -239,6 +241,7 @@ export class ControlClient {
     const socket = connect({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
     const reader = new LineReader();
     socket.on('connect', () => {
       this.connected = true;

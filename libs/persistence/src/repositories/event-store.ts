@@ -19,6 +19,22 @@ export interface StoredEvent extends NewEvent {
   readonly occurredAt: Date;
 }
 
+/**
+ * JSON that Postgres' jsonb accepts: it refuses the NUL character (`\u0000`) and unpaired
+ * surrogates, which an agent's error text or any outside input may carry; they become U+FFFD, so
+ * one odd string can never stop the event log.
+ */
+export function jsonbText(payload: unknown): string {
+  const text = JSON.stringify(payload);
+  if (!/\\u0000|\\ud[89a-f]/i.test(text)) return text;
+  return JSON.stringify(payload, (_k, v: unknown) => (typeof v === 'string' ? storableText(v) : v));
+}
+
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A string Postgres text and jsonb accept (NUL and unpaired surrogates → U+FFFD). */
+export const storableText = (s: string): string => s.replace(UNSTORABLE, '\uFFFD');
+
 /** Appends inside the caller's transaction, so the event and its read-model change commit together. */
 export async function appendEvents(em: EntityManager, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -31,10 +47,10 @@ export async function appendEvents(em: EntityManager, events: readonly NewEvent[
     [
       events.map((e) => e.stream),
       events.map((e) => e.type),
-      events.map((e) => JSON.stringify(e.payload)),
-      events.map((e) => e.actor),
-      events.map((e) => e.reason),
-      events.map((e) => e.correlationId),
+      events.map((e) => jsonbText(e.payload)),
+      events.map((e) => storableText(e.actor)),
+      events.map((e) => storableText(e.reason)),
+      events.map((e) => storableText(e.correlationId)),
     ],
   );
 }
