@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EpisodeStream } from '@eplb/domain';
-import { appendEvents, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
+import { appendEvents, raiseRolloutFence, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
 import { testConfig } from '../support/env';
 
 describe('persistence on the real Postgres', () => {
@@ -64,6 +64,18 @@ describe('persistence on the real Postgres', () => {
     const [e] = await readStream(ds.manager, stream);
     expect(e.payload).toEqual({ error: 'peer said \ufffd and \ufffd alone', ok: 'pair \ud83d\ude00 kept' });
     expect([e.actor, e.reason]).toEqual(['a\ufffd', 'r\ufffd']);
+  });
+
+  it('fences rollout writers: a lower lock generation than one already written is refused', async () => {
+    const dep = `fence-${randomUUID().slice(0, 8)}`;
+    const raise = (g: number, who: string) => ds.transaction((em) => raiseRolloutFence(em, dep, g, who));
+    expect(await raise(2, 'b')).toBe(true);
+    expect(await raise(1, 'a')).toBe(false); // the paused earlier holder
+    expect(await raise(2, 'b')).toBe(true); // the holder again
+    expect(await raise(3, 'c')).toBe(true);
+    expect(await raise(2, 'b')).toBe(false);
+    const [row] = await ds.query(`SELECT generation::int AS g, instance FROM rollout_fences WHERE deployment_id = $1`, [dep]);
+    expect(row).toEqual({ g: 3, instance: 'c' });
   });
 
   it('refuses to rewrite the event store or a map version', async () => {

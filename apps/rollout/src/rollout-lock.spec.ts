@@ -9,20 +9,24 @@ function fakeRedis() {
     const e = keys.get(k);
     return e && e.until > Date.now() ? e : undefined;
   };
-  const calls = { set: 0, get: 0, eval: 0 };
+  const calls = { get: 0, eval: 0 };
   const redis = {
-    async set(k: string, v: string, _px: 'PX', ttl: number, _nx: 'NX') {
-      calls.set++;
-      if (live(k)) return null;
-      keys.set(k, { value: v, until: Date.now() + ttl });
-      return 'OK';
-    },
     async get(k: string) {
       calls.get++;
       return live(k)?.value ?? null;
     },
-    async eval(script: string, _n: number, k: string, owner: string, ttl?: string) {
+    async eval(script: string, n: number, ...args: string[]) {
       calls.eval++;
+      if (n === 2) {
+        // take the lock and a new fencing generation
+        const [k, fence, owner, ttl] = args;
+        if (live(k)) return 0;
+        keys.set(k, { value: owner, until: Date.now() + Number(ttl) });
+        const g = Number(keys.get(fence)?.value ?? 0) + 1;
+        keys.set(fence, { value: String(g), until: Infinity });
+        return g;
+      }
+      const [k, owner, ttl] = args;
       const e = live(k);
       if (!e || e.value !== owner) return 0;
       if (script.includes('pexpire')) e.until = Date.now() + Number(ttl);
@@ -36,18 +40,21 @@ function fakeRedis() {
 describe('RolloutLock', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('one owner at a time; renew and release only by the owner', async () => {
+  it('one owner at a time; renew and release only by the owner; each acquisition a higher fencing generation', async () => {
     const { redis } = fakeRedis();
     const a = new RolloutLock(redis, 'a', 1_000);
     const b = new RolloutLock(redis, 'b', 1_000);
     expect(await a.acquire('d')).toBe(true);
+    expect(a.generation('d')).toBe(1);
     expect(await b.acquire('d')).toBe(false);
+    expect(b.generation('d')).toBe(0);
     expect(await b.renew('d')).toBe(false);
     await b.release('d');
     expect(await b.holds('d')).toBe(false);
     expect(await a.holds('d')).toBe(true);
     await a.release('d');
     expect(await b.acquire('d')).toBe(true);
+    expect(b.generation('d')).toBe(2);
   });
 
   it('answers holds() from its lease without a round trip, and asks Redis once the lease ran out', async () => {

@@ -1,5 +1,7 @@
 import type Redis from 'ioredis';
 
+// take the lock and, only then, a new fencing generation (atomically: one script)
+const ACQUIRE = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('incr', KEYS[2]) else return 0 end`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -15,6 +17,8 @@ export class RolloutLock {
    * acquire/renew was sent), on the monotonic clock so a wall-clock step cannot stretch it.
    */
   private readonly leases = new Map<string, number>();
+  /** Per deployment: the fencing generation this instance got with the lock (see raiseRolloutFence). */
+  private readonly generations = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -26,9 +30,18 @@ export class RolloutLock {
 
   async acquire(deployment: string): Promise<boolean> {
     const sent = performance.now();
-    const ok = (await this.redis.set(this.key(deployment), this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
-    if (ok) this.lease(deployment, sent);
-    return ok;
+    const generation = Number(await this.redis.eval(ACQUIRE, 2, this.key(deployment), this.fenceKey(deployment), this.owner, String(this.ttlMs)));
+    if (generation <= 0) return false;
+    this.generations.set(deployment, generation);
+    this.lease(deployment, sent);
+    return true;
+  }
+
+  fenceKey = (deployment: string): string => `eplb:rollout-fence:${deployment}`;
+
+  /** The fencing generation taken with the lock (0 when not held by this instance). */
+  generation(deployment: string): number {
+    return this.generations.get(deployment) ?? 0;
   }
 
   /** False when the lock is no longer ours (expired, taken over). */

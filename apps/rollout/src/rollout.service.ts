@@ -34,7 +34,7 @@ import {
   replayRollout,
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, raiseRolloutFence, readStream, StoredEvent } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
@@ -366,9 +366,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const meta: EventMeta = { actor: req.actor, reason: req.reason, correlationId: req.correlationId };
     const reject = async (why: string) => {
       this.logger.warn({ deployment: d.deployment, rolloutId: rid, why }, 'rollout rejected');
-      await this.ds.transaction((em) =>
-        appendEvents(em, [{ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.rejected, payload: { rolloutId: rid, why }, ...meta, actor: SERVICE }]),
-      );
+      await this.append(d.deployment, [{ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.rejected, payload: { rolloutId: rid, why }, ...meta, actor: SERVICE }]);
       v.rejected.set(rid, why);
     };
     const dep = await this.deployments.find(d.deployment);
@@ -443,8 +441,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       ...meta,
       actor: SERVICE,
     };
-    await this.fenced(d.deployment);
-    await this.ds.transaction((em) => appendEvents(em, [started, machineRow(rid, created)]));
+    await this.append(d.deployment, [started, machineRow(rid, created)]);
     v.started.set(rid, { fromVersion, toVersion: plan.toVersion });
     d.state = reduceRollout(null, created);
     d.rolloutId = rid;
@@ -736,11 +733,26 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   private record(d: Driver, rows: NewEvent[]): Promise<void> {
     const write = d.writes.then(async () => {
       if (d.stopped) throw new Error('driver stopped');
-      await this.fenced(d.deployment);
-      await this.ds.transaction((em) => appendEvents(em, rows));
+      await this.append(d.deployment, rows);
     });
     d.writes = write.catch((e: Error) => this.abandon(d, e));
     return write;
+  }
+
+  /**
+   * Appends rows of a deployment this instance drives: the lock must be ours (lease, else Redis),
+   * and inside the transaction the deployment's fence is raised to our lock generation — refused
+   * when a later holder has written, so a paused instance can never append behind its successor.
+   */
+  private async append(deployment: string, rows: NewEvent[]): Promise<void> {
+    await this.fenced(deployment);
+    const generation = this.lock.generation(deployment);
+    await this.ds.transaction(async (em) => {
+      if (!(await raiseRolloutFence(em, deployment, generation, this.instanceId))) {
+        throw new Error(`fenced out: a later holder of ${deployment}'s rollout lock has written (our generation ${generation})`);
+      }
+      await appendEvents(em, rows);
+    });
   }
 
   private abandon(d: Driver, e: Error): void {
