@@ -114,6 +114,14 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
       Array.from({ length: 4 }, () => ['COMMITTED', 2, null]),
     );
     await expectHoldings(bs, target, [2, 2, 2, 2]);
+    // the registry the API shows: every node connected, its ranks, heard just now, all layers on v2
+    const agents = await eventually(async () => {
+      const r = (await http('GET', `${api.url}/v1/deployments/${id}/agents`, { token: OPERATOR })).body;
+      return r.agents?.every((a: { heldVersions: Record<string, number> | null }) => a.heldVersions?.['2'] === 4) ? r : null;
+    }, 15_000, 200).catch(async () => (await http('GET', `${api.url}/v1/deployments/${id}/agents`, { token: OPERATOR })).body);
+    expect(agents.agents.map((a: { node: number; status: string; ranks: number[]; principal: string }) => [a.node, a.status, a.ranks, a.principal])).toEqual(
+      [0, 1, 2].map((n) => [n, 'connected', [4 * n, 4 * n + 1, 4 * n + 2, 4 * n + 3], 'bootstrap-operator']),
+    );
     // every command of this rollout went over the agents' control connections, none over Kafka
     expect(service.stats.commandsSentDirect - directBefore).toBeGreaterThanOrEqual(4 * 2 * shape.numNodes);
     expect(lastRuntimes.reduce((n, rt) => n + rt.stats.directCommands, 0)).toBe(service.stats.commandsSentDirect - directBefore);

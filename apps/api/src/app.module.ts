@@ -24,6 +24,8 @@ import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { DeploymentRolloutsReader } from './rollouts/deployment-rollouts.reader';
+import { AgentsController } from './rollouts/agents.controller';
+import { AgentsUseCase } from './rollouts/agents.use-case';
 import { RebalancingController } from './rollouts/rebalancing.controller';
 import { RebalancingUseCase } from './rollouts/rebalancing.use-case';
 import { MapsController } from './maps/maps.controller';
@@ -38,7 +40,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, MapsController],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -56,6 +58,7 @@ export class ApiModule {
         WhatIfUseCase,
         DeploymentRolloutsReader,
         RebalancingUseCase,
+        AgentsUseCase,
         GetMapVersionUseCase,
         DiffMapVersionsUseCase,
         ImportMapVersionUseCase,

@@ -4,6 +4,8 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import {
+  AgentRegistryEntry,
+  agentRegistryKey,
   DEPLOYMENT_ROLLOUTS_PREFIX,
   DeploymentRollouts,
   ROLLOUT_EVENTS,
@@ -123,6 +125,12 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   private readonly views = new Map<string, DeploymentRollouts>();
   private readonly drivers = new Map<string, Driver>();
   private readonly lock: RolloutLock;
+  /** Where the agent registry is kept (the lock's Redis). */
+  private readonly redis: Redis;
+  /** Per `deployment/node`: what the registry says, so it is rewritten only on news or every few seconds. */
+  private readonly registered = new Map<string, { entry: AgentRegistryEntry; writtenAt: number }>();
+  /** Per `deployment/node`: the version of each layer the agent last said it holds (holdings reports, commit acks). */
+  private readonly heldLayers = new Map<string, Map<number, number>>();
   private producer: MessageProducer | null = null;
   private consumer: MessageConsumer | null = null;
   private cursor = '0';
@@ -154,6 +162,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     private readonly heat: HeatWindowRepository,
   ) {
     this.lock = new RolloutLock(redis, this.instanceId, settings.ROLLOUT_LOCK_TTL_MS);
+    this.redis = redis;
     this.tokens = new ApiTokenRepository(ds);
     this.control = new ControlServer<AgentPeer>({
       authenticate: (hello) => this.authenticate(hello),
@@ -582,6 +591,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     }
     this.sessions.set(key, sess);
     this.lastSeen.set(key, Date.now());
+    this.register(sess.peer.deployment, sess.peer.node, sess.peer.ranks, {});
     agentsConnected.inc({ deployment: sess.peer.deployment });
     this.logger.info({ deployment: sess.peer.deployment, node: sess.peer.node, principal: sess.peer.principal, remote: sess.remote }, 'agent connected');
     void this.ds
@@ -602,7 +612,10 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
 
   private onSessionClosed(sess: ControlSession<AgentPeer>): void {
     const key = `${sess.peer.deployment}/${sess.peer.node}`;
-    if (this.sessions.get(key) === sess) this.sessions.delete(key);
+    if (this.sessions.get(key) === sess) {
+      this.sessions.delete(key);
+      this.register(sess.peer.deployment, sess.peer.node, sess.peer.ranks, {});
+    }
     agentsConnected.dec({ deployment: sess.peer.deployment });
     this.logger.info({ deployment: sess.peer.deployment, node: sess.peer.node }, 'agent disconnected');
   }
@@ -625,14 +638,63 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     this.receive(p.message);
   }
 
+  /**
+   * Records what this instance last heard from an agent in the registry the API reads. Written on
+   * news (connected, ranks, held versions changed) or when the last write is older than 5 s, so
+   * heartbeats keep `lastSeenMs` fresh without a write per message; never fails the caller.
+   */
+  private register(deployment: string, node: number, ranks: number[], news: { heldVersions?: Record<string, number> }): void {
+    const key = `${deployment}/${node}`;
+    const prev = this.registered.get(key);
+    const sess = this.sessions.get(key);
+    const entry: AgentRegistryEntry = {
+      node,
+      ranks,
+      lastSeenMs: this.lastSeen.get(key) ?? Date.now(),
+      connected: !!sess?.open,
+      principal: sess?.peer.principal ?? prev?.entry.principal ?? null,
+      heldVersions: news.heldVersions ?? prev?.entry.heldVersions ?? null,
+    };
+    const now = Date.now();
+    // connection changes at once; held versions (they change with every commit) at most once a second; else every 5 s
+    const urgent = !prev || prev.entry.connected !== entry.connected || prev.entry.ranks.join() !== ranks.join();
+    const heldChanged = JSON.stringify(prev?.entry.heldVersions) !== JSON.stringify(entry.heldVersions);
+    if (!urgent && !(heldChanged && now - prev.writtenAt >= 1_000) && now - prev.writtenAt < 5_000) return;
+    this.registered.set(key, { entry, writtenAt: now });
+    const rk = agentRegistryKey(deployment);
+    void this.redis
+      .multi()
+      .hset(rk, String(node), JSON.stringify(entry))
+      .pexpire(rk, 7 * 24 * 3600 * 1000)
+      .exec()
+      .catch((e: Error) => this.logger.warn({ deployment, node, err: e.message }, 'agent registry not written'));
+  }
+
+  private heldVersions(key: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const v of this.heldLayers.get(key)?.values() ?? []) out[v] = (out[v] ?? 0) + 1;
+    return out;
+  }
+
   /** An agent message from either transport: acks are applied together on the next tick of the loop. */
   private receive(m: RolloutAckV1): void {
     const key = `${m.deployment}/${m.node}`;
     this.lastSeen.set(key, Date.now());
-    if (m.type === 'heartbeat') return;
+    if (m.type === 'heartbeat') {
+      this.register(m.deployment, m.node, m.ranks, {});
+      return;
+    }
     if (m.type === 'holdings') {
       this.holdings.set(key, { ranks: m.ranks, layers: m.layers.length, at: m.sentAt });
+      this.heldLayers.set(key, new Map(m.layers.map((l) => [l.layer, l.version])));
+      this.register(m.deployment, m.node, m.ranks, { heldVersions: this.heldVersions(key) });
       return;
+    }
+    if (m.ack.ok && m.ack.holdings) {
+      const held = this.heldLayers.get(key) ?? new Map<number, number>();
+      held.set(m.ack.holdings.layer, m.ack.holdings.version);
+      this.heldLayers.set(key, held);
+      this.register(m.deployment, m.node, m.ack.ranks, { heldVersions: this.heldVersions(key) });
     }
     if (!this.drivers.has(m.deployment)) return;
     this.stats.acksReceived++;

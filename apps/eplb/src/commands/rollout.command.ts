@@ -4,6 +4,7 @@ import { printJson, printLines, table, when } from '../output';
 
 const USAGE = `usage: eplb rollout status ID [ROLLOUT] [--json]            (default: the rollout in progress, else the latest)
        eplb rollout history ID [--json]
+       eplb rollout agents ID [--json]                      (per node: connected, Kafka only, stale or missing; versions held)
        eplb rollout start ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N] [--reason TEXT] [--json]
        eplb rollout pause|resume|promote ID [ROLLOUT] [--reason TEXT] [--json]
        eplb rollout abort ID [ROLLOUT] [--hold] [--reason TEXT] [--json]   (--hold: keep committed layers)
@@ -156,6 +157,24 @@ export async function rolloutCommand(argv: string[], api = new ApiClient()): Pro
         ),
         `layers now on version${new Set(l.committedVersions).size > 1 ? 's' : ''} ${[...new Set(l.committedVersions)].join(', ')}${l.rebalancing ? ' (rebalancing)' : ''}`,
       ]);
+      return 0;
+    }
+    case 'agents': {
+      const a = await api.call<{ agents: { node: number; status: string; ranks: number[]; ageMs: number | null; principal: string | null; heldVersions: Record<string, number> | null }[] }>(
+        'GET',
+        `/v1/deployments/${encodeURIComponent(id)}/agents`,
+      );
+      if (json) {
+        printJson(a);
+        return 0;
+      }
+      const held = (h: Record<string, number> | null) => (h ? Object.entries(h).map(([v, n]) => `v${v}×${n}`).join(' ') : '-');
+      printLines(
+        table(
+          ['NODE', 'STATUS', 'RANKS', 'LAST HEARD', 'TOKEN', 'LAYERS HELD'],
+          a.agents.map((x) => [x.node, x.status, x.ranks.length ? `${x.ranks[0]}-${x.ranks[x.ranks.length - 1]}` : '-', x.ageMs === null ? 'never' : `${(x.ageMs / 1000).toFixed(1)} s ago`, x.principal ?? '-', held(x.heldVersions)]),
+        ),
+      );
       return 0;
     }
     case 'start': {

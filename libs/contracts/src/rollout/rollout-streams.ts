@@ -129,3 +129,23 @@ export class DeploymentRollouts {
     return Array.from({ length: layers }, (_, l) => this.committed.get(l) ?? baseVersion);
   }
 }
+
+/**
+ * The agent registry (Redis hash `eplb:agents:<deployment>`, field = node): what the rollout
+ * service last heard from each agent of the deployment — written by every instance an agent talks
+ * to, read by the API (`GET /v1/deployments/{id}/agents`).
+ */
+export const agentRegistryKey = (deployment: string): string => `eplb:agents:${deployment}`;
+
+export interface AgentRegistryEntry {
+  readonly node: number;
+  readonly ranks: number[];
+  /** Epoch ms of the last heartbeat, holdings report or ack (either transport). */
+  readonly lastSeenMs: number;
+  /** The agent had a control connection open when this was written. */
+  readonly connected: boolean;
+  /** Token name the agent authenticated with on the control channel (null: heard only over Kafka). */
+  readonly principal: string | null;
+  /** Per map version, how many layers the agent's last holdings report put on it. */
+  readonly heldVersions: Record<string, number> | null;
+}
