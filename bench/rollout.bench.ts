@@ -2,7 +2,7 @@
  * `npm run bench:rollout`: control-plane overhead of a rollout per layer (prepare + commit) for a
  * DeepSeek-V3 shape — 64 ranks on 8 nodes, one agent process per node serving its 8 ranks (the
  * built dist/apps/agent, simulated backend), 58 layers, zero-cost transfers (16-byte experts) —
- * driven by the rollout service (in this process) over the direct control channel (Kafka with
+ * driven by the rollout service (dist/apps/rollout, its own process) over the direct control channel (Kafka with
  * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock).
  *
  * Per layer: from the `decided` event that sends its prepares to the ack event that completes its
@@ -16,15 +16,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INestApplication } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { deploymentRolloutsStream, DeploymentRollouts, ROLLOUT_EVENTS } from '@eplb/contracts';
+import Redis from 'ioredis';
+import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, DeploymentRollouts, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
-import { ApiTokenRepository, appendEvents, DeploymentRepository } from '@eplb/persistence';
-import { bootstrapHttpApp, createLogger, loadConfig } from '@eplb/platform';
-import { RolloutModule } from '../apps/rollout/src/rollout.module';
-import { readWholeStream, RolloutService } from '../apps/rollout/src/rollout.service';
-import { loadRolloutSettings } from '../apps/rollout/src/rollout-settings';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository } from '@eplb/persistence';
+import { loadConfig } from '@eplb/platform';
+import { readWholeStream } from '../apps/rollout/src/rollout.service';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
@@ -40,6 +37,11 @@ const EXPERT_BYTES = 16;
 const ROOT = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`[bench:rollout] ${s}\n`);
+const readyz = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  );
 const pct = (xs: number[], q: number) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
@@ -59,11 +61,15 @@ async function main(): Promise<void> {
       ? v1.map((row) => row.map((_, p) => row[Math.floor(p / S) * S + ((p + 1) % S)]))
       : v1.map((row, l) => row.map((_, p) => row[(p + S * (8 * ((l % 7) + 1) + 1)) % (R * S)]));
 
-  const logger = createLogger('rollout', 'warn');
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_CONTROL_PORT: '0' });
-  const app: INestApplication = await bootstrapHttpApp({ name: 'rollout', module: RolloutModule.forRoot(config, logger, settings), logger, host: '127.0.0.1', port: 0 });
-  const service = app.get(RolloutService);
-  const ds = app.get(DataSource);
+  // the rollout service as deployed: its own process (dist/apps/rollout)
+  const [httpPort, controlPort] = [3990, 3991];
+  const service = spawn(process.execPath, [join(ROOT, 'dist/apps/rollout/src/main.js')], {
+    env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, ROLLOUT_PORT: String(httpPort), ROLLOUT_CONTROL_PORT: String(controlPort), ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-rollout');
+  await ds.initialize();
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: false });
   const repo = new DeploymentRepository(ds);
   const meta = { actor: 'bench', reason: 'rollout benchmark', correlationId: deployment };
   await repo.create({ id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: v1, settings: { expertBytes: EXPERT_BYTES } }, meta);
@@ -78,15 +84,18 @@ async function main(): Promise<void> {
   const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${7910 + a}`).join(',');
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
     spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
-      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${service.controlChannelPort}` : '', AGENT_TOKEN: token },
+      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: token },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
   try {
     const t0 = Date.now();
-    const joined = () =>
-      Array.from({ length: N }, (_, a) => `${deployment}/${a}`).every((k) => service.holdings.has(k) && (TRANSPORT === 'kafka' || service.connectedAgents().includes(k)));
-    while (!(service.ready && joined())) {
+    // joined: every agent in the service's registry (connected on the control channel, unless Kafka only)
+    const joined = async () => {
+      const reg = await redis.hgetall(agentRegistryKey(deployment));
+      return Array.from({ length: N }, (_, a) => reg[String(a)]).every((e) => e && (TRANSPORT === 'kafka' || (JSON.parse(e) as AgentRegistryEntry).connected));
+    };
+    while (!(await readyz(httpPort)) || !(await joined())) {
       if (Date.now() - t0 > 120_000) throw new Error('agents did not join within 120 s');
       await sleep(200);
     }
@@ -168,7 +177,7 @@ async function main(): Promise<void> {
       `Rollout${env ? ` (${env})` : ''} (\`${env ? `${env} ` : ''}npm run bench:rollout\`)`,
       `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}). Machine: ${machine()}.
 ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend, ${EXPERT_BYTES}-byte experts: transfers cost ~nothing),
-${L} layers; the plan: ${plan}. Rollout service in the bench process, Postgres, Redis (lock) and Kafka on the same 2 cores.
+${L} layers; the plan: ${plan}. Rollout service in its own process (dist/apps/rollout), Postgres, Redis (lock) and Kafka on the same 2 cores.
 Per layer, from the service's own event stamps: prepare decided → last prepare ack → commit decided → last commit ack — ${how},
 and one Postgres transaction per layer (the commit decision is written before it is sent, with the acks and the prepare decision before it).
 ${cold ? `A warm-up rollout ran first and is not counted: its first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
@@ -179,11 +188,15 @@ ${cold ? `A warm-up rollout ran first and is not counted: its first layer after 
 
 Target: p99 ≤ 10 ms.`,
     );
-    log(`commands sent ${service.stats.commandsSent}, of which over the control channel ${service.stats.commandsSentDirect}`);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const a of agents) a.kill('SIGTERM');
-    await app.close();
+    service.kill('SIGTERM');
+    redis.disconnect();
+    await ds.destroy();
   }
 }
 
