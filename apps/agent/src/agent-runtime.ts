@@ -23,6 +23,8 @@ export interface AgentRuntimeOptions {
   readonly bus: MessageBus;
   readonly groupPrefix: string;
   readonly control?: AgentControlOptions;
+  /** Heartbeat period without a control channel (default 5 s). */
+  readonly heartbeatMs?: number;
   /** Persistence of the executors' ledgers (and the device memory) across restarts; none if unset. */
   readonly state?: AgentStatePort;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
@@ -82,10 +84,9 @@ export class AgentRuntime {
       for (const m of batch.messages) this.onMessage(m.value, null);
     });
     for (const endpoint of this.o.control?.endpoints ?? []) this.dial(endpoint);
-    if (this.o.control) {
-      this.heartbeat = setInterval(() => void this.sendHeartbeat(), this.o.control.heartbeatMs ?? 5_000);
-      this.heartbeat.unref();
-    }
+    // heartbeats on the control channel, or on Kafka while no connection is up
+    this.heartbeat = setInterval(() => void this.sendHeartbeat(), this.o.control?.heartbeatMs ?? this.o.heartbeatMs ?? 5_000);
+    this.heartbeat.unref();
     await this.reportHoldings();
   }
 

@@ -67,6 +67,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       bus: this.bus,
       groupPrefix: this.config.KAFKA_GROUP_PREFIX,
       ...(this.state ? { state: this.state } : {}),
+      heartbeatMs: s.AGENT_HEARTBEAT_MS,
       ...(s.AGENT_CONTROL_ENDPOINTS.length > 0 && token ? { control: { endpoints: s.AGENT_CONTROL_ENDPOINTS, token, heartbeatMs: s.AGENT_HEARTBEAT_MS } } : {}),
       log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
     });
