@@ -287,6 +287,17 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     expect(lines[3]).toMatch(/changed my mind/);
     expect(lines[4]).toBe('layers now on version 1');
 
+    // the agents as the rollout service heard them: over Kafka only here (no control channel)
+    const agents = await eventually(async () => {
+      const a = await cliJson(rolloutCommand, ['agents', id]);
+      // (held versions reach the registry within a heartbeat of the last commit)
+      return a.agents.length > 0 && a.agents.every((x: { status: string; heldVersions: Record<string, number> | null }) => x.status === 'kafka-only' && x.heldVersions?.['1'] === 3) ? a : null;
+    }, 20_000, 200);
+    expect(agents.agents.map((x: { node: number }) => x.node)).toEqual(agents.agents.map((_: unknown, k: number) => k));
+    const agentLines = (await cli(rolloutCommand, ['agents', id])).trimEnd().split('\n');
+    expect(agentLines[0]).toMatch(/^NODE\s+STATUS\s+RANKS\s+LAST HEARD\s+TOKEN\s+LAYERS HELD$/);
+    expect(agentLines[1]).toMatch(/^0\s+kafka-only\s+0-\d+\s+[\d.]+ s ago\s+-\s+v1×3$/);
+
     // every request and control is an event with its actor and reason
     const events = await readStream(api.app.get(DataSource).manager, deploymentRolloutsStream(id));
     const controls = events.filter((e) => e.type === 'rollout.control-requested').map((e) => [e.payload.action, e.reason, e.actor.startsWith('operator:')]);
