@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   await ds.transaction((em) => repo.createMapVersion(em, deployment, 1, v2, meta, { source: 'bench' }));
 
   // the agents' token (role agent), as an operator would issue it
-  const { token } = await new ApiTokenRepository(ds).issue(`${deployment}-agents`, 'agent', meta);
+  const { token } = await new ApiTokenRepository(ds).issue(`${deployment}-agents`, 'agent', meta, { deployment });
   // one agent process per node, as deployed
   const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-bench-'));
   const mapFile = join(dir, 'map.json');

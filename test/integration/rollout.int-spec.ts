@@ -226,6 +226,15 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(JSON.parse(await answer(hello({ node: 7 }))).reason).toMatch(/node 7 is not a node of/);
     expect(JSON.parse(await answer(hello({ ranks: [4, 5, 6, 7] }))).reason).toBe('node 0 serves ranks [0,1,2,3], not [4,5,6,7]');
     expect(JSON.parse(await answer(hello({ deployment: 'no-such-deployment' }))).reason).toMatch(/does not exist/);
+    // a token scoped to node 1 of this deployment acts for node 1 only
+    const scoped = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${id}-node-1`, role: 'agent', scope: { deployment: id, node: 1 } } });
+    expect(scoped.status).toBe(201);
+    expect(scoped.body.scope).toEqual({ deployment: id, node: 1 });
+    expect(JSON.parse(await answer(hello({ token: scoped.body.token })))).toEqual({ type: 'refused', reason: `token is scoped to ${id} node 1, not ${id} node 0` });
+    expect(JSON.parse(await answer(hello({ token: scoped.body.token, node: 1, ranks: [4, 5, 6, 7] }))).type).toBe('welcome');
+    const operatorScoped = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: 'x', role: 'operator', scope: { deployment: id } } });
+    expect(operatorScoped.status).toBe(400);
+    expect(operatorScoped.body.errors).toEqual([{ field: 'body.scope', message: 'only agent tokens take a scope' }]);
     // accepted as node 2 — then an ack claiming to come from node 1 is dropped and counted
     const invalidBefore = service.stats.invalidMessages;
     const forged = { v: 1, type: 'ack', deployment: id, node: 1, sentAt: Date.now(), ack: { rolloutId: 'x', layer: 0, attempt: 1, agent: 1, ranks: [4, 5, 6, 7], phase: 'prepare', ok: true } };

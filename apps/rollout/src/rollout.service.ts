@@ -567,6 +567,10 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const h = p.message;
     const principal = await this.tokens.findActive(h.token);
     if (!principal || (principal.role !== 'agent' && principal.role !== 'operator')) return { ok: false, reason: 'token not accepted (needs an active agent or operator token)' };
+    const scope = principal.scope;
+    if (scope && (scope.deployment !== h.deployment || (scope.node !== undefined && scope.node !== h.node))) {
+      return { ok: false, reason: `token is scoped to ${scope.deployment}${scope.node !== undefined ? ` node ${scope.node}` : ''}, not ${h.deployment} node ${h.node}` };
+    }
     const dep = await this.deployments.find(h.deployment);
     if (!dep) return { ok: false, reason: `deployment ${h.deployment} does not exist` };
     if (h.node >= dep.numNodes) return { ok: false, reason: `node ${h.node} is not a node of ${h.deployment} (it has ${dep.numNodes})` };

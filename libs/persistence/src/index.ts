@@ -15,6 +15,6 @@ export {
   type MapVersionRecord,
 } from './repositories/deployment.repository';
 export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
-export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal } from './repositories/api-token.repository';
+export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal, type TokenScope } from './repositories/api-token.repository';
 export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunStatus } from './repositories/policy-run.repository';
 export { rebuildDeployments } from './read-models/deployments.projection';

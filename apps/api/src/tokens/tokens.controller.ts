@@ -7,10 +7,14 @@ import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
 import { IssuedToken, IssueTokenUseCase } from './issue-token.use-case';
 
-const issueTokenBody = z.strictObject({
-  name: z.string().min(1).max(200),
-  role: z.enum(ROLES),
-});
+const issueTokenBody = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    role: z.enum(ROLES),
+    /** Agent tokens only: the deployment (and node) the token may act for. */
+    scope: z.strictObject({ deployment: z.string().min(1).max(128), node: z.number().int().nonnegative().optional() }).optional(),
+  })
+  .refine((b) => b.scope === undefined || b.role === 'agent', { message: 'only agent tokens take a scope', path: ['scope'] });
 
 @ApiTags('tokens')
 @ApiBearerAuth()

@@ -23,4 +23,11 @@ export class ApiTokenEntity {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
+
+  /** Agent tokens: the one deployment (and node) the token may act for; null = any. */
+  @Column({ name: 'scope_deployment', type: 'text', nullable: true })
+  scopeDeployment!: string | null;
+
+  @Column({ name: 'scope_node', type: 'int', nullable: true })
+  scopeNode!: number | null;
 }
