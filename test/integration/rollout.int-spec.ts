@@ -232,6 +232,11 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(scoped.body.scope).toEqual({ deployment: id, node: 1 });
     expect(JSON.parse(await answer(hello({ token: scoped.body.token })))).toEqual({ type: 'refused', reason: `token is scoped to ${id} node 1, not ${id} node 0` });
     expect(JSON.parse(await answer(hello({ token: scoped.body.token, node: 1, ranks: [4, 5, 6, 7] }))).type).toBe('welcome');
+    // … and reads only its deployment through the API
+    expect((await http('GET', `${api.url}/v1/deployments/${id}/rebalancing`, { token: scoped.body.token })).status).toBe(200);
+    const elsewhere = await http('GET', `${api.url}/v1/deployments/another-one/rebalancing`, { token: scoped.body.token });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.detail).toBe(`this token is scoped to deployment ${id}`);
     const operatorScoped = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: 'x', role: 'operator', scope: { deployment: id } } });
     expect(operatorScoped.status).toBe(400);
     expect(operatorScoped.body.errors).toEqual([{ field: 'body.scope', message: 'only agent tokens take a scope' }]);

@@ -36,6 +36,17 @@ export class TokenGuard implements CanActivate {
         detail: roles ? `role ${principal.role} may not do this; needs one of: ${roles.join(', ')}` : 'this route is not open to any role',
       });
     }
+    // a scoped (agent) token reads only its deployment's routes
+    const scope = principal.scope;
+    const dep = (req as unknown as { params?: Record<string, string> }).params?.id;
+    if (scope && (dep === undefined || dep !== scope.deployment)) {
+      throw new ProblemError({
+        type: PROBLEM_TYPES.forbidden,
+        title: 'Forbidden',
+        status: 403,
+        detail: `this token is scoped to deployment ${scope.deployment}`,
+      });
+    }
     return true;
   }
 }
