@@ -185,3 +185,41 @@ describe('policy registry', () => {
     expect(() => getPolicy('greedy')({ shape: toyShape, heat })).toThrow('heat[1][0]: has 7 experts, expected 8');
   });
 });
+
+describe('drifting heat (default plans for a forecast of the drift)', () => {
+  // zipf popularity whose ranking moves on by one expert every 4 episodes, with a little noise
+  const E = 32, R = 4, S = 10, K = 16;
+  const shape: DeploymentShape = { numLayers: 1, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1 };
+  let seed = 7;
+  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const episode = (t: number, drift: boolean): number[] => {
+    const shift = drift ? t / 4 : 0;
+    return Array.from({ length: E }, (_, e) => {
+      const j = (((e - shift) % E) + E) % E;
+      return Math.round(10_000 / (j + 1) * (0.9 + 0.2 * rnd()));
+    });
+  };
+  const series = (from: number, drift: boolean): HeatEpisodes => heatOf(Array.from({ length: K }, (_, k) => [episode(from + k, drift)]));
+  const meanPeak = (row: ArrayLike<number>, heat: HeatEpisodes): number =>
+    heat.reduce((s, ep) => s + imbalance(row, ep[0], R, S), 0) / heat.length;
+
+  it('driftRatio tells drift (≫ 1) from stationary noise and from alternation (≪ 1)', async () => {
+    const { driftRatio } = await import('./drift');
+    expect(driftRatio(series(0, true), 0)).toBeGreaterThan(10);
+    expect(driftRatio(series(0, false), 0)).toBeLessThan(10);
+    const alt = heatOf(Array.from({ length: K }, (_, k) => [episode(k % 2 ? 0 : 16, true)]));
+    expect(driftRatio(alt, 0)).toBeLessThan(1);
+  });
+
+  it('beats the stale map in service and greedy on the next interval, with at most half of greedy transfers', () => {
+    const before = series(0, true), seen = series(K, true), next = series(2 * K, true);
+    const current = getPolicy('greedy')({ shape, heat: before }).physicalToLogical;
+    const d = getPolicy('default')({ shape, heat: seen, current });
+    const g = getPolicy('greedy')({ shape, heat: seen, current });
+    assertPhysicalToLogical(d.physicalToLogical, 1, E, R * S);
+    const dNext = meanPeak(d.physicalToLogical[0], next);
+    expect(dNext).toBeLessThan(meanPeak(current[0], next));
+    expect(dNext).toBeLessThanOrEqual(meanPeak(g.physicalToLogical[0], next) + 1e-9);
+    expect(d.layers[0].transfers).toBeLessThanOrEqual(g.layers[0].transfers / 2);
+  });
+});

@@ -6,6 +6,7 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { PolicyInput, PolicyOptions } from './types';
+import { DriftPlanOptions, driftRatio, planForDrift } from './drift';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -124,7 +125,9 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  * layer is redeployed only when its imbalance on recent heat exceeds 1 + threshold and the local
  * search's projected gain exceeds both minGain and λ per transfer (for a layer whose episodes form
  * one shot, stationaryGainPerTransfer, which the search also charges per transfer), and when the
- * held-out check confirms it.
+ * held-out check confirms it. A layer whose heat drifts (driftMap) is instead planned for a
+ * forecast of the next interval, from a construction that keeps replicas where they are unless a
+ * transfer pays, when a held-out check confirms that plan too.
  */
 export function defaultPolicy(input: PolicyInput): number[][] {
   const { shape, heat, current, options = {} } = input;
@@ -156,10 +159,42 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     const perTransfer = pb.K > 1 ? lambda : stationaryPrice;
     const pays = gain >= minGain && gain > perTransfer * st.transfers;
     const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options);
-    out.push(confirmed ? Array.from(st.slot) : Array.from(current[l]));
+    const drift = driftMap(shape, heat, l, current[l], lambda, options);
+    out.push(drift ? Array.from(drift) : confirmed ? Array.from(st.slot) : Array.from(current[l]));
     st.release();
   }
   return out;
+}
+
+const DEFAULT_DRIFT_RATIO = 10;
+const DEFAULT_DRIFT_PENALTY = 0.05;
+
+/**
+ * default under drift: when a layer's heat is non-stationary (driftRatio above options.driftRatio,
+ * default 10 — stationary layers stay within a few units, alternating ones far below 1), the map is
+ * planned for a forecast of the next interval (planForDrift) instead of the past; it is taken only
+ * if the same plan made without the newest quarter of the episodes beats the map in service on
+ * that held-out quarter by z standard errors (the check of heldOutConfirms). null: not drifting,
+ * or not confirmed.
+ */
+function driftMap(
+  shape: DeploymentShape,
+  heat: HeatEpisodes,
+  layer: number,
+  current: ArrayLike<number>,
+  lambda: number,
+  options: PolicyOptions,
+): Int32Array | null {
+  const K = heat.length;
+  const threshold = options.driftRatio ?? DEFAULT_DRIFT_RATIO;
+  if (K < 8 || !(threshold > 0) || !(driftRatio(heat, layer) > threshold)) return null;
+  const { numRanks: R, slotsPerRank: S } = shape;
+  const o: DriftPlanOptions = { fitShare: 0.25, shots: 4, penalty: options.driftPenalty ?? DEFAULT_DRIFT_PENALTY, lambda };
+  const held = Math.max(2, K >> 2);
+  const older = planForDrift(heat, layer, K - held, R, S, current, o);
+  const z = Math.max(0, options.confirmZ ?? DEFAULT_CONFIRM_Z);
+  if (!beatsByZ(heat, layer, K - held, K, current, older, shape, z)) return null;
+  return planForDrift(heat, layer, K, R, S, current, o);
 }
 
 const DEFAULT_CONFIRM_Z = 1;

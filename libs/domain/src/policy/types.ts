@@ -20,6 +20,10 @@ export interface PolicyOptions {
   readonly stationaryGainPerTransfer?: number;
   /** default: a redeployed layer's gain, replanned on the older half of the episodes, must exceed this many standard errors on the newer half (default 1; 0 = only positive; negative disables the check). */
   readonly confirmZ?: number;
+  /** default: a layer whose older/newer-half heat distance exceeds this many times its odd/even one is planned for a forecast of its drift (default 10; 0 disables). */
+  readonly driftRatio?: number;
+  /** default, drifting layers: price of a transfer in the sticky construction, in units of the mean rank load (default 0.05). */
+  readonly driftPenalty?: number;
   /** Upper bound on local-search moves per layer. */
   readonly maxMoves?: number;
   /** Search nodes per layer for the exact branch and bound (flash). */

@@ -1,0 +1,177 @@
+import { HeatEpisodes } from '../heat/heat';
+import { alignToCurrent } from '../transfer/transfer-plan';
+import { EPS, LayerProblem, PlacementState } from './engine';
+import { repairDuplicates, replicateMinMax } from './greedy';
+import { localSearch } from './search';
+
+/**
+ * Drifting heat: the helpers default uses when a layer's load moves steadily over the window
+ * (popularity that drifts from expert to expert) instead of repeating (alternating phases) or
+ * only jittering (stationary noise). Under drift every episode grouping and recency weighting
+ * still plans for the past; the next interval looks like the newest episodes moved on further.
+ */
+
+/**
+ * How non-stationary a layer's heat is: the squared distance between the mean heat shares of the
+ * older and the newer half of episodes [0, K), over that between the odd and the even episodes.
+ * Both halves and both interleavings average the same episode noise, so the ratio is near 1 for
+ * stationary heat (a few units where a handful of experts dominate), far below 1 when hot sets
+ * alternate from episode to episode, and far above 1 when the load drifts (the halves differ by
+ * the drift, the interleavings by noise only). Returns 1 with fewer than 4 episodes.
+ */
+export function driftRatio(heat: HeatEpisodes, layer: number, K = heat.length): number {
+  if (K < 4) return 1;
+  const E = heat[0][layer].length;
+  const half = K >> 1;
+  const older = K - half;
+  const a = new Float64Array(E), b = new Float64Array(E), o = new Float64Array(E), v = new Float64Array(E);
+  const nOdd = K >> 1, nEven = K - nOdd;
+  for (let k = 0; k < K; k++) {
+    const h = heat[k][layer];
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    if (total <= 0) continue;
+    const fh = 1 / (total * (k < older ? older : half));
+    const fi = 1 / (total * (k & 1 ? nOdd : nEven));
+    const side = k < older ? a : b;
+    const par = k & 1 ? o : v;
+    for (let e = 0; e < E; e++) {
+      side[e] += h[e] * fh;
+      par[e] += h[e] * fi;
+    }
+  }
+  let dh = 0, di = 0;
+  for (let e = 0; e < E; e++) {
+    dh += (a[e] - b[e]) ** 2;
+    di += (o[e] - v[e]) ** 2;
+  }
+  if (di <= 0) return dh > 0 ? Infinity : 1;
+  return dh / di;
+}
+
+/**
+ * Forecast of a layer's heat shares over the next `K` episodes after episodes [0, K): each
+ * expert's share is fitted by least squares on a line over the newest `m` episodes and read at the
+ * middle of each quarter of the next interval (negative forecasts clipped to 0). Returns `shots`
+ * heat vectors (shares, each summing to about 1), to be planned for at once.
+ */
+export function forecastShots(heat: HeatEpisodes, layer: number, K: number, m: number, shots: number): Float64Array[] {
+  const E = heat[0][layer].length;
+  const from = K - m;
+  const out: Float64Array[] = [];
+  for (let j = 0; j < shots; j++) out.push(new Float64Array(E));
+  const share = new Float64Array(m * E);
+  for (let i = 0; i < m; i++) {
+    const h = heat[from + i][layer];
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    const f = total > 0 ? 1 / total : 0;
+    for (let e = 0; e < E; e++) share[i * E + e] = h[e] * f;
+  }
+  const xm = (m - 1) / 2; // times 0..m−1 relative to `from`
+  let sxx = 0;
+  for (let i = 0; i < m; i++) sxx += (i - xm) ** 2;
+  for (let e = 0; e < E; e++) {
+    let ym = 0;
+    for (let i = 0; i < m; i++) ym += share[i * E + e];
+    ym /= m;
+    let sxy = 0;
+    for (let i = 0; i < m; i++) sxy += (i - xm) * (share[i * E + e] - ym);
+    const slope = sxx > 0 ? sxy / sxx : 0;
+    for (let j = 0; j < shots; j++) {
+      const t = m - 1 + ((j + 0.5) * K) / shots + 0.5; // the middle of quarter j of the next K episodes
+      const y = ym + slope * (t - xm);
+      out[j][e] = y > 0 ? y : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Two-stage construction that sticks to the map in service: replicas hottest first (per-replica
+ * load), each to the rank with a free slot that raises the per-shot peaks least, where a rank that
+ * does not hold the expert now pays `penalty` (a transfer) — so a replica stays where it is unless
+ * moving it lowers the expected peak by more than the penalty. Co-load breaks ties (as in
+ * constructVector). Rows come back aligned to `current` (kept experts keep their slots).
+ */
+export function stickyConstruct(pb: LayerProblem, reps: Int32Array, current: ArrayLike<number>, penalty: number): number[] {
+  const { E, R, S, K, w, hn, hsum } = pb;
+  const orig = new Uint8Array(R * E);
+  for (let p = 0; p < R * S; p++) orig[((p / S) | 0) * E + current[p]] = 1;
+  const items: number[] = [];
+  for (let e = 0; e < E; e++) for (let c = 0; c < reps[e]; c++) items.push(e);
+  items.sort((x, y) => hsum[y] / reps[y] - hsum[x] / reps[x] || x - y);
+  const load = new Float64Array(R * K);
+  const peak = new Float64Array(K);
+  const count = new Int32Array(R);
+  const has = new Uint8Array(R * E);
+  const row = new Int32Array(R * S);
+  for (const e of items) {
+    const inv = 1 / reps[e];
+    const eo = e * K;
+    let best = -1, bestCost = Infinity, bestDup = true;
+    for (let r = 0; r < R; r++) {
+      if (count[r] >= S) continue;
+      const dup = has[r * E + e] === 1;
+      if (dup && !bestDup) continue;
+      let primary = 0, secondary = 0;
+      const ro = r * K;
+      for (let k = 0; k < K; k++) {
+        const u = hn[eo + k] * inv;
+        const nl = load[ro + k] + u;
+        if (nl > peak[k]) primary += w[k] * (nl - peak[k]);
+        secondary += w[k] * load[ro + k] * u;
+      }
+      const cost = primary + 1e-3 * secondary + (orig[r * E + e] === 1 ? 0 : penalty);
+      if (best < 0 || (bestDup && !dup) || cost < bestCost - EPS) {
+        best = r; bestCost = cost; bestDup = dup;
+      }
+    }
+    row[best * S + count[best]++] = e;
+    has[best * E + e] = 1;
+    const ro = best * K;
+    for (let k = 0; k < K; k++) {
+      load[ro + k] += hn[eo + k] * inv;
+      if (load[ro + k] > peak[k]) peak[k] = load[ro + k];
+    }
+  }
+  return alignToCurrent(current, Array.from(repairDuplicates(row, E, S)), S);
+}
+
+export interface DriftPlanOptions {
+  /** Episodes the trend is fitted on, as a fraction of the window (default 1/4, at least 2). */
+  readonly fitShare: number;
+  /** Forecast points over the next interval, planned for at once. */
+  readonly shots: number;
+  /** Price of a transfer in the construction, in units of the mean rank load. */
+  readonly penalty: number;
+  /** Price of a transfer in the local search that polishes the construction. */
+  readonly lambda: number;
+}
+
+/**
+ * A layer's map for drifting heat, planned from episodes [0, K) for the next K: forecast shots,
+ * sticky two-stage construction, then local search on the forecast (F − λ·transfers) from there,
+ * transfers counted against `current`.
+ */
+export function planForDrift(
+  heat: HeatEpisodes,
+  layer: number,
+  K: number,
+  R: number,
+  S: number,
+  current: ArrayLike<number>,
+  o: DriftPlanOptions,
+): Int32Array {
+  const E = heat[0][layer].length;
+  const m = Math.min(K, Math.max(2, Math.round(K * o.fitShare)));
+  const shots = forecastShots(heat, layer, K, m, o.shots);
+  const w = new Float64Array(shots.length).fill(1 / shots.length);
+  const pb = new LayerProblem(E, R, S, shots.length, shots, w);
+  const reps = replicateMinMax(pb.hsum, R * S, R);
+  const st = new PlacementState(pb, stickyConstruct(pb, reps, current, o.penalty), current);
+  localSearch(st, { lambda: o.lambda, maxMoves: pb.P, spread: 3, ranks: 6, donors: 24 });
+  const out = Int32Array.from(st.slot);
+  st.release();
+  return out;
+}
