@@ -9,7 +9,7 @@ import { DeploymentRepository } from '@eplb/persistence';
 import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
-import { RolloutService } from '../../apps/rollout/src/rollout.service';
+import { machineEvents as machineEventsOf, readWholeStream, RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
@@ -160,6 +160,29 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     for (const b of bs) expect(b.stagedLayers()).toEqual([]);
     const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
     expect(list.committedVersions).toEqual([1, 1, 1, 1]);
+  });
+
+  it('an agent whose staged weights are lost before the commit refuses it, stages the layer again from the checkpoint, and the rollout completes', async () => {
+    const id = `rollout-repair-${randomUUID().slice(0, 8)}`;
+    const bs = await deploymentWithAgents(id, true);
+    bs[1].faults.loseStagedLayers = [2];
+    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'repair test' } });
+    expect(r.status).toBe(202);
+    const done = await eventually(async () => {
+      const s = await status(id, r.body.rolloutId);
+      return ['SUCCEEDED', 'ROLLED_BACK', 'ABORTED'].includes(s.status) ? s : null;
+    }, 45_000, 200);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(bs[1].faults.loseStagedLayers).toEqual([]); // the fault fired
+    expect(done.layers.map((l: { status: string; version: number; verifyError: string | null }) => [l.status, l.version, l.verifyError])).toEqual(
+      Array.from({ length: 4 }, () => ['COMMITTED', 2, null]),
+    );
+    await expectHoldings(bs, target, [2, 2, 2, 2]);
+    // the log says why: the refusal, then the repair prepare for that agent only
+    const ds = api.app.get(DataSource);
+    const events = machineEventsOf(await readWholeStream(ds, `rollout:${r.body.rolloutId}`));
+    const repairs = events.flatMap((e) => (e.type === 'decided' ? e.commands : [])).flatMap((c) => (c.kind === 'prepare' && c.repair ? [[c.layer, c.agent]] : []));
+    expect(repairs).toEqual([[2, 1]]);
   });
 
   it('undo from a held mixed state: a failed rollout that held its committed layers, then a rollout back to v1 moves only those layers', async () => {

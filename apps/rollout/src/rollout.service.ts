@@ -595,7 +595,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     }
     this.sessions.set(key, sess);
     this.lastSeen.set(key, Date.now());
-    this.register(sess.peer.deployment, sess.peer.node, sess.peer.ranks, {});
+    this.register(sess.peer.deployment, sess.peer.node, sess.peer.ranks);
     agentsConnected.inc({ deployment: sess.peer.deployment });
     this.logger.info({ deployment: sess.peer.deployment, node: sess.peer.node, principal: sess.peer.principal, remote: sess.remote }, 'agent connected');
     void this.ds
@@ -618,7 +618,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const key = `${sess.peer.deployment}/${sess.peer.node}`;
     if (this.sessions.get(key) === sess) {
       this.sessions.delete(key);
-      this.register(sess.peer.deployment, sess.peer.node, sess.peer.ranks, {});
+      this.register(sess.peer.deployment, sess.peer.node, sess.peer.ranks);
     }
     agentsConnected.dec({ deployment: sess.peer.deployment });
     this.logger.info({ deployment: sess.peer.deployment, node: sess.peer.node }, 'agent disconnected');
@@ -647,7 +647,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
    * news (connected, ranks, held versions changed) or when the last write is older than 5 s, so
    * heartbeats keep `lastSeenMs` fresh without a write per message; never fails the caller.
    */
-  private register(deployment: string, node: number, ranks: number[], news: { heldVersions?: Record<string, number> }): void {
+  private register(deployment: string, node: number, ranks: number[]): void {
     const key = `${deployment}/${node}`;
     const prev = this.registered.get(key);
     const sess = this.sessions.get(key);
@@ -657,7 +657,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       lastSeenMs: this.lastSeen.get(key) ?? Date.now(),
       connected: !!sess?.open,
       principal: sess?.peer.principal ?? prev?.entry.principal ?? null,
-      heldVersions: news.heldVersions ?? prev?.entry.heldVersions ?? null,
+      heldVersions: this.heldLayers.has(key) ? this.heldVersions(key) : null,
     };
     const now = Date.now();
     // connection changes at once; held versions (they change with every commit) at most once a second; else every 5 s
@@ -685,20 +685,20 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const key = `${m.deployment}/${m.node}`;
     this.lastSeen.set(key, Date.now());
     if (m.type === 'heartbeat') {
-      this.register(m.deployment, m.node, m.ranks, {});
+      this.register(m.deployment, m.node, m.ranks);
       return;
     }
     if (m.type === 'holdings') {
       this.holdings.set(key, { ranks: m.ranks, layers: m.layers.length, at: m.sentAt });
       this.heldLayers.set(key, new Map(m.layers.map((l) => [l.layer, l.version])));
-      this.register(m.deployment, m.node, m.ranks, { heldVersions: this.heldVersions(key) });
+      this.register(m.deployment, m.node, m.ranks);
       return;
     }
     if (m.ack.ok && m.ack.holdings) {
       const held = this.heldLayers.get(key) ?? new Map<number, number>();
       held.set(m.ack.holdings.layer, m.ack.holdings.version);
       this.heldLayers.set(key, held);
-      this.register(m.deployment, m.node, m.ack.ranks, { heldVersions: this.heldVersions(key) });
+      this.register(m.deployment, m.node, m.ack.ranks);
     }
     if (!this.drivers.has(m.deployment)) return;
     this.stats.acksReceived++;

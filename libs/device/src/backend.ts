@@ -14,8 +14,12 @@ import type { AgentPlanPart, LayerHoldings } from '@eplb/domain';
  * - describe: what each rank holds per layer, checksums computed from the weights themselves.
  */
 export interface DeviceBackend {
-  /** `opts.bytesPerSecond`: cap on the bytes this prepare takes in per second (the rollout's cap). */
-  prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number }): Promise<void>;
+  /**
+   * `opts.bytesPerSecond`: cap on the bytes this prepare takes in per second (the rollout's cap).
+   * `opts.repair`: the commit of this layer was refused here (the staged weights are gone) while
+   * peers may have swapped already: stage every incoming expert from the model checkpoint.
+   */
+  prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number; repair?: boolean }): Promise<void>;
   commit(layer: number): Promise<void>;
   abort(layer: number): Promise<void>;
   describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }>;

@@ -54,7 +54,7 @@ export class CommandExecutor {
       case 'prepare':
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'preparing'));
         try {
-          await this.backend.prepare(cmd.layer, cmd.part, cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : undefined);
+          await this.backend.prepare(cmd.layer, cmd.part, cmd.bytesPerSecond || cmd.repair ? { ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) } : undefined);
         } catch (e) {
           const error = e instanceof Error ? e.message : String(e);
           // an abort (or a newer attempt) overtook this prepare: its outcome is no longer ours to report

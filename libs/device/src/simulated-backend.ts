@@ -14,6 +14,8 @@ export interface SimulatedFaults {
   corruptLayers?: number[];
   /** Added to every prepare, in milliseconds. */
   delayMs?: number;
+  /** The next commit of these layers finds its staged weights gone (each listed once per loss). */
+  loseStagedLayers?: number[];
 }
 
 export interface PeerAddress {
@@ -231,7 +233,7 @@ export class SimulatedBackend implements DeviceBackend {
   // ------------------------------------------------------------------------------------------
   // DeviceBackend
 
-  async prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number }): Promise<void> {
+  async prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number; repair?: boolean }): Promise<void> {
     this.checkLayer(layer);
     if (part.layer !== layer) throw new Error(`part is for layer ${part.layer}, not ${layer}`);
     if (part.agent !== this.opts.agent || part.ranks.some((r, k) => r !== this.ranks[k]) || part.ranks.length !== this.ranks.length) {
@@ -254,6 +256,14 @@ export class SimulatedBackend implements DeviceBackend {
       if (this.faults.delayMs) await new Promise((r) => setTimeout(r, this.faults.delayMs));
       stillMine();
       if (this.faults.failPrepareLayers?.includes(layer)) throw new Error(`injected fault: prepare of layer ${layer} fails`);
+      if (opts?.repair) {
+        // peers may have swapped already: every incoming expert comes from the checkpoint
+        // (here: the deterministic weights every replica of the expert must have)
+        const fromCheckpoint = new Map(part.receives.map((rec) => [rec.slot, expertWeights(layer, rec.expert, this.opts.expertBytes)] as const));
+        stillMine();
+        this.staged.set(layer, { part, buffers: fromCheckpoint });
+        return;
+      }
       const buffers = new Map<number, Buffer>();
       const deferred: { slot: number; rank: number; expert: number }[] = [];
       const remote = new Map<number, { slot: number; rank: number; expert: number }[]>();
@@ -340,6 +350,13 @@ export class SimulatedBackend implements DeviceBackend {
 
   async commit(layer: number): Promise<void> {
     this.checkLayer(layer);
+    const lose = this.faults.loseStagedLayers?.indexOf(layer) ?? -1;
+    if (lose >= 0 && this.staged.has(layer)) {
+      // the device lost what was staged (once per listed layer)
+      this.faults.loseStagedLayers!.splice(lose, 1);
+      this.staged.delete(layer);
+      throw new Error(`injected fault: the staged weights of layer ${layer} are lost`);
+    }
     const st = this.staged.get(layer);
     if (!st) {
       if (this.committedOnce.has(layer)) return; // a repeated commit

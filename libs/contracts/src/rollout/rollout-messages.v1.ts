@@ -31,7 +31,7 @@ export const agentPlanPartSchema = z.strictObject({
 });
 
 export const rolloutCommandSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('prepare'), layer: nat, attempt: z.number().int().positive(), agent: nat, part: agentPlanPartSchema, bytesPerSecond: z.number().positive().optional() }),
+  z.strictObject({ kind: z.literal('prepare'), layer: nat, attempt: z.number().int().positive(), agent: nat, part: agentPlanPartSchema, bytesPerSecond: z.number().positive().optional(), repair: z.boolean().optional() }),
   z.strictObject({ kind: z.literal('commit'), layer: nat, attempt: z.number().int().positive(), agent: nat, ranks: z.array(nat).min(1) }),
   z.strictObject({ kind: z.literal('abort'), layer: nat, attempt: z.number().int().positive(), agent: nat, ranks: z.array(nat).min(1) }),
 ]);

@@ -23,13 +23,17 @@ export type LedgerAdmission =
   /** Stale, or still running: say nothing. */
   | { readonly action: 'drop'; readonly why: string };
 
-export function admitCommand(entry: LedgerEntry | undefined, cmd: Pick<RolloutAgentCommand, 'kind' | 'attempt'>): LedgerAdmission {
+export function admitCommand(entry: LedgerEntry | undefined, cmd: Pick<RolloutAgentCommand, 'kind' | 'attempt'> & { readonly repair?: boolean }): LedgerAdmission {
   const a = cmd.attempt;
   if (entry && a < entry.attempt) return { action: 'drop', why: `attempt ${a} is older than ${entry.attempt}` };
   const same = entry !== undefined && entry.attempt === a;
   switch (cmd.kind) {
     case 'prepare':
       if (!same) return { action: 'execute' };
+      // a repair stages again what this agent could not commit; if a late copy of the commit got
+      // through meanwhile, say the layer is past staging, so the commit is sent (and answered) again
+      if (cmd.repair && (entry.phase === 'prepared' || entry.phase === 'failed')) return { action: 'execute' };
+      if (cmd.repair && entry.phase === 'committed') return { action: 'replay', ok: true };
       switch (entry.phase) {
         case 'preparing':
           return { action: 'drop', why: 'prepare already running' };

@@ -26,6 +26,8 @@ export class FakeAgent {
   /** Fault hooks: return true to fail that prepare / corrupt that commit. */
   failPrepare: (layer: number, attempt: number) => boolean = () => false;
   corruptCommit: (layer: number, attempt: number) => boolean = () => false;
+  /** Return true to lose what was staged for that commit (the commit is refused). */
+  loseStaged: (layer: number, attempt: number) => boolean = () => false;
 
   constructor(
     readonly shape: DeploymentShape,
@@ -84,6 +86,7 @@ export class FakeAgent {
         return { ...base, phase: 'prepare', ok: true };
       }
       case 'commit': {
+        if (this.loseStaged(cmd.layer, cmd.attempt)) this.staged.delete(cmd.layer);
         const st = this.staged.get(cmd.layer);
         if (!st || st.attempt !== cmd.attempt) return { ...base, phase: 'commit', ok: false, error: 'nothing staged' };
         const S = this.shape.slotsPerRank;

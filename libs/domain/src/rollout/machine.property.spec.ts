@@ -18,7 +18,8 @@ import { BatchStep, planRollout } from './plan';
 
 /**
  * Random fault sequences against the rollout state machine and in-memory agents: lost, duplicated,
- * delayed and reordered messages, hung agents, failing prepares, corrupted weights, stale and
+ * delayed and reordered messages, hung agents, failing prepares, corrupted weights, staged weights
+ * lost before a commit (repair), stale and
  * impersonating acks, operator actions, analysis verdicts (or none), and service crashes with
  * rebuild from the event log at random points (including between recording and sending).
  * After a fault phase the network calms down; the rollout must then end, and at every point a layer
@@ -40,6 +41,7 @@ const scenarioArb = fc
     hang: fc.constantFrom(0, 0.02, 0.05),
     failPrepare: fc.constantFrom(0, 0.05, 0.2),
     corrupt: fc.constantFrom(0, 0.05),
+    loseStaged: fc.constantFrom(0, 0.05, 0.2),
     forge: fc.constantFrom(0, 0.1, 0.3),
     operator: fc.constantFrom(0, 0.01, 0.05),
     gates: fc.boolean(),
@@ -102,6 +104,7 @@ function runScenario(sc: Scenario): { state: RolloutState; events: RolloutEvent[
   for (const a of agents) {
     a.failPrepare = () => !calm && rnd() < sc.failPrepare;
     a.corruptCommit = () => !calm && rnd() < sc.corrupt;
+    a.loseStaged = () => !calm && rnd() < sc.loseStaged;
   }
   const events: RolloutEvent[] = [];
   let state = reduceRollout(null, { type: 'created', at: now, plan, options });

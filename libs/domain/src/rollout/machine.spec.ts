@@ -219,6 +219,36 @@ describe('rollout state machine', () => {
     expect(d.run().status).toBe('SUCCEEDED');
   });
 
+  it('an agent that lost its staged weights refuses the commit: it stages the layer again (repair) and commits; never left mixed', () => {
+    const d = new Driver();
+    let lost = false;
+    d.agents[1].loseStaged = (layer) => layer === 1 && !lost && (lost = true);
+    expect(d.run().status).toBe('SUCCEEDED');
+    const repairs = d.sent.filter((c) => c.kind === 'prepare' && c.repair);
+    expect(repairs.map((c) => [c.layer, c.agent, c.attempt])).toEqual([[1, 1, 1]]);
+    expect(d.state.ignored.map((i) => i.why)).toContainEqual(expect.stringMatching(/^commit refused by agent 1: nothing staged; staging it again$/));
+    for (const l of [1, 2, 3]) {
+      expect(new Set(clusterLayer(d.agents, l).versions)).toEqual(new Set([2]));
+      expect(clusterLayer(d.agents, l).row).toEqual(target[l]);
+    }
+    expect(replayRollout(d.events)).toEqual(d.state);
+  });
+
+  it('a repair that keeps failing is retried; the commit timeout still fails the rollout, which rolls back once the layer completes', () => {
+    const d = new Driver({ commitTimeoutMs: 50, resendMs: 20 });
+    let lose = true;
+    d.agents[1].loseStaged = (layer) => layer === 1 && lose;
+    for (let k = 0; k < 80; k++) d.round();
+    expect(d.state.failure?.reason).toMatch(/commit not acknowledged/);
+    expect(d.state.layers.find((l) => l.layer === 1)?.status).toBe('COMMITTING');
+    expect(d.sent.filter((c) => c.kind === 'prepare' && c.repair).length).toBeGreaterThanOrEqual(4);
+    expect(d.sent.filter((c) => c.kind === 'abort')).toEqual([]);
+    lose = false; // the device recovers: the layer completes, then everything rolls back
+    expect(d.run(200).status).toBe('ROLLED_BACK');
+    for (const l of [0, 1, 2, 3]) expect(clusterLayer(d.agents, l).row).toEqual(current[l]);
+    expect(replayRollout(d.events)).toEqual(d.state);
+  });
+
   it('a commit that is not acknowledged in time fails the rollout but completes first; then everything rolls back', () => {
     const d = new Driver({ commitTimeoutMs: 50, resendMs: 20 });
     d.round();
@@ -373,5 +403,12 @@ describe('agent ledger', () => {
     expect(admitCommand(ledgerEntry(1, 'aborted'), c(1)).action).toBe('refuse');
     expect(admitCommand(undefined, a(3)).action).toBe('execute');
     expect(admitCommand(ledgerEntry(1, 'committed'), p(2)).action).toBe('execute');
+    // repair prepares (after this agent refused the commit) stage again, unless already committed
+    const r = (attempt: number) => ({ kind: 'prepare' as const, attempt, repair: true });
+    expect(admitCommand(ledgerEntry(1, 'prepared'), r(1)).action).toBe('execute');
+    expect(admitCommand(ledgerEntry(1, 'failed', 'lost'), r(1)).action).toBe('execute');
+    expect(admitCommand(ledgerEntry(1, 'committed'), r(1))).toEqual({ action: 'replay', ok: true });
+    expect(admitCommand(ledgerEntry(1, 'preparing'), r(1)).action).toBe('drop');
+    expect(admitCommand(ledgerEntry(1, 'aborted'), r(1)).action).toBe('drop');
   });
 });

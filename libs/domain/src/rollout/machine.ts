@@ -61,7 +61,12 @@ export const defaultRolloutOptions: RolloutOptions = {
 // Commands (what decide asks for) and events (what the log holds)
 
 export type RolloutCommand =
-  | { readonly kind: 'prepare'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly part: AgentPlanPart; readonly bytesPerSecond?: number }
+  /**
+   * `repair`: the agent refused the layer's commit (its staged weights are gone); it stages the
+   * part again, reading the incoming experts from the model checkpoint (its peers may have
+   * swapped already), and then gets the commit again.
+   */
+  | { readonly kind: 'prepare'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly part: AgentPlanPart; readonly bytesPerSecond?: number; readonly repair?: boolean }
   | { readonly kind: 'commit'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly ranks: number[] }
   | { readonly kind: 'abort'; readonly layer: number; readonly attempt: number; readonly agent: number; readonly ranks: number[] }
   /** Ask the collector-backed analysis for a verdict on the batch's committed layers. */
@@ -127,6 +132,8 @@ export interface LayerState {
   readonly rollbackGaveUp: boolean;
   readonly verifyError: string | null;
   readonly commitOverdue: boolean;
+  /** While committing: agents that refused the commit and are staging the layer again. */
+  readonly repairing: number[];
 }
 
 export interface IgnoredRolloutAck {
@@ -174,6 +181,7 @@ const idle = (layer: number, version: number): LayerState => ({
   rollbackGaveUp: false,
   verifyError: null,
   commitOverdue: false,
+  repairing: [],
 });
 
 export function initialState(plan: RolloutPlan, options: RolloutOptions, at: number): RolloutState {
@@ -303,6 +311,7 @@ function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutS
             sentAt: at,
             abortDue: false,
             commitOverdue: false,
+            repairing: [],
           }),
           active: i,
         };
@@ -403,6 +412,11 @@ function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
   const l = s.layers[i];
   if (ack.phase === 'abort') return s; // informational: an aborted layer needs no ack
   if (i !== s.active || ack.attempt !== l.attempt) return ignore(s, ack, at, `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${i === s.active ? '' : ' and not in flight'}`);
+  if (l.phase === 'committing' && ack.phase === 'prepare' && l.repairing.includes(ack.agent)) {
+    // the refusing agent staged the layer again: its commit is due at once
+    if (!ack.ok) return ignore(s, ack, at, `agent ${ack.agent} failed to stage layer ${l.layer} again: ${ack.error ?? 'no reason given'}; retrying`);
+    return setLayer(s, i, { repairing: l.repairing.filter((a) => a !== ack.agent), sentAt: at - s.options.resendMs });
+  }
   const want = l.phase === 'committing' ? 'commit' : 'prepare';
   if (ack.phase !== want || l.phase === 'prepared') return ignore(s, ack, at, `${ack.phase} ack while ${l.phase}`);
   if (l.acked.includes(ack.agent)) return ignore(s, ack, at, 'duplicate');
@@ -422,8 +436,12 @@ function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
 
   // commit ack
   if (!ack.ok || !ack.holdings) {
-    // The commit cannot be taken back once any agent may have swapped: keep re-sending it.
-    return ignore(s, ack, at, `commit refused by agent ${ack.agent}: ${ack.error ?? 'no holdings reported'}`);
+    // The commit cannot be taken back once any agent may have swapped: the refusing agent stages
+    // the layer again (repair prepare) and gets the commit again; the others keep theirs.
+    const refused = ignore(s, ack, at, `commit refused by agent ${ack.agent}: ${ack.error ?? 'no holdings reported'}; staging it again`);
+    if (l.repairing.includes(ack.agent)) return refused;
+    // (sentAt moved back: the repair prepare is due at once)
+    return setLayer(refused, i, { repairing: [...l.repairing, ack.agent].sort((a, b) => a - b), sentAt: at - s.options.resendMs });
   }
   const acked = [...l.acked, ack.agent].sort((a, b) => a - b);
   const reports = [...l.reports, ack.holdings];
@@ -442,6 +460,7 @@ function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
     acked: [],
     reports,
     verifyError,
+    repairing: [],
   });
   out = {
     ...out,
@@ -574,7 +593,11 @@ export function decideRollout(s: RolloutState, now: number): RolloutCommand[] {
         if (!l.commitOverdue && now - l.phaseStartedAt >= s.options.commitTimeoutMs) {
           out.push({ kind: 'expire', phase: 'commit', layer: l.layer, attempt: l.attempt });
         }
-        if (resendDue) for (const a of missing(s, l)) out.push({ kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) });
+        if (resendDue) {
+          for (const a of missing(s, l)) {
+            out.push(l.repairing.includes(a) ? prepareCommand(s, l.layer, l.attempt, parts[a], true) : { kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) });
+          }
+        }
         return out;
       }
       default:
@@ -604,13 +627,14 @@ export function decideRollout(s: RolloutState, now: number): RolloutCommand[] {
   return s.plan.layers[next].forward.map((p) => prepareCommand(s, l.layer, l.attempt + 1, p));
 }
 
-const prepareCommand = (s: RolloutState, layer: number, attempt: number, part: AgentPlanPart): RolloutCommand => ({
+const prepareCommand = (s: RolloutState, layer: number, attempt: number, part: AgentPlanPart, repair = false): RolloutCommand => ({
   kind: 'prepare',
   layer,
   attempt,
   agent: part.agent,
   part,
   ...(s.options.bytesPerSecond ? { bytesPerSecond: s.options.bytesPerSecond } : {}),
+  ...(repair ? { repair: true } : {}),
 });
 
 /**
