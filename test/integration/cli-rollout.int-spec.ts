@@ -17,6 +17,7 @@ import { configureApiBodyParser } from '../../apps/api/src/body-parser';
 import { ApiClient } from '../../apps/eplb/src/api-client';
 import { mapsCommand } from '../../apps/eplb/src/commands/maps.command';
 import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
+import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
@@ -297,6 +298,14 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     const agentLines = (await cli(rolloutCommand, ['agents', id])).trimEnd().split('\n');
     expect(agentLines[0]).toMatch(/^NODE\s+STATUS\s+RANKS\s+LAST HEARD\s+TOKEN\s+LAYERS HELD$/);
     expect(agentLines[1]).toMatch(/^0\s+kafka-only\s+0-\d+\s+[\d.]+ s ago\s+-\s+v1×3$/);
+
+    // an agent token for node 1 of this deployment, issued from the CLI: shown once, scoped
+    const issued = await cliJson(tokensCommand, ['issue', `${id}-node-1`, '--role', 'agent', '--deployment', id, '--node', '1']);
+    expect(issued).toMatchObject({ role: 'agent', scope: { deployment: id, node: 1 } });
+    expect(issued.token).toMatch(/^eplb_/);
+    const scopedClient = new ApiClient(api.url, issued.token);
+    expect((await scopedClient.call<{ deployment: string }>('GET', `/v1/deployments/${id}/agents`)).deployment).toBe(id);
+    await expect(tokensCommand(['issue', 'x', '--role', 'agent', '--node', '1'], client)).rejects.toThrow('--node needs --deployment');
 
     // every request and control is an event with its actor and reason
     const events = await readStream(api.app.get(DataSource).manager, deploymentRolloutsStream(id));

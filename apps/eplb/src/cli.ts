@@ -23,12 +23,16 @@ const verbs: Record<string, Verb> = {
     load: async () => (await import('./commands/deployments.command')).deploymentsCommand,
   },
   rollout: {
-    summary: 'rollout status | history | start | pause | resume | abort | promote | undo  (through the API)',
+    summary: 'rollout status | history | agents | start | pause | resume | abort | promote | undo  (through the API)',
     load: async () => (await import('./commands/rollout.command')).rolloutCommand,
   },
   maps: {
     summary: 'maps list | show | diff | export | import  (map versions through the API)',
     load: async () => (await import('./commands/maps.command')).mapsCommand,
+  },
+  tokens: {
+    summary: 'tokens issue NAME --role ROLE [--deployment ID [--node N]]  (API tokens; agent tokens scoped to a node)',
+    load: async () => (await import('./commands/tokens.command')).tokensCommand,
   },
   map: {
     summary: 'map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE] ...',
