@@ -19,9 +19,8 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, DeploymentRollouts, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
-import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readWholeStream } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
-import { readWholeStream } from '../apps/rollout/src/rollout.service';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
       await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion }, ...meta }]));
       for (;;) {
         const v = new DeploymentRollouts(deployment);
-        for (const e of await readWholeStream(ds, deploymentRolloutsStream(deployment))) v.apply(e);
+        for (const e of await readWholeStream(ds.manager, deploymentRolloutsStream(deployment))) v.apply(e);
         const f = v.finished.get(rolloutId);
         if (f) {
           if (f.status !== 'SUCCEEDED') throw new Error(`rollout ${rolloutId} ended ${f.status}: ${JSON.stringify(f.failure)}`);
@@ -126,7 +125,7 @@ async function main(): Promise<void> {
         await sleep(100);
       }
       const wall = Date.now() - start;
-      const events = (await readWholeStream(ds, `rollout:${rolloutId}`)).map((e) => e.payload as unknown as RolloutEvent);
+      const events = (await readWholeStream(ds.manager, `rollout:${rolloutId}`)).map((e) => e.payload as unknown as RolloutEvent);
       // per layer: prepare decided → last prepare ack; commit decided → last commit ack (service clock)
       const t = new Map<number, { prepare?: number; prepared?: number; commit?: number; committed?: number }>();
       const at = (l: number) => t.get(l) ?? (t.set(l, {}), t.get(l)!);

@@ -9,8 +9,8 @@ import { DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_
 import { expectedChecksum } from '@eplb/device';
 import { DeploymentShape, LayerHoldings, reduceRollout, replayRollout, RolloutAck, RolloutEvent, RolloutState } from '@eplb/domain';
 import { KafkajsBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { appendEvents, createDataSource, DeploymentRepository, StoredEvent } from '@eplb/persistence';
-import { machineEvents as machineEventsOf, readWholeStream } from '../../apps/rollout/src/rollout.service';
+import { appendEvents, createDataSource, DeploymentRepository, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { machineEvents as machineEventsOf } from '../../apps/rollout/src/rollout.service';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
 import { AppProcess, freePorts, httpReady } from '../support/processes';
@@ -214,7 +214,7 @@ describe('rollout faults: service and agent processes', () => {
     }
   }
 
-  const readAll = (stream: string): Promise<StoredEvent[]> => readWholeStream(ds, stream);
+  const readAll = (stream: string): Promise<StoredEvent[]> => readWholeStream(ds.manager, stream);
   const machineEvents = async (rid: string): Promise<RolloutEvent[]> => machineEventsOf(await readAll(rolloutStream(rid)));
 
   async function stateOf(rid: string): Promise<RolloutState | null> {

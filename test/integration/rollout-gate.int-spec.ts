@@ -6,11 +6,11 @@ import { deploymentRolloutsStream, rolloutStream } from '@eplb/contracts';
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape, layerImbalance } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
-import { HeatWindowRepository } from '@eplb/persistence';
+import { HeatWindowRepository, readWholeStream } from '@eplb/persistence';
 import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
-import { readWholeStream, RolloutService } from '../../apps/rollout/src/rollout.service';
+import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { parseSimArgs, SimOptions } from '../../apps/simulator/src/args';
 import { simulatorCli } from '../../apps/simulator/src/cli';
@@ -181,7 +181,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     return Date.now();
   };
   /** The rollout's own event stream, as the audit trail keeps it. */
-  const analysisEvents = async (rid: string) => (await readWholeStream(ds, rolloutStream(rid))).filter((e) => e.type === 'rollout.analysis');
+  const analysisEvents = async (rid: string) => (await readWholeStream(ds.manager, rolloutStream(rid))).filter((e) => e.type === 'rollout.analysis');
 
   /** Every rank of every agent holds, per layer, exactly the rows and weights of `want[layer]`, on `versions[layer]`. */
   async function expectHoldings(want: number[][], versions: number[]): Promise<void> {
@@ -200,7 +200,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
 
   /** The rollout's started event: layers ordered by the expected gain on stored heat, largest first. */
   async function expectOrderedByGain(rid: string): Promise<void> {
-    const started = (await readWholeStream(ds, deploymentRolloutsStream(id))).find((e) => e.type === 'rollout.started' && e.payload.rolloutId === rid)!;
+    const started = (await readWholeStream(ds.manager, deploymentRolloutsStream(id))).find((e) => e.type === 'rollout.started' && e.payload.rolloutId === rid)!;
     expect(started.payload.orderedBy).toBe('expected gain on the newest sealed interval');
     const gains = started.payload.gains as number[];
     expect(gains.slice().sort((a, b) => b - a)).toEqual(gains);
@@ -238,7 +238,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     const [, after, n, before] = /imbalance (\d\.\d{3}) after the commit \((\d+) episodes.* vs (\d\.\d{3}) before/.exec(detail)!;
     expect(Number(n)).toBeGreaterThanOrEqual(settings.ROLLOUT_ANALYSIS_MIN_EPISODES);
     expect(Number(after)).toBeGreaterThan(Number(before) + 0.1);
-    const fin = (await readWholeStream(ds, deploymentRolloutsStream(id))).filter((e) => e.type === 'rollout.finished' && e.payload.rolloutId === rid);
+    const fin = (await readWholeStream(ds.manager, deploymentRolloutsStream(id))).filter((e) => e.type === 'rollout.finished' && e.payload.rolloutId === rid);
     expect(fin).toHaveLength(1);
     expect(fin[0].payload.status).toBe('ROLLED_BACK');
     expect(fin[0].reason).toBe(done.failure.reason);

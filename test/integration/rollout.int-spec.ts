@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
-import { DeploymentRepository } from '@eplb/persistence';
+import { DeploymentRepository, readWholeStream } from '@eplb/persistence';
 import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
-import { machineEvents as machineEventsOf, readWholeStream, RolloutService } from '../../apps/rollout/src/rollout.service';
+import { machineEvents as machineEventsOf, RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
@@ -180,7 +180,7 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     await expectHoldings(bs, target, [2, 2, 2, 2]);
     // the log says why: the refusal, then the repair prepare for that agent only
     const ds = api.app.get(DataSource);
-    const events = machineEventsOf(await readWholeStream(ds, `rollout:${r.body.rolloutId}`));
+    const events = machineEventsOf(await readWholeStream(ds.manager, `rollout:${r.body.rolloutId}`));
     const repairs = events.flatMap((e) => (e.type === 'decided' ? e.commands : [])).flatMap((c) => (c.kind === 'prepare' && c.repair ? [[c.layer, c.agent]] : []));
     expect(repairs).toEqual([[2, 1]]);
   });

@@ -36,7 +36,7 @@ import {
   replayRollout,
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, raiseRolloutFence, readStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, raiseRolloutFence, readWholeStream, StoredEvent } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
@@ -54,17 +54,6 @@ interface AgentPeer {
   readonly node: number;
   readonly ranks: number[];
   readonly principal: string;
-}
-
-/** All events of one stream, in order. */
-export async function readWholeStream(ds: DataSource, stream: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (let after = '0'; ; ) {
-    const page = await readStream(ds.manager, stream, after, 1000);
-    out.push(...page);
-    if (page.length < 1000) return out;
-    after = page[page.length - 1].id;
-  }
 }
 
 /** The machine events of a rollout stream, as the reducer takes them. */
@@ -351,14 +340,14 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
    */
   private async freshView(deployment: string): Promise<DeploymentRollouts> {
     const v = new DeploymentRollouts(deployment);
-    for (const e of await readWholeStream(this.ds, deploymentRolloutsStream(deployment))) v.apply(e);
+    for (const e of await readWholeStream(this.ds.manager, deploymentRolloutsStream(deployment))) v.apply(e);
     this.views.set(deployment, v);
     return v;
   }
 
   private async resume(d: Driver, rolloutId: string): Promise<void> {
     await this.freshView(d.deployment);
-    const stored = await readWholeStream(this.ds, rolloutStream(rolloutId));
+    const stored = await readWholeStream(this.ds.manager, rolloutStream(rolloutId));
     const events = machineEvents(stored);
     if (events.length === 0) return;
     d.state = replayRollout(events);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DeploymentRollouts, ROLLOUT_EVENTS, deploymentRolloutsStream } from '@eplb/contracts';
-import { readStream, StoredEvent } from '@eplb/persistence';
+import { readWholeStream, StoredEvent } from '@eplb/persistence';
 
 /** A deployment's rollouts read model, with the events it was folded from (for their times). */
 export interface RolloutsSnapshot {
@@ -21,14 +21,8 @@ export class DeploymentRolloutsReader {
     return { view, events };
   }
 
-  async readAll(stream: string): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
-    for (let after = '0'; ; ) {
-      const page = await readStream(this.ds.manager, stream, after, 1000);
-      out.push(...page);
-      if (page.length < 1000) return out;
-      after = page[page.length - 1].id;
-    }
+  readAll(stream: string): Promise<StoredEvent[]> {
+    return readWholeStream(this.ds.manager, stream);
   }
 }
 

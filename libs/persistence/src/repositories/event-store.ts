@@ -55,6 +55,17 @@ export async function appendEvents(em: EntityManager, events: readonly NewEvent[
   );
 }
 
+/** Every event of one stream, in order (read in pages). */
+export async function readWholeStream(em: EntityManager, stream: string): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for (let after = '0'; ; ) {
+    const page = await readStream(em, stream, after, 1000);
+    out.push(...page);
+    if (page.length < 1000) return out;
+    after = page[page.length - 1].id;
+  }
+}
+
 export async function readStream(em: EntityManager, stream: string, afterId = '0', limit = 1000): Promise<StoredEvent[]> {
   const rows = await em
     .getRepository(EventEntity)
