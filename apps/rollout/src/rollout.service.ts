@@ -37,6 +37,7 @@ import {
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
 import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, raiseRolloutFence, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { shapeOf } from '@eplb/planning';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
@@ -388,7 +389,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     for (const x of versions) if (x !== toVersion) counts.set(x, (counts.get(x) ?? 0) + 1);
     const fromVersion = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
     // largest expected gain first: imbalance under the newest sealed interval's heat, now vs after
-    const shape = { numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes, ...(dep.numGroups ? { numGroups: dep.numGroups } : {}) };
+    const shape = shapeOf(dep);
     let gain: number[] | undefined;
     try {
       const [interval] = await this.heat.intervals(d.deployment, dep.settings.phase, { limit: 1 });
@@ -563,7 +564,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const dep = await this.deployments.find(h.deployment);
     if (!dep) return { ok: false, reason: `deployment ${h.deployment} does not exist` };
     if (h.node >= dep.numNodes) return { ok: false, reason: `node ${h.node} is not a node of ${h.deployment} (it has ${dep.numNodes})` };
-    const own = ranksOfAgent({ numLayers: dep.numLayers, numExperts: dep.numExperts, numRanks: dep.numRanks, slotsPerRank: dep.slotsPerRank, numNodes: dep.numNodes }, h.node);
+    const own = ranksOfAgent(shapeOf(dep), h.node);
     if (h.ranks.length !== own.length || h.ranks.some((r, k) => r !== own[k])) {
       return { ok: false, reason: `node ${h.node} serves ranks [${own.join(',')}], not [${h.ranks.join(',')}]` };
     }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { diffMaps, LayerDiff, MapDiffTotals } from '@eplb/domain';
+import { shapeOf } from '@eplb/planning';
 import { validationProblem } from '@eplb/platform';
 import { GetMapVersionUseCase } from './get-map-version.use-case';
 
@@ -25,8 +26,7 @@ export class DiffMapVersionsUseCase {
     const base = against ?? v.parentVersion;
     if (base === null) throw validationProblem([{ field: 'query.against', message: `version ${version} has no parent; name the version to diff against` }]);
     const { v: b } = await this.versions.load(dep, base);
-    const shape = { numLayers: d.numLayers, numExperts: d.numExperts, numRanks: d.numRanks, slotsPerRank: d.slotsPerRank, numNodes: d.numNodes };
-    const diff = diffMaps(shape, b.physicalToLogical, v.physicalToLogical, d.settings.expertBytes);
+    const diff = diffMaps(shapeOf(d), b.physicalToLogical, v.physicalToLogical, d.settings.expertBytes);
     return { deployment: d.id, version, against: base, expertBytes: d.settings.expertBytes, layers: diff.layers, totals: diff.totals };
   }
 }
