@@ -3,3 +3,4 @@ export * from './heat/heat-event.v1';
 export * from './dead-letter/dead-letter';
 export * from './rollout/rollout-messages.v1';
 export * from './rollout/rollout-streams';
+export { firstIssue, readJson, type JsonRead } from './parse';

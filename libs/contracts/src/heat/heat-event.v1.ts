@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { firstIssue, readJson } from '../parse';
 
 /**
  * `eplb.heat.v1` (DESIGN.md "Heat event, version 1"): tokens routed to each local physical slot of
@@ -80,21 +81,11 @@ function quickAccept(j: unknown): j is HeatEventV1 {
 
 /** Parses raw bytes; the reason names the first offending field. */
 export function parseHeatEvent(raw: Buffer | string | null): HeatVerdict {
-  if (raw === null || raw.length === 0) return { ok: false, reason: 'empty message' };
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString());
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  if (quickAccept(json)) return { ok: true, event: json };
-  const parsed = heatEventV1Schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue.path.length ? issue.path.join('.') : '(root)';
-    return { ok: false, reason: `${path}: ${issue.message}` };
-  }
-  return { ok: true, event: parsed.data };
+  const read = readJson(raw);
+  if (!read.ok) return read;
+  if (quickAccept(read.json)) return { ok: true, event: read.json };
+  const parsed = heatEventV1Schema.safeParse(read.json);
+  return parsed.success ? { ok: true, event: parsed.data } : { ok: false, reason: firstIssue(parsed.error) };
 }
 
 /** Shape and version checks that need the deployment; `now` is injected for testability. */

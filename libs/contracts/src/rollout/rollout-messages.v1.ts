@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { firstIssue, readJson } from '../parse';
 
 /**
  * Rollout protocol on Kafka (issue 6), validated at the edge like `eplb.heat.v1`:
@@ -73,19 +74,10 @@ export type RolloutAckV1 = z.infer<typeof rolloutAckV1Schema>;
 export type RolloutParse<T> = { ok: true; message: T } | { ok: false; reason: string };
 
 function parseWith<T>(schema: z.ZodType<T>, raw: Buffer | string | null): RolloutParse<T> {
-  if (raw === null || raw.length === 0) return { ok: false, reason: 'empty message' };
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString());
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}` };
-  }
-  return { ok: true, message: parsed.data };
+  const read = readJson(raw);
+  if (!read.ok) return read;
+  const parsed = schema.safeParse(read.json);
+  return parsed.success ? { ok: true, message: parsed.data } : { ok: false, reason: firstIssue(parsed.error) };
 }
 
 /** Parses a command message; the reason names the first offending field. */

@@ -1,4 +1,4 @@
-import { HeatEventV1, heatEventV1Schema, TOPICS } from '@eplb/contracts';
+import { firstIssue, HeatEventV1, heatEventV1Schema, TOPICS } from '@eplb/contracts';
 import type { MessageProducer, OutgoingMessage } from '../message-bus';
 
 export interface HeatPublisherOptions {
@@ -121,8 +121,7 @@ export class HeatPublisher {
       const parsed = heatEventV1Schema.safeParse(event);
       if (!parsed.success) {
         this.counts.invalid++;
-        const issue = parsed.error.issues[0];
-        throw new InvalidHeatEventError(`${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+        throw new InvalidHeatEventError(firstIssue(parsed.error));
       }
     }
     const message: OutgoingMessage = { key: event.deployment, value: JSON.stringify(event) };
