@@ -16,9 +16,8 @@ export function rankLoads(row: LayerPlacement, h: ArrayLike<number>, numRanks: n
   return loads;
 }
 
-/** max rank load / mean rank load; 1 when the mean is 0. */
-export function imbalance(row: LayerPlacement, h: ArrayLike<number>, numRanks: number, slotsPerRank: number): number {
-  const loads = rankLoads(row, h, numRanks, slotsPerRank);
+/** max / mean of the first `numRanks` loads; 1 when the mean is 0. */
+export function peakOverMean(loads: ArrayLike<number>, numRanks: number): number {
   let max = 0;
   let sum = 0;
   for (let r = 0; r < numRanks; r++) {
@@ -26,6 +25,11 @@ export function imbalance(row: LayerPlacement, h: ArrayLike<number>, numRanks: n
     if (loads[r] > max) max = loads[r];
   }
   return sum > 0 ? (max * numRanks) / sum : 1;
+}
+
+/** max rank load / mean rank load; 1 when the mean is 0. */
+export function imbalance(row: LayerPlacement, h: ArrayLike<number>, numRanks: number, slotsPerRank: number): number {
+  return peakOverMean(rankLoads(row, h, numRanks, slotsPerRank), numRanks);
 }
 
 export interface LayerImbalance {
@@ -54,13 +58,7 @@ export function layerImbalance(
   const ratio = (h: ArrayLike<number>): number => {
     loads.fill(0);
     for (let p = 0; p < row.length; p++) loads[(p / slotsPerRank) | 0] += h[row[p]] * share[p];
-    let max = 0;
-    let total = 0;
-    for (let r = 0; r < numRanks; r++) {
-      total += loads[r];
-      if (loads[r] > max) max = loads[r];
-    }
-    return total > 0 ? (max * numRanks) / total : 1;
+    return peakOverMean(loads, numRanks);
   };
   let mean = 0;
   let max = 0;

@@ -2,6 +2,7 @@ import { invalid } from '../errors';
 import { assertShape, numSlots } from '../shape/deployment-shape';
 import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
 import { HeatEpisodes } from '../heat/heat';
+import { peakOverMean } from '../heat/imbalance';
 import { alignToCurrent, layerTransfers } from '../transfer/transfer-plan';
 import { defaultPolicy, flashPolicy, greedyPolicy, incrementalPolicy } from './policies';
 import { LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
@@ -103,12 +104,7 @@ function imbalances(
     }
     mean += total > 0 ? (max * R) / total : 1;
   }
-  let max = 0, total = 0;
-  for (let r = 0; r < R; r++) {
-    total += window[r];
-    if (window[r] > max) max = window[r];
-  }
-  return { window: total > 0 ? (max * R) / total : 1, episodeMean: mean / heat.length };
+  return { window: peakOverMean(window, R), episodeMean: mean / heat.length };
 }
 
 /** Throws a DomainError naming the first part of the input that does not fit the shape. */
