@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EpisodeStream } from '@eplb/domain';
-import { appendEvents, raiseRolloutFence, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
+import { appendEvents, appendFenced, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
 import { testConfig } from '../support/env';
 
 describe('persistence on the real Postgres', () => {
@@ -68,14 +68,17 @@ describe('persistence on the real Postgres', () => {
 
   it('fences rollout writers: a lower lock generation than one already written is refused', async () => {
     const dep = `fence-${randomUUID().slice(0, 8)}`;
-    const raise = (g: number, who: string) => ds.transaction((em) => raiseRolloutFence(em, dep, g, who));
-    expect(await raise(2, 'b')).toBe(true);
-    expect(await raise(1, 'a')).toBe(false); // the paused earlier holder
-    expect(await raise(2, 'b')).toBe(true); // the holder again
-    expect(await raise(3, 'c')).toBe(true);
-    expect(await raise(2, 'b')).toBe(false);
+    const stream = `rollout:${dep}`;
+    const write = (g: number, who: string) => appendFenced(ds, { deployment: dep, generation: g, instance: who }, [{ stream, type: 't', payload: { g, who }, actor: who, reason: 'fence test', correlationId: dep }]);
+    expect(await write(2, 'b')).toBe(true);
+    expect(await write(1, 'a')).toBe(false); // the paused earlier holder
+    expect(await write(2, 'b')).toBe(true); // the holder again
+    expect(await write(3, 'c')).toBe(true);
+    expect(await write(2, 'b')).toBe(false);
     const [row] = await ds.query(`SELECT generation::int AS g, instance FROM rollout_fences WHERE deployment_id = $1`, [dep]);
     expect(row).toEqual({ g: 3, instance: 'c' });
+    // only the writes that raised the fence are in the log, in order
+    expect((await readStream(ds.manager, stream)).map((e) => e.payload)).toEqual([{ g: 2, who: 'b' }, { g: 2, who: 'b' }, { g: 3, who: 'c' }]);
   });
 
   it('refuses to rewrite the event store or a map version', async () => {

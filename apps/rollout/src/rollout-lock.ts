@@ -17,7 +17,7 @@ export class RolloutLock {
    * acquire/renew was sent), on the monotonic clock so a wall-clock step cannot stretch it.
    */
   private readonly leases = new Map<string, number>();
-  /** Per deployment: the fencing generation this instance got with the lock (see raiseRolloutFence). */
+  /** Per deployment: the fencing generation this instance got with the lock (see appendFenced). */
   private readonly generations = new Map<string, number>();
 
   constructor(

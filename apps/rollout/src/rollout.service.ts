@@ -36,7 +36,7 @@ import {
   replayRollout,
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, raiseRolloutFence, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, appendFenced, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readWholeStream, StoredEvent } from '@eplb/persistence';
 import { shapeOf } from '@eplb/planning';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
@@ -803,12 +803,9 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   private async append(deployment: string, rows: NewEvent[]): Promise<void> {
     await this.fenced(deployment);
     const generation = this.lock.generation(deployment);
-    await this.ds.transaction(async (em) => {
-      if (!(await raiseRolloutFence(em, deployment, generation, this.instanceId))) {
-        throw new Error(`fenced out: a later holder of ${deployment}'s rollout lock has written (our generation ${generation})`);
-      }
-      await appendEvents(em, rows);
-    });
+    if (!(await appendFenced(this.ds, { deployment, generation, instance: this.instanceId }, rows))) {
+      throw new Error(`fenced out: a later holder of ${deployment}'s rollout lock has written (our generation ${generation})`);
+    }
   }
 
   private abandon(d: Driver, e: Error): void {

@@ -1,7 +1,7 @@
 export { createDataSource, runMigrations, ensureDatabase } from './data-source';
 export { DatabaseModule, PostgresCheck } from './nest/database.module';
 export { appendEvents, readStream, readWholeStream, type EventMeta, type NewEvent, type StoredEvent } from './repositories/event-store';
-export { raiseRolloutFence } from './repositories/rollout-fence';
+export { appendFenced, type RolloutFence } from './repositories/rollout-fence';
 export {
   DeploymentRepository,
   DeploymentExistsError,

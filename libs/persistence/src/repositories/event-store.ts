@@ -40,19 +40,22 @@ export async function appendEvents(em: EntityManager, events: readonly NewEvent[
   if (events.length === 0) return;
   // One statement with array parameters: the rollout service appends on every step of a layer,
   // and the ORM's insert builder cost more than the database did. Ids follow the array order.
-  await em.query(
-    `INSERT INTO events (stream, type, payload, actor, reason, correlation_id)
-     SELECT stream, type, payload, actor, reason, correlation_id FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(stream, type, payload, actor, reason, correlation_id, n)
-     ORDER BY n`,
-    [
-      events.map((e) => e.stream),
-      events.map((e) => e.type),
-      events.map((e) => jsonbText(e.payload)),
-      events.map((e) => storableText(e.actor)),
-      events.map((e) => storableText(e.reason)),
-      events.map((e) => storableText(e.correlationId)),
-    ],
-  );
+  await em.query(`INSERT INTO events (stream, type, payload, actor, reason, correlation_id) ${EVENT_ROWS} ORDER BY n`, eventColumns(events));
+}
+
+/** The SELECT that turns the six array parameters $1..$6 of eventColumns into event rows, numbered n. */
+export const EVENT_ROWS = `SELECT stream, type, payload, actor, reason, correlation_id FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(stream, type, payload, actor, reason, correlation_id, n)`;
+
+/** The events as six column arrays (stream, type, payload, actor, reason, correlation id), storable. */
+export function eventColumns(events: readonly NewEvent[]): string[][] {
+  return [
+    events.map((e) => e.stream),
+    events.map((e) => e.type),
+    events.map((e) => jsonbText(e.payload)),
+    events.map((e) => storableText(e.actor)),
+    events.map((e) => storableText(e.reason)),
+    events.map((e) => storableText(e.correlationId)),
+  ];
 }
 
 /** Every event of one stream, in order (read in pages). */

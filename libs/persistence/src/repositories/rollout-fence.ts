@@ -1,17 +1,35 @@
 import type { EntityManager } from 'typeorm';
+import { EVENT_ROWS, eventColumns, NewEvent } from './event-store';
+
+/** Who writes under a fence: the deployment, the writer's lock generation and its instance id. */
+export interface RolloutFence {
+  readonly deployment: string;
+  readonly generation: number;
+  readonly instance: string;
+}
 
 /**
- * Raises the deployment's rollout fence to `generation` inside the caller's transaction; false
- * when a writer with a newer generation (a later holder of the rollout lock) got there first —
- * the caller must then abort the transaction and stop driving the deployment.
+ * Raises the deployment's rollout fence to the writer's generation and appends the events, in ONE
+ * statement (its own transaction): the events are inserted only if the fence rose — refused when
+ * a writer with a newer generation (a later holder of the rollout lock) got there first, so a
+ * paused instance can never append behind its successor. The rollout service writes once per layer on its critical
+ * path, and a transaction of four round trips (BEGIN, fence, insert, COMMIT) cost it several
+ * times what one does. false: fenced out, nothing written.
  */
-export async function raiseRolloutFence(em: EntityManager, deployment: string, generation: number, instance: string): Promise<boolean> {
-  const rows: unknown[] = await em.query(
-    `INSERT INTO rollout_fences (deployment_id, generation, instance) VALUES ($1, $2, $3)
-     ON CONFLICT (deployment_id) DO UPDATE SET generation = EXCLUDED.generation, instance = EXCLUDED.instance, written_at = now()
-       WHERE rollout_fences.generation <= EXCLUDED.generation
-     RETURNING generation`,
-    [deployment, generation, instance],
+export async function appendFenced(q: Pick<EntityManager, 'query'>, fence: RolloutFence, events: readonly NewEvent[]): Promise<boolean> {
+  const rows: { fenced: boolean }[] = await q.query(
+    `WITH fence AS (
+       INSERT INTO rollout_fences (deployment_id, generation, instance) VALUES ($7, $8, $9)
+       ON CONFLICT (deployment_id) DO UPDATE SET generation = EXCLUDED.generation, instance = EXCLUDED.instance, written_at = now()
+         WHERE rollout_fences.generation <= EXCLUDED.generation
+       RETURNING generation
+     ), appended AS (
+       INSERT INTO events (stream, type, payload, actor, reason, correlation_id)
+       ${EVENT_ROWS} WHERE EXISTS (SELECT 1 FROM fence) ORDER BY n
+       RETURNING id
+     )
+     SELECT EXISTS (SELECT 1 FROM fence) AS fenced, (SELECT count(*) FROM appended) AS appended`,
+    [...eventColumns(events), fence.deployment, fence.generation, fence.instance],
   );
-  return rows.length === 1;
+  return rows[0]?.fenced === true;
 }
