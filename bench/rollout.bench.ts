@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, DeploymentRollouts, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
-import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readWholeStream } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readStream, readWholeStream } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
 
   // the rollout service as deployed: its own process (dist/apps/rollout)
   const [httpPort, controlPort] = [3990, 3991];
-  const service = spawn(process.execPath, [join(ROOT, 'dist/apps/rollout/src/main.js')], {
+  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sprof'] : []), join(ROOT, 'dist/apps/rollout/src/main.js')], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, ROLLOUT_PORT: String(httpPort), ROLLOUT_CONTROL_PORT: String(controlPort), ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -112,9 +112,14 @@ async function main(): Promise<void> {
       const mapVersion = round % 2 === 0 ? 2 : 1;
       const start = Date.now();
       await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion }, ...meta }]));
+      // the deployment's rollouts, folded incrementally: the poll must cost the measured processes little
+      const v = new DeploymentRollouts(deployment);
+      let after = '0';
       for (;;) {
-        const v = new DeploymentRollouts(deployment);
-        for (const e of await readWholeStream(ds.manager, deploymentRolloutsStream(deployment))) v.apply(e);
+        for (const e of await readStream(ds.manager, deploymentRolloutsStream(deployment), after)) {
+          v.apply(e);
+          after = e.id;
+        }
         const f = v.finished.get(rolloutId);
         if (f) {
           if (f.status !== 'SUCCEEDED') throw new Error(`rollout ${rolloutId} ended ${f.status}: ${JSON.stringify(f.failure)}`);
