@@ -50,6 +50,44 @@ export function driftRatio(heat: HeatEpisodes, layer: number, K = heat.length): 
 }
 
 /**
+ * Whether a layer's heat deviations persist from episode to episode: the lag-1 and lag-2
+ * autocorrelations of each expert's share minus its window mean, pooled over experts. Alternating
+ * phases repeat (lag 1 near −1, lag 2 near +1), drift continues (lag 1 near +1); stationary noise
+ * and random spikes (a burst shorter than an episode or two, on a random expert) do not, and
+ * stay within the white-noise band ±2/√K (Bartlett). True when either lag leaves that band; true
+ * with fewer than 4 episodes (no test).
+ */
+export function heatPersists(heat: HeatEpisodes, layer: number): boolean {
+  const K = heat.length;
+  if (K < 4) return true;
+  const E = heat[0][layer].length;
+  const mean = new Float64Array(E);
+  const inv = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    const h = heat[k][layer];
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    inv[k] = total > 0 ? 1 / total : 0;
+    for (let e = 0; e < E; e++) mean[e] += (h[e] * inv[k]) / K;
+  }
+  let c0 = 0, c1 = 0, c2 = 0;
+  for (let k = 0; k < K; k++) {
+    const h0 = heat[k][layer];
+    const h1 = k >= 1 ? heat[k - 1][layer] : h0;
+    const h2 = k >= 2 ? heat[k - 2][layer] : h0;
+    for (let e = 0; e < E; e++) {
+      const x = h0[e] * inv[k] - mean[e];
+      c0 += x * x;
+      if (k >= 1) c1 += x * (h1[e] * inv[k - 1] - mean[e]);
+      if (k >= 2) c2 += x * (h2[e] * inv[k - 2] - mean[e]);
+    }
+  }
+  if (c0 <= 0) return false;
+  const band = 2 / Math.sqrt(K);
+  return Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band;
+}
+
+/**
  * Forecast of a layer's heat shares over the next `K` episodes after episodes [0, K): each
  * expert's share is fitted by least squares on a line over the newest `m` episodes and read at the
  * middle of each quarter of the next interval (negative forecasts clipped to 0). Returns `shots`

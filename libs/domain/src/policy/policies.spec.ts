@@ -211,6 +211,22 @@ describe('drifting heat (default plans for a forecast of the drift)', () => {
     expect(driftRatio(alt, 0)).toBeLessThan(1);
   });
 
+  it('heatPersists: drift and alternation persist from episode to episode, noise and one-off spikes do not', async () => {
+    const { heatPersists } = await import('./drift');
+    expect(heatPersists(series(0, true), 0)).toBe(true);
+    expect(heatPersists(heatOf(Array.from({ length: K }, (_, k) => [episode(k % 2 ? 0 : 16, true)])), 0)).toBe(true);
+    expect(heatPersists(series(0, false), 0)).toBe(false);
+    // stationary heat with a burst on a random expert in some episodes
+    const spiky = heatOf(
+      Array.from({ length: K }, (_, k) => {
+        const ep = episode(k, false);
+        if (k % 3 === 0) ep[(k * 7 + 3) % E] += 20_000;
+        return [ep];
+      }),
+    );
+    expect(heatPersists(spiky, 0)).toBe(false);
+  });
+
   it('beats the stale map in service and greedy on the next interval, with at most half of greedy transfers', () => {
     const before = series(0, true), seen = series(K, true), next = series(2 * K, true);
     const current = getPolicy('greedy')({ shape, heat: before }).physicalToLogical;

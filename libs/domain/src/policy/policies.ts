@@ -6,14 +6,34 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { PolicyInput, PolicyOptions } from './types';
-import { DriftPlanOptions, driftRatio, planForDrift } from './drift';
+import { DriftPlanOptions, driftRatio, heatPersists, planForDrift, stickyConstruct } from './drift';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
   const raw = heat.map((ep) => ep[layer]);
   const maxShots = options.maxShots ?? 4;
+  // one shot of a layer whose deviations do not persist (heatPersists): each expert's median share
+  // over the episodes — its typical level, which a burst on it in a few episodes does not move
+  if (maxShots === 1 && options.medianShot) return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, 1, [medianShares(raw)], Float64Array.of(1));
   const shots = maxShots > 0 ? groupEpisodes(raw, w, maxShots, options.similarity ?? 0.7) : { episodes: raw, w };
   return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, shots.episodes.length, shots.episodes, shots.w);
+}
+
+/** Per expert, the median over episodes of its share of the episode's heat (all-zero episodes count 0). */
+function medianShares(raw: readonly ArrayLike<number>[]): Float64Array {
+  const K = raw.length, E = raw[0].length;
+  const med = new Float64Array(E), col = new Float64Array(K), inv = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    let t = 0;
+    for (let e = 0; e < E; e++) t += raw[k][e];
+    inv[k] = t > 0 ? 1 / t : 0;
+  }
+  for (let e = 0; e < E; e++) {
+    for (let k = 0; k < K; k++) col[k] = raw[k][e] * inv[k];
+    col.sort();
+    med[e] = K & 1 ? col[K >> 1] : 0.5 * (col[(K >> 1) - 1] + col[K >> 1]);
+  }
+  return med;
 }
 
 /**
@@ -145,8 +165,13 @@ export function defaultPolicy(input: PolicyInput): number[][] {
   // the search (moves worth less than this per transfer are not taken) as in the decision
   const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
   const out: number[][] = [];
+  const oneShot: PolicyOptions = { ...options, maxShots: 1, medianShot: true };
   for (let l = 0; l < shape.numLayers; l++) {
-    const pb = problem(shape, heat, l, w, options);
+    // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
+    // episode: such a layer is planned as stationary — one shot of median shares, at the stationary
+    // price per transfer
+    const lo = options.maxShots === undefined && !heatPersists(heat, l) ? oneShot : options;
+    const pb = problem(shape, heat, l, w, lo);
     const st = new PlacementState(pb, current[l]);
     const f0 = st.objective() + pb.zeroEpisodesWeight();
     if (f0 <= 1 + threshold) {
@@ -155,15 +180,43 @@ export function defaultPolicy(input: PolicyInput): number[][] {
       continue;
     }
     localSearch(st, searchLimits(pb, lambda, options, stationaryPrice));
-    const gain = f0 - (st.objective() + pb.zeroEpisodesWeight());
+    let best = st;
+    if (pb.K > 1) {
+      // several shots (phases): the search from the map in service fits the shots' mean heat
+      // closely, by many small swaps that episode noise undoes; a sticky construction for the
+      // shots (replicas stay unless moving pays; experts hot in different shots share a rank)
+      // holds up better. Judged on the seen episodes one by one, not on the shot means they were
+      // planned for (so a fit to the means alone does not win), net of λ per transfer
+      const alt = stickyPlan(pb, current[l], lambda, options);
+      const sa = episodeScore(heat, l, alt.slot, w, shape) + lambda * alt.transfers;
+      const sb = episodeScore(heat, l, st.slot, w, shape) + lambda * st.transfers;
+      if (sa < sb) best = alt;
+      else alt.release();
+    }
+    const gain = f0 - (best.objective() + pb.zeroEpisodesWeight());
     const perTransfer = pb.K > 1 ? lambda : stationaryPrice;
-    const pays = gain >= minGain && gain > perTransfer * st.transfers;
-    const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options);
+    const pays = gain >= minGain && gain > perTransfer * best.transfers;
+    const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, lo);
     const drift = driftMap(shape, heat, l, current[l], lambda, options);
-    out.push(drift ? Array.from(drift) : confirmed ? Array.from(st.slot) : Array.from(current[l]));
+    out.push(drift ? Array.from(drift) : confirmed ? Array.from(best.slot) : Array.from(current[l]));
+    if (best !== st) best.release();
     st.release();
   }
   return out;
+}
+
+const DEFAULT_PHASE_PENALTY = 0.05;
+
+/**
+ * A layer's map for several shots from a construction that sticks to the map in service (a
+ * replica moves to a rank that does not hold it only if that lowers the shots' expected peak by
+ * more than options.phasePenalty of the mean rank load), polished by local search on F − λ·transfers.
+ */
+function stickyPlan(pb: LayerProblem, current: ArrayLike<number>, lambda: number, options: PolicyOptions): PlacementState {
+  const reps = replicateMinMax(pb.hsum, pb.P, pb.R);
+  const st = new PlacementState(pb, stickyConstruct(pb, reps, current, options.phasePenalty ?? DEFAULT_PHASE_PENALTY), current);
+  localSearch(st, searchLimits(pb, lambda, options));
+  return st;
 }
 
 const DEFAULT_DRIFT_RATIO = 10;
@@ -229,6 +282,32 @@ function heldOutConfirms(
   const ok = beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);
   st.release();
   return ok;
+}
+
+/** Σ_k w_k · imbalance of `row` on episode k of a layer (w sums to 1; an all-zero episode counts 1). */
+function episodeScore(heat: HeatEpisodes, layer: number, row: ArrayLike<number>, w: Float64Array, shape: DeploymentShape): number {
+  const { numRanks: R, slotsPerRank: S, numExperts: E } = shape;
+  const P = R * S;
+  const reps = new Int32Array(E);
+  for (let p = 0; p < P; p++) reps[row[p]]++;
+  let f = 0;
+  for (let k = 0; k < heat.length; k++) {
+    const h = heat[k][layer];
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    if (total <= 0) {
+      f += w[k];
+      continue;
+    }
+    let m = 0;
+    for (let r = 0, p = 0; r < R; r++) {
+      let load = 0;
+      for (let j = 0; j < S; j++, p++) load += h[row[p]] / reps[row[p]];
+      if (load > m) m = load;
+    }
+    f += (w[k] * m * R) / total;
+  }
+  return f;
 }
 
 /**
