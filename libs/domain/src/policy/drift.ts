@@ -61,27 +61,26 @@ export function heatPersists(heat: HeatEpisodes, layer: number): boolean {
   const K = heat.length;
   if (K < 4) return true;
   const E = heat[0][layer].length;
+  // x[k·E + e]: e's share of episode k minus its mean share over the window
+  const x = new Float64Array(K * E);
   const mean = new Float64Array(E);
-  const inv = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
+  for (let k = 0, o = 0; k < K; k++, o += E) {
     const h = heat[k][layer];
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
-    inv[k] = total > 0 ? 1 / total : 0;
-    for (let e = 0; e < E; e++) mean[e] += (h[e] * inv[k]) / K;
-  }
-  let c0 = 0, c1 = 0, c2 = 0;
-  for (let k = 0; k < K; k++) {
-    const h0 = heat[k][layer];
-    const h1 = k >= 1 ? heat[k - 1][layer] : h0;
-    const h2 = k >= 2 ? heat[k - 2][layer] : h0;
+    const f = total > 0 ? 1 / total : 0;
     for (let e = 0; e < E; e++) {
-      const x = h0[e] * inv[k] - mean[e];
-      c0 += x * x;
-      if (k >= 1) c1 += x * (h1[e] * inv[k - 1] - mean[e]);
-      if (k >= 2) c2 += x * (h2[e] * inv[k - 2] - mean[e]);
+      const v = h[e] * f;
+      x[o + e] = v;
+      mean[e] += v;
     }
   }
+  for (let e = 0; e < E; e++) mean[e] /= K;
+  for (let i = 0; i < K * E; i++) x[i] -= mean[i % E];
+  let c0 = 0, c1 = 0, c2 = 0;
+  for (let i = 0; i < K * E; i++) c0 += x[i] * x[i];
+  for (let i = E; i < K * E; i++) c1 += x[i] * x[i - E];
+  for (let i = 2 * E; i < K * E; i++) c2 += x[i] * x[i - 2 * E];
   if (c0 <= 0) return false;
   const band = 2 / Math.sqrt(K);
   return Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band;

@@ -29,8 +29,13 @@ function medianShares(raw: readonly ArrayLike<number>[]): Float64Array {
     inv[k] = t > 0 ? 1 / t : 0;
   }
   for (let e = 0; e < E; e++) {
-    for (let k = 0; k < K; k++) col[k] = raw[k][e] * inv[k];
-    col.sort();
+    // insertion sort: a few dozen episodes, and TypedArray#sort costs more per call than that
+    for (let k = 0; k < K; k++) {
+      const x = raw[k][e] * inv[k];
+      let i = k;
+      for (; i > 0 && col[i - 1] > x; i--) col[i] = col[i - 1];
+      col[i] = x;
+    }
     med[e] = K & 1 ? col[K >> 1] : 0.5 * (col[(K >> 1) - 1] + col[K >> 1]);
   }
   return med;
@@ -170,7 +175,8 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
     // episode: such a layer is planned as stationary — one shot of median shares, at the stationary
     // price per transfer
-    const lo = options.maxShots === undefined && !heatPersists(heat, l) ? oneShot : options;
+    const persists = heatPersists(heat, l);
+    const lo = options.maxShots === undefined && !persists ? oneShot : options;
     const pb = problem(shape, heat, l, w, lo);
     const st = new PlacementState(pb, current[l]);
     const f0 = st.objective() + pb.zeroEpisodesWeight();
@@ -197,7 +203,8 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     const perTransfer = pb.K > 1 ? lambda : stationaryPrice;
     const pays = gain >= minGain && gain > perTransfer * best.transfers;
     const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, lo);
-    const drift = driftMap(shape, heat, l, current[l], lambda, options);
+    // drift is a deviation that persists: a layer that fails that test is not planned for one
+    const drift = persists ? driftMap(shape, heat, l, current[l], lambda, options) : null;
     out.push(drift ? Array.from(drift) : confirmed ? Array.from(best.slot) : Array.from(current[l]));
     if (best !== st) best.release();
     st.release();
