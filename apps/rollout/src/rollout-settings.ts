@@ -9,6 +9,9 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_RESEND_MS: ms(2_000),
   ROLLOUT_PREPARE_TIMEOUT_MS: ms(30_000),
   ROLLOUT_COMMIT_TIMEOUT_MS: ms(10_000),
+  /** After a failure: attempts to roll each committed layer back, the first retry this long after a failed one (doubling). */
+  ROLLOUT_MAX_ROLLBACK_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  ROLLOUT_ROLLBACK_RETRY_MS: z.coerce.number().int().min(0).default(1_000),
   /**
    * The direct control channel agents dial (TCP, newline-delimited JSON). 0 = any free port
    * (tests); Kafka carries commands for agents without a connection.

@@ -425,6 +425,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
         resendMs: this.settings.ROLLOUT_RESEND_MS,
         prepareTimeoutMs: this.settings.ROLLOUT_PREPARE_TIMEOUT_MS,
         commitTimeoutMs: this.settings.ROLLOUT_COMMIT_TIMEOUT_MS,
+        maxRollbackAttempts: this.settings.ROLLOUT_MAX_ROLLBACK_ATTEMPTS,
+        rollbackRetryMs: this.settings.ROLLOUT_ROLLBACK_RETRY_MS,
         analysisTimeoutMs: this.settings.ROLLOUT_ANALYSIS_TIMEOUT_MS,
         onFailure: req.payload.onFailure ?? 'rollback',
         ...(req.payload.bytesPerSecond ? { bytesPerSecond: req.payload.bytesPerSecond } : {}),

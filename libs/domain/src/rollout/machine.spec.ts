@@ -291,7 +291,7 @@ describe('rollout state machine', () => {
   });
 
   it('gives up rolling a layer back after maxRollbackAttempts and ends ABORTED with that layer on the target', () => {
-    const d = new Driver({ maxRollbackAttempts: 2, onFailure: 'rollback' });
+    const d = new Driver({ maxRollbackAttempts: 2, rollbackRetryMs: 0, onFailure: 'rollback' });
     d.agents[0].failPrepare = (layer, attempt) => layer === 3 || (layer === 2 && attempt > 1);
     const s = d.run();
     expect(s.status).toBe('ABORTED');
@@ -303,6 +303,44 @@ describe('rollout state machine', () => {
     expect(s.layers[1].rollbackAttempts).toBe(2);
     expect(clusterLayer(d.agents, 2).row).toEqual(target[2]);
     expect(new Set(clusterLayer(d.agents, 2).versions)).toEqual(new Set([2]));
+  });
+
+  it('waits between attempts to roll a layer back, doubling the wait: an agent that is down does not use up every attempt at once', () => {
+    const d = new Driver({ maxRollbackAttempts: 3, rollbackRetryMs: 1_000, onFailure: 'rollback' });
+    d.agents[0].failPrepare = (layer, attempt) => layer === 3 || (layer === 2 && attempt > 1);
+    for (let k = 0; k < 200 && d.state.status !== 'ABORTED'; k++) d.round(100);
+    expect(d.state.status).toBe('ABORTED');
+    expect(d.state.layers[1].rollbackAttempts).toBe(3);
+    // when each rollback attempt of layer 2 was decided, and when it was given up (abort)
+    const when = (kind: 'prepare' | 'abort') =>
+      d.events.flatMap((e) => (e.type === 'decided' && e.commands.some((c) => c.kind === kind && c.layer === 2 && c.attempt > 1) ? [e.at] : []));
+    const [p2, p3, p4] = when('prepare');
+    const [a2, a3] = when('abort');
+    expect(when('prepare')).toHaveLength(3); // attempts 2, 3, 4: no fourth rollback attempt
+    expect(a2).toBeGreaterThanOrEqual(p2);
+    expect(p3 - a2).toBeGreaterThanOrEqual(1_000);
+    expect(p3 - a2).toBeLessThan(1_100);
+    expect(p4 - a3).toBeGreaterThanOrEqual(2_000);
+    expect(p4 - a3).toBeLessThan(2_100);
+    // the layer it gave up on stays on the target, whole
+    expect(new Set(clusterLayer(d.agents, 2).versions)).toEqual(new Set([2]));
+  });
+
+  it('rolls the layer back on a later attempt once the failing agent recovers', () => {
+    const d = new Driver({ maxRollbackAttempts: 3, rollbackRetryMs: 1_000, onFailure: 'rollback' });
+    let down = true;
+    d.agents[0].failPrepare = (layer, attempt) => layer === 3 || (layer === 2 && attempt > 1 && down);
+    d.run();
+    expect(d.state.status).toBe('ROLLING_BACK');
+    down = false;
+    for (let k = 0; k < 40 && d.state.status === 'ROLLING_BACK'; k++) d.round(100);
+    expect(d.state.status).toBe('ROLLED_BACK');
+    expect(versionsOf(d)).toEqual([
+      [1, 'ROLLED_BACK', 1],
+      [2, 'ROLLED_BACK', 1],
+      [3, 'ABORTED', 1],
+    ]);
+    expect(new Set(clusterLayer(d.agents, 2).versions)).toEqual(new Set([1]));
   });
 
   it('analysis gates: wait for the verdict, continue on pass, roll back on failure or timeout; promote skips gates', () => {

@@ -46,6 +46,12 @@ export interface RolloutOptions {
   readonly onFailure: 'rollback' | 'hold';
   /** Attempts to roll one layer back before giving up on it (it stays on the target version). */
   readonly maxRollbackAttempts: number;
+  /**
+   * Wait before the next attempt to roll a layer back, doubling per failed attempt (capped at a
+   * minute): an attempt fails fast while an agent or its peer is down, and retrying at once would
+   * spend every attempt before a restarted node is back. Absent (older logs): no wait.
+   */
+  readonly rollbackRetryMs?: number;
 }
 
 export const defaultRolloutOptions: RolloutOptions = {
@@ -54,8 +60,12 @@ export const defaultRolloutOptions: RolloutOptions = {
   analysisTimeoutMs: 600_000,
   resendMs: 2_000,
   onFailure: 'rollback',
-  maxRollbackAttempts: 3,
+  maxRollbackAttempts: 5,
+  rollbackRetryMs: 1_000,
 };
+
+/** Longest wait between two attempts to roll a layer back. */
+const MAX_ROLLBACK_RETRY_MS = 60_000;
 
 // ---------------------------------------------------------------------------------------------
 // Commands (what decide asks for) and events (what the log holds)
@@ -130,6 +140,8 @@ export interface LayerState {
   readonly abortDue: boolean;
   readonly rollbackAttempts: number;
   readonly rollbackGaveUp: boolean;
+  /** No new rollback attempt of this layer before this time (epoch ms; 0 = none due). */
+  readonly rollbackRetryAt: number;
   readonly verifyError: string | null;
   readonly commitOverdue: boolean;
   /** While committing: agents that refused the commit and are staging the layer again. */
@@ -179,6 +191,7 @@ const idle = (layer: number, version: number): LayerState => ({
   abortDue: false,
   rollbackAttempts: 0,
   rollbackGaveUp: false,
+  rollbackRetryAt: 0,
   verifyError: null,
   commitOverdue: false,
   repairing: [],
@@ -354,6 +367,7 @@ function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutS
           abortDue: false,
           rollbackAttempts: attempts,
           rollbackGaveUp: !forward && attempts >= s.options.maxRollbackAttempts,
+          rollbackRetryAt: forward ? l.rollbackRetryAt : at + rollbackBackoffMs(s.options, attempts),
         }),
         active: null,
       };
@@ -542,6 +556,10 @@ function settle(s: RolloutState, at: number): RolloutState {
   return s;
 }
 
+/** The wait after the `failed`-th failed attempt to roll a layer back: base · 2^(failed−1), capped. */
+const rollbackBackoffMs = (o: RolloutOptions, failed: number): number =>
+  o.rollbackRetryMs ? Math.min(MAX_ROLLBACK_RETRY_MS, o.rollbackRetryMs * 2 ** Math.max(0, failed - 1)) : 0;
+
 /** Committed layers still to roll back, newest commit first. */
 export const rollbackQueue = (s: RolloutState): number[] =>
   s.committedOrder
@@ -610,6 +628,7 @@ export function decideRollout(s: RolloutState, now: number): RolloutCommand[] {
     if (q.length === 0) return [];
     const i = q[0];
     const l = s.layers[i];
+    if (now < l.rollbackRetryAt) return [];
     return s.plan.layers[i].inverse.map((p) => prepareCommand(s, l.layer, l.attempt + 1, p));
   }
   if (s.status === 'ANALYSING' && s.gate) {
