@@ -26,7 +26,9 @@ import { AppProcess, freePorts, httpReady } from '../support/processes';
  *   c. duplicate, stale and foreign-rank acks injected on the acks topic are ignored, no state change;
  *   b. an agent SIGKILLed after acking a prepare, restarted on its state dir: the rollout completes;
  *   a. the driving instance SIGKILLed after some layers committed: the other takes over after the
- *      lock TTL, resumes from the event log and finishes; no layer mixed.
+ *      lock TTL, resumes from the event log and finishes; no layer mixed;
+ *   e. an agent SIGKILLed mid-prepare: the prepare times out, the layer is aborted and the committed
+ *      layers roll back once the node is back; the previous weights on every rank.
  */
 const LOCK_TTL_MS = 3000;
 const BYTES = 1024;
@@ -75,7 +77,7 @@ describe('rollout faults: service and agent processes', () => {
       ROLLOUT_TICK_MS: '20',
       ROLLOUT_POLL_MS: '100',
       ROLLOUT_RESEND_MS: '1000',
-      ROLLOUT_PREPARE_TIMEOUT_MS: '30000',
+      ROLLOUT_PREPARE_TIMEOUT_MS: '10000',
       ROLLOUT_COMMIT_TIMEOUT_MS: '60000',
     });
     services.push({ proc, controlPort });
@@ -429,5 +431,49 @@ describe('rollout faults: service and agent processes', () => {
     console.log(
       `[faults] a. service kill -9: ${Date.now() - t0} ms; killed ${victim!.proc.label} with layers [${committedAtKill.join(',')}] committed, layer ${inFlight} in flight; takeover ${takeoverAt - killedAt} ms after the kill`,
     );
+  });
+
+  it('e. an agent SIGKILLed mid-prepare: the prepare times out, the layer is aborted, committed layers roll back once the node is back; v1 weights on every rank', { timeout: 240_000 }, async () => {
+    const t0 = Date.now();
+    const dep = `faults-midprep-${randomUUID().slice(0, 8)}`;
+    // agent 1 takes 2 s to stage a layer; agents 0 and 2 stage at once
+    const agents = await deploymentWithAgents(dep, [0, 2000, 0]);
+    const rid = await request(dep);
+    const acked = (events: RolloutEvent[], agent: number, layer: number) =>
+      events.some((e) => e.type === 'ack' && e.ack.agent === agent && e.ack.layer === layer && e.ack.phase === 'prepare' && e.ack.ok);
+    // the first layer committed, the second prepared by agents 0 and 2: agent 1 is staging it now
+    const { committed, inFlight } = await eventually(async () => {
+      const events = await machineEvents(rid);
+      if (events.length === 0) return null;
+      const s = replayRollout(events);
+      const [l0, l1] = s.layers;
+      return l0.status === 'COMMITTED' && l1.status === 'PREPARING' && acked(events, 0, l1.layer) && acked(events, 2, l1.layer) && !acked(events, 1, l1.layer)
+        ? { committed: l0.layer, inFlight: l1.layer }
+        : null;
+    }, 90_000, 20);
+    await agents.procs[1].stop('SIGKILL');
+    const killedAt = Date.now();
+    // no ack will come: the service gives the prepare up after its timeout and fails the rollout
+    const failed = await eventually(async () => {
+      const s = await stateOf(rid);
+      return s?.failure ? s : null;
+    }, 60_000, 100);
+    expect(failed.failure!.reason).toBe(`layer ${inFlight}: prepare timed out (agents 1 did not ack)`);
+    const failedAfter = Date.now() - killedAt;
+    // the node comes back on its state dir (as its supervisor would restart it): the abort of the
+    // layer and the rollback of the committed one reach it too
+    agents.start(1);
+    const done = await finished(dep, rid, 120_000);
+    expect(done.status).toBe('ROLLED_BACK');
+    const s = replayRollout(await machineEvents(rid));
+    const outcome = new Map(layerOutcome(s).map((o) => [o[0], o.slice(1)]));
+    expect(outcome.get(committed)).toEqual(['ROLLED_BACK', 1, null]);
+    expect(outcome.get(inFlight)).toEqual(['ABORTED', 1, null]);
+    for (const l of s.layers) if (l.layer !== committed && l.layer !== inFlight) expect(l.status).toBe('PENDING');
+    expect((await view(dep)).committedVersions(shape.numLayers)).toEqual(Array(shape.numLayers).fill(1));
+    // the previous map and weights on every rank, read back after a restart of every agent
+    expectHoldings(await restartAgentsAndReport(agents), Array(shape.numLayers).fill(1));
+    await Promise.all(agents.procs.map((p) => p.stop()));
+    console.log(`[faults] e. agent kill -9 mid-prepare: ${Date.now() - t0} ms; layer ${inFlight} failed ${failedAfter} ms after the kill`);
   });
 });
