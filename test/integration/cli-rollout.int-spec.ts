@@ -220,7 +220,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     backends.push(...bs);
     const ports = await Promise.all(bs.map((b) => b.listen(0)));
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
-    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX }));
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready), 60_000);

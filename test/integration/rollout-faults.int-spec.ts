@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, TOPICS } from '@eplb/contracts';
+import { AGENT_SIGNATURE_HEADER, agentSigningKey, DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, signAgentMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum } from '@eplb/device';
 import { DeploymentShape, LayerHoldings, reduceRollout, replayRollout, RolloutAck, RolloutEvent, RolloutState } from '@eplb/domain';
 import { KafkajsBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { appendEvents, createDataSource, DeploymentRepository, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { OPERATOR } from '../support/http';
 import { machineEvents as machineEventsOf } from '../../apps/rollout/src/rollout.service';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
@@ -24,6 +25,7 @@ import { AppProcess, freePorts, httpReady } from '../support/processes';
  * each test also proves the agents' persisted state is what the ranks hold.
  *   d. lock contention: one instance drives the deployment, the other never does;
  *   c. duplicate, stale and foreign-rank acks injected on the acks topic are ignored, no state change;
+ *      unsigned ones, or signed by a token of another node, are dropped before the machine sees them;
  *   b. an agent SIGKILLed after acking a prepare, restarted on its state dir: the rollout completes;
  *   a. the driving instance SIGKILLed after some layers committed: the other takes over after the
  *      lock TTL, resumes from the event log and finishes; no layer mixed;
@@ -294,7 +296,7 @@ describe('rollout faults: service and agent processes', () => {
     console.log(`[faults] d. lock contention: ${Date.now() - t0} ms`);
   });
 
-  it('c. duplicate, stale and foreign-rank acks injected on the acks topic are ignored and change nothing', { timeout: 180_000 }, async () => {
+  it('c. duplicate, stale and foreign-rank acks injected on the acks topic are ignored and change nothing; unsigned or other-node ones are dropped', { timeout: 180_000 }, async () => {
     const t0 = Date.now();
     const dep = `faults-acks-${randomUUID().slice(0, 8)}`;
     // agent 2 is slow: after agents 0 and 1 acked a prepare, the layer stays PREPARING for a while
@@ -312,12 +314,33 @@ describe('rollout faults: service and agent processes', () => {
       const ack = events.find((e) => isAck(e, 0, l1.layer, 'prepare'));
       return ack && ack.type === 'ack' ? { real: ack.ack, first: l0.layer, second: l1.layer } : null;
     }, 60_000, 20);
-    const inject = (ack: RolloutAck) => ({ key: dep, value: JSON.stringify({ v: 1, type: 'ack', deployment: dep, node: ack.agent, ack, sentAt: Date.now() }) });
+    // signed as the agents sign (they present the development operator token here)
+    const signed = (ack: RolloutAck, token: string | null = OPERATOR, node = ack.agent) => {
+      const value = JSON.stringify({ v: 1, type: 'ack', deployment: dep, node, ack, sentAt: Date.now() });
+      const headers: Record<string, string> = token ? { [AGENT_SIGNATURE_HEADER]: signAgentMessage(agentSigningKey(token), value) } : {};
+      return { key: dep, value, headers };
+    };
     const stale: RolloutAck = { rolloutId: rid, layer: first, attempt: 1, agent: 0, ranks: ranksOf(0), phase: 'prepare', ok: true };
     const foreign: RolloutAck = { rolloutId: rid, layer: second, attempt: 1, agent: 0, ranks: ranksOf(1), phase: 'prepare', ok: true };
-    await producer.send(TOPICS.rolloutAcks, [inject(real), inject(stale), inject(foreign)]);
+    // forgeries that would fail the rollout if the machine saw them: agent 2 (still staging) "failed"
+    const forged: RolloutAck = { rolloutId: rid, layer: second, attempt: 1, agent: 2, ranks: ranksOf(2), phase: 'prepare', ok: false, error: 'forged' };
+    const { token: node0 } = await new ApiTokenRepository(ds).issue(`${dep}-node-0`, 'agent', { actor: 'test', reason: 'fault test', correlationId: dep }, { deployment: dep, node: 0 });
+    await producer.send(TOPICS.rolloutAcks, [
+      signed(real),
+      signed(stale),
+      signed(foreign),
+      signed(forged, null), // unsigned
+      signed(forged, 'eplb_not-a-token-of-this-deployment'), // signed by no known token
+      signed(forged, node0), // signed by node 0's token, for node 2
+      signed(forged, node0, 0), // node 0's envelope carrying an ack of agent 2
+    ]);
     const done = await finished(dep, rid);
     expect(done.status).toBe('SUCCEEDED');
+    // both instances read every ack: each dropped the four forgeries before its machine saw them
+    for (const { proc } of services) {
+      expect(proc.logged('agent message on Kafka without a valid signature of a token for its node dropped', { deployment: dep, node: 2 }), proc.label).toHaveLength(3);
+      expect(proc.logged('ack on Kafka for another agent dropped', { deployment: dep, node: 0, agent: 2 }), proc.label).toHaveLength(1);
+    }
 
     // replay the log: each injected ack was recorded, listed as ignored, and changed nothing else
     const events = await machineEvents(rid);
@@ -341,6 +364,7 @@ describe('rollout faults: service and agent processes', () => {
       before = after;
     }
     expect(ignoredSeen).toBeGreaterThanOrEqual(3);
+    expect(events.filter((e) => e.type === 'ack' && e.ack.error === 'forged')).toEqual([]);
     expect(layerOutcome(s)).toEqual(s.layers.map((l) => [l.layer, 'COMMITTED', 2, null]));
     expectHoldings(await restartAgentsAndReport(agents), Array(shape.numLayers).fill(2));
     await Promise.all(agents.procs.map((p) => p.stop()));

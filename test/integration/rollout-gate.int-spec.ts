@@ -126,8 +126,8 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     const ports = await Promise.all(bs.map((b) => b.listen(0)));
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
-    const control = { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }], token: OPERATOR };
-    runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, control })));
+    const control = { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] };
+    runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, control })));
     await Promise.all(runtimes.map((rt) => rt.start()));
     await eventually(async () => runtimes.every((rt) => rt.ready && rt.controlConnected), 60_000);
 

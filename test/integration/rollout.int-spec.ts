@@ -73,8 +73,8 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const ports = await Promise.all(bs.map((b) => b.listen(0)));
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
-    const control = direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }], token: OPERATOR } : undefined;
-    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, ...(control ? { control } : {}) }));
+    const control = direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } : undefined;
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, ...(control ? { control } : {}) }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready && (!direct || rt.controlConnected)), 60_000);

@@ -1,4 +1,4 @@
-import { TOPICS, RolloutAckV1, parseRolloutCommand } from '@eplb/contracts';
+import { AGENT_SIGNATURE_HEADER, TOPICS, RolloutAckV1, agentSigningKey, parseRolloutCommand, signAgentMessage } from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
 import type { RolloutAck, RolloutAgentCommand } from '@eplb/domain';
 import { ControlClient, ControlEndpoint } from '@eplb/messaging';
@@ -9,8 +9,6 @@ import type { MessageBus, MessageConsumer, MessageProducer } from '@eplb/messagi
 export interface AgentControlOptions {
   /** Every rollout-service instance: whichever holds the deployment's lock sends over its connection. */
   readonly endpoints: readonly ControlEndpoint[];
-  /** An agent (or operator) token; the service refuses the connection without one. */
-  readonly token: string;
   readonly heartbeatMs?: number;
 }
 
@@ -22,6 +20,11 @@ export interface AgentRuntimeOptions {
   readonly backend: DeviceBackend;
   readonly bus: MessageBus;
   readonly groupPrefix: string;
+  /**
+   * The agent's API token (role agent, ideally scoped to its node; or operator): presented in the
+   * control channel's hello, and the key (its hash) its Kafka messages are signed with.
+   */
+  readonly token: string;
   readonly control?: AgentControlOptions;
   /** Heartbeat period without a control channel (default 5 s). */
   readonly heartbeatMs?: number;
@@ -55,8 +58,11 @@ export class AgentRuntime {
   private producer: MessageProducer | null = null;
   private consumer: MessageConsumer | null = null;
   private assigned = false;
+  private readonly signingKey: string;
 
-  constructor(private readonly o: AgentRuntimeOptions) {}
+  constructor(private readonly o: AgentRuntimeOptions) {
+    this.signingKey = agentSigningKey(o.token);
+  }
 
   get ready(): boolean {
     return this.assigned;
@@ -109,7 +115,7 @@ export class AgentRuntime {
     const link = { client: null as unknown as ControlClient, welcomed: false };
     link.client = new ControlClient({
       endpoint,
-      hello: () => ({ v: 1, type: 'hello', token: this.o.control!.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), agent: `pid ${process.pid}` }),
+      hello: () => ({ v: 1, type: 'hello', token: this.o.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), agent: `pid ${process.pid}` }),
       onState: (connected, detail) => {
         if (!connected) link.welcomed = false;
         this.o.log?.('info', 'control channel', { detail });
@@ -201,7 +207,8 @@ export class AgentRuntime {
   private async publish(msg: RolloutAckV1, via: ControlClient | null): Promise<void> {
     if (via?.send(msg)) return;
     try {
-      await this.producer?.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value: JSON.stringify(msg) }]);
+      const value = JSON.stringify(msg);
+      await this.producer?.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value, headers: { [AGENT_SIGNATURE_HEADER]: signAgentMessage(this.signingKey, value) } }]);
     } catch (e) {
       // the service re-sends unacknowledged commands; the answer is given again then
       this.o.log?.('error', 'ack not sent', { err: (e as Error).message });

@@ -30,6 +30,11 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       return;
     }
     const deployment = s.AGENT_DEPLOYMENT;
+    // Outside production an agent may present the development operator token; in production it
+    // needs its own (an agent token scoped to its node): it authenticates both its control
+    // connections and its messages on Kafka, which the service drops unsigned.
+    const token = s.AGENT_TOKEN ?? (this.config.NODE_ENV === 'production' ? undefined : (this.config.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN));
+    if (!token) throw new Error('AGENT_TOKEN is required in production: issue one with `eplb tokens issue NAME --role agent --deployment ID --node N`');
     const file = JSON.parse(readFileSync(s.AGENT_MAP_FILE, 'utf8')) as { shape: DeploymentShape; version: number; physicalToLogical: number[][] };
     this.backend = new SimulatedBackend({
       shape: file.shape,
@@ -55,10 +60,6 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
     this.backend.setPeers(s.AGENT_PEERS);
-    // Outside production an agent may present the development operator token; in production it
-    // needs its own agent token, else it stays on Kafka only.
-    const token = s.AGENT_TOKEN ?? (this.config.NODE_ENV === 'production' ? undefined : (this.config.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN));
-    if (!token && s.AGENT_CONTROL_ENDPOINTS.length > 0) this.logger.error('AGENT_TOKEN not set: no direct control channel, commands come over Kafka only');
     this.runtime = new AgentRuntime({
       deployment,
       node: s.AGENT_NODE,
@@ -68,7 +69,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       groupPrefix: this.config.KAFKA_GROUP_PREFIX,
       ...(this.state ? { state: this.state } : {}),
       heartbeatMs: s.AGENT_HEARTBEAT_MS,
-      ...(s.AGENT_CONTROL_ENDPOINTS.length > 0 && token ? { control: { endpoints: s.AGENT_CONTROL_ENDPOINTS, token, heartbeatMs: s.AGENT_HEARTBEAT_MS } } : {}),
+      token,
+      ...(s.AGENT_CONTROL_ENDPOINTS.length > 0 ? { control: { endpoints: s.AGENT_CONTROL_ENDPOINTS, heartbeatMs: s.AGENT_HEARTBEAT_MS } } : {}),
       log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
     });
     await this.runtime.start();

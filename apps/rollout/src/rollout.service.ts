@@ -17,6 +17,8 @@ import {
   parseAgentHello,
   parseRolloutAck,
   RolloutAckV1,
+  AGENT_SIGNATURE_HEADER,
+  agentSignatureValid,
   rolloutStream,
   topicSpecs,
 } from '@eplb/contracts';
@@ -48,6 +50,9 @@ const SERVICE = 'service:rollout';
 const rebalancingGauge = gauge('eplb_deployment_rebalancing', '1 while a rollout moves expert weights of the deployment (request routers may read it), else 0', ['deployment'] as const);
 const agentsConnected = gauge('eplb_rollout_agents_connected', 'Agents connected to this instance on the direct control channel', ['deployment'] as const);
 const commandsSent = counter('eplb_rollout_commands_sent_total', 'Commands sent to agents, by transport', ['transport'] as const);
+const agentMessagesDropped = counter('eplb_rollout_agent_messages_dropped_total', 'Agent messages dropped: invalid, or on Kafka without a valid signature, or for another agent', ['reason'] as const);
+/** How long the signing keys of a node are trusted before they are read again (a revoked token stops working within this). */
+const SIGNING_KEYS_TTL_MS = 10_000;
 
 /** Who is at the other end of a control-channel connection (from its hello, after its token checked). */
 interface AgentPeer {
@@ -139,6 +144,8 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   private readonly inbox: RolloutAckV1[] = [];
   private inboxScheduled = false;
   private readonly tokens: ApiTokenRepository;
+  /** Per `deployment/node`: the keys its Kafka messages may be signed with, and when they were read. */
+  private readonly signingKeys = new Map<string, { keys: string[]; at: number }>();
 
   constructor(
     private readonly ds: DataSource,
@@ -204,11 +211,26 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     await this.consumer.run(async (batch) => {
       for (const m of batch.messages) {
         const p = parseRolloutAck(m.value);
-        if (p.ok) this.receive(p.message);
-        else {
+        if (!p.ok) {
           this.stats.invalidMessages++;
+          agentMessagesDropped.inc({ reason: 'invalid' });
           this.logger.warn({ reason: p.reason }, 'invalid rollout ack dropped');
+          continue;
         }
+        // signed by a token of the node it names, and an ack only for that node's own ranks
+        if (p.message.type === 'ack' && p.message.ack.agent !== p.message.node) {
+          this.stats.invalidMessages++;
+          agentMessagesDropped.inc({ reason: 'other agent' });
+          this.logger.warn({ deployment: p.message.deployment, node: p.message.node, agent: p.message.ack.agent }, 'ack on Kafka for another agent dropped');
+          continue;
+        }
+        if (!(await this.signedForItsNode(p.message, m.value as Buffer, m.headers[AGENT_SIGNATURE_HEADER]))) {
+          this.stats.invalidMessages++;
+          agentMessagesDropped.inc({ reason: 'unsigned' });
+          this.logger.warn({ deployment: p.message.deployment, node: p.message.node, type: p.message.type }, 'agent message on Kafka without a valid signature of a token for its node dropped');
+          continue;
+        }
+        this.receive(p.message);
       }
     });
     this.timers.push(setInterval(() => void this.poll(), this.settings.ROLLOUT_POLL_MS));
@@ -620,6 +642,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const p = parseRolloutAck(line);
     if (!p.ok) {
       this.stats.invalidMessages++;
+      agentMessagesDropped.inc({ reason: 'invalid' });
       this.logger.warn({ remote: sess.remote, reason: p.reason }, 'invalid control message dropped');
       return;
     }
@@ -628,10 +651,31 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     const ranksOk = m.type === 'ack' ? m.ack.agent === sess.peer.node : m.ranks.length === sess.peer.ranks.length && m.ranks.every((r, k) => r === sess.peer.ranks[k]);
     if (m.deployment !== sess.peer.deployment || m.node !== sess.peer.node || !ranksOk) {
       this.stats.invalidMessages++;
+      agentMessagesDropped.inc({ reason: 'other agent' });
       this.logger.warn({ remote: sess.remote, deployment: p.message.deployment, node: p.message.node }, 'control message for another agent dropped');
       return;
     }
     this.receive(p.message);
+  }
+
+  /**
+   * Whether an agent message read from Kafka is signed (AGENT_SIGNATURE_HEADER) with the key of a
+   * token that may act for its node — the tokens the control channel would accept in its hello.
+   * Keys are read per node and trusted for SIGNING_KEYS_TTL_MS; a failed check against keys read
+   * more than a second ago reads them once more (a token issued since).
+   */
+  private async signedForItsNode(m: RolloutAckV1, value: Buffer, signature: string | undefined): Promise<boolean> {
+    const key = `${m.deployment}/${m.node}`;
+    const read = async () => {
+      const entry = { keys: await this.tokens.signingKeysFor(m.deployment, m.node), at: Date.now() };
+      this.signingKeys.set(key, entry);
+      return entry;
+    };
+    let entry = this.signingKeys.get(key);
+    if (!entry || Date.now() - entry.at > SIGNING_KEYS_TTL_MS) entry = await read();
+    if (agentSignatureValid(entry.keys, value, signature)) return true;
+    if (Date.now() - entry.at < 1_000) return false;
+    return agentSignatureValid((await read()).keys, value, signature);
   }
 
   /**
