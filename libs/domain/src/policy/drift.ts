@@ -87,39 +87,52 @@ export function heatPersists(heat: HeatEpisodes, layer: number): boolean {
 }
 
 /**
- * Forecast of a layer's heat shares over the next `K` episodes after episodes [0, K): each
- * expert's share is fitted by least squares on a line over the newest `m` episodes and read at the
- * middle of each quarter of the next interval (negative forecasts clipped to 0). Returns `shots`
- * heat vectors (shares, each summing to about 1), to be planned for at once.
+ * Forecast of a layer's heat shares over the next `horizon` episodes (default K) after episodes
+ * [0, K), one shot for each of `shots` equal parts of that interval. Under drift, popularity moves from
+ * expert to expert while the popularity ranks themselves keep their typical fortunes: so an
+ * expert's share h episodes ahead is forecast as the mean, over the window, of the share that
+ * the expert holding its current rank (in the newest episode) had h episodes later — learnt from
+ * the window itself, including that the hottest expert falls when its turn comes (a per-expert
+ * trend would extrapolate it further up). Each part's shot pools every horizon in that part
+ * (horizons beyond the window: the longest it holds). Returns `shots` share vectors.
  */
-export function forecastShots(heat: HeatEpisodes, layer: number, K: number, m: number, shots: number): Float64Array[] {
+export function forecastShots(heat: HeatEpisodes, layer: number, K: number, shots: number, horizon = K): Float64Array[] {
   const E = heat[0][layer].length;
-  const from = K - m;
-  const out: Float64Array[] = [];
-  for (let j = 0; j < shots; j++) out.push(new Float64Array(E));
-  const share = new Float64Array(m * E);
-  for (let i = 0; i < m; i++) {
-    const h = heat[from + i][layer];
+  const share = new Float64Array(K * E);
+  // byRank[t·E + i]: the expert of rank i (hottest first) in episode t
+  const byRank = new Int32Array(K * E);
+  const order: number[] = new Array<number>(E);
+  for (let t = 0; t < K; t++) {
+    const h = heat[t][layer];
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
     const f = total > 0 ? 1 / total : 0;
-    for (let e = 0; e < E; e++) share[i * E + e] = h[e] * f;
-  }
-  const xm = (m - 1) / 2; // times 0..m−1 relative to `from`
-  let sxx = 0;
-  for (let i = 0; i < m; i++) sxx += (i - xm) ** 2;
-  for (let e = 0; e < E; e++) {
-    let ym = 0;
-    for (let i = 0; i < m; i++) ym += share[i * E + e];
-    ym /= m;
-    let sxy = 0;
-    for (let i = 0; i < m; i++) sxy += (i - xm) * (share[i * E + e] - ym);
-    const slope = sxx > 0 ? sxy / sxx : 0;
-    for (let j = 0; j < shots; j++) {
-      const t = m - 1 + ((j + 0.5) * K) / shots + 0.5; // the middle of quarter j of the next K episodes
-      const y = ym + slope * (t - xm);
-      out[j][e] = y > 0 ? y : 0;
+    const o = t * E;
+    for (let e = 0; e < E; e++) {
+      share[o + e] = h[e] * f;
+      order[e] = e;
     }
+    order.sort((x, y) => share[o + y] - share[o + x] || x - y);
+    for (let i = 0; i < E; i++) byRank[o + i] = order[i];
+  }
+  const out: Float64Array[] = [];
+  const acc = new Float64Array(E);
+  const last = (K - 1) * E;
+  for (let j = 0; j < shots; j++) {
+    // part j of the next interval: horizons lo..hi, as far as the window holds pairs for them
+    const hi = Math.max(1, Math.min(K - 1, Math.round(((j + 1) * horizon) / shots)));
+    const lo = Math.min(hi, Math.max(1, Math.round((j * horizon) / shots) + 1));
+    acc.fill(0);
+    let n = 0;
+    for (let h = lo; h <= hi; h++) {
+      for (let t = 0; t + h < K; t++, n++) {
+        const o = t * E, oh = (t + h) * E;
+        for (let i = 0; i < E; i++) acc[i] += share[oh + byRank[o + i]];
+      }
+    }
+    const y = new Float64Array(E);
+    for (let i = 0; i < E; i++) y[byRank[last + i]] = acc[i] / n;
+    out.push(y);
   }
   return out;
 }
@@ -176,8 +189,8 @@ export function stickyConstruct(pb: LayerProblem, reps: Int32Array, current: Arr
 }
 
 export interface DriftPlanOptions {
-  /** Episodes the trend is fitted on, as a fraction of the window (default 1/4, at least 2). */
-  readonly fitShare: number;
+  /** Episodes ahead the plan is for (default: as many as it is planned from). */
+  readonly horizon?: number;
   /** Forecast points over the next interval, planned for at once. */
   readonly shots: number;
   /** Price of a transfer in the construction, in units of the mean rank load. */
@@ -187,7 +200,7 @@ export interface DriftPlanOptions {
 }
 
 /**
- * A layer's map for drifting heat, planned from episodes [0, K) for the next K: forecast shots,
+ * A layer's map for drifting heat, planned from episodes [0, K) for the next o.horizon (default K): forecast shots,
  * sticky two-stage construction, then local search on the forecast (F − λ·transfers) from there,
  * transfers counted against `current`.
  */
@@ -201,8 +214,7 @@ export function planForDrift(
   o: DriftPlanOptions,
 ): Int32Array {
   const E = heat[0][layer].length;
-  const m = Math.min(K, Math.max(2, Math.round(K * o.fitShare)));
-  const shots = forecastShots(heat, layer, K, m, o.shots);
+  const shots = forecastShots(heat, layer, K, o.shots, o.horizon ?? K);
   const w = new Float64Array(shots.length).fill(1 / shots.length);
   const pb = new LayerProblem(E, R, S, shots.length, shots, w);
   const reps = replicateMinMax(pb.hsum, R * S, R);

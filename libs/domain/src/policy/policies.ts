@@ -152,7 +152,10 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  * one shot, stationaryGainPerTransfer, which the search also charges per transfer), and when the
  * held-out check confirms it. A layer whose heat drifts (driftMap) is instead planned for a
  * forecast of the next interval, from a construction that keeps replicas where they are unless a
- * transfer pays, when a held-out check confirms that plan too.
+ * transfer pays, when a held-out check confirms that plan too. A layer whose heat deviations do
+ * not persist from episode to episode (noise, random spikes: heatPersists) is planned as
+ * stationary, from each expert's median share. Layers of several shots (alternating phases) take
+ * the better, episode by episode, of the search from the map in service and a sticky construction.
  */
 export function defaultPolicy(input: PolicyInput): number[][] {
   const { shape, heat, current, options = {} } = input;
@@ -233,9 +236,9 @@ const DEFAULT_DRIFT_PENALTY = 0.05;
  * default under drift: when a layer's heat is non-stationary (driftRatio above options.driftRatio,
  * default 10 — stationary layers stay within a few units, alternating ones far below 1), the map is
  * planned for a forecast of the next interval (planForDrift) instead of the past; it is taken only
- * if the same plan made without the newest quarter of the episodes beats the map in service on
- * that held-out quarter by z standard errors (the check of heldOutConfirms). null: not drifting,
- * or not confirmed.
+ * if the same plan made without the newest quarter of the episodes, for that quarter, beats the
+ * map in service on it by z standard errors (the check of heldOutConfirms). null: not drifting,
+ * not persisting, or not confirmed.
  */
 function driftMap(
   shape: DeploymentShape,
@@ -249,9 +252,11 @@ function driftMap(
   const threshold = options.driftRatio ?? DEFAULT_DRIFT_RATIO;
   if (K < 8 || !(threshold > 0) || !(driftRatio(heat, layer) > threshold)) return null;
   const { numRanks: R, slotsPerRank: S } = shape;
-  const o: DriftPlanOptions = { fitShare: 0.25, shots: 4, penalty: options.driftPenalty ?? DEFAULT_DRIFT_PENALTY, lambda };
+  const o: DriftPlanOptions = { shots: 4, penalty: options.driftPenalty ?? DEFAULT_DRIFT_PENALTY, lambda };
   const held = Math.max(2, K >> 2);
-  const older = planForDrift(heat, layer, K - held, R, S, current, o);
+  // the held-out plan is for the held-out episodes, the horizon the check can see (a plan for the
+  // next K − held episodes would be judged on its first quarter only)
+  const older = planForDrift(heat, layer, K - held, R, S, current, { ...o, horizon: held });
   const z = Math.max(0, options.confirmZ ?? DEFAULT_CONFIRM_Z);
   if (!beatsByZ(heat, layer, K - held, K, current, older, shape, z)) return null;
   return planForDrift(heat, layer, K, R, S, current, o);
