@@ -7,6 +7,8 @@
  * measured imbalance (max rank load / mean rank load, DESIGN.md). Episodes are the unit because
  * heat is noisy per episode (hot sets alternate, spikes come and go) but roughly independent
  * between them, so the standard error of a mean over episodes is an honest noise yardstick.
+ * Heat that drifts during the rollout moves the before/after comparison too: the paired gate
+ * (`decidePairedImbalanceGate`) compares each episode with the previous map modelled on its heat.
  */
 
 export interface EpisodeStats {
@@ -104,4 +106,72 @@ export function decideImbalanceGate(
     `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}): ${signed(change)}, ${judgement} ` +
     `(tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)}))`;
   return { verdict, before: b, after: a, change, se, tolerance, detail };
+}
+
+/** One episode for the paired gate: its measured batch imbalance and the previous map's, modelled on its logical heat. */
+export interface PairedEpisode {
+  readonly measured: number;
+  readonly counterfactual: number;
+}
+
+/** `before` / `after` are the measured figures; `change` and `se` are those of the paired difference. */
+export interface PairedImbalanceGateResult extends ImbalanceGateResult {
+  /** Per episode measured − counterfactual before the rollout: the model's gap to the measurement on the old map. */
+  readonly gapBefore: EpisodeStats;
+  /** The same after the commit: how the new map does against the old one on the same heat (plus the model's gap). */
+  readonly gapAfter: EpisodeStats;
+  /** Mean counterfactual after the commit: what the previous map would have had on that heat. */
+  readonly counterfactualAfter: number;
+}
+
+/**
+ * The gate as a difference in differences, robust to heat that drifts during the rollout. The
+ * logical heat of an episode does not depend on the placement, so each episode also carries the
+ * previous map's modelled imbalance on it (the counterfactual). After the commit, measured −
+ * counterfactual is the new map against the old one on the very same heat; before the rollout
+ * (old map measured against old map modelled) it is the model's own gap to the measurement, which
+ * is subtracted as calibration. change = mean gap after − mean gap before; 'fail' when it exceeds
+ * max(minTolerance, k · SE), SE the Welch standard error of the two gap means. Heat that gets more
+ * (or less) skewed moves measured and counterfactual together and cancels out.
+ */
+export function decidePairedImbalanceGate(
+  before: readonly PairedEpisode[],
+  after: readonly PairedEpisode[],
+  options: ImbalanceGateOptions = defaultImbalanceGateOptions,
+): PairedImbalanceGateResult {
+  if (after.length === 0) throw new RangeError('decidePairedImbalanceGate: no episodes after the commit');
+  const b = episodeStats(before.map((e) => e.measured));
+  const a = episodeStats(after.map((e) => e.measured));
+  const gapBefore = episodeStats(before.map((e) => e.measured - e.counterfactual));
+  const gapAfter = episodeStats(after.map((e) => e.measured - e.counterfactual));
+  const counterfactualAfter = a.mean - gapAfter.mean;
+  const measured = `mean per-episode imbalance ${f3(a.mean)} after the commit (${a.n} episodes, sd ${f3(a.sd)})`;
+  const counterfactual =
+    `on the same heat the previous map would have had ${f3(counterfactualAfter)} after ` +
+    `(modelled; measured − modelled ${signed(gapAfter.mean)}, sd ${f3(gapAfter.sd)})`;
+  if (b.n === 0) {
+    return {
+      verdict: 'pass',
+      before: b,
+      after: a,
+      change: NaN,
+      se: gapAfter.se,
+      tolerance: NaN,
+      detail: `${measured}; ${counterfactual}; no episodes before the rollout to compare with: passed unmeasured`,
+      gapBefore,
+      gapAfter,
+      counterfactualAfter,
+    };
+  }
+  const se = Math.sqrt(gapBefore.se * gapBefore.se + gapAfter.se * gapAfter.se);
+  const tolerance = Math.max(options.minTolerance, options.seMultiplier * se);
+  const change = gapAfter.mean - gapBefore.mean;
+  const verdict = change > tolerance ? 'fail' : 'pass';
+  const judgement = verdict === 'fail' ? 'worse by more than the tolerance' : change < -tolerance ? 'better' : 'within the tolerance';
+  const detail =
+    `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}); ${counterfactual}, ` +
+    `and the model's gap on the old map before was ${signed(gapBefore.mean)} (sd ${f3(gapBefore.sd)}): ` +
+    `paired change ${signed(change)}, ${judgement} ` +
+    `(tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)}))`;
+  return { verdict, before: b, after: a, change, se, tolerance, detail, gapBefore, gapAfter, counterfactualAfter };
 }
