@@ -121,6 +121,44 @@ describe('persistence on the real Postgres', () => {
     expect(n).toBe(3);
   });
 
+  it("reads chosen layers' imbalance, versions and (with numExperts) logical load slices of stored episodes", async () => {
+    const repo = new HeatWindowRepository(ds);
+    const dep = `slices-${randomUUID().slice(0, 8)}`;
+    const w = { numLayers: 3, numExperts: 3, numRanks: 3, slotsPerRank: 1, episodeSteps: 1, intervalSteps: 4, latenessSteps: 0 };
+    const stream = new EpisodeStream(w, 'decode');
+    const t0 = Date.parse('2026-11-21T10:00:00Z');
+    // layer l's rank r serves expert (r + l) % 3 with load 10·l + r + 1 (+ 100 per step)
+    const row = (l: number) => [0, 1, 2].map((r) => (r + l) % 3);
+    for (let step = 0; step < 2; step++) {
+      for (const rank of [0, 1, 2]) {
+        stream.offer({ rank, step, steps: 1, mapVersion: 1, layerVersions: null, tsMs: t0 + step * 1000, load: [0, 1, 2].map((l) => [10 * l + rank + 1 + 100 * step]) }, (_v, l) => row(l));
+      }
+    }
+    const { episodes } = stream.drain();
+    expect(episodes.map((e) => e.episode)).toEqual([0, 1]);
+    await repo.ensurePartitions([t0]);
+    await ds.transaction(async (em) => {
+      await repo.lock(em, dep);
+      await repo.insertEpisodes(em, dep, episodes);
+    });
+    const logical = (l: number, step: number) => {
+      const h = [0, 0, 0];
+      row(l).forEach((e, r) => (h[e] = 10 * l + r + 1 + 100 * step));
+      return h;
+    };
+    const q = { layers: [2, 0], completeOnly: true, limit: 10 };
+    const plain = await repo.layerImbalances(dep, 'decode', q);
+    expect(plain.map((e) => [e.episode, e.layerVersions, 'logicalLoad' in e])).toEqual([[0, [1, 1], false], [1, [1, 1], false]]);
+    expect(plain[0].imbalance[0]).toBeCloseTo((23 * 3) / (21 + 22 + 23), 12);
+    const withLoad = await repo.layerImbalances(dep, 'decode', { ...q, numExperts: 3, newest: true });
+    expect(withLoad.map((e) => [e.episode, e.logicalLoad!.map((x) => Array.from(x))])).toEqual([
+      [1, [logical(2, 1), logical(0, 1)]],
+      [0, [logical(2, 0), logical(0, 0)]],
+    ]);
+    // a shape the vectors do not have gives no slices rather than wrong ones
+    expect((await repo.layerImbalances(dep, 'decode', { ...q, numExperts: 4 })).every((e) => e.logicalLoad === undefined)).toBe(true);
+  });
+
   it('rebuilds the deployments read model from the event store alone', async () => {
     const repo = new DeploymentRepository(ds);
     const rid = `rebuild-${randomUUID().slice(0, 8)}`;

@@ -324,22 +324,29 @@ export class HeatWindowRepository {
   }
 
   /**
-   * Per episode, the measured imbalance and map version of the chosen layers only (no load
-   * vectors), for the rollout's analysis gate. Only episodes where each chosen layer was on one
-   * version throughout (layer_versions ≠ 0), and on `version` when given; with `completeOnly`,
-   * only episodes every rank reported every step of. `newest` picks the most recent `limit`
-   * episodes (returned newest first), else the oldest (oldest first). Range on `started_at`:
-   * [fromMs, toMs).
+   * Per episode, the measured imbalance and map version of the chosen layers only, for the
+   * rollout's analysis gate. Only episodes where each chosen layer was on one version throughout
+   * (layer_versions ≠ 0), and on `version` when given; with `completeOnly`, only episodes every
+   * rank reported every step of. `newest` picks the most recent `limit` episodes (returned newest
+   * first), else the oldest (oldest first). Range on `started_at`: [fromMs, toMs).
+   * With `numExperts`, also each chosen layer's logical load (cut out of the bytea in SQL, so only
+   * those layers travel), for the paired gate's counterfactual; absent when the episode's vector
+   * is shorter than that.
    */
   async layerImbalances(
     deploymentId: string,
     phase: string,
-    q: { layers: readonly number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number },
-  ): Promise<{ episode: number; startedAt: Date; imbalance: number[]; layerVersions: number[]; missingRankSteps: number }[]> {
-    const rows: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[]; missing_rank_steps: number }[] = await this.ds.query(
+    q: { layers: readonly number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number; numExperts?: number },
+  ): Promise<{ episode: number; startedAt: Date; imbalance: number[]; layerVersions: number[]; missingRankSteps: number; logicalLoad?: Float64Array[] }[]> {
+    const E = q.numExperts;
+    if (E !== undefined && !(Number.isInteger(E) && E > 0)) throw new RangeError(`layerImbalances: numExperts must be a positive integer, got ${E}`);
+    const rows: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[]; missing_rank_steps: number; logical_load: Buffer | null }[] = await this.ds.query(
       `SELECT episode, started_at, missing_rank_steps,
               ARRAY(SELECT imbalance[t.i + 1] FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o) ORDER BY t.o) AS imbalance,
-              ARRAY(SELECT layer_versions[t.i + 1] FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o) ORDER BY t.o) AS layer_versions
+              ARRAY(SELECT layer_versions[t.i + 1] FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o) ORDER BY t.o) AS layer_versions,
+              CASE WHEN $9::int IS NULL THEN NULL ELSE
+                (SELECT string_agg(substring(logical_load FROM t.i * $9::int * 8 + 1 FOR $9::int * 8), ''::bytea ORDER BY t.o)
+                 FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o)) END AS logical_load
        FROM heat_episodes
        WHERE deployment_id = $1 AND phase = $2 AND started_at >= $4 AND started_at < $5
          AND ($7::bool IS NOT TRUE OR missing_rank_steps = 0)
@@ -348,15 +355,22 @@ export class HeatWindowRepository {
            WHERE coalesce(layer_versions[t.i + 1], 0) = 0 OR imbalance[t.i + 1] IS NULL OR ($6::int IS NOT NULL AND layer_versions[t.i + 1] <> $6::int))
        ORDER BY started_at ${q.newest ? 'DESC' : 'ASC'}, episode ${q.newest ? 'DESC' : 'ASC'}
        LIMIT $8`,
-      [deploymentId, phase, q.layers, new Date(q.fromMs ?? 0), new Date(q.toMs ?? 8.64e15), q.version ?? null, q.completeOnly ?? false, q.limit],
+      [deploymentId, phase, q.layers, new Date(q.fromMs ?? 0), new Date(q.toMs ?? 8.64e15), q.version ?? null, q.completeOnly ?? false, q.limit, E ?? null],
     );
-    return rows.map((r) => ({
-      episode: Number(r.episode),
-      startedAt: r.started_at,
-      imbalance: r.imbalance.map(Number),
-      layerVersions: r.layer_versions.map(Number),
-      missingRankSteps: r.missing_rank_steps,
-    }));
+    return rows.map((r) => {
+      const out = {
+        episode: Number(r.episode),
+        startedAt: r.started_at,
+        imbalance: r.imbalance.map(Number),
+        layerVersions: r.layer_versions.map(Number),
+        missingRankSteps: r.missing_rank_steps,
+      };
+      if (E === undefined) return out;
+      const b = r.logical_load;
+      // a short piece (a vector of another shape, or none) shows as a short total: no slices then
+      if (!b || b.length !== q.layers.length * E * 8) return out;
+      return { ...out, logicalLoad: q.layers.map((_, k) => fromBytes(b.subarray(k * E * 8, (k + 1) * E * 8))) };
+    });
   }
 
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {
