@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { imbalance } from '@eplb/domain';
 import { HeatAnalysis } from './heat-analysis';
 
 interface Row {
@@ -8,13 +9,15 @@ interface Row {
   imbalance: number[];
   layerVersions: number[];
   missingRankSteps: number;
+  /** Per layer, the episode's logical load (E numbers); absent as in episodes without it. */
+  logical?: number[][];
 }
 
 /** An in-memory HeatWindowRepository.layerImbalances with the SQL's filters. */
 function fakeHeat(rows: Row[]) {
   const calls: unknown[] = [];
   const heat = {
-    async layerImbalances(_dep: string, phase: string, q: { layers: number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number }) {
+    async layerImbalances(_dep: string, phase: string, q: { layers: number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number; numExperts?: number }) {
       calls.push({ phase, ...q });
       const out = rows
         .filter((r) => r.phase === phase && r.startedAt >= (q.fromMs ?? 0) && r.startedAt < (q.toMs ?? Infinity))
@@ -22,12 +25,20 @@ function fakeHeat(rows: Row[]) {
         .filter((r) => q.layers.every((l) => r.layerVersions[l] !== 0 && (q.version === undefined || r.layerVersions[l] === q.version)))
         .sort((a, b) => (q.newest ? b.startedAt - a.startedAt : a.startedAt - b.startedAt))
         .slice(0, q.limit);
-      return out.map((r, i) => ({ episode: i, startedAt: new Date(r.startedAt), imbalance: q.layers.map((l) => r.imbalance[l]), layerVersions: q.layers.map((l) => r.layerVersions[l]), missingRankSteps: r.missingRankSteps }));
+      return out.map((r, i) => {
+        const e = { episode: i, startedAt: new Date(r.startedAt), imbalance: q.layers.map((l) => r.imbalance[l]), layerVersions: q.layers.map((l) => r.layerVersions[l]), missingRankSteps: r.missingRankSteps };
+        // as the SQL: slices only when asked and every chosen layer's vector has numExperts numbers
+        const E = q.numExperts;
+        if (E === undefined || !r.logical || q.layers.some((l) => r.logical![l]?.length !== E)) return e;
+        return { ...e, logicalLoad: q.layers.map((l) => Float64Array.from(r.logical![l])) };
+      });
     },
   };
   return { heat: heat as unknown as HeatWindowRepository, calls };
 }
-const deployments = { find: async (id: string) => (id === 'd' ? { settings: { phase: 'decode' } } : null) } as unknown as DeploymentRepository;
+const deployments = {
+  find: async (id: string) => (id === 'd' ? { numLayers: 3, numExperts: 8, numRanks: 4, slotsPerRank: 3, settings: { phase: 'decode' } } : null),
+} as unknown as DeploymentRepository;
 
 const T0 = 1_000_000; // rollout start
 const T1 = 2_000_000; // batch committed
@@ -98,5 +109,89 @@ describe('HeatAnalysis', () => {
     const a = new HeatAnalysis(fakeHeat([]).heat, deployments);
     await expect(a.analyse({ ...q, deployment: 'nope' })).rejects.toThrow(/nope does not exist/);
     await expect(a.analyse({ ...q, layers: [] })).rejects.toThrow(/no layers/);
+  });
+
+  describe('paired with the previous rows (heat that drifts)', () => {
+    // 8 experts on 4 ranks × 3 slots; Zipf heat, skew `s`, ±10% per episode, hot order per layer
+    const R = 4;
+    const S = 3;
+    const hotOrder = [[5, 2, 7, 0, 3, 6, 1, 4], [6, 1, 4, 5, 0, 7, 2, 3], [0, 1, 2, 3, 4, 5, 6, 7]];
+    const heatOf = (l: number, s: number, i: number) => {
+      const h = new Array<number>(8);
+      hotOrder[l].forEach((e, k) => (h[e] = (1000 / (k + 1) ** s) * (1 + 0.1 * Math.sin(i * 2.399 + k))));
+      return h;
+    };
+    const old = Array.from({ length: R * S }, (_, p) => p % 8); // round-robin, every layer
+    /** The hottest four of a layer replicated and spread. */
+    const better = (l: number) => {
+      const o = hotOrder[l];
+      return [o[0], o[1], o[4], o[2], o[3], o[5], o[0], o[1], o[6], o[2], o[3], o[7]];
+    };
+    /** The three hottest alone, crowded on rank 0. */
+    const worse = (l: number) => {
+      const o = hotOrder[l];
+      return [...o, o[3], o[4], o[5], o[6]];
+    };
+    const previousRows = { 0: old, 1: old };
+    // measured = the map's imbalance on the episode's heat + a little (routing is not quite even)
+    const episode = (at: number, i: number, s: number, rows: number[][], versions: number[]) => {
+      const logical = [0, 1, 2].map((l) => heatOf(l, s, i));
+      return ep(at, logical.map((h, l) => imbalance(rows[l], h, R, S) + 0.04 + 0.02 * Math.sin(i * 1.7 + l)), versions, { logical });
+    };
+    const mild = Array.from({ length: 24 }, (_, i) => episode(T0 - 1000 * (i + 1), i, 0.6, [old, old, old], [1, 1, 1]));
+    const skewedAfter = (rows: (l: number) => number[]) =>
+      Array.from({ length: 8 }, (_, i) => episode(T1 + 100 * i, 100 + i, 1.5, [rows(0), rows(1), old], [2, 2, 1]));
+
+    it('passes a better map the unpaired comparison fails because the heat got more skewed, explaining the numbers', async () => {
+      const rows = [...mild, ...skewedAfter(better)];
+      const unpaired = await new HeatAnalysis(fakeHeat(rows).heat, deployments).analyse(q);
+      expect(unpaired.verdict).toBe('fail');
+      const { heat, calls } = fakeHeat(rows);
+      const r = await new HeatAnalysis(heat, deployments).analyse({ ...q, previousRows });
+      expect(r.verdict, r.detail).toBe('pass');
+      if (r.verdict === 'pending') throw new Error('unreachable');
+      expect(r.paired).toBe(true);
+      expect(r.after.mean).toBeGreaterThan(r.before.mean); // measured: worse than before the rollout …
+      expect(r.detail).toMatch(
+        /^layers 0,1 on version 2, decode: mean per-episode imbalance (\d\.\d{3}) after the commit \(8 episodes, sd \d\.\d{3}\) vs \d\.\d{3} before \(24 episodes, sd \d\.\d{3}\); on the same heat the previous map would have had (\d\.\d{3}) after \(modelled; measured − modelled −\d\.\d{3}, sd \d\.\d{3}\), and the model's gap on the old map before was \+0\.04\d \(sd \d\.\d{3}\): paired change −\d\.\d{3}, better \(tolerance \d\.\d{3} = max\(0\.02, 2·SE \d\.\d{3}\)\); worst layer [01]: \d\.\d{3} → \d\.\d{3} measured, paired change −\d\.\d{3}$/,
+      );
+      // … but well below what the old map would have had on that heat
+      const [, measuredAfter, wouldHave] = /imbalance (\d\.\d{3}) after.*would have had (\d\.\d{3}) after/.exec(r.detail)!;
+      expect(Number(wouldHave)).toBeGreaterThan(Number(measuredAfter) + 0.3);
+      // both sides read the batch layers' logical load, of the deployment's expert count
+      expect(calls).toMatchObject([{ fromMs: T1, numExperts: 8 }, { toMs: T0, numExperts: 8 }]);
+    });
+
+    it('still fails a worse map under the same drift, naming the layer that fared worst', async () => {
+      const r = await new HeatAnalysis(fakeHeat([...mild, ...skewedAfter(worse)]).heat, deployments).analyse({ ...q, previousRows });
+      expect(r.verdict).toBe('fail');
+      expect(r.detail).toMatch(/paired change \+\d\.\d{3}, worse by more than the tolerance .*; worst layer [01]: .* measured, paired change \+\d\.\d{3}$/);
+    });
+
+    it('falls back to the unpaired comparison, saying why, when episodes lack logical load or the rows do not fit', async () => {
+      const after = skewedAfter(better);
+      after[3] = { ...after[3], logical: undefined };
+      const noLoad = await new HeatAnalysis(fakeHeat([...mild, ...after]).heat, deployments).analyse({ ...q, previousRows });
+      expect(noLoad).toMatchObject({ verdict: 'fail', paired: false });
+      expect(noLoad.detail).toMatch(/\+\d\.\d{3}, worse by more than the tolerance .*; unpaired: 1 episodes without logical load$/);
+      const rows = [...mild, ...skewedAfter(better)];
+      const misfits: Record<number, number[]>[] = [{ 0: old }, { 0: old, 1: old.slice(1) }, { 0: old, 1: old.map((e) => e + 1) }];
+      for (const bad of misfits) {
+        const r = await new HeatAnalysis(fakeHeat(rows).heat, deployments).analyse({ ...q, previousRows: bad });
+        expect(r).toMatchObject({ verdict: 'fail', paired: false });
+        expect(r.detail).toMatch(/unpaired: the previous rows do not fit the batch layers$/);
+      }
+      // without previous rows: unpaired as before, no logical load asked for
+      const { heat, calls } = fakeHeat(rows);
+      const r = await new HeatAnalysis(heat, deployments).analyse(q);
+      expect(r).toMatchObject({ verdict: 'fail', paired: false });
+      expect(calls.every((c) => (c as { numExperts?: number }).numExperts === undefined)).toBe(true);
+    });
+
+    it('passes unmeasured without baseline episodes, as the unpaired gate does', async () => {
+      const r = await new HeatAnalysis(fakeHeat(skewedAfter(worse)).heat, deployments).analyse({ ...q, previousRows });
+      expect(r).toMatchObject({ verdict: 'pass', paired: true });
+      expect(r.detail).toMatch(/previous map would have had \d\.\d{3} after .*no episodes before the rollout to compare with: passed unmeasured$/);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { batchImbalance, decideImbalanceGate, ImbalanceGateOptions } from '@eplb/domain';
+import { batchImbalance, decideImbalanceGate, decidePairedImbalanceGate, imbalance, ImbalanceGateOptions, PairedEpisode } from '@eplb/domain';
 import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
 
@@ -23,11 +23,26 @@ export interface HeatAnalysisQuery {
   readonly baselineVersion?: number;
   /** Heat phase to judge (prefill | decode | mixed); default the deployment's balanced phase (settings.phase). */
   readonly phase?: string;
+  /**
+   * Per batch layer, the physical_to_logical row it had before the rollout (the one it rolls back
+   * to). With them the gate is paired: each episode's measured imbalance is set against these
+   * rows modelled on the episode's own logical heat, so heat that drifts during the rollout does
+   * not decide. Without them (or without logical load in the episodes) the unpaired comparison.
+   */
+  readonly previousRows?: Readonly<Record<number, readonly number[]>>;
 }
 
 export type HeatAnalysisVerdict =
   | { readonly verdict: 'pending'; readonly detail: string; readonly episodes: number }
-  | { readonly verdict: 'pass' | 'fail'; readonly detail: string; readonly before: { n: number; mean: number }; readonly after: { n: number; mean: number } };
+  | {
+      readonly verdict: 'pass' | 'fail';
+      readonly detail: string;
+      /** Measured figures. */
+      readonly before: { n: number; mean: number };
+      readonly after: { n: number; mean: number };
+      /** Whether the verdict came from the paired comparison (else before/after measured only). */
+      readonly paired: boolean;
+    };
 
 export interface HeatAnalysisOptions extends ImbalanceGateOptions {
   /** Baseline: at most this many of the most recent episodes before the rollout. */
@@ -57,8 +72,11 @@ const layerList = (layers: readonly number[]) => (layers.length <= 8 ? layers.jo
  * events were under (0 when a layer changed version inside the episode). An episode counts when
  * every rank reported every step of it and each of the batch's layers was on one version
  * throughout — the new one after the commit, the old one before the rollout. Its figure is the
- * mean imbalance over the batch's layers; the decision (libs/domain `decideImbalanceGate`) fails
- * when the mean after exceeds the mean before by more than max(minTolerance, k·SE).
+ * mean imbalance over the batch's layers. Given the previous rows, each episode is paired with
+ * what those rows would have had on its logical heat (the heat does not depend on the placement),
+ * and the decision (libs/domain `decidePairedImbalanceGate`) fails when the mean of measured −
+ * modelled after exceeds that before by more than max(minTolerance, k·SE): drift in the heat
+ * moves both and cancels. Otherwise `decideImbalanceGate` compares the measured means directly.
  *
  * Stateless: ask again (every ROLLOUT_ANALYSIS_POLL_MS) while it answers 'pending'; the machine's
  * analysis timeout bounds the wait when no heat arrives.
@@ -79,11 +97,15 @@ export class HeatAnalysis {
   async analyse(q: HeatAnalysisQuery): Promise<HeatAnalysisVerdict> {
     if (q.layers.length === 0) throw new RangeError('HeatAnalysis: no layers to analyse');
     let phase = q.phase;
-    if (phase === undefined) {
+    let shape: Shape | undefined;
+    if (phase === undefined || q.previousRows !== undefined) {
       const d = await this.deployments.find(q.deployment);
       if (!d) throw new Error(`HeatAnalysis: deployment ${q.deployment} does not exist`);
-      phase = d.settings.phase;
+      phase ??= d.settings.phase;
+      shape = { numRanks: d.numRanks, slotsPerRank: d.slotsPerRank, numExperts: d.numExperts };
     }
+    const rows = q.previousRows && shape ? previousRowsOf(q.layers, q.previousRows, shape) : null;
+    const numExperts = rows && shape ? { numExperts: shape.numExperts } : {};
     const after = await this.heat.layerImbalances(q.deployment, phase, {
       layers: q.layers,
       fromMs: q.committedAt,
@@ -91,6 +113,7 @@ export class HeatAnalysis {
       completeOnly: true,
       newest: true,
       limit: this.options.maxEpisodes,
+      ...numExperts,
     });
     const where = `layers ${layerList(q.layers)}${q.version !== undefined ? ` on version ${q.version}` : ''}, ${phase}`;
     if (after.length < q.minEpisodes) {
@@ -103,22 +126,85 @@ export class HeatAnalysis {
       completeOnly: true,
       newest: true,
       limit: this.options.baselineEpisodes,
+      ...numExperts,
     });
     // the rows carry the chosen layers only, in the order asked: average them all
     const all = q.layers.map((_, i) => i);
-    const r = decideImbalanceGate(
-      before.map((e) => batchImbalance(e.imbalance, all)),
-      after.map((e) => batchImbalance(e.imbalance, all)),
-      this.options,
-    );
+    const measured = (e: Episode) => batchImbalance(e.imbalance, all);
+    let unpairedWhy = '';
+    if (rows && shape) {
+      const missing = [...before, ...after].filter((e) => !e.logicalLoad).length;
+      if (missing === 0) {
+        const { numRanks: R, slotsPerRank: S } = shape;
+        // the previous map on this episode's logical heat, per layer (replicas share evenly)
+        const modelled = (e: Episode) => e.logicalLoad!.map((h, i) => imbalance(rows[i], h, R, S));
+        const pair = (e: Episode): PairedEpisode => ({ measured: measured(e), counterfactual: batchImbalance(modelled(e), all) });
+        const r = decidePairedImbalanceGate(before.map(pair), after.map(pair), this.options);
+        const worst = worstPairedLayer(q.layers, before, after, modelled);
+        return {
+          verdict: r.verdict,
+          detail: `${where}: ${r.detail}${worst ? `; worst layer ${worst}` : ''}`,
+          before: { n: r.before.n, mean: r.before.mean },
+          after: { n: r.after.n, mean: r.after.mean },
+          paired: true,
+        };
+      }
+      unpairedWhy = `; unpaired: ${missing} episodes without logical load`;
+    } else if (q.previousRows) {
+      unpairedWhy = '; unpaired: the previous rows do not fit the batch layers';
+    }
+    const r = decideImbalanceGate(before.map(measured), after.map(measured), this.options);
     const worst = worstLayer(q.layers, before, after);
     return {
       verdict: r.verdict,
-      detail: `${where}: ${r.detail}${worst ? `; worst layer ${worst}` : ''}`,
+      detail: `${where}: ${r.detail}${worst ? `; worst layer ${worst}` : ''}${unpairedWhy}`,
       before: { n: r.before.n, mean: r.before.mean },
       after: { n: r.after.n, mean: r.after.mean },
+      paired: false,
     };
   }
+}
+
+interface Shape {
+  readonly numRanks: number;
+  readonly slotsPerRank: number;
+  readonly numExperts: number;
+}
+
+type Episode = { imbalance: number[]; logicalLoad?: Float64Array[] };
+
+/** The previous row of each batch layer, in batch order; null when one is missing or not a row of this shape. */
+function previousRowsOf(layers: readonly number[], given: Readonly<Record<number, readonly number[]>>, s: Shape): (readonly number[])[] | null {
+  const out: (readonly number[])[] = [];
+  for (const l of layers) {
+    const row = given[l];
+    if (!row || row.length !== s.numRanks * s.slotsPerRank || row.some((e) => !Number.isInteger(e) || e < 0 || e >= s.numExperts)) return null;
+    out.push(row);
+  }
+  return out;
+}
+
+/** The layer whose paired change (mean measured − modelled after, minus before) is largest, when there are several. */
+function worstPairedLayer(layers: readonly number[], before: readonly Episode[], after: readonly Episode[], modelled: (e: Episode) => number[]): string | null {
+  if (layers.length < 2 || before.length === 0) return null;
+  const gaps = (eps: readonly Episode[]) => {
+    const sum = new Array<number>(layers.length).fill(0);
+    const meas = new Array<number>(layers.length).fill(0);
+    for (const e of eps) {
+      const m = modelled(e);
+      for (let i = 0; i < layers.length; i++) {
+        sum[i] += e.imbalance[i] - m[i];
+        meas[i] += e.imbalance[i];
+      }
+    }
+    return { gap: sum.map((x) => x / eps.length), measured: meas.map((x) => x / eps.length) };
+  };
+  const b = gaps(before);
+  const a = gaps(after);
+  let best = 0;
+  for (let i = 1; i < layers.length; i++) if (a.gap[i] - b.gap[i] > a.gap[best] - b.gap[best]) best = i;
+  const change = a.gap[best] - b.gap[best];
+  return `${layers[best]}: ${b.measured[best].toFixed(3)} → ${a.measured[best].toFixed(3)} measured, paired change ${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(3)}`;
 }
 
 /** The layer whose mean imbalance rose most (or fell least), as "L: before → after", when there are several. */
