@@ -25,9 +25,10 @@ import { http, OPERATOR } from '../support/http';
  * episodes in Postgres; the rollout service (Redis lock, event store) drives agents with
  * simulated backends over the direct control channel; after the gated first batch commits, the
  * service asks HeatAnalysis about the heat the simulator produced on the new map, and the
- * verdict decides: a worse map (3) is rolled back — every rank holds version 1's weights again and
- * the simulator routes by it — while a better map (2) goes on to every layer and the measured
- * imbalance drops. The `rollout.analysis` events carry the numbers.
+ * verdict (paired: each episode against v1's rows modelled on its own logical heat) decides: a
+ * worse map (3) is rolled back — every rank holds version 1's weights again and the simulator
+ * routes by it — while a better map (2) goes on to every layer and the measured imbalance drops.
+ * The `rollout.analysis` events carry the numbers.
  */
 describe('rollout gate: simulator → collector → HeatAnalysis → rollout service → agents', () => {
   const config = testConfig();
@@ -217,7 +218,11 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     await expectOrderedByGain(rid);
     // the failure names the gate and the numbers the collector measured
     expect(done.failure.reason).toMatch(
-      new RegExp(`^analysis of batch 0 failed: layers ${first} on version 3, decode: mean per-episode imbalance \\d\\.\\d{3} after the commit \\(\\d+ episodes, sd \\d\\.\\d{3}\\) vs \\d\\.\\d{3} before \\(\\d+ episodes, sd \\d\\.\\d{3}\\): \\+\\d\\.\\d{3}, worse by more than the tolerance`),
+      new RegExp(
+        `^analysis of batch 0 failed: layers ${first} on version 3, decode: mean per-episode imbalance \\d\\.\\d{3} after the commit \\(\\d+ episodes, sd \\d\\.\\d{3}\\) vs \\d\\.\\d{3} before \\(\\d+ episodes, sd \\d\\.\\d{3}\\); ` +
+          `on the same heat the previous map would have had \\d\\.\\d{3} after \\(modelled; measured − modelled \\+\\d\\.\\d{3}, sd \\d\\.\\d{3}\\), and the model's gap on the old map before was [+−]\\d\\.\\d{3} \\(sd \\d\\.\\d{3}\\): ` +
+          `paired change \\+\\d\\.\\d{3}, worse by more than the tolerance`,
+      ),
     );
     expect(done.layers.map((l: { layer: number; status: string; version: number }) => [l.layer, l.status, l.version]).sort((a: number[], b: number[]) => a[0] - b[0])).toEqual(
       [0, 1, 2, 3].map((l) => [l, l === first ? 'ROLLED_BACK' : 'PENDING', 1]),
@@ -284,7 +289,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     expect(analysis.payload).toMatchObject({ type: 'analysis', batch: 0, passed: true });
     const detail = analysis.payload.detail as string;
     expect(detail).toMatch(new RegExp(`^layers ${first} on version 2, decode`));
-    expect(detail).toMatch(/ on version 2, decode: mean per-episode imbalance \d\.\d{3} after the commit \(\d+ episodes, sd \d\.\d{3}\) vs \d\.\d{3} before \(\d+ episodes, sd \d\.\d{3}\): −\d\.\d{3}, better/);
+    expect(detail).toMatch(/ on version 2, decode: mean per-episode imbalance \d\.\d{3} after the commit \(\d+ episodes, sd \d\.\d{3}\) vs \d\.\d{3} before \(\d+ episodes, sd \d\.\d{3}\); on the same heat the previous map would have had \d\.\d{3} after \(modelled; measured − modelled −\d\.\d{3}, .*: paired change −\d\.\d{3}, better/);
 
     // the simulator followed every layer to version 2, and the collector measures the gain
     const followed = await simFollowed([0, 1, 2, 3].map((l) => `sim: layer ${l} now on map version 2`));

@@ -792,8 +792,12 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       version: s.plan.toVersion,
     };
     // the baseline: episodes with the batch's layers on their version before the rollout (when they share one)
-    const before = new Set(s.plan.layers.filter((l) => layers.includes(l.layer)).map((l) => l.fromVersion ?? s.plan.fromVersion));
-    const query = before.size === 1 ? { ...q, baselineVersion: [...before][0] } : q;
+    const planned = s.plan.layers.filter((l) => layers.includes(l.layer));
+    const before = new Set(planned.map((l) => l.fromVersion ?? s.plan.fromVersion));
+    // the rows the batch's layers roll back to (every agent's part carries the full row): the
+    // gate pairs each episode with them, modelled on its heat, so drifting heat does not decide
+    const previousRows = Object.fromEntries(planned.filter((l) => l.inverse[0]).map((l) => [l.layer, l.inverse[0].row] as const));
+    const query = { ...q, previousRows, ...(before.size === 1 ? { baselineVersion: [...before][0] } : {}) };
     const tick = async (): Promise<void> => {
       const g = d.state?.gate;
       if (this.closed || d.stopped || d.rolloutId !== rolloutId || !g || g.batch !== batch || d.state?.failure) return;
