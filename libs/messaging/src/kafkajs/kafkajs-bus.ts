@@ -1,4 +1,5 @@
 import { Admin, Consumer, Kafka, logLevel, Producer, CompressionTypes, LogEntry } from 'kafkajs';
+import './request-queue-fix';
 import type {
   BatchHandler,
   BatchResult,
