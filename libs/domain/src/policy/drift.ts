@@ -58,29 +58,47 @@ export function driftRatio(heat: HeatEpisodes, layer: number, K = heat.length): 
  * with fewer than 4 episodes (no test).
  */
 export function heatPersists(heat: HeatEpisodes, layer: number): boolean {
+  return sharesPersist(layerShares(heat, layer), heat.length, heat[0][layer].length);
+}
+
+/** shares[k·E + e]: e's share of episode k's heat of a layer (0 in an all-zero episode). */
+export function layerShares(heat: HeatEpisodes, layer: number): Float64Array {
   const K = heat.length;
-  if (K < 4) return true;
   const E = heat[0][layer].length;
-  // x[k·E + e]: e's share of episode k minus its mean share over the window
   const x = new Float64Array(K * E);
-  const mean = new Float64Array(E);
   for (let k = 0, o = 0; k < K; k++, o += E) {
     const h = heat[k][layer];
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
     const f = total > 0 ? 1 / total : 0;
+    for (let e = 0; e < E; e++) x[o + e] = h[e] * f;
+  }
+  return x;
+}
+
+/** heatPersists on the layer's shares (layerShares) of K episodes × E experts. */
+export function sharesPersist(x: Float64Array, K: number, E: number): boolean {
+  if (K < 4) return true;
+  const mean = new Float64Array(E);
+  for (let k = 0, o = 0; k < K; k++, o += E) for (let e = 0; e < E; e++) mean[e] += x[o + e];
+  for (let e = 0; e < E; e++) mean[e] /= K;
+  // c_j = Σ over episode pairs j apart of the products of deviations; episodes 0 and 1 first,
+  // so that the main loop has no branches
+  let c0 = 0, c1 = 0, c2 = 0;
+  for (let e = 0; e < E; e++) {
+    const v0 = x[e] - mean[e], v1 = x[E + e] - mean[e];
+    c0 += v0 * v0 + v1 * v1;
+    c1 += v0 * v1;
+  }
+  for (let o = 2 * E; o < K * E; o += E) {
     for (let e = 0; e < E; e++) {
-      const v = h[e] * f;
-      x[o + e] = v;
-      mean[e] += v;
+      const m = mean[e];
+      const v = x[o + e] - m;
+      c0 += v * v;
+      c1 += v * (x[o - E + e] - m);
+      c2 += v * (x[o - 2 * E + e] - m);
     }
   }
-  for (let e = 0; e < E; e++) mean[e] /= K;
-  for (let i = 0; i < K * E; i++) x[i] -= mean[i % E];
-  let c0 = 0, c1 = 0, c2 = 0;
-  for (let i = 0; i < K * E; i++) c0 += x[i] * x[i];
-  for (let i = E; i < K * E; i++) c1 += x[i] * x[i - E];
-  for (let i = 2 * E; i < K * E; i++) c2 += x[i] * x[i - 2 * E];
   if (c0 <= 0) return false;
   const band = 2 / Math.sqrt(K);
   return Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band;

@@ -6,39 +6,63 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { PolicyInput, PolicyOptions } from './types';
-import { DriftPlanOptions, driftRatio, heatPersists, planForDrift, stickyConstruct } from './drift';
+import { DriftPlanOptions, driftRatio, layerShares, planForDrift, sharesPersist, stickyConstruct } from './drift';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
   const raw = heat.map((ep) => ep[layer]);
   const maxShots = options.maxShots ?? 4;
-  // one shot of a layer whose deviations do not persist (heatPersists): each expert's median share
-  // over the episodes — its typical level, which a burst on it in a few episodes does not move
-  if (maxShots === 1 && options.medianShot) return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, 1, [medianShares(raw)], Float64Array.of(1));
   const shots = maxShots > 0 ? groupEpisodes(raw, w, maxShots, options.similarity ?? 0.7) : { episodes: raw, w };
   return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, shots.episodes.length, shots.episodes, shots.w);
 }
 
-/** Per expert, the median over episodes of its share of the episode's heat (all-zero episodes count 0). */
-function medianShares(raw: readonly ArrayLike<number>[]): Float64Array {
-  const K = raw.length, E = raw[0].length;
-  const med = new Float64Array(E), col = new Float64Array(K), inv = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
-    let t = 0;
-    for (let e = 0; e < E; e++) t += raw[k][e];
-    inv[k] = t > 0 ? 1 / t : 0;
-  }
-  for (let e = 0; e < E; e++) {
-    // insertion sort: a few dozen episodes, and TypedArray#sort costs more per call than that
-    for (let k = 0; k < K; k++) {
-      const x = raw[k][e] * inv[k];
-      let i = k;
-      for (; i > 0 && col[i - 1] > x; i--) col[i] = col[i - 1];
-      col[i] = x;
+/** Whether a gain (mean per-episode imbalance) is worth its transfers. */
+function paysFor(gain: number, transfers: number, perTransfer: number, minGain: number): boolean {
+  return gain >= minGain && gain > perTransfer * transfers;
+}
+
+/**
+ * Typical levels of a layer whose heat deviations do not persist (sharesPersist), from its shares
+ * (layerShares) over K episodes: per expert, the mean share without its t highest and t lowest
+ * values, t = 2 (1 under 8 episodes, 0 under 4) — a burst on an expert, straddling at most two
+ * episodes, does not move it. One pass gives both the window's levels and those of its first
+ * `split` episodes (the held-out check's older half), since the running figures at that point
+ * are theirs. Returns [window levels, older-half levels].
+ */
+function typicalLevels(shares: Float64Array, K: number, E: number, split: number): [Float64Array, Float64Array] {
+  const sum = new Float64Array(E);
+  // per expert its two highest (h1 ≥ h2) and two lowest (l1 ≤ l2) values so far
+  const h1 = new Float64Array(E).fill(-Infinity), h2 = new Float64Array(E).fill(-Infinity);
+  const l1 = new Float64Array(E).fill(Infinity), l2 = new Float64Array(E).fill(Infinity);
+  const older = new Float64Array(E);
+  const level = (out: Float64Array, n: number): void => {
+    const t = n >= 8 ? 2 : n >= 4 ? 1 : 0;
+    for (let e = 0; e < E; e++) {
+      const s = t === 0 ? sum[e] : t === 1 ? sum[e] - h1[e] - l1[e] : sum[e] - h1[e] - h2[e] - l1[e] - l2[e];
+      out[e] = s > 0 ? s : 0;
     }
-    med[e] = K & 1 ? col[K >> 1] : 0.5 * (col[(K >> 1) - 1] + col[K >> 1]);
+  };
+  for (let k = 0, r = 0; k < K; k++, r += E) {
+    for (let e = 0; e < E; e++) {
+      const x = shares[r + e];
+      sum[e] += x;
+      const a = h1[e], b = l1[e];
+      const aLow = a > x ? x : a, bHigh = b < x ? x : b;
+      h1[e] = a > x ? a : x;
+      l1[e] = b < x ? b : x;
+      const c = h2[e], d = l2[e];
+      h2[e] = c > aLow ? c : aLow;
+      l2[e] = d < bHigh ? d : bHigh;
+    }
+    if (k === split - 1) level(older, split);
   }
-  return med;
+  level(sum, K);
+  return [sum, older];
+}
+
+/** A one-shot problem from one heat vector. */
+function oneShot(shape: DeploymentShape, h: Float64Array): LayerProblem {
+  return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, 1, [h], Float64Array.of(1));
 }
 
 /**
@@ -154,7 +178,7 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  * forecast of the next interval, from a construction that keeps replicas where they are unless a
  * transfer pays, when a held-out check confirms that plan too. A layer whose heat deviations do
  * not persist from episode to episode (noise, random spikes: heatPersists) is planned as
- * stationary, from each expert's median share. Layers of several shots (alternating phases) take
+ * stationary, from each expert's typical (trimmed mean) share. Layers of several shots (alternating phases) take
  * the better, episode by episode, of the search from the map in service and a sticky construction.
  */
 export function defaultPolicy(input: PolicyInput): number[][] {
@@ -173,14 +197,14 @@ export function defaultPolicy(input: PolicyInput): number[][] {
   // the search (moves worth less than this per transfer are not taken) as in the decision
   const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
   const out: number[][] = [];
-  const oneShot: PolicyOptions = { ...options, maxShots: 1, medianShot: true };
   for (let l = 0; l < shape.numLayers; l++) {
     // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
-    // episode: such a layer is planned as stationary — one shot of median shares, at the stationary
-    // price per transfer
-    const persists = heatPersists(heat, l);
-    const lo = options.maxShots === undefined && !persists ? oneShot : options;
-    const pb = problem(shape, heat, l, w, lo);
+    // episode: such a layer is planned as stationary — one shot, at the stationary price per transfer
+    const shares = layerShares(heat, l);
+    const persists = sharesPersist(shares, K, shape.numExperts);
+    // such a layer: one shot of each expert's typical level (typicalLevels), as is its held-out check
+    const robust = options.maxShots === undefined && !persists ? typicalLevels(shares, K, shape.numExperts, K - (K >> 1)) : null;
+    const pb = robust ? oneShot(shape, robust[0]) : problem(shape, heat, l, w, options);
     const st = new PlacementState(pb, current[l]);
     const f0 = st.objective() + pb.zeroEpisodesWeight();
     if (f0 <= 1 + threshold) {
@@ -203,9 +227,8 @@ export function defaultPolicy(input: PolicyInput): number[][] {
       else alt.release();
     }
     const gain = f0 - (best.objective() + pb.zeroEpisodesWeight());
-    const perTransfer = pb.K > 1 ? lambda : stationaryPrice;
-    const pays = gain >= minGain && gain > perTransfer * best.transfers;
-    const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, lo);
+    const pays = paysFor(gain, best.transfers, pb.K > 1 ? lambda : stationaryPrice, minGain);
+    const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options, robust);
     // drift is a deviation that persists: a layer that fails that test is not planned for one
     const drift = persists ? driftMap(shape, heat, l, current[l], lambda, options) : null;
     out.push(drift ? Array.from(drift) : confirmed ? Array.from(best.slot) : Array.from(current[l]));
@@ -280,6 +303,7 @@ function heldOutConfirms(
   current: ArrayLike<number>,
   lambda: number,
   options: PolicyOptions,
+  robust: [Float64Array, Float64Array] | null = null,
 ): boolean {
   const K = heat.length;
   const z = options.confirmZ ?? DEFAULT_CONFIRM_Z;
@@ -288,7 +312,8 @@ function heldOutConfirms(
   const older = heat.slice(0, K - half);
   const newer = heat.slice(K - half).map((ep) => ep[layer]);
   const wA = decayWeights(older.length, options.halfLife ?? 2 * older.length);
-  const pbA = problem(shape, older, layer, wA, options);
+  // the same problem as the layer's own: one robust shot when its heat does not persist
+  const pbA = robust ? oneShot(shape, robust[1]) : problem(shape, older, layer, wA, options);
   const st = new PlacementState(pbA, current);
   localSearch(st, searchLimits(pbA, lambda, options, options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER));
   const ok = beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);

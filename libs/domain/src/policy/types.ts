@@ -26,8 +26,6 @@ export interface PolicyOptions {
   readonly driftPenalty?: number;
   /** default, layers of several shots: price of a transfer in the sticky construction, in units of the mean rank load (default 0.05). */
   readonly phasePenalty?: number;
-  /** With maxShots 1: the shot is each expert's median share over the episodes, not the weighted mean (default: only for layers whose heat does not persist). */
-  readonly medianShot?: boolean;
   /** Upper bound on local-search moves per layer. */
   readonly maxMoves?: number;
   /** Search nodes per layer for the exact branch and bound (flash). */
