@@ -178,8 +178,9 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  * forecast of the next interval, from a construction that keeps replicas where they are unless a
  * transfer pays, when a held-out check confirms that plan too. A layer whose heat deviations do
  * not persist from episode to episode (noise, random spikes: heatPersists) is planned as
- * stationary, from each expert's typical (trimmed mean) share. Layers of several shots (alternating phases) take
- * the better, episode by episode, of the search from the map in service and a sticky construction.
+ * stationary, from each expert's typical (trimmed mean) share. Layers of several shots
+ * (alternating phases) take the better, episode by episode, of the search from the map in service
+ * and a sticky construction.
  */
 export function defaultPolicy(input: PolicyInput): number[][] {
   const { shape, heat, current, options = {} } = input;
