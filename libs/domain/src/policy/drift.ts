@@ -3,6 +3,7 @@ import { alignToCurrent } from '../transfer/transfer-plan';
 import { EPS, LayerProblem, PlacementState } from './engine';
 import { repairDuplicates, replicateMinMax } from './greedy';
 import { localSearch } from './search';
+import { layerStats } from './layer-stats';
 
 /**
  * Drifting heat: the helpers default uses when a layer's load moves steadily over the window
@@ -58,50 +59,7 @@ export function driftRatio(heat: HeatEpisodes, layer: number, K = heat.length): 
  * with fewer than 4 episodes (no test).
  */
 export function heatPersists(heat: HeatEpisodes, layer: number): boolean {
-  return sharesPersist(layerShares(heat, layer), heat.length, heat[0][layer].length);
-}
-
-/** shares[k·E + e]: e's share of episode k's heat of a layer (0 in an all-zero episode). */
-export function layerShares(heat: HeatEpisodes, layer: number): Float64Array {
-  const K = heat.length;
-  const E = heat[0][layer].length;
-  const x = new Float64Array(K * E);
-  for (let k = 0, o = 0; k < K; k++, o += E) {
-    const h = heat[k][layer];
-    let total = 0;
-    for (let e = 0; e < E; e++) total += h[e];
-    const f = total > 0 ? 1 / total : 0;
-    for (let e = 0; e < E; e++) x[o + e] = h[e] * f;
-  }
-  return x;
-}
-
-/** heatPersists on the layer's shares (layerShares) of K episodes × E experts. */
-export function sharesPersist(x: Float64Array, K: number, E: number): boolean {
-  if (K < 4) return true;
-  const mean = new Float64Array(E);
-  for (let k = 0, o = 0; k < K; k++, o += E) for (let e = 0; e < E; e++) mean[e] += x[o + e];
-  for (let e = 0; e < E; e++) mean[e] /= K;
-  // c_j = Σ over episode pairs j apart of the products of deviations; episodes 0 and 1 first,
-  // so that the main loop has no branches
-  let c0 = 0, c1 = 0, c2 = 0;
-  for (let e = 0; e < E; e++) {
-    const v0 = x[e] - mean[e], v1 = x[E + e] - mean[e];
-    c0 += v0 * v0 + v1 * v1;
-    c1 += v0 * v1;
-  }
-  for (let o = 2 * E; o < K * E; o += E) {
-    for (let e = 0; e < E; e++) {
-      const m = mean[e];
-      const v = x[o + e] - m;
-      c0 += v * v;
-      c1 += v * (x[o - E + e] - m);
-      c2 += v * (x[o - 2 * E + e] - m);
-    }
-  }
-  if (c0 <= 0) return false;
-  const band = 2 / Math.sqrt(K);
-  return Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band;
+  return layerStats(heat, layer, heat.length).persists;
 }
 
 /**

@@ -6,7 +6,8 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { PolicyInput, PolicyOptions } from './types';
-import { DriftPlanOptions, driftRatio, layerShares, planForDrift, sharesPersist, stickyConstruct } from './drift';
+import { DriftPlanOptions, driftRatio, planForDrift, stickyConstruct } from './drift';
+import { LayerStats, layerStats } from './layer-stats';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -19,45 +20,6 @@ function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: F
 /** Whether a gain (mean per-episode imbalance) is worth its transfers. */
 function paysFor(gain: number, transfers: number, perTransfer: number, minGain: number): boolean {
   return gain >= minGain && gain > perTransfer * transfers;
-}
-
-/**
- * Typical levels of a layer whose heat deviations do not persist (sharesPersist), from its shares
- * (layerShares) over K episodes: per expert, the mean share without its t highest and t lowest
- * values, t = 2 (1 under 8 episodes, 0 under 4) — a burst on an expert, straddling at most two
- * episodes, does not move it. One pass gives both the window's levels and those of its first
- * `split` episodes (the held-out check's older half), since the running figures at that point
- * are theirs. Returns [window levels, older-half levels].
- */
-function typicalLevels(shares: Float64Array, K: number, E: number, split: number): [Float64Array, Float64Array] {
-  const sum = new Float64Array(E);
-  // per expert its two highest (h1 ≥ h2) and two lowest (l1 ≤ l2) values so far
-  const h1 = new Float64Array(E).fill(-Infinity), h2 = new Float64Array(E).fill(-Infinity);
-  const l1 = new Float64Array(E).fill(Infinity), l2 = new Float64Array(E).fill(Infinity);
-  const older = new Float64Array(E);
-  const level = (out: Float64Array, n: number): void => {
-    const t = n >= 8 ? 2 : n >= 4 ? 1 : 0;
-    for (let e = 0; e < E; e++) {
-      const s = t === 0 ? sum[e] : t === 1 ? sum[e] - h1[e] - l1[e] : sum[e] - h1[e] - h2[e] - l1[e] - l2[e];
-      out[e] = s > 0 ? s : 0;
-    }
-  };
-  for (let k = 0, r = 0; k < K; k++, r += E) {
-    for (let e = 0; e < E; e++) {
-      const x = shares[r + e];
-      sum[e] += x;
-      const a = h1[e], b = l1[e];
-      const aLow = a > x ? x : a, bHigh = b < x ? x : b;
-      h1[e] = a > x ? a : x;
-      l1[e] = b < x ? b : x;
-      const c = h2[e], d = l2[e];
-      h2[e] = c > aLow ? c : aLow;
-      l2[e] = d < bHigh ? d : bHigh;
-    }
-    if (k === split - 1) level(older, split);
-  }
-  level(sum, K);
-  return [sum, older];
 }
 
 /** A one-shot problem from one heat vector. */
@@ -201,11 +163,11 @@ export function defaultPolicy(input: PolicyInput): number[][] {
   for (let l = 0; l < shape.numLayers; l++) {
     // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
     // episode: such a layer is planned as stationary — one shot, at the stationary price per transfer
-    const shares = layerShares(heat, l);
-    const persists = sharesPersist(shares, K, shape.numExperts);
-    // such a layer: one shot of each expert's typical level (typicalLevels), as is its held-out check
-    const robust = options.maxShots === undefined && !persists ? typicalLevels(shares, K, shape.numExperts, K - (K >> 1)) : null;
-    const pb = robust ? oneShot(shape, robust[0]) : problem(shape, heat, l, w, options);
+    const stats = layerStats(heat, l, K - (K >> 1));
+    const persists = stats.persists;
+    // such a layer: one shot of each expert's typical level, as is its held-out check
+    const robust = options.maxShots === undefined && !persists ? stats : null;
+    const pb = robust ? oneShot(shape, robust.level) : problem(shape, heat, l, w, options);
     const st = new PlacementState(pb, current[l]);
     const f0 = st.objective() + pb.zeroEpisodesWeight();
     if (f0 <= 1 + threshold) {
@@ -304,7 +266,7 @@ function heldOutConfirms(
   current: ArrayLike<number>,
   lambda: number,
   options: PolicyOptions,
-  robust: [Float64Array, Float64Array] | null = null,
+  robust: LayerStats | null = null,
 ): boolean {
   const K = heat.length;
   const z = options.confirmZ ?? DEFAULT_CONFIRM_Z;
@@ -314,7 +276,7 @@ function heldOutConfirms(
   const newer = heat.slice(K - half).map((ep) => ep[layer]);
   const wA = decayWeights(older.length, options.halfLife ?? 2 * older.length);
   // the same problem as the layer's own: one robust shot when its heat does not persist
-  const pbA = robust ? oneShot(shape, robust[1]) : problem(shape, older, layer, wA, options);
+  const pbA = robust ? oneShot(shape, robust.olderLevel) : problem(shape, older, layer, wA, options);
   const st = new PlacementState(pbA, current);
   localSearch(st, searchLimits(pbA, lambda, options, options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER));
   const ok = beatsByZ(heat, layer, K - half, K, current, st.slot, shape, z);
