@@ -150,8 +150,8 @@ async function main(): Promise<void> {
       starts.push(layers[0].prepare! - created.at);
       const totals = layers.map((x) => x.committed! - x.prepare!);
       if (round < WARMUP) {
-        cold = { first: totals[0], p50: pct(totals, 0.5) };
-        log(`warm-up round (not measured): ${layers.length} layers in ${wall} ms; first layer after the agents started ${totals[0]} ms, p50 ${cold.p50} ms`);
+        if (round === 0) cold = { first: totals[0], p50: pct(totals, 0.5) };
+        log(`warm-up round ${round + 1} (not measured): ${layers.length} layers in ${wall} ms; its first layer ${totals[0]} ms, p50 ${pct(totals, 0.5)} ms`);
         continue;
       }
       walls.push(wall);
@@ -184,7 +184,7 @@ ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated
 ${L} layers; the plan: ${plan}. Rollout service in its own process (dist/apps/rollout), Postgres, Redis (lock) and Kafka on the same 2 cores.
 Per layer, from the service's own event stamps: prepare decided → last prepare ack → commit decided → last commit ack — ${how},
 and one Postgres transaction per layer (the commit decision is written before it is sent, with the acks and the prepare decision before it).
-${cold ? `A warm-up rollout ran first and is not counted: its first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
+${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} ran first and ${WARMUP === 1 ? 'is' : 'are'} not counted: the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
 
 | layers measured | p50 ms | p99 ms | mean ms | max ms | prepare p50 / p99 ms | commit p50 / p99 ms | whole rollout (ms, per round) | start: plan computed and recorded (ms, per round) |
 |---|---|---|---|---|---|---|---|---|
