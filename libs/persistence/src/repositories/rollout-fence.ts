@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { EVENT_ROWS, eventColumns, NewEvent } from './event-store';
+import { EVENT_ROWS, eventsParam, NewEvent } from './event-store';
 
 /** Who writes under a fence: the deployment, the writer's lock generation and its instance id. */
 export interface RolloutFence {
@@ -19,7 +19,7 @@ export interface RolloutFence {
 export async function appendFenced(q: Pick<EntityManager, 'query'>, fence: RolloutFence, events: readonly NewEvent[]): Promise<boolean> {
   const rows: { fenced: boolean }[] = await q.query(
     `WITH fence AS (
-       INSERT INTO rollout_fences (deployment_id, generation, instance) VALUES ($7, $8, $9)
+       INSERT INTO rollout_fences (deployment_id, generation, instance) VALUES ($2, $3, $4)
        ON CONFLICT (deployment_id) DO UPDATE SET generation = EXCLUDED.generation, instance = EXCLUDED.instance, written_at = now()
          WHERE rollout_fences.generation <= EXCLUDED.generation
        RETURNING generation
@@ -29,7 +29,7 @@ export async function appendFenced(q: Pick<EntityManager, 'query'>, fence: Rollo
        RETURNING id
      )
      SELECT EXISTS (SELECT 1 FROM fence) AS fenced, (SELECT count(*) FROM appended) AS appended`,
-    [...eventColumns(events), fence.deployment, fence.generation, fence.instance],
+    [eventsParam(events), fence.deployment, fence.generation, fence.instance],
   );
   return rows[0]?.fenced === true;
 }
