@@ -3,7 +3,8 @@
  * nothing of ours in it — the floor under `layer_overhead_*`. A coordinator and 8 bare Node
  * processes (one per node, as the agents) on loopback TCP, one JSON line per message; per layer:
  *   prepare — the coordinator writes one line (a part of bench:rollout's size) to each process;
- *             each asks the other seven for a 16-byte expert and, with all seven answers, acks;
+ *             each asks six of the other seven for a 16-byte expert (bench:rollout's agents fetch
+ *             from five or six nodes) and, with all six answers, acks;
  *   write   — one INSERT of 19 event rows (bench:rollout's per-layer count and sizes) into Postgres;
  *   commit  — one line to each process; each acks with 40 checksums (a commit ack's holdings).
  * FLOOR_LAYERS (default 232, after 58 unmeasured) layers back to back. Last line: one JSON object.
@@ -63,7 +64,7 @@ function child(me: number, coordinatorPort: number, peerBase: number): void {
       const m = JSON.parse(l) as { kind: string; layer: number };
       const ack = (extra: object) => s.write(`${JSON.stringify({ v: 1, type: 'ack', node: me, ack: { layer: m.layer, phase: m.kind, ok: true, ...extra }, sentAt: Date.now() })}\n`);
       if (m.kind === 'prepare') {
-        void Promise.all(Array.from({ length: N }, (_, p) => p).filter((p) => p !== me).map(fetchFrom)).then(() => ack({}));
+        void Promise.all(Array.from({ length: N - 2 }, (_, k) => (me + 1 + k) % N).map(fetchFrom)).then(() => ack({}));
       } else ack({ holdings: { layer: m.layer, version: 2, ranks: Array.from({ length: 8 }, (_, r) => ({ rank: me * 8 + r, experts: [1, 2, 3, 4, 5], checksums: checksums.slice(r * 5, r * 5 + 5) })) } });
     });
   }, 300);
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
       'Rollout floor (`npm run bench:rollout-floor`)',
       `Command: \`npm run bench:rollout-floor\` (bench/rollout-floor.bench.ts). Machine: ${machine()}.
 bench:rollout's message pattern with nothing of ours in it: a coordinator and ${N} bare Node processes on loopback TCP, one JSON line per
-message. Per layer: prepare (a line of bench:rollout's part size to each process; each fetches a 16-byte expert from each of the other seven, then acks),
+message. Per layer: prepare (a line of bench:rollout's part size to each process; each fetches a 16-byte expert from six of the other seven, then acks),
 one Postgres INSERT of 19 event rows of bench:rollout's sizes, commit (a line to each; each acks with 40 checksums). ${LAYERS} layers measured after ${WARMUP} unmeasured.
 
 | layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |

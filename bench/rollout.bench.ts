@@ -53,12 +53,14 @@ async function main(): Promise<void> {
   const shape: DeploymentShape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
   const deployment = `bench-rollout-${randomUUID().slice(0, 8)}`;
   const v1 = roundRobinMap(shape);
-  // remote (default): every layer changes, whole ranks' contents move to other nodes — every agent
-  // fetches from the other seven; local: every rank's slots rotate in place (local copies only)
+  // remote (default): every slot of every layer takes what a rank of another node holds — local
+  // slot j of rank r the same slot of rank r + 8c + 1, c = 1 + (j + l) mod 7, a permutation of
+  // each slot column, so v2 is a valid map — and each agent fetches from five or six of the other
+  // seven nodes; local: every rank's slots rotate in place (local copies only)
   const v2 =
     PLAN === 'local'
       ? v1.map((row) => row.map((_, p) => row[Math.floor(p / S) * S + ((p + 1) % S)]))
-      : v1.map((row, l) => row.map((_, p) => row[(p + S * (8 * ((l % 7) + 1) + 1)) % (R * S)]));
+      : v1.map((row, l) => row.map((_, p) => row[((Math.floor(p / S) + 8 * (1 + ((p % S) + l) % 7) + 1) % R) * S + (p % S)]));
 
   // the rollout service as deployed: its own process (dist/apps/rollout)
   const [httpPort, controlPort] = [3990, 3991];
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
     const plan =
       PLAN === 'local'
         ? 'every rank\'s slots rotate in place (local copies only, no peer transfer)'
-        : 'every slot of every layer moves to a rank of another node (each agent fetches from the other seven: the worst case)';
+        : 'every slot of every layer takes the expert a rank of another node holds (each agent fetches from five or six of the other seven nodes)';
     const env = [TRANSPORT === 'kafka' ? 'ROLLOUT_BENCH_TRANSPORT=kafka' : '', PLAN === 'local' ? 'ROLLOUT_BENCH_PLAN=local' : ''].filter(Boolean).join(' ');
     writeSection(
       `Rollout${env ? ` (${env})` : ''} (\`${env ? `${env} ` : ''}npm run bench:rollout\`)`,
