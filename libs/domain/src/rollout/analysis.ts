@@ -70,6 +70,17 @@ export function batchImbalance(perLayer: ArrayLike<number>, layers: readonly num
 const f3 = (x: number) => x.toFixed(3);
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 
+/** Mean `after` against mean `before`: the change, its Welch SE, the tolerance, the verdict and how it reads. */
+function compareMeans(before: EpisodeStats, after: EpisodeStats, options: ImbalanceGateOptions) {
+  const se = Math.sqrt(before.se * before.se + after.se * after.se);
+  const tolerance = Math.max(options.minTolerance, options.seMultiplier * se);
+  const change = after.mean - before.mean;
+  const verdict: 'pass' | 'fail' = change > tolerance ? 'fail' : 'pass';
+  const judgement = verdict === 'fail' ? 'worse by more than the tolerance' : change < -tolerance ? 'better' : 'within the tolerance';
+  const why = `${judgement} (tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)}))`;
+  return { se, tolerance, change, verdict, why };
+}
+
 /**
  * Decides the gate from per-episode figures before the rollout and after the batch committed:
  * 'fail' when the mean after exceeds the mean before by more than max(minTolerance, k · SE), SE
@@ -97,14 +108,8 @@ export function decideImbalanceGate(
       detail: `${measured}; no episodes before the rollout to compare with: passed unmeasured`,
     };
   }
-  const se = Math.sqrt(b.se * b.se + a.se * a.se);
-  const tolerance = Math.max(options.minTolerance, options.seMultiplier * se);
-  const change = a.mean - b.mean;
-  const verdict = change > tolerance ? 'fail' : 'pass';
-  const judgement = verdict === 'fail' ? 'worse by more than the tolerance' : change < -tolerance ? 'better' : 'within the tolerance';
-  const detail =
-    `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}): ${signed(change)}, ${judgement} ` +
-    `(tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)}))`;
+  const { se, tolerance, change, verdict, why } = compareMeans(b, a, options);
+  const detail = `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}): ${signed(change)}, ${why}`;
   return { verdict, before: b, after: a, change, se, tolerance, detail };
 }
 
@@ -163,15 +168,10 @@ export function decidePairedImbalanceGate(
       counterfactualAfter,
     };
   }
-  const se = Math.sqrt(gapBefore.se * gapBefore.se + gapAfter.se * gapAfter.se);
-  const tolerance = Math.max(options.minTolerance, options.seMultiplier * se);
-  const change = gapAfter.mean - gapBefore.mean;
-  const verdict = change > tolerance ? 'fail' : 'pass';
-  const judgement = verdict === 'fail' ? 'worse by more than the tolerance' : change < -tolerance ? 'better' : 'within the tolerance';
+  const { se, tolerance, change, verdict, why } = compareMeans(gapBefore, gapAfter, options);
   const detail =
     `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}); ${counterfactual}, ` +
     `and the model's gap on the old map before was ${signed(gapBefore.mean)} (sd ${f3(gapBefore.sd)}): ` +
-    `paired change ${signed(change)}, ${judgement} ` +
-    `(tolerance ${f3(tolerance)} = max(${options.minTolerance}, ${options.seMultiplier}·SE ${f3(se)}))`;
+    `paired change ${signed(change)}, ${why}`;
   return { verdict, before: b, after: a, change, se, tolerance, detail, gapBefore, gapAfter, counterfactualAfter };
 }
