@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentSigningKey, SERVICE_SIGNATURES_HEADER, signForEach, TOPICS } from '@eplb/contracts';
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
@@ -273,5 +274,29 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const before2 = service.stats.invalidMessages;
     expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), inner)).type).toBe('welcome');
     await eventually(async () => service.stats.invalidMessages > before2, 5_000);
+  });
+
+  it('an agent on Kafka runs only the commands the service signed for its node: unsigned ones and ones signed with another node\'s token are dropped', async () => {
+    const id = `rollout-signed-${randomUUID().slice(0, 8)}`;
+    await deploymentWithAgents(id, false);
+    const rt = lastRuntimes[0];
+    const node1 = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${id}-node-1`, role: 'agent', scope: { deployment: id, node: 1 } } });
+    expect(node1.status).toBe(201);
+    // a commit for node 0 (nothing staged: if run, it is answered with an error ack)
+    const value = (layer: number) => JSON.stringify({ v: 1, deployment: id, rolloutId: randomUUID(), command: { kind: 'commit', layer, attempt: 1, agent: 0, ranks: [0, 1, 2, 3] }, sentAt: Date.now() });
+    const [unsigned, otherNode, signed] = [value(0), value(1), value(2)];
+    const producer = await bus.producer({ compression: 'none' });
+    const before = { ...rt.stats };
+    await producer.send(TOPICS.rolloutCommands, [
+      { key: id, value: unsigned },
+      { key: id, value: otherNode, headers: { [SERVICE_SIGNATURES_HEADER]: signForEach([agentSigningKey(node1.body.token as string)], otherNode) } },
+      { key: id, value: signed, headers: { [SERVICE_SIGNATURES_HEADER]: signForEach([agentSigningKey(node1.body.token as string), agentSigningKey(OPERATOR)], signed) } },
+    ]);
+    await producer.close();
+    // the one signed with a key of node 0 (here the operator token it presents) runs; the two others do not
+    await eventually(async () => rt.stats.executed === before.executed + 1 && rt.stats.invalid === before.invalid + 2, 30_000, 50);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rt.stats.executed - before.executed).toBe(1);
+    expect(rt.stats.invalid - before.invalid).toBe(2);
   });
 });

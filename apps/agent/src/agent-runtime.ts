@@ -1,4 +1,4 @@
-import { AGENT_SIGNATURE_HEADER, TOPICS, RolloutAckV1, agentSigningKey, parseRolloutCommand, signAgentMessage } from '@eplb/contracts';
+import { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, TOPICS, RolloutAckV1, agentSigningKey, parseRolloutCommand, signAgentMessage, signedWithOneOf } from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
 import type { RolloutAck, RolloutAgentCommand } from '@eplb/domain';
 import { ControlClient, ControlEndpoint } from '@eplb/messaging';
@@ -87,7 +87,7 @@ export class AgentRuntime {
       },
     });
     await this.consumer.run(async (batch) => {
-      for (const m of batch.messages) this.onMessage(m.value, null);
+      for (const m of batch.messages) this.onMessage(m.value, null, m.headers[SERVICE_SIGNATURES_HEADER]);
     });
     for (const endpoint of this.o.control?.endpoints ?? []) this.dial(endpoint);
     // heartbeats on the control channel, or on Kafka while no connection is up
@@ -150,8 +150,11 @@ export class AgentRuntime {
     if (!sent) await this.publish(msg, null);
   }
 
-  /** `via`: the control connection the command came on (answered there), null for Kafka. */
-  private onMessage(raw: Buffer | string | null, via: ControlClient | null): void {
+  /**
+   * `via`: the control connection the command came on (answered there), null for Kafka — where a
+   * command for this node counts only if the service signed it with this agent's key.
+   */
+  private onMessage(raw: Buffer | string | null, via: ControlClient | null, signatures?: string): void {
     const p = parseRolloutCommand(raw);
     if (!p.ok) {
       this.stats.invalid++;
@@ -160,6 +163,11 @@ export class AgentRuntime {
     }
     const m = p.message;
     if (m.deployment !== this.o.deployment || m.command.agent !== this.o.node) return;
+    if (via === null && !signedWithOneOf([this.signingKey], raw as Buffer, signatures)) {
+      this.stats.invalid++;
+      this.o.log?.('warn', 'command on Kafka without a valid signature of the rollout service dropped', { kind: m.command.kind, layer: m.command.layer, rolloutId: m.rolloutId });
+      return;
+    }
     const cmd = m.command as RolloutAgentCommand;
     const own = this.o.ranks;
     const named = cmd.kind === 'prepare' ? cmd.part.ranks : cmd.ranks;

@@ -18,7 +18,9 @@ import {
   parseRolloutAck,
   RolloutAckV1,
   AGENT_SIGNATURE_HEADER,
-  agentSignatureValid,
+  signedWithOneOf,
+  signForEach,
+  SERVICE_SIGNATURES_HEADER,
   rolloutStream,
   topicSpecs,
 } from '@eplb/contracts';
@@ -556,7 +558,14 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     this.stats.commandsSent += commands.length;
     if (viaKafka.length === 0) return;
     if (!this.producer) throw new Error('Kafka producer not started');
-    await this.producer.send(TOPICS.rolloutCommands, viaKafka.map((m) => ({ key: d.deployment, value: JSON.stringify(m) })));
+    // signed for the node each command addresses (SERVICE_SIGNATURES_HEADER): agents drop the rest
+    const messages = await Promise.all(
+      viaKafka.map(async (m) => {
+        const value = JSON.stringify(m);
+        return { key: d.deployment, value, headers: { [SERVICE_SIGNATURES_HEADER]: signForEach(await this.nodeKeys(d.deployment, m.command.agent), value) } };
+      }),
+    );
+    await this.producer.send(TOPICS.rolloutCommands, messages);
     commandsSent.inc({ transport: 'kafka' }, viaKafka.length);
   }
 
@@ -659,23 +668,24 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Whether an agent message read from Kafka is signed (AGENT_SIGNATURE_HEADER) with the key of a
-   * token that may act for its node — the tokens the control channel would accept in its hello.
-   * Keys are read per node and trusted for SIGNING_KEYS_TTL_MS; a failed check against keys read
-   * more than a second ago reads them once more (a token issued since).
+   * The keys (token hashes) of the tokens that may act for a node — those the control channel
+   * would accept in its hello for it. Read per node and trusted for SIGNING_KEYS_TTL_MS; `fresh`
+   * re-reads keys older than a second (a token issued since).
    */
+  private async nodeKeys(deployment: string, node: number, fresh = false): Promise<string[]> {
+    const key = `${deployment}/${node}`;
+    const entry = this.signingKeys.get(key);
+    const age = entry ? Date.now() - entry.at : Infinity;
+    if (entry && age <= SIGNING_KEYS_TTL_MS && !(fresh && age >= 1_000)) return entry.keys;
+    const keys = await this.tokens.signingKeysFor(deployment, node);
+    this.signingKeys.set(key, { keys, at: Date.now() });
+    return keys;
+  }
+
+  /** Whether an agent message read from Kafka is signed (AGENT_SIGNATURE_HEADER) with a key of its node. */
   private async signedForItsNode(m: RolloutAckV1, value: Buffer, signature: string | undefined): Promise<boolean> {
-    const key = `${m.deployment}/${m.node}`;
-    const read = async () => {
-      const entry = { keys: await this.tokens.signingKeysFor(m.deployment, m.node), at: Date.now() };
-      this.signingKeys.set(key, entry);
-      return entry;
-    };
-    let entry = this.signingKeys.get(key);
-    if (!entry || Date.now() - entry.at > SIGNING_KEYS_TTL_MS) entry = await read();
-    if (agentSignatureValid(entry.keys, value, signature)) return true;
-    if (Date.now() - entry.at < 1_000) return false;
-    return agentSignatureValid((await read()).keys, value, signature);
+    if (signedWithOneOf(await this.nodeKeys(m.deployment, m.node), value, signature)) return true;
+    return signedWithOneOf(await this.nodeKeys(m.deployment, m.node, true), value, signature);
   }
 
   /**

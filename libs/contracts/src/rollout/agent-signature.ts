@@ -16,10 +16,34 @@ export const agentSigningKey = (token: string): string => createHash('sha256').u
 
 export const signAgentMessage = (key: string, value: string | Buffer): string => createHmac('sha256', key).update(value).digest('hex');
 
-/** Whether `signature` is the HMAC of `value` under one of `keys` (constant-time per key). */
-export function agentSignatureValid(keys: Iterable<string>, value: string | Buffer, signature: string | undefined): boolean {
-  if (!signature || !/^[0-9a-f]{64}$/.test(signature)) return false;
-  const got = Buffer.from(signature, 'hex');
-  for (const key of keys) if (timingSafeEqual(Buffer.from(signAgentMessage(key, value), 'hex'), got)) return true;
+/**
+ * Rollout commands on Kafka carry, in this header, one HMAC of their value per key that may act
+ * for the node they address (comma-separated): the agent checks one against its own key, so only
+ * the rollout service (which reads the keys from the token store) can command a node over Kafka —
+ * not another node's agent, nor anyone who can merely write the topic.
+ */
+export const SERVICE_SIGNATURES_HEADER = 'eplb-service-signatures';
+
+/** One signature per key, comma-separated (SERVICE_SIGNATURES_HEADER). */
+export const signForEach = (keys: readonly string[], value: string | Buffer): string => keys.map((k) => signAgentMessage(k, value)).join(',');
+
+/** At most this many signatures in a header are looked at (a node has a handful of keys). */
+const MAX_SIGNATURES = 16;
+
+/**
+ * Whether `header` holds the HMAC of `value` under one of `keys`: one signature (acks) or a
+ * comma-separated list (commands); constant-time per comparison.
+ */
+export function signedWithOneOf(keys: Iterable<string>, value: string | Buffer, header: string | undefined): boolean {
+  if (!header) return false;
+  const got = header
+    .split(',', MAX_SIGNATURES)
+    .filter((h) => /^[0-9a-f]{64}$/.test(h))
+    .map((h) => Buffer.from(h, 'hex'));
+  if (got.length === 0) return false;
+  for (const key of keys) {
+    const want = Buffer.from(signAgentMessage(key, value), 'hex');
+    for (const g of got) if (timingSafeEqual(want, g)) return true;
+  }
   return false;
 }
