@@ -1,5 +1,9 @@
 import { INestApplication } from '@nestjs/common';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentSigningKey, SERVICE_SIGNATURES_HEADER, signForEach, TOPICS } from '@eplb/contracts';
@@ -55,7 +59,7 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
    * Registers a deployment on `current` with version 2 = `target` (as an approved proposal would), and starts its agents:
    * with `direct`, each keeps a control connection to the service (as deployed); without, they talk over Kafka only.
    */
-  async function deploymentWithAgents(id: string, direct: boolean): Promise<SimulatedBackend[]> {
+  async function deploymentWithAgents(id: string, direct: boolean, via?: { port: number; tls: { ca: Buffer } }): Promise<SimulatedBackend[]> {
     const r = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,
       body: {
@@ -74,11 +78,11 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const ports = await Promise.all(bs.map((b) => b.listen(0)));
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
-    const control = direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } : undefined;
+    const control = via ? { endpoints: [{ host: '127.0.0.1', port: via.port }], tls: via.tls } : direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } : undefined;
     const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, ...(control ? { control } : {}) }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
-    await eventually(async () => rts.every((rt) => rt.ready && (!direct || rt.controlConnected)), 60_000);
+    await eventually(async () => rts.every((rt) => rt.ready && (!(direct || via) || rt.controlConnected)), 60_000);
     lastRuntimes = rts;
     return bs;
   }
@@ -298,5 +302,27 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(rt.stats.executed - before.executed).toBe(1);
     expect(rt.stats.invalid - before.invalid).toBe(2);
+  });
+
+  it('a rollout service with ROLLOUT_CONTROL_TLS_CERT/KEY serves the control channel over TLS: agents dialing TLS verify it and are welcomed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-tls-'));
+    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const logger = createLogger('rollout-tls', config.LOG_LEVEL);
+    const tlsSettings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_CONTROL_PORT: '0', ROLLOUT_CONTROL_TLS_CERT: cert, ROLLOUT_CONTROL_TLS_KEY: key });
+    const tlsApp = await bootstrapHttpApp({ name: 'rollout-tls', module: RolloutModule.forRoot(config, logger, tlsSettings), logger, host: '127.0.0.1', port: 0 });
+    try {
+      const svc = tlsApp.get(RolloutService);
+      await eventually(async () => svc.ready, 60_000);
+      const id = `rollout-tls-${randomUUID().slice(0, 8)}`;
+      // every agent's control connection is up: TLS handshake verified against the cert, hello (token) accepted
+      await deploymentWithAgents(id, false, { port: svc.controlChannelPort, tls: { ca: readFileSync(cert) } });
+      expect(lastRuntimes.every((rt) => rt.controlConnected)).toBe(true);
+      expect(() => loadRolloutSettings({ ROLLOUT_CONTROL_TLS_CERT: cert })).toThrow(/set both or neither/);
+    } finally {
+      await Promise.all(lastRuntimes.map((r) => r.close()));
+      await tlsApp.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,8 @@ export interface AgentControlOptions {
   /** Every rollout-service instance: whichever holds the deployment's lock sends over its connection. */
   readonly endpoints: readonly ControlEndpoint[];
   readonly heartbeatMs?: number;
+  /** Dial TLS, verifying the service against `ca` (the system's CAs without) for `servername`. */
+  readonly tls?: { readonly ca?: string | Buffer; readonly servername?: string };
 }
 
 export interface AgentRuntimeOptions {
@@ -115,6 +117,7 @@ export class AgentRuntime {
     const link = { client: null as unknown as ControlClient, welcomed: false };
     link.client = new ControlClient({
       endpoint,
+      ...(this.o.control?.tls ? { tls: this.o.control.tls } : {}),
       hello: () => ({ v: 1, type: 'hello', token: this.o.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), agent: `pid ${process.pid}` }),
       onState: (connected, detail) => {
         if (!connected) link.welcomed = false;

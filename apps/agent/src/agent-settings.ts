@@ -13,7 +13,9 @@ import { parseControlEndpoints } from '@eplb/messaging';
  * - AGENT_BYTES_PER_SECOND: optional cap on bytes sent to peers.
  * - AGENT_STATE_DIR: where the agent keeps its state across restarts (agent-state.ts); unset: none.
  * - AGENT_FAULT_PREPARE_DELAY_MS: an injected delay added to every prepare (fault tests).
- * - AGENT_CONTROL_ENDPOINTS, AGENT_TOKEN, AGENT_HEARTBEAT_MS: the direct control channel.
+ * - AGENT_CONTROL_ENDPOINTS, AGENT_TOKEN, AGENT_HEARTBEAT_MS: the direct control channel;
+ *   AGENT_CONTROL_TLS (true: dial TLS), AGENT_CONTROL_TLS_CA (PEM file the service's certificate
+ *   must chain to; the system's CAs without), AGENT_CONTROL_TLS_SERVERNAME (name to verify).
  */
 export const agentSettingsSchema = z.object({
   /** Unset: the agent starts idle (health endpoints only), as `npm start` runs it on a dev box. */
@@ -67,6 +69,10 @@ export const agentSettingsSchema = z.object({
     .optional()
     .transform((s) => (s ? s : undefined)),
   AGENT_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5_000),
+  /** Dial the control channel over TLS (the hello carries the token): needed off a trusted host. */
+  AGENT_CONTROL_TLS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  AGENT_CONTROL_TLS_CA: z.string().min(1).optional(),
+  AGENT_CONTROL_TLS_SERVERNAME: z.string().min(1).optional(),
 });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 export const AGENT_SETTINGS = Symbol('AGENT_SETTINGS');

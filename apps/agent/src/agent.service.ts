@@ -70,7 +70,17 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       ...(this.state ? { state: this.state } : {}),
       heartbeatMs: s.AGENT_HEARTBEAT_MS,
       token,
-      ...(s.AGENT_CONTROL_ENDPOINTS.length > 0 ? { control: { endpoints: s.AGENT_CONTROL_ENDPOINTS, heartbeatMs: s.AGENT_HEARTBEAT_MS } } : {}),
+      ...(s.AGENT_CONTROL_ENDPOINTS.length > 0
+        ? {
+            control: {
+              endpoints: s.AGENT_CONTROL_ENDPOINTS,
+              heartbeatMs: s.AGENT_HEARTBEAT_MS,
+              ...(s.AGENT_CONTROL_TLS
+                ? { tls: { ...(s.AGENT_CONTROL_TLS_CA ? { ca: readFileSync(s.AGENT_CONTROL_TLS_CA) } : {}), ...(s.AGENT_CONTROL_TLS_SERVERNAME ? { servername: s.AGENT_CONTROL_TLS_SERVERNAME } : {}) } }
+                : {}),
+            },
+          }
+        : {}),
       log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
     });
     await this.runtime.start();

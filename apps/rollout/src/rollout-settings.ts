@@ -18,6 +18,9 @@ export const rolloutSettingsSchema = z.object({
    */
   ROLLOUT_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(3473),
   ROLLOUT_CONTROL_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Serve the control channel over TLS with this certificate and key (PEM files); both or neither. */
+  ROLLOUT_CONTROL_TLS_CERT: z.string().min(1).optional(),
+  ROLLOUT_CONTROL_TLS_KEY: z.string().min(1).optional(),
   // The analysis gate (HeatAnalysis): episodes measured on a batch's layers after it committed,
   // against the most recent episodes before the rollout started.
   /** Episodes on the new version needed before a verdict (pending until then). */
@@ -34,5 +37,8 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_ANALYSIS_TIMEOUT_MS: ms(600_000),
 });
 export type RolloutSettings = z.infer<typeof rolloutSettingsSchema>;
-export const loadRolloutSettings = (env: NodeJS.ProcessEnv = process.env): RolloutSettings => rolloutSettingsSchema.parse(env);
+export const loadRolloutSettings = (env: NodeJS.ProcessEnv = process.env): RolloutSettings =>
+  rolloutSettingsSchema
+    .refine((s) => !s.ROLLOUT_CONTROL_TLS_CERT === !s.ROLLOUT_CONTROL_TLS_KEY, { message: 'set both or neither', path: ['ROLLOUT_CONTROL_TLS_CERT'] })
+    .parse(env);
 export const ROLLOUT_SETTINGS = Symbol('ROLLOUT_SETTINGS');

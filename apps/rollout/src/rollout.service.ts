@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -172,6 +173,9 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
         this.stats.invalidMessages++;
         this.logger.warn({ remote, reason }, 'control channel: invalid input');
       },
+      ...(settings.ROLLOUT_CONTROL_TLS_CERT && settings.ROLLOUT_CONTROL_TLS_KEY
+        ? { tls: { cert: readFileSync(settings.ROLLOUT_CONTROL_TLS_CERT), key: readFileSync(settings.ROLLOUT_CONTROL_TLS_KEY) } }
+        : {}),
     });
   }
 
@@ -198,7 +202,9 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.ensureTopics(topicSpecs(this.config.KAFKA_HEAT_PARTITIONS)).catch((e: Error) => this.logger.warn({ err: e.message }, 'ensureTopics'));
     this.controlPort = await this.control.listen(this.settings.ROLLOUT_CONTROL_PORT, this.settings.ROLLOUT_CONTROL_HOST);
-    this.logger.info({ port: this.controlPort, host: this.settings.ROLLOUT_CONTROL_HOST }, 'control channel listening');
+    const tls = !!this.settings.ROLLOUT_CONTROL_TLS_CERT;
+    this.logger.info({ port: this.controlPort, host: this.settings.ROLLOUT_CONTROL_HOST, tls }, 'control channel listening');
+    if (!tls && this.config.NODE_ENV === 'production') this.logger.warn('control channel without TLS: agent tokens cross the network in the clear (set ROLLOUT_CONTROL_TLS_CERT/KEY)');
     this.producer = await this.bus.producer({ compression: 'none' });
     // A group per instance, reading from the log end: every instance sees every ack and keeps
     // those of the deployments it holds; acks missed while down are recovered by resends.

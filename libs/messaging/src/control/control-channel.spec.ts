@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient, ControlServer, ControlSession, LineReader, parseControlEndpoints } from './control-channel';
 
 const until = async (cond: () => boolean, ms = 5_000): Promise<void> => {
@@ -55,9 +59,10 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     name: string;
   }
 
-  async function server(received: string[], invalid: string[] = []) {
+  async function server(received: string[], invalid: string[] = [], tls?: { cert: Buffer; key: Buffer }) {
     const sessions: ControlSession<Peer>[] = [];
     const s = new ControlServer<Peer>({
+      ...(tls ? { tls } : {}),
       authenticate: async (hello) => {
         const h = JSON.parse(hello) as { token?: string; name?: string };
         return h.token === 'good' ? { ok: true, peer: { name: String(h.name) }, welcome: { type: 'welcome' } } : { ok: false, reason: 'bad token' };
@@ -152,5 +157,61 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     closers.push(() => again.close());
     await until(() => c.isConnected && hellos === 2);
     await until(() => c.send({ after: 'restart' }) && received.includes('{"after":"restart"}'));
+  });
+
+  describe('over TLS', () => {
+    // a throw-away self-signed certificate for localhost / 127.0.0.1, made for this run
+    let dir: string;
+    let tls: { cert: Buffer; key: Buffer };
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'eplb-control-tls-'));
+      const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+      tls = { cert: readFileSync(cert), key: readFileSync(key) };
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('carries the hello and lines both ways once the client has verified the service', async () => {
+      const received: string[] = [];
+      const { port, sessions } = await server(received, [], tls);
+      const got: string[] = [];
+      const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, tls: { ca: tls.cert }, hello: () => ({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
+      closers.push(() => c.close());
+      c.start();
+      await until(() => sessions.length === 1 && got.length === 1);
+      expect(JSON.parse(got[0])).toEqual({ type: 'welcome' });
+      expect(c.send({ ack: 1 })).toBe(true);
+      await until(() => received.length === 1);
+      expect(received).toEqual(['agent-0:{"ack":1}']);
+    });
+
+    it('never sends the hello to a service whose certificate it cannot verify, nor talks plain TCP to a TLS port', async () => {
+      const invalid: string[] = [];
+      const { port, sessions } = await server([], invalid, tls);
+      const states: string[] = [];
+      let hellos = 0;
+      // no CA given: the self-signed certificate does not chain to the system's CAs
+      const c = new ControlClient({
+        endpoint: { host: '127.0.0.1', port },
+        tls: {},
+        hello: () => {
+          hellos++;
+          return { token: 'good', name: 'x' };
+        },
+        onMessage: () => undefined,
+        onState: (_up, detail) => states.push(detail),
+        retryMs: 10_000,
+      });
+      closers.push(() => c.close());
+      c.start();
+      await until(() => states.some((s) => /TLS connection to 127\.0\.0\.1:\d+ failed: self[- ]signed certificate/.test(s)));
+      expect(hellos).toBe(0);
+      // a plain client's hello is not TLS: the handshake fails on the server, no session
+      const plain = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'good', name: 'plain' }), onMessage: () => undefined, retryMs: 10_000 });
+      closers.push(() => plain.close());
+      plain.start();
+      await until(() => invalid.some((r) => r.startsWith('TLS handshake failed')));
+      expect(sessions).toHaveLength(0);
+    });
   });
 });

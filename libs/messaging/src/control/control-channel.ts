@@ -1,5 +1,6 @@
 import { createServer, connect, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 
 /**
  * A direct, low-latency control channel between the rollout service and its agents: one TCP
@@ -13,6 +14,9 @@ import type { AddressInfo } from 'node:net';
  * as `{"type":"refused","reason":…}` and the connection closed). Lines after that go to
  * `onMessage` with the session they came on. Malformed lines never throw: they are counted and
  * reported to `onInvalid`, and the connection stays.
+ *
+ * With `tls` on both ends the channel runs over TLS: the hello carries the agent's token, which
+ * must not cross a network in the clear, and the agent learns it talks to the real service.
  */
 export const MAX_CONTROL_LINE = 1024 * 1024;
 
@@ -68,6 +72,8 @@ export interface ControlServerOptions<P> {
   onInvalid?(remote: string, reason: string): void;
   /** A client must say hello within this long. */
   helloTimeoutMs?: number;
+  /** Serve TLS with this certificate and key (PEM); plain TCP without. */
+  tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 class SocketSession<P> implements ControlSession<P> {
@@ -99,7 +105,10 @@ export class ControlServer<P> {
   constructor(private readonly o: ControlServerOptions<P>) {}
 
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    const server = createServer((socket) => this.accept(socket));
+    const tls = this.o.tls;
+    const server = tls ? tlsCreateServer({ cert: tls.cert, key: tls.key }, (socket) => this.accept(socket)) : createServer((socket) => this.accept(socket));
+    // a client that fails the handshake never reaches accept: report it
+    server.on('tlsClientError', (e: Error, socket: Socket) => this.o.onInvalid?.(`${socket.remoteAddress}:${socket.remotePort}`, `TLS handshake failed: ${e.message}`));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -199,6 +208,11 @@ export interface ControlClientOptions {
   /** Back-off between reconnection attempts (doubles up to `maxRetryMs`). */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
+  /**
+   * Dial TLS and verify the service's certificate against `ca` (PEM; the system's CAs without),
+   * for the name `servername` (default: the endpoint's host). Plain TCP without.
+   */
+  readonly tls?: { readonly ca?: string | Buffer; readonly servername?: string };
 }
 
 /** The agent's end: keeps one connection to one service instance up, reconnecting with back-off. */
@@ -238,12 +252,14 @@ export class ControlClient {
   private dial(): void {
     if (this.closed) return;
     const { host, port } = this.o.endpoint;
-    const socket = connect({ host, port });
+    const tls = this.o.tls;
+    const socket: Socket = tls ? tlsConnect({ host, port, ...(tls.ca ? { ca: tls.ca } : {}), servername: tls.servername ?? host }) : connect({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     const reader = new LineReader();
-    socket.on('connect', () => {
+    // over TLS the hello (it carries the token) waits for a verified handshake
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       this.delay = this.o.retryMs ?? 200;
       socket.write(encodeLine(this.o.hello()));
@@ -259,7 +275,9 @@ export class ControlClient {
       }
       for (const line of lines) this.o.onMessage(line);
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (e: Error) => {
+      if (tls && !this.connected) this.o.onState?.(false, `TLS connection to ${host}:${port} failed: ${e.message}`);
+    });
     socket.on('close', () => {
       const was = this.connected;
       this.connected = false;
