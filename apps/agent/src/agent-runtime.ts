@@ -50,7 +50,8 @@ export interface AgentStats {
  * runs the commands addressed to its node on its device backend through a CommandExecutor per
  * rollout (idempotent: repeats answer again, stale ones are dropped), refuses commands naming
  * ranks it does not serve, and answers on `eplb.rollout.acks.v1`. On start it reports what its
- * ranks hold.
+ * ranks hold. On Kafka both ways are signed with its token's key (libs/contracts agent-signature):
+ * it runs only commands the service signed for its node, and signs what it sends.
  */
 export class AgentRuntime {
   readonly stats: AgentStats = { executed: 0, refused: 0, invalid: 0, acksSent: 0, directCommands: 0 };
