@@ -1,8 +1,8 @@
 import { HeatEpisodes } from '../heat/heat';
 import { alignToCurrent } from '../transfer/transfer-plan';
-import { EPS, LayerProblem, PlacementState } from './engine';
-import { repairDuplicates, replicateMinMax } from './greedy';
-import { localSearch } from './search';
+import { LayerProblem, PlacementState } from './engine';
+import { replicateMinMax } from './greedy';
+import { constructVector, localSearch } from './search';
 import { layerStats } from './layer-stats';
 
 /**
@@ -114,54 +114,16 @@ export function forecastShots(heat: HeatEpisodes, layer: number, K: number, shot
 }
 
 /**
- * Two-stage construction that sticks to the map in service: replicas hottest first (per-replica
- * load), each to the rank with a free slot that raises the per-shot peaks least, where a rank that
+ * Two-stage construction that sticks to the map in service: constructVector, where a rank that
  * does not hold the expert now pays `penalty` (a transfer) — so a replica stays where it is unless
- * moving it lowers the expected peak by more than the penalty. Co-load breaks ties (as in
- * constructVector). Rows come back aligned to `current` (kept experts keep their slots).
+ * moving it lowers the expected peak by more than the penalty. Rows come back aligned to
+ * `current` (kept experts keep their slots).
  */
 export function stickyConstruct(pb: LayerProblem, reps: Int32Array, current: ArrayLike<number>, penalty: number): number[] {
-  const { E, R, S, K, w, hn, hsum } = pb;
-  const orig = new Uint8Array(R * E);
-  for (let p = 0; p < R * S; p++) orig[((p / S) | 0) * E + current[p]] = 1;
-  const items: number[] = [];
-  for (let e = 0; e < E; e++) for (let c = 0; c < reps[e]; c++) items.push(e);
-  items.sort((x, y) => hsum[y] / reps[y] - hsum[x] / reps[x] || x - y);
-  const load = new Float64Array(R * K);
-  const peak = new Float64Array(K);
-  const count = new Int32Array(R);
-  const has = new Uint8Array(R * E);
-  const row = new Int32Array(R * S);
-  for (const e of items) {
-    const inv = 1 / reps[e];
-    const eo = e * K;
-    let best = -1, bestCost = Infinity, bestDup = true;
-    for (let r = 0; r < R; r++) {
-      if (count[r] >= S) continue;
-      const dup = has[r * E + e] === 1;
-      if (dup && !bestDup) continue;
-      let primary = 0, secondary = 0;
-      const ro = r * K;
-      for (let k = 0; k < K; k++) {
-        const u = hn[eo + k] * inv;
-        const nl = load[ro + k] + u;
-        if (nl > peak[k]) primary += w[k] * (nl - peak[k]);
-        secondary += w[k] * load[ro + k] * u;
-      }
-      const cost = primary + 1e-3 * secondary + (orig[r * E + e] === 1 ? 0 : penalty);
-      if (best < 0 || (bestDup && !dup) || cost < bestCost - EPS) {
-        best = r; bestCost = cost; bestDup = dup;
-      }
-    }
-    row[best * S + count[best]++] = e;
-    has[best * E + e] = 1;
-    const ro = best * K;
-    for (let k = 0; k < K; k++) {
-      load[ro + k] += hn[eo + k] * inv;
-      if (load[ro + k] > peak[k]) peak[k] = load[ro + k];
-    }
-  }
-  return alignToCurrent(current, Array.from(repairDuplicates(row, E, S)), S);
+  const { E, R, S } = pb;
+  const home = new Uint8Array(R * E);
+  for (let p = 0; p < R * S; p++) home[((p / S) | 0) * E + current[p]] = 1;
+  return alignToCurrent(current, Array.from(constructVector(pb, reps, { home, penalty })), S);
 }
 
 export interface DriftPlanOptions {

@@ -6,8 +6,10 @@ import { repairDuplicates } from './greedy';
  * of the expected heat (at most one replica per rank), then vector LPT — each replica, hottest
  * first, to the rank with a free slot that raises the per-episode peaks least, ties broken by the
  * smallest co-load (Σ_k w_k · load[r][k] · u[k], which pairs experts hot in different episodes).
+ * With `sticky` (drift.ts stickyConstruct), a rank whose `home` flag for the expert is 0 pays
+ * `penalty` on top, and the co-load is folded into the cost (weight 1e-3) instead of breaking ties.
  */
-export function constructVector(pb: LayerProblem, reps: Int32Array): Int32Array {
+export function constructVector(pb: LayerProblem, reps: Int32Array, sticky?: { readonly home: Uint8Array; readonly penalty: number }): Int32Array {
   const { E, R, S, K, w, hn, hsum } = pb;
   const items: number[] = [];
   for (let e = 0; e < E; e++) for (let c = 0; c < reps[e]; c++) items.push(e);
@@ -20,7 +22,7 @@ export function constructVector(pb: LayerProblem, reps: Int32Array): Int32Array 
   for (const e of items) {
     const inv = 1 / reps[e];
     const eo = e * K;
-    let best = -1, bestPrimary = Infinity, bestSecondary = Infinity, bestDup = true;
+    let best = -1, bestCost = Infinity, bestTie = Infinity, bestDup = true;
     for (let r = 0; r < R; r++) {
       if (count[r] >= S) continue;
       const dup = has[r * E + e] === 1;
@@ -33,13 +35,10 @@ export function constructVector(pb: LayerProblem, reps: Int32Array): Int32Array 
         if (nl > peak[k]) primary += w[k] * (nl - peak[k]);
         secondary += w[k] * load[ro + k] * u;
       }
-      if (
-        best < 0 ||
-        (bestDup && !dup) ||
-        primary < bestPrimary - EPS ||
-        (primary <= bestPrimary + EPS && secondary < bestSecondary - EPS)
-      ) {
-        best = r; bestPrimary = primary; bestSecondary = secondary; bestDup = dup;
+      const cost = sticky ? primary + 1e-3 * secondary + (sticky.home[r * E + e] === 1 ? 0 : sticky.penalty) : primary;
+      const tie = sticky ? 0 : secondary;
+      if (best < 0 || (bestDup && !dup) || cost < bestCost - EPS || (cost <= bestCost + EPS && tie < bestTie - EPS)) {
+        best = r; bestCost = cost; bestTie = tie; bestDup = dup;
       }
     }
     row[best * S + count[best]++] = e;
