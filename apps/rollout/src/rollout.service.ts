@@ -220,22 +220,17 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
       for (const m of batch.messages) {
         const p = parseRolloutAck(m.value);
         if (!p.ok) {
-          this.stats.invalidMessages++;
-          agentMessagesDropped.inc({ reason: 'invalid' });
-          this.logger.warn({ reason: p.reason }, 'invalid rollout ack dropped');
+          this.drop('invalid', { reason: p.reason }, 'invalid rollout ack dropped');
           continue;
         }
         // signed by a token of the node it names, and an ack only for that node's own ranks
-        if (p.message.type === 'ack' && p.message.ack.agent !== p.message.node) {
-          this.stats.invalidMessages++;
-          agentMessagesDropped.inc({ reason: 'other agent' });
-          this.logger.warn({ deployment: p.message.deployment, node: p.message.node, agent: p.message.ack.agent }, 'ack on Kafka for another agent dropped');
+        const { deployment, node } = p.message;
+        if (p.message.type === 'ack' && p.message.ack.agent !== node) {
+          this.drop('other agent', { deployment, node, agent: p.message.ack.agent }, 'ack on Kafka for another agent dropped');
           continue;
         }
         if (!(await this.signedForItsNode(p.message, m.value as Buffer, m.headers[AGENT_SIGNATURE_HEADER]))) {
-          this.stats.invalidMessages++;
-          agentMessagesDropped.inc({ reason: 'unsigned' });
-          this.logger.warn({ deployment: p.message.deployment, node: p.message.node, type: p.message.type }, 'agent message on Kafka without a valid signature of a token for its node dropped');
+          this.drop('unsigned', { deployment, node, type: p.message.type }, 'agent message on Kafka without a valid signature of a token for its node dropped');
           continue;
         }
         this.receive(p.message);
@@ -656,21 +651,24 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   private onControlLine(sess: ControlSession<AgentPeer>, line: string): void {
     const p = parseRolloutAck(line);
     if (!p.ok) {
-      this.stats.invalidMessages++;
-      agentMessagesDropped.inc({ reason: 'invalid' });
-      this.logger.warn({ remote: sess.remote, reason: p.reason }, 'invalid control message dropped');
+      this.drop('invalid', { remote: sess.remote, reason: p.reason }, 'invalid control message dropped');
       return;
     }
     // a connection speaks for the node its hello was accepted for, and for nothing else
     const m = p.message;
     const ranksOk = m.type === 'ack' ? m.ack.agent === sess.peer.node : m.ranks.length === sess.peer.ranks.length && m.ranks.every((r, k) => r === sess.peer.ranks[k]);
     if (m.deployment !== sess.peer.deployment || m.node !== sess.peer.node || !ranksOk) {
-      this.stats.invalidMessages++;
-      agentMessagesDropped.inc({ reason: 'other agent' });
-      this.logger.warn({ remote: sess.remote, deployment: p.message.deployment, node: p.message.node }, 'control message for another agent dropped');
+      this.drop('other agent', { remote: sess.remote, deployment: m.deployment, node: m.node }, 'control message for another agent dropped');
       return;
     }
     this.receive(p.message);
+  }
+
+  /** An agent message not taken: counted (stats, metric by reason) and logged. */
+  private drop(reason: 'invalid' | 'other agent' | 'unsigned', fields: object, msg: string): void {
+    this.stats.invalidMessages++;
+    agentMessagesDropped.inc({ reason });
+    this.logger.warn(fields, msg);
   }
 
   /**
