@@ -136,11 +136,12 @@ export class HeatAnalysis {
       const missing = [...before, ...after].filter((e) => !e.logicalLoad).length;
       if (missing === 0) {
         const { numRanks: R, slotsPerRank: S } = shape;
-        // the previous map on this episode's logical heat, per layer (replicas share evenly)
-        const modelled = (e: Episode) => e.logicalLoad!.map((h, i) => imbalance(rows[i], h, R, S));
-        const pair = (e: Episode): PairedEpisode => ({ measured: measured(e), counterfactual: batchImbalance(modelled(e), all) });
-        const r = decidePairedImbalanceGate(before.map(pair), after.map(pair), this.options);
-        const worst = worstPairedLayer(q.layers, before, after, modelled);
+        // the previous map on each episode's logical heat, per layer (replicas share evenly), once
+        const model = (e: Episode): ModelledEpisode => ({ imbalance: e.imbalance, modelled: e.logicalLoad!.map((h, i) => imbalance(rows[i], h, R, S)) });
+        const [mb, ma] = [before.map(model), after.map(model)];
+        const pair = (e: ModelledEpisode): PairedEpisode => ({ measured: measured(e), counterfactual: batchImbalance(e.modelled, all) });
+        const r = decidePairedImbalanceGate(mb.map(pair), ma.map(pair), this.options);
+        const worst = worstPairedLayer(q.layers, mb, ma);
         return {
           verdict: r.verdict,
           detail: `${where}: ${r.detail}${worst ? `; worst layer ${worst}` : ''}`,
@@ -172,6 +173,8 @@ interface Shape {
 }
 
 type Episode = { imbalance: number[]; logicalLoad?: Float64Array[] };
+/** An episode's measured imbalance per batch layer and the previous rows' modelled one. */
+type ModelledEpisode = { imbalance: number[]; modelled: number[] };
 
 /** The previous row of each batch layer, in batch order; null when one is missing or not a row of this shape. */
 function previousRowsOf(layers: readonly number[], given: Readonly<Record<number, readonly number[]>>, s: Shape): (readonly number[])[] | null {
@@ -185,15 +188,14 @@ function previousRowsOf(layers: readonly number[], given: Readonly<Record<number
 }
 
 /** The layer whose paired change (mean measured − modelled after, minus before) is largest, when there are several. */
-function worstPairedLayer(layers: readonly number[], before: readonly Episode[], after: readonly Episode[], modelled: (e: Episode) => number[]): string | null {
+function worstPairedLayer(layers: readonly number[], before: readonly ModelledEpisode[], after: readonly ModelledEpisode[]): string | null {
   if (layers.length < 2 || before.length === 0) return null;
-  const gaps = (eps: readonly Episode[]) => {
+  const gaps = (eps: readonly ModelledEpisode[]) => {
     const sum = new Array<number>(layers.length).fill(0);
     const meas = new Array<number>(layers.length).fill(0);
     for (const e of eps) {
-      const m = modelled(e);
       for (let i = 0; i < layers.length; i++) {
-        sum[i] += e.imbalance[i] - m[i];
+        sum[i] += e.imbalance[i] - e.modelled[i];
         meas[i] += e.imbalance[i];
       }
     }
