@@ -121,7 +121,6 @@ function main(): void {
   const verdicts: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'eplb-bench-'));
   const crossChecks: string[] = [];
-  const baselineExcess: Record<string, number> = {};
   for (const t of traces) {
     const { shape, current } = t.input;
     const R = shape.numRanks, S = shape.slotsPerRank;
@@ -153,7 +152,6 @@ function main(): void {
     const baseMap = JSON.parse(readFileSync(basePath, 'utf8')).physical_to_logical as number[][];
     const baseFut = meanEpisodeImbalance(baseMap, t.future, R, S);
     const baseT = current ? baseMap.reduce((s, row, l) => s + layerTransfers(current[l], row, S), 0) : 0;
-    baselineExcess[t.name] = (res.default.fut - 1) / (baseFut - 1);
     rows.push(
       `| ${t.label} | baseline.py (reference) | ${baseFut.toFixed(4)} | ${pct((baseFut - 1) / (g.fut - 1))} | ` +
         `${current ? baseT : '-'} | ${g.transfers > 0 ? pct(baseT / g.transfers) : '-'} | ${baseMs.toFixed(0)} (py) |`,
@@ -175,20 +173,21 @@ function main(): void {
       verdicts.push(`- ${t.label} (${k}, no current map): default future ${d.fut.toFixed(4)} vs greedy ${g.fut.toFixed(4)}.`);
     } else if (k === 'stationary') {
       const ok1 = d.fut <= curFut + 1e-9;
-      const ok2 = d.transfers <= 0.05 * g.transfers;
+      const share = (of: number): string => `${((d.transfers / of) * 100).toFixed(1)}% (≤ 5%) → ${d.transfers <= 0.05 * of ? 'met' : 'NOT met'}`;
       verdicts.push(
         `- ${t.label} (stationary): future ${d.fut.toFixed(4)} vs current ${curFut.toFixed(4)} → ${ok1 ? 'met' : 'NOT met'}; ` +
-          `transfers ${d.transfers} = ${((d.transfers / g.transfers) * 100).toFixed(1)}% of greedy's (≤ 5%) → ${ok2 ? 'met' : 'NOT met'}.`,
+          `transfers ${d.transfers}: of baseline.py's ${share(baseT)}; of our greedy's ${share(g.transfers)}.`,
       );
     } else {
-      const ex = (d.fut - 1) / (g.fut - 1);
-      const ok1 = ex <= excessTarget[k];
-      const ok2 = d.transfers <= g.transfers / 3;
-      verdicts.push(
-        `- ${t.label} (${k}): excess ${pct(ex)} of greedy's (≤ ${excessTarget[k] * 100}%) → ${ok1 ? 'met' : 'NOT met'} ` +
-          `(${pct(baselineExcess[t.name])} of baseline.py's); ` +
-          `transfers ${pct(d.transfers / g.transfers)} of greedy's (≤ 33.3%) → ${ok2 ? 'met' : 'NOT met'}.`,
-      );
+      // judged twice: against the yardstick (baseline.py) and against our stricter greedy
+      const judge = (fut: number, transfers: number): string => {
+        const ex = (d.fut - 1) / (fut - 1);
+        return (
+          `excess ${pct(ex)} (≤ ${excessTarget[k] * 100}%) → ${ex <= excessTarget[k] ? 'met' : 'NOT met'}, ` +
+          `transfers ${pct(d.transfers / transfers)} (≤ 33.3%) → ${d.transfers <= transfers / 3 ? 'met' : 'NOT met'}`
+        );
+      };
+      verdicts.push(`- ${t.label} (${k}): of baseline.py's: ${judge(baseFut, baseT)}; of our greedy's: ${judge(g.fut, g.transfers)}.`);
     }
     process.stderr.write(`${t.name} done\n`);
   }
@@ -212,7 +211,11 @@ function main(): void {
     '|---|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Targets (default policy):',
+    'Targets (default policy). DESIGN.md judges against "the greedy re-run on the seen interval", and baseline.py is',
+    '"the CEO\'s own baseline: the classic two-stage greedy of default EPLB … used as yardstick for quality and speed":',
+    'each target is judged against it, and against our own greedy too, which is stricter (it never puts two replicas',
+    'of one expert on a rank, and so beats the classic greedy on the traces where that happens, e.g. phase-qwen30-ep8).',
+    '`npm run bench:policy-limit` shows what the per-episode noise of the alternating traces leaves against our greedy.',
     '',
     ...verdicts,
     '',
