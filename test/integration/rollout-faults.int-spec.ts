@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_SIGNATURE_HEADER, agentSigningKey, DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, signAgentMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum } from '@eplb/device';
 import { DeploymentShape, LayerHoldings, reduceRollout, replayRollout, RolloutAck, RolloutEvent, RolloutState } from '@eplb/domain';
@@ -117,6 +117,16 @@ describe('rollout faults: service and agent processes', () => {
     // their ack consumers join their groups (read from the log end): give the joins a moment
     await sleep(3000);
     expect(a.running && b.running).toBe(true);
+  });
+
+  // a failed fault test says what the services logged: whether each still runs, and its last warnings and errors
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== 'fail') return;
+    for (const s of services) {
+      const worrying = s.proc.logs.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal').slice(-15);
+      console.log(`[faults] ${s.proc.label} (pid ${s.proc.pid}, ${s.proc.running ? 'running' : 'exited'}): ${worrying.length ? '' : 'no warnings'}`);
+      for (const l of worrying) console.log(`  ${JSON.stringify(l)}`);
+    }
   });
 
   afterAll(async () => {
@@ -246,6 +256,28 @@ describe('rollout faults: service and agent processes', () => {
     );
   }
 
+  /** What a rollout's log says, as an assertion's message: its failure, its layers, and its last events in short. */
+  async function story(rid: string): Promise<string> {
+    const events = machineEventsOf(await readAll(rolloutStream(rid)));
+    const s = replayRollout(events);
+    const short = (e: RolloutEvent): string => {
+      switch (e.type) {
+        case 'decided':
+          return `decided [${e.commands.map((c) => ('layer' in c ? `${c.kind} L${c.layer}${'agent' in c ? ` a${c.agent}` : ''}` : c.kind)).join(', ')}]`;
+        case 'ack':
+          return `ack ${e.ack.phase} L${e.ack.layer} a${e.ack.agent} ${e.ack.ok ? 'ok' : `failed: ${e.ack.error}`}`;
+        case 'analysis':
+          return `analysis batch ${e.batch} ${e.passed ? 'passed' : 'failed'}${e.detail ? `: ${e.detail}` : ''}`;
+        case 'operator':
+          return `operator ${e.action}`;
+        default:
+          return e.type;
+      }
+    };
+    const layers = s.layers.map((l) => `L${l.layer} ${l.status} v${l.version}`).join(', ');
+    return `rollout ${rid}: failure ${JSON.stringify(s.failure ?? null)}; layers ${layers}; last events: ${events.slice(-10).map(short).join('; ')}`;
+  }
+
   const finished = (dep: string, rid: string, timeoutMs = 120_000) =>
     eventually(async () => (await view(dep)).finished.get(rid), timeoutMs, 200);
 
@@ -275,7 +307,7 @@ describe('rollout faults: service and agent processes', () => {
     const done = await finished(dep, rid);
     sampling = false;
     await sampler;
-    expect(done.status).toBe('SUCCEEDED');
+    expect(done.status, await story(rid)).toBe('SUCCEEDED');
     expect(owners.size).toBe(1);
     const takers = lockTakers(dep);
     expect(takers).toHaveLength(1); // the other instance never took the lock
@@ -335,7 +367,7 @@ describe('rollout faults: service and agent processes', () => {
       signed(forged, node0, 0), // node 0's envelope carrying an ack of agent 2
     ]);
     const done = await finished(dep, rid);
-    expect(done.status).toBe('SUCCEEDED');
+    expect(done.status, await story(rid)).toBe('SUCCEEDED');
     // both instances read every ack: each dropped the four forgeries before its machine saw them
     for (const { proc } of services) {
       expect(proc.logged('agent message on Kafka without a valid signature of a token for its node dropped', { deployment: dep, node: 2 }), proc.label).toHaveLength(3);
@@ -403,7 +435,7 @@ describe('rollout faults: service and agent processes', () => {
     await reportAfter(dep, 1, first.receivedAt, 40_000).catch(() => undefined);
     await control(dep, rid, 'resume');
     const done = await finished(dep, rid);
-    expect(done.status).toBe('SUCCEEDED');
+    expect(done.status, await story(rid)).toBe('SUCCEEDED');
     const events = await machineEvents(rid);
     const s = replayRollout(events);
     expect(layerOutcome(s)).toEqual(s.layers.map((l) => [l.layer, 'COMMITTED', 2, null]));
@@ -436,7 +468,7 @@ describe('rollout faults: service and agent processes', () => {
     const inFlight = before!.active === null ? null : before!.layers[before!.active].layer;
 
     const done = await finished(dep, rid, 150_000);
-    expect(done.status).toBe('SUCCEEDED');
+    expect(done.status, await story(rid)).toBe('SUCCEEDED');
     const stored = await readAll(rolloutStream(rid));
     const restarted = stored.filter((e) => e.type === 'rollout.restarted');
     expect(restarted).toHaveLength(1);
@@ -488,7 +520,7 @@ describe('rollout faults: service and agent processes', () => {
     // layer and the rollback of the committed one reach it too
     agents.start(1);
     const done = await finished(dep, rid, 120_000);
-    expect(done.status).toBe('ROLLED_BACK');
+    expect(done.status, await story(rid)).toBe('ROLLED_BACK');
     const s = replayRollout(await machineEvents(rid));
     const outcome = new Map(layerOutcome(s).map((o) => [o[0], o.slice(1)]));
     expect(outcome.get(committed)).toEqual(['ROLLED_BACK', 1, null]);
