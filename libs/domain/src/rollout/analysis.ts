@@ -70,6 +70,20 @@ export function batchImbalance(perLayer: ArrayLike<number>, layers: readonly num
 const f3 = (x: number) => x.toFixed(3);
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 
+/** How the measured figures after the commit read in a verdict's detail. */
+const measuredAfter = (a: EpisodeStats): string => `mean per-episode imbalance ${f3(a.mean)} after the commit (${a.n} episodes, sd ${f3(a.sd)})`;
+
+/** The verdict without any baseline episode: nothing to be worse than, so 'pass', said to be unmeasured. */
+const passedUnmeasured = (before: EpisodeStats, after: EpisodeStats, se: number, detail: string): ImbalanceGateResult => ({
+  verdict: 'pass',
+  before,
+  after,
+  change: NaN,
+  se,
+  tolerance: NaN,
+  detail: `${detail}; no episodes before the rollout to compare with: passed unmeasured`,
+});
+
 /** Mean `after` against mean `before`: the change, its Welch SE, the tolerance, the verdict and how it reads. */
 function compareMeans(before: EpisodeStats, after: EpisodeStats, options: ImbalanceGateOptions) {
   const se = Math.sqrt(before.se * before.se + after.se * after.se);
@@ -96,18 +110,8 @@ export function decideImbalanceGate(
   if (after.length === 0) throw new RangeError('decideImbalanceGate: no episodes after the commit');
   const b = episodeStats(before);
   const a = episodeStats(after);
-  const measured = `mean per-episode imbalance ${f3(a.mean)} after the commit (${a.n} episodes, sd ${f3(a.sd)})`;
-  if (b.n === 0) {
-    return {
-      verdict: 'pass',
-      before: b,
-      after: a,
-      change: NaN,
-      se: a.se,
-      tolerance: NaN,
-      detail: `${measured}; no episodes before the rollout to compare with: passed unmeasured`,
-    };
-  }
+  const measured = measuredAfter(a);
+  if (b.n === 0) return passedUnmeasured(b, a, a.se, measured);
   const { se, tolerance, change, verdict, why } = compareMeans(b, a, options);
   const detail = `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}): ${signed(change)}, ${why}`;
   return { verdict, before: b, after: a, change, se, tolerance, detail };
@@ -150,24 +154,11 @@ export function decidePairedImbalanceGate(
   const gapBefore = episodeStats(before.map((e) => e.measured - e.counterfactual));
   const gapAfter = episodeStats(after.map((e) => e.measured - e.counterfactual));
   const counterfactualAfter = a.mean - gapAfter.mean;
-  const measured = `mean per-episode imbalance ${f3(a.mean)} after the commit (${a.n} episodes, sd ${f3(a.sd)})`;
+  const measured = measuredAfter(a);
   const counterfactual =
     `on the same heat the previous map would have had ${f3(counterfactualAfter)} after ` +
     `(modelled; measured − modelled ${signed(gapAfter.mean)}, sd ${f3(gapAfter.sd)})`;
-  if (b.n === 0) {
-    return {
-      verdict: 'pass',
-      before: b,
-      after: a,
-      change: NaN,
-      se: gapAfter.se,
-      tolerance: NaN,
-      detail: `${measured}; ${counterfactual}; no episodes before the rollout to compare with: passed unmeasured`,
-      gapBefore,
-      gapAfter,
-      counterfactualAfter,
-    };
-  }
+  if (b.n === 0) return { ...passedUnmeasured(b, a, gapAfter.se, `${measured}; ${counterfactual}`), gapBefore, gapAfter, counterfactualAfter };
   const { se, tolerance, change, verdict, why } = compareMeans(gapBefore, gapAfter, options);
   const detail =
     `${measured} vs ${f3(b.mean)} before (${b.n} episodes, sd ${f3(b.sd)}); ${counterfactual}, ` +
