@@ -141,7 +141,7 @@ export class HeatAnalysis {
         const [mb, ma] = [before.map(model), after.map(model)];
         const pair = (e: ModelledEpisode): PairedEpisode => ({ measured: measured(e), counterfactual: batchImbalance(e.modelled, all) });
         const r = decidePairedImbalanceGate(mb.map(pair), ma.map(pair), this.options);
-        const worst = worstPairedLayer(q.layers, mb, ma);
+        const worst = worstLayer(q.layers, mb, ma);
         return {
           verdict: r.verdict,
           detail: `${where}: ${r.detail}${worst ? `; worst layer ${worst}` : ''}`,
@@ -187,40 +187,32 @@ function previousRowsOf(layers: readonly number[], given: Readonly<Record<number
   return out;
 }
 
-/** The layer whose paired change (mean measured − modelled after, minus before) is largest, when there are several. */
-function worstPairedLayer(layers: readonly number[], before: readonly ModelledEpisode[], after: readonly ModelledEpisode[]): string | null {
+/**
+ * The layer that fared worst, when there are several, as "L: before → after" (mean measured
+ * imbalance). Unpaired: the layer whose measured mean rose most (or fell least). With modelled
+ * figures: the layer whose paired change (mean measured − modelled after, minus before) is largest.
+ */
+function worstLayer(layers: readonly number[], before: readonly { imbalance: number[]; modelled?: number[] }[], after: readonly { imbalance: number[]; modelled?: number[] }[]): string | null {
   if (layers.length < 2 || before.length === 0) return null;
-  const gaps = (eps: readonly ModelledEpisode[]) => {
-    const sum = new Array<number>(layers.length).fill(0);
-    const meas = new Array<number>(layers.length).fill(0);
+  const paired = before[0].modelled !== undefined;
+  // per layer: mean measured, and mean measured − modelled (the measured mean when unpaired)
+  const means = (eps: readonly { imbalance: number[]; modelled?: number[] }[]) => {
+    const measured = new Array<number>(layers.length).fill(0);
+    const gap = new Array<number>(layers.length).fill(0);
     for (const e of eps) {
       for (let i = 0; i < layers.length; i++) {
-        sum[i] += e.imbalance[i] - e.modelled[i];
-        meas[i] += e.imbalance[i];
+        measured[i] += e.imbalance[i];
+        gap[i] += e.imbalance[i] - (e.modelled?.[i] ?? 0);
       }
     }
-    return { gap: sum.map((x) => x / eps.length), measured: meas.map((x) => x / eps.length) };
+    return { measured: measured.map((x) => x / eps.length), gap: gap.map((x) => x / eps.length) };
   };
-  const b = gaps(before);
-  const a = gaps(after);
+  const b = means(before);
+  const a = means(after);
   let best = 0;
   for (let i = 1; i < layers.length; i++) if (a.gap[i] - b.gap[i] > a.gap[best] - b.gap[best]) best = i;
+  const head = `${layers[best]}: ${b.measured[best].toFixed(3)} → ${a.measured[best].toFixed(3)}`;
+  if (!paired) return head;
   const change = a.gap[best] - b.gap[best];
-  return `${layers[best]}: ${b.measured[best].toFixed(3)} → ${a.measured[best].toFixed(3)} measured, paired change ${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(3)}`;
-}
-
-/** The layer whose mean imbalance rose most (or fell least), as "L: before → after", when there are several. */
-function worstLayer(layers: readonly number[], before: readonly { imbalance: number[] }[], after: readonly { imbalance: number[] }[]): string | null {
-  if (layers.length < 2 || before.length === 0) return null;
-  const mean = (eps: readonly { imbalance: number[] }[], i: number) => eps.reduce((s, e) => s + e.imbalance[i], 0) / eps.length;
-  let best = -1;
-  let change = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < layers.length; i++) {
-    const c = mean(after, i) - mean(before, i);
-    if (c > change) {
-      change = c;
-      best = i;
-    }
-  }
-  return `${layers[best]}: ${mean(before, best).toFixed(3)} → ${mean(after, best).toFixed(3)}`;
+  return `${head} measured, paired change ${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(3)}`;
 }
