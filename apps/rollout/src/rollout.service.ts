@@ -861,8 +861,9 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * Appends rows of a deployment this instance drives: the lock must be ours (lease, else Redis),
-   * and inside the transaction the deployment's fence is raised to our lock generation — refused
-   * when a later holder has written, so a paused instance can never append behind its successor.
+   * and in the same statement as the insert (appendFenced) the deployment's fence is raised to our
+   * lock generation — refused when a later holder has written, so a paused instance can never
+   * append behind its successor.
    */
   private async append(deployment: string, rows: NewEvent[]): Promise<void> {
     await this.fenced(deployment);
