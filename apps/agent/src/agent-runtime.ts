@@ -1,6 +1,6 @@
 import { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, TOPICS, RolloutAckV1, agentSigningKey, parseRolloutCommand, signAgentMessage, signedWithOneOf } from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
-import type { RolloutAck, RolloutAgentCommand } from '@eplb/domain';
+import { sameRanks, type RolloutAck, type RolloutAgentCommand } from '@eplb/domain';
 import { ControlClient, ControlEndpoint } from '@eplb/messaging';
 import type { AgentStatePort } from './agent-state';
 import type { MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
@@ -175,7 +175,7 @@ export class AgentRuntime {
     const cmd = m.command as RolloutAgentCommand;
     const own = this.o.ranks;
     const named = cmd.kind === 'prepare' ? cmd.part.ranks : cmd.ranks;
-    const foreign = named.length !== own.length || named.some((r, k) => r !== own[k]) || (cmd.kind === 'prepare' && cmd.part.agent !== this.o.node);
+    const foreign = !sameRanks(named, own) || (cmd.kind === 'prepare' && cmd.part.agent !== this.o.node);
     if (foreign) {
       this.stats.refused++;
       const ack: RolloutAck = {

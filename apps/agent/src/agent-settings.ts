@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deploymentIdSchema } from '@eplb/contracts';
 import { parseControlEndpoints } from '@eplb/messaging';
 
 /**
@@ -19,7 +20,7 @@ import { parseControlEndpoints } from '@eplb/messaging';
  */
 export const agentSettingsSchema = z.object({
   /** Unset: the agent starts idle (health endpoints only), as `npm start` runs it on a dev box. */
-  AGENT_DEPLOYMENT: z.string().min(1).regex(/^[a-z0-9][a-z0-9._-]*$/).optional(),
+  AGENT_DEPLOYMENT: deploymentIdSchema.optional(),
   AGENT_NODE: z.coerce.number().int().nonnegative().default(0),
   AGENT_MAP_FILE: z.string().min(1).optional(),
   AGENT_LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(0),

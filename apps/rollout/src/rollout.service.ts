@@ -34,6 +34,7 @@ import {
   compactRolloutEvent,
   expectedGains,
   ranksOfAgent,
+  sameRanks,
   defaultRolloutOptions,
   isRolloutTerminal,
   planRollout,
@@ -41,8 +42,7 @@ import {
   replayRollout,
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, appendFenced, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readWholeStream, StoredEvent } from '@eplb/persistence';
-import { shapeOf } from '@eplb/planning';
+import { ApiTokenRepository, shapeOf, appendEvents, appendFenced, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readWholeStream, StoredEvent } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
@@ -599,7 +599,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     if (!dep) return { ok: false, reason: `deployment ${h.deployment} does not exist` };
     if (h.node >= dep.numNodes) return { ok: false, reason: `node ${h.node} is not a node of ${h.deployment} (it has ${dep.numNodes})` };
     const own = ranksOfAgent(shapeOf(dep), h.node);
-    if (h.ranks.length !== own.length || h.ranks.some((r, k) => r !== own[k])) {
+    if (!sameRanks(h.ranks, own)) {
       return { ok: false, reason: `node ${h.node} serves ranks [${own.join(',')}], not [${h.ranks.join(',')}]` };
     }
     return {
@@ -656,7 +656,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     }
     // a connection speaks for the node its hello was accepted for, and for nothing else
     const m = p.message;
-    const ranksOk = m.type === 'ack' ? m.ack.agent === sess.peer.node : m.ranks.length === sess.peer.ranks.length && m.ranks.every((r, k) => r === sess.peer.ranks[k]);
+    const ranksOk = m.type === 'ack' ? m.ack.agent === sess.peer.node : sameRanks(m.ranks, sess.peer.ranks);
     if (m.deployment !== sess.peer.deployment || m.node !== sess.peer.node || !ranksOk) {
       this.drop('other agent', { remote: sess.remote, deployment: m.deployment, node: m.node }, 'control message for another agent dropped');
       return;

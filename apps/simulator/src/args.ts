@@ -1,4 +1,4 @@
-import { SCENARIO_KINDS, ScenarioKind } from '@eplb/domain';
+import { DEPLOYMENT_ID_RULE, isDeploymentId, SCENARIO_KINDS, ScenarioKind } from '@eplb/domain';
 import { HEAT_PHASES, HeatPhase } from '@eplb/contracts';
 
 /** A bad command line; main prints the message and the usage, exit code 2. */
@@ -135,8 +135,8 @@ export function parseSimArgs(argv: readonly string[], defaults: { token: string;
   };
   const deployment = str('deployment');
   if (!deployment) throw new UsageError('missing required option --deployment');
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(deployment) || deployment.length > 128) {
-    throw new UsageError(`--deployment must be a deployment id (lowercase letters, digits, . _ -), got ${deployment}`);
+  if (!isDeploymentId(deployment)) {
+    throw new UsageError(`--deployment must be a deployment id (${DEPLOYMENT_ID_RULE}), got ${deployment}`);
   }
   if (o.has('steps') && o.has('duration')) throw new UsageError('give --steps or --duration, not both');
   const duration = str('duration');

@@ -1,4 +1,5 @@
 export * from './topics';
+export { deploymentIdSchema } from './deployment-id';
 export * from './heat/heat-event.v1';
 export * from './dead-letter/dead-letter';
 export * from './rollout/rollout-messages.v1';

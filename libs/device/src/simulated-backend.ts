@@ -1,6 +1,6 @@
 import { createServer, connect, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { AgentPlanPart, DeploymentShape, LayerHoldings, agentOfRank, ranksOfAgent } from '@eplb/domain';
+import { AgentPlanPart, DeploymentShape, LayerHoldings, agentOfRank, ranksOfAgent, sameRanks } from '@eplb/domain';
 import { DeviceBackend } from './backend';
 import { checksum, expertWeights } from './weights';
 import { FrameReader, Throttle, encodeFrame } from './wire';
@@ -236,7 +236,7 @@ export class SimulatedBackend implements DeviceBackend {
   async prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number; repair?: boolean }): Promise<void> {
     this.checkLayer(layer);
     if (part.layer !== layer) throw new Error(`part is for layer ${part.layer}, not ${layer}`);
-    if (part.agent !== this.opts.agent || part.ranks.some((r, k) => r !== this.ranks[k]) || part.ranks.length !== this.ranks.length) {
+    if (part.agent !== this.opts.agent || !sameRanks(part.ranks, this.ranks)) {
       throw new Error(`part for agent ${part.agent} (ranks ${part.ranks.join(',')}) given to agent ${this.opts.agent}`);
     }
     const S = this.opts.shape.slotsPerRank;
@@ -456,7 +456,7 @@ export class SimulatedBackend implements DeviceBackend {
     snap.layers.forEach((ls, l) => {
       if (ls.layer !== l) throw new Error(`snapshot layer ${ls.layer} at position ${l}`);
       const ranks = ls.ranks.map((r) => r.rank);
-      if (ranks.length !== this.ranks.length || ranks.some((r, k) => r !== this.ranks[k])) throw new Error(`snapshot layer ${l} has ranks [${ranks.join(',')}], agent serves [${this.ranks.join(',')}]`);
+      if (!sameRanks(ranks, this.ranks)) throw new Error(`snapshot layer ${l} has ranks [${ranks.join(',')}], agent serves [${this.ranks.join(',')}]`);
       const perRank = new Map<number, RankLayer>();
       for (const rs of ls.ranks) {
         if (rs.slots.length !== S) throw new Error(`snapshot layer ${l} rank ${rs.rank} has ${rs.slots.length} slots, not ${S}`);

@@ -1,6 +1,7 @@
 // Public surface of the pure domain. Nothing here imports Nest, Kafka or a database.
 export * from './errors';
 export * from './shape/deployment-shape';
+export * from './shape/deployment-id';
 export * from './expert-map/physical-to-logical';
 export * from './formats';
 export * from './expert-map/initial-map';

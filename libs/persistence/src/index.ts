@@ -14,6 +14,7 @@ export {
   type MapVersionInfo,
   type MapVersionRecord,
 } from './repositories/deployment.repository';
+export { shapeOf } from './repositories/deployment-shape.mapper';
 export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
 export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal, type TokenScope } from './repositories/api-token.repository';
 export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunStatus } from './repositories/policy-run.repository';

@@ -1,4 +1,4 @@
 // Use cases more than one app runs (scheduler and API): they combine the domain with storage.
-export { PolicyRunner, shapeOf, toHeat, type PolicyRunOutcome } from './policy-runner';
+export { PolicyRunner, toHeat, type PolicyRunOutcome } from './policy-runner';
 export { ProposalDecisions } from './proposal-decisions';
 export { PlanningModule } from './planning.module';

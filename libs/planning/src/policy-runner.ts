@@ -1,15 +1,5 @@
-import { DeploymentShape, HeatEpisodes, propose, Proposal } from '@eplb/domain';
-import { DeploymentRecord, DeploymentRepository, HeatWindowRepository, PolicySettings, StoredEpisode } from '@eplb/persistence';
-
-/** The shape of a registered deployment, as the domain names it. */
-export const shapeOf = (d: DeploymentRecord): DeploymentShape => ({
-  numLayers: d.numLayers,
-  numExperts: d.numExperts,
-  numRanks: d.numRanks,
-  slotsPerRank: d.slotsPerRank,
-  numNodes: d.numNodes,
-  ...(d.numGroups ? { numGroups: d.numGroups } : {}),
-});
+import { HeatEpisodes, propose, Proposal } from '@eplb/domain';
+import { DeploymentRecord, DeploymentRepository, HeatWindowRepository, PolicySettings, shapeOf, StoredEpisode } from '@eplb/persistence';
 
 /** Stored episodes as the policies read them: episodes × layers × logical experts. */
 export function toHeat(d: DeploymentRecord, episodes: readonly StoredEpisode[]): HeatEpisodes {

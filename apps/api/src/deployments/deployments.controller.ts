@@ -8,12 +8,12 @@ import { policySettings } from '../policy/settings.schema';
 import { Roles } from '../auth/roles.decorator';
 import { CreateDeploymentUseCase } from './create-deployment.use-case';
 import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
+import { deploymentIdSchema } from '@eplb/contracts';
 
-export const deploymentId = z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, . _ - only');
 const positive = z.number().int().positive();
 
 const createBody = z.strictObject({
-  id: deploymentId,
+  id: deploymentIdSchema,
   shape: z.strictObject({
     layers: positive.max(1024),
     experts: positive.max(4096),
@@ -38,7 +38,7 @@ const createBody = z.strictObject({
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  after: deploymentId.optional(),
+  after: deploymentIdSchema.optional(),
 });
 
 @ApiTags('deployments')
@@ -80,7 +80,7 @@ export class DeploymentsController {
   @Get(':id')
   @Roles('operator', 'analyst', 'agent')
   @ApiOperation({ summary: 'One deployment' })
-  async get(@Param('id', new ZodPipe(deploymentId, 'param')) id: string): Promise<DeploymentResponse> {
+  async get(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) id: string): Promise<DeploymentResponse> {
     const d = await this.deployments.find(id);
     if (!d) throw notFoundProblem(`deployment ${id} does not exist`);
     return toDeploymentResponse(d);

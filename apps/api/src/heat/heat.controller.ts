@@ -3,13 +3,13 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import { z } from 'zod';
 import { ZodPipe } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
-import { deploymentId } from '../deployments/deployments.controller';
 import { HeatExportUseCase, HeatFile, MAX_EXPORT_EPISODES } from './heat-export.use-case';
 import { HeatRangeResolver, rangeQuery, RESOLUTIONS } from './heat-range';
 import { HeatmapUseCase, LayersHeatmap, LayerTimeHeatmap, MAX_BUCKETS } from './heatmap.use-case';
 import { ImbalanceTrend, ImbalanceTrendUseCase } from './imbalance-trend.use-case';
 import { EpisodeResponse, ListEpisodesUseCase } from './list-episodes.use-case';
 import { HotExpert, TopExpertsUseCase } from './top-experts.use-case';
+import { deploymentIdSchema } from '@eplb/contracts';
 
 const resolution = z.enum(RESOLUTIONS).default('auto');
 const episodesQuery = rangeQuery.extend({
@@ -27,7 +27,7 @@ const topQuery = rangeQuery.extend({ resolution, k: z.coerce.number().int().min(
 const trendQuery = rangeQuery.extend({ resolution, limit: z.coerce.number().int().min(1).max(MAX_BUCKETS).default(1440) });
 const csvQuery = rangeQuery.extend({ resolution });
 const heatFileQuery = rangeQuery.extend({ episodes: z.coerce.number().int().min(1).max(MAX_EXPORT_EPISODES).default(64) });
-const id = new ZodPipe(deploymentId, 'param');
+const id = new ZodPipe(deploymentIdSchema, 'param');
 
 /** The analyst API over the heat history. Ranges are [from, to) in ISO-8601; default: the last hour. */
 @ApiTags('heat')

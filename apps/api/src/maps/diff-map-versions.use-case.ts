@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { diffMaps, LayerDiff, MapDiffTotals } from '@eplb/domain';
-import { shapeOf } from '@eplb/planning';
+import { shapeOf } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { GetMapVersionUseCase } from './get-map-version.use-case';
 

@@ -7,11 +7,11 @@ import { DeploymentRepository, EventMeta } from '@eplb/persistence';
 import { notFoundProblem, ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
-import { deploymentId } from '../deployments/deployments.controller';
 import { DiffMapVersionsUseCase, MapDiffResponse } from './diff-map-versions.use-case';
 import { GetMapVersionUseCase } from './get-map-version.use-case';
 import { ImportMapVersionUseCase } from './import-map-version.use-case';
 import { MapVersionDetailResponse, MapVersionResponse, toMapVersionResponse } from './map-version.response';
+import { deploymentIdSchema } from '@eplb/contracts';
 
 const version = z.coerce.number().int().positive().max(2 ** 31 - 1);
 const firstMoeLayer = z.coerce.number().int().nonnegative().max(100_000);
@@ -27,7 +27,7 @@ const importBody = z.strictObject({
   parent: z.number().int().positive().optional(),
   firstMoeLayer: z.number().int().nonnegative().max(100_000).optional(),
 });
-const id = new ZodPipe(deploymentId, 'param');
+const id = new ZodPipe(deploymentIdSchema, 'param');
 const versionParam = new ZodPipe(version, 'param');
 
 /** Map versions: lineage, the maps themselves in our JSON or an engine's format, diffs, imports. */

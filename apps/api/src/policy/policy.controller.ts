@@ -7,12 +7,12 @@ import { ProposalDecisions } from '@eplb/planning';
 import { notFoundProblem, ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
-import { deploymentId } from '../deployments/deployments.controller';
 import { HeatRangeResolver } from '../heat/heat-range';
 import { PolicyRunResponse, SettingsResponse, toRunResponse, toSettingsResponse } from './policy.responses';
 import { UpdateSettingsUseCase } from './update-settings.use-case';
 import { policySettings } from './settings.schema';
 import { WhatIfResponse, WhatIfUseCase } from './what-if.use-case';
+import { deploymentIdSchema } from '@eplb/contracts';
 
 const settingsBody = policySettings
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one setting' });
@@ -29,7 +29,7 @@ const whatIfBody = z.strictObject({
   minGain: z.number().min(0).max(10).optional(),
   maxTransfers: z.number().int().min(0).nullable().optional(),
 });
-const id = new ZodPipe(deploymentId, 'param');
+const id = new ZodPipe(deploymentIdSchema, 'param');
 
 /** Policy settings, policy runs (proposals and decisions), approval, and what-if. */
 @ApiTags('policy')

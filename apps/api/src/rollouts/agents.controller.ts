@@ -2,8 +2,8 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodPipe } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
-import { deploymentId } from '../deployments/deployments.controller';
 import { AgentsResponse, AgentsUseCase } from './agents.use-case';
+import { deploymentIdSchema } from '@eplb/contracts';
 
 /** The agents of a deployment: registered, connected, last heartbeat, the versions they hold. */
 @ApiTags('rollouts')
@@ -15,7 +15,7 @@ export class AgentsController {
   @Get()
   @Roles('operator', 'analyst', 'agent')
   @ApiOperation({ summary: 'Per node: connected on the control channel, Kafka only, stale or missing; ranks, last heard, versions held' })
-  list(@Param('id', new ZodPipe(deploymentId, 'param')) dep: string): Promise<AgentsResponse> {
+  list(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) dep: string): Promise<AgentsResponse> {
     return this.agents.execute(dep);
   }
 }

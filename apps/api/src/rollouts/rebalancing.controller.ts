@@ -2,8 +2,8 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodPipe } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
-import { deploymentId } from '../deployments/deployments.controller';
 import { RebalancingResponse, RebalancingUseCase } from './rebalancing.use-case';
+import { deploymentIdSchema } from '@eplb/contracts';
 
 /** Whether a deployment's map is changing: what request routers poll (cheap, read-only). */
 @ApiTags('rollouts')
@@ -15,7 +15,7 @@ export class RebalancingController {
   @Get()
   @Roles('operator', 'analyst', 'agent')
   @ApiOperation({ summary: 'Rebalancing state: the rollout in progress (from → to version, layers committed of total, since when), and each layer\'s version' })
-  get(@Param('id', new ZodPipe(deploymentId, 'param')) dep: string): Promise<RebalancingResponse> {
+  get(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) dep: string): Promise<RebalancingResponse> {
     return this.rebalancing.execute(dep);
   }
 }

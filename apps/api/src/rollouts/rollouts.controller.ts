@@ -3,13 +3,12 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { ROLLOUT_CONTROL_ACTIONS, ROLLOUT_EVENTS, RolloutControlAction, deploymentRolloutsStream, rolloutStream } from '@eplb/contracts';
+import { ROLLOUT_CONTROL_ACTIONS, ROLLOUT_EVENTS, RolloutControlAction, deploymentIdSchema, deploymentRolloutsStream, rolloutStream } from '@eplb/contracts';
 import { RolloutEvent, replayRollout, rolloutSummary } from '@eplb/domain';
 import { appendEvents, DeploymentRepository, EventMeta } from '@eplb/persistence';
 import { conflictProblem, notFoundProblem, validationProblem, ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
-import { deploymentId } from '../deployments/deployments.controller';
 import { DeploymentRolloutsReader, statusOf, timesOf } from './deployment-rollouts.reader';
 
 const step = z.union([z.number().int().positive(), z.literal('rest'), z.strictObject({ layers: z.union([z.number().int().positive(), z.literal('rest')]), analysis: z.boolean().optional() })]);
@@ -22,7 +21,7 @@ const startBody = z.strictObject({
   reason: z.string().min(1).max(2000),
 });
 const controlBody = z.strictObject({ reason: z.string().min(1).max(2000), rollback: z.boolean().optional() });
-const id = new ZodPipe(deploymentId, 'param');
+const id = new ZodPipe(deploymentIdSchema, 'param');
 const rid = new ZodPipe(z.uuid(), 'param');
 const action = new ZodPipe(z.enum(ROLLOUT_CONTROL_ACTIONS), 'param');
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isDeploymentId } from '@eplb/domain';
+import { deploymentIdSchema } from '../deployment-id';
 import { firstIssue, readJson } from '../parse';
 
 /**
@@ -14,7 +16,7 @@ export type HeatPhase = (typeof HEAT_PHASES)[number];
 
 export const heatEventV1Schema = z.strictObject({
   v: z.literal(1),
-  deployment: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a deployment id (lowercase letters, digits, . _ -)'),
+  deployment: deploymentIdSchema,
   rank: z.number().int().nonnegative(),
   step: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   steps: z.number().int().positive().max(1_000_000),
@@ -41,7 +43,6 @@ export type HeatVerdict = { ok: true; event: HeatEventV1 } | { ok: false; reason
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 const KEYS = new Set(['v', 'deployment', 'rank', 'step', 'steps', 'phase', 'mapVersion', 'layerVersions', 'ts', 'load']);
-const DEPLOYMENT_ID = /^[a-z0-9][a-z0-9._-]*$/;
 const ISO_TS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 const isCount = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isVersion = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x > 0;
@@ -60,8 +61,7 @@ function quickAccept(j: unknown): j is HeatEventV1 {
     keys++;
   }
   if (keys !== KEYS.size || o.v !== 1) return false;
-  const d = o.deployment;
-  if (typeof d !== 'string' || d.length === 0 || d.length > 128 || !DEPLOYMENT_ID.test(d)) return false;
+  if (!isDeploymentId(o.deployment)) return false;
   if (!isCount(o.rank) || !isCount(o.step) || (o.step as number) > Number.MAX_SAFE_INTEGER) return false;
   if (!isVersion(o.steps) || (o.steps as number) > 1_000_000 || !isVersion(o.mapVersion)) return false;
   if (o.phase !== 'prefill' && o.phase !== 'decode' && o.phase !== 'mixed') return false;

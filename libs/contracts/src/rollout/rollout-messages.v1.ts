@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deploymentIdSchema } from '../deployment-id';
 import { firstIssue, readJson } from '../parse';
 
 /**
@@ -12,7 +13,7 @@ import { firstIssue, readJson } from '../parse';
  *   report (on start: which version each layer is on, per rank).
  * Field names follow the state machine of `@eplb/domain` (RolloutAgentCommand, RolloutAck).
  */
-const deploymentId = z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a deployment id (lowercase letters, digits, . _ - )');
+const deploymentId = deploymentIdSchema;
 const nat = z.number().int().nonnegative();
 const rolloutId = z.string().min(1).max(128);
 

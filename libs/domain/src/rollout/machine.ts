@@ -1,6 +1,6 @@
 import { DeploymentShape } from '../shape/deployment-shape';
 import { LayerHoldings, verifyHoldings } from './holdings';
-import { AgentPlanPart, RolloutPlan, ranksOfAgent } from './plan';
+import { AgentPlanPart, RolloutPlan, isAgentRanks, ranksOfAgent } from './plan';
 
 /**
  * The rollout state machine (issue 6) as a pure, event-sourced reducer:
@@ -403,14 +403,13 @@ const ignore = (s: RolloutState, ack: RolloutAck, at: number, why: string): Roll
 /** An agent may only speak for exactly the ranks it serves. */
 export function ackIdentityError(shape: DeploymentShape, ack: RolloutAck): string | null {
   if (!Number.isInteger(ack.agent) || ack.agent < 0 || ack.agent >= shape.numNodes) return `agent ${String(ack.agent)} is not an agent of the deployment`;
-  const own = ranksOfAgent(shape, ack.agent);
   const ranks = Array.isArray(ack.ranks) ? ack.ranks : [];
-  if (ranks.length !== own.length || ranks.some((r, k) => r !== own[k])) {
-    return `agent ${ack.agent} acked for ranks [${ranks.join(',')}], it serves [${own.join(',')}]`;
+  if (!isAgentRanks(shape, ack.agent, ranks)) {
+    return `agent ${ack.agent} acked for ranks [${ranks.join(',')}], it serves [${ranksOfAgent(shape, ack.agent).join(',')}]`;
   }
   if (ack.holdings) {
     const hr = ack.holdings.ranks.map((r) => r.rank);
-    if (ack.holdings.layer !== ack.layer || hr.length !== own.length || hr.some((r, k) => r !== own[k])) {
+    if (ack.holdings.layer !== ack.layer || !isAgentRanks(shape, ack.agent, hr)) {
       return `agent ${ack.agent} reported holdings for other ranks or layers`;
     }
   }

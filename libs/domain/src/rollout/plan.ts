@@ -116,6 +116,19 @@ export function ranksOfAgent(shape: DeploymentShape, agent: number): number[] {
   return Array.from({ length: k }, (_, i) => agent * k + i);
 }
 
+/**
+ * True when `ranks` are exactly the ranks agent `agent` serves, in ascending order: an agent
+ * speaks (acks, holdings, plan parts, snapshots) for all of its node's ranks or for none.
+ */
+export function isAgentRanks(shape: DeploymentShape, agent: number, ranks: readonly number[]): boolean {
+  return sameRanks(ranks, ranksOfAgent(shape, agent));
+}
+
+/** True when two rank lists are equal element by element (both ascending by construction). */
+export function sameRanks(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((r, k) => r === b[k]);
+}
+
 /** Splits one layer's transfer plan into one part per agent (every agent gets a part). */
 export function splitByAgent(
   shape: DeploymentShape,
