@@ -27,3 +27,4 @@ export * from './simulation';
 export * from './proposal';
 export * from './rollout';
 export * from './map-diff';
+export * from './loop/auto-rollout';
