@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_SIGNATURE_HEADER, agentSigningKey, DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, signAgentMessage, TOPICS } from '@eplb/contracts';
+import { AGENT_SIGNATURE_HEADER, agentSigningKey, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, signAgentMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum } from '@eplb/device';
 import { DeploymentShape, LayerHoldings, reduceRollout, replayRollout, RolloutAck, RolloutEvent, RolloutState } from '@eplb/domain';
 import { KafkajsBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, readWholeStream, rolloutMachineEvents as machineEventsOf, StoredEvent } from '@eplb/persistence';
 import { OPERATOR } from '../support/http';
-import { machineEvents as machineEventsOf } from '../../apps/rollout/src/rollout.service';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
 import { AppProcess, freePorts, httpReady } from '../support/processes';
@@ -237,9 +236,7 @@ describe('rollout faults: service and agent processes', () => {
   }
 
   async function view(dep: string): Promise<DeploymentRollouts> {
-    const v = new DeploymentRollouts(dep);
-    for (const e of await readAll(deploymentRolloutsStream(dep))) v.apply(e);
-    return v;
+    return (await new DeploymentRolloutsReader(ds).load(dep)).view;
   }
 
   async function request(dep: string): Promise<string> {

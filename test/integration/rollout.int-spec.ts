@@ -10,11 +10,11 @@ import { agentSigningKey, SERVICE_SIGNATURES_HEADER, signForEach, TOPICS } from 
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
-import { DeploymentRepository, readWholeStream } from '@eplb/persistence';
+import { DeploymentRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
 import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
-import { machineEvents as machineEventsOf, RolloutService } from '../../apps/rollout/src/rollout.service';
+import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';

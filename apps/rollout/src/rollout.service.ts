@@ -8,11 +8,8 @@ import {
   AgentRegistryEntry,
   agentRegistryKey,
   DEPLOYMENT_ROLLOUTS_PREFIX,
-  DeploymentRollouts,
   ROLLOUT_EVENTS,
   RolloutCommandV1,
-  RolloutControlRecord,
-  RolloutRequestRecord,
   TOPICS,
   deploymentRolloutsStream,
   parseAgentHello,
@@ -42,7 +39,7 @@ import {
   replayRollout,
 } from '@eplb/domain';
 import { Authentication, ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, shapeOf, appendEvents, appendFenced, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, DeploymentRollouts, RolloutControlRecord, RolloutRequestRecord, shapeOf, appendEvents, appendFenced, DeploymentRepository, EventMeta, HeatWindowRepository, NewEvent, readWholeStream, StoredEvent } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER, REDIS } from '@eplb/platform';
 import { HeatAnalysis, HeatAnalysisVerdict } from './heat-analysis';
 import { RolloutLock } from './rollout-lock';
