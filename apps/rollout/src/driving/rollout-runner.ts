@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS, RolloutAckV1 } from '@eplb/contracts';
-import { advanceRollout, isRolloutTerminal, reduceRollout, replayRollout, RolloutAck, RolloutEvent } from '@eplb/domain';
+import { advanceRollout, isRolloutTerminal, reduceRollout, replayRollout, ROLLOUT_STATUS, RolloutAck, RolloutEvent } from '@eplb/domain';
 import { DeploymentRollouts, DeploymentRolloutsReader, FollowedRollouts, NewEvent, RolloutControlRecord, RolloutRequestRecord } from '@eplb/persistence';
 import { gauge, LOGGER } from '@eplb/platform';
 import { AgentGateway } from '../agents/agent-gateway';
@@ -179,7 +179,7 @@ export class RolloutRunner {
       }
     }
     const finished = isRolloutTerminal(s) && !isRolloutTerminal(before);
-    if (finished && s.status === 'SUCCEEDED') {
+    if (finished && s.status === ROLLOUT_STATUS.succeeded) {
       // layers the two versions share were on the target's rows all along: they are on it now
       const inPlan = new Set(s.plan.layers.map((l) => l.layer));
       for (let l = 0; l < s.plan.shape.numLayers; l++) if (!inPlan.has(l)) committed.push({ layer: l, version: s.plan.toVersion });
