@@ -17,9 +17,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, DeploymentRollouts, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
-import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readStream, readWholeStream } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, readWholeStream } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
@@ -115,13 +115,9 @@ async function main(): Promise<void> {
       const start = Date.now();
       await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion }, ...meta }]));
       // the deployment's rollouts, folded incrementally: the poll must cost the measured processes little
-      const v = new DeploymentRollouts(deployment);
-      let after = '0';
+      const followed = new DeploymentRolloutsReader(ds).follow(deployment);
       for (;;) {
-        for (const e of await readStream(ds.manager, deploymentRolloutsStream(deployment), after)) {
-          v.apply(e);
-          after = e.id;
-        }
+        const v = await followed.refresh();
         const f = v.finished.get(rolloutId);
         if (f) {
           if (f.status !== 'SUCCEEDED') throw new Error(`rollout ${rolloutId} ended ${f.status}: ${JSON.stringify(f.failure)}`);

@@ -18,10 +18,9 @@ import { ApiClient } from '../../apps/eplb/src/api-client';
 import { mapsCommand } from '../../apps/eplb/src/commands/maps.command';
 import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
 import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
-import { RolloutModule } from '../../apps/rollout/src/rollout.module';
-import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually } from '../support/apps';
+import { startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
@@ -69,9 +68,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     const app = await bootstrapHttpApp({ name: 'api', module: ApiModule.forRoot(config, apiLogger), logger: apiLogger, host: '127.0.0.1', port: 0, beforeListen: configureApiBodyParser });
     api = { app, url: await app.getUrl() };
     client = new ApiClient(api.url, OPERATOR);
-    const logger = createLogger('rollout', config.LOG_LEVEL);
-    rollout = await bootstrapHttpApp({ name: 'rollout', module: RolloutModule.forRoot(config, logger, settings), logger, host: '127.0.0.1', port: 0 });
-    await eventually(async () => rollout.get(RolloutService).ready, 60_000);
+    rollout = (await startRolloutApp(config, settings)).app;
     const r = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,
       body: {

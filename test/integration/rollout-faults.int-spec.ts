@@ -3,15 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { Admin, Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_SIGNATURE_HEADER, agentSigningKey, DeploymentRollouts, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, signAgentMessage, TOPICS } from '@eplb/contracts';
+import { AGENT_SIGNATURE_HEADER, agentSigningKey, deploymentRolloutsStream, parseRolloutAck, ROLLOUT_EVENTS, rolloutStream, signAgentMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum } from '@eplb/device';
 import { DeploymentShape, LayerHoldings, reduceRollout, replayRollout, RolloutAck, RolloutEvent, RolloutState } from '@eplb/domain';
 import { KafkajsBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, readWholeStream, StoredEvent } from '@eplb/persistence';
+import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, readWholeStream, rolloutMachineEvents as machineEventsOf, StoredEvent } from '@eplb/persistence';
 import { OPERATOR } from '../support/http';
-import { machineEvents as machineEventsOf } from '../../apps/rollout/src/rollout.service';
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
 import { AppProcess, freePorts, httpReady } from '../support/processes';
@@ -62,6 +62,7 @@ describe('rollout faults: service and agent processes', () => {
   let redis: Redis;
   let watcher: MessageConsumer;
   let producer: MessageProducer;
+  const admin: Admin = new Kafka({ brokers: config.KAFKA_BROKERS, clientId: 'test-rollout-faults-admin', logLevel: logLevel.NOTHING }).admin();
 
   const lockKey = (dep: string) => `eplb:rollout-lock:${dep}`;
 
@@ -91,6 +92,7 @@ describe('rollout faults: service and agent processes', () => {
     await ds.initialize();
     redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
     producer = await bus.producer({ compression: 'none' });
+    await admin.connect();
     // every holdings report the agents send, from now on
     let assigned = false;
     watcher = bus.consumer({
@@ -113,9 +115,8 @@ describe('rollout faults: service and agent processes', () => {
     const ports = await freePorts(4);
     const a = startService('rollout-A', ports[0], ports[1]);
     const b = startService('rollout-B', ports[2], ports[3]);
+    // ready = control channel listening, ack consumer in its group (reading from the log end), lock loop running, streams read
     await Promise.all([httpReady(`http://127.0.0.1:${ports[0]}/readyz`), httpReady(`http://127.0.0.1:${ports[2]}/readyz`)]);
-    // their ack consumers join their groups (read from the log end): give the joins a moment
-    await sleep(3000);
     expect(a.running && b.running).toBe(true);
   });
 
@@ -134,6 +135,7 @@ describe('rollout faults: service and agent processes', () => {
     await Promise.all(services.map((s) => s.proc.stop('SIGTERM')));
     await watcher?.close();
     await producer?.close();
+    await admin.disconnect();
     await bus.close();
     redis?.disconnect();
     await ds?.destroy();
@@ -195,7 +197,9 @@ describe('rollout faults: service and agent processes', () => {
     const t0 = Date.now();
     for (let a = 0; a < shape.numNodes; a++) agents.start(a);
     await Promise.all(agents.procs.map((p, a) => reportAfter(dep, a, t0, 90_000)));
-    await sleep(2000); // consumer-group joins settle
+    // each agent's command consumer is in its group: commands sent from now on are read
+    const groups = agents.procs.map((_, a) => `${group}-agent-${dep}-${a}`);
+    await eventually(async () => (await admin.describeGroups(groups)).groups.every((g) => g.state === 'Stable' && g.members.length === 1), 60_000, 100);
     return agents;
   }
 
@@ -237,9 +241,7 @@ describe('rollout faults: service and agent processes', () => {
   }
 
   async function view(dep: string): Promise<DeploymentRollouts> {
-    const v = new DeploymentRollouts(dep);
-    for (const e of await readAll(deploymentRolloutsStream(dep))) v.apply(e);
-    return v;
+    return (await new DeploymentRolloutsReader(ds).load(dep)).view;
   }
 
   async function request(dep: string): Promise<string> {

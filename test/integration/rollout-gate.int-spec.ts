@@ -7,15 +7,14 @@ import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape, layerImbalance } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
 import { HeatWindowRepository, readWholeStream } from '@eplb/persistence';
-import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
-import { RolloutModule } from '../../apps/rollout/src/rollout.module';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { parseSimArgs, SimOptions } from '../../apps/simulator/src/args';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { routerModelFor } from '../../apps/simulator/src/run';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
+import { startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
@@ -75,9 +74,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     [api, collector] = await Promise.all([startApi(config), startTestCollector(config)]);
     ds = api.app.get(DataSource);
     heat = new HeatWindowRepository(ds);
-    const logger = createLogger('rollout', config.LOG_LEVEL);
-    rollout = await bootstrapHttpApp({ name: 'rollout', module: RolloutModule.forRoot(config, logger, settings), logger, host: '127.0.0.1', port: 0 });
-    await eventually(async () => rollout.get(RolloutService).ready, 60_000);
+    rollout = (await startRolloutApp(config, settings)).app;
 
     const o = parseSimArgs([...argv, '--api', api.url], { token: OPERATOR }) as SimOptions;
     const model = routerModelFor(o, shape);

@@ -23,7 +23,10 @@ import { TopExpertsUseCase } from './heat/top-experts.use-case';
 import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
-import { DeploymentRolloutsReader } from './rollouts/deployment-rollouts.reader';
+import { RequestRolloutUseCase } from './rollouts/request-rollout.use-case';
+import { ControlRolloutUseCase } from './rollouts/control-rollout.use-case';
+import { ListRolloutsUseCase } from './rollouts/list-rollouts.use-case';
+import { GetRolloutUseCase } from './rollouts/get-rollout.use-case';
 import { AgentsController } from './rollouts/agents.controller';
 import { AgentsUseCase } from './rollouts/agents.use-case';
 import { RebalancingController } from './rollouts/rebalancing.controller';
@@ -56,7 +59,10 @@ export class ApiModule {
         HeatExportUseCase,
         UpdateSettingsUseCase,
         WhatIfUseCase,
-        DeploymentRolloutsReader,
+        RequestRolloutUseCase,
+        ControlRolloutUseCase,
+        ListRolloutsUseCase,
+        GetRolloutUseCase,
         RebalancingUseCase,
         AgentsUseCase,
         GetMapVersionUseCase,

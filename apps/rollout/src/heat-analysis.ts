@@ -64,7 +64,7 @@ const fromSettings = (s: RolloutSettings | undefined): HeatAnalysisOptions => ({
 const layerList = (layers: readonly number[]) => (layers.length <= 8 ? layers.join(',') : `${layers.slice(0, 8).join(',')},… (${layers.length})`);
 
 /**
- * The rollout's analysis gate on the heat the collector stored (issue 6): the imbalance measured
+ * The rollout's analysis gate on the heat the collector stored: the imbalance measured
  * on a batch's layers after it committed must not be worse than before the rollout.
  *
  * Per episode (table heat_episodes) the collector records each layer's measured imbalance (max /

@@ -1,16 +1,32 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { DatabaseModule, PostgresCheck } from '@eplb/persistence';
+import { DatabaseModule, DeploymentRolloutsReader, FollowedRollouts, PostgresCheck } from '@eplb/persistence';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
-import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, RedisCheck, RedisModule } from '@eplb/platform';
-import { loadRolloutSettings, ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
+import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, REDIS, RedisCheck, RedisModule } from '@eplb/platform';
+import { AgentAuthenticator } from './agents/agent-authenticator';
+import { AgentGateway } from './agents/agent-gateway';
+import { AgentRegistry } from './agents/agent-registry';
+import { AgentSigningKeys } from './agents/agent-signing-keys';
+import { AnalysisGatePoller } from './analysis-gate.poller';
+import { RolloutDrivers } from './driving/rollout-drivers';
+import { RolloutLog } from './driving/rollout-log';
+import { RolloutPlanner } from './driving/rollout-planner';
+import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
+import { RolloutRunner } from './driving/rollout-runner';
 import { HeatAnalysis } from './heat-analysis';
+import { RolloutInstance } from './rollout-instance';
+import { RolloutLock } from './rollout-lock';
+import { RolloutLockRenewal } from './rollout-lock-renewal';
+import { RolloutReadinessCheck } from './rollout-readiness.check';
+import { loadRolloutSettings, ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
+import { RolloutStats } from './rollout-stats';
 import { RolloutService } from './rollout.service';
 
 /**
  * Map-version rollouts. Depends on Postgres (event log, map versions, the collector's heat for
  * analysis gates), Kafka (agent commands and acks when an agent has no direct control
- * connection) and Redis (the per-deployment rollout lock).
+ * connection) and Redis (the per-deployment rollout lock, the agent registry).
  */
 @Module({})
 export class RolloutModule {
@@ -19,7 +35,33 @@ export class RolloutModule {
       module: RolloutModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule],
       controllers: [...healthControllers],
-      providers: [readinessChecks(PostgresCheck, KafkaCheck, RedisCheck), { provide: ROLLOUT_SETTINGS, useValue: settings }, HeatAnalysis, RolloutService],
+      providers: [
+        readinessChecks(PostgresCheck, KafkaCheck, RedisCheck, RolloutReadinessCheck),
+        { provide: ROLLOUT_SETTINGS, useValue: settings },
+        RolloutInstance,
+        RolloutStats,
+        {
+          provide: RolloutLock,
+          inject: [REDIS, RolloutInstance],
+          useFactory: (redis: Redis, instance: RolloutInstance) => new RolloutLock(redis, instance.id, settings.ROLLOUT_LOCK_TTL_MS),
+        },
+        // this instance's fold of every deployment's rollouts stream, shared by the poll and the runner
+        { provide: FollowedRollouts, inject: [DeploymentRolloutsReader], useFactory: (reader: DeploymentRolloutsReader) => reader.followAll() },
+        RolloutDrivers,
+        RolloutLog,
+        RolloutPlanner,
+        HeatAnalysis,
+        AnalysisGatePoller,
+        AgentSigningKeys,
+        AgentAuthenticator,
+        AgentRegistry,
+        AgentGateway,
+        RolloutRunner,
+        RolloutRequestsPoller,
+        RolloutLockRenewal,
+        RolloutReadinessCheck,
+        RolloutService,
+      ],
     };
   }
 }

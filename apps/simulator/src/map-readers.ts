@@ -1,6 +1,5 @@
 import { DataSource } from 'typeorm';
-import { DeploymentRollouts, deploymentRolloutsStream } from '@eplb/contracts';
-import { createDataSource, DeploymentRepository, readStream } from '@eplb/persistence';
+import { createDataSource, DeploymentRepository, DeploymentRolloutsReader, FollowedDeploymentRollouts } from '@eplb/persistence';
 import type { ApiClient } from './api-client';
 import type { CommittedMapReader } from './map-source';
 
@@ -25,12 +24,11 @@ export class ApiMapReader implements CommittedMapReader {
 
 /**
  * Committed versions and map rows straight from Postgres: the deployment's `rollouts:<id>` event
- * stream folded into the same read model the API and the rollout service use (read on from the
- * last event seen, so a refresh costs one indexed query), and the `map_versions` rows.
+ * stream folded by the projection the API and the rollout service use (followed from the last
+ * event seen, so a refresh costs one indexed query), and the `map_versions` rows.
  */
 export class DbMapReader implements CommittedMapReader {
-  private readonly view: DeploymentRollouts;
-  private cursor = '0';
+  private readonly rollouts: FollowedDeploymentRollouts;
 
   constructor(
     private readonly ds: DataSource,
@@ -38,7 +36,7 @@ export class DbMapReader implements CommittedMapReader {
     private readonly numLayers: number,
     private readonly ownsDataSource = false,
   ) {
-    this.view = new DeploymentRollouts(deployment);
+    this.rollouts = new DeploymentRolloutsReader(ds).follow(deployment);
   }
 
   static async connect(databaseUrl: string, deployment: string, numLayers: number): Promise<DbMapReader> {
@@ -48,13 +46,7 @@ export class DbMapReader implements CommittedMapReader {
   }
 
   async committedVersions(): Promise<number[]> {
-    for (;;) {
-      const page = await readStream(this.ds.manager, deploymentRolloutsStream(this.deployment), this.cursor, 1000);
-      for (const e of page) this.view.apply(e);
-      if (page.length > 0) this.cursor = page[page.length - 1].id;
-      if (page.length < 1000) break;
-    }
-    return this.view.committedVersions(this.numLayers);
+    return (await this.rollouts.refresh()).committedVersions(this.numLayers);
   }
 
   mapVersion(version: number): Promise<number[][] | null> {

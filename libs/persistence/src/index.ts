@@ -1,6 +1,6 @@
 export { createDataSource, runMigrations, ensureDatabase } from './data-source';
 export { DatabaseModule, PostgresCheck } from './nest/database.module';
-export { appendEvents, readStream, readWholeStream, type EventMeta, type NewEvent, type StoredEvent } from './repositories/event-store';
+export { appendEvents, readStream, readStreamsWithPrefix, readWholeStream, type EventMeta, type NewEvent, type StoredEvent } from './repositories/event-store';
 export { appendFenced, type RolloutFence } from './repositories/rollout-fence';
 export {
   DeploymentRepository,
@@ -19,3 +19,13 @@ export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from '.
 export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal, type TokenScope } from './repositories/api-token.repository';
 export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunStatus } from './repositories/policy-run.repository';
 export { rebuildDeployments } from './read-models/deployments.projection';
+export { RolloutEventRepository } from './repositories/rollout-event.repository';
+export {
+  DeploymentRollouts,
+  rolloutMachineEvents,
+  type FinishedRollout,
+  type RolloutControlRecord,
+  type RolloutRequestRecord,
+  type RolloutStreamEvent,
+} from './read-models/deployment-rollouts.projection';
+export { DeploymentRolloutsReader, FollowedDeploymentRollouts, FollowedRollouts, type RolloutsSnapshot } from './read-models/deployment-rollouts.reader';

@@ -2,8 +2,8 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodPipe } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
-import { AgentsResponse, AgentsUseCase } from './agents.use-case';
-import { deploymentIdSchema } from '@eplb/contracts';
+import { AgentsResponse, deploymentIdSchema } from '@eplb/contracts';
+import { AgentsUseCase } from './agents.use-case';
 
 /** The agents of a deployment: registered, connected, last heartbeat, the versions they hold. */
 @ApiTags('rollouts')

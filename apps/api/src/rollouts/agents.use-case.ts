@@ -1,32 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { AgentRegistryEntry, agentRegistryKey } from '@eplb/contracts';
+import { AgentRegistryEntry, agentRegistryKey, AgentsResponse, AgentStatusResponse } from '@eplb/contracts';
 import { DeploymentRepository } from '@eplb/persistence';
 import { notFoundProblem, REDIS } from '@eplb/platform';
 
 /** An agent heard from within this long is live (agents heartbeat every 5 s by default). */
 export const AGENT_STALE_AFTER_MS = 15_000;
-
-export interface AgentStatusResponse {
-  node: number;
-  /** `connected`: on the direct control channel; `kafka-only`: heard over Kafka only; `stale`: not heard for a while; `missing`: never heard. */
-  status: 'connected' | 'kafka-only' | 'stale' | 'missing';
-  ranks: number[];
-  lastSeen: string | null;
-  /** Milliseconds since the agent was last heard from. */
-  ageMs: number | null;
-  /** The token the agent authenticated with on the control channel. */
-  principal: string | null;
-  /** Per map version, how many layers the agent's last holdings report put on it. */
-  heldVersions: Record<string, number> | null;
-}
-
-export interface AgentsResponse {
-  deployment: string;
-  staleAfterMs: number;
-  /** One per node of the deployment, in node order. */
-  agents: AgentStatusResponse[];
-}
 
 /** The deployment's agents as the rollout service last heard them (registry in Redis). */
 @Injectable()

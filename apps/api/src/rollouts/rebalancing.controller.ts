@@ -2,8 +2,8 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodPipe } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
-import { RebalancingResponse, RebalancingUseCase } from './rebalancing.use-case';
-import { deploymentIdSchema } from '@eplb/contracts';
+import { deploymentIdSchema, RebalancingResponse } from '@eplb/contracts';
+import { RebalancingUseCase } from './rebalancing.use-case';
 
 /** Whether a deployment's map is changing: what request routers poll (cheap, read-only). */
 @ApiTags('rollouts')

@@ -1,26 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ROLLOUT_EVENTS } from '@eplb/contracts';
-import { DeploymentRepository } from '@eplb/persistence';
+import { RebalancingResponse, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { DeploymentRepository, DeploymentRolloutsReader } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
-import { DeploymentRolloutsReader } from './deployment-rollouts.reader';
-
-/** What a request router needs to know: is the deployment's expert map changing, and how far. */
-export interface RebalancingResponse {
-  deployment: string;
-  /** A rollout started and not finished. */
-  rebalancing: boolean;
-  rolloutId: string | null;
-  fromVersion: number | null;
-  toVersion: number | null;
-  /** Layers of the rollout on `toVersion` now (rolled-back layers are not). */
-  layersCommitted: number;
-  /** Layers the rollout changes. */
-  layersTotal: number;
-  /** When the rollout started. */
-  since: string | null;
-  /** Per layer, the version every rank is on (committed read model). */
-  layerVersions: number[];
-}
 
 /** The rebalancing state of a deployment, from the rollouts read model (`rollouts:<deployment>`). */
 @Injectable()

@@ -1,6 +1,7 @@
 import { DeploymentShape } from '../shape/deployment-shape';
 import { LayerHoldings, verifyHoldings } from './holdings';
 import { AgentPlanPart, RolloutPlan, isAgentRanks, ranksOfAgent } from './plan';
+import { RolloutStatus, TERMINAL_ROLLOUT_STATUSES } from './status';
 
 /**
  * The rollout state machine (issue 6) as a pure, event-sourced reducer:
@@ -23,9 +24,6 @@ export type LayerStatus =
   | 'ROLLING_BACK'
   | 'ROLLED_BACK';
 
-export type RolloutStatus = 'RUNNING' | 'PAUSED' | 'ANALYSING' | 'ROLLING_BACK' | 'SUCCEEDED' | 'ABORTED' | 'ROLLED_BACK';
-
-export const TERMINAL_ROLLOUT_STATUSES: readonly RolloutStatus[] = ['SUCCEEDED', 'ABORTED', 'ROLLED_BACK'];
 export const isRolloutTerminal = (s: RolloutState): boolean => TERMINAL_ROLLOUT_STATUSES.includes(s.status);
 
 export type RolloutDirection = 'forward' | 'inverse';

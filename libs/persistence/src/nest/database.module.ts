@@ -7,6 +7,8 @@ import { ApiTokenRepository } from '../repositories/api-token.repository';
 import { DeploymentRepository } from '../repositories/deployment.repository';
 import { HeatWindowRepository } from '../repositories/heat-window.repository';
 import { PolicyRunRepository } from '../repositories/policy-run.repository';
+import { RolloutEventRepository } from '../repositories/rollout-event.repository';
+import { DeploymentRolloutsReader } from '../read-models/deployment-rollouts.reader';
 
 @Injectable()
 export class PostgresCheck implements ReadinessCheck {
@@ -52,8 +54,10 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     repository(HeatWindowRepository),
     repository(PolicyRunRepository),
     repository(ApiTokenRepository),
+    repository(RolloutEventRepository),
+    repository(DeploymentRolloutsReader),
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, PolicyRunRepository],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}

@@ -68,6 +68,18 @@ export async function readWholeStream(em: EntityManager, stream: string): Promis
   }
 }
 
+/**
+ * Events of every stream whose name starts with `prefix`, after `afterId` in id order (no
+ * times: a poller that runs every few hundred milliseconds reads only what it folds).
+ */
+export async function readStreamsWithPrefix(q: Pick<EntityManager, 'query'>, prefix: string, afterId: string, limit: number): Promise<Omit<StoredEvent, 'occurredAt'>[]> {
+  const rows: { id: string; stream: string; type: string; payload: Record<string, unknown>; actor: string; reason: string; correlation_id: string }[] = await q.query(
+    `SELECT id::text AS id, stream, type, payload, actor, reason, correlation_id FROM events WHERE id > $1 AND stream LIKE $2 ORDER BY id LIMIT ${Math.floor(limit)}`,
+    [afterId, `${prefix}%`],
+  );
+  return rows.map(({ correlation_id, ...r }) => ({ ...r, correlationId: correlation_id }));
+}
+
 export async function readStream(em: EntityManager, stream: string, afterId = '0', limit = 1000): Promise<StoredEvent[]> {
   const rows = await em
     .getRepository(EventEntity)

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ROLLOUT_EVENTS } from '@eplb/contracts';
+import { DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent } from './deployment-rollouts.projection';
+
+let id = 0;
+const ev = (type: string, payload: Record<string, unknown>): RolloutStreamEvent => ({
+  id: String(++id),
+  stream: 'rollouts:d',
+  type,
+  payload,
+  actor: 'token:ops',
+  reason: `${type} because`,
+  correlationId: 'c',
+});
+
+describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
+  it('follows a request from REQUESTED through RUNNING to its recorded end; committed layers move the map', () => {
+    const v = new DeploymentRollouts('d');
+    v.apply(ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 2 }));
+    expect(v.status('r1')).toBe('REQUESTED');
+    expect(v.pending().map((r) => r.payload.rolloutId)).toEqual(['r1']);
+    expect(v.active()).toBeNull();
+
+    v.apply(ev(ROLLOUT_EVENTS.started, { rolloutId: 'r1', fromVersion: 1, toVersion: 2 }));
+    expect(v.status('r1')).toBe('RUNNING');
+    expect(v.active()).toBe('r1');
+    expect(v.pending()).toEqual([]);
+
+    v.apply(ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 1, version: 2 }));
+    expect(v.committedVersions(3)).toEqual([1, 2, 1]);
+    v.apply(ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r1', status: 'ABORTED', failure: { reason: 'x', at: 1 } }));
+    expect(v.status('r1')).toBe('ABORTED');
+    expect(v.finished.get('r1')).toEqual({ status: 'ABORTED', failure: { reason: 'x', at: 1 } });
+    expect(v.active()).toBeNull();
+    expect(v.committedVersions(3, 4)).toEqual([4, 2, 4]);
+  });
+
+  it('a rejected request is neither pending nor active, and says why', () => {
+    const v = new DeploymentRollouts('d');
+    v.apply(ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 1 }));
+    v.apply(ev(ROLLOUT_EVENTS.rejected, { rolloutId: 'r1', why: 'every layer is already on version 1' }));
+    v.apply(ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r2', mapVersion: 2 }));
+    expect(v.status('r1')).toBe('REJECTED');
+    expect(v.rejected.get('r1')).toBe('every layer is already on version 1');
+    expect(v.pending().map((r) => r.payload.rolloutId)).toEqual(['r2']);
+  });
+
+  it('folding an event twice changes nothing (a reader re-reads a window below its cursor)', () => {
+    const v = new DeploymentRollouts('d');
+    const control = ev(ROLLOUT_EVENTS.controlRequested, { rolloutId: 'r1', action: 'pause' });
+    v.apply(control);
+    v.apply(control);
+    expect(v.controls.map((c) => [c.eventId, c.payload.action, c.actor, c.reason])).toEqual([[control.id, 'pause', 'token:ops', control.reason]]);
+  });
+
+  it('events of other types are ignored; machine events are the rollout.* ones of a rollout stream', () => {
+    const v = new DeploymentRollouts('d');
+    v.apply(ev('deployment.created', { rolloutId: 'r1' }));
+    expect(v.requests.size + v.started.size + v.finished.size + v.controls.length).toBe(0);
+    expect(rolloutMachineEvents([{ type: 'rollout.created', payload: { type: 'created', at: 1 } }, { type: 'agent.connected', payload: {} }])).toEqual([{ type: 'created', at: 1 }]);
+  });
+});

@@ -1,0 +1,110 @@
+import { ROLLOUT_EVENTS, RolloutControlPayload, RolloutRequestedPayload } from '@eplb/contracts';
+import { RolloutEvent, RolloutLifecycleStatus, rolloutLifecycleStatus, RolloutStatus } from '@eplb/domain';
+
+/** The slice of a stored event the fold needs (a StoredEvent fits; the rollout service's poll reads no times). */
+export interface RolloutStreamEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly actor: string;
+  readonly reason: string;
+  readonly correlationId: string;
+}
+
+/** A rollout request as recorded: its event id, what was asked, and who asked why. */
+export interface RolloutRequestRecord {
+  readonly eventId: string;
+  readonly payload: RolloutRequestedPayload;
+  readonly actor: string;
+  readonly reason: string;
+  readonly correlationId: string;
+}
+
+/** An operator's pause/resume/abort/promote as recorded (its event id keeps it from applying twice). */
+export interface RolloutControlRecord {
+  readonly eventId: string;
+  readonly payload: RolloutControlPayload;
+  readonly actor: string;
+  readonly reason: string;
+  readonly correlationId: string;
+}
+
+export interface FinishedRollout {
+  readonly status: RolloutStatus;
+  readonly failure: unknown;
+}
+
+/**
+ * Read model of one deployment's rollouts, folded from its `rollouts:<deployment>` stream:
+ * requests and their fate, operator controls, and the committed map (per layer, the version
+ * every rank is on; layers never rolled out are on `baseVersion`). Folding an event twice changes
+ * nothing (by event id), so a reader may re-read a window it has partly seen.
+ */
+export class DeploymentRollouts {
+  readonly requests = new Map<string, RolloutRequestRecord>();
+  readonly rejected = new Map<string, string>();
+  readonly started = new Map<string, { fromVersion: number; toVersion: number }>();
+  readonly finished = new Map<string, FinishedRollout>();
+  readonly controls: RolloutControlRecord[] = [];
+  readonly committed = new Map<number, number>();
+  private readonly seen = new Set<string>();
+
+  constructor(readonly deployment: string) {}
+
+  apply(e: RolloutStreamEvent): void {
+    if (this.seen.has(e.id)) return;
+    this.seen.add(e.id);
+    const p = e.payload as Record<string, any>;
+    const meta = { eventId: e.id, actor: e.actor, reason: e.reason, correlationId: e.correlationId };
+    switch (e.type) {
+      case ROLLOUT_EVENTS.requested:
+        this.requests.set(p.rolloutId, { ...meta, payload: p as RolloutRequestedPayload });
+        break;
+      case ROLLOUT_EVENTS.controlRequested:
+        this.controls.push({ ...meta, payload: p as RolloutControlPayload });
+        break;
+      case ROLLOUT_EVENTS.rejected:
+        this.rejected.set(p.rolloutId, String(p.why ?? e.reason));
+        break;
+      case ROLLOUT_EVENTS.started:
+        this.started.set(p.rolloutId, { fromVersion: p.fromVersion, toVersion: p.toVersion });
+        break;
+      case ROLLOUT_EVENTS.layerCommitted:
+        this.committed.set(p.layer, p.version);
+        break;
+      case ROLLOUT_EVENTS.finished:
+        this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null });
+        break;
+    }
+  }
+
+  /** The rollout being driven (started, not finished), if any. */
+  active(): string | null {
+    for (const rid of this.started.keys()) if (!this.finished.has(rid)) return rid;
+    return null;
+  }
+
+  /** Requests neither rejected nor started, oldest first. */
+  pending(): RolloutRequestRecord[] {
+    return [...this.requests.values()].filter((r) => !this.rejected.has(r.payload.rolloutId) && !this.started.has(r.payload.rolloutId));
+  }
+
+  /** Per layer the committed version (length `layers`). */
+  committedVersions(layers: number, baseVersion = 1): number[] {
+    return Array.from({ length: layers }, (_, l) => this.committed.get(l) ?? baseVersion);
+  }
+
+  /** REQUESTED, REJECTED, RUNNING (started, not finished) or the final status the service recorded. */
+  status(rolloutId: string): RolloutLifecycleStatus {
+    return rolloutLifecycleStatus({
+      rejected: this.rejected.has(rolloutId),
+      started: this.started.has(rolloutId),
+      finished: this.finished.get(rolloutId)?.status ?? null,
+    });
+  }
+}
+
+/** The state-machine events of a `rollout:<id>` stream, as the reducer takes them. */
+export const rolloutMachineEvents = (stored: readonly Pick<RolloutStreamEvent, 'type' | 'payload'>[]): RolloutEvent[] =>
+  stored.filter((e) => e.type.startsWith('rollout.')).map((e) => e.payload as unknown as RolloutEvent);

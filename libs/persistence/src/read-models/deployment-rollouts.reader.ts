@@ -1,0 +1,108 @@
+import { DataSource } from 'typeorm';
+import { DEPLOYMENT_ROLLOUTS_PREFIX, deploymentRolloutsStream, rolloutStream } from '@eplb/contracts';
+import { RolloutEvent } from '@eplb/domain';
+import { readStream, readStreamsWithPrefix, readWholeStream, StoredEvent } from '../repositories/event-store';
+import { DeploymentRollouts, rolloutMachineEvents } from './deployment-rollouts.projection';
+
+/** A deployment's rollouts read model, with the events it was folded from (for their times). */
+export interface RolloutsSnapshot {
+  readonly view: DeploymentRollouts;
+  readonly events: readonly StoredEvent[];
+}
+
+/**
+ * Reads the rollouts read model: one deployment folded afresh (`load`), one deployment followed
+ * from the last event seen (`follow`: a refresh costs one indexed query), or every deployment's
+ * stream followed together (`followAll`: the rollout service's poll for requests and controls).
+ */
+export class DeploymentRolloutsReader {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The deployment's `rollouts:<deployment>` stream, every event, folded. */
+  async load(deployment: string): Promise<RolloutsSnapshot> {
+    const events = await readWholeStream(this.ds.manager, deploymentRolloutsStream(deployment));
+    const view = new DeploymentRollouts(deployment);
+    for (const e of events) view.apply(e);
+    return { view, events };
+  }
+
+  /** The state-machine events of one rollout (`rollout:<id>`), in order: replayed, they are its state. */
+  async rolloutEvents(rolloutId: string): Promise<RolloutEvent[]> {
+    return rolloutMachineEvents(await readWholeStream(this.ds.manager, rolloutStream(rolloutId)));
+  }
+
+  follow(deployment: string): FollowedDeploymentRollouts {
+    return new FollowedDeploymentRollouts(this.ds, deployment);
+  }
+
+  followAll(): FollowedRollouts {
+    return new FollowedRollouts(this.ds, this);
+  }
+}
+
+/** One deployment's read model, kept current by reading on from the last event folded. */
+export class FollowedDeploymentRollouts {
+  readonly view: DeploymentRollouts;
+  private cursor = '0';
+
+  constructor(
+    private readonly ds: DataSource,
+    deployment: string,
+  ) {
+    this.view = new DeploymentRollouts(deployment);
+  }
+
+  async refresh(): Promise<DeploymentRollouts> {
+    for (;;) {
+      const page = await readStream(this.ds.manager, deploymentRolloutsStream(this.view.deployment), this.cursor, 1000);
+      for (const e of page) this.view.apply(e);
+      if (page.length > 0) this.cursor = page[page.length - 1].id;
+      if (page.length < 1000) return this.view;
+    }
+  }
+}
+
+/** Every deployment's read model, kept current by reading on across all `rollouts:*` streams. */
+export class FollowedRollouts {
+  private readonly views = new Map<string, DeploymentRollouts>();
+  private cursor = '0';
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly reader: DeploymentRolloutsReader,
+  ) {}
+
+  /** Folds what was appended since the last refresh; the views of every deployment seen so far. */
+  async refresh(): Promise<ReadonlyMap<string, DeploymentRollouts>> {
+    // Ids are handed out before commit, so a row may appear below the cursor later: re-read a
+    // window below it (the fold ignores ids it has seen).
+    const from = BigInt(this.cursor) > 500n ? (BigInt(this.cursor) - 500n).toString() : '0';
+    for (let after = from; ; ) {
+      const rows = await readStreamsWithPrefix(this.ds, DEPLOYMENT_ROLLOUTS_PREFIX, after, 2000);
+      for (const r of rows) {
+        this.view(r.stream.slice(DEPLOYMENT_ROLLOUTS_PREFIX.length)).apply(r);
+        if (BigInt(r.id) > BigInt(this.cursor)) this.cursor = r.id;
+      }
+      if (rows.length < 2000) return this.views;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** The deployment's view as far as it was followed (empty if nothing was seen of it yet). */
+  view(deployment: string): DeploymentRollouts {
+    let v = this.views.get(deployment);
+    if (!v) this.views.set(deployment, (v = new DeploymentRollouts(deployment)));
+    return v;
+  }
+
+  /**
+   * The deployment's view folded afresh from its whole stream, replacing the followed one: the
+   * followed fold may hold committed versions the caller set but never wrote, or may have applied
+   * an older row late, and a plan must start from what the log says each layer is on.
+   */
+  async reload(deployment: string): Promise<DeploymentRollouts> {
+    const { view } = await this.reader.load(deployment);
+    this.views.set(deployment, view);
+    return view;
+  }
+}
