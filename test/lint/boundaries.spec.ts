@@ -47,6 +47,7 @@ describe('import boundaries (.dependency-cruiser.cjs)', () => {
       ['no-app-to-app', probe('apps/collector/src', 'app', "export * from '../../scheduler/src/policy-queue';\n")],
       ['lib-via-index', probe('apps/collector/src', 'deep', "export * from '../../../libs/domain/src/errors';\n")],
       ['lib-via-index', probe('apps/collector/src', 'relative-index', "export * from '../../../libs/domain/src/index';\n")],
+      ['lib-via-index', probe('apps/collector/src', 'alias-deep', "export * from '@eplb/domain/src/errors';\n")],
       ['no-test-code-in-production', probe('libs/device/src', 'fast-check', "export { default as fc } from 'fast-check';\n")],
     ];
     const cycleA = probe('libs/domain/src', 'cycle-a', `export { b } from './${TAG}-cycle-b';\nexport const a = 1;\n`);
