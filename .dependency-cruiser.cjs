@@ -20,7 +20,8 @@ const LIB_GRAPH = {
   messaging: ['contracts', 'platform'],
   persistence: ['contracts', 'domain', 'platform'],
   planning: ['domain', 'persistence'],
-  // the typed API client shared by the CLI and the simulator: response types from contracts
+  // the typed API client the CLI and the simulator share (libs/api-client, arriving with the CLI
+  // rework): the API's response types come from contracts
   'api-client': ['contracts', 'domain'],
 };
 
