@@ -231,7 +231,7 @@ function main(): void {
     'What the per-episode noise of the alternating traces leaves to any map planned before the interval (the issue\'s',
     'target there: ≤ 40% of the greedy\'s excess with ≤ 1/3 of its transfers). Excess = (future − 1) / (greedy future − 1)',
     'on the same episodes, greedy planned from the seen interval: our greedy (never two replicas of one expert on a rank)',
-    'unless said otherwise; on the real next interval also baseline.py, the classic two-stage greedy DESIGN.md\'s targets',
+    'unless said otherwise; on the real next interval also baseline.py, the classic two-stage greedy docs/design.md\'s targets',
     'are set against.',
     '',
     'The noise, fitted on the seen interval (phase = episode index mod period; σ = per-episode sd of log(share / phase mean);',

@@ -221,7 +221,7 @@ function main(): void {
     '|---|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Targets (default policy). DESIGN.md judges against "the greedy re-run on the seen interval", and baseline.py is',
+    'Targets (default policy). docs/design.md ("How policies are judged") sets them against the greedy re-run on the seen interval, and baseline.py is',
     '"the CEO\'s own baseline: the classic two-stage greedy of default EPLB … used as yardstick for quality and speed":',
     'each target is judged against it, and against our own greedy too, which is stricter (it never puts two replicas',
     'of one expert on a rank, and so beats the classic greedy on the traces where that happens, e.g. phase-qwen30-ep8).',

@@ -107,7 +107,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say(`${signal}: stopping the apps…`);
-    supervisor.stop().then(() => {
+    // a failure to stop stays an unhandled rejection: the process exits with it
+    void supervisor.stop().then(() => {
       say('all apps stopped (the Kafka broker keeps running; `npm run infra:down` stops it)');
       process.exit(0);
     });

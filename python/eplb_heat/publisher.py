@@ -1,6 +1,6 @@
 """Publishes per-step expert heat to Kafka as ``eplb.heat.v1`` events.
 
-The event format is the one in DESIGN.md ("Heat event, version 1") and in the authoritative
+The event format is the one in docs/design.md ("Heat event, version 1") and in the authoritative
 TypeScript schema ``libs/contracts/src/heat/heat-event.v1.ts``; ``build_event`` checks locally
 what that schema checks, so a worker learns about a bad event from a ``ValueError`` naming the
 field instead of from a dead letter later.
@@ -38,7 +38,7 @@ Counts = List[List[int]]
 
 class HeatBackpressureError(BufferError):
     """The producer's local queue stayed full for longer than ``max_block_s``; the event was not
-    queued. Raised rather than dropped, so nothing is lost silently (DESIGN.md invariant 5)."""
+    queued. Raised rather than dropped: a worker that cannot publish must know, not lose heat unseen."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def build_event(
     ts: Any = None,
     shape: Optional[tuple] = None,
 ) -> dict:
-    """Validates and returns one ``eplb.heat.v1`` event as a dict (key order as in DESIGN.md)."""
+    """Validates and returns one ``eplb.heat.v1`` event as a dict (key order as in docs/design.md)."""
     check_deployment(deployment)
     check_phase(phase)
     load = check_counts(counts, shape)

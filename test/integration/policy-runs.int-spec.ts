@@ -65,7 +65,7 @@ describe('policy runs on a schedule', () => {
     }
   };
 
-  const runs = async (id: string) => (await http('GET', `${api.url}/v1/deployments/${id}/runs`, { token: OPERATOR })).body.items as { id: string; status: string; reason: string; interval: number; figures: { candidateMean: number; currentMean: number; chosenLayers: number[] } }[];
+  const runs = async (id: string) => (await http('GET', `${api.url}/v1/deployments/${id}/runs`, { token: OPERATOR })).body.items as { id: string; status: string; reason: string; interval: number; figures: { candidateMean: number; currentMean: number; chosenLayers: number[]; episodes: { from: number; to: number; count: number } } }[];
 
   it('proposes for skewed alternating heat; the approved map measures as projected', async () => {
     const id = `policy-skew-${randomUUID().slice(0, 8)}`;
@@ -76,7 +76,10 @@ describe('policy runs on a schedule', () => {
     await publish(id, sim, 0, 40, 1); // intervals 0 (steps 0–15) sealed once the watermark passes 20
 
     const proposal = await eventually(async () => (await runs(id)).find((r) => r.status === 'proposed'), 45_000, 500);
-    expect(proposal.interval).toBeGreaterThanOrEqual(0);
+    // planned from an interval the heat above sealed — 0 (steps 0–15) or 1 (16–31); 2 (32–47) is
+    // still open at step 39 — and from exactly its episodes (episodeSteps 4: four per interval)
+    expect([0, 1]).toContain(proposal.interval);
+    expect(proposal.figures.episodes).toEqual({ from: proposal.interval * 4, to: proposal.interval * 4 + 3, count: 4 });
     expect(proposal.figures.candidateMean).toBeLessThan(proposal.figures.currentMean - 0.05);
 
     const full = (await http('GET', `${api.url}/v1/deployments/${id}/runs/${proposal.id}`, { token: OPERATOR })).body as { candidate: number[][] };

@@ -19,7 +19,7 @@ import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
 /**
- * Issue 6's analysis gate as a closed loop on the real stack: the simulator (its CLI, following
+ * The rollout's analysis gate as a closed loop on the real stack: the simulator (its CLI, following
  * the committed maps through the API) publishes skewed heat to Kafka; the collector stores
  * episodes in Postgres; the rollout service (Redis lock, event store) drives agents with
  * simulated backends over the direct control channel; after the gated first batch commits, the

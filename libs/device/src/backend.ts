@@ -1,8 +1,8 @@
 import type { AgentPlanPart, LayerHoldings } from '@eplb/domain';
 
 /**
- * The device-collective backend an agent drives (issue 6). One instance serves the ranks of one
- * node. The rollout protocol around it (attempts, acks, idempotency) is the agent's; the backend
+ * The device-collective backend an agent drives to roll out a layer. One instance serves the ranks
+ * of one node. The rollout protocol around it (attempts, acks, idempotency) is the agent's; the backend
  * only moves and swaps weights:
  * - prepare: stage the part's incoming expert weights for `layer` (local copies, peer transfers)
  *   while the engine keeps serving on the current weights; resolves once everything is staged.

@@ -4,7 +4,10 @@ import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatmapUseCase } from './heatmap.use-case';
 
-/** The offline heat file of DESIGN.md, so `eplb plan` can replay history. */
+/**
+ * The offline heat file `eplb plan --input` reads (docs/design.md, "Offline policy files"), so the
+ * planner can replay history.
+ */
 export interface HeatFile {
   num_ranks: number;
   num_nodes: number;

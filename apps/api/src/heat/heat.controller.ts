@@ -78,7 +78,7 @@ export class HeatController {
   }
 
   @Get('export/heat-file')
-  @ApiOperation({ summary: 'The range as a heat file (DESIGN.md) with the current map, for `eplb plan --input`' })
+  @ApiOperation({ summary: 'The range as an offline heat file with the current map, for `eplb plan --input`' })
   async heatFile(@Param('id', id) dep: string, @Query(new ZodPipe(heatFileQuery, 'query')) q: z.infer<typeof heatFileQuery>): Promise<HeatFile> {
     return this.exports.heatFile(await this.ranges.resolve(dep, q), q.episodes);
   }

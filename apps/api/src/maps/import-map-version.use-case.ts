@@ -43,9 +43,9 @@ const fields: Record<MapFormat, { rows: string; row: (l: number) => string; rank
 };
 
 /**
- * A new map version from an engine's map file (any format of DESIGN.md), checked against the
- * deployment's shape: L layers, P = R·S slots, R ranks, every id in [0, E) and every expert
- * replicated. Errors name the field as `document.<the format's own path>`. Recorded like an
+ * A new map version from an engine's map file (vllm-ascend, sglang, trtllm or eplb), checked
+ * against the deployment's shape: L layers, P = R·S slots, R ranks, every id in [0, E) and every
+ * expert replicated. Errors name the field as `document.<the format's own path>`. Recorded like an
  * approved proposal: an immutable version on top of the latest, and its `map-version.created`
  * event with the actor and reason (`{source: 'import', format}`).
  */

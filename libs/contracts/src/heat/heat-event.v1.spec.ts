@@ -26,7 +26,7 @@ const verdict = (over: Record<string, unknown>) => {
 };
 
 describe('eplb.heat.v1', () => {
-  it('accepts the DESIGN.md example shape', () => {
+  it('accepts the example of docs/design.md', () => {
     expect(verdict({})).toBe('ok');
     expect(verdict({ layerVersions: [11, 12] })).toBe('ok');
   });

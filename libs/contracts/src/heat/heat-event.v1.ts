@@ -4,8 +4,8 @@ import { deploymentIdSchema } from '../deployment-id';
 import { firstIssue, readJson } from '../parse';
 
 /**
- * `eplb.heat.v1` (DESIGN.md "Heat event, version 1"): tokens routed to each local physical slot of
- * one rank, per MoE layer, over steps [step, step + steps). Key = deployment id.
+ * `eplb.heat.v1` (docs/design.md, "Heat event, version 1"): tokens routed to each local physical
+ * slot of one rank, per MoE layer, over steps [step, step + steps). Key = deployment id.
  * The schema checks what a message can be checked for alone; `checkAgainstDeployment` adds what
  * needs the deployment's registry entry (shape, known map versions).
  */

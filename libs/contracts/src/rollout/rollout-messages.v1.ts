@@ -3,7 +3,8 @@ import { deploymentIdSchema } from '../deployment-id';
 import { firstIssue, readJson } from '../parse';
 
 /**
- * Rollout protocol on Kafka, validated at the edge like `eplb.heat.v1`:
+ * The rollout protocol's Kafka path (the fallback when an agent's direct control channel is down),
+ * validated at the edge like `eplb.heat.v1`:
  * - `eplb.rollout.commands.v1` (rollout service → agents), key = deployment id: one machine
  *   command (prepare with the agent's plan part, commit, abort) addressed to one agent (node).
  *   Every agent of the deployment reads the topic (its own consumer group) and acts only on

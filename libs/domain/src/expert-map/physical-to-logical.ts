@@ -7,8 +7,9 @@ import { invalid } from '../errors';
 export type LayerPlacement = ArrayLike<number>;
 
 /**
- * Checks the replica rule of DESIGN.md for one layer: P slots, every id in [0, E), every logical
- * expert at least once. Returns nothing; throws a DomainError naming the layer and what is wrong.
+ * Checks the replica rule for one layer: P slots, every id in [0, E), every logical expert at
+ * least once (a map without some expert cannot serve the tokens routed to it). Returns nothing;
+ * throws a DomainError naming the layer and what is wrong.
  */
 export function assertLayerPlacement(
   row: unknown,

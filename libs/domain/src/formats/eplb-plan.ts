@@ -16,8 +16,8 @@ import {
  * Our own plan file (`eplb plan --output`): `{"physical_to_logical": [[P ids] per MoE layer]}`,
  * optionally `num_ranks`, plus any report fields the planner adds (ignored here).
  *
- * Source of truth: /work/shared/DESIGN.md, "Offline policy files" (plan file shape) and
- * "Vocabulary" (slot p lives on rank ⌊p / S⌋). Rows are MoE layers, from 0.
+ * Source of truth: docs/design.md, "Offline policy files" (plan file shape) and "Deployment and
+ * shape" (slot p lives on rank ⌊p / S⌋). Rows are MoE layers, from 0.
  * R comes from `num_ranks`, else from `--ranks`; when both are given they must agree.
  */
 

@@ -10,7 +10,7 @@ import {
   parseExpertMap,
   serializeExpertMap,
 } from './index';
-import { mapArbitrary } from './test-maps';
+import { mapArbitrary } from '../../test/test-maps';
 
 const pairs = MAP_FORMATS.flatMap((a) => MAP_FORMATS.map((b) => [a, b] as const));
 

@@ -6,7 +6,7 @@ import { TRTLLM, exportTrtllm, parseTrtllm } from './trtllm';
 import { VLLM_ASCEND, exportVllmAscend, parseVllmAscend } from './vllm-ascend';
 
 /**
- * Expert maps in the formats inference engines read and write (DESIGN.md, "Expert maps other
+ * Expert maps in the formats inference engines read and write (docs/design.md, "Expert maps other
  * engines read and write"). Every format converts to and from one canonical form, ExpertMap;
  * every import checks the replica rule and names the offending field in the format's own terms.
  * Pure: text in, text out; reading and writing files is the caller's business.

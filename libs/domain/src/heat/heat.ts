@@ -1,7 +1,8 @@
 import { invalid } from '../errors';
 
 /**
- * Heat as the policies see it: episodes × layers × logical experts (DESIGN.md "Episode").
+ * Heat as the policies see it: episodes × layers × logical experts, episodes kept apart so a
+ * policy sees how the load moves over time (docs/design.md, "Steps, heat, episodes, intervals").
  * heat[k][l][e] is the logical heat of expert e in layer l during episode k.
  */
 export type HeatEpisodes = readonly (readonly Float64Array[])[];

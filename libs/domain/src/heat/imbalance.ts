@@ -2,8 +2,8 @@ import { LayerPlacement } from '../expert-map/physical-to-logical';
 import { HeatEpisodes } from './heat';
 
 /**
- * Rank loads of one layer (DESIGN.md "Imbalance"): each replica of e receives h[e] / replicas[e];
- * a rank's load is the sum over its slots.
+ * Rank loads of one layer (docs/design.md, "Imbalance"): each replica of e receives
+ * h[e] / replicas[e]; a rank's load is the sum over its slots.
  */
 export function rankLoads(row: LayerPlacement, h: ArrayLike<number>, numRanks: number, slotsPerRank: number): Float64Array {
   const reps = new Int32Array(h.length);

@@ -3,9 +3,9 @@ import { LayerPlacement } from '../expert-map/physical-to-logical';
 import { planTransfers } from '../transfer/transfer-plan';
 
 /**
- * What going from one map version to another costs, per layer (issue 6, "a per-layer diff"):
+ * What going from one map version to another costs, per layer, before anyone starts a rollout:
  * the slots whose logical expert changes, the transfers (an expert arriving at a rank that did
- * not hold it, DESIGN.md) and their bytes, as the rollout's transfer planner would move them.
+ * not hold it) and their bytes, as the rollout's transfer planner would move them.
  */
 export interface LayerDiff {
   readonly layer: number;

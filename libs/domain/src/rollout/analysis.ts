@@ -1,10 +1,10 @@
 /**
- * The analysis gate's decision (issue 6): after a batch of layers commits, the imbalance the
+ * The analysis gate's decision: after a batch of layers commits, the imbalance the
  * collector measures on those layers must not be worse than before the rollout. Pure statistics
  * on per-episode figures; where the figures come from (Postgres) is the rollout service's business.
  *
  * Each episode contributes one number: the mean over the batch's layers of that episode's
- * measured imbalance (max rank load / mean rank load, DESIGN.md). Episodes are the unit because
+ * measured imbalance (max rank load / mean rank load). Episodes are the unit because
  * heat is noisy per episode (hot sets alternate, spikes come and go) but roughly independent
  * between them, so the standard error of a mean over episodes is an honest noise yardstick.
  * Heat that drifts during the rollout moves the before/after comparison too: the paired gate

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentShape } from '../shape/deployment-shape';
 import { admitCommand, ledgerEntry } from './agent-ledger';
-import { FakeAgent, clusterLayer, fakeChecksum } from './fake-cluster';
+import { FakeAgent, clusterLayer, fakeChecksum } from '../../test/fake-cluster';
 import {
   RolloutAck,
   RolloutAgentCommand,

@@ -4,7 +4,7 @@ import { AgentPlanPart, RolloutPlan, isAgentRanks, ranksOfAgent } from './plan';
 import { RolloutStatus, TERMINAL_ROLLOUT_STATUSES } from './status';
 
 /**
- * The rollout state machine (issue 6) as a pure, event-sourced reducer:
+ * The rollout state machine as a pure, event-sourced reducer:
  *   state' = reduceRollout(state, event)        — every input and every decision is an event
  *   commands = decideRollout(state, now)        — what to do next; the runner records them as one
  *                                          `decided` event BEFORE sending them (write-ahead)

@@ -5,9 +5,10 @@ import { ExpertReceive, LayerTransferPlan, Link, planTransfers } from '../transf
 import { imbalance } from '../heat/imbalance';
 
 /**
- * Rollout plan (issue 6): which layers change, in which order, in which batches, and per layer
- * and agent the part of the transfer plan that agent executes. An agent serves the ranks of one
- * node (DESIGN.md: rank r is on node ⌊r / (R/N)⌋), so agent a serves ranks [a·R/N, (a+1)·R/N).
+ * Rollout plan: which layers change, in which order, in which batches, and per layer and agent
+ * the part of the transfer plan that agent executes. An agent serves the ranks of one node (rank r
+ * is on node ⌊r / (R/N)⌋, docs/design.md "Deployment and shape"), so agent a serves ranks
+ * [a·R/N, (a+1)·R/N).
  * Plain data only: the plan is stored in the rollout's first event and replayed from there.
  */
 

@@ -1,8 +1,9 @@
 import { invalid } from '../errors';
 
 /**
- * The shape of a deployment (DESIGN.md "Vocabulary"): L MoE layers, E logical experts per layer,
- * R ranks with S physical slots each (P = R·S ≥ E), N nodes (R/N ranks each), optional G groups.
+ * The shape of a deployment (docs/design.md, "Deployment and shape"): L MoE layers, E logical
+ * experts per layer, R ranks with S physical slots each (P = R·S ≥ E), N nodes (R/N ranks each),
+ * optional G groups.
  */
 export interface DeploymentShape {
   readonly numLayers: number;

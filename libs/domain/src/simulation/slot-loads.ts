@@ -72,7 +72,7 @@ export function rankTotals(slots: ArrayLike<number>, slotsPerRank: number, out?:
   return totals;
 }
 
-/** max / mean of the ranks' totals (DESIGN.md "Imbalance"); 1 when there is no load. */
+/** max / mean of the ranks' totals (docs/design.md, "Imbalance"); 1 when there is no load. */
 export function peakToAverage(rankLoads: ArrayLike<number>): number {
   let max = 0;
   let sum = 0;

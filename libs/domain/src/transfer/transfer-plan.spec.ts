@@ -59,7 +59,7 @@ describe('transfer plan (fast-check)', () => {
     );
   });
 
-  it('counts transfers as DESIGN.md does, bytes = transfers × expert bytes, sources prefer the rank, then the node', () => {
+  it('counts transfers as experts arriving at a rank that lacked them, bytes = transfers × expert bytes, sources prefer the rank, then the node', () => {
     fc.assert(
       fc.property(mapsArb, ({ shape, current, next }) => {
         const S = shape.slotsPerRank;

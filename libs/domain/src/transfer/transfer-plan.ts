@@ -3,8 +3,9 @@ import { DeploymentShape, nodeOfRank, numSlots } from '../shape/deployment-shape
 import { LayerPlacement, assertPhysicalToLogical } from '../expert-map/physical-to-logical';
 
 /**
- * Transfers (DESIGN.md): expert weights arriving at a rank that did not hold that expert before.
- * Counted per rank as |experts(new) \ experts(old)|; slot moves inside a rank are local copies.
+ * Transfers: expert weights arriving at a rank that did not hold that expert before — what costs
+ * network and device bandwidth. Counted per rank as |experts(new) \ experts(old)|; slot moves inside
+ * a rank are local copies.
  */
 export function layerTransfers(before: LayerPlacement, after: LayerPlacement, slotsPerRank: number): number {
   let t = 0;
@@ -63,7 +64,7 @@ export interface LayerTransferPlan {
   readonly layer: number;
   /** receives[r]: what rank r writes during prepare. */
   readonly receives: ExpertReceive[][];
-  /** Experts arriving at a rank that did not hold them (DESIGN.md transfers). */
+  /** Experts arriving at a rank that did not hold them (local copies are not counted). */
   readonly transfers: number;
   readonly localCopies: number;
   /** transfers × expert bytes (local copies do not cross a link). */

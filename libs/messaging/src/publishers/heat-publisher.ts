@@ -60,7 +60,7 @@ interface Entry {
 }
 
 /**
- * Publishes `eplb.heat.v1` events (DESIGN.md "Heat event, version 1") for agents and the
+ * Publishes `eplb.heat.v1` events (docs/design.md, "Heat event, version 1") for agents and the
  * simulator: validated, keyed by deployment, batched, with back-pressure.
  *
  * - `publish()` resolves once the event is accepted into the buffer. It waits while the buffer

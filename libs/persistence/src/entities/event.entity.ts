@@ -1,8 +1,9 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * The append-only event store (invariant 4). A trigger in the migration refuses UPDATE and
- * DELETE, so not even a bug in our code can rewrite history.
+ * The append-only event store: every state change, with who, why and when (docs/design.md,
+ * "Every change is an event"). A trigger in the migration refuses UPDATE and DELETE, so not even a
+ * bug in our code can rewrite history.
  */
 @Entity({ name: 'events' })
 export class EventEntity {

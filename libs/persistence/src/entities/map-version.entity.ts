@@ -1,6 +1,9 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
-/** An immutable expert map of a deployment (invariant 1); rows are only ever inserted. */
+/**
+ * An expert map of a deployment, immutable: rows are only ever inserted, so a version number names
+ * the same map wherever it was recorded (heat attribution, rollouts, proposals).
+ */
 @Entity({ name: 'map_versions' })
 export class MapVersionEntity {
   @PrimaryColumn({ name: 'deployment_id', type: 'text' })

@@ -44,8 +44,9 @@ function applySettings(row: Row, s: Record<string, unknown>): void {
 }
 
 /**
- * Rebuilds the deployments read model from the event store (invariant 4): every column the API
- * serves comes back from the events alone. Returns the deployments rewritten.
+ * Rebuilds the deployments read model from the event store: every column the API serves comes
+ * back from the events alone (the events are the record; the table is a cache of them). Returns
+ * the deployments rewritten.
  */
 export async function rebuildDeployments(ds: DataSource, only?: string): Promise<number> {
   return ds.transaction(async (em) => {

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { EventEntity } from '../entities/event.entity';
 
-/** Who did what and why: every state change carries this (invariant 4). */
+/** Who did what and why: every state change carries this, so the event log is its own audit trail. */
 export interface EventMeta {
   readonly actor: string;
   readonly reason: string;

@@ -1,13 +1,13 @@
-import { DeploymentShape } from '../shape/deployment-shape';
-import { LedgerEntry, admitCommand, ledgerEntry } from './agent-ledger';
-import { LayerHoldings } from './holdings';
-import { RolloutAck, RolloutAgentCommand } from './machine';
-import { AgentPlanPart, ranksOfAgent } from './plan';
+import { DeploymentShape } from '../src/shape/deployment-shape';
+import { LedgerEntry, admitCommand, ledgerEntry } from '../src/rollout/agent-ledger';
+import { LayerHoldings } from '../src/rollout/holdings';
+import { RolloutAck, RolloutAgentCommand } from '../src/rollout/machine';
+import { AgentPlanPart, ranksOfAgent } from '../src/rollout/plan';
 
 /**
  * An in-memory cluster of agents that follow the agent protocol (ledger-based idempotency),
  * for tests of the rollout state machine: every rank's truth per layer (version, experts,
- * checksums), with injectable faults. Not used by production code.
+ * checksums), with injectable faults.
  */
 export const fakeChecksum = (layer: number, expert: number): string => `w${layer}.${expert}`;
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import type { ExpertMap } from './common';
+import type { ExpertMap } from '../src/formats/common';
 
 /**
- * Random valid maps for the format specs (test helper, not exported from the package).
+ * Random valid maps for the format specs.
  * `distinctPerRank` keeps each rank's slots distinct, which vllm-ascend requires.
  */
 export function mapArbitrary(options: { distinctPerRank: boolean }): fc.Arbitrary<ExpertMap> {
