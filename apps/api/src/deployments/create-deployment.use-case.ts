@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { assertPhysicalToLogical, assertShape, DeploymentShape, invalid, numSlots, parseExpertMap, policyNames, roundRobinMap } from '@eplb/domain';
 import { DeploymentExistsError, DeploymentRepository, EventMeta, PolicySettings } from '@eplb/persistence';
 import { conflictProblem } from '@eplb/platform';
-import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
+import type { DeploymentResponse } from '@eplb/contracts';
+import { toDeploymentResponse } from './deployment.response';
 
 export interface CreateDeploymentCommand {
   id: string;

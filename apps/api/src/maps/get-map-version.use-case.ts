@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { MapFormat, serializeExpertMap } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, MapVersionRecord } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
-import { MapVersionDetailResponse, toMapVersionResponse } from './map-version.response';
+import type { MapVersionDetailResponse } from '@eplb/contracts';
+import { toMapVersionResponse } from './map-version.response';
 
 /** Media types of the engine formats: YAML for TensorRT-LLM's load balancer file, JSON otherwise. */
 export const MAP_FORMAT_CONTENT_TYPES: Record<MapFormat, string> = {

@@ -14,7 +14,8 @@ import {
 } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, EventMeta, StaleMapVersionError } from '@eplb/persistence';
 import { conflictProblem, notFoundProblem } from '@eplb/platform';
-import { MapVersionResponse, toMapVersionResponse } from './map-version.response';
+import type { MapVersionResponse } from '@eplb/contracts';
+import { toMapVersionResponse } from './map-version.response';
 
 export interface ImportMapVersionCommand {
   readonly deployment: string;
