@@ -1,14 +1,36 @@
+import type { CommandLine, OptionSpecs } from '@eplb/cli';
+import { UsageError } from '@eplb/cli';
+
 /**
- * Human-readable output shared by the API verbs: aligned tables, sizes, times. Each verb prints
- * this by default and the API's JSON with `--json`, for scripts.
+ * How the API verbs print: a table or summary for people by default, the API's JSON with
+ * `-o json` (or `--json`) for scripts.
  */
-export const printJson = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+export const OUTPUT_OPTIONS: OptionSpecs = {
+  output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default) or json (the API\'s answer, for scripts)' },
+  json: { type: 'boolean', help: 'same as -o json' },
 };
 
-export const printLines = (lines: string[]): void => {
-  process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
-};
+export interface Output {
+  readonly json: boolean;
+  /** Prints `value` as JSON with -o json, else the lines `human` makes of it. */
+  show<T>(value: T, human: (v: T) => string[]): void;
+}
+
+export function outputFor(line: CommandLine, write: (text: string) => void = (t) => process.stdout.write(t)): Output {
+  const format = line.string('output') ?? (line.flag('json') ? 'json' : 'table');
+  if (format !== 'table' && format !== 'json') throw new UsageError(`option --output: "${format}" is not a format (table, json)`);
+  const json = format === 'json';
+  return {
+    json,
+    show(value, human) {
+      if (json) write(`${JSON.stringify(value, null, 2)}\n`);
+      else {
+        const lines = human(value);
+        write(lines.length ? `${lines.join('\n')}\n` : '');
+      }
+    },
+  };
+}
 
 /** Columns padded to the widest cell; the last column is not padded. */
 export function table(header: string[], rows: (string | number)[][]): string[] {
