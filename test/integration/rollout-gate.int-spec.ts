@@ -12,7 +12,7 @@ import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
-import { parseSimArgs, SimOptions } from '../../apps/simulator/src/args';
+import { parseSimArgs, SimOptions } from '../../apps/simulator/src/sim-options';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { routerModelFor } from '../../apps/simulator/src/run';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';

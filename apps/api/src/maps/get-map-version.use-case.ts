@@ -19,7 +19,7 @@ export interface ExportedMap {
   readonly body: string;
 }
 
-/** One map version: as our JSON, or exported in an engine's format (DESIGN.md "Expert maps"). */
+/** One map version: as our JSON, or exported as an engine's map file (vllm-ascend, sglang, trtllm, eplb). */
 @Injectable()
 export class GetMapVersionUseCase {
   constructor(private readonly deployments: DeploymentRepository) {}

@@ -44,7 +44,7 @@ const fields: Record<MapFormat, { rows: string; row: (l: number) => string; rank
 };
 
 /**
- * A new map version from an engine's map file (any format of DESIGN.md), checked against the
+ * A new map version from an engine's map file (any of MAP_FORMATS), checked against the
  * deployment's shape: L layers, P = R·S slots, R ranks, every id in [0, E) and every expert
  * replicated. Errors name the field as `document.<the format's own path>`. Recorded like an
  * approved proposal: an immutable version on top of the latest, and its `map-version.created`
