@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { assertPhysicalToLogical, assertShape, DeploymentShape, invalid, numSlots, parseExpertMap, policyNames, roundRobinMap } from '@eplb/domain';
+import { assertPhysicalToLogical, assertShape, DeploymentShape, importExpertMap, invalid, numSlots, policyNames, roundRobinMap } from '@eplb/domain';
 import { DeploymentExistsError, DeploymentRepository, EventMeta, PolicySettings } from '@eplb/persistence';
 import { conflictProblem } from '@eplb/platform';
 import type { DeploymentResponse } from '@eplb/contracts';
@@ -47,7 +47,7 @@ export class CreateDeploymentUseCase {
 
   /** An engine's map file (the warm start from static EPLB), checked against the shape. */
   private imported(file: { format: string; document: Record<string, unknown> }, shape: DeploymentShape): number[][] {
-    const map = parseExpertMap(file.format, JSON.stringify(file.document), { ranks: shape.numRanks, experts: shape.numExperts });
+    const map = importExpertMap(file.format, file.document, { ranks: shape.numRanks, experts: shape.numExperts });
     if (map.numRanks !== shape.numRanks) throw invalid('initialMap', `has ${map.numRanks} ranks, the shape has ${shape.numRanks}`);
     return map.physicalToLogical;
   }

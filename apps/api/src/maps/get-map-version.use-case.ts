@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { MapFormat, serializeExpertMap } from '@eplb/domain';
+import { formatMapFile, MapVersionDetailResponse } from '@eplb/contracts';
+import { MapFormat } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, MapVersionRecord } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
-import type { MapVersionDetailResponse } from '@eplb/contracts';
 import { toMapVersionResponse } from './map-version.response';
 
 /** Media types of the engine formats: YAML for TensorRT-LLM's load balancer file, JSON otherwise. */
@@ -40,7 +40,7 @@ export class GetMapVersionUseCase {
   /** The map as `format` text; `firstMoeLayer` keys sglang and trtllm files by model layer. */
   async export(dep: string, version: number, format: MapFormat, firstMoeLayer?: number): Promise<ExportedMap> {
     const { d, v } = await this.load(dep, version);
-    const body = serializeExpertMap(format, { physicalToLogical: v.physicalToLogical, numRanks: d.numRanks }, { experts: d.numExperts, ...(firstMoeLayer !== undefined ? { firstMoeLayer } : {}) });
+    const body = formatMapFile(format, { physicalToLogical: v.physicalToLogical, numRanks: d.numRanks }, { experts: d.numExperts, ...(firstMoeLayer !== undefined ? { firstMoeLayer } : {}) });
     const ext = format === 'trtllm' ? 'yaml' : 'json';
     return { contentType: MAP_FORMAT_CONTENT_TYPES[format], fileName: `${d.id}-v${version}.${format}.${ext}`, body };
   }

@@ -1,20 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import {
-  DomainError,
-  ExpertMap,
-  ImportOptions,
-  MapFormat,
-  importEplbPlan,
-  importSglang,
-  importTrtllm,
-  importVllmAscend,
-  invalid,
-  parseExpertMap,
-} from '@eplb/domain';
+import { MapVersionResponse, parseMapFile } from '@eplb/contracts';
+import { DomainError, ExpertMap, ImportOptions, MapFormat, importExpertMap, invalid } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, EventMeta, StaleMapVersionError } from '@eplb/persistence';
 import { conflictProblem, notFoundProblem } from '@eplb/platform';
-import type { MapVersionResponse } from '@eplb/contracts';
 import { toMapVersionResponse } from './map-version.response';
 
 export interface ImportMapVersionCommand {
@@ -27,13 +16,6 @@ export interface ImportMapVersionCommand {
   /** Model layer id of MoE layer 0, for sglang and trtllm files keyed by model layer. */
   readonly firstMoeLayer?: number;
 }
-
-const importers: Record<MapFormat, (doc: unknown, opts: ImportOptions) => ExpertMap> = {
-  'vllm-ascend': importVllmAscend,
-  sglang: importSglang,
-  trtllm: importTrtllm,
-  eplb: importEplbPlan,
-};
 
 /** Where each format keeps its rows and its EP size, for errors that name the field. */
 const fields: Record<MapFormat, { rows: string; row: (l: number) => string; ranks: string }> = {
@@ -84,7 +66,7 @@ export class ImportMapVersionUseCase {
         // formats that record the EP size are checked against ours below, naming their field
         ...(recordsRanks(cmd) ? {} : { ranks: d.numRanks }),
       };
-      map = typeof cmd.document === 'string' ? parseExpertMap(cmd.format, cmd.document, opts) : importers[cmd.format](cmd.document, opts);
+      map = typeof cmd.document === 'string' ? parseMapFile(cmd.format, cmd.document, opts) : importExpertMap(cmd.format, cmd.document, opts);
       if (map.numRanks !== d.numRanks) throw invalid(f.ranks, `the map has ${map.numRanks} ranks, deployment ${d.id} has ${d.numRanks}`);
       const L = map.physicalToLogical.length;
       if (L !== d.numLayers) throw invalid(f.rows, `has ${L} MoE layers, deployment ${d.id} has ${d.numLayers}`);

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { MAP_FORMATS, convertExpertMap, isMapFormat, mapFormatExtension } from '@eplb/domain';
+import { convertMapFile } from '@eplb/contracts';
+import { MAP_FORMATS, isMapFormat, mapFormatExtension } from '@eplb/domain';
 import type { MapFormat } from '@eplb/domain';
 import { CommandLine, requiredOption, UsageError } from '@eplb/cli';
 import { CommandGroup, noMoreArguments, runGroup } from '../command-group';
@@ -17,7 +18,7 @@ const MODEL_LAYER_FORMATS: readonly MapFormat[] = ['sglang', 'trtllm'];
 
 /**
  * `eplb map convert`: an expert map from one engine's format to another's, offline (the formats
- * live in libs/domain/src/formats). Reads stdin and writes stdout by default; problems surface as
+ * live in libs/domain/src/formats, their files' JSON and YAML in contracts' map files). Reads stdin and writes stdout by default; problems surface as
  * one line naming the field (the dispatcher in cli.ts prints them).
  */
 export const MAP: CommandGroup<MapIo> = {
@@ -58,7 +59,7 @@ async function convert(args: CommandLine, io: MapIo): Promise<number> {
   const output = args.string('output');
 
   const text = await io.readInput(input);
-  const converted = convertExpertMap(from, to, text, { ranks, experts, firstMoeLayer });
+  const converted = convertMapFile(from, to, text, { ranks, experts, firstMoeLayer });
 
   // vllm-ascend rejects an expert_map_path not ending in .json; SGLang reads a value not ending
   // in .json (or .pt) as inline JSON, not as a path.
