@@ -2,7 +2,7 @@ import { assertShape, DeploymentShape } from '@eplb/domain';
 import { HeatPublisher, KafkajsBus, type HeatPublisherStats } from '@eplb/messaging';
 import { ApiClient } from '@eplb/api-client';
 import { UsageError } from '@eplb/cli';
-import { shapeFromBody } from '@eplb/contracts';
+import { shapeFromBody, shapeToBody } from '@eplb/contracts';
 import { findDeployment, registerDeployment } from './deployment-registration';
 import { parseSimArgs, SimOptions, USAGE } from './sim-options';
 import { ApiMapReader, DbMapReader } from './map-readers';
@@ -86,7 +86,7 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
     JSON.stringify({
       ...summary,
       dryRun: o.dryRun,
-      shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: shape.slotsPerRank, nodes: shape.numNodes },
+      shape: shapeToBody(shape),
       mapVersion: mapSource.current().version,
       layerVersions: mapSource.current().layers.map((m) => m.version),
       publisher: publishStats && { ...publishStats, secondsIncludingFlush: Math.round(seconds * 1000) / 1000, error: publishError },
