@@ -2,13 +2,14 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { DeploymentListResponse, DeploymentResponse, deploymentIdSchema, shapeFromBody } from '@eplb/contracts';
-import { DeploymentRepository, EventMeta } from '@eplb/persistence';
-import { notFoundProblem, ZodPipe } from '@eplb/platform';
+import { EventMeta } from '@eplb/persistence';
+import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { policySettings } from '../policy/settings.schema';
 import { Roles } from '../auth/roles.decorator';
 import { CreateDeploymentUseCase } from './create-deployment.use-case';
-import { toDeploymentResponse } from './deployment.response';
+import { GetDeploymentUseCase } from './get-deployment.use-case';
+import { ListDeploymentsUseCase } from './list-deployments.use-case';
 
 const positive = z.number().int().positive();
 
@@ -47,7 +48,8 @@ const listQuery = z.strictObject({
 export class DeploymentsController {
   constructor(
     private readonly createDeployment: CreateDeploymentUseCase,
-    private readonly deployments: DeploymentRepository,
+    private readonly listDeployments: ListDeploymentsUseCase,
+    private readonly getDeployment: GetDeploymentUseCase,
   ) {}
 
   @Post()
@@ -71,17 +73,14 @@ export class DeploymentsController {
   @Get()
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'List deployments (keyset pagination by id)' })
-  async list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<DeploymentListResponse> {
-    const rows = await this.deployments.list(q.limit, q.after);
-    return { items: rows.map(toDeploymentResponse), next: rows.length === q.limit ? rows[rows.length - 1].id : null };
+  list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<DeploymentListResponse> {
+    return this.listDeployments.execute(q.limit, q.after);
   }
 
   @Get(':id')
   @Roles('operator', 'analyst', 'agent')
   @ApiOperation({ summary: 'One deployment' })
-  async get(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) id: string): Promise<DeploymentResponse> {
-    const d = await this.deployments.find(id);
-    if (!d) throw notFoundProblem(`deployment ${id} does not exist`);
-    return toDeploymentResponse(d);
+  get(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) id: string): Promise<DeploymentResponse> {
+    return this.getDeployment.execute(id);
   }
 }
