@@ -12,7 +12,8 @@ function stubApi(answers: Record<string, { status: number; body: unknown }>) {
 
 const problem = (status: number, title: string, detail: string) => ({ status, body: { type: 'x', title, status, detail } });
 
-describe('eplb (dispatcher): output and exit codes', () => {
+// The first verb of each group loads its modules (Nest and pino come with the platform lib): allow for a slow machine.
+describe('eplb (dispatcher): output and exit codes', { timeout: 30_000 }, () => {
   let out: string[];
   let err: string[];
   beforeEach(() => {

@@ -26,6 +26,7 @@ import type {
   RolloutListResponse,
   SettingsResponse,
   StartRolloutRequest,
+  WhatIfRequest,
   WhatIfResponse,
 } from '@eplb/contracts';
 import { ApiProblem, ApiUnreachable } from './api-problem';
@@ -110,10 +111,7 @@ export class ApiClient {
     return this.json('POST', `${dep(id)}/runs/${seg(run)}/reject`, { body: { reason } });
   }
 
-  whatIf(
-    id: string,
-    body: HeatRangeQuery & { policy?: string; mapVersion?: number; threshold?: number; minGain?: number; maxTransfers?: number | null } = {},
-  ): Promise<WhatIfResponse> {
+  whatIf(id: string, body: WhatIfRequest = {}): Promise<WhatIfResponse> {
     return this.json('POST', `${dep(id)}/what-if`, { body });
   }
 

@@ -56,7 +56,19 @@ export interface RejectRunResponse {
   rejected: true;
 }
 
-/** `POST /v1/deployments/{id}/what-if`: a policy run on a stored range, recorded nowhere. */
+/** `POST /v1/deployments/{id}/what-if`: any policy on a stored range (default: the last hour) against any map version. */
+export interface WhatIfRequest {
+  policy?: string;
+  phase?: 'prefill' | 'decode' | 'mixed';
+  from?: string;
+  to?: string;
+  mapVersion?: number;
+  threshold?: number;
+  minGain?: number;
+  maxTransfers?: number | null;
+}
+
+/** The answer to a what-if: a policy run on a stored range, recorded nowhere. */
 export interface WhatIfResponse {
   policy: string;
   mapVersion: number;
