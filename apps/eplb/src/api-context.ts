@@ -13,7 +13,6 @@ export const runApiGroup = (g: CommandGroup<ApiContext>, argv: readonly string[]
 
 /** For verbs that print a file's own text: they never show a view. */
 const RAW: Output = {
-  json: false,
   show() {
     throw new Error('this verb prints raw text, not a view');
   },

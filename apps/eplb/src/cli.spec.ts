@@ -37,8 +37,8 @@ describe('eplb (dispatcher): output and exit codes', { timeout: 30_000 }, () => 
     expect(err.at(-1)).toBe('eplb deployments: unknown option --bogus\n');
     expect(await runCommand(['rollout', 'status'])).toBe(2);
     expect(err.at(-1)).toBe('eplb rollout: missing ID\n');
-    expect(await runCommand(['maps', 'list', 'd', '-o', 'yaml'])).toBe(2);
-    expect(err.at(-1)).toBe('eplb maps: option --output: "yaml" is not a format (table, json)\n');
+    expect(await runCommand(['maps', 'list', 'd', '-o', 'xml'])).toBe(2);
+    expect(err.at(-1)).toBe('eplb maps: option --output: "xml" is not a format (table, json, yaml)\n');
   });
 
   it('prints help per group and per verb, exit 0', async () => {
@@ -96,5 +96,8 @@ describe('eplb (dispatcher): output and exit codes', { timeout: 30_000 }, () => 
       expect(await runCommand(['deployments', 'runs', 'd', ...flag])).toBe(0);
       expect(JSON.parse(out.join(''))).toEqual({ items: [run] });
     }
+    out.length = 0;
+    expect(await runCommand(['deployments', 'runs', 'd', '-o', 'yaml'])).toBe(0);
+    expect(out.join('')).toMatch(/^items:\n {2}- id: 6f1c0000-0000-4000-8000-000000000001\n {4}status: proposed\n/);
   });
 });

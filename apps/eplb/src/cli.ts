@@ -56,7 +56,7 @@ export function usage(): string {
     summary: ['The EPLB control plane from a shell.', '', 'commands:', ...Object.values(nouns).map((n) => `  ${n.usage.padEnd(width)}  ${n.summary}`)].join('\n'),
     examples: ['eplb deployments list', 'eplb rollout status dsv3-a -o json', 'eplb rollout start --help'],
     notes: [
-      'Every verb prints a table or summary; -o json (or --json) prints the API\'s answer for scripts.\n"eplb <command> --help" and "eplb <command> <verb> --help" say more.',
+      'Every verb prints a table or summary; -o json (or --json) prints the API\'s answer for scripts, -o yaml the same as YAML.\n"eplb <command> --help" and "eplb <command> <verb> --help" say more.',
       'environment: EPLB_API_URL (default http://127.0.0.1:3000), EPLB_TOKEN (default the development operator token),\nKAFKA_BROKERS (heat publish)',
       EXIT_CODES_HELP,
     ],

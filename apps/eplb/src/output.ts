@@ -1,29 +1,30 @@
+import { stringify } from 'yaml';
 import type { CommandLine, OptionSpecs } from '@eplb/cli';
 import { UsageError } from '@eplb/cli';
 
 /**
- * How the API verbs print: a table or summary for people by default, the API's JSON with
- * `-o json` (or `--json`) for scripts.
+ * How the API verbs print: a table or summary for people by default, the API's answer with
+ * `-o json` (or `--json`) for scripts, or `-o yaml` to read a big answer.
  */
 export const OUTPUT_OPTIONS: OptionSpecs = {
-  output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default) or json (the API\'s answer, for scripts)' },
+  output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default), json (the API\'s answer, for scripts) or yaml' },
   json: { type: 'boolean', help: 'same as -o json' },
 };
 
+const FORMATS = ['table', 'json', 'yaml'] as const;
+
 export interface Output {
-  readonly json: boolean;
-  /** Prints `value` as JSON with -o json, else the lines `human` makes of it. */
+  /** Prints `value` as JSON or YAML with -o json|yaml, else the lines `human` makes of it. */
   show<T>(value: T, human: (v: T) => string[]): void;
 }
 
 export function outputFor(line: CommandLine, write: (text: string) => void = (t) => process.stdout.write(t)): Output {
   const format = line.string('output') ?? (line.flag('json') ? 'json' : 'table');
-  if (format !== 'table' && format !== 'json') throw new UsageError(`option --output: "${format}" is not a format (table, json)`);
-  const json = format === 'json';
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`option --output: "${format}" is not a format (${FORMATS.join(', ')})`);
   return {
-    json,
     show(value, human) {
-      if (json) write(`${JSON.stringify(value, null, 2)}\n`);
+      if (format === 'json') write(`${JSON.stringify(value, null, 2)}\n`);
+      else if (format === 'yaml') write(stringify(value, { lineWidth: 0 }));
       else {
         const lines = human(value);
         write(lines.length ? `${lines.join('\n')}\n` : '');
