@@ -33,9 +33,13 @@ function onFailureOption(line: CommandLine): 'rollback' | 'hold' | undefined {
   throw new UsageError(`--on-failure must be rollback or hold, got "${v}"`);
 }
 
+/** What a failure says: the rollout service records `{reason, at}`. */
+const failureReason = (f: unknown): string =>
+  typeof f === 'object' && f !== null && 'reason' in f ? String((f as { reason: unknown }).reason) : JSON.stringify(f);
+
 const outcome = (i: RolloutListItem): string => {
   if (i.rejected) return `rejected: ${i.rejected}`;
-  if (i.failure) return i.failure.reason;
+  if (i.failure) return failureReason(i.failure);
   return i.reason;
 };
 
