@@ -16,7 +16,7 @@
 const LIB_GRAPH = {
   contracts: ['domain'],
   device: ['domain'],
-  platform: ['domain'],
+  platform: ['contracts', 'domain'],
   messaging: ['contracts', 'platform'],
   persistence: ['contracts', 'domain', 'platform'],
   planning: ['domain', 'persistence'],

@@ -10,6 +10,8 @@ export const alias = {
   '@eplb/messaging': resolve(__dirname, 'libs/messaging/src/index.ts'),
   '@eplb/platform': resolve(__dirname, 'libs/platform/src/index.ts'),
   '@eplb/planning': resolve(__dirname, 'libs/planning/src/index.ts'),
+  '@eplb/api-client': resolve(__dirname, 'libs/api-client/src/index.ts'),
+  '@eplb/cli': resolve(__dirname, 'libs/cli/src/index.ts'),
 };
 
 // SWC keeps decorator metadata, which Nest's dependency injection needs (esbuild drops it).

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '@eplb/api-client';
 import { deploymentRolloutsStream } from '@eplb/contracts';
 import { SimulatedBackend } from '@eplb/device';
 import { DeploymentShape, diffMaps, MAP_FORMATS } from '@eplb/domain';
@@ -14,7 +15,6 @@ import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { ApiModule } from '../../apps/api/src/app.module';
 import { configureApiBodyParser } from '../../apps/api/src/body-parser';
-import { ApiClient } from '../../apps/eplb/src/api-client';
 import { mapsCommand } from '../../apps/eplb/src/commands/maps.command';
 import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
 import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
@@ -67,7 +67,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     const apiLogger = createLogger('api', config.LOG_LEVEL);
     const app = await bootstrapHttpApp({ name: 'api', module: ApiModule.forRoot(config, apiLogger), logger: apiLogger, host: '127.0.0.1', port: 0, beforeListen: configureApiBodyParser });
     api = { app, url: await app.getUrl() };
-    client = new ApiClient(api.url, OPERATOR);
+    client = new ApiClient({ baseUrl: api.url, token: OPERATOR, reason: 'eplb CLI' });
     rollout = (await startRolloutApp(config, settings)).app;
     const r = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,
@@ -155,7 +155,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     const big = `cli-ro-big-${randomUUID().slice(0, 8)}`;
     const r = await http('POST', `${api.url}/v1/deployments`, { token: OPERATOR, body: { id: big, shape: { layers: 58, experts: 256, ranks: 64, slotsPerRank: 5, nodes: 8 } } });
     expect(r.status).toBe(201);
-    const text = await client.text('GET', `/v1/deployments/${big}/maps/1?format=vllm-ascend`);
+    const text = await client.exportMapVersion(big, 1, 'vllm-ascend');
     expect(text.length).toBeGreaterThan(150_000);
     const v = await cliJson(mapsCommand, ['import', big, '--format', 'vllm-ascend', '--input', file('big.json', text)]);
     expect(v).toMatchObject({ version: 2, parentVersion: 1 });
@@ -300,8 +300,8 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     const issued = await cliJson(tokensCommand, ['issue', `${id}-node-1`, '--role', 'agent', '--deployment', id, '--node', '1']);
     expect(issued).toMatchObject({ role: 'agent', scope: { deployment: id, node: 1 } });
     expect(issued.token).toMatch(/^eplb_/);
-    const scopedClient = new ApiClient(api.url, issued.token);
-    expect((await scopedClient.call<{ deployment: string }>('GET', `/v1/deployments/${id}/agents`)).deployment).toBe(id);
+    const scopedClient = new ApiClient({ baseUrl: api.url, token: issued.token });
+    expect((await scopedClient.agents(id)).deployment).toBe(id);
     await expect(tokensCommand(['issue', 'x', '--role', 'agent', '--node', '1'], client)).rejects.toThrow('--node needs --deployment');
 
     // every request and control is an event with its actor and reason

@@ -5,7 +5,7 @@ import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentShape, getPolicy, layerImbalance } from '@eplb/domain';
 import { appendEvents, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { HeatAnalysis } from '../../apps/rollout/src/heat-analysis';
-import { parseSimArgs, SimOptions } from '../../apps/simulator/src/args';
+import { parseSimArgs, SimOptions } from '../../apps/simulator/src/sim-options';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { routerModelFor } from '../../apps/simulator/src/run';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';

@@ -10,7 +10,7 @@ import { HeatWindowRepository, readWholeStream } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
-import { parseSimArgs, SimOptions } from '../../apps/simulator/src/args';
+import { parseSimArgs, SimOptions } from '../../apps/simulator/src/sim-options';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { routerModelFor } from '../../apps/simulator/src/run';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';

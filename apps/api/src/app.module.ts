@@ -8,9 +8,13 @@ import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChe
 import { TokenGuard } from './auth/token.guard';
 import { PolicyController } from './policy/policy.controller';
 import { UpdateSettingsUseCase } from './policy/update-settings.use-case';
+import { GetSettingsUseCase } from './policy/get-settings.use-case';
+import { PolicyRunsUseCase } from './policy/policy-runs.use-case';
 import { WhatIfUseCase } from './policy/what-if.use-case';
 import { BootstrapTokenService } from './bootstrap-token.service';
 import { CreateDeploymentUseCase } from './deployments/create-deployment.use-case';
+import { GetDeploymentUseCase } from './deployments/get-deployment.use-case';
+import { ListDeploymentsUseCase } from './deployments/list-deployments.use-case';
 import { DeploymentsController } from './deployments/deployments.controller';
 import { HeatController } from './heat/heat.controller';
 import { HeatExportUseCase } from './heat/heat-export.use-case';
@@ -35,6 +39,7 @@ import { MapsController } from './maps/maps.controller';
 import { GetMapVersionUseCase } from './maps/get-map-version.use-case';
 import { DiffMapVersionsUseCase } from './maps/diff-map-versions.use-case';
 import { ImportMapVersionUseCase } from './maps/import-map-version.use-case';
+import { ListMapVersionsUseCase } from './maps/list-map-versions.use-case';
 
 /** Admin and analyst HTTP API. */
 @Module({})
@@ -50,6 +55,8 @@ export class ApiModule {
         BootstrapTokenService,
         IssueTokenUseCase,
         CreateDeploymentUseCase,
+        ListDeploymentsUseCase,
+        GetDeploymentUseCase,
         HeatRangeResolver,
         HeatSeries,
         ListEpisodesUseCase,
@@ -57,7 +64,9 @@ export class ApiModule {
         TopExpertsUseCase,
         ImbalanceTrendUseCase,
         HeatExportUseCase,
+        GetSettingsUseCase,
         UpdateSettingsUseCase,
+        PolicyRunsUseCase,
         WhatIfUseCase,
         RequestRolloutUseCase,
         ControlRolloutUseCase,
@@ -68,6 +77,7 @@ export class ApiModule {
         GetMapVersionUseCase,
         DiffMapVersionsUseCase,
         ImportMapVersionUseCase,
+        ListMapVersionsUseCase,
       ],
     };
   }

@@ -1,66 +1,84 @@
-import { UsageError } from './args';
+import { formatHelp } from '@eplb/cli';
+import { describeFailure, EXIT, EXIT_CODES_HELP, exitCodeOf } from './exit-codes';
 
 /** A verb of the CLI: gets the arguments after its name, returns the process exit code. */
 export type Command = (argv: string[]) => Promise<number>;
 
-interface Verb {
+interface Noun {
+  readonly usage: string;
   readonly summary: string;
   readonly load: () => Promise<Command>;
 }
 
 // Loaded lazily so `eplb plan` does not pay for modules other verbs need (HTTP clients, Kafka).
-const verbs: Record<string, Verb> = {
-  plan: {
-    summary: 'plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose]',
-    load: async () => (await import('./commands/plan.command')).planCommand,
-  },
-  heat: {
-    summary: 'heat publish [--file EVENTS.jsonl] [--brokers LIST] [--raw]',
-    load: async () => (await import('./commands/heat.command')).heatCommand,
-  },
+const nouns: Record<string, Noun> = {
   deployments: {
-    summary: 'deployments list | show | create | settings | runs | approve | reject  (through the API; EPLB_API_URL, EPLB_TOKEN)',
+    usage: 'deployments list|show|create|settings|runs|approve|reject',
+    summary: 'the registry, policy settings and proposals',
     load: async () => (await import('./commands/deployments.command')).deploymentsCommand,
   },
-  rollout: {
-    summary: 'rollout status | history | agents | start | pause | resume | abort | promote | undo  (through the API)',
-    load: async () => (await import('./commands/rollout.command')).rolloutCommand,
-  },
   maps: {
-    summary: 'maps list | show | diff | export | import  (map versions through the API)',
+    usage: 'maps list|show|diff|export|import',
+    summary: 'map versions: lineage, maps, diffs, engine files',
     load: async () => (await import('./commands/maps.command')).mapsCommand,
   },
+  rollout: {
+    usage: 'rollout status|history|agents|start|pause|resume|abort|promote|undo',
+    summary: 'deploy map versions layer by layer, watch, steer',
+    load: async () => (await import('./commands/rollout.command')).rolloutCommand,
+  },
   tokens: {
-    summary: 'tokens issue NAME --role ROLE [--deployment ID [--node N]]  (API tokens; agent tokens scoped to a node)',
+    usage: 'tokens issue',
+    summary: 'API tokens (agent tokens scoped to a node)',
     load: async () => (await import('./commands/tokens.command')).tokensCommand,
   },
+  plan: {
+    usage: 'plan --input HEAT.json --output PLAN.json',
+    summary: 'plan an expert map offline from a heat file',
+    load: async () => (await import('./commands/plan.command')).planCommand,
+  },
   map: {
-    summary: 'map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE] ...',
+    usage: 'map convert --from FORMAT --to FORMAT',
+    summary: 'convert expert map files between engine formats',
     load: async () => (await import('./commands/map.command')).mapCommand,
+  },
+  heat: {
+    usage: 'heat publish [--file EVENTS.jsonl]',
+    summary: 'send heat events to Kafka',
+    load: async () => (await import('./commands/heat.command')).heatCommand,
   },
 };
 
 export function usage(): string {
-  return ['usage: eplb <verb> [options]', ...Object.values(verbs).map((v) => `  eplb ${v.summary}`)].join('\n');
+  const width = Math.max(...Object.values(nouns).map((n) => n.usage.length));
+  return formatHelp({
+    usage: ['eplb <command> [<verb>] [options]'],
+    summary: ['The EPLB control plane from a shell.', '', 'commands:', ...Object.values(nouns).map((n) => `  ${n.usage.padEnd(width)}  ${n.summary}`)].join('\n'),
+    examples: ['eplb deployments list', 'eplb rollout status dsv3-a -o json', 'eplb rollout start --help'],
+    notes: [
+      'Every verb prints a table or summary; -o json (or --json) prints the API\'s answer for scripts, -o yaml the same as YAML.\n"eplb <command> --help" and "eplb <command> <verb> --help" say more.',
+      'environment: EPLB_API_URL (default http://127.0.0.1:3000), EPLB_TOKEN (default the development operator token),\nKAFKA_BROKERS (heat publish)',
+      EXIT_CODES_HELP,
+    ],
+  });
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
-    return name === undefined ? 2 : 0;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? process.stderr : process.stdout).write(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const verb = verbs[name];
-  if (!verb) {
-    process.stderr.write(`eplb: unknown verb "${name}"\n${usage()}\n`);
-    return 2;
+  const noun = Object.hasOwn(nouns, name) ? nouns[name] : undefined;
+  if (!noun) {
+    process.stderr.write(`eplb: unknown command "${name}" (${Object.keys(nouns).join(', ')}); see eplb --help\n`);
+    return EXIT.usage;
   }
   try {
-    return await (await verb.load())(rest);
+    return await (await noun.load())(rest);
   } catch (err) {
-    // One line naming what is wrong; the domain's errors already name the field.
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`eplb ${name}: ${message}\n`);
-    return err instanceof UsageError ? 2 : 1;
+    // One line naming what is wrong; the domain's errors and the API's problems already name the field.
+    process.stderr.write(`eplb ${name}: ${describeFailure(err)}\n`);
+    return exitCodeOf(err);
   }
 }

@@ -1,14 +1,37 @@
+import { stringify } from 'yaml';
+import type { CommandLine, OptionSpecs } from '@eplb/cli';
+import { UsageError } from '@eplb/cli';
+
 /**
- * Human-readable output shared by the API verbs: aligned tables, sizes, times. Each verb prints
- * this by default and the API's JSON with `--json`, for scripts.
+ * How the API verbs print: a table or summary for people by default, the API's answer with
+ * `-o json` (or `--json`) for scripts, or `-o yaml` to read a big answer.
  */
-export const printJson = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+export const OUTPUT_OPTIONS: OptionSpecs = {
+  output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default), json (the API\'s answer, for scripts) or yaml' },
+  json: { type: 'boolean', help: 'same as -o json' },
 };
 
-export const printLines = (lines: string[]): void => {
-  process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
-};
+const FORMATS = ['table', 'json', 'yaml'] as const;
+
+export interface Output {
+  /** Prints `value` as JSON or YAML with -o json|yaml, else the lines `human` makes of it. */
+  show<T>(value: T, human: (v: T) => string[]): void;
+}
+
+export function outputFor(line: CommandLine, write: (text: string) => void = (t) => process.stdout.write(t)): Output {
+  const format = line.string('output') ?? (line.flag('json') ? 'json' : 'table');
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`option --output: "${format}" is not a format (${FORMATS.join(', ')})`);
+  return {
+    show(value, human) {
+      if (format === 'json') write(`${JSON.stringify(value, null, 2)}\n`);
+      else if (format === 'yaml') write(stringify(value, { lineWidth: 0 }));
+      else {
+        const lines = human(value);
+        write(lines.length ? `${lines.join('\n')}\n` : '');
+      }
+    },
+  };
+}
 
 /** Columns padded to the widest cell; the last column is not padded. */
 export function table(header: string[], rows: (string | number)[][]): string[] {

@@ -1,7 +1,10 @@
 import { assertShape, DeploymentShape } from '@eplb/domain';
 import { HeatPublisher, KafkajsBus, type HeatPublisherStats } from '@eplb/messaging';
-import { ApiClient, toShape } from './api-client';
-import { parseSimArgs, SimOptions, USAGE, UsageError } from './args';
+import { ApiClient } from '@eplb/api-client';
+import { UsageError } from '@eplb/cli';
+import { shapeFromBody, shapeToBody } from '@eplb/contracts';
+import { findDeployment, registerDeployment } from './deployment-registration';
+import { parseSimArgs, SimOptions, USAGE } from './sim-options';
 import { ApiMapReader, DbMapReader } from './map-readers';
 import { CommittedMapSource, MapSource, StaticMapSource } from './map-source';
 import { runSimulation, RunSummary } from './run';
@@ -83,7 +86,7 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
     JSON.stringify({
       ...summary,
       dryRun: o.dryRun,
-      shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: shape.slotsPerRank, nodes: shape.numNodes },
+      shape: shapeToBody(shape),
       mapVersion: mapSource.current().version,
       layerVersions: mapSource.current().layers.map((m) => m.version),
       publisher: publishStats && { ...publishStats, secondsIncludingFlush: Math.round(seconds * 1000) / 1000, error: publishError },
@@ -92,15 +95,17 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
   return publishError || (publishStats && publishStats.failed > 0) ? 1 : 0;
 }
 
+/** The control-plane API as the simulator uses it; each event it causes records "simulator" as its origin. */
+const apiClient = (o: SimOptions): ApiClient => new ApiClient({ baseUrl: o.api, token: o.token, reason: 'simulator', timeoutMs: 10_000 });
+
 async function resolveShape(o: SimOptions, env: CliEnv): Promise<{ shape: DeploymentShape; latestVersion: number }> {
-  const api = new ApiClient(o.api, o.token);
   if (o.create) {
-    if (o.dryRun) return { shape: toShape(o.create), latestVersion: 1 };
-    const { deployment, created } = await api.createDeployment(o.deployment, o.create);
+    if (o.dryRun) return { shape: shapeFromBody(o.create), latestVersion: 1 };
+    const { deployment, created } = await registerDeployment(apiClient(o), o.deployment, o.create);
     env.stderr(`sim: deployment ${o.deployment} ${created ? 'registered' : 'already registered with this shape'}`);
     return { shape: deployment.shape, latestVersion: deployment.mapVersion };
   }
-  const d = await api.getDeployment(o.deployment);
+  const d = await findDeployment(apiClient(o), o.deployment);
   if (!d) throw new Error(`deployment ${o.deployment} is not registered at ${o.api} (use --create L,E,R,S,N)`);
   return { shape: d.shape, latestVersion: d.mapVersion };
 }
@@ -119,7 +124,7 @@ async function openMapSource(o: SimOptions, shape: DeploymentShape, latestVersio
   const reader =
     o.mapSource === 'db'
       ? await DbMapReader.connect((env.defaultDatabaseUrl ?? (() => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/eplb'))(), o.deployment, shape.numLayers)
-      : new ApiMapReader(new ApiClient(o.api, o.token), o.deployment);
+      : new ApiMapReader(apiClient(o), o.deployment);
   const source = new CommittedMapSource(shape, reader, (m) => env.stderr(`sim: ${m}`));
   try {
     await source.refresh();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { heatEventV1Schema, HeatEventV1 } from '@eplb/contracts';
 import { checkAgainstDeployment } from '@eplb/contracts';
 import { ClusterSimulator, RouterModel, roundRobinMap } from '@eplb/domain';
-import { parseSimArgs } from './args';
+import { parseSimArgs } from './sim-options';
 import { EventBuilder } from './events';
 import { StaticMapSource, versionsOf } from './map-source';
 import { runSimulation } from './run';

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
+import { ApiClient, ApiProblem } from '@eplb/api-client';
 import { createDataSource, DeploymentRepository, DeploymentRolloutsReader, FollowedDeploymentRollouts } from '@eplb/persistence';
-import type { ApiClient } from './api-client';
 import type { CommittedMapReader } from './map-source';
 
 /**
@@ -13,12 +13,19 @@ export class ApiMapReader implements CommittedMapReader {
     private readonly deployment: string,
   ) {}
 
-  committedVersions(): Promise<number[]> {
-    return this.api.committedVersions(this.deployment);
+  async committedVersions(): Promise<number[]> {
+    return (await this.api.listRollouts(this.deployment)).committedVersions;
   }
 
-  mapVersion(version: number): Promise<number[][] | null> {
-    return this.api.mapVersion(this.deployment, version);
+  async mapVersion(version: number): Promise<number[][] | null> {
+    try {
+      return (await this.api.getMapVersion(this.deployment, version)).physicalToLogical;
+    } catch (err) {
+      if (!(err instanceof ApiProblem && err.status === 404)) throw err;
+      // Nest's own 404 for a route it does not have: an API older than this endpoint
+      if (/Cannot GET/.test(err.detail)) throw new Error(`the API at ${this.api.baseUrl} has no GET /v1/deployments/{id}/maps/{version}; use --map-source db`);
+      return null;
+    }
   }
 }
 

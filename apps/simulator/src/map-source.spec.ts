@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HeatEventV1 } from '@eplb/contracts';
 import { roundRobinMap } from '@eplb/domain';
-import { parseSimArgs } from './args';
+import { parseSimArgs } from './sim-options';
 import { CommittedMapReader, CommittedMapSource } from './map-source';
 import { runSimulation } from './run';
 

@@ -67,7 +67,7 @@ export interface CommittedMapReader {
 }
 
 /**
- * Follows the map each layer actually committed (issue 6): at every refresh, reads per layer the
+ * Follows the map each layer actually committed: at every refresh, reads per layer the
  * committed version and puts the layer on that version's rows (fetched once per version and kept,
  * since versions are immutable). So during a rollout the simulated engine routes each layer as
  * its committed map says, and its heat events carry per-layer versions that change as layers

@@ -1,6 +1,6 @@
 import type { HeatEventV1 } from '@eplb/contracts';
 import { ClusterSimulator, DeploymentShape, RouterModel } from '@eplb/domain';
-import type { SimOptions } from './args';
+import type { SimOptions } from './sim-options';
 import { EventBuilder } from './events';
 import type { MapSource } from './map-source';
 import { LoadSummary } from './summary';

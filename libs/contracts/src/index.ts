@@ -6,4 +6,5 @@ export * from './rollout/rollout-messages.v1';
 export * from './rollout/rollout-streams';
 export { firstIssue, readJson, type JsonRead } from './parse';
 export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, signAgentMessage, signedWithOneOf, signForEach } from './rollout/agent-signature';
-export * from './http/rollouts';
+export * from './http';
+export { parseMapFile, formatMapFile, convertMapFile } from './map-files/map-file';

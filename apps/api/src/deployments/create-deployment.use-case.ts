@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { assertPhysicalToLogical, assertShape, DeploymentShape, invalid, numSlots, parseExpertMap, policyNames, roundRobinMap } from '@eplb/domain';
+import { assertPhysicalToLogical, assertShape, DeploymentShape, importExpertMap, invalid, numSlots, policyNames, roundRobinMap } from '@eplb/domain';
 import { DeploymentExistsError, DeploymentRepository, EventMeta, PolicySettings } from '@eplb/persistence';
 import { conflictProblem } from '@eplb/platform';
-import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
+import type { DeploymentResponse } from '@eplb/contracts';
+import { toDeploymentResponse } from './deployment.response';
 
 export interface CreateDeploymentCommand {
   id: string;
@@ -46,7 +47,7 @@ export class CreateDeploymentUseCase {
 
   /** An engine's map file (the warm start from static EPLB), checked against the shape. */
   private imported(file: { format: string; document: Record<string, unknown> }, shape: DeploymentShape): number[][] {
-    const map = parseExpertMap(file.format, JSON.stringify(file.document), { ranks: shape.numRanks, experts: shape.numExperts });
+    const map = importExpertMap(file.format, file.document, { ranks: shape.numRanks, experts: shape.numExperts });
     if (map.numRanks !== shape.numRanks) throw invalid('initialMap', `has ${map.numRanks} ranks, the shape has ${shape.numRanks}`);
     return map.physicalToLogical;
   }

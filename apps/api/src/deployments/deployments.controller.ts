@@ -1,14 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { DeploymentRepository, EventMeta } from '@eplb/persistence';
-import { notFoundProblem, ZodPipe } from '@eplb/platform';
+import { DeploymentListResponse, DeploymentResponse, deploymentIdSchema, shapeFromBody } from '@eplb/contracts';
+import { EventMeta } from '@eplb/persistence';
+import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { policySettings } from '../policy/settings.schema';
 import { Roles } from '../auth/roles.decorator';
 import { CreateDeploymentUseCase } from './create-deployment.use-case';
-import { DeploymentResponse, toDeploymentResponse } from './deployment.response';
-import { deploymentIdSchema } from '@eplb/contracts';
+import { GetDeploymentUseCase } from './get-deployment.use-case';
+import { ListDeploymentsUseCase } from './list-deployments.use-case';
 
 const positive = z.number().int().positive();
 
@@ -47,7 +48,8 @@ const listQuery = z.strictObject({
 export class DeploymentsController {
   constructor(
     private readonly createDeployment: CreateDeploymentUseCase,
-    private readonly deployments: DeploymentRepository,
+    private readonly listDeployments: ListDeploymentsUseCase,
+    private readonly getDeployment: GetDeploymentUseCase,
   ) {}
 
   @Post()
@@ -56,11 +58,10 @@ export class DeploymentsController {
   @ApiOperation({ summary: 'Register a deployment with its shape and initial expert map (map version 1)' })
   @ApiBody({ schema: z.toJSONSchema(createBody) as object })
   create(@Body(new ZodPipe(createBody)) body: z.infer<typeof createBody>, @Actor() meta: EventMeta): Promise<DeploymentResponse> {
-    const s = body.shape;
     return this.createDeployment.execute(
       {
         id: body.id,
-        shape: { numLayers: s.layers, numExperts: s.experts, numRanks: s.ranks, slotsPerRank: s.slotsPerRank, numNodes: s.nodes, numGroups: s.groups },
+        shape: shapeFromBody(body.shape),
         windows: body.windows,
         initialMap: body.initialMap,
         settings: body.settings,
@@ -72,17 +73,14 @@ export class DeploymentsController {
   @Get()
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'List deployments (keyset pagination by id)' })
-  async list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<{ items: DeploymentResponse[]; next: string | null }> {
-    const rows = await this.deployments.list(q.limit, q.after);
-    return { items: rows.map(toDeploymentResponse), next: rows.length === q.limit ? rows[rows.length - 1].id : null };
+  list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<DeploymentListResponse> {
+    return this.listDeployments.execute(q.limit, q.after);
   }
 
   @Get(':id')
   @Roles('operator', 'analyst', 'agent')
   @ApiOperation({ summary: 'One deployment' })
-  async get(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) id: string): Promise<DeploymentResponse> {
-    const d = await this.deployments.find(id);
-    if (!d) throw notFoundProblem(`deployment ${id} does not exist`);
-    return toDeploymentResponse(d);
+  get(@Param('id', new ZodPipe(deploymentIdSchema, 'param')) id: string): Promise<DeploymentResponse> {
+    return this.getDeployment.execute(id);
   }
 }

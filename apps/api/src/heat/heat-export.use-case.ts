@@ -1,23 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import type { HeatFile } from '@eplb/contracts';
 import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatmapUseCase } from './heatmap.use-case';
-
-/**
- * The offline heat file `eplb plan --input` reads (docs/design.md, "Offline policy files"), so the
- * planner can replay history.
- */
-export interface HeatFile {
-  num_ranks: number;
-  num_nodes: number;
-  slots_per_rank: number;
-  num_groups?: number;
-  heat: number[][][];
-  current: number[][];
-  /** provenance: where the episodes came from */
-  source: { deployment: string; phase: string; from_episode: number; to_episode: number; map_version: number };
-}
 
 export const MAX_EXPORT_EPISODES = 256;
 

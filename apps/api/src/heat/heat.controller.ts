@@ -1,15 +1,15 @@
 import { Controller, Get, Header, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { deploymentIdSchema, EpisodeListResponse, HeatFile, ImbalanceTrend, LayersHeatmap, LayerTimeHeatmap, TopExpertsResponse } from '@eplb/contracts';
 import { ZodPipe } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
-import { HeatExportUseCase, HeatFile, MAX_EXPORT_EPISODES } from './heat-export.use-case';
+import { HeatExportUseCase, MAX_EXPORT_EPISODES } from './heat-export.use-case';
 import { HeatRangeResolver, rangeQuery, RESOLUTIONS } from './heat-range';
-import { HeatmapUseCase, LayersHeatmap, LayerTimeHeatmap, MAX_BUCKETS } from './heatmap.use-case';
-import { ImbalanceTrend, ImbalanceTrendUseCase } from './imbalance-trend.use-case';
-import { EpisodeResponse, ListEpisodesUseCase } from './list-episodes.use-case';
-import { HotExpert, TopExpertsUseCase } from './top-experts.use-case';
-import { deploymentIdSchema } from '@eplb/contracts';
+import { HeatmapUseCase, MAX_BUCKETS } from './heatmap.use-case';
+import { ImbalanceTrendUseCase } from './imbalance-trend.use-case';
+import { ListEpisodesUseCase } from './list-episodes.use-case';
+import { TopExpertsUseCase } from './top-experts.use-case';
 
 const resolution = z.enum(RESOLUTIONS).default('auto');
 const episodesQuery = rangeQuery.extend({
@@ -46,7 +46,7 @@ export class HeatController {
 
   @Get('episodes')
   @ApiOperation({ summary: 'Stored episodes: imbalance per layer under the map in force, missing ranks, optionally logical loads' })
-  async episodes(@Param('id', id) dep: string, @Query(new ZodPipe(episodesQuery, 'query')) q: z.infer<typeof episodesQuery>): Promise<{ items: EpisodeResponse[]; nextAfterEpisode: number | null }> {
+  async episodes(@Param('id', id) dep: string, @Query(new ZodPipe(episodesQuery, 'query')) q: z.infer<typeof episodesQuery>): Promise<EpisodeListResponse> {
     return this.listEpisodes.execute(await this.ranges.resolve(dep, q), q);
   }
 
@@ -59,7 +59,7 @@ export class HeatController {
 
   @Get('top')
   @ApiOperation({ summary: 'The k hottest logical experts over the range (per layer share)' })
-  async hottest(@Param('id', id) dep: string, @Query(new ZodPipe(topQuery, 'query')) q: z.infer<typeof topQuery>): Promise<{ resolution: string; items: HotExpert[] }> {
+  async hottest(@Param('id', id) dep: string, @Query(new ZodPipe(topQuery, 'query')) q: z.infer<typeof topQuery>): Promise<TopExpertsResponse> {
     return this.top.execute(await this.ranges.resolve(dep, q), q.k, q.resolution, q.layer);
   }
 
@@ -78,7 +78,7 @@ export class HeatController {
   }
 
   @Get('export/heat-file')
-  @ApiOperation({ summary: 'The range as an offline heat file with the current map, for `eplb plan --input`' })
+  @ApiOperation({ summary: 'The range as a heat file (the `eplb plan --input` format) with the current map, for `eplb plan --input`' })
   async heatFile(@Param('id', id) dep: string, @Query(new ZodPipe(heatFileQuery, 'query')) q: z.infer<typeof heatFileQuery>): Promise<HeatFile> {
     return this.exports.heatFile(await this.ranges.resolve(dep, q), q.episodes);
   }

@@ -1,37 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import type { LayersHeatmap, LayerTimeHeatmap } from '@eplb/contracts';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatSeries } from './heat-series';
-
-export interface LayersHeatmap {
-  deployment: string;
-  phase: string;
-  from: string;
-  to: string;
-  resolution: string;
-  /** counts[layer][expert]: tokens routed to each logical expert over the range */
-  counts: number[][];
-}
-
-export interface LayerTimeHeatmap {
-  deployment: string;
-  phase: string;
-  layer: number;
-  resolution: string;
-  /** one row per time bucket: counts[expert] (encoding `json`) */
-  buckets?: { t: string; counts: number[] }[];
-  /**
-   * encoding `f32`: bucket start times, and base64 of a row-major buckets × experts matrix of
-   * little-endian float32 — a week of minutes of one layer is 10 MB this way, which a dashboard
-   * turns into a Float32Array without parsing 2.6 M numbers
-   */
-  t?: string[];
-  experts?: number;
-  f32?: string;
-  /** pass as `from` to read on; null at the end */
-  next: string | null;
-}
 
 /** Bucket rows a single response may carry (a week of minutes is 10,080). */
 export const MAX_BUCKETS = 10_080;

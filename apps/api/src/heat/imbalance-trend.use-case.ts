@@ -1,14 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { ImbalanceTrend } from '@eplb/contracts';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatSeries } from './heat-series';
-
-export interface ImbalanceTrend {
-  resolution: string;
-  /** per bucket and layer: mean and max of the per-episode imbalance (max/mean rank load) under the map in force */
-  buckets: { t: string; episodes: number; mean: number[]; max: number[] }[];
-  /** same figure as vLLM's "balancedness" (mean/max), for users who compare */
-  note: string;
-}
 
 @Injectable()
 export class ImbalanceTrendUseCase {

@@ -1,25 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { EpisodeListResponse, EpisodeResponse } from '@eplb/contracts';
 import { HeatWindowRepository, StoredEpisode } from '@eplb/persistence';
 import { HeatRange } from './heat-range';
-
-export interface EpisodeResponse {
-  episode: number;
-  startStep: number;
-  endStep: number;
-  startedAt: string;
-  endedAt: string;
-  events: number;
-  lateEvents: number;
-  closedBy: string;
-  missingRanks: number[];
-  missingRankSteps: number;
-  /** per layer: map version in force (0 when it changed inside the episode) */
-  layerVersions: number[];
-  /** per layer: max/mean rank load measured under the map in force */
-  imbalance: number[];
-  /** per layer × logical expert, when asked for (`loads=true`) */
-  logical?: number[][];
-}
 
 const toResponse = (e: StoredEpisode, E: number, withLoads: boolean): EpisodeResponse => ({
   episode: e.episode,
@@ -41,7 +23,7 @@ const toResponse = (e: StoredEpisode, E: number, withLoads: boolean): EpisodeRes
 export class ListEpisodesUseCase {
   constructor(private readonly windows: HeatWindowRepository) {}
 
-  async execute(r: HeatRange, q: { afterEpisode?: number; limit: number; loads: boolean }): Promise<{ items: EpisodeResponse[]; nextAfterEpisode: number | null }> {
+  async execute(r: HeatRange, q: { afterEpisode?: number; limit: number; loads: boolean }): Promise<EpisodeListResponse> {
     const rows = await this.windows.episodes(r.deployment.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, afterEpisode: q.afterEpisode, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
     return {

@@ -1,21 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import type { HotExpert, TopExpertsResponse } from '@eplb/contracts';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatSeries } from './heat-series';
-
-export interface HotExpert {
-  layer: number;
-  expert: number;
-  count: number;
-  /** fraction of the layer's tokens over the range */
-  share: number;
-}
 
 /** The k hottest (layer, logical expert) pairs over a range, optionally within one layer. */
 @Injectable()
 export class TopExpertsUseCase {
   constructor(private readonly series: HeatSeries) {}
 
-  async execute(r: HeatRange, k: number, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<{ resolution: string; items: HotExpert[] }> {
+  async execute(r: HeatRange, k: number, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<TopExpertsResponse> {
     const resolution = pickResolution(r, asked);
     const E = r.deployment.numExperts;
     const sums = new Map<number, Float64Array>();

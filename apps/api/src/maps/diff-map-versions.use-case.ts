@@ -1,20 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { diffMaps, LayerDiff, MapDiffTotals } from '@eplb/domain';
+import type { MapDiffResponse } from '@eplb/contracts';
+import { diffMaps } from '@eplb/domain';
 import { shapeOf } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { GetMapVersionUseCase } from './get-map-version.use-case';
-
-export interface MapDiffResponse {
-  deployment: string;
-  /** The version diffed… */
-  version: number;
-  /** …against this one (default: its parent): what rolling `version` out on top of `against` moves. */
-  against: number;
-  /** Bytes per expert (the deployment's `expertBytes` setting). */
-  expertBytes: number;
-  layers: LayerDiff[];
-  totals: MapDiffTotals;
-}
 
 /** Per layer: slots changed, transfers and bytes between two map versions (libs/domain diffMaps). */
 @Injectable()

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { MapFormat, serializeExpertMap } from '@eplb/domain';
+import { formatMapFile, MapVersionDetailResponse } from '@eplb/contracts';
+import { MapFormat } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, MapVersionRecord } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
-import { MapVersionDetailResponse, toMapVersionResponse } from './map-version.response';
+import { toMapVersionResponse } from './map-version.response';
 
 /** Media types of the engine formats: YAML for TensorRT-LLM's load balancer file, JSON otherwise. */
 export const MAP_FORMAT_CONTENT_TYPES: Record<MapFormat, string> = {
@@ -18,7 +19,7 @@ export interface ExportedMap {
   readonly body: string;
 }
 
-/** One map version: as our JSON, or exported in an engine's format (vllm-ascend, sglang, trtllm, eplb). */
+/** One map version: as our JSON, or exported as an engine's map file (vllm-ascend, sglang, trtllm, eplb). */
 @Injectable()
 export class GetMapVersionUseCase {
   constructor(private readonly deployments: DeploymentRepository) {}
@@ -39,7 +40,7 @@ export class GetMapVersionUseCase {
   /** The map as `format` text; `firstMoeLayer` keys sglang and trtllm files by model layer. */
   async export(dep: string, version: number, format: MapFormat, firstMoeLayer?: number): Promise<ExportedMap> {
     const { d, v } = await this.load(dep, version);
-    const body = serializeExpertMap(format, { physicalToLogical: v.physicalToLogical, numRanks: d.numRanks }, { experts: d.numExperts, ...(firstMoeLayer !== undefined ? { firstMoeLayer } : {}) });
+    const body = formatMapFile(format, { physicalToLogical: v.physicalToLogical, numRanks: d.numRanks }, { experts: d.numExperts, ...(firstMoeLayer !== undefined ? { firstMoeLayer } : {}) });
     const ext = format === 'trtllm' ? 'yaml' : 'json';
     return { contentType: MAP_FORMAT_CONTENT_TYPES[format], fileName: `${d.id}-v${version}.${format}.${ext}`, body };
   }

@@ -1,20 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import {
-  DomainError,
-  ExpertMap,
-  ImportOptions,
-  MapFormat,
-  importEplbPlan,
-  importSglang,
-  importTrtllm,
-  importVllmAscend,
-  invalid,
-  parseExpertMap,
-} from '@eplb/domain';
+import { MapVersionResponse, parseMapFile } from '@eplb/contracts';
+import { DomainError, ExpertMap, ImportOptions, MapFormat, importExpertMap, invalid } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, EventMeta, StaleMapVersionError } from '@eplb/persistence';
 import { conflictProblem, notFoundProblem } from '@eplb/platform';
-import { MapVersionResponse, toMapVersionResponse } from './map-version.response';
+import { toMapVersionResponse } from './map-version.response';
 
 export interface ImportMapVersionCommand {
   readonly deployment: string;
@@ -27,13 +17,6 @@ export interface ImportMapVersionCommand {
   readonly firstMoeLayer?: number;
 }
 
-const importers: Record<MapFormat, (doc: unknown, opts: ImportOptions) => ExpertMap> = {
-  'vllm-ascend': importVllmAscend,
-  sglang: importSglang,
-  trtllm: importTrtllm,
-  eplb: importEplbPlan,
-};
-
 /** Where each format keeps its rows and its EP size, for errors that name the field. */
 const fields: Record<MapFormat, { rows: string; row: (l: number) => string; ranks: string }> = {
   'vllm-ascend': { rows: 'layer_list', row: (l) => `layer_list[${l}]`, ranks: 'layer_list[0].device_count' },
@@ -43,9 +26,9 @@ const fields: Record<MapFormat, { rows: string; row: (l: number) => string; rank
 };
 
 /**
- * A new map version from an engine's map file (vllm-ascend, sglang, trtllm or eplb), checked
- * against the deployment's shape: L layers, P = R·S slots, R ranks, every id in [0, E) and every
- * expert replicated. Errors name the field as `document.<the format's own path>`. Recorded like an
+ * A new map version from an engine's map file (any of MAP_FORMATS), checked against the
+ * deployment's shape: L layers, P = R·S slots, R ranks, every id in [0, E) and every expert
+ * replicated. Errors name the field as `document.<the format's own path>`. Recorded like an
  * approved proposal: an immutable version on top of the latest, and its `map-version.created`
  * event with the actor and reason (`{source: 'import', format}`).
  */
@@ -83,7 +66,7 @@ export class ImportMapVersionUseCase {
         // formats that record the EP size are checked against ours below, naming their field
         ...(recordsRanks(cmd) ? {} : { ranks: d.numRanks }),
       };
-      map = typeof cmd.document === 'string' ? parseExpertMap(cmd.format, cmd.document, opts) : importers[cmd.format](cmd.document, opts);
+      map = typeof cmd.document === 'string' ? parseMapFile(cmd.format, cmd.document, opts) : importExpertMap(cmd.format, cmd.document, opts);
       if (map.numRanks !== d.numRanks) throw invalid(f.ranks, `the map has ${map.numRanks} ranks, deployment ${d.id} has ${d.numRanks}`);
       const L = map.physicalToLogical.length;
       if (L !== d.numLayers) throw invalid(f.rows, `has ${L} MoE layers, deployment ${d.id} has ${d.numLayers}`);

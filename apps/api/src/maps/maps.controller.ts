@@ -2,16 +2,16 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestj
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
+import { deploymentIdSchema, MapDiffResponse, MapVersionDetailResponse, MapVersionListResponse, MapVersionResponse } from '@eplb/contracts';
 import { MAP_FORMATS } from '@eplb/domain';
-import { DeploymentRepository, EventMeta } from '@eplb/persistence';
-import { notFoundProblem, ZodPipe } from '@eplb/platform';
+import { EventMeta } from '@eplb/persistence';
+import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
-import { DiffMapVersionsUseCase, MapDiffResponse } from './diff-map-versions.use-case';
+import { DiffMapVersionsUseCase } from './diff-map-versions.use-case';
 import { GetMapVersionUseCase } from './get-map-version.use-case';
 import { ImportMapVersionUseCase } from './import-map-version.use-case';
-import { MapVersionDetailResponse, MapVersionResponse, toMapVersionResponse } from './map-version.response';
-import { deploymentIdSchema } from '@eplb/contracts';
+import { ListMapVersionsUseCase } from './list-map-versions.use-case';
 
 const version = z.coerce.number().int().positive().max(2 ** 31 - 1);
 const firstMoeLayer = z.coerce.number().int().nonnegative().max(100_000);
@@ -36,7 +36,7 @@ const versionParam = new ZodPipe(version, 'param');
 @Controller('v1/deployments/:id/maps')
 export class MapsController {
   constructor(
-    private readonly deployments: DeploymentRepository,
+    private readonly listVersions: ListMapVersionsUseCase,
     private readonly getVersion: GetMapVersionUseCase,
     private readonly diffVersions: DiffMapVersionsUseCase,
     private readonly importVersion: ImportMapVersionUseCase,
@@ -45,11 +45,8 @@ export class MapsController {
   @Get()
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'Map versions, newest first: parent, created at/by, reason, source (initial, proposal, import)' })
-  async list(@Param('id', id) dep: string, @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<{ latest: number; items: MapVersionResponse[]; next: number | null }> {
-    const d = await this.deployments.find(dep);
-    if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
-    const rows = await this.deployments.listMapVersions(dep, q.limit, q.before);
-    return { latest: d.latestMapVersion, items: rows.map(toMapVersionResponse), next: rows.length === q.limit ? rows[rows.length - 1].version : null };
+  list(@Param('id', id) dep: string, @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<MapVersionListResponse> {
+    return this.listVersions.execute(dep, q.limit, q.before);
   }
 
   @Post()

@@ -1,18 +1,18 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { HEAT_PHASES } from '@eplb/contracts';
-import { DeploymentRepository, EventMeta, PolicyRunRepository } from '@eplb/persistence';
+import { ApproveRunResponse, deploymentIdSchema, HEAT_PHASES, PolicyRunListResponse, PolicyRunResponse, RejectRunResponse, SettingsResponse, WhatIfResponse } from '@eplb/contracts';
+import { EventMeta } from '@eplb/persistence';
 import { ProposalDecisions } from '@eplb/planning';
-import { notFoundProblem, ZodPipe } from '@eplb/platform';
+import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
 import { HeatRangeResolver } from '../heat/heat-range';
-import { PolicyRunResponse, SettingsResponse, toRunResponse, toSettingsResponse } from './policy.responses';
+import { GetSettingsUseCase } from './get-settings.use-case';
+import { PolicyRunsUseCase } from './policy-runs.use-case';
 import { UpdateSettingsUseCase } from './update-settings.use-case';
 import { policySettings } from './settings.schema';
-import { WhatIfResponse, WhatIfUseCase } from './what-if.use-case';
-import { deploymentIdSchema } from '@eplb/contracts';
+import { WhatIfUseCase } from './what-if.use-case';
 
 const settingsBody = policySettings
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one setting' });
@@ -38,8 +38,8 @@ const id = new ZodPipe(deploymentIdSchema, 'param');
 export class PolicyController {
   constructor(
     private readonly updateSettings: UpdateSettingsUseCase,
-    private readonly deployments: DeploymentRepository,
-    private readonly runs: PolicyRunRepository,
+    private readonly getSettings: GetSettingsUseCase,
+    private readonly runs: PolicyRunsUseCase,
     private readonly decisions: ProposalDecisions,
     private readonly ranges: HeatRangeResolver,
     private readonly whatIfs: WhatIfUseCase,
@@ -48,10 +48,8 @@ export class PolicyController {
   @Get('settings')
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'Policy settings: policy, cadence, threshold, minimum gain, transfer budget, phase, mode' })
-  async settings(@Param('id', id) dep: string): Promise<SettingsResponse> {
-    const d = await this.deployments.find(dep);
-    if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
-    return toSettingsResponse(d);
+  settings(@Param('id', id) dep: string): Promise<SettingsResponse> {
+    return this.getSettings.execute(dep);
   }
 
   @Patch('settings')
@@ -65,17 +63,15 @@ export class PolicyController {
   @Get('runs')
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'Policy runs, newest first: proposals, "nothing worth deploying" decisions and failures' })
-  async list(@Param('id', id) dep: string, @Query(new ZodPipe(runsQuery, 'query')) q: z.infer<typeof runsQuery>): Promise<{ items: PolicyRunResponse[] }> {
-    return { items: (await this.runs.list(dep, q.limit, q.status)).map((r) => toRunResponse(r)) };
+  list(@Param('id', id) dep: string, @Query(new ZodPipe(runsQuery, 'query')) q: z.infer<typeof runsQuery>): Promise<PolicyRunListResponse> {
+    return this.runs.list(dep, q.limit, q.status);
   }
 
   @Get('runs/:runId')
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'One policy run with its candidate map' })
-  async get(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string): Promise<PolicyRunResponse> {
-    const r = await this.runs.get(dep, run);
-    if (!r) throw notFoundProblem(`deployment ${dep} has no run ${run}`);
-    return toRunResponse(r, true);
+  get(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string): Promise<PolicyRunResponse> {
+    return this.runs.get(dep, run);
   }
 
   @Post('runs/:runId/approve')
@@ -83,7 +79,7 @@ export class PolicyController {
   @Roles('operator')
   @ApiOperation({ summary: 'Approve a proposal: its candidate becomes the next map version, for the rollout service' })
   @ApiBody({ schema: z.toJSONSchema(decisionBody) as object })
-  approve(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<{ mapVersion: number }> {
+  approve(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<ApproveRunResponse> {
     return this.decisions.approve(dep, run, { ...meta, reason: body.reason });
   }
 
@@ -92,7 +88,7 @@ export class PolicyController {
   @Roles('operator')
   @ApiOperation({ summary: 'Reject a proposal, with the reason' })
   @ApiBody({ schema: z.toJSONSchema(decisionBody) as object })
-  async reject(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<{ rejected: true }> {
+  async reject(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<RejectRunResponse> {
     await this.decisions.reject(dep, run, { ...meta, reason: body.reason });
     return { rejected: true };
   }

@@ -1,33 +1,7 @@
+import type { PolicyRunResponse, SettingsResponse } from '@eplb/contracts';
 import type { DeploymentRecord, PolicyRunRecord } from '@eplb/persistence';
 
-export interface SettingsResponse {
-  policy: string;
-  cadenceSeconds: number;
-  threshold: number;
-  minGain: number;
-  maxTransfers: number | null;
-  phase: string;
-  mode: string;
-  expertBytes: number;
-  settingsVersion: number;
-}
-
 export const toSettingsResponse = (d: DeploymentRecord): SettingsResponse => ({ ...d.settings, settingsVersion: d.settingsVersion });
-
-export interface PolicyRunResponse {
-  id: string;
-  status: string;
-  reason: string;
-  policy: string;
-  phase: string;
-  interval: number;
-  baseMapVersion: number;
-  runMs: number;
-  createdAt: string;
-  figures: Record<string, unknown>;
-  decision: { decision: string; by: string | null; at: string | null; reason: string | null; mapVersion: number | null } | null;
-  candidate?: number[][];
-}
 
 export const toRunResponse = (r: PolicyRunRecord, withCandidate = false): PolicyRunResponse => ({
   id: r.id,

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { policyNames } from '@eplb/domain';
 import { DeploymentRepository, EventMeta, PolicySettings } from '@eplb/persistence';
 import { notFoundProblem, validationProblem } from '@eplb/platform';
-import { SettingsResponse, toSettingsResponse } from './policy.responses';
+import type { SettingsResponse } from '@eplb/contracts';
+import { toSettingsResponse } from './policy.responses';
 
 @Injectable()
 export class UpdateSettingsUseCase {

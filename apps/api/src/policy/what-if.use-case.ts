@@ -1,24 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Proposal } from '@eplb/domain';
+import type { WhatIfResponse } from '@eplb/contracts';
 import { HeatWindowRepository, PolicySettings } from '@eplb/persistence';
 import { PolicyRunner } from '@eplb/planning';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange } from '../heat/heat-range';
-
-export interface WhatIfResponse {
-  policy: string;
-  mapVersion: number;
-  episodes: { from: number; to: number; count: number };
-  runMs: number;
-  status: Proposal['status'];
-  reason: string;
-  layers: Proposal['layers'];
-  chosenLayers: number[];
-  transfers: number;
-  bytes: number;
-  currentMean: number;
-  candidateMean: number;
-}
 
 export const MAX_WHAT_IF_EPISODES = 1024;
 

@@ -1,14 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { IssuedToken } from '@eplb/contracts';
 import { ApiTokenRepository, EventMeta, Role, TokenScope } from '@eplb/persistence';
-
-export interface IssuedToken {
-  id: string;
-  name: string;
-  role: Role;
-  scope: TokenScope | null;
-  /** Shown once; only its hash is kept. */
-  token: string;
-}
 
 @Injectable()
 export class IssueTokenUseCase {

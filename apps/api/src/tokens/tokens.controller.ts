@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import type { IssuedToken } from '@eplb/contracts';
 import { ROLES, EventMeta } from '@eplb/persistence';
 import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
-import { IssuedToken, IssueTokenUseCase } from './issue-token.use-case';
+import { IssueTokenUseCase } from './issue-token.use-case';
 
 const issueTokenBody = z
   .strictObject({

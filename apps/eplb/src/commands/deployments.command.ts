@@ -1,70 +1,186 @@
 import { readFileSync } from 'node:fs';
-import { ApiClient } from '../api-client';
-import { parseArgs, requiredOption, stringOption, UsageError } from '../args';
+import type { ApiClient } from '@eplb/api-client';
+import { CommandLine, requiredOption, UsageError } from '@eplb/cli';
+import type { CreateDeploymentRequest, DeploymentResponse, PolicyRunResponse, PolicySettingsBody, SettingsResponse } from '@eplb/contracts';
+import { ApiContext, runApiGroup } from '../api-context';
+import { CommandGroup, noMoreArguments, positional } from '../command-group';
+import { defaultApiClient } from '../default-api-client';
+import { OUTPUT_OPTIONS, table, when } from '../output';
 
-const USAGE = `usage: eplb deployments list
-       eplb deployments show ID
-       eplb deployments create --file DEPLOYMENT.json      (the body of POST /v1/deployments)
-       eplb deployments settings ID [--policy P] [--cadence S] [--threshold X] [--min-gain X] [--max-transfers N|none] [--phase P] [--mode observe|approve|auto] [--expert-bytes N]
-       eplb deployments runs ID [--status proposed|nothing|failed] [--limit N]
-       eplb deployments approve|reject ID RUN --reason TEXT`;
-
-const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-const num = (name: string, v: string | undefined): number | undefined => {
+const num = (line: CommandLine, name: string): number | undefined => {
+  const v = line.string(name);
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
   return n;
 };
 
-/** `eplb deployments …`: the deployment registry, policy settings and proposals, through the API. */
-export async function deploymentsCommand(argv: string[], api = new ApiClient()): Promise<number> {
-  const [verb, ...rest] = argv;
-  const args = parseArgs(rest, {
-    values: ['file', 'policy', 'cadence', 'threshold', 'min-gain', 'max-transfers', 'phase', 'mode', 'expert-bytes', 'status', 'limit', 'reason'],
-    flags: [],
-  });
-  const [id, run] = args.positional;
-  const need = (v: string | undefined, what: string) => {
-    if (!v) throw new UsageError(`missing ${what}\n${USAGE}`);
-    return encodeURIComponent(v);
+const shapeText = (d: DeploymentResponse): string => {
+  const s = d.shape;
+  return `${s.layers}×${s.experts} on ${s.ranks}×${s.slotsPerRank} (${s.nodes} node${s.nodes === 1 ? '' : 's'}${s.groups ? `, ${s.groups} groups` : ''})`;
+};
+
+const settingsLines = (s: PolicySettingsBody & { settingsVersion?: number; version?: number }): string[] => [
+  `policy      ${s.policy} (mode ${s.mode}, phase ${s.phase})`,
+  `cadence     ${s.cadenceSeconds ? `every ${s.cadenceSeconds} s` : 'off'}`,
+  `threshold   ${s.threshold}   min gain ${s.minGain}   max transfers ${s.maxTransfers ?? 'none'}   expert bytes ${s.expertBytes}`,
+  `version     ${s.settingsVersion ?? s.version}`,
+];
+
+const deploymentLines = (d: DeploymentResponse): string[] => [
+  `deployment  ${d.id}  (registered ${when(d.createdAt)})`,
+  `shape       ${shapeText(d)}  layers×experts on ranks×slots`,
+  `windows     episode ${d.windows.episodeSteps} steps, interval ${d.windows.intervalSteps}, lateness ${d.windows.latenessSteps}`,
+  `maps        latest version ${d.mapVersion}`,
+  ...settingsLines(d.settings),
+];
+
+/** A number the run recorded in its figures (imbalance means, transfers), or `-`. */
+const figure = (r: PolicyRunResponse, name: string, digits: number): string => {
+  const v = r.figures[name];
+  return typeof v === 'number' ? v.toFixed(digits) : '-';
+};
+
+const SETTINGS_OPTIONS = {
+  policy: { type: 'string', value: 'NAME', help: 'placement policy (default, greedy, flash, incremental)' },
+  cadence: { type: 'string', value: 'SECONDS', help: 'seconds between scheduled runs (0: off)' },
+  threshold: { type: 'string', value: 'X', help: 'imbalance above which a layer is worth planning' },
+  'min-gain': { type: 'string', value: 'X', help: 'least imbalance gain a layer must bring' },
+  'max-transfers': { type: 'string', value: 'N|none', help: 'transfer budget per rollout' },
+  phase: { type: 'string', value: 'PHASE', help: 'decode, prefill or mixed' },
+  mode: { type: 'string', value: 'MODE', help: 'observe, approve or auto' },
+  'expert-bytes': { type: 'string', value: 'N', help: "bytes of one expert's weights" },
+} as const;
+
+function settingsPatch(line: CommandLine): Partial<PolicySettingsBody> {
+  const maxTransfers = line.string('max-transfers');
+  const patch = {
+    policy: line.string('policy'),
+    cadenceSeconds: num(line, 'cadence'),
+    threshold: num(line, 'threshold'),
+    minGain: num(line, 'min-gain'),
+    maxTransfers: maxTransfers === 'none' ? null : num(line, 'max-transfers'),
+    phase: line.string('phase'),
+    mode: line.string('mode') as PolicySettingsBody['mode'] | undefined,
+    expertBytes: num(line, 'expert-bytes'),
   };
-  switch (verb) {
-    case 'list':
-      print(await api.call('GET', '/v1/deployments'));
-      return 0;
-    case 'show':
-      print(await api.call('GET', `/v1/deployments/${need(id, 'ID')}`));
-      return 0;
-    case 'create':
-      print(await api.call('POST', '/v1/deployments', JSON.parse(readFileSync(requiredOption(args, 'file'), 'utf8'))));
-      return 0;
-    case 'settings': {
-      const maxTransfers = stringOption(args, 'max-transfers');
-      const patch = {
-        policy: stringOption(args, 'policy'),
-        cadenceSeconds: num('cadence', stringOption(args, 'cadence')),
-        threshold: num('threshold', stringOption(args, 'threshold')),
-        minGain: num('min-gain', stringOption(args, 'min-gain')),
-        maxTransfers: maxTransfers === 'none' ? null : num('max-transfers', maxTransfers),
-        phase: stringOption(args, 'phase'),
-        mode: stringOption(args, 'mode'),
-        expertBytes: num('expert-bytes', stringOption(args, 'expert-bytes')),
-      };
-      const body = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      print(await api.call(Object.keys(body).length ? 'PATCH' : 'GET', `/v1/deployments/${need(id, 'ID')}/settings`, Object.keys(body).length ? body : undefined));
-      return 0;
-    }
-    case 'runs': {
-      const q = new URLSearchParams(Object.entries({ status: stringOption(args, 'status'), limit: stringOption(args, 'limit') }).filter((e): e is [string, string] => e[1] !== undefined));
-      print(await api.call('GET', `/v1/deployments/${need(id, 'ID')}/runs${q.size ? `?${q}` : ''}`));
-      return 0;
-    }
-    case 'approve':
-    case 'reject':
-      print(await api.call('POST', `/v1/deployments/${need(id, 'ID')}/runs/${need(run, 'RUN')}/${verb}`, { reason: requiredOption(args, 'reason') }));
-      return 0;
-    default:
-      throw new UsageError(USAGE);
-  }
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
 }
+
+const decision = (r: PolicyRunResponse): string => (r.decision ? `${r.decision.decision}${r.decision.mapVersion ? ` → v${r.decision.mapVersion}` : ''}` : '-');
+
+export const DEPLOYMENTS: CommandGroup<ApiContext> = {
+  name: 'deployments',
+  summary: 'The deployment registry, policy settings and proposals, through the API (EPLB_API_URL, EPLB_TOKEN).',
+  common: OUTPUT_OPTIONS,
+  verbs: {
+    list: {
+      args: '',
+      summary: 'list deployments: shape, latest map version, policy and mode',
+      options: { limit: { type: 'string', value: 'N', help: 'at most N (default 100)' }, after: { type: 'string', value: 'ID', help: 'the page after this id' } },
+      examples: ['eplb deployments list'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 0);
+        const limit = num(line, 'limit');
+        out.show(await api.listDeployments({ limit, after: line.string('after') }), (r) => [
+          ...table(
+            ['ID', 'SHAPE', 'MAP', 'POLICY', 'MODE', 'CADENCE', 'CREATED'],
+            r.items.map((d) => [d.id, shapeText(d), d.mapVersion, d.settings.policy, d.settings.mode, d.settings.cadenceSeconds ? `${d.settings.cadenceSeconds} s` : 'off', when(d.createdAt)]),
+          ),
+          ...(r.next ? [`(more: eplb deployments list --after ${r.next})`] : []),
+        ]);
+      },
+    },
+    show: {
+      args: 'ID',
+      summary: "one deployment: shape, windows, latest map version, settings",
+      examples: ['eplb deployments show dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        out.show(await api.getDeployment(positional(line, 0, 'ID')), deploymentLines);
+      },
+    },
+    create: {
+      args: '--file DEPLOYMENT.json',
+      summary: 'register a deployment (the file is the body of POST /v1/deployments)',
+      options: { file: { type: 'string', value: 'FILE', help: 'id, shape, windows, initialMap, settings as JSON' } },
+      examples: ['eplb deployments create --file dsv3-a.json'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 0);
+        const body = JSON.parse(readFileSync(requiredOption(line, 'file'), 'utf8')) as CreateDeploymentRequest;
+        out.show(await api.createDeployment(body), (d) => [`registered deployment ${d.id}: ${shapeText(d)}, map version ${d.mapVersion}`]);
+      },
+    },
+    settings: {
+      args: 'ID [--policy P] [--cadence S] [--mode M] ...',
+      summary: 'show policy settings, or change the ones given (a new settings version)',
+      options: SETTINGS_OPTIONS,
+      examples: ['eplb deployments settings dsv3-a --mode approve --cadence 300', 'eplb deployments settings dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        const id = positional(line, 0, 'ID');
+        const patch = settingsPatch(line);
+        const s: SettingsResponse = Object.keys(patch).length ? await api.updateSettings(id, patch) : await api.getSettings(id);
+        out.show(s, settingsLines);
+      },
+    },
+    runs: {
+      args: 'ID [--status proposed|nothing|failed] [--limit N]',
+      summary: 'policy runs, newest first: proposals, "nothing worth deploying" decisions, failures',
+      options: {
+        status: { type: 'string', value: 'STATUS', help: 'proposed, nothing or failed' },
+        limit: { type: 'string', value: 'N', help: 'at most N (default 20)' },
+      },
+      examples: ['eplb deployments runs dsv3-a --status proposed'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        const r = await api.listRuns(positional(line, 0, 'ID'), { status: line.string('status'), limit: num(line, 'limit') });
+        out.show(r, (x) =>
+          table(
+            ['RUN', 'CREATED', 'STATUS', 'POLICY', 'PHASE', 'INTERVAL', 'BASE', 'IMBALANCE', 'TRANSFERS', 'DECISION', 'REASON'],
+            x.items.map((run) => [
+              run.id,
+              when(run.createdAt),
+              run.status,
+              run.policy,
+              run.phase,
+              run.interval,
+              `v${run.baseMapVersion}`,
+              run.status === 'proposed' || run.status === 'nothing' ? `${figure(run, 'currentMean', 3)} → ${figure(run, 'candidateMean', 3)}` : '-',
+              figure(run, 'transfers', 0),
+              decision(run),
+              run.reason,
+            ]),
+          ),
+        );
+      },
+    },
+    approve: {
+      args: 'ID RUN --reason TEXT',
+      summary: 'approve a proposal: its candidate becomes the next map version',
+      options: { reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the event)' } },
+      examples: ['eplb deployments approve dsv3-a 6f1c… --reason "gain 0.12, reviewed"'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 2);
+        const id = positional(line, 0, 'ID');
+        const run = positional(line, 1, 'RUN');
+        const r = await api.approveRun(id, run, requiredOption(line, 'reason'));
+        out.show(r, (x) => [`run ${run} approved: map version ${x.mapVersion} (eplb rollout start ${id} --to ${x.mapVersion})`]);
+      },
+    },
+    reject: {
+      args: 'ID RUN --reason TEXT',
+      summary: 'reject a proposal, with the reason',
+      options: { reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the event)' } },
+      examples: ['eplb deployments reject dsv3-a 6f1c… --reason "too many transfers"'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 2);
+        const run = positional(line, 1, 'RUN');
+        out.show(await api.rejectRun(positional(line, 0, 'ID'), run, requiredOption(line, 'reason')), () => [`run ${run} rejected`]);
+      },
+    },
+  },
+};
+
+/** `eplb deployments …`: the deployment registry, policy settings and proposals, through the API. */
+export const deploymentsCommand = (argv: string[], api: ApiClient = defaultApiClient()): Promise<number> => runApiGroup(DEPLOYMENTS, argv, api);

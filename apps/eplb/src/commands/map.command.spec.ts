@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '@eplb/domain';
-import { UsageError } from '../args';
+import { UsageError } from '@eplb/cli';
 import { runCommand } from '../cli';
 import { MapIo, runMapCommand } from './map.command';
 
@@ -97,7 +97,10 @@ describe('eplb map convert (command logic)', () => {
     const { io, printed } = fakeIo('');
     expect(await runMapCommand(['convert', '--help'], io)).toBe(0);
     expect(printed.join('')).toMatch(/^usage: eplb map convert --from FORMAT --to FORMAT/);
-    expect(await runMapCommand([], io)).toBe(2);
+    expect(printed.join('')).toMatch(/\n {6}--first-moe-layer N {2}model layer id/);
+    expect(await runMapCommand(['--help'], io)).toBe(0);
+    expect(printed.join('')).toMatch(/verbs:\n {2}convert {2}convert an expert map file between formats/);
+    await expect(runMapCommand([], io)).rejects.toThrow(new UsageError('missing verb (convert); see eplb map --help'));
   });
 });
 

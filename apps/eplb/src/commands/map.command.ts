@@ -1,24 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { MAP_FORMATS, convertExpertMap, isMapFormat, mapFormatExtension } from '@eplb/domain';
+import { convertMapFile } from '@eplb/contracts';
+import { MAP_FORMATS, isMapFormat, mapFormatExtension } from '@eplb/domain';
 import type { MapFormat } from '@eplb/domain';
-import { ParsedArgs, UsageError, parseArgs, requiredOption, stringOption } from '../args';
-
-/**
- * `eplb map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE] [--ranks R]
- *  [--experts E] [--first-moe-layer N]`: converts an expert map between the formats inference
- * engines read and write (libs/domain/src/formats). Reads stdin and writes stdout by default.
- * Problems surface as one line naming the field (the dispatcher in cli.ts prints them).
- */
-
-export const MAP_USAGE = [
-  'usage: eplb map convert --from FORMAT --to FORMAT [--input FILE] [--output FILE]',
-  '                        [--ranks R] [--experts E] [--first-moe-layer N]',
-  `  FORMAT: ${MAP_FORMATS.join(', ')}`,
-  '  --ranks            EP size; needed to read sglang, trtllm, and eplb files without num_ranks',
-  '  --experts          logical experts per layer (default: largest id + 1)',
-  '  --first-moe-layer  model layer id of the first MoE layer, for sglang and trtllm (default 0;',
-  '                     3 for DeepSeek-V3/R1, whose first 3 layers are dense)',
-].join('\n');
+import { CommandLine, requiredOption, UsageError } from '@eplb/cli';
+import { CommandGroup, noMoreArguments, runGroup } from '../command-group';
+import { readStdin } from '../stdin';
 
 /** What the command touches outside itself; tests replace it. */
 export interface MapIo {
@@ -30,22 +16,37 @@ export interface MapIo {
 
 const MODEL_LAYER_FORMATS: readonly MapFormat[] = ['sglang', 'trtllm'];
 
-export async function runMapCommand(argv: string[], io: MapIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === 'help') {
-    io.stdout(`${MAP_USAGE}\n`);
-    return sub === undefined ? 2 : 0;
-  }
-  if (sub !== 'convert') throw new UsageError(`unknown subcommand "${sub}" (expected: convert)`);
-  const args = parseArgs(rest, {
-    values: ['from', 'to', 'input', 'output', 'ranks', 'experts', 'first-moe-layer'],
-    flags: ['help'],
-  });
-  if (args.options.has('help')) {
-    io.stdout(`${MAP_USAGE}\n`);
-    return 0;
-  }
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+/**
+ * `eplb map convert`: an expert map from one engine's format to another's, offline (the formats
+ * live in libs/domain/src/formats, their files' JSON and YAML in contracts' map files). Reads stdin and writes stdout by default; problems surface as
+ * one line naming the field (the dispatcher in cli.ts prints them).
+ */
+export const MAP: CommandGroup<MapIo> = {
+  name: 'map',
+  summary: 'Expert map files, offline: convert between the formats inference engines read and write.',
+  verbs: {
+    convert: {
+      args: '--from FORMAT --to FORMAT [--input FILE] [--output FILE] [--ranks R] [--experts E] [--first-moe-layer N]',
+      summary: `convert an expert map file between formats (FORMAT: ${MAP_FORMATS.join(', ')})`,
+      options: {
+        from: { type: 'string', value: 'FORMAT', help: 'the input file\'s format' },
+        to: { type: 'string', value: 'FORMAT', help: 'the output file\'s format' },
+        input: { type: 'string', value: 'FILE', help: 'read this instead of stdin' },
+        output: { type: 'string', value: 'FILE', help: 'write here instead of stdout' },
+        ranks: { type: 'string', value: 'R', help: 'EP size; needed to read sglang, trtllm, and eplb files without num_ranks' },
+        experts: { type: 'string', value: 'E', help: 'logical experts per layer (default: largest id + 1)' },
+        'first-moe-layer': { type: 'string', value: 'N', help: 'model layer id of the first MoE layer, for sglang and trtllm (default 0; 3 for DeepSeek-V3/R1, whose first 3 layers are dense)' },
+      },
+      examples: ['eplb map convert --from vllm-ascend --to trtllm --first-moe-layer 3 --input expert_map.json --output moe_load_balancer.yaml'],
+      run: convert,
+    },
+  },
+};
+
+export const runMapCommand = (argv: string[], io: MapIo): Promise<number> => runGroup(MAP, argv, io.stdout, () => io);
+
+async function convert(args: CommandLine, io: MapIo): Promise<number> {
+  noMoreArguments(args, 0);
   const from = formatOption(args, 'from');
   const to = formatOption(args, 'to');
   const ranks = intOption(args, 'ranks', 1);
@@ -54,11 +55,11 @@ export async function runMapCommand(argv: string[], io: MapIo): Promise<number> 
   if (firstMoeLayer !== undefined && !MODEL_LAYER_FORMATS.includes(from) && !MODEL_LAYER_FORMATS.includes(to)) {
     throw new UsageError(`option --first-moe-layer: applies only to ${MODEL_LAYER_FORMATS.join(' and ')} files`);
   }
-  const input = stringOption(args, 'input');
-  const output = stringOption(args, 'output');
+  const input = args.string('input');
+  const output = args.string('output');
 
   const text = await io.readInput(input);
-  const converted = convertExpertMap(from, to, text, { ranks, experts, firstMoeLayer });
+  const converted = convertMapFile(from, to, text, { ranks, experts, firstMoeLayer });
 
   // vllm-ascend rejects an expert_map_path not ending in .json; SGLang reads a value not ending
   // in .json (or .pt) as inline JSON, not as a path.
@@ -70,7 +71,7 @@ export async function runMapCommand(argv: string[], io: MapIo): Promise<number> 
   return 0;
 }
 
-function formatOption(args: ParsedArgs, name: 'from' | 'to'): MapFormat {
+function formatOption(args: CommandLine, name: 'from' | 'to'): MapFormat {
   const value = requiredOption(args, name);
   if (!isMapFormat(value)) {
     throw new UsageError(`option --${name}: unknown map format "${value}" (known: ${MAP_FORMATS.join(', ')})`);
@@ -78,20 +79,14 @@ function formatOption(args: ParsedArgs, name: 'from' | 'to'): MapFormat {
   return value;
 }
 
-function intOption(args: ParsedArgs, name: string, min: number): number | undefined {
-  const raw = stringOption(args, name);
+function intOption(args: CommandLine, name: string, min: number): number | undefined {
+  const raw = args.string(name);
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min) {
     throw new UsageError(`option --${name}: must be an integer ≥ ${min}, got "${raw}"`);
   }
   return n;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const describeIoError = (err: unknown): string =>

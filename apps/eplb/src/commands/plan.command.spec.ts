@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assertPhysicalToLogical, heatFileToInput, importEplbPlan, planFileDocument, getPolicy, rankLoads } from '@eplb/domain';
-import { planCommand } from './plan.command';
+import { planCommand, planMain } from './plan.command';
 
 const TOY = { num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] };
 
@@ -69,6 +69,15 @@ describe('eplb plan', () => {
     expect(stderr).toHaveLength(1);
     expect(stderr[0]).toMatch(/^eplb plan: .*\n$/);
     expect(stderr[0]).toContain(message);
+  });
+
+  it('prints its options and an example with --help', async () => {
+    const printed: string[] = [];
+    const io = { readText: async () => '', writeText: async () => undefined, stdout: (t: string) => printed.push(t), stderr: (t: string) => printed.push(t) };
+    expect(await planMain(['--help'], io)).toBe(0);
+    expect(printed.join('')).toMatch(/^usage: eplb plan --input HEAT\.json --output PLAN\.json[\s\S]*--policy NAME[\s\S]*example:\n {2}eplb plan /);
+    expect(await planMain(['--inptu', 'x'], io)).toBe(2);
+    expect(printed.at(-1)).toBe('eplb plan: unknown option --inptu\n');
   });
 
   it('fails with usage errors (exit 2) on unknown policies and missing options', async () => {

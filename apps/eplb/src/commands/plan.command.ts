@@ -1,17 +1,26 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
-import { UsageError, parseArgs, requiredOption, stringOption } from '../args';
+import { formatHelp, parseCommandLine, requiredOption, UsageError } from '@eplb/cli';
 
 /**
- * `eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]`:
- * runs a placement policy on an offline heat file (DESIGN.md "Offline policy files") and writes
- * the plan file. Silent on success; --verbose prints per-layer figures on stderr.
+ * `eplb plan`: runs a placement policy on an offline heat file and writes the plan file (an
+ * `eplb` map file). Silent on success; --verbose prints per-layer figures on stderr.
  */
-export const PLAN_USAGE = [
-  'usage: eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]',
-  `  --policy        ${policyNames().join(', ')} (default: default)`,
-  '  --expert-bytes  bytes of one expert\'s weights, to report bytes moved (default 0)',
-].join('\n');
+export const PLAN_OPTIONS = {
+  input: { type: 'string', value: 'HEAT.json', help: 'the heat file (what GET .../heat/export/heat-file answers)' },
+  output: { type: 'string', value: 'PLAN.json', help: 'where the plan file goes' },
+  policy: { type: 'string', value: 'NAME', help: `${policyNames().join(', ')} (default: default)` },
+  'expert-bytes': { type: 'string', value: 'N', help: "bytes of one expert's weights, to report bytes moved (default 0)" },
+  verbose: { type: 'boolean', help: 'per-layer figures on stderr' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const;
+
+export const PLAN_USAGE = formatHelp({
+  usage: ['eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]'],
+  summary: 'Plans an expert map offline: a placement policy on a heat file, written as a plan file.',
+  options: PLAN_OPTIONS,
+  examples: ['eplb plan --input heat.json --output plan.json --policy flash --verbose'],
+});
 
 export interface PlanIo {
   readonly readText: (path: string) => Promise<string>;
@@ -28,24 +37,24 @@ const nodeIo: PlanIo = {
 };
 
 export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['input', 'output', 'policy', 'expert-bytes'], flags: ['verbose', 'help'] });
-  if (args.options.has('help')) {
-    io.stdout(`${PLAN_USAGE}\n`);
+  const args = parseCommandLine(argv, PLAN_OPTIONS);
+  if (args.flag('help')) {
+    io.stdout(PLAN_USAGE);
     return 0;
   }
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const input = requiredOption(args, 'input');
   const output = requiredOption(args, 'output');
-  const policyName = stringOption(args, 'policy') ?? 'default';
+  const policyName = args.string('policy') ?? 'default';
   if (!policyNames().includes(policyName)) {
     throw new UsageError(`option --policy: unknown policy "${policyName}" (known: ${policyNames().join(', ')})`);
   }
-  const bytesText = stringOption(args, 'expert-bytes');
+  const bytesText = args.string('expert-bytes');
   const expertBytes = bytesText === undefined ? 0 : Number(bytesText);
   if (!Number.isSafeInteger(expertBytes) || expertBytes < 0) {
     throw new UsageError(`option --expert-bytes: must be a non-negative integer, got "${bytesText}"`);
   }
-  const verbose = args.options.has('verbose');
+  const verbose = args.flag('verbose');
 
   const text = await io.readText(input);
   let doc: unknown;

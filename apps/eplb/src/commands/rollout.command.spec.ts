@@ -1,20 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ApiClient } from '../api-client';
-import { UsageError } from '../args';
+import { ApiClient } from '@eplb/api-client';
+import { UsageError } from '@eplb/cli';
+import { ConflictError, NotFoundError } from '../exit-codes';
 import { parseSteps, rolloutCommand } from './rollout.command';
 
-/** An ApiClient that answers from a table and records what was sent. */
+/** The real ApiClient over a fetch that answers from a table (`METHOD path`) and records what was sent. */
 function fakeApi(answers: Record<string, unknown>) {
   const sent: { method: string; path: string; body?: unknown }[] = [];
-  const api = {
-    call: async (method: string, path: string, body?: unknown) => {
-      sent.push({ method, path, body });
-      const a = answers[`${method} ${path}`];
-      if (a === undefined) throw new Error(`404 Not found: ${method} ${path}`);
-      return a;
-    },
-  } as unknown as ApiClient;
-  return { api, sent };
+  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
+    const method = init?.method ?? 'GET';
+    const path = String(input).replace('http://api.test', '');
+    sent.push({ method, path, ...(init?.body !== undefined ? { body: JSON.parse(String(init.body)) } : {}) });
+    const a = answers[`${method} ${path}`];
+    if (a === undefined) return new Response(JSON.stringify({ type: 't', title: 'Not found', status: 404, detail: `${method} ${path}` }), { status: 404 });
+    return new Response(JSON.stringify(a), { status: 200 });
+  }) as typeof fetch;
+  return { api: new ApiClient({ baseUrl: 'http://api.test', token: 't', fetch: fetchFn }), sent };
 }
 
 const item = (rolloutId: string, fromVersion: number | null, mapVersion: number, status: string) => ({
@@ -80,6 +81,7 @@ describe('eplb rollout', () => {
     expect(sent.at(-1)!.body).toMatchObject({ mapVersion: 3 });
     await expect(rolloutCommand(['undo', 'm'], api)).rejects.toThrow('layers of m are on versions 4, 3; name the version with --to');
     await expect(rolloutCommand(['undo', 'busy'], api)).rejects.toThrow('rollout x of busy is not finished');
+    await expect(rolloutCommand(['undo', 'busy'], api)).rejects.toThrow(ConflictError);
     await expect(rolloutCommand(['undo', 'one'], api)).rejects.toThrow('one is on map version 1, which has no version before it');
     await expect(rolloutCommand(['undo', 'd', '--to', '4'], api)).rejects.toThrow('d is already on map version 4');
   });
@@ -87,10 +89,12 @@ describe('eplb rollout', () => {
   it('controls name the rollout in progress when none is given; --hold keeps committed layers', async () => {
     const { api, sent } = fakeApi({
       'GET /v1/deployments/d/rollouts': { committedVersions: [1], rebalancing: true, items: [item('old', 1, 2, 'ROLLED_BACK'), item('now', 1, 2, 'RUNNING')] },
+      'GET /v1/deployments/quiet/rollouts': { committedVersions: [1], rebalancing: false, items: [item('old', 1, 2, 'SUCCEEDED')] },
       'POST /v1/deployments/d/rollouts/now/abort': { rolloutId: 'now', action: 'abort', accepted: true },
     });
     await rolloutCommand(['abort', 'd', '--hold', '--reason', 'bad gain'], api);
     expect(sent.at(-1)).toEqual({ method: 'POST', path: '/v1/deployments/d/rollouts/now/abort', body: { reason: 'bad gain', rollback: false } });
-    await expect(rolloutCommand(['pause', 'd', '--hold'], api)).rejects.toThrow('--hold applies to abort only');
+    await expect(rolloutCommand(['pause', 'd', '--hold'], api)).rejects.toThrow(new UsageError('unknown option --hold'));
+    await expect(rolloutCommand(['resume', 'quiet'], api)).rejects.toThrow(NotFoundError);
   });
 });

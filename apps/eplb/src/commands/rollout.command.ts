@@ -1,58 +1,17 @@
-import { ApiClient } from '../api-client';
-import { ParsedArgs, UsageError, parseArgs, stringOption } from '../args';
-import { printJson, printLines, table, when } from '../output';
+import type { ApiClient } from '@eplb/api-client';
+import { CommandLine, OptionSpecs, UsageError } from '@eplb/cli';
+import type { RolloutControlAction, RolloutDetail, RolloutListItem, RolloutListResponse, RolloutStepInput } from '@eplb/contracts';
+import { ApiContext, runApiGroup } from '../api-context';
+import { CommandGroup, noMoreArguments, positional, Verb } from '../command-group';
+import { defaultApiClient } from '../default-api-client';
+import { ConflictError, NotFoundError } from '../exit-codes';
+import { OUTPUT_OPTIONS, table, when } from '../output';
 
-const USAGE = `usage: eplb rollout status ID [ROLLOUT] [--json]            (default: the rollout in progress, else the latest)
-       eplb rollout history ID [--json]
-       eplb rollout agents ID [--json]                      (per node: connected, Kafka only, stale or missing; versions held)
-       eplb rollout start ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N] [--reason TEXT] [--json]
-       eplb rollout pause|resume|promote ID [ROLLOUT] [--reason TEXT] [--json]
-       eplb rollout abort ID [ROLLOUT] [--hold] [--reason TEXT] [--json]   (--hold: keep committed layers)
-       eplb rollout undo ID [--to VERSION] [--steps ...] [--on-failure ...] [--reason TEXT] [--json]
-         (a new rollout to an earlier version; default: the version before the current one)`;
-
-interface HistoryItem {
-  rolloutId: string;
-  mapVersion: number;
-  fromVersion: number | null;
-  requestedBy: string;
-  reason: string;
-  status: string;
-  failure: { reason: string } | null;
-  rejected: string | null;
-  requestedAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-interface RolloutList {
-  committedVersions: number[];
-  rebalancing: boolean;
-  items: HistoryItem[];
-}
-
-interface RolloutDetail {
-  rolloutId: string;
-  deployment: string;
-  mapVersion: number;
-  requestedBy: string;
-  reason: string;
-  status: string;
-  rejected?: string | null;
-  fromVersion?: number;
-  toVersion?: number;
-  failure?: { reason: string; at: number } | null;
-  onFailure?: string;
-  promoted?: boolean;
-  gate?: { batch: number } | null;
-  active?: number | null;
-  layers: { layer: number; status: string; version: number | null; verifyError: string | null }[];
-}
-
+/** Statuses after which a rollout changes nothing any more. */
 const FINISHED = new Set(['SUCCEEDED', 'ABORTED', 'ROLLED_BACK', 'REJECTED']);
 
 /** `1,4,rest` → [1, 4, 'rest']. */
-export function parseSteps(text: string): (number | 'rest')[] {
+export function parseSteps(text: string): RolloutStepInput[] {
   return text.split(',').map((s) => {
     const t = s.trim();
     if (t === 'rest') return 'rest';
@@ -61,160 +20,194 @@ export function parseSteps(text: string): (number | 'rest')[] {
   });
 }
 
-function versionOption(args: ParsedArgs, name: string): number | undefined {
-  const v = stringOption(args, name);
+function versionOption(line: CommandLine, name: string): number | undefined {
+  const v = line.string(name);
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} must be a map version (a positive integer), got "${v}"`);
   return Number(v);
 }
 
-function onFailureOption(args: ParsedArgs): 'rollback' | 'hold' | undefined {
-  const v = stringOption(args, 'on-failure');
+function onFailureOption(line: CommandLine): 'rollback' | 'hold' | undefined {
+  const v = line.string('on-failure');
   if (v === undefined || v === 'rollback' || v === 'hold') return v;
   throw new UsageError(`--on-failure must be rollback or hold, got "${v}"`);
 }
 
-const outcome = (i: HistoryItem): string => {
+/** What a failure says: the rollout service records `{reason, at}`. */
+const failureReason = (f: unknown): string =>
+  typeof f === 'object' && f !== null && 'reason' in f ? String((f as { reason: unknown }).reason) : JSON.stringify(f);
+
+const outcome = (i: RolloutListItem): string => {
   if (i.rejected) return `rejected: ${i.rejected}`;
-  if (i.failure) return i.failure.reason;
+  if (i.failure) return failureReason(i.failure);
   return i.reason;
 };
 
 /** The rollout not yet finished (running, or requested and waiting), if any. */
-const unfinished = (list: RolloutList): HistoryItem | undefined => list.items.find((i) => !FINISHED.has(i.status));
+const unfinished = (list: RolloutListResponse): RolloutListItem | undefined => list.items.find((i) => !FINISHED.has(i.status));
+
+const versionsNow = (l: RolloutListResponse): number[] => [...new Set(l.committedVersions)];
+
+/** Layers of the rollout committed on its target version. */
+const committedCount = (s: RolloutDetail): number => {
+  const to = 'toVersion' in s ? s.toVersion : s.mapVersion;
+  return s.layers.filter((l) => l.status === 'COMMITTED' && l.version === to).length;
+};
+
+function statusLines(s: RolloutDetail): string[] {
+  const started = 'toVersion' in s ? s : null;
+  const to = started?.toVersion ?? s.mapVersion;
+  const rejected = 'rejected' in s ? s.rejected : null;
+  return [
+    `rollout ${s.rolloutId} of ${s.deployment}: version ${started?.fromVersion ?? '?'} → ${to}`,
+    `state   ${s.status}${started?.promoted ? ' (promoted)' : ''}${started?.gate ? ` (waiting at the gate after batch ${started.gate.batch})` : ''}`,
+    `layers  ${committedCount(s)}/${s.layers.length} committed${started?.active != null ? `, layer ${started.active} in progress` : ''}`,
+    ...(s.layers.length ? [`        ${s.layers.map((l) => `${l.layer}:${l.status.toLowerCase()}@v${l.version ?? '-'}`).join(' ')}`] : []),
+    ...(started?.failure ? [`failure ${started.failure.reason} (on failure: ${started.onFailure})`] : []),
+    ...(rejected ? [`rejected ${rejected}`] : []),
+    ...s.layers.filter((l) => l.verifyError).map((l) => `verify  layer ${l.layer}: ${l.verifyError}`),
+    `by      ${s.requestedBy}: ${s.reason}`,
+  ];
+}
+
+const START_OPTIONS: OptionSpecs = {
+  to: { type: 'string', value: 'VERSION', help: 'the map version to roll out' },
+  steps: { type: 'string', value: 'STEPS', help: 'layers per batch, e.g. 1,4,rest (default: all at once)' },
+  'on-failure': { type: 'string', value: 'rollback|hold', help: 'on failure, roll committed layers back (default) or hold them' },
+  'bytes-per-second': { type: 'string', value: 'N', help: 'cap on what each agent takes in per second' },
+  reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the request)' },
+};
+
+/** Starts a rollout to `mapVersion` with the batch options on the command line. */
+async function start(line: CommandLine, { api, out }: ApiContext, id: string, mapVersion: number, reason: string): Promise<void> {
+  const steps = line.string('steps');
+  const onFailure = onFailureOption(line);
+  const cap = line.string('bytes-per-second');
+  const bytesPerSecond = cap === undefined ? undefined : Number(cap);
+  if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new UsageError(`--bytes-per-second must be a positive number, got "${cap}"`);
+  const r = await api.startRollout(id, { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}) });
+  out.show({ ...r, mapVersion }, (x) => [`rollout ${x.rolloutId} of ${id} to map version ${mapVersion}: ${x.status} (eplb rollout status ${id})`]);
+}
+
+/** pause | resume | promote | abort: the rollout named, else the one in progress. */
+const control = (action: RolloutControlAction, summary: string, extra: OptionSpecs = {}): Verb<ApiContext> => ({
+  args: `ID [ROLLOUT] [--reason TEXT]${action === 'abort' ? ' [--hold]' : ''}`,
+  summary,
+  options: { reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the control)' }, ...extra },
+  examples: [`eplb rollout ${action} dsv3-a --reason "${action === 'abort' ? 'gain below noise' : 'look at the heat first'}"`],
+  async run(line, { api, out }) {
+    noMoreArguments(line, 2);
+    const id = positional(line, 0, 'ID');
+    let rolloutId = line.positionals[1];
+    if (!rolloutId) {
+      const u = unfinished(await api.listRollouts(id));
+      if (!u) throw new NotFoundError(`${id} has no rollout in progress to ${action}`);
+      rolloutId = u.rolloutId;
+    }
+    const hold = action === 'abort' && line.flag('hold');
+    const r = await api.controlRollout(id, rolloutId, action, { reason: line.string('reason') ?? `${action} (eplb CLI)`, ...(hold ? { rollback: false } : {}) });
+    out.show(r, (x) => [`${action} of rollout ${x.rolloutId} accepted; the rollout service applies it (eplb rollout status ${id} ${x.rolloutId})`]);
+  },
+});
+
+export const ROLLOUT: CommandGroup<ApiContext> = {
+  name: 'rollout',
+  summary: 'Deploy map versions layer by layer through the API, watch and steer the rollouts.',
+  common: OUTPUT_OPTIONS,
+  verbs: {
+    status: {
+      args: 'ID [ROLLOUT]',
+      summary: 'one rollout per layer (default: the rollout in progress, else the latest)',
+      examples: ['eplb rollout status dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 2);
+        const id = positional(line, 0, 'ID');
+        let rolloutId = line.positionals[1];
+        if (!rolloutId) {
+          const l = await api.listRollouts(id);
+          const pick = unfinished(l) ?? l.items[l.items.length - 1];
+          if (!pick) throw new NotFoundError(`${id} has no rollouts (layers on versions ${versionsNow(l).join(', ')})`);
+          rolloutId = pick.rolloutId;
+        }
+        const s = await api.getRollout(id, rolloutId);
+        out.show({ ...s, layersCommitted: committedCount(s), layersTotal: s.layers.length }, () => statusLines(s));
+      },
+    },
+    history: {
+      args: 'ID',
+      summary: "the deployment's rollouts, oldest first, and the version each layer is on now",
+      examples: ['eplb rollout history dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        out.show(await api.listRollouts(positional(line, 0, 'ID')), (l) => [
+          ...table(
+            ['ROLLOUT', 'FROM', 'TO', 'STATUS', 'REQUESTED', 'FINISHED', 'BY', 'OUTCOME'],
+            l.items.map((i) => [i.rolloutId, i.fromVersion ?? '-', i.mapVersion, i.status, when(i.requestedAt), when(i.finishedAt), i.requestedBy, outcome(i)]),
+          ),
+          `layers now on version${versionsNow(l).length > 1 ? 's' : ''} ${versionsNow(l).join(', ')}${l.rebalancing ? ' (rebalancing)' : ''}`,
+        ]);
+      },
+    },
+    agents: {
+      args: 'ID',
+      summary: 'per node: connected on the control channel, Kafka only, stale or missing; last heard; versions held',
+      examples: ['eplb rollout agents dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        const held = (h: Record<string, number> | null) => (h ? Object.entries(h).map(([v, n]) => `v${v}×${n}`).join(' ') : '-');
+        out.show(await api.agents(positional(line, 0, 'ID')), (a) =>
+          table(
+            ['NODE', 'STATUS', 'RANKS', 'LAST HEARD', 'TOKEN', 'LAYERS HELD'],
+            a.agents.map((x) => [x.node, x.status, x.ranks.length ? `${x.ranks[0]}-${x.ranks[x.ranks.length - 1]}` : '-', x.ageMs === null ? 'never' : `${(x.ageMs / 1000).toFixed(1)} s ago`, x.principal ?? '-', held(x.heldVersions)]),
+          ),
+        );
+      },
+    },
+    start: {
+      args: 'ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N]',
+      summary: 'roll a map version out, layer by layer, in batches',
+      options: START_OPTIONS,
+      examples: ['eplb rollout start dsv3-a --to 4 --steps 1,4,rest', 'eplb rollout start dsv3-a --to 4 --on-failure hold -o json'],
+      async run(line, ctx) {
+        const id = positional(line, 0, 'ID');
+        noMoreArguments(line, 1, 'the version goes in --to');
+        const to = versionOption(line, 'to');
+        if (to === undefined) throw new UsageError('missing required option --to');
+        await start(line, ctx, id, to, line.string('reason') ?? `roll out map version ${to} (eplb CLI)`);
+      },
+    },
+    undo: {
+      args: 'ID [--to VERSION] [--steps ...] [--on-failure ...]',
+      summary: 'a new rollout to an earlier version (default: the version the current one came from)',
+      options: START_OPTIONS,
+      examples: ['eplb rollout undo dsv3-a', 'eplb rollout undo dsv3-a --to 2'],
+      async run(line, ctx) {
+        const id = positional(line, 0, 'ID');
+        noMoreArguments(line, 1, 'the version goes in --to');
+        const l = await ctx.api.listRollouts(id);
+        const versions = versionsNow(l);
+        const busy = unfinished(l);
+        if (busy) throw new ConflictError(`rollout ${busy.rolloutId} of ${id} is not finished; abort it to undo what it committed`);
+        let to = versionOption(line, 'to');
+        if (to === undefined) {
+          if (versions.length > 1) throw new ConflictError(`layers of ${id} are on versions ${versions.join(', ')}; name the version with --to`);
+          const current = versions[0];
+          // the version the rollout that brought the current one started from, else its parent
+          const last = [...l.items].reverse().find((i) => i.status === 'SUCCEEDED' && i.mapVersion === current && i.fromVersion !== null);
+          const parent = last ? last.fromVersion : (await ctx.api.getMapVersion(id, current)).parentVersion;
+          if (parent === null) throw new NotFoundError(`${id} is on map version ${current}, which has no version before it`);
+          to = parent;
+        }
+        if (versions.length === 1 && versions[0] === to) throw new ConflictError(`${id} is already on map version ${to}`);
+        await start(line, ctx, id, to, line.string('reason') ?? `undo: back to map version ${to} from ${versions.join(', ')} (eplb CLI)`);
+      },
+    },
+    pause: control('pause', 'pause the rollout after the layer in flight'),
+    resume: control('resume', 'resume a paused rollout'),
+    promote: control('promote', 'skip the remaining analysis gates and finish'),
+    abort: control('abort', 'stop the rollout and roll committed layers back (--hold keeps them)', { hold: { type: 'boolean', help: 'keep committed layers (a later rollout starts each layer from where it is)' } }),
+  },
+};
 
 /** `eplb rollout …`: deploy map versions layer by layer through the API, watch and steer them. */
-export async function rolloutCommand(argv: string[], api = new ApiClient()): Promise<number> {
-  const [verb, ...rest] = argv;
-  const args = parseArgs(rest, { values: ['to', 'steps', 'on-failure', 'bytes-per-second', 'reason'], flags: ['json', 'hold'] });
-  const json = args.options.has('json');
-  const [id, rid] = args.positional;
-  if (verb === undefined || verb === 'help' || verb === '--help') throw new UsageError(USAGE);
-  if (!id) throw new UsageError(`missing ID\n${USAGE}`);
-  const base = `/v1/deployments/${encodeURIComponent(id)}/rollouts`;
-  const list = () => api.call<RolloutList>('GET', base);
-
-  /** The rollout named on the command line, else the one in progress. */
-  const target = async (what: string): Promise<string> => {
-    if (rid) return rid;
-    const u = unfinished(await list());
-    if (!u) throw new Error(`${id} has no rollout in progress to ${what}`);
-    return u.rolloutId;
-  };
-
-  const start = async (mapVersion: number, reason: string): Promise<number> => {
-    const steps = stringOption(args, 'steps');
-    const onFailure = onFailureOption(args);
-    const cap = stringOption(args, 'bytes-per-second');
-    const bytesPerSecond = cap === undefined ? undefined : Number(cap);
-    if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new UsageError(`--bytes-per-second must be a positive number, got "${cap}"`);
-    const body = { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}) };
-    const r = await api.call<{ rolloutId: string; status: string }>('POST', base, body);
-    if (json) printJson({ ...r, mapVersion });
-    else printLines([`rollout ${r.rolloutId} of ${id} to map version ${mapVersion}: ${r.status} (eplb rollout status ${id})`]);
-    return 0;
-  };
-
-  switch (verb) {
-    case 'status': {
-      let rolloutId = rid;
-      if (!rolloutId) {
-        const l = await list();
-        const pick = unfinished(l) ?? l.items[l.items.length - 1];
-        if (!pick) throw new Error(`${id} has no rollouts (layers on versions ${[...new Set(l.committedVersions)].join(', ')})`);
-        rolloutId = pick.rolloutId;
-      }
-      const s = await api.call<RolloutDetail>('GET', `${base}/${encodeURIComponent(rolloutId)}`);
-      const to = s.toVersion ?? s.mapVersion;
-      const committed = s.layers.filter((l) => l.status === 'COMMITTED' && l.version === to).length;
-      if (json) {
-        printJson({ ...s, layersCommitted: committed, layersTotal: s.layers.length });
-        return 0;
-      }
-      const failed = s.layers.filter((l) => l.verifyError);
-      printLines([
-        `rollout ${s.rolloutId} of ${s.deployment}: version ${s.fromVersion ?? '?'} → ${to}`,
-        `state   ${s.status}${s.promoted ? ' (promoted)' : ''}${s.gate ? ` (waiting at the gate after batch ${s.gate.batch})` : ''}`,
-        `layers  ${committed}/${s.layers.length} committed${s.active !== undefined && s.active !== null ? `, layer ${s.active} in progress` : ''}`,
-        ...(s.layers.length ? [`        ${s.layers.map((l) => `${l.layer}:${l.status.toLowerCase()}@v${l.version ?? '-'}`).join(' ')}`] : []),
-        ...(s.failure ? [`failure ${s.failure.reason}${s.onFailure ? ` (on failure: ${s.onFailure})` : ''}`] : []),
-        ...(s.rejected ? [`rejected ${s.rejected}`] : []),
-        ...failed.map((l) => `verify  layer ${l.layer}: ${l.verifyError}`),
-        `by      ${s.requestedBy}: ${s.reason}`,
-      ]);
-      return 0;
-    }
-    case 'history': {
-      const l = await list();
-      if (json) {
-        printJson(l);
-        return 0;
-      }
-      printLines([
-        ...table(
-          ['ROLLOUT', 'FROM', 'TO', 'STATUS', 'REQUESTED', 'FINISHED', 'BY', 'OUTCOME'],
-          l.items.map((i) => [i.rolloutId, i.fromVersion ?? '-', i.mapVersion, i.status, when(i.requestedAt), when(i.finishedAt), i.requestedBy, outcome(i)]),
-        ),
-        `layers now on version${new Set(l.committedVersions).size > 1 ? 's' : ''} ${[...new Set(l.committedVersions)].join(', ')}${l.rebalancing ? ' (rebalancing)' : ''}`,
-      ]);
-      return 0;
-    }
-    case 'agents': {
-      const a = await api.call<{ agents: { node: number; status: string; ranks: number[]; ageMs: number | null; principal: string | null; heldVersions: Record<string, number> | null }[] }>(
-        'GET',
-        `/v1/deployments/${encodeURIComponent(id)}/agents`,
-      );
-      if (json) {
-        printJson(a);
-        return 0;
-      }
-      const held = (h: Record<string, number> | null) => (h ? Object.entries(h).map(([v, n]) => `v${v}×${n}`).join(' ') : '-');
-      printLines(
-        table(
-          ['NODE', 'STATUS', 'RANKS', 'LAST HEARD', 'TOKEN', 'LAYERS HELD'],
-          a.agents.map((x) => [x.node, x.status, x.ranks.length ? `${x.ranks[0]}-${x.ranks[x.ranks.length - 1]}` : '-', x.ageMs === null ? 'never' : `${(x.ageMs / 1000).toFixed(1)} s ago`, x.principal ?? '-', held(x.heldVersions)]),
-        ),
-      );
-      return 0;
-    }
-    case 'start': {
-      if (rid) throw new UsageError(`unexpected argument "${rid}" (the version goes in --to)`);
-      const to = versionOption(args, 'to');
-      if (to === undefined) throw new UsageError(`missing required option --to\n${USAGE}`);
-      return start(to, stringOption(args, 'reason') ?? `roll out map version ${to} (eplb CLI)`);
-    }
-    case 'undo': {
-      if (rid) throw new UsageError(`unexpected argument "${rid}" (the version goes in --to)`);
-      const l = await list();
-      const versions = [...new Set(l.committedVersions)];
-      if (unfinished(l)) throw new Error(`rollout ${unfinished(l)!.rolloutId} of ${id} is not finished; abort it to undo what it committed`);
-      let to = versionOption(args, 'to');
-      if (to === undefined) {
-        if (versions.length > 1) throw new Error(`layers of ${id} are on versions ${versions.join(', ')}; name the version with --to`);
-        const current = versions[0];
-        // the version the rollout that brought the current one started from, else its parent
-        const last = [...l.items].reverse().find((i) => i.status === 'SUCCEEDED' && i.mapVersion === current && i.fromVersion !== null);
-        const parent = last ? last.fromVersion : (await api.call<{ parentVersion: number | null }>('GET', `/v1/deployments/${encodeURIComponent(id)}/maps/${current}`)).parentVersion;
-        if (parent === null) throw new Error(`${id} is on map version ${current}, which has no version before it`);
-        to = parent;
-      }
-      if (versions.length === 1 && versions[0] === to) throw new Error(`${id} is already on map version ${to}`);
-      return start(to, stringOption(args, 'reason') ?? `undo: back to map version ${to} from ${versions.join(', ')} (eplb CLI)`);
-    }
-    case 'pause':
-    case 'resume':
-    case 'promote':
-    case 'abort': {
-      const rolloutId = await target(verb);
-      const hold = args.options.has('hold');
-      if (hold && verb !== 'abort') throw new UsageError('--hold applies to abort only');
-      const body = { reason: stringOption(args, 'reason') ?? `${verb} (eplb CLI)`, ...(hold ? { rollback: false } : {}) };
-      const r = await api.call<{ rolloutId: string; action: string; accepted: boolean }>('POST', `${base}/${encodeURIComponent(rolloutId)}/${verb}`, body);
-      if (json) printJson(r);
-      else printLines([`${verb} of rollout ${r.rolloutId} accepted; the rollout service applies it (eplb rollout status ${id} ${r.rolloutId})`]);
-      return 0;
-    }
-    default:
-      throw new UsageError(USAGE);
-  }
-}
+export const rolloutCommand = (argv: string[], api: ApiClient = defaultApiClient()): Promise<number> => runApiGroup(ROLLOUT, argv, api);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors';
+import { formatJson } from './common';
 import { exportEplbPlan, importEplbPlan, parseEplbPlan } from './eplb-plan';
 
 function fieldOf(fn: () => unknown): { field?: string; message: string } {
@@ -19,7 +20,7 @@ describe('eplb plan files', () => {
   });
 
   it('takes R from num_ranks, and --ranks must agree with it', () => {
-    const text = exportEplbPlan({ physicalToLogical: [[1, 0, 2, 2]], numRanks: 4 });
+    const text = formatJson(exportEplbPlan({ physicalToLogical: [[1, 0, 2, 2]], numRanks: 4 }));
     expect(text).toBe('{\n  "num_ranks": 4,\n  "physical_to_logical": [\n    [1, 0, 2, 2]\n  ]\n}\n');
     expect(parseEplbPlan(text).numRanks).toBe(4);
     expect(parseEplbPlan(text, { ranks: 4 }).numRanks).toBe(4);

@@ -4,7 +4,6 @@ import {
   ImportOptions,
   assertExpertMap,
   finishImport,
-  formatJson,
   idList,
   isPlainObject,
   parseJson,
@@ -53,9 +52,10 @@ export function importEplbPlan(doc: unknown, opts: ImportOptions = {}): ExpertMa
   });
 }
 
-export function exportEplbPlan(map: ExpertMap): string {
+/** Our plan file document (`num_ranks`, `physical_to_logical`) for a canonical map. */
+export function exportEplbPlan(map: ExpertMap): Record<string, unknown> {
   assertExpertMap(map);
-  return formatJson({ num_ranks: map.numRanks, physical_to_logical: map.physicalToLogical });
+  return { num_ranks: map.numRanks, physical_to_logical: map.physicalToLogical };
 }
 
 export const parseEplbPlan = (text: string, opts: ImportOptions = {}): ExpertMap =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors';
+import { formatJson } from './common';
 import { exportSglang, importSglang, parseSglang } from './sglang';
 
 function fieldOf(fn: () => unknown): { field?: string; message: string } {
@@ -53,15 +54,15 @@ describe('sglang import', () => {
   });
 
   it('writes filler rows for dense layers like SGLang init_trivial (p % E)', () => {
-    const text = exportSglang({ physicalToLogical: [[2, 1, 0, 2]], numRanks: 2 }, { firstMoeLayer: 2 });
-    expect(JSON.parse(text)).toEqual({
+    const doc = exportSglang({ physicalToLogical: [[2, 1, 0, 2]], numRanks: 2 }, { firstMoeLayer: 2 });
+    expect(doc).toEqual({
       physical_to_logical_map: [
         [0, 1, 2, 0],
         [0, 1, 2, 0],
         [2, 1, 0, 2],
       ],
     });
-    expect(text).toBe('{\n  "physical_to_logical_map": [\n    [0, 1, 2, 0],\n    [0, 1, 2, 0],\n    [2, 1, 0, 2]\n  ]\n}\n');
+    expect(formatJson(doc)).toBe('{\n  "physical_to_logical_map": [\n    [0, 1, 2, 0],\n    [0, 1, 2, 0],\n    [2, 1, 0, 2]\n  ]\n}\n');
   });
 
   it('explains that a logical_count file is statistics to plan from, not a map', () => {

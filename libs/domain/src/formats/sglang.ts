@@ -5,7 +5,6 @@ import {
   ImportOptions,
   assertExpertMap,
   finishImport,
-  formatJson,
   idList,
   isPlainObject,
   parseJson,
@@ -68,13 +67,14 @@ export function importSglang(doc: unknown, opts: ImportOptions = {}): ExpertMap 
   return { physicalToLogical: rows.slice(first), numRanks: opts.ranks };
 }
 
-export function exportSglang(map: ExpertMap, opts: ExportOptions = {}): string {
+/** SGLang's `physical_to_logical_map` document, dense layers before `firstMoeLayer` filled in. */
+export function exportSglang(map: ExpertMap, opts: ExportOptions = {}): Record<string, unknown> {
   const { numExperts } = assertExpertMap(map, opts.experts);
   const first = opts.firstMoeLayer ?? 0;
   const numSlots = map.physicalToLogical[0].length;
   const filler = Array.from({ length: numSlots }, (_, p) => p % numExperts);
   const rows = [...Array.from({ length: first }, () => filler), ...map.physicalToLogical];
-  return formatJson({ physical_to_logical_map: rows });
+  return { physical_to_logical_map: rows };
 }
 
 export const parseSglang = (text: string, opts: ImportOptions = {}): ExpertMap => importSglang(parseJson(text), opts);

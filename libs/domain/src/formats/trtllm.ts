@@ -11,7 +11,6 @@ import {
   positiveInt,
   show,
 } from './common';
-import { emitYamlSubset, parseYamlSubset } from './yaml';
 
 /**
  * TensorRT-LLM's `moe_load_balancer.yaml` (`moe_config.load_balancer`):
@@ -42,7 +41,10 @@ export const TRTLLM = 'trtllm';
 
 const KNOWN_KEYS = new Set(['num_slots', 'initial_global_assignments', 'layer_updates_per_iter']);
 
-/** Imports an already-parsed document (from our YAML reader, or JSON with the same keys). */
+/**
+ * Imports the parsed document: the file is YAML, and reading its text is the caller's business,
+ * so the domain needs no YAML parser. A parsed mapping's layer ids are property names ('3').
+ */
 export function importTrtllm(doc: unknown, opts: ImportOptions = {}): ExpertMap {
   if (!isPlainObject(doc)) throw invalid('input', `must be a mapping with num_slots and initial_global_assignments, got ${show(doc)}`);
   for (const key of Object.keys(doc)) {
@@ -91,15 +93,16 @@ export function importTrtllm(doc: unknown, opts: ImportOptions = {}): ExpertMap 
   });
 }
 
-export const parseTrtllm = (text: string, opts: ImportOptions = {}): ExpertMap =>
-  importTrtllm(parseYamlSubset(text), opts);
-
-export function exportTrtllm(map: ExpertMap, opts: ExportOptions = {}): string {
+/**
+ * The load balancer document for a canonical map, keyed by model layer id from `firstMoeLayer`.
+ * Written as YAML by the caller, with flow lists as TensorRT-LLM's own generator writes them.
+ */
+export function exportTrtllm(map: ExpertMap, opts: ExportOptions = {}): Record<string, unknown> {
   assertExpertMap(map, opts.experts);
   const first = opts.firstMoeLayer ?? 0;
   const assignments: { [layer: string]: number[] } = {};
   map.physicalToLogical.forEach((row, l) => {
     assignments[String(first + l)] = row;
   });
-  return emitYamlSubset({ num_slots: map.physicalToLogical[0].length, initial_global_assignments: assignments });
+  return { num_slots: map.physicalToLogical[0].length, initial_global_assignments: assignments };
 }

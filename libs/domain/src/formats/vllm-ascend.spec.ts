@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors';
+import { formatJson } from './common';
 import { exportVllmAscend, importVllmAscend, parseVllmAscend } from './vllm-ascend';
 
 // Same data and layout as vllm-ascend's tests/ut/eplb/core/a2/expert_map.json (1 MoE layer,
@@ -47,7 +48,7 @@ describe('vllm-ascend import', () => {
   });
 
   it('writes back the same structure vllm-ascend writes (layer_id/device_id from 0, device_count)', () => {
-    const text = exportVllmAscend(parseVllmAscend(UPSTREAM_EXAMPLE));
+    const text = formatJson(exportVllmAscend(parseVllmAscend(UPSTREAM_EXAMPLE)));
     expect(JSON.parse(text)).toEqual(JSON.parse(UPSTREAM_EXAMPLE));
     // One device per line keeps big maps readable.
     expect(text).toContain('\n        {"device_id": 1, "device_expert": [6, 1, 4, 7, 2]}\n');

@@ -4,7 +4,6 @@ import {
   ImportOptions,
   assertExpertMap,
   finishImport,
-  formatJson,
   idList,
   isPlainObject,
   nonNegativeInt,
@@ -108,7 +107,8 @@ export function importVllmAscend(doc: unknown, opts: ImportOptions = {}): Expert
   });
 }
 
-export function exportVllmAscend(map: ExpertMap): string {
+/** vllm-ascend's expert map document (`moe_layer_count`, `layer_list`) for a canonical map. */
+export function exportVllmAscend(map: ExpertMap): Record<string, unknown> {
   const { slotsPerRank } = assertExpertMap(map);
   const layerList = map.physicalToLogical.map((row, l) => {
     const deviceList = [];
@@ -125,7 +125,7 @@ export function exportVllmAscend(map: ExpertMap): string {
     }
     return { layer_id: l, device_count: map.numRanks, device_list: deviceList };
   });
-  return formatJson({ moe_layer_count: layerList.length, layer_list: layerList });
+  return { moe_layer_count: layerList.length, layer_list: layerList };
 }
 
 export const parseVllmAscend = (text: string, opts: ImportOptions = {}): ExpertMap =>

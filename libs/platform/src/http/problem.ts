@@ -1,18 +1,11 @@
+import type { ProblemDetails } from '@eplb/contracts';
+
 /**
- * RFC 9457 problem details. Every error any HTTP app returns has this shape and the media type
+ * RFC 9457 problem details (the body, `ProblemDetails`, is declared with the other HTTP bodies in
+ * contracts). Every error any HTTP app returns has that shape and the media type
  * `application/problem+json`; `type` is a stable URI per kind of problem that docs can explain.
  */
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  correlationId?: string;
-  /** Per-field validation failures. */
-  errors?: { field: string; message: string }[];
-  [extension: string]: unknown;
-}
+export type { ProblemDetails };
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const base = 'https://eplb.dev/problems/';

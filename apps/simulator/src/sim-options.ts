@@ -1,40 +1,47 @@
+import { CommandLine, formatHelp, parseCommandLine, UsageError } from '@eplb/cli';
+import { DeploymentShapeBody, HEAT_PHASES, HeatPhase } from '@eplb/contracts';
 import { DEPLOYMENT_ID_RULE, isDeploymentId, SCENARIO_KINDS, ScenarioKind } from '@eplb/domain';
-import { HEAT_PHASES, HeatPhase } from '@eplb/contracts';
 
-/** A bad command line; main prints the message and the usage, exit code 2. */
-export class UsageError extends Error {}
+/** Every option of `npm run sim`, with its help line. */
+export const SIM_OPTIONS = {
+  deployment: { type: 'string', value: 'ID', help: 'the deployment to simulate (required)' },
+  create: { type: 'string', value: 'L,E,R,S,N[,G]', help: 'register the deployment with this shape first (layers, experts, ranks, slots/rank, nodes, groups)' },
+  scenario: { type: 'string', value: 'NAME', help: 'stationary | drift | alternating | spikes | mix (= alternating,drift,spikes), or a comma list (default alternating)' },
+  steps: { type: 'string', value: 'N', help: 'how many engine steps to run (default 1024); Ctrl-C stops early, flushing what was generated' },
+  duration: { type: 'string', value: 'S', help: 'how many seconds to run, instead of --steps' },
+  rate: { type: 'string', value: 'STEPS_PER_S', help: 'engine steps per second (default: as fast as the broker takes them)' },
+  'episode-steps': { type: 'string', value: 'K', help: 'time scale of the dynamics: hot sets alternate every K steps, spikes last K/2, drift moves one expert per 4K (default 16)' },
+  'steps-per-event': { type: 'string', value: 'K', help: 'steps summed into one event per rank (default 1)' },
+  'start-step': { type: 'string', value: 'N', help: 'step number of the first step (default 0)' },
+  phase: { type: 'string', value: 'P', help: 'decode | prefill | mixed (default decode)' },
+  tokens: { type: 'string', value: 'N', help: 'tokens per step over the deployment (default 128 per rank)' },
+  'top-k': { type: 'string', value: 'K', help: 'experts per token (default 8)' },
+  zipf: { type: 'string', value: 'X', help: 'popularity skew exponent (default 0.5)' },
+  noise: { type: 'string', value: 'X', help: 'per-step log-normal jitter sigma (default 0.1)' },
+  seed: { type: 'string', value: 'N', help: 'PRNG seed (default 1)' },
+  api: { type: 'string', value: 'URL', help: 'control-plane API (default http://127.0.0.1:3000)' },
+  token: { type: 'string', value: 'T', help: 'API token (default EPLB_TOKEN, else the development operator token)' },
+  brokers: { type: 'string', value: 'LIST', help: 'Kafka brokers host:port,... (default KAFKA_BROKERS)' },
+  'no-validate': { type: 'boolean', help: "skip the contract check per event (the simulator's events are well-formed by construction)" },
+  'map-source': {
+    type: 'string',
+    value: 'SOURCE',
+    help: 'where each layer\'s map in force comes from: api (default: per layer the version its rollouts committed, GET .../rollouts, and that version\'s rows, GET .../maps/{version}) | db (the same read from Postgres at DATABASE_URL) | static (version 1 as round-robin; default with --dry-run)',
+  },
+  'map-refresh-ms': { type: 'string', value: 'MS', help: 'how often the map source is asked for the map in force (default 1000)' },
+  'dry-run': { type: 'boolean', help: 'generate and count, publish nothing (with --create: register nothing)' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const;
 
-export const USAGE = `usage: npm run sim -- --deployment ID [options]
-  --create L,E,R,S,N[,G]    register the deployment with this shape first (layers, experts, ranks, slots/rank, nodes, groups)
-  --scenario NAME           stationary | drift | alternating | spikes | mix (= alternating,drift,spikes), or a comma list (default alternating)
-  --steps N | --duration S  how long to run (default --steps 1024); Ctrl-C stops early, flushing what was generated
-  --rate STEPS_PER_S        engine steps per second (default: as fast as the broker takes them)
-  --episode-steps K         time scale of the dynamics: hot sets alternate every K steps, spikes last K/2, drift moves one expert per 4K (default 16)
-  --steps-per-event K       steps summed into one event per rank (default 1)
-  --start-step N            step number of the first step (default 0)
-  --phase P                 decode | prefill | mixed (default decode)
-  --tokens N                tokens per step over the deployment (default 128 per rank)
-  --top-k K                 experts per token (default 8)
-  --zipf X                  popularity skew exponent (default 0.5)
-  --noise X                 per-step log-normal jitter sigma (default 0.1)
-  --seed N                  PRNG seed (default 1)
-  --api URL --token T       control-plane API (default http://127.0.0.1:3000 and the development operator token)
-  --brokers LIST            Kafka brokers host:port,... (default KAFKA_BROKERS)
-  --no-validate             skip the contract check per event (the simulator's events are well-formed by construction)
-  --map-source SOURCE       where each layer's map in force comes from: api (default: per layer the version its
-                            rollouts committed, GET .../rollouts, and that version's rows, GET .../maps/{version}) |
-                            db (the same read from Postgres at DATABASE_URL) | static (version 1 as round-robin; default with --dry-run)
-  --map-refresh-ms MS       how often the map source is asked for the map in force (default 1000)
-  --dry-run                 generate and count, publish nothing (with --create: register nothing)`;
+export const USAGE = formatHelp({
+  usage: ['npm run sim -- --deployment ID [options]'],
+  summary: 'A simulated MoE cluster publishing per-slot heat to Kafka, following the maps its layers committed.',
+  options: SIM_OPTIONS,
+  examples: ['npm run sim -- --deployment sim-a --create 8,64,8,10,2 --scenario mix --rate 20 --duration 60'],
+}).trimEnd();
 
-export interface CreateShape {
-  readonly layers: number;
-  readonly experts: number;
-  readonly ranks: number;
-  readonly slotsPerRank: number;
-  readonly nodes: number;
-  readonly groups?: number;
-}
+/** The shape `--create` registers, as the API's body spells it. */
+export type CreateShape = DeploymentShapeBody & { groups?: number };
 
 export interface SimOptions {
   readonly deployment: string;
@@ -66,33 +73,6 @@ export interface SimOptions {
 
 export const MAP_SOURCES = ['api', 'db', 'static'] as const;
 export type MapSourceKind = (typeof MAP_SOURCES)[number];
-
-const VALUES = [
-  'deployment', 'create', 'scenario', 'steps', 'duration', 'rate', 'episode-steps', 'steps-per-event', 'start-step',
-  'phase', 'tokens', 'top-k', 'zipf', 'noise', 'seed', 'api', 'token', 'brokers', 'map-refresh-ms', 'map-source',
-];
-const FLAGS = ['dry-run', 'no-validate', 'help'];
-
-function parseRaw(argv: readonly string[]): Map<string, string | true> {
-  const options = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${arg}`);
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (FLAGS.includes(name)) {
-      if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
-      options.set(name, true);
-    } else if (VALUES.includes(name)) {
-      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`option --${name} needs a value`);
-      options.set(name, value);
-    } else {
-      throw new UsageError(`unknown option --${name}`);
-    }
-  }
-  return options;
-}
 
 const intOf = (name: string, v: string, min: number): number => {
   const n = Number(v);
@@ -127,12 +107,10 @@ export function parseCreate(v: string): CreateShape {
 
 /** Parses the command line; `defaults` carries what comes from the environment. */
 export function parseSimArgs(argv: readonly string[], defaults: { token: string; api?: string }): SimOptions | 'help' {
-  const o = parseRaw(argv);
-  if (o.has('help')) return 'help';
-  const str = (k: string) => {
-    const v = o.get(k);
-    return typeof v === 'string' ? v : undefined;
-  };
+  const o: CommandLine = parseCommandLine(argv, SIM_OPTIONS);
+  if (o.flag('help')) return 'help';
+  if (o.positionals.length > 0) throw new UsageError(`unexpected argument ${o.positionals[0]}`);
+  const str = (k: keyof typeof SIM_OPTIONS) => o.string(k);
   const deployment = str('deployment');
   if (!deployment) throw new UsageError('missing required option --deployment');
   if (!isDeploymentId(deployment)) {
@@ -148,9 +126,9 @@ export function parseSimArgs(argv: readonly string[], defaults: { token: string;
   if (brokers !== undefined && !brokers.split(',').every((b) => /^[^:\s]+:\d+$/.test(b.trim()))) {
     throw new UsageError(`--brokers must be host:port[,host:port...], got ${brokers}`);
   }
-  const mapSource = str('map-source') ?? (o.has('dry-run') ? 'static' : 'api');
+  const mapSource = str('map-source') ?? (o.flag('dry-run') ? 'static' : 'api');
   if (!(MAP_SOURCES as readonly string[]).includes(mapSource)) throw new UsageError(`--map-source must be one of ${MAP_SOURCES.join(', ')}, got ${mapSource}`);
-  if (o.has('dry-run') && mapSource !== 'static') throw new UsageError('--dry-run simulates the static map only (--map-source static)');
+  if (o.flag('dry-run') && mapSource !== 'static') throw new UsageError('--dry-run simulates the static map only (--map-source static)');
   const api = str('api') ?? defaults.api ?? 'http://127.0.0.1:3000';
   if (!/^https?:\/\/[^\s]+$/.test(api)) throw new UsageError(`--api must be an http(s) URL, got ${api}`);
   return {
@@ -173,9 +151,9 @@ export function parseSimArgs(argv: readonly string[], defaults: { token: string;
     api: api.replace(/\/+$/, ''),
     token: str('token') ?? defaults.token,
     brokers: brokers ? brokers.split(',').map((b) => b.trim()) : null,
-    validate: !o.has('no-validate'),
+    validate: !o.flag('no-validate'),
     mapRefreshMs: intOf('map-refresh-ms', str('map-refresh-ms') ?? '1000', 10),
     mapSource: mapSource as MapSourceKind,
-    dryRun: o.has('dry-run'),
+    dryRun: o.flag('dry-run'),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSimArgs, UsageError } from './args';
+import { UsageError } from '@eplb/cli';
+import { parseSimArgs } from './sim-options';
 
 const d = { token: 'dev-token-xxxxxxxxxxxxxxxxxx' };
 const parse = (s: string) => parseSimArgs(s.split(' ').filter(Boolean), d);
@@ -80,6 +81,8 @@ describe('simulator arguments', () => {
     ['--deployment a --brokers localhost', /host:port/],
     ['--deployment a --stpes 3', /unknown option --stpes/],
     ['--deployment a --dry-run=yes', /takes no value/],
+    ['--deployment a --seed=', /needs a value/],
+    ['--deployment a --seed --steps 3', /needs a value/],
     ['--deployment a --seed', /needs a value/],
     ['--deployment a extra', /unexpected argument/],
     ['--deployment a --map-source kafka', /--map-source must be one of api, db, static/],

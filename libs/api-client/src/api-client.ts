@@ -1,0 +1,230 @@
+import type {
+  AgentsResponse,
+  ApproveRunResponse,
+  CreateDeploymentRequest,
+  DeploymentListResponse,
+  DeploymentResponse,
+  EpisodeListResponse,
+  HeatFile,
+  ImportMapRequest,
+  IssuedToken,
+  IssueTokenRequest,
+  MapDiffResponse,
+  MapVersionDetailResponse,
+  MapVersionListResponse,
+  MapVersionResponse,
+  PolicyRunListResponse,
+  PolicyRunResponse,
+  PolicySettingsBody,
+  RebalancingResponse,
+  RejectRunResponse,
+  RolloutAccepted,
+  RolloutControlAccepted,
+  RolloutControlAction,
+  RolloutControlRequest,
+  RolloutDetail,
+  RolloutListResponse,
+  SettingsResponse,
+  StartRolloutRequest,
+  WhatIfRequest,
+  WhatIfResponse,
+} from '@eplb/contracts';
+import { ApiProblem, ApiUnreachable } from './api-problem';
+
+export interface ApiClientOptions {
+  /** The API's base URL, e.g. `http://127.0.0.1:3000` (a trailing slash is fine). */
+  readonly baseUrl: string;
+  /** A bearer token (operator, analyst or agent). */
+  readonly token: string;
+  /** Sent as `x-eplb-reason`, which the API records with every event a request causes. */
+  readonly reason?: string;
+  /** Abandon a request after this long (default: wait). */
+  readonly timeoutMs?: number;
+  /** The fetch to use (tests inject one; default: the global fetch). */
+  readonly fetch?: typeof fetch;
+}
+
+/** Query of the heat reads: a phase and an ISO-8601 range [from, to) (default: the last hour). */
+export type HeatRangeQuery = {
+  phase?: 'prefill' | 'decode' | 'mixed';
+  from?: string;
+  to?: string;
+};
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The control plane's HTTP API, one method per endpoint, typed with the bodies declared in
+ * contracts. Uses nothing but fetch, so the CLI, the simulator and a browser console share it.
+ * An error answer throws ApiProblem (status, title, detail, type); no answer throws ApiUnreachable.
+ */
+export class ApiClient {
+  private readonly base: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  get baseUrl(): string {
+    return this.base;
+  }
+
+  // --- deployments -------------------------------------------------------------------------
+
+  listDeployments(q: { limit?: number; after?: string } = {}): Promise<DeploymentListResponse> {
+    return this.json('GET', '/v1/deployments', { query: q });
+  }
+
+  getDeployment(id: string): Promise<DeploymentResponse> {
+    return this.json('GET', `${dep(id)}`);
+  }
+
+  createDeployment(body: CreateDeploymentRequest): Promise<DeploymentResponse> {
+    return this.json('POST', '/v1/deployments', { body });
+  }
+
+  // --- policy settings and runs ------------------------------------------------------------
+
+  getSettings(id: string): Promise<SettingsResponse> {
+    return this.json('GET', `${dep(id)}/settings`);
+  }
+
+  updateSettings(id: string, patch: Partial<PolicySettingsBody>): Promise<SettingsResponse> {
+    return this.json('PATCH', `${dep(id)}/settings`, { body: patch });
+  }
+
+  listRuns(id: string, q: { status?: string; limit?: number } = {}): Promise<PolicyRunListResponse> {
+    return this.json('GET', `${dep(id)}/runs`, { query: q });
+  }
+
+  getRun(id: string, run: string): Promise<PolicyRunResponse> {
+    return this.json('GET', `${dep(id)}/runs/${seg(run)}`);
+  }
+
+  approveRun(id: string, run: string, reason: string): Promise<ApproveRunResponse> {
+    return this.json('POST', `${dep(id)}/runs/${seg(run)}/approve`, { body: { reason } });
+  }
+
+  rejectRun(id: string, run: string, reason: string): Promise<RejectRunResponse> {
+    return this.json('POST', `${dep(id)}/runs/${seg(run)}/reject`, { body: { reason } });
+  }
+
+  whatIf(id: string, body: WhatIfRequest = {}): Promise<WhatIfResponse> {
+    return this.json('POST', `${dep(id)}/what-if`, { body });
+  }
+
+  // --- map versions ------------------------------------------------------------------------
+
+  listMapVersions(id: string, q: { limit?: number; before?: number } = {}): Promise<MapVersionListResponse> {
+    return this.json('GET', `${dep(id)}/maps`, { query: q });
+  }
+
+  getMapVersion(id: string, version: number): Promise<MapVersionDetailResponse> {
+    return this.json('GET', `${dep(id)}/maps/${version}`);
+  }
+
+  diffMapVersions(id: string, version: number, against?: number): Promise<MapDiffResponse> {
+    return this.json('GET', `${dep(id)}/maps/${version}/diff`, { query: { against } });
+  }
+
+  /** The version as an engine's map file: its text (JSON, or YAML for trtllm). */
+  exportMapVersion(id: string, version: number, format: string, firstMoeLayer?: number): Promise<string> {
+    return this.text('GET', `${dep(id)}/maps/${version}`, { query: { format, firstMoeLayer } });
+  }
+
+  importMapVersion(id: string, body: ImportMapRequest): Promise<MapVersionResponse> {
+    return this.json('POST', `${dep(id)}/maps`, { body });
+  }
+
+  // --- rollouts ----------------------------------------------------------------------------
+
+  startRollout(id: string, body: StartRolloutRequest): Promise<RolloutAccepted> {
+    return this.json('POST', `${dep(id)}/rollouts`, { body });
+  }
+
+  listRollouts(id: string): Promise<RolloutListResponse> {
+    return this.json('GET', `${dep(id)}/rollouts`);
+  }
+
+  getRollout(id: string, rolloutId: string): Promise<RolloutDetail> {
+    return this.json('GET', `${dep(id)}/rollouts/${seg(rolloutId)}`);
+  }
+
+  controlRollout(id: string, rolloutId: string, action: RolloutControlAction, body: RolloutControlRequest): Promise<RolloutControlAccepted> {
+    return this.json('POST', `${dep(id)}/rollouts/${seg(rolloutId)}/${action}`, { body });
+  }
+
+  agents(id: string): Promise<AgentsResponse> {
+    return this.json('GET', `${dep(id)}/agents`);
+  }
+
+  rebalancing(id: string): Promise<RebalancingResponse> {
+    return this.json('GET', `${dep(id)}/rebalancing`);
+  }
+
+  // --- tokens and heat ---------------------------------------------------------------------
+
+  issueToken(body: IssueTokenRequest): Promise<IssuedToken> {
+    return this.json('POST', '/v1/tokens', { body });
+  }
+
+  heatEpisodes(id: string, q: HeatRangeQuery & { afterEpisode?: number; limit?: number; loads?: boolean } = {}): Promise<EpisodeListResponse> {
+    return this.json('GET', `${dep(id)}/heat/episodes`, { query: q });
+  }
+
+  /** A stored range as the heat file `eplb plan --input` reads. */
+  heatFile(id: string, q: HeatRangeQuery & { episodes?: number } = {}): Promise<HeatFile> {
+    return this.json('GET', `${dep(id)}/heat/export/heat-file`, { query: q });
+  }
+
+  // --- transport ---------------------------------------------------------------------------
+
+  private async json<T>(method: string, path: string, req: { query?: Query; body?: unknown } = {}): Promise<T> {
+    const text = await this.text(method, path, req);
+    return JSON.parse(text) as T;
+  }
+
+  private async text(method: string, path: string, req: { query?: Query; body?: unknown } = {}): Promise<string> {
+    const url = `${this.base}${path}${queryString(req.query)}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          accept: 'application/json, application/problem+json, */*',
+          ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.options.reason ? { 'x-eplb-reason': this.options.reason } : {}),
+        },
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        ...(this.options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(this.options.timeoutMs) } : {}),
+      });
+    } catch (err) {
+      throw new ApiUnreachable(this.base, describeFetchError(err));
+    }
+    const text = await res.text();
+    if (!res.ok) throw ApiProblem.fromBody(res.status, res.statusText, text);
+    return text;
+  }
+}
+
+const dep = (id: string): string => `/v1/deployments/${seg(id)}`;
+const seg = (s: string): string => encodeURIComponent(s);
+
+function queryString(q: Query | undefined): string {
+  if (!q) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** fetch's own message is "fetch failed"; the cause says why (ECONNREFUSED, a timeout). */
+function describeFetchError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as Error & { cause?: unknown }).cause;
+  const why = cause instanceof Error ? ((cause as Error & { code?: string }).code ?? cause.message) : undefined;
+  return why && why !== err.message ? `${err.message}: ${why}` : err.message;
+}

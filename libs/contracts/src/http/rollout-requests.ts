@@ -1,0 +1,17 @@
+import type { RolloutStepInput } from '../rollout/rollout-streams';
+
+/** `POST /v1/deployments/{id}/rollouts`. */
+export interface StartRolloutRequest {
+  mapVersion: number;
+  steps?: RolloutStepInput[];
+  onFailure?: 'rollback' | 'hold';
+  /** Cap on the bytes each agent takes in per second during this rollout. */
+  bytesPerSecond?: number;
+  reason: string;
+}
+
+/** `POST .../rollouts/{rid}/{action}`; `rollback: false` makes an abort keep committed layers. */
+export interface RolloutControlRequest {
+  reason: string;
+  rollback?: boolean;
+}
