@@ -1,6 +1,7 @@
 import type { ApiClient } from '@eplb/api-client';
 import { CommandLine, OptionSpecs, UsageError } from '@eplb/cli';
 import type { RolloutControlAction, RolloutDetail, RolloutListItem, RolloutListResponse, RolloutStepInput } from '@eplb/contracts';
+import { isFinishedRolloutStatus, ROLLOUT_STATUS } from '@eplb/domain';
 import { ApiContext, runApiGroup } from '../api-context';
 import { CommandGroup, noMoreArguments, positional, Verb } from '../command-group';
 import { defaultApiClient } from '../default-api-client';
@@ -8,7 +9,6 @@ import { ConflictError, NotFoundError } from '../exit-codes';
 import { OUTPUT_OPTIONS, table, when } from '../output';
 
 /** Statuses after which a rollout changes nothing any more. */
-const FINISHED = new Set(['SUCCEEDED', 'ABORTED', 'ROLLED_BACK', 'REJECTED']);
 
 /** `1,4,rest` → [1, 4, 'rest']. */
 export function parseSteps(text: string): RolloutStepInput[] {
@@ -44,7 +44,7 @@ const outcome = (i: RolloutListItem): string => {
 };
 
 /** The rollout not yet finished (running, or requested and waiting), if any. */
-const unfinished = (list: RolloutListResponse): RolloutListItem | undefined => list.items.find((i) => !FINISHED.has(i.status));
+const unfinished = (list: RolloutListResponse): RolloutListItem | undefined => list.items.find((i) => !isFinishedRolloutStatus(i.status));
 
 const versionsNow = (l: RolloutListResponse): number[] => [...new Set(l.committedVersions)];
 
@@ -193,7 +193,7 @@ export const ROLLOUT: CommandGroup<ApiContext> = {
           if (versions.length > 1) throw new ConflictError(`layers of ${id} are on versions ${versions.join(', ')}; name the version with --to`);
           const current = versions[0];
           // the version the rollout that brought the current one started from, else its parent
-          const last = [...l.items].reverse().find((i) => i.status === 'SUCCEEDED' && i.mapVersion === current && i.fromVersion !== null);
+          const last = [...l.items].reverse().find((i) => i.status === ROLLOUT_STATUS.succeeded && i.mapVersion === current && i.fromVersion !== null);
           const parent = last ? last.fromVersion : (await ctx.api.getMapVersion(id, current)).parentVersion;
           if (parent === null) throw new NotFoundError(`${id} is on map version ${current}, which has no version before it`);
           to = parent;
