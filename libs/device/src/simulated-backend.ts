@@ -1,9 +1,9 @@
-import { createServer, connect, Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { AgentPlanPart, DeploymentShape, LayerHoldings, agentOfRank, ranksOfAgent, sameRanks } from '@eplb/domain';
 import { DeviceBackend } from './backend';
 import { checksum, expertWeights } from './weights';
-import { FrameReader, Throttle, encodeFrame } from './wire';
+import { PeerAddress, PeerConnection, PeerServer } from './peer-link';
+import { SimulatedBackendSnapshot, SlotSnapshot } from './simulated-snapshot';
+import { Throttle } from './wire';
 
 export interface SimulatedFaults {
   /** prepare of these layers rejects (before any transfer). */
@@ -18,10 +18,6 @@ export interface SimulatedFaults {
   loseStagedLayers?: number[];
 }
 
-export interface PeerAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface SimulatedBackendOptions {
   readonly shape: DeploymentShape;
@@ -39,35 +35,9 @@ export interface SimulatedBackendOptions {
   readonly stepBoundary?: () => Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** Upper bound on the weights one fetch-many answer carries. */
 const FETCH_BATCH_BYTES = 64 * 1024 * 1024;
 
-/**
- * One slot's weights in a snapshot: the logical expert, the checksum of the bytes, and the bytes
- * themselves (base64) only when they are not the expert's deterministic weights (a corrupted
- * buffer must stay corrupted across a restart, or the check that catches it would be fooled).
- */
-export interface SlotSnapshot {
-  readonly expert: number;
-  readonly checksum: string;
-  readonly bytes?: string;
-}
-
-/**
- * What the simulated device memory holds, in a JSON-serialisable form (SimulatedBackend.snapshot
- * / restore): per layer the version and per rank the slots, the staged (prepared, not yet
- * committed) buffers with their plan part, and which layers were committed once.
- */
-export interface SimulatedBackendSnapshot {
-  readonly v: 1;
-  readonly agent: number;
-  readonly shape: DeploymentShape;
-  readonly expertBytes: number;
-  readonly layers: { readonly layer: number; readonly version: number; readonly ranks: { readonly rank: number; readonly slots: SlotSnapshot[] }[] }[];
-  readonly staged: { readonly layer: number; readonly part: AgentPlanPart; readonly slots: (SlotSnapshot & { readonly slot: number })[] }[];
-  readonly committedOnce: number[];
-}
 
 interface RankLayer {
   experts: number[];
@@ -79,78 +49,7 @@ interface Staged {
   readonly buffers: Map<number, Buffer>;
 }
 
-interface Pending {
-  resolve: (body: Buffer) => void;
-  reject: (err: Error) => void;
-}
 
-/** One pipelined client connection to a peer backend. */
-class PeerConnection {
-  private readonly reader = new FrameReader();
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private failed: Error | null = null;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      let frames;
-      try {
-        frames = this.reader.push(chunk);
-      } catch (e) {
-        this.fail(e as Error);
-        return;
-      }
-      for (const f of frames) {
-        const id = Number(f.header.id);
-        const p = this.pending.get(id);
-        if (!p) continue;
-        this.pending.delete(id);
-        if (f.header.ok === true) p.resolve(f.body);
-        else p.reject(new Error(String(f.header.error ?? 'peer refused')));
-      }
-    });
-    socket.on('error', (e) => this.fail(e));
-    socket.on('close', () => this.fail(new Error('peer closed the connection')));
-  }
-
-  static open(addr: PeerAddress): Promise<PeerConnection> {
-    if (!LOOPBACK.has(addr.host)) return Promise.reject(new Error(`simulated backend connects to loopback only, not ${addr.host}`));
-    return new Promise((resolve, reject) => {
-      const s = connect({ host: addr.host, port: addr.port });
-      s.setNoDelay(true);
-      s.once('connect', () => resolve(new PeerConnection(s)));
-      s.once('error', reject);
-    });
-  }
-
-  /**
-   * Several experts of one layer in one request: the answer's body is their weights back to back
-   * (`expertBytes` each, in request order). One frame each way instead of one per expert.
-   */
-  fetchMany(layer: number, items: readonly { rank: number; expert: number }[]): Promise<Buffer> {
-    if (this.failed) return Promise.reject(this.failed);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.socket.write(encodeFrame({ op: 'fetch-many', id, layer, items: items.map((it) => [it.rank, it.expert]) }));
-    });
-  }
-
-  /** False once the connection failed or closed (the pool opens a new one). */
-  get usable(): boolean {
-    return this.failed === null && !this.socket.destroyed;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private fail(e: Error): void {
-    if (!this.failed) this.failed = e;
-    for (const p of this.pending.values()) p.reject(this.failed);
-    this.pending.clear();
-  }
-}
 
 /**
  * The `simulated` device backend: each rank keeps S byte buffers per layer (deterministic
@@ -173,8 +72,7 @@ export class SimulatedBackend implements DeviceBackend {
   /** Checksums of buffers already hashed (slot buffers are never written after they are staged). */
   private readonly sums = new WeakMap<Buffer, string>();
   private readonly pristine = new Map<string, string>();
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly peerServer: PeerServer;
   /** One kept-open connection per peer, as collective communicators stay up between layers. */
   private readonly conns = new Map<number, Promise<PeerConnection>>();
 
@@ -201,17 +99,20 @@ export class SimulatedBackend implements DeviceBackend {
       this.state.push(perRank);
     }
     this.versions = new Array<number>(shape.numLayers).fill(opts.version);
+    this.peerServer = new PeerServer(
+      {
+        numLayers: shape.numLayers,
+        weightsOf: (layer, rank, expert) => this.servedWeights(layer, rank, expert),
+        dropsLayer: (layer) => this.faults.dropConnectionLayers?.includes(layer) ?? false,
+      },
+      this.throttle,
+      this.traffic,
+    );
   }
 
   /** Starts serving peers on 127.0.0.1 (port 0 = ephemeral); resolves to the port. */
-  async listen(port = 0): Promise<number> {
-    const server = createServer((socket) => this.serve(socket));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
+  listen(port = 0): Promise<number> {
+    return this.peerServer.listen(port);
   }
 
   /** Where the other agents' backends listen. */
@@ -224,10 +125,7 @@ export class SimulatedBackend implements DeviceBackend {
   async close(): Promise<void> {
     for (const c of this.conns.values()) void c.then((x) => x.close(), () => undefined);
     this.conns.clear();
-    for (const s of this.sockets) s.destroy();
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.peerServer.close();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -507,79 +405,14 @@ export class SimulatedBackend implements DeviceBackend {
     return [...this.staged.keys()].sort((a, b) => a - b);
   }
 
-  // ------------------------------------------------------------------------------------------
-  // serving peers
 
-  private serve(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    const reader = new FrameReader();
-    // answers go out in request order, one at a time, through the throttle
-    let queue = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
-      let frames;
-      try {
-        frames = reader.push(chunk);
-      } catch {
-        socket.destroy();
-        return;
-      }
-      // an answer that cannot be sent (e.g. a frame over the limit) drops this connection, not the process
-      for (const f of frames) queue = queue.then(() => this.answer(socket, f.header)).catch(() => void socket.destroy());
-    });
-  }
-
-  private async answer(socket: Socket, h: Record<string, unknown>): Promise<void> {
-    if (socket.destroyed) return;
-    const id = h.id;
-    const refuse = (error: string) => socket.write(encodeFrame({ id, ok: false, error }));
-    if (h.op === 'fetch-many') return this.answerMany(socket, h, refuse);
-    if (h.op !== 'fetch') return void refuse(`unknown op ${String(h.op)}`);
-    const layer = Number(h.layer);
-    const rank = Number(h.rank);
-    const expert = Number(h.expert);
-    if (!Number.isInteger(layer) || layer < 0 || layer >= this.opts.shape.numLayers) return void refuse(`no layer ${String(h.layer)}`);
-    if (this.faults.dropConnectionLayers?.includes(layer)) {
-      socket.destroy();
-      return;
-    }
+  /** What this backend serves a peer: the weights in force (the old map until the commit). */
+  private servedWeights(layer: number, rank: number, expert: number): Buffer | string {
     const rl = this.state[layer].get(rank);
-    if (!rl) return void refuse(`rank ${String(h.rank)} is not served by agent ${this.opts.agent}`);
+    if (!rl) return `rank ${String(rank)} is not served by agent ${this.opts.agent}`;
     const j = rl.experts.indexOf(expert);
-    if (j < 0) return void refuse(`rank ${rank} does not hold expert ${String(h.expert)} of layer ${layer}`);
-    const body = rl.slots[j];
-    await this.throttle.take(body.length);
-    if (socket.destroyed) return;
-    this.traffic.sent += body.length;
-    this.traffic.fetches++;
-    socket.write(encodeFrame({ id, ok: true }, body));
-  }
-
-  private async answerMany(socket: Socket, h: Record<string, unknown>, refuse: (error: string) => void): Promise<void> {
-    const layer = Number(h.layer);
-    if (!Number.isInteger(layer) || layer < 0 || layer >= this.opts.shape.numLayers) return void refuse(`no layer ${String(h.layer)}`);
-    if (!Array.isArray(h.items) || h.items.length === 0) return void refuse('items must be a non-empty list of [rank, expert]');
-    if (this.faults.dropConnectionLayers?.includes(layer)) {
-      socket.destroy();
-      return;
-    }
-    const bodies: Buffer[] = [];
-    for (const item of h.items as unknown[]) {
-      const [rank, expert] = Array.isArray(item) ? item.map(Number) : [NaN, NaN];
-      const rl = this.state[layer].get(rank);
-      if (!rl) return void refuse(`rank ${String(rank)} is not served by agent ${this.opts.agent}`);
-      const j = rl.experts.indexOf(expert);
-      if (j < 0) return void refuse(`rank ${rank} does not hold expert ${String(expert)} of layer ${layer}`);
-      bodies.push(rl.slots[j]);
-    }
-    const body = Buffer.concat(bodies);
-    await this.throttle.take(body.length);
-    if (socket.destroyed) return;
-    this.traffic.sent += body.length;
-    this.traffic.fetches += bodies.length;
-    socket.write(encodeFrame({ id: h.id, ok: true }, body));
+    if (j < 0) return `rank ${rank} does not hold expert ${String(expert)} of layer ${layer}`;
+    return rl.slots[j];
   }
 
   private checkLayer(layer: number): void {
