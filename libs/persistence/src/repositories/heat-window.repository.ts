@@ -1,13 +1,10 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ClosedEpisode, intervalOfEpisode, measuredImbalance, StreamResume, WindowShape } from '@eplb/domain';
-import { fromBytes, fromBytes32, toBytes, toBytes32 } from './vector-bytes';
+import { EPISODE_COLUMNS, EpisodeRow, StoredEpisode, toEpisode } from './heat-episode.row';
+import { foldIntoRollups } from './heat-rollups.writer';
+import { fromBytes, fromBytes32, toBytes } from './vector-bytes';
 
-/** A stored episode with where it sits in time. */
-export interface StoredEpisode extends ClosedEpisode {
-  readonly deploymentId: string;
-  readonly startedAt: Date;
-  readonly endedAt: Date;
-}
+export type { StoredEpisode } from './heat-episode.row';
 
 export interface StoredInterval {
   readonly deploymentId: string;
@@ -24,51 +21,6 @@ export interface StoredInterval {
   readonly events: number;
   readonly missingRankSteps: number;
 }
-
-const EPISODE_COLUMNS = `deployment_id, phase, episode, started_at, ended_at, start_step, end_step, slot_load, logical_load,
-  imbalance, layer_versions, received, events, late_events, missing_ranks, missing_rank_steps, closed_by`;
-
-interface EpisodeRow {
-  deployment_id: string;
-  phase: string;
-  episode: string;
-  started_at: Date;
-  ended_at: Date;
-  start_step: string;
-  end_step: string;
-  slot_load: Buffer;
-  logical_load: Buffer;
-  imbalance: number[];
-  layer_versions: number[];
-  received: Buffer;
-  events: number;
-  late_events: number;
-  missing_ranks: number[];
-  missing_rank_steps: number;
-  closed_by: 'complete' | 'watermark';
-}
-
-const toEpisode = (r: EpisodeRow): StoredEpisode => ({
-  deploymentId: r.deployment_id,
-  phase: r.phase,
-  episode: Number(r.episode),
-  startedAt: r.started_at,
-  endedAt: r.ended_at,
-  startStep: Number(r.start_step),
-  endStep: Number(r.end_step),
-  slotLoad: fromBytes(r.slot_load),
-  logicalLoad: fromBytes(r.logical_load),
-  imbalance: Float64Array.from(r.imbalance),
-  layerVersions: Int32Array.from(r.layer_versions),
-  received: new Uint8Array(r.received),
-  events: r.events,
-  lateEvents: r.late_events,
-  missingRanks: r.missing_ranks,
-  missingRankSteps: r.missing_rank_steps,
-  firstTsMs: r.started_at.getTime(),
-  lastTsMs: r.ended_at.getTime(),
-  closedBy: r.closed_by,
-});
 
 const dayStart = (ms: number): Date => {
   const d = new Date(ms);
@@ -236,70 +188,8 @@ export class HeatWindowRepository {
       [deploymentId, phase, interval, startedAt, endedAt, interval * w.intervalSteps, (interval + 1) * w.intervalSteps, episodes.length, toBytes(slot), toBytes(logical), imbalance, events, missing],
     );
     if (inserted.length === 0) return false;
-    await this.rollUp(em, deploymentId, phase, episodes, w);
+    await foldIntoRollups(em, deploymentId, phase, episodes, w);
     return true;
-  }
-
-  private async rollUp(em: EntityManager, deploymentId: string, phase: string, episodes: StoredEpisode[], w: WindowShape): Promise<void> {
-    const E = w.numExperts;
-    for (const resolution of ['minute', 'hour'] as const) {
-      const unit = resolution === 'minute' ? 60_000 : 3_600_000;
-      const buckets = new Map<number, { logical: Float64Array; episodes: number; imbSum: Float64Array; imbMax: Float64Array }>();
-      for (const e of episodes) {
-        const bucket = Math.floor(e.startedAt.getTime() / unit) * unit;
-        let b = buckets.get(bucket);
-        if (!b) {
-          b = { logical: new Float64Array(w.numLayers * E), episodes: 0, imbSum: new Float64Array(w.numLayers), imbMax: new Float64Array(w.numLayers) };
-          buckets.set(bucket, b);
-        }
-        for (let i = 0; i < b.logical.length; i++) b.logical[i] += e.logicalLoad[i];
-        for (let l = 0; l < w.numLayers; l++) {
-          b.imbSum[l] += e.imbalance[l];
-          if (e.imbalance[l] > b.imbMax[l]) b.imbMax[l] = e.imbalance[l];
-        }
-        b.episodes++;
-      }
-      for (const [bucket, b] of buckets) {
-        const at = new Date(bucket);
-        const existing: { layer: number; logical_load: Buffer; episodes: number; imbalance_sum: number; imbalance_max: number }[] = await em.query(
-          `SELECT layer, logical_load, episodes, imbalance_sum, imbalance_max FROM heat_rollups
-           WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND bucket = $4 FOR UPDATE`,
-          [deploymentId, phase, resolution, at],
-        );
-        const byLayer = new Map(existing.map((r) => [r.layer, r]));
-        const values: unknown[] = [];
-        const tuples: string[] = [];
-        for (let l = 0; l < w.numLayers; l++) {
-          const slice = b.logical.slice(l * E, (l + 1) * E);
-          const old = byLayer.get(l);
-          if (old) {
-            const prev = fromBytes32(old.logical_load);
-            for (let i = 0; i < E; i++) slice[i] += prev[i];
-          }
-          const n = values.length;
-          tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`);
-          values.push(
-            deploymentId,
-            phase,
-            resolution,
-            l,
-            at,
-            toBytes32(slice),
-            b.episodes + (old?.episodes ?? 0),
-            b.imbSum[l] + (old?.imbalance_sum ?? 0),
-            Math.max(b.imbMax[l], old?.imbalance_max ?? 0),
-          );
-        }
-        await em.query(
-          `INSERT INTO heat_rollups (deployment_id, phase, resolution, layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max)
-           VALUES ${tuples.join(', ')}
-           ON CONFLICT (deployment_id, phase, resolution, layer, bucket) DO UPDATE SET
-             logical_load = EXCLUDED.logical_load, episodes = EXCLUDED.episodes,
-             imbalance_sum = EXCLUDED.imbalance_sum, imbalance_max = EXCLUDED.imbalance_max`,
-          values,
-        );
-      }
-    }
   }
 
   // ---- reads for the analyst API and the policies ----
