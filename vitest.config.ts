@@ -9,5 +9,8 @@ export default defineConfig({
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'bench/**/*.spec.ts', 'test/lint/**/*.spec.ts'],
     environment: 'node',
     pool: 'threads',
+    // A timeout here only catches a hang: property tests (fast-check) and the boundary-lint probe
+    // take seconds, and several times that when CI shares the two cores with other work.
+    testTimeout: 60_000,
   },
 });
