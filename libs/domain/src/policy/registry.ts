@@ -5,7 +5,7 @@ import { HeatEpisodes } from '../heat/heat';
 import { peakOverMean } from '../heat/imbalance';
 import { alignToCurrent, layerTransfers } from '../transfer/transfer-plan';
 import { defaultPolicy, flashPolicy, greedyPolicy, incrementalPolicy } from './policies';
-import { LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
+import { LayerCertainty, LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
 
 interface Entry {
   readonly run: LayerPolicy;
@@ -31,7 +31,8 @@ export function getPolicy(name: string): Policy {
   return (input) => {
     assertPolicyInput(input);
     const { shape, heat, current } = input;
-    let map = entry.run(input);
+    const notes: LayerCertainty[] = [];
+    let map = entry.run(input, notes);
     // experts a rank keeps stay in their slots: only arriving experts are written
     if (current && !entry.slotAligned) map = map.map((row, l) => alignToCurrent(current[l], row, shape.slotsPerRank));
     assertPhysicalToLogical(map, shape.numLayers, shape.numExperts, numSlots(shape));
@@ -51,6 +52,7 @@ export function getPolicy(name: string): Policy {
         episodeAfter: after.episodeMean,
         transfers: current && redeployed ? layerTransfers(current[l], row, shape.slotsPerRank) : 0,
         redeployed,
+        ...(notes[l] ? { certainty: notes[l] } : {}),
       };
     });
     return { policy: name, physicalToLogical: map, layers };
