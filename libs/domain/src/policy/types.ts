@@ -34,6 +34,12 @@ export interface PolicyOptions {
   readonly maxShots?: number;
   /** Correlation an episode needs with a shot to join it (default 0.7). */
   readonly similarity?: number;
+  /**
+   * Lost ranks: the plan is made for the other ranks alone, every logical expert keeping a replica
+   * on a live one; the excluded ranks' slots keep what they hold in the map in service
+   * (exclude-ranks.ts says why and what they hold without one).
+   */
+  readonly excludeRanks?: readonly number[];
   /** Greedy: groups → nodes → ranks (default: when groups divide by nodes and it is within 1% of flat). */
   readonly hierarchical?: boolean;
 }
