@@ -48,8 +48,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
  * 0.1 is), and below `floor` (the noise of the heat) an excess cannot be told from 0. On the
  * best-so-far curve (log-excess gain against transfers, both scaled to [0, 1] by the path's ends)
  * the knee is the point farthest above the chord from "stay" to "the whole path" — where the gain
- * per further transfer drops below the path's average (Kneedle; no scale or constant enters).
- * 0 when nothing is gained.
+ * per further transfer drops below the path's average (Kneedle; no scale or constant enters); the
+ * whole path when no point lies above the chord. 0 when nothing is gained.
  */
 export function kneeIndex(path: SearchPath, floor: number): number {
   const n = path.f.length;
@@ -59,7 +59,8 @@ export function kneeIndex(path: SearchPath, floor: number): number {
   const gMax = g0 - lg(path.f[best[n - 1]]);
   const tMax = path.transfers[best[n - 1]];
   if (!(gMax > 0) || !(tMax > 0)) return 0;
-  let arg = 0, top = 0;
+  // no point above the chord (one step, or gains that come as fast late as early): the whole path
+  let arg = best[n - 1], top = 0;
   for (let i = 1; i < n; i++) {
     if (best[i] !== i) continue;
     const d = (g0 - lg(path.f[i])) / gMax - path.transfers[i] / tMax;
