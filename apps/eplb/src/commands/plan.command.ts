@@ -1,17 +1,29 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
+import { LayerReport, getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
 import { UsageError, parseArgs, requiredOption, stringOption } from '../args';
 
 /**
- * `eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]`:
+ * `eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N] [--exclude-ranks 3,17]`:
  * runs a placement policy on an offline heat file (DESIGN.md "Offline policy files") and writes
  * the plan file. Silent on success; --verbose prints per-layer figures on stderr.
  */
 export const PLAN_USAGE = [
-  'usage: eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]',
+  'usage: eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N] [--exclude-ranks R,R,...]',
   `  --policy        ${policyNames().join(', ')} (default: default)`,
   '  --expert-bytes  bytes of one expert\'s weights, to report bytes moved (default 0)',
+  '  --exclude-ranks lost ranks to plan around: every expert keeps a replica on a live rank, the',
+  '                  excluded ranks keep what they hold in `current`',
 ].join('\n');
+
+/** The ranks of `--exclude-ranks 3,17` (none when the option is absent); a usage error names a bad entry. */
+export function parseExcludeRanks(text: string | undefined): number[] {
+  if (text === undefined) return [];
+  return text.split(',').map((part) => {
+    const t = part.trim();
+    if (!/^\d+$/.test(t)) throw new UsageError(`option --exclude-ranks: "${t}" is not a rank number (expected e.g. 3,17)`);
+    return Number(t);
+  });
+}
 
 export interface PlanIo {
   readonly readText: (path: string) => Promise<string>;
@@ -28,7 +40,7 @@ const nodeIo: PlanIo = {
 };
 
 export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['input', 'output', 'policy', 'expert-bytes'], flags: ['verbose', 'help'] });
+  const args = parseArgs(argv, { values: ['input', 'output', 'policy', 'expert-bytes', 'exclude-ranks'], flags: ['verbose', 'help'] });
   if (args.options.has('help')) {
     io.stdout(`${PLAN_USAGE}\n`);
     return 0;
@@ -46,6 +58,7 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
     throw new UsageError(`option --expert-bytes: must be a non-negative integer, got "${bytesText}"`);
   }
   const verbose = args.options.has('verbose');
+  const excludeRanks = parseExcludeRanks(stringOption(args, 'exclude-ranks'));
 
   const text = await io.readText(input);
   let doc: unknown;
@@ -56,7 +69,7 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
   }
   const base = heatFileToInput(doc);
   const started = process.hrtime.bigint();
-  const result = getPolicy(policyName)(base);
+  const result = getPolicy(policyName)(excludeRanks.length ? { ...base, options: { excludeRanks } } : base);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const plan = base.current ? planTransfers(base.shape, base.current, result.physicalToLogical, expertBytes) : undefined;
   const out = planFileDocument(result);
@@ -76,8 +89,24 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
     });
     const t = result.layers.reduce((s, r) => s + r.transfers, 0);
     io.stderr(`total transfers ${t}${plan ? `, ${plan.bytes} bytes` : ''}\n`);
+    const sure = howSure(result.layers);
+    if (sure) io.stderr(`${sure}\n`);
   }
   return 0;
+}
+
+/** One line on how sure the plan is that the map in service is stale (policies that tell), or null. */
+export function howSure(layers: readonly LayerReport[]): string | null {
+  const told = layers.filter((r) => r.certainty);
+  if (told.length === 0) return null;
+  const stale = told.filter((r) => r.certainty!.stale);
+  const z = stale.map((r) => (r.certainty!.se > 0 ? r.certainty!.gain / r.certainty!.se : Infinity)).sort((a, b) => a - b);
+  const basis = told[0].certainty!.basis === 'held-out' ? 'gain on held-out episodes' : 'one window: gain against its counting noise only, nothing said of change over time';
+  return (
+    `stale layers ${stale.length} of ${told.length}` +
+    (stale.length ? `, gain/se from ${z[0].toFixed(1)} to ${z[z.length - 1].toFixed(1)}` : '') +
+    ` (${basis})`
+  );
 }
 
 /**

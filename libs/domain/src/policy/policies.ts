@@ -193,7 +193,8 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
       // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
       // stays as it is (what a fresh plan would gain on it is noise)
-      const stale = staleVerdict(heat, l, current[l], R, S, robust ? pb : episodesProblem(shape, heat, l, w), robust ? robust.olderLevel : null, minGain);
+      const walked = robust ? pb : episodesProblem(shape, heat, l, w);
+      const stale = staleVerdict(heat, l, current[l], R, S, walked, robust ? robust.olderLevel : null, minGain, () => searchFromScratch(walked, options, 300_000));
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));
       continue;

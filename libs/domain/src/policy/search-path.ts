@@ -2,6 +2,7 @@ import { LayerProblem, PlacementState } from './engine';
 import { replicateMinMax } from './greedy';
 import { adoptReplicaCounts } from './replica-counts';
 import { localSearch } from './search';
+import { matchRanks } from './rank-matching';
 
 /**
  * A layer's gain vs transfers frontier from the map in service: the maps met on the way from it
@@ -10,7 +11,9 @@ import { localSearch } from './search';
  * hands only where a count changes), then local search with no price on transfers walks to a
  * local optimum, one move at a time, around the ranks that set the peaks. Point 0 is the map in
  * service; the objective may rise while counts are adopted, so callers read the frontier as
- * "the best point within a transfer budget".
+ * "the best point within a transfer budget". With `target` (a from-scratch plan of the problem,
+ * flash-class), that plan with its ranks matched to the map in service ends the frontier when it
+ * is better than where the walk stopped.
  */
 export interface SearchPath {
   readonly rows: Int32Array[];
@@ -22,7 +25,7 @@ export interface SearchPath {
 /** Weight of the spread next to the peak while walking (the search's own default for several shots). */
 const SPREAD = 3;
 
-export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number): SearchPath {
+export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number, target?: () => ArrayLike<number>): SearchPath {
   const st = new PlacementState(pb, current);
   const rows: Int32Array[] = [Int32Array.from(st.slot)];
   const transfers: number[] = [0];
@@ -39,6 +42,17 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
     push();
   }
   st.release();
+  if (target) {
+    // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
+    // search from the map in service stops short of it
+    const far = new PlacementState(pb, matchRanks(current, target(), pb.R, pb.S, pb.E), current);
+    if (far.objective() < Math.min(...f) - 1e-12) {
+      rows.push(Int32Array.from(far.slot));
+      transfers.push(far.transfers);
+      f.push(far.objective());
+    }
+    far.release();
+  }
   return { rows, transfers, f };
 }
 

@@ -32,6 +32,13 @@ export interface StaleVerdict {
 const STALE_Z = 2;
 
 /**
+ * z on one window: the one-standard-error rule of default's other checks. The counting se it is
+ * applied to is an upper bound (the two maps' errors are added as if independent, though they
+ * share the counts), so the rule is stricter than one se of the gain itself.
+ */
+const ONE_WINDOW_Z = 1;
+
+/**
  * With at least 4 episodes the question is answered out of sample: the plain greedy planned on
  * the older half of the episodes (their sum, or `olderLevel`: each expert's typical level there,
  * for heat whose deviations do not persist, so that a burst does not make the plan) is judged
@@ -40,7 +47,7 @@ const STALE_Z = 2;
  * were planned from heat like it); a stale map loses to any fresh plan, by far more than the
  * episode noise. This test is cheap enough for every layer (the speed target is met on layers
  * that stay). With fewer episodes there is nothing to hold out: the window's own gain must exceed
- * both minGain and the counting noise.
+ * both minGain and the counting noise (ONE_WINDOW_Z).
  *
  * How far to move: the layer's frontier from the map in service (searchPath on `pb`) is cut at its
  * knee (kneeIndex), the point past which each further transfer buys less than the average one.
@@ -54,6 +61,7 @@ export function staleVerdict(
   pb: LayerProblem,
   olderLevel: ArrayLike<number> | null,
   minGain: number,
+  target?: () => ArrayLike<number>,
 ): StaleVerdict {
   const K = heat.length;
   if (K >= 4) {
@@ -62,16 +70,16 @@ export function staleVerdict(
     const fresh = greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S);
     const test = pairedGain(base, episodeImbalances(heat, layer, split, K, fresh, R, S));
     if (!(test.mean > STALE_Z * test.se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se: test.se };
-    const path = searchPath(pb, current, pb.P);
+    const path = searchPath(pb, current, pb.P, target);
     const i = kneeIndex(path, test.se);
     return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se: test.se };
   }
-  const path = searchPath(pb, current, pb.P);
+  const path = searchPath(pb, current, pb.P, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
   const i = kneeIndex(path, floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
-  const take = i > 0 && gain >= minGain && gain > STALE_Z * se;
+  const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
   return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
 }
 
