@@ -76,3 +76,15 @@ describe('default on a map in service that its traffic has left (stale) or not (
     expect(same.layers.every((r) => r.transfers === 0 || r.imbalanceAfter < r.imbalanceBefore!)).toBe(true);
   });
 });
+
+describe('the held-out test threshold', () => {
+  it('is the one-sided 5% normal quantile, Bonferroni-corrected over the layers', async () => {
+    const { normalQuantile, staleZ } = await import('./stale-map');
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 9);
+    expect(normalQuantile(0.001)).toBeCloseTo(-3.090232, 5);
+    expect(staleZ(1)).toBeCloseTo(1.644854, 5);
+    expect(staleZ(58)).toBeCloseTo(normalQuantile(1 - 0.05 / 58), 12);
+    expect(staleZ(232)).toBeGreaterThan(staleZ(58));
+  });
+});

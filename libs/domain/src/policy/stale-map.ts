@@ -25,11 +25,17 @@ export interface StaleVerdict {
 }
 
 /**
- * z of the held-out test: the fresh plan must beat the map in service by two standard errors of
- * the per-episode differences (one-sided ≈ 97.5%: the test runs on every layer, so a looser one
- * would re-plan a stationary layer in every few dozen by chance).
+ * Family-wise false-alarm rate of the held-out test over a deployment's layers: the test runs on
+ * every layer, so each layer's z is Bonferroni-corrected to a one-sided α / L (z ≈ 2.6 for 12
+ * layers, 3.0 for 58, 3.5 for 232): under stationary heat a map is re-planned by chance in one
+ * proposal in twenty, not in every few dozen layers.
  */
-const STALE_Z = 2;
+const FAMILY_ALPHA = 0.05;
+
+/** z of the held-out test for a deployment of `layers` layers (see FAMILY_ALPHA). */
+export function staleZ(layers: number): number {
+  return normalQuantile(1 - FAMILY_ALPHA / Math.max(1, layers));
+}
 
 /**
  * z on one window: the one-standard-error rule of default's other checks. The counting se it is
@@ -42,12 +48,12 @@ const ONE_WINDOW_Z = 1;
  * With at least 4 episodes the question is answered out of sample: the plain greedy planned on
  * the older half of the episodes (their sum, or `olderLevel`: each expert's typical level there,
  * for heat whose deviations do not persist, so that a burst does not make the plan) is judged
- * against the map in service on the newer half. Under
- * stationary heat a map planned from other noise does no better than the map in service (both
- * were planned from heat like it); a stale map loses to any fresh plan, by far more than the
- * episode noise. This test is cheap enough for every layer (the speed target is met on layers
- * that stay). With fewer episodes there is nothing to hold out: the window's own gain must exceed
- * both minGain and the counting noise (ONE_WINDOW_Z).
+ * against the map in service on the newer half, and must beat it by z standard errors of the
+ * per-episode differences (staleZ). Under stationary heat a map planned from other noise does no
+ * better than the map in service (both were planned from heat like it); a stale map loses to any
+ * fresh plan, by far more than the episode noise. The test is cheap enough for every layer (the
+ * speed target is met on layers that stay). With fewer episodes there is nothing to hold out: the
+ * window's own gain must exceed both minGain and the counting noise (ONE_WINDOW_Z).
  *
  * How far to move: the layer's frontier from the map in service (searchPath on `pb`) is cut at its
  * knee (kneeIndex), the point past which each further transfer buys less than the average one.
@@ -62,6 +68,7 @@ export function staleVerdict(
   olderLevel: ArrayLike<number> | null,
   minGain: number,
   target?: () => ArrayLike<number>,
+  z = staleZ(1),
 ): StaleVerdict {
   const K = heat.length;
   if (K >= 4) {
@@ -69,7 +76,7 @@ export function staleVerdict(
     const base = episodeImbalances(heat, layer, split, K, current, R, S);
     const fresh = greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S);
     const test = pairedGain(base, episodeImbalances(heat, layer, split, K, fresh, R, S));
-    if (!(test.mean > STALE_Z * test.se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se: test.se };
+    if (!(test.mean > z * test.se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se: test.se };
     const path = searchPath(pb, current, pb.P, target);
     const i = kneeIndex(path, test.se);
     return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se: test.se };
@@ -109,4 +116,23 @@ function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, 
   if (!(total > 0)) return 0;
   const ia = (ma * R) / total, ib = (mb * R) / total;
   return Math.sqrt((ia * ia) / Math.max(1, ma) + (ib * ib) / Math.max(1, mb));
+}
+
+/**
+ * The standard normal quantile Φ⁻¹(p), 0 < p < 1 (Acklam's rational approximation, relative error
+ * below 1.2e-9: ample for a test threshold).
+ */
+export function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5, r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
