@@ -6,7 +6,7 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
-import { staleVerdict, staleZ } from './stale-map';
+import { staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, planForDrift, stickyConstruct } from './drift';
 import { LayerStats, layerStats } from './layer-stats';
 
@@ -194,7 +194,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
       // stays as it is (what a fresh plan would gain on it is noise)
       const walked = robust ? pb : episodesProblem(shape, heat, l, w);
-      const stale = staleVerdict(heat, l, current[l], R, S, walked, robust ? robust.olderLevel : null, minGain, () => searchFromScratch(walked, options, 300_000), staleZ(shape.numLayers));
+      const stale = staleVerdict(heat, l, current[l], R, S, walked, robust ? robust.olderLevel : null, minGain, () => searchFromScratch(walked, options, 300_000), shape.numLayers);
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));
       continue;

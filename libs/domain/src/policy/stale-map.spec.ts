@@ -87,4 +87,14 @@ describe('the held-out test threshold', () => {
     expect(staleZ(58)).toBeCloseTo(normalQuantile(1 - 0.05 / 58), 12);
     expect(staleZ(232)).toBeGreaterThan(staleZ(58));
   });
+
+  it('widens to Student t on few held-out episodes', async () => {
+    const { staleZ, tQuantile } = await import('./stale-map');
+    expect(tQuantile(0.975, 1)).toBeCloseTo(12.7062, 3);
+    expect(tQuantile(0.975, 2)).toBeCloseTo(4.3027, 3);
+    expect(tQuantile(0.975, 4)).toBeCloseTo(2.7764, 2);
+    expect(tQuantile(0.975, 30)).toBeCloseTo(2.0423, 3);
+    expect(staleZ(12, 5)).toBeGreaterThan(staleZ(12, 8));
+    expect(staleZ(12, 8)).toBeGreaterThan(staleZ(12));
+  });
 });

@@ -32,9 +32,14 @@ export interface StaleVerdict {
  */
 const FAMILY_ALPHA = 0.05;
 
-/** z of the held-out test for a deployment of `layers` layers (see FAMILY_ALPHA). */
-export function staleZ(layers: number): number {
-  return normalQuantile(1 - FAMILY_ALPHA / Math.max(1, layers));
+/**
+ * Threshold of the held-out test for a deployment of `layers` layers (see FAMILY_ALPHA), in
+ * standard errors estimated from `n` held-out episodes: Student's t with n − 1 degrees of freedom
+ * (the se itself is estimated from those few episodes; with 2 or 3 of them a normal threshold
+ * would be crossed by chance far more often than α says). n = Infinity: the normal quantile.
+ */
+export function staleZ(layers: number, n = Infinity): number {
+  return tQuantile(1 - FAMILY_ALPHA / Math.max(1, layers), n - 1);
 }
 
 /**
@@ -48,8 +53,8 @@ const ONE_WINDOW_Z = 1;
  * With at least 4 episodes the question is answered out of sample: the plain greedy planned on
  * the older half of the episodes (their sum, or `olderLevel`: each expert's typical level there,
  * for heat whose deviations do not persist, so that a burst does not make the plan) is judged
- * against the map in service on the newer half, and must beat it by z standard errors of the
- * per-episode differences (staleZ). Under stationary heat a map planned from other noise does no
+ * against the map in service on the newer half, and must beat it by staleZ standard errors of the
+ * per-episode differences (family-wise over the `layers` layers, t on the held-out count). Under stationary heat a map planned from other noise does no
  * better than the map in service (both were planned from heat like it); a stale map loses to any
  * fresh plan, by far more than the episode noise. The test is cheap enough for every layer (the
  * speed target is met on layers that stay). With fewer episodes there is nothing to hold out: the
@@ -68,7 +73,7 @@ export function staleVerdict(
   olderLevel: ArrayLike<number> | null,
   minGain: number,
   target?: () => ArrayLike<number>,
-  z = staleZ(1),
+  layers = 1,
 ): StaleVerdict {
   const K = heat.length;
   if (K >= 4) {
@@ -76,7 +81,7 @@ export function staleVerdict(
     const base = episodeImbalances(heat, layer, split, K, current, R, S);
     const fresh = greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S);
     const test = pairedGain(base, episodeImbalances(heat, layer, split, K, fresh, R, S));
-    if (!(test.mean > z * test.se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se: test.se };
+    if (!(test.mean > staleZ(layers, K >> 1) * test.se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se: test.se };
     const path = searchPath(pb, current, pb.P, target);
     const i = kneeIndex(path, test.se);
     return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se: test.se };
@@ -135,4 +140,23 @@ export function normalQuantile(p: number): number {
   if (p > 1 - lo) return -normalQuantile(1 - p);
   const q = p - 0.5, r = q * q;
   return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/**
+ * Student's t quantile with ν degrees of freedom: exact for ν = 1 and 2, the Cornish–Fisher
+ * expansion in 1/ν around the normal quantile beyond (Abramowitz & Stegun 26.7.5; within 1% from
+ * ν = 3 at the tails used here); the normal quantile for ν = Infinity.
+ */
+export function tQuantile(p: number, nu: number): number {
+  if (!(nu >= 1)) return Infinity;
+  if (nu === 1) return Math.tan(Math.PI * (p - 0.5));
+  if (nu === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
+  const z = normalQuantile(p);
+  if (!Number.isFinite(nu)) return z;
+  const z2 = z * z;
+  const g1 = (z2 + 1) * z / 4;
+  const g2 = ((5 * z2 + 16) * z2 + 3) * z / 96;
+  const g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384;
+  const g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160;
+  return z + g1 / nu + g2 / nu ** 2 + g3 / nu ** 3 + g4 / nu ** 4;
 }
