@@ -28,17 +28,3 @@ export function episodeImbalances(heat: HeatEpisodes, layer: number, from: numbe
   }
   return out;
 }
-
-/** Mean and standard error of the mean of a − b, element by element. */
-export function pairedGain(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; se: number } {
-  const n = a.length;
-  let sum = 0, sq = 0;
-  for (let i = 0; i < n; i++) {
-    const d = a[i] - b[i];
-    sum += d;
-    sq += d * d;
-  }
-  const mean = sum / n;
-  const variance = n > 1 ? Math.max(0, sq / n - mean * mean) * (n / (n - 1)) : 0;
-  return { mean, se: Math.sqrt(variance / n) };
-}

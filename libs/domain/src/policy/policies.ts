@@ -6,7 +6,7 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
-import { staleVerdict } from './stale-map';
+import { heldOutScreen, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, planForDrift, stickyConstruct } from './drift';
 import { LayerStats, layerStats } from './layer-stats';
 
@@ -173,10 +173,16 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
   const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
   const out: number[][] = [];
   const { numRanks: R, slotsPerRank: S } = shape;
+  // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
+  // episode: such a layer is planned as stationary — one shot, at the stationary price per transfer
+  const allStats = Array.from({ length: shape.numLayers }, (_, l) => layerStats(heat, l, K - (K >> 1)));
+  // the held-out stale test of every layer first: its noise is pooled over the layers
+  const screens = K >= 4
+    ? allStats.map((st, l) => heldOutScreen(heat, l, current[l], R, S, options.maxShots === undefined && !st.persists ? st.olderLevel : null))
+    : [];
+  const noise = pooledNoise(screens);
   for (let l = 0; l < shape.numLayers; l++) {
-    // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
-    // episode: such a layer is planned as stationary — one shot, at the stationary price per transfer
-    const stats = layerStats(heat, l, K - (K >> 1));
+    const stats = allStats[l];
     const persists = stats.persists;
     // drift is a deviation that persists: a layer that fails that test is not planned for one
     const drift = persists ? driftMap(shape, heat, l, current[l], lambda, options) : null;
@@ -194,7 +200,8 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
       // stays as it is (what a fresh plan would gain on it is noise)
       const walked = robust ? pb : episodesProblem(shape, heat, l, w);
-      const stale = staleVerdict(heat, l, current[l], R, S, walked, robust ? robust.olderLevel : null, minGain, () => searchFromScratch(walked, options, 300_000), shape.numLayers);
+      const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers } : null;
+      const stale = staleVerdict(heat, l, current[l], R, S, walked, screen, minGain, () => searchFromScratch(walked, options, 300_000));
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));
       continue;

@@ -52,9 +52,10 @@ describe('default on a map in service that its traffic has left (stale) or not (
       const cur = meanImbalance(current[l], next, l);
       const dn = meanImbalance(d.physicalToLogical[l], next, l);
       const gn = meanImbalance(g.physicalToLogical[l], next, l);
-      // most of the excess the stale map leaves is gone, to within the greedy's own
+      // most of the excess the stale map leaves is gone; what is left is of the greedy's order (the
+      // knee leaves the last, dearest part of the gain: bench:policy reports the ratio per trace)
       expect(dn - 1).toBeLessThan(0.5 * (cur - 1));
-      expect(dn - 1).toBeLessThan(2 * (gn - 1));
+      expect(dn - 1).toBeLessThan(3 * (gn - 1));
       const c = d.layers[l].certainty;
       expect(c?.basis).toBe('held-out');
       expect(c?.stale).toBe(true);

@@ -1,7 +1,7 @@
 import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
-import { episodeImbalances, pairedGain } from './episode-imbalance';
+import { episodeImbalances } from './episode-imbalance';
 import { kneeIndex, searchPath } from './search-path';
 
 /**
@@ -35,8 +35,8 @@ const FAMILY_ALPHA = 0.05;
 /**
  * Threshold of the held-out test for a deployment of `layers` layers (see FAMILY_ALPHA), in
  * standard errors estimated from `n` held-out episodes: Student's t with n − 1 degrees of freedom
- * (the se itself is estimated from those few episodes; with 2 or 3 of them a normal threshold
- * would be crossed by chance far more often than α says). n = Infinity: the normal quantile.
+ * (the se is estimated from the episodes; with few degrees of freedom a normal threshold would be
+ * crossed by chance more often than α says). n = Infinity: the normal quantile.
  */
 export function staleZ(layers: number, n = Infinity): number {
   return tQuantile(1 - FAMILY_ALPHA / Math.max(1, layers), n - 1);
@@ -49,16 +49,53 @@ export function staleZ(layers: number, n = Infinity): number {
  */
 const ONE_WINDOW_Z = 1;
 
+/** One layer's held-out judgement: per newer episode, imbalance under the map in service minus under the fresh plan. */
+export interface HeldOutScreen {
+  readonly diffs: Float64Array;
+  readonly mean: number;
+}
+
 /**
  * With at least 4 episodes the question is answered out of sample: the plain greedy planned on
  * the older half of the episodes (their sum, or `olderLevel`: each expert's typical level there,
  * for heat whose deviations do not persist, so that a burst does not make the plan) is judged
- * against the map in service on the newer half, and must beat it by staleZ standard errors of the
- * per-episode differences (family-wise over the `layers` layers, t on the held-out count). Under stationary heat a map planned from other noise does no
- * better than the map in service (both were planned from heat like it); a stale map loses to any
- * fresh plan, by far more than the episode noise. The test is cheap enough for every layer (the
- * speed target is met on layers that stay). With fewer episodes there is nothing to hold out: the
- * window's own gain must exceed both minGain and the counting noise (ONE_WINDOW_Z).
+ * against the map in service on each episode of the newer half. Under stationary heat a map
+ * planned from other noise does no better than the map in service (both were planned from heat
+ * like it); a stale map loses to any fresh plan, by far more than the episode noise. Cheap enough
+ * for every layer (the speed target is met on layers that stay).
+ */
+export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, R: number, S: number, olderLevel: ArrayLike<number> | null): HeldOutScreen {
+  const K = heat.length;
+  const split = K - (K >> 1);
+  const base = episodeImbalances(heat, layer, split, K, current, R, S);
+  const fresh = episodeImbalances(heat, layer, split, K, greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S), R, S);
+  const diffs = new Float64Array(base.length);
+  let sum = 0;
+  for (let k = 0; k < base.length; k++) sum += diffs[k] = base[k] - fresh[k];
+  return { diffs, mean: sum / Math.max(1, base.length) };
+}
+
+/**
+ * The held-out test's noise, pooled over the layers screened: the per-episode differences' variance
+ * about each layer's own mean, summed over layers (one engine, the same episodes; with only a
+ * few held-out episodes a layer's own variance is too unsteady to test against — from 2 episodes
+ * it has one degree of freedom). Returns the pooled sd and its degrees of freedom.
+ */
+export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: number; dof: number } {
+  let ss = 0, dof = 0;
+  for (const sc of screens) {
+    if (!sc || sc.diffs.length < 2) continue;
+    for (let k = 0; k < sc.diffs.length; k++) ss += (sc.diffs[k] - sc.mean) ** 2;
+    dof += sc.diffs.length - 1;
+  }
+  return { sd: dof > 0 ? Math.sqrt(ss / dof) : 0, dof };
+}
+
+/**
+ * Is the layer stale, and how far to move it. With a held-out screen: its mean gain must exceed
+ * staleZ standard errors (the pooled sd over √n; t on the pooled degrees of freedom, family-wise
+ * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out: the window's
+ * own gain must exceed both minGain and the counting noise (ONE_WINDOW_Z).
  *
  * How far to move: the layer's frontier from the map in service (searchPath on `pb`) is cut at its
  * knee (kneeIndex), the point past which each further transfer buys less than the average one.
@@ -70,21 +107,17 @@ export function staleVerdict(
   R: number,
   S: number,
   pb: LayerProblem,
-  olderLevel: ArrayLike<number> | null,
+  screen: { readonly test: HeldOutScreen; readonly noise: { readonly sd: number; readonly dof: number }; readonly layers: number } | null,
   minGain: number,
   target?: () => ArrayLike<number>,
-  layers = 1,
 ): StaleVerdict {
-  const K = heat.length;
-  if (K >= 4) {
-    const split = K - (K >> 1);
-    const base = episodeImbalances(heat, layer, split, K, current, R, S);
-    const fresh = greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S);
-    const test = pairedGain(base, episodeImbalances(heat, layer, split, K, fresh, R, S));
-    if (!(test.mean > staleZ(layers, K >> 1) * test.se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se: test.se };
+  if (screen) {
+    const { test, noise, layers } = screen;
+    const se = noise.sd / Math.sqrt(test.diffs.length);
+    if (!(test.mean > staleZ(layers, noise.dof + 1) * se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
     const path = searchPath(pb, current, pb.P, target);
-    const i = kneeIndex(path, test.se);
-    return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se: test.se };
+    const i = kneeIndex(path, se);
+    return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
   }
   const path = searchPath(pb, current, pb.P, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
