@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { generated, realCuts } from './traces/variants';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   HeatEpisodes,
@@ -300,7 +300,17 @@ function main(): void {
     SECTION,
     '',
     `Command: \`npm run bench:policy\` (bench/policy.bench.ts). Machine: nproc ${nproc}, ${cpu}, node ${process.version}; ` +
-      `measured ${new Date().toISOString().slice(0, 16)}Z on a shared 2-core machine, so times are noisy.`,
+      `measured ${new Date().toISOString().slice(0, 16)}Z on a shared 2-core machine, so times are noisy ` +
+      `(load average at the end of the run: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}).`,
+    '',
+    'default, per layer, with a map in service: drifting heat is planned for a forecast (driftMap); heat of several',
+    'shots (phases) by the sticky/search pair confirmed on held-out episodes; heat of one shot (stationary within the',
+    'window, noise, spikes, a shift, or a single window) asks whether the map in service is stale: with ≥ 4 episodes a',
+    'greedy planned on the older half must beat it on the newer half by a t threshold (noise pooled over layers,',
+    'Bonferroni over layers); on one window its gain must exceed the counting noise. A stale layer walks its gain vs',
+    'transfers frontier (adopt min-max replica counts, then local search from the map in service, ending at the',
+    'flash-class plan with ranks matched to the map) and stops at the knee of its log-excess curve. Each layer reports',
+    'how sure (plan file `layers[].certainty`).',
     '',
     'Each policy sees `X.json` (with `current` = the map in service) and is judged on `X.future.json` (the next',
     'interval, never seen). future = mean over future episodes and layers of per-episode imbalance (max/mean rank',

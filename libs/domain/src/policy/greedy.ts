@@ -40,13 +40,14 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
   const E = h.length;
   let n = 0;
   for (let e = 0; e < E; e++) n += reps[e];
-  const items = new Int32Array(n);
   const size = new Float64Array(E);
-  for (let e = 0, i = 0; e < E; e++) {
-    size[e] = h[e] / reps[e];
-    for (let c = 0; c < reps[e]; c++) items[i++] = e;
-  }
-  items.sort((x, y) => size[y] - size[x] || y - x);
+  for (let e = 0; e < E; e++) size[e] = h[e] / reps[e];
+  // experts by replica load, larger id first on ties; an expert's replicas follow one another
+  const order: number[] = new Array<number>(E);
+  for (let e = 0; e < E; e++) order[e] = e;
+  order.sort((x, y) => size[y] - size[x] || y - x);
+  const items = new Int32Array(n);
+  for (let j = 0, i = 0; j < E; j++) for (let c = 0; c < reps[order[j]]; c++) items[i++] = order[j];
   // ranks with a free slot in a binary min-heap on (load, rank): the least-loaded rank, lowest
   // index first on ties, as a scan would find it, in O(log R) per replica
   const load = new Float64Array(R);
