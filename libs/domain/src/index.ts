@@ -11,7 +11,7 @@ export { toHeatEpisodes, windowSum, decayWeights } from './heat/heat';
 export type { HeatEpisodes } from './heat/heat';
 export { rankLoads, imbalance, layerImbalance, meanEpisodeImbalance } from './heat/imbalance';
 export type { LayerImbalance } from './heat/imbalance';
-export type { PolicyInput, PolicyOptions, PolicyResult, LayerReport } from './policy/types';
+export type { PolicyInput, PolicyOptions, PolicyResult, LayerReport, LayerCertainty } from './policy/types';
 export { getPolicy, policyNames, assertPolicyInput } from './policy/registry';
 export type { Policy } from './policy/registry';
 export {

@@ -24,7 +24,18 @@ export class PolicyRunner {
     private readonly windows: HeatWindowRepository,
   ) {}
 
-  async run(d: DeploymentRecord, episodes: readonly StoredEpisode[], mapVersion: number, settings: PolicySettings): Promise<PolicyRunOutcome> {
+  /**
+   * `excludeRanks`: lost ranks to plan around — every logical expert keeps a replica on a live
+   * rank (layers that would leave one unserved are always proposed), the excluded ranks' slots
+   * keep what they hold.
+   */
+  async run(
+    d: DeploymentRecord,
+    episodes: readonly StoredEpisode[],
+    mapVersion: number,
+    settings: PolicySettings,
+    excludeRanks: readonly number[] = [],
+  ): Promise<PolicyRunOutcome> {
     const current = await this.deployments.mapVersion(d.id, mapVersion);
     if (!current) throw new Error(`map version ${mapVersion} of ${d.id} does not exist`);
     const started = performance.now();
@@ -34,6 +45,7 @@ export class PolicyRunner {
       minGain: settings.minGain,
       maxTransfers: settings.maxTransfers,
       expertBytes: settings.expertBytes,
+      ...(excludeRanks.length ? { excludeRanks } : {}),
     });
     return {
       proposal,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assertPhysicalToLogical, heatFileToInput, importEplbPlan, planFileDocument, getPolicy, rankLoads } from '@eplb/domain';
-import { planCommand, planMain } from './plan.command';
+import { parseExcludeRanks, planCommand, planMain } from './plan.command';
 
 const TOY = { num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] };
 
@@ -86,6 +86,39 @@ describe('eplb plan', () => {
     expect(stderr[0]).toMatch(/^eplb plan: option --policy: unknown policy "magic"/);
     expect(await planCommand(['--input', input])).toBe(2);
     expect(stderr[1]).toBe('eplb plan: missing required option --output\n');
+  });
+});
+
+describe('eplb plan --exclude-ranks and how sure', () => {
+  it('parses 3,17 and names a bad entry', () => {
+    expect(parseExcludeRanks(undefined)).toEqual([]);
+    expect(parseExcludeRanks('3,17')).toEqual([3, 17]);
+    expect(parseExcludeRanks(' 3, 17 ')).toEqual([3, 17]);
+    expect(() => parseExcludeRanks('3,x')).toThrow('option --exclude-ranks: "x" is not a rank number');
+    expect(() => parseExcludeRanks('-1')).toThrow(/not a rank number/);
+  });
+
+  it('plans around the lost ranks: every expert on a live rank, the lost ranks as in current', async () => {
+    const current = [[0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 0, 1, 0, 1, 0, 1]];
+    const input = write('heat.json', { ...TOY, current });
+    const output = join(dir, 'plan.json');
+    expect(await planCommand(['--input', input, '--output', output, '--exclude-ranks', '1,2'])).toBe(0);
+    const row: number[] = JSON.parse(readFileSync(output, 'utf8')).physical_to_logical[0];
+    expect(new Set(row.filter((_, p) => p >= 6 || p < 2)).size).toBe(8);
+    expect(row.slice(2, 6)).toEqual(current[0].slice(2, 6));
+    expect(await planCommand(['--input', input, '--output', output, '--exclude-ranks', '8'])).toBe(1);
+    expect(stderr.join('')).toContain('excludeRanks: rank 8 is not a rank of 0..7');
+  });
+
+  it('says how sure it is that the map in service is stale, in the plan file and with --verbose', async () => {
+    const current = [[0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 0, 1, 0, 1, 0, 1]];
+    const input = write('heat.json', { ...TOY, current });
+    const output = join(dir, 'plan.json');
+    expect(await planCommand(['--input', input, '--output', output, '--verbose'])).toBe(0);
+    const layer = JSON.parse(readFileSync(output, 'utf8')).layers[0];
+    expect(layer.certainty).toMatchObject({ stale: true, basis: 'one-window' });
+    expect(layer.certainty.gain).toBeGreaterThan(0);
+    expect(stderr.join('')).toMatch(/stale layers 1 of 1, gain\/se from [\d.]+ to [\d.]+ \(one window/);
   });
 });
 

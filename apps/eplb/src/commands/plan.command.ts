@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
+import { LayerReport, getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
 import { formatHelp, parseCommandLine, requiredOption, UsageError } from '@eplb/cli';
 
 /**
@@ -11,16 +11,27 @@ export const PLAN_OPTIONS = {
   output: { type: 'string', value: 'PLAN.json', help: 'where the plan file goes' },
   policy: { type: 'string', value: 'NAME', help: `${policyNames().join(', ')} (default: default)` },
   'expert-bytes': { type: 'string', value: 'N', help: "bytes of one expert's weights, to report bytes moved (default 0)" },
-  verbose: { type: 'boolean', help: 'per-layer figures on stderr' },
+  'exclude-ranks': { type: 'string', value: 'R,R,...', help: 'lost ranks to plan around: every expert keeps a replica on a live rank; the excluded ranks keep what they hold in `current`' },
+  verbose: { type: 'boolean', help: 'per-layer figures and how sure the plan is, on stderr' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const;
 
 export const PLAN_USAGE = formatHelp({
-  usage: ['eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N]'],
+  usage: ['eplb plan --input HEAT.json --output PLAN.json [--policy NAME] [--verbose] [--expert-bytes N] [--exclude-ranks R,R,...]'],
   summary: 'Plans an expert map offline: a placement policy on a heat file, written as a plan file.',
   options: PLAN_OPTIONS,
   examples: ['eplb plan --input heat.json --output plan.json --policy flash --verbose'],
 });
+
+/** The ranks of `--exclude-ranks 3,17` (none when the option is absent); a usage error names a bad entry. */
+export function parseExcludeRanks(text: string | undefined): number[] {
+  if (text === undefined) return [];
+  return text.split(',').map((part) => {
+    const t = part.trim();
+    if (!/^\d+$/.test(t)) throw new UsageError(`option --exclude-ranks: "${t}" is not a rank number (expected e.g. 3,17)`);
+    return Number(t);
+  });
+}
 
 export interface PlanIo {
   readonly readText: (path: string) => Promise<string>;
@@ -55,6 +66,7 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
     throw new UsageError(`option --expert-bytes: must be a non-negative integer, got "${bytesText}"`);
   }
   const verbose = args.flag('verbose');
+  const excludeRanks = parseExcludeRanks(args.string('exclude-ranks'));
 
   const text = await io.readText(input);
   let doc: unknown;
@@ -65,7 +77,7 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
   }
   const base = heatFileToInput(doc);
   const started = process.hrtime.bigint();
-  const result = getPolicy(policyName)(base);
+  const result = getPolicy(policyName)(excludeRanks.length ? { ...base, options: { excludeRanks } } : base);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const plan = base.current ? planTransfers(base.shape, base.current, result.physicalToLogical, expertBytes) : undefined;
   const out = planFileDocument(result);
@@ -85,8 +97,24 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
     });
     const t = result.layers.reduce((s, r) => s + r.transfers, 0);
     io.stderr(`total transfers ${t}${plan ? `, ${plan.bytes} bytes` : ''}\n`);
+    const sure = howSure(result.layers);
+    if (sure) io.stderr(`${sure}\n`);
   }
   return 0;
+}
+
+/** One line on how sure the plan is that the map in service is stale (policies that tell), or null. */
+export function howSure(layers: readonly LayerReport[]): string | null {
+  const told = layers.filter((r) => r.certainty);
+  if (told.length === 0) return null;
+  const stale = told.filter((r) => r.certainty!.stale);
+  const z = stale.map((r) => (r.certainty!.se > 0 ? r.certainty!.gain / r.certainty!.se : Infinity)).sort((a, b) => a - b);
+  const basis = told[0].certainty!.basis === 'held-out' ? 'gain on held-out episodes' : 'one window: gain against its counting noise only, nothing said of change over time';
+  return (
+    `stale layers ${stale.length} of ${told.length}` +
+    (stale.length ? `, gain/se from ${z[0].toFixed(1)} to ${z[z.length - 1].toFixed(1)}` : '') +
+    ` (${basis})`
+  );
 }
 
 /**

@@ -38,26 +38,77 @@ export function replicateMinMax(h: ArrayLike<number>, slots: number, maxReplicas
  */
 export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: number): Int32Array {
   const E = h.length;
-  const items: number[] = [];
-  for (let e = 0; e < E; e++) for (let c = 0; c < reps[e]; c++) items.push(e);
-  items.sort((x, y) => h[y] / reps[y] - h[x] / reps[x] || y - x);
+  let n = 0;
+  for (let e = 0; e < E; e++) n += reps[e];
+  const size = new Float64Array(E);
+  for (let e = 0; e < E; e++) size[e] = h[e] / reps[e];
+  // experts by replica load, larger id first on ties; an expert's replicas follow one another
+  const order: number[] = new Array<number>(E);
+  for (let e = 0; e < E; e++) order[e] = e;
+  order.sort((x, y) => size[y] - size[x] || y - x);
+  const items = new Int32Array(n);
+  for (let j = 0, i = 0; j < E; j++) for (let c = 0; c < reps[order[j]]; c++) items[i++] = order[j];
+  // ranks with a free slot in a binary min-heap on (load, rank): the least-loaded rank, lowest
+  // index first on ties, as a scan would find it, in O(log R) per replica
   const load = new Float64Array(R);
   const count = new Int32Array(R);
   const has = new Uint8Array(R * E);
   const row = new Int32Array(R * S);
-  for (const e of items) {
-    let best = -1;
-    let bestDup = -1;
-    for (let r = 0; r < R; r++) {
-      if (count[r] >= S) continue;
-      if (has[r * E + e] === 0) {
-        if (best < 0 || load[r] < load[best]) best = r;
-      } else if (bestDup < 0 || load[r] < load[bestDup]) bestDup = r;
+  const heap = new Int32Array(R);
+  let len = 0;
+  const less = (a: number, b: number): boolean => load[a] < load[b] || (load[a] === load[b] && a < b);
+  const up = (i: number): void => {
+    const x = heap[i];
+    while (i > 0) {
+      const j = (i - 1) >> 1;
+      if (!less(x, heap[j])) break;
+      heap[i] = heap[j];
+      i = j;
     }
-    const r = best >= 0 ? best : bestDup;
+    heap[i] = x;
+  };
+  const down = (i: number): void => {
+    const x = heap[i];
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= len) break;
+      if (c + 1 < len && less(heap[c + 1], heap[c])) c++;
+      if (!less(heap[c], x)) break;
+      heap[i] = heap[c];
+      i = c;
+    }
+    heap[i] = x;
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    heap[0] = heap[--len];
+    if (len > 0) down(0);
+    return top;
+  };
+  const push = (r: number): void => {
+    heap[len] = r;
+    up(len++);
+  };
+  for (let r = 0; r < R && S > 0; r++) push(r);
+  const aside = new Int32Array(R);
+  for (let i = 0; i < n; i++) {
+    const e = items[i];
+    // the least-loaded rank that does not hold e; failing that, the least-loaded one (a duplicate)
+    let na = 0, r = -1;
+    while (len > 0) {
+      const q = pop();
+      if (has[q * E + e] === 0) {
+        r = q;
+        break;
+      }
+      aside[na++] = q;
+    }
+    if (r < 0) r = aside[0];
+    for (let j = 0; j < na; j++) if (aside[j] !== r) push(aside[j]);
     row[r * S + count[r]++] = e;
-    load[r] += h[e] / reps[e];
+    load[r] += size[e];
     has[r * E + e] = 1;
+    if (count[r] < S) push(r);
   }
   return repairDuplicates(row, E, S);
 }

@@ -2,10 +2,10 @@ import { invalid } from '../errors';
 import { DeploymentShape, assertShape, numSlots } from '../shape/deployment-shape';
 import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
 import { toHeatEpisodes } from '../heat/heat';
-import { PolicyInput, PolicyResult } from './types';
+import { LayerCertainty, PolicyInput, PolicyResult } from './types';
 
 /**
- * The offline heat file of `eplb plan` (DESIGN.md "Offline policy files"), already parsed from
+ * The offline heat file of `eplb plan` (docs/design.md, "Offline policy files"), already parsed from
  * JSON: num_ranks, num_nodes, slots_per_rank, num_groups?, heat[episode][layer][expert], current?.
  * Every error names the field, e.g. `heat[2][5]: has 7 experts, expected 8`.
  */
@@ -65,6 +65,16 @@ export function planFileDocument(result: PolicyResult): Record<string, unknown> 
       episode_imbalance_after: r.episodeAfter,
       transfers: r.transfers,
       redeployed: r.redeployed,
+      ...(r.certainty ? { certainty: certaintyDocument(r.certainty) } : {}),
     })),
   };
+}
+
+/**
+ * How sure the plan is that a layer's map is stale, in the plan file: the gain and its standard
+ * error, their ratio z, and what they rest on ('held-out' episodes, or 'one-window': the window's
+ * counting noise only, silent on how the traffic will change).
+ */
+function certaintyDocument(c: LayerCertainty): Record<string, unknown> {
+  return { stale: c.stale, basis: c.basis, gain: c.gain, se: c.se, z: c.se > 0 ? c.gain / c.se : null };
 }

@@ -5,7 +5,8 @@ import { LayerProblem, PlacementState, groupEpisodes } from './engine';
 import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
-import { PolicyInput, PolicyOptions } from './types';
+import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
+import { heldOutScreen, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, planForDrift, stickyConstruct } from './drift';
 import { LayerStats, layerStats } from './layer-stats';
 
@@ -20,6 +21,16 @@ function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: F
 /** Whether a gain (mean per-episode imbalance) is worth its transfers. */
 function paysFor(gain: number, transfers: number, perTransfer: number, minGain: number): boolean {
   return gain >= minGain && gain > perTransfer * transfers;
+}
+
+/**
+ * Every episode its own shot: the frontier of a stale map whose heat persists is walked on the
+ * episodes one by one (its moves are judged by the per-episode peaks the next interval will be
+ * measured by, not by a mean that hides them); heat that does not persist is walked on its
+ * typical levels instead (the layer's robust shot), so that a burst does not make the plan.
+ */
+function episodesProblem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array): LayerProblem {
+  return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, heat.length, heat.map((ep) => ep[layer]), w);
 }
 
 /** A one-shot problem from one heat vector. */
@@ -131,20 +142,21 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
 }
 
 /**
- * default: what the scheduler runs. Recent episodes weigh more (half-life of half the window),
- * the objective is over every episode (so alternating hot sets are planned for at once), and a
- * layer is redeployed only when its imbalance on recent heat exceeds 1 + threshold and the local
- * search's projected gain exceeds both minGain and λ per transfer (for a layer whose episodes form
- * one shot, stationaryGainPerTransfer, which the search also charges per transfer), and when the
- * held-out check confirms it. A layer whose heat drifts (driftMap) is instead planned for a
- * forecast of the next interval, from a construction that keeps replicas where they are unless a
- * transfer pays, when a held-out check confirms that plan too. A layer whose heat deviations do
- * not persist from episode to episode (noise, random spikes: heatPersists) is planned as
- * stationary, from each expert's typical (trimmed mean) share. Layers of several shots
- * (alternating phases) take the better, episode by episode, of the search from the map in service
- * and a sticky construction.
+ * default: what the scheduler runs. Per layer, from the map in service:
+ * - heat that drifts (driftMap) is planned for a forecast of the next interval, when a held-out
+ *   check confirms that plan;
+ * - heat that forms one shot (stationary within the window, noise, random spikes, or a single
+ *   window) asks only whether the map in service still fits it (staleVerdict): a map shown stale
+ *   out of sample (or, on one window, beyond its counting noise) is re-planned along its gain vs
+ *   transfers frontier up to the knee; one that still fits stays as it is. Heat whose deviations
+ *   do not persist (heatPersists) is planned from each expert's typical (trimmed mean) share;
+ * - heat of several shots (alternating phases) takes the better, episode by episode, of the
+ *   search from the map in service and a sticky construction, redeployed only when its imbalance
+ *   exceeds 1 + threshold, its gain pays (minGain, λ per transfer) and the held-out check
+ *   confirms it. Recent episodes weigh more (half-life of half the window).
+ * Without a map in service, plans from scratch like flash.
  */
-export function defaultPolicy(input: PolicyInput): number[][] {
+export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): number[][] {
   const { shape, heat, current, options = {} } = input;
   const K = heat.length;
   const w = decayWeights(K, options.halfLife ?? 2 * K);
@@ -160,14 +172,44 @@ export function defaultPolicy(input: PolicyInput): number[][] {
   // the search (moves worth less than this per transfer are not taken) as in the decision
   const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
   const out: number[][] = [];
+  const { numRanks: R, slotsPerRank: S } = shape;
+  // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
+  // episode: such a layer is planned as stationary — one shot, at the stationary price per transfer
+  const allStats = Array.from({ length: shape.numLayers }, (_, l) => layerStats(heat, l, K - (K >> 1)));
+  // the held-out stale test of every layer first: its noise is pooled over the layers
+  const screens = K >= 4
+    ? allStats.map((st, l) => heldOutScreen(heat, l, current[l], R, S, options.maxShots === undefined && !st.persists ? st.olderLevel : null))
+    : [];
+  const noise = pooledNoise(screens);
   for (let l = 0; l < shape.numLayers; l++) {
-    // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
-    // episode: such a layer is planned as stationary — one shot, at the stationary price per transfer
-    const stats = layerStats(heat, l, K - (K >> 1));
+    const stats = allStats[l];
     const persists = stats.persists;
+    // drift is a deviation that persists: a layer that fails that test is not planned for one
+    const drift = persists ? driftMap(shape, heat, l, current[l], lambda, options) : null;
+    if (drift) {
+      out.push(Array.from(drift));
+      continue;
+    }
     // such a layer: one shot of each expert's typical level, as is its held-out check
     const robust = options.maxShots === undefined && !persists ? stats : null;
     const pb = robust ? oneShot(shape, robust.level) : problem(shape, heat, l, w, options);
+    if (pb.K === 1) {
+      // one shot (heat that is stationary within the window, or a single window): the question
+      // is only whether the map in service still fits it. A map whose traffic has gone (a new
+      // workload, input length, phase of serving) is re-planned along its gain vs transfers
+      // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
+      // stays as it is (what a fresh plan would gain on it is noise)
+      const walked = robust ? pb : episodesProblem(shape, heat, l, w);
+      const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers } : null;
+      // the far end of the frontier: the exact search's plan, where the exact search runs (layers
+      // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
+      // better than the walk from the map in service and far dearer
+      const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked, options, 300_000) : undefined;
+      const stale = staleVerdict(heat, l, current[l], R, S, walked, screen, minGain, exact);
+      if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
+      out.push(Array.from(stale.row ?? current[l]));
+      continue;
+    }
     const st = new PlacementState(pb, current[l]);
     const f0 = st.objective() + pb.zeroEpisodesWeight();
     if (f0 <= 1 + threshold) {
@@ -192,9 +234,7 @@ export function defaultPolicy(input: PolicyInput): number[][] {
     const gain = f0 - (best.objective() + pb.zeroEpisodesWeight());
     const pays = paysFor(gain, best.transfers, pb.K > 1 ? lambda : stationaryPrice, minGain);
     const confirmed = pays && heldOutConfirms(shape, heat, l, current[l], lambda, options, robust);
-    // drift is a deviation that persists: a layer that fails that test is not planned for one
-    const drift = persists ? driftMap(shape, heat, l, current[l], lambda, options) : null;
-    out.push(drift ? Array.from(drift) : confirmed ? Array.from(best.slot) : Array.from(current[l]));
+    out.push(confirmed ? Array.from(best.slot) : Array.from(current[l]));
     if (best !== st) best.release();
     st.release();
   }

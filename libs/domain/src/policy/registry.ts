@@ -1,11 +1,12 @@
 import { invalid } from '../errors';
 import { assertShape, numSlots } from '../shape/deployment-shape';
 import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
-import { HeatEpisodes } from '../heat/heat';
+import { HeatEpisodes, windowSum } from '../heat/heat';
 import { peakOverMean } from '../heat/imbalance';
 import { alignToCurrent, layerTransfers } from '../transfer/transfer-plan';
 import { defaultPolicy, flashPolicy, greedyPolicy, incrementalPolicy } from './policies';
-import { LayerPolicy, LayerReport, PolicyInput, PolicyResult } from './types';
+import { LayerCertainty, LayerPolicy, LayerReport, PolicyInput, PolicyOptions, PolicyResult } from './types';
+import { assertExcludeRanks, expandRow, liveRanks, liveShape, reviveOnLiveRanks } from './exclude-ranks';
 
 interface Entry {
   readonly run: LayerPolicy;
@@ -28,10 +29,10 @@ export type Policy = (input: PolicyInput) => PolicyResult;
 export function getPolicy(name: string): Policy {
   const entry = Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined;
   if (!entry) throw invalid('policy', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
-  return (input) => {
-    assertPolicyInput(input);
+  const plan = (input: PolicyInput): PolicyResult => {
     const { shape, heat, current } = input;
-    let map = entry.run(input);
+    const notes: LayerCertainty[] = [];
+    let map = entry.run(input, notes);
     // experts a rank keeps stay in their slots: only arriving experts are written
     if (current && !entry.slotAligned) map = map.map((row, l) => alignToCurrent(current[l], row, shape.slotsPerRank));
     assertPhysicalToLogical(map, shape.numLayers, shape.numExperts, numSlots(shape));
@@ -51,10 +52,42 @@ export function getPolicy(name: string): Policy {
         episodeAfter: after.episodeMean,
         transfers: current && redeployed ? layerTransfers(current[l], row, shape.slotsPerRank) : 0,
         redeployed,
+        ...(notes[l] ? { certainty: notes[l] } : {}),
       };
     });
     return { policy: name, physicalToLogical: map, layers };
   };
+  return (input) => {
+    assertPolicyInput(input);
+    const exclude = input.options?.excludeRanks;
+    return exclude && exclude.length > 0 ? aroundLostRanks(input, exclude, plan) : plan(input);
+  };
+}
+
+/**
+ * A plan for the live ranks alone (exclude-ranks.ts): the map in service cut to the live ranks
+ * and every lost expert revived there (the fewest transfers that keep each expert served), the
+ * policy run on that, the excluded ranks put back as they are. Reports are the live ranks'; the
+ * transfers are counted against the whole map in service.
+ */
+function aroundLostRanks(input: PolicyInput, exclude: readonly number[], plan: (input: PolicyInput) => PolicyResult): PolicyResult {
+  const { shape, heat, current, options = {} } = input;
+  const { numRanks: R, slotsPerRank: S, numExperts: E } = shape;
+  assertExcludeRanks(exclude, shape);
+  const live = liveRanks(R, exclude);
+  const liveCurrent = current?.map((row, l) => reviveOnLiveRanks(row, live, S, E, windowSum(heat, l)));
+  const rest: PolicyOptions = { ...options, excludeRanks: undefined };
+  const res = plan({ shape: liveShape(shape, live), heat, ...(liveCurrent ? { current: liveCurrent } : {}), options: rest });
+  const map = res.physicalToLogical.map((row, l) => expandRow(row, live, R, S, current?.[l]));
+  assertPhysicalToLogical(map, shape.numLayers, E, numSlots(shape));
+  const layers = res.layers.map((r, l) => {
+    if (!current) return r;
+    const transfers = layerTransfers(current[l], map[l], S);
+    let redeployed = false;
+    for (let p = 0; p < map[l].length && !redeployed; p++) redeployed = map[l][p] !== current[l][p];
+    return { ...r, transfers, redeployed };
+  });
+  return { policy: res.policy, physicalToLogical: map, layers };
 }
 
 class Scratch {

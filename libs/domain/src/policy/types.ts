@@ -34,6 +34,12 @@ export interface PolicyOptions {
   readonly maxShots?: number;
   /** Correlation an episode needs with a shot to join it (default 0.7). */
   readonly similarity?: number;
+  /**
+   * Lost ranks: the plan is made for the other ranks alone, every logical expert keeping a replica
+   * on a live one; the excluded ranks' slots keep what they hold in the map in service
+   * (exclude-ranks.ts says why and what they hold without one).
+   */
+  readonly excludeRanks?: readonly number[];
   /** Greedy: groups → nodes → ranks (default: when groups divide by nodes and it is within 1% of flat). */
   readonly hierarchical?: boolean;
 }
@@ -58,6 +64,22 @@ export interface LayerReport {
   readonly transfers: number;
   /** False when the policy kept the layer as it is in service. */
   readonly redeployed: boolean;
+  /** How sure the policy is that the map in service is stale (policies that tell; default does). */
+  readonly certainty?: LayerCertainty;
+}
+
+/**
+ * How sure a plan can be that a layer's map in service is stale: the expected gain of the move
+ * (mean per-episode imbalance) and its standard error, on held-out episodes when there are at
+ * least 4 ('held-out'), else on the window itself against the counting noise of its heat
+ * ('one-window': says nothing of how the traffic will change).
+ */
+export interface LayerCertainty {
+  readonly basis: 'held-out' | 'one-window';
+  readonly gain: number;
+  readonly se: number;
+  /** True when the layer was re-planned as stale. */
+  readonly stale: boolean;
 }
 
 export interface PolicyResult {
@@ -67,4 +89,4 @@ export interface PolicyResult {
 }
 
 /** Computes one map per layer; the registry adds reports and validation. */
-export type LayerPolicy = (input: PolicyInput) => number[][];
+export type LayerPolicy = (input: PolicyInput, notes?: LayerCertainty[]) => number[][];

@@ -47,4 +47,17 @@ describe('propose', () => {
     expect(none.status).toBe('nothing');
     expect(none.reason).toMatch(/exceed the transfer budget of 0/);
   });
+
+  it('plans around lost ranks: every layer that would leave an expert unserved is proposed, even past the transfer budget', () => {
+    // rank 0 holds [4, 0, 1]: 4 has no other replica, so it is lost with the rank
+    const flat = episodes(() => [100, 100, 100, 100, 100, 100, 100, 100]);
+    const p = propose(shape, flat, current, { ...settings, maxTransfers: 0, excludeRanks: [0] });
+    expect(p.chosenLayers).toEqual([0, 1, 2]);
+    for (const row of p.candidate) {
+      const live = new Set(row.slice(3));
+      expect(live.size).toBe(8);
+      expect(row.slice(0, 3)).toEqual(current[0].slice(0, 3));
+    }
+  });
 });
+

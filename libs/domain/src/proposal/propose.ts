@@ -16,6 +16,12 @@ export interface ProposalSettings {
   readonly maxTransfers: number | null;
   /** Bytes of one expert's weights, to report what a rollout moves. */
   readonly expertBytes: number;
+  /**
+   * Lost ranks (the policy plans for the others; see the policies' excludeRanks). A layer whose
+   * map in service leaves an expert without a replica on a live rank is always chosen, whatever
+   * its gain and the transfer budget: otherwise that expert is not served.
+   */
+  readonly excludeRanks?: readonly number[];
 }
 
 export interface LayerFigures {
@@ -51,21 +57,30 @@ export interface Proposal {
  */
 export function propose(shape: DeploymentShape, heat: HeatEpisodes, current: readonly LayerPlacement[], settings: ProposalSettings): Proposal {
   if (heat.length === 0) throw invalid('heat', 'no episodes to plan from');
-  const result = getPolicy(settings.policy)({ shape, heat, current, options: { threshold: settings.threshold, minGain: settings.minGain } });
+  const exclude = settings.excludeRanks ?? [];
+  const result = getPolicy(settings.policy)({
+    shape,
+    heat,
+    current,
+    options: { threshold: settings.threshold, minGain: settings.minGain, ...(exclude.length ? { excludeRanks: exclude } : {}) },
+  });
   const { numRanks: R, slotsPerRank: S } = shape;
   const rows = result.physicalToLogical.map((row, l) => {
     const before = layerImbalance(current[l], heat, l, R, S).episodeMean;
     const after = layerImbalance(row, heat, l, R, S).episodeMean;
     const report = result.layers[l];
-    return { layer: l, before, after, gain: before - after, transfers: report.transfers, candidate: report.redeployed && before - after >= settings.minGain };
+    const must = exclude.length > 0 && losesExpert(current[l], exclude, S, shape.numExperts);
+    return { layer: l, before, after, gain: before - after, transfers: report.transfers, must, candidate: must || (report.redeployed && before - after >= settings.minGain) };
   });
   // Best gain per transfer first, within the budget.
-  const order = rows.filter((r) => r.candidate).sort((a, b) => b.gain / Math.max(1, b.transfers) - a.gain / Math.max(1, a.transfers));
+  const order = rows
+    .filter((r) => r.candidate)
+    .sort((a, b) => Number(b.must) - Number(a.must) || b.gain / Math.max(1, b.transfers) - a.gain / Math.max(1, a.transfers));
   const chosen = new Set<number>();
   let transfers = 0;
   let cut = 0;
   for (const r of order) {
-    if (settings.maxTransfers !== null && transfers + r.transfers > settings.maxTransfers) {
+    if (!r.must && settings.maxTransfers !== null && transfers + r.transfers > settings.maxTransfers) {
       cut++;
       continue;
     }
@@ -100,4 +115,12 @@ export function propose(shape: DeploymentShape, heat: HeatEpisodes, current: rea
     currentMean: mean('current'),
     candidateMean: mean('candidate'),
   };
+}
+
+/** Whether some logical expert has no replica outside the excluded ranks in a layer's row. */
+function losesExpert(row: LayerPlacement, exclude: readonly number[], S: number, E: number): boolean {
+  const live = new Uint8Array(E);
+  const gone = new Set(exclude);
+  for (let p = 0; p < row.length; p++) if (!gone.has(Math.floor(p / S))) live[row[p]] = 1;
+  return live.includes(0);
 }

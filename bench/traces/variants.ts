@@ -1,0 +1,118 @@
+/**
+ * Our own variants of the policy traces, made in memory by bench:policy (nothing here is tuned to
+ * a policy; every variant is a new draw or a new cut of data the policies have not been fitted
+ * on). Three families, labelled by what they are:
+ * - "(real, cut)": other windows of the real measured loads in /work/shared/traces/real — other
+ *   seen/next splits of the Qwen iterations (the first half of the seen window judged on its second
+ *   half; the next window split the same way; the whole seen window as ONE summed window), the
+ *   DeepSeek-V3 prefill shift the other way round (512 seen, 2048 next) and the same loads on
+ *   another engine shape (64 ranks × 5 slots, map in service planned by our greedy on the 4096
+ *   window, the one the shared file's map was planned on);
+ * - "(generated)": the repo's seeded router model (libs/domain/src/simulation/router-model.ts) on
+ *   other shapes and seeds than bench/traces: a workload shift (the map in service planned on one
+ *   seed's hot set, the traffic from another's), drift, alternation, spikes and stationary heat,
+ *   and a shift seen as one summed window.
+ * Each variant has a kind (the targets it is judged by) in its name: shift, drift, alternating,
+ * spikes, stationary, same, fit (one window judged on itself).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeploymentShape, HeatEpisodes, RouterModel, ScenarioKind, getPolicy, heatFileToInput, toHeatEpisodes } from '@eplb/domain';
+
+export interface Variant {
+  readonly name: string;
+  readonly shape: DeploymentShape;
+  readonly heat: HeatEpisodes;
+  readonly current: number[][];
+  readonly future: HeatEpisodes;
+}
+
+const REAL = '/work/shared/traces/real';
+
+function readReal(name: string): { shape: DeploymentShape; heat: HeatEpisodes; current: number[][]; future: HeatEpisodes } {
+  const input = heatFileToInput(JSON.parse(readFileSync(join(REAL, `${name}.json`), 'utf8')));
+  const future = toHeatEpisodes(JSON.parse(readFileSync(join(REAL, `${name}.future.json`), 'utf8')).heat);
+  return { shape: input.shape, heat: input.heat, current: input.current as number[][], future };
+}
+
+/** All episodes summed into one (a one-window heat file, as SGLang's and vLLM's recorders write). */
+const summed = (heat: HeatEpisodes): HeatEpisodes => [heat[0].map((_, l) => heat.reduce((acc, ep) => acc.map((v, e) => v + ep[l][e]), new Float64Array(heat[0][l].length)))];
+
+export function realCuts(): Variant[] {
+  const out: Variant[] = [];
+  for (const [file, kind] of [['real-qwen-shift', 'shift'], ['real-qwen-same', 'same']] as const) {
+    const t = readReal(file);
+    const K = t.heat.length, h = K >> 1, F = t.future.length, hf = F >> 1;
+    const stem = file.replace('real-', '').replace(`-${kind}`, '');
+    out.push({ name: `${stem}-${kind}-early`, shape: t.shape, heat: t.heat.slice(0, h), current: t.current, future: t.heat.slice(h) });
+    out.push({ name: `${stem}-${kind}-late`, shape: t.shape, heat: t.future.slice(0, hf), current: t.current, future: t.future.slice(hf) });
+    out.push({ name: `${stem}-${kind}-onewindow`, shape: t.shape, heat: summed(t.heat), current: t.current, future: t.future });
+  }
+  const p = readReal('real-dsv3-prefill-shift');
+  out.push({ name: 'dsv3-prefill-shift-reversed', shape: p.shape, heat: p.future, current: p.current, future: p.heat });
+  const fit = readReal('real-dsv3-fit'); // its heat is the 4096 window
+  const wide: DeploymentShape = { ...p.shape, numRanks: 64, slotsPerRank: 5, numNodes: 8 };
+  const in4096 = getPolicy('greedy')({ shape: wide, heat: fit.heat }).physicalToLogical;
+  out.push({ name: 'dsv3-prefill-shift-64x5', shape: wide, heat: p.heat, current: in4096, future: p.future });
+  const in2048 = getPolicy('greedy')({ shape: wide, heat: p.heat }).physicalToLogical;
+  out.push({ name: 'dsv3-fit-64x5', shape: wide, heat: fit.heat, current: in2048, future: fit.future });
+  return out;
+}
+
+interface Gen {
+  readonly E: number;
+  readonly R: number;
+  readonly S: number;
+  readonly L: number;
+  readonly topK: number;
+}
+
+function draw(g: Gen, scenarios: ScenarioKind[], seed: number, episodes: number): HeatEpisodes[] {
+  const steps = 16;
+  const model = new RouterModel({
+    numLayers: g.L,
+    numExperts: g.E,
+    tokensPerStep: 256,
+    topK: g.topK,
+    seed,
+    scenarios,
+    phaseSteps: steps,
+    driftSteps: 4 * steps,
+    spikeSteps: steps / 2,
+  });
+  const step = new Int32Array(g.L * g.E);
+  const out: HeatEpisodes[] = [];
+  for (let i = 0; i < 3; i++) {
+    const heat: Float64Array[][] = [];
+    for (let k = 0; k < episodes; k++) {
+      const ep = Array.from({ length: g.L }, () => new Float64Array(g.E));
+      for (let s = 0; s < steps; s++) {
+        model.next(step);
+        for (let l = 0; l < g.L; l++) for (let e = 0; e < g.E; e++) ep[l][e] += step[l * g.E + e];
+      }
+      heat.push(ep);
+    }
+    out.push(heat);
+  }
+  return out;
+}
+
+export function generated(): Variant[] {
+  const a: Gen = { E: 64, R: 8, S: 10, L: 12, topK: 6 };
+  const b: Gen = { E: 128, R: 16, S: 10, L: 8, topK: 8 };
+  const shapeOf = (g: Gen): DeploymentShape => ({ numLayers: g.L, numExperts: g.E, numRanks: g.R, slotsPerRank: g.S, numNodes: 1 });
+  const greedy = (g: Gen, heat: HeatEpisodes): number[][] => getPolicy('greedy')({ shape: shapeOf(g), heat }).physicalToLogical;
+  const out: Variant[] = [];
+  for (const [g, tag, seed] of [[a, '64x8x10', 21], [b, '128x16x10', 31]] as const) {
+    // a new workload: the map in service planned on one seed's traffic, the traffic from another's
+    const [oldTraffic] = draw(g, ['stationary'], seed, 16);
+    const [, seen, future] = draw(g, ['stationary'], seed + 1, 16);
+    out.push({ name: `gen-shift-${tag}`, shape: shapeOf(g), heat: seen, current: greedy(g, oldTraffic), future });
+    out.push({ name: `gen-shift-${tag}-onewindow`, shape: shapeOf(g), heat: summed(seen), current: greedy(g, oldTraffic), future });
+    for (const [kind, scen] of [['drift', ['drift']], ['alternating', ['alternating']], ['spikes', ['spikes']], ['stationary', ['stationary']]] as const) {
+      const [before, s2, f2] = draw(g, [...scen], seed + 7, 16);
+      out.push({ name: `gen-${kind}-${tag}`, shape: shapeOf(g), heat: s2, current: greedy(g, before), future: f2 });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,195 @@
+import { HeatEpisodes, windowSum } from '../heat/heat';
+import { LayerProblem } from './engine';
+import { greedyLayer } from './greedy';
+import { episodeImbalances } from './episode-imbalance';
+import { kneeIndex, searchPath } from './search-path';
+
+/**
+ * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
+ * how far to move it? The answer and how sure it is.
+ */
+export interface StaleVerdict {
+  /** The map to deploy, or null: keep the map in service (not shown stale). */
+  readonly row: Int32Array | null;
+  readonly transfers: number;
+  /**
+   * 'held-out': a fresh plan made from the older half of the episodes was judged against the map
+   * in service on the newer half; gain and se are that judgement's mean per-episode gain and its
+   * standard error. 'one-window': too few episodes to hold any out; gain is the plan's on the
+   * window itself and se the counting noise of the heat (a Poisson count n has sd √n), which says
+   * nothing of how the traffic will change.
+   */
+  readonly basis: 'held-out' | 'one-window';
+  readonly gain: number;
+  readonly se: number;
+}
+
+/**
+ * Family-wise false-alarm rate of the held-out test over a deployment's layers: the test runs on
+ * every layer, so each layer's z is Bonferroni-corrected to a one-sided α / L (z ≈ 2.6 for 12
+ * layers, 3.0 for 58, 3.5 for 232): under stationary heat a map is re-planned by chance in one
+ * proposal in twenty, not in every few dozen layers.
+ */
+const FAMILY_ALPHA = 0.05;
+
+/**
+ * Threshold of the held-out test for a deployment of `layers` layers (see FAMILY_ALPHA), in
+ * standard errors estimated from `n` held-out episodes: Student's t with n − 1 degrees of freedom
+ * (the se is estimated from the episodes; with few degrees of freedom a normal threshold would be
+ * crossed by chance more often than α says). n = Infinity: the normal quantile.
+ */
+export function staleZ(layers: number, n = Infinity): number {
+  return tQuantile(1 - FAMILY_ALPHA / Math.max(1, layers), n - 1);
+}
+
+/**
+ * z on one window: the one-standard-error rule of default's other checks. The counting se it is
+ * applied to is an upper bound (the two maps' errors are added as if independent, though they
+ * share the counts), so the rule is stricter than one se of the gain itself.
+ */
+const ONE_WINDOW_Z = 1;
+
+/** One layer's held-out judgement: per newer episode, imbalance under the map in service minus under the fresh plan. */
+export interface HeldOutScreen {
+  readonly diffs: Float64Array;
+  readonly mean: number;
+}
+
+/**
+ * With at least 4 episodes the question is answered out of sample: the plain greedy planned on
+ * the older half of the episodes (their sum, or `olderLevel`: each expert's typical level there,
+ * for heat whose deviations do not persist, so that a burst does not make the plan) is judged
+ * against the map in service on each episode of the newer half. Under stationary heat a map
+ * planned from other noise does no better than the map in service (both were planned from heat
+ * like it); a stale map loses to any fresh plan, by far more than the episode noise. Cheap enough
+ * for every layer (the speed target is met on layers that stay).
+ */
+export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, R: number, S: number, olderLevel: ArrayLike<number> | null): HeldOutScreen {
+  const K = heat.length;
+  const split = K - (K >> 1);
+  const base = episodeImbalances(heat, layer, split, K, current, R, S);
+  const fresh = episodeImbalances(heat, layer, split, K, greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S), R, S);
+  const diffs = new Float64Array(base.length);
+  let sum = 0;
+  for (let k = 0; k < base.length; k++) sum += diffs[k] = base[k] - fresh[k];
+  return { diffs, mean: sum / Math.max(1, base.length) };
+}
+
+/**
+ * The held-out test's noise, pooled over the layers screened: the per-episode differences' variance
+ * about each layer's own mean, summed over layers (one engine, the same episodes; with only a
+ * few held-out episodes a layer's own variance is too unsteady to test against — from 2 episodes
+ * it has one degree of freedom). Returns the pooled sd and its degrees of freedom.
+ */
+export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: number; dof: number } {
+  let ss = 0, dof = 0;
+  for (const sc of screens) {
+    if (!sc || sc.diffs.length < 2) continue;
+    for (let k = 0; k < sc.diffs.length; k++) ss += (sc.diffs[k] - sc.mean) ** 2;
+    dof += sc.diffs.length - 1;
+  }
+  return { sd: dof > 0 ? Math.sqrt(ss / dof) : 0, dof };
+}
+
+/**
+ * Is the layer stale, and how far to move it. With a held-out screen: its mean gain must exceed
+ * staleZ standard errors (the pooled sd over √n; t on the pooled degrees of freedom, family-wise
+ * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out: the window's
+ * own gain must exceed both minGain and the counting noise (ONE_WINDOW_Z).
+ *
+ * How far to move: the layer's frontier from the map in service (searchPath on `pb`) is cut at its
+ * knee (kneeIndex), the point past which each further transfer buys less than the average one.
+ */
+export function staleVerdict(
+  heat: HeatEpisodes,
+  layer: number,
+  current: ArrayLike<number>,
+  R: number,
+  S: number,
+  pb: LayerProblem,
+  screen: { readonly test: HeldOutScreen; readonly noise: { readonly sd: number; readonly dof: number }; readonly layers: number } | null,
+  minGain: number,
+  target?: () => ArrayLike<number>,
+): StaleVerdict {
+  if (screen) {
+    const { test, noise, layers } = screen;
+    const se = noise.sd / Math.sqrt(test.diffs.length);
+    if (!(test.mean > staleZ(layers, noise.dof + 1) * se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
+    const path = searchPath(pb, current, pb.P, target);
+    const i = kneeIndex(path, se);
+    return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
+  }
+  const path = searchPath(pb, current, pb.P, target);
+  const floor = countingNoise(heat, layer, current, current, R, S);
+  const i = kneeIndex(path, floor);
+  const gain = path.f[0] - path.f[i];
+  const se = countingNoise(heat, layer, current, path.rows[i], R, S);
+  const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
+  return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
+}
+
+/**
+ * Standard error of the window's imbalance gain from counting alone: the heat of an expert is a
+ * count of token picks, Poisson with sd √count, so a rank's load (a sum of counts over replica
+ * shares) has sd about √load, and the imbalance max/mean about imbalance/√(peak load). The two
+ * maps' errors are added in quadrature (an upper bound: they share the counts). 0 when the heat is
+ * all zero.
+ */
+function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, b: ArrayLike<number>, R: number, S: number): number {
+  const h = windowSum(heat, layer);
+  const peak = (row: ArrayLike<number>): [number, number] => {
+    const reps = new Int32Array(h.length);
+    for (let p = 0; p < R * S; p++) reps[row[p]]++;
+    let m = 0, total = 0;
+    for (let r = 0, p = 0; r < R; r++) {
+      let load = 0;
+      for (let j = 0; j < S; j++, p++) load += h[row[p]] / reps[row[p]];
+      total += load;
+      if (load > m) m = load;
+    }
+    return [m, total];
+  };
+  const [ma, total] = peak(a);
+  const [mb] = peak(b);
+  if (!(total > 0)) return 0;
+  const ia = (ma * R) / total, ib = (mb * R) / total;
+  return Math.sqrt((ia * ia) / Math.max(1, ma) + (ib * ib) / Math.max(1, mb));
+}
+
+/**
+ * The standard normal quantile Φ⁻¹(p), 0 < p < 1 (Acklam's rational approximation, relative error
+ * below 1.2e-9: ample for a test threshold).
+ */
+export function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5, r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/**
+ * Student's t quantile with ν degrees of freedom: exact for ν = 1 and 2, the Cornish–Fisher
+ * expansion in 1/ν around the normal quantile beyond (Abramowitz & Stegun 26.7.5; within 1% from
+ * ν = 3 at the tails used here); the normal quantile for ν = Infinity.
+ */
+export function tQuantile(p: number, nu: number): number {
+  if (!(nu >= 1)) return Infinity;
+  if (nu === 1) return Math.tan(Math.PI * (p - 0.5));
+  if (nu === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
+  const z = normalQuantile(p);
+  if (!Number.isFinite(nu)) return z;
+  const z2 = z * z;
+  const g1 = (z2 + 1) * z / 4;
+  const g2 = ((5 * z2 + 16) * z2 + 3) * z / 96;
+  const g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384;
+  const g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160;
+  return z + g1 / nu + g2 / nu ** 2 + g3 / nu ** 3 + g4 / nu ** 4;
+}
