@@ -1,3 +1,4 @@
+import type { RolloutStepInput } from '@eplb/contracts';
 import type { DeploymentRecord, PolicyRunRecord } from '@eplb/persistence';
 
 export interface SettingsResponse {
@@ -9,10 +10,22 @@ export interface SettingsResponse {
   phase: string;
   mode: string;
   expertBytes: number;
+  /** Rollouts nobody spelled out (automatic, approve-and-deploy) run with these. */
+  rolloutSteps: RolloutStepInput[];
+  rolloutOnFailure: 'rollback' | 'hold';
+  rolloutBytesPerSecond: number | null;
+  maxAutoRolloutsPerHour: number;
   settingsVersion: number;
+  /** When the deployment entered its mode. */
+  modeSince: string;
 }
 
-export const toSettingsResponse = (d: DeploymentRecord): SettingsResponse => ({ ...d.settings, settingsVersion: d.settingsVersion });
+export const toSettingsResponse = (d: DeploymentRecord): SettingsResponse => ({
+  ...d.settings,
+  rolloutSteps: [...d.settings.rolloutSteps],
+  settingsVersion: d.settingsVersion,
+  modeSince: d.modeSince.toISOString(),
+});
 
 export interface PolicyRunResponse {
   id: string;

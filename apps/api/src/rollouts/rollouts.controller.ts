@@ -10,11 +10,11 @@ import { ControlRolloutUseCase } from './control-rollout.use-case';
 import { GetRolloutUseCase } from './get-rollout.use-case';
 import { ListRolloutsUseCase } from './list-rollouts.use-case';
 import { RequestRolloutUseCase } from './request-rollout.use-case';
+import { rolloutSteps } from './rollout-step.schema';
 
-const step = z.union([z.number().int().positive(), z.literal('rest'), z.strictObject({ layers: z.union([z.number().int().positive(), z.literal('rest')]), analysis: z.boolean().optional() })]);
 const startBody = z.strictObject({
   mapVersion: z.number().int().positive(),
-  steps: z.array(step).min(1).max(64).optional(),
+  steps: rolloutSteps.optional(),
   onFailure: z.enum(['rollback', 'hold']).optional(),
   /** Cap on the bytes each agent sends per second during this rollout (keeps transfers from starving serving). */
   bytesPerSecond: z.number().positive().max(1e12).optional(),

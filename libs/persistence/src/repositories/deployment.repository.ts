@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import type { RolloutStepInput } from '@eplb/contracts';
 import { DeploymentEntity } from '../entities/deployment.entity';
 import { EventEntity } from '../entities/event.entity';
 import { MapVersionEntity } from '../entities/map-version.entity';
@@ -18,7 +19,20 @@ export interface PolicySettings {
   readonly phase: string;
   readonly mode: Mode;
   readonly expertBytes: number;
+  /** Batches (and their analysis gates) of a rollout nobody spelled out: automatic, or an approval that deploys. */
+  readonly rolloutSteps: readonly RolloutStepInput[];
+  readonly rolloutOnFailure: RolloutOnFailure;
+  /** Cap on the bytes each agent takes in per second during such a rollout; null: the agents' own cap. */
+  readonly rolloutBytesPerSecond: number | null;
+  /** The automatic loop starts at most this many rollouts in any hour (0: it never starts one). */
+  readonly maxAutoRolloutsPerHour: number;
 }
+
+export const ROLLOUT_ON_FAILURE = ['rollback', 'hold'] as const;
+export type RolloutOnFailure = (typeof ROLLOUT_ON_FAILURE)[number];
+
+/** What an operator expects when nothing is said: the first layer alone behind a gate, then the rest; roll back on failure. */
+export const DEFAULT_ROLLOUT_STEPS: readonly RolloutStepInput[] = [{ layers: 1, analysis: true }, 'rest'];
 
 /** What a deployment is registered with: its shape and window lengths. */
 export interface DeploymentShapeRecord {
@@ -38,6 +52,8 @@ export interface DeploymentRecord extends DeploymentShapeRecord {
   readonly latestMapVersion: number;
   readonly settings: PolicySettings;
   readonly settingsVersion: number;
+  /** When the deployment entered its current mode. */
+  readonly modeSince: Date;
   readonly createdAt: Date;
 }
 
@@ -92,8 +108,13 @@ const toRecord = (e: DeploymentEntity): DeploymentRecord => ({
     phase: e.balancePhase,
     mode: e.mode as Mode,
     expertBytes: Number(e.expertBytes),
+    rolloutSteps: e.rolloutSteps ?? DEFAULT_ROLLOUT_STEPS,
+    rolloutOnFailure: e.rolloutOnFailure as RolloutOnFailure,
+    rolloutBytesPerSecond: e.rolloutBytesPerSecond === null ? null : Number(e.rolloutBytesPerSecond),
+    maxAutoRolloutsPerHour: e.maxAutoRolloutsPerHour,
   },
   settingsVersion: e.settingsVersion,
+  modeSince: e.modeSince,
   createdAt: e.createdAt,
 });
 
@@ -121,6 +142,10 @@ function settingsColumns(p: Partial<PolicySettings>): Partial<DeploymentEntity> 
     ...(p.phase !== undefined ? { balancePhase: p.phase } : {}),
     ...(p.mode !== undefined ? { mode: p.mode } : {}),
     ...(p.expertBytes !== undefined ? { expertBytes: String(p.expertBytes) } : {}),
+    ...(p.rolloutSteps !== undefined ? { rolloutSteps: [...p.rolloutSteps] } : {}),
+    ...(p.rolloutOnFailure !== undefined ? { rolloutOnFailure: p.rolloutOnFailure } : {}),
+    ...(p.rolloutBytesPerSecond !== undefined ? { rolloutBytesPerSecond: p.rolloutBytesPerSecond === null ? null : String(p.rolloutBytesPerSecond) } : {}),
+    ...(p.maxAutoRolloutsPerHour !== undefined ? { maxAutoRolloutsPerHour: p.maxAutoRolloutsPerHour } : {}),
   };
 }
 
@@ -187,7 +212,8 @@ export class DeploymentRepository {
       const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!row) return null;
       const columns = settingsColumns(patch);
-      await repo.update({ id }, { ...columns, settingsVersion: row.settingsVersion + 1 });
+      const modeChanged = patch.mode !== undefined && patch.mode !== row.mode;
+      await repo.update({ id }, { ...columns, settingsVersion: row.settingsVersion + 1, ...(modeChanged ? { modeSince: () => 'now()' } : {}) });
       await appendEvents(em, [
         { stream: `deployment:${id}`, type: 'deployment.settings-updated', payload: { ...patch, settingsVersion: row.settingsVersion + 1 }, ...meta },
       ]);
