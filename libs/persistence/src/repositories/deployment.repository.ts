@@ -222,15 +222,26 @@ export class DeploymentRepository {
   }
 
   /**
-   * A new immutable map version on top of `parent`, which must be the latest: a proposal made
-   * against an older map would silently undo whatever came in between.
+   * A new immutable map version (the latest + 1) on top of `parent`. By default `parent` must be
+   * the latest: an import made against an older map would silently undo whatever came in between.
+   * A proposal is planned against the map in service, which may be older than versions approved
+   * but never deployed (`parentMayBeOlder`): its caller checks the parent is in service.
    */
-  async createMapVersion(em: EntityManager, id: string, parent: number, map: number[][], meta: EventMeta, origin: Record<string, unknown>): Promise<number> {
+  async createMapVersion(
+    em: EntityManager,
+    id: string,
+    parent: number,
+    map: number[][],
+    meta: EventMeta,
+    origin: Record<string, unknown>,
+    opts: { parentMayBeOlder?: boolean } = {},
+  ): Promise<number> {
     const repo = em.getRepository(DeploymentEntity);
     const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
     if (!row) throw new StaleMapVersionError(`deployment ${id} does not exist`);
-    if (row.latestMapVersion !== parent) throw new StaleMapVersionError(`made against map version ${parent}, but ${id} is on version ${row.latestMapVersion}`);
-    const version = parent + 1;
+    const ok = opts.parentMayBeOlder ? parent >= 1 && parent <= row.latestMapVersion : row.latestMapVersion === parent;
+    if (!ok) throw new StaleMapVersionError(`made against map version ${parent}, but ${id} is on version ${row.latestMapVersion}`);
+    const version = row.latestMapVersion + 1;
     await em.getRepository(MapVersionEntity).insert({ deploymentId: id, version, parentVersion: parent, physicalToLogical: map, createdBy: meta.actor, reason: meta.reason });
     await repo.update({ id }, { latestMapVersion: version });
     await appendEvents(em, [{ stream: `deployment:${id}`, type: 'map-version.created', payload: { version, parentVersion: parent, ...origin }, ...meta }]);
