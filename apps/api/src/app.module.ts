@@ -24,6 +24,7 @@ import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { RequestRolloutUseCase } from './rollouts/request-rollout.use-case';
+import { RolloutAgentsCheck } from './rollouts/rollout-agents.check';
 import { ControlRolloutUseCase } from './rollouts/control-rollout.use-case';
 import { ListRolloutsUseCase } from './rollouts/list-rollouts.use-case';
 import { GetRolloutUseCase } from './rollouts/get-rollout.use-case';
@@ -60,6 +61,7 @@ export class ApiModule {
         UpdateSettingsUseCase,
         WhatIfUseCase,
         RequestRolloutUseCase,
+        RolloutAgentsCheck,
         ControlRolloutUseCase,
         ListRolloutsUseCase,
         GetRolloutUseCase,

@@ -19,6 +19,8 @@ const startBody = z.strictObject({
   /** Cap on the bytes each agent sends per second during this rollout (keeps transfers from starving serving). */
   bytesPerSecond: z.number().positive().max(1e12).optional(),
   reason: z.string().min(1).max(2000),
+  /** Queue it even when nodes it needs have no live agent (refused with 409 naming them otherwise). */
+  force: z.boolean().optional(),
 });
 const controlBody = z.strictObject({ reason: z.string().min(1).max(2000), rollback: z.boolean().optional() });
 const id = new ZodPipe(deploymentIdSchema, 'param');

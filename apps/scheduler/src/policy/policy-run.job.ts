@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
+import { LOOP_ACTORS } from '@eplb/contracts';
 import { DeploymentRepository, DeploymentRolloutsReader, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
 import { LOGGER } from '@eplb/platform';
@@ -71,7 +72,7 @@ export class PolicyRunJob {
     );
     this.logger.info({ deployment: d.id, interval: latest.interval, status: run.status, runId: run.id, created }, p.reason);
     if (created && run.status === 'proposed' && d.settings.mode === 'auto') {
-      const { mapVersion } = await this.decisions.approve(d.id, run.id, { ...meta, actor: 'scheduler:auto', reason: `auto mode: ${p.reason}` });
+      const { mapVersion } = await this.decisions.approve(d.id, run.id, { ...meta, actor: LOOP_ACTORS.approver, reason: `auto mode: ${p.reason}` });
       return { runId: run.id, status: run.status, created, mapVersion };
     }
     return { runId: run.id, status: run.status, created };

@@ -29,6 +29,13 @@ describe('decideAutoRollout', () => {
     expect(decideAutoRollout({ ...base, lastFinished: finished() })).toMatchObject({ kind: 'deploy', version: 5 });
   });
 
+  it('waits for nodes without a live agent, naming them', () => {
+    const d = decideAutoRollout({ ...base, approved: { ...base.approved!, unreachableNodes: [1, 3] } });
+    expect(d).toMatchObject({ kind: 'wait' });
+    expect(d.reason).toContain('nodes 1, 3');
+    expect(decideAutoRollout({ ...base, approved: { ...base.approved!, unreachableNodes: [] } }).kind).toBe('deploy');
+  });
+
   it('does nothing outside auto mode', () => {
     expect(decideAutoRollout({ ...base, mode: 'approve' }).kind).toBe('idle');
     expect(decideAutoRollout({ ...base, mode: 'observe' }).kind).toBe('idle');

@@ -205,8 +205,17 @@ export class DeploymentRepository {
     });
   }
 
-  /** Applies a settings change (a new settings version) and records it, in one transaction. */
-  async updateSettings(id: string, patch: Partial<PolicySettings>, meta: EventMeta): Promise<DeploymentRecord | null> {
+  /** Ids of the deployments in one of `modes` (the automatic loop's work list). */
+  async idsInModes(modes: readonly Mode[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM deployments WHERE mode = ANY($1::text[]) ORDER BY id`, [modes]);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Applies a settings change (a new settings version) and records it, in one transaction.
+   * `note`: more for the event's payload (e.g. which rollout tripped the automatic loop).
+   */
+  async updateSettings(id: string, patch: Partial<PolicySettings>, meta: EventMeta, note: Record<string, unknown> = {}): Promise<DeploymentRecord | null> {
     return this.ds.transaction(async (em) => {
       const repo = em.getRepository(DeploymentEntity);
       const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -215,7 +224,7 @@ export class DeploymentRepository {
       const modeChanged = patch.mode !== undefined && patch.mode !== row.mode;
       await repo.update({ id }, { ...columns, settingsVersion: row.settingsVersion + 1, ...(modeChanged ? { modeSince: () => 'now()' } : {}) });
       await appendEvents(em, [
-        { stream: `deployment:${id}`, type: 'deployment.settings-updated', payload: { ...patch, settingsVersion: row.settingsVersion + 1 }, ...meta },
+        { stream: `deployment:${id}`, type: 'deployment.settings-updated', payload: { ...note, ...patch, settingsVersion: row.settingsVersion + 1 }, ...meta },
       ]);
       return toRecord(await repo.findOneByOrFail({ id }));
     });
@@ -289,6 +298,28 @@ export class DeploymentRepository {
       out.set(Number(version), origin);
     }
     return out;
+  }
+
+  /** The correlation id the version was created under (its policy run's chain); null if unknown. */
+  async mapVersionCorrelation(deploymentId: string, version: number): Promise<string | null> {
+    const rows: { correlation_id: string }[] = await this.ds.query(
+      `SELECT correlation_id FROM events WHERE stream = $1 AND type = 'map-version.created' AND (payload->>'version')::int = $2 ORDER BY id LIMIT 1`,
+      [`deployment:${deploymentId}`, version],
+    );
+    return rows[0]?.correlation_id ?? null;
+  }
+
+  /** Per layer the row of the version that layer is on (`versions[l]`); null if a version does not exist. */
+  async layerRows(deploymentId: string, versions: readonly number[]): Promise<number[][] | null> {
+    const maps = new Map<number, number[][] | null>();
+    for (const v of new Set(versions)) maps.set(v, await this.mapVersion(deploymentId, v));
+    const rows: number[][] = [];
+    for (const [l, v] of versions.entries()) {
+      const m = maps.get(v);
+      if (!m) return null;
+      rows.push(m[l]);
+    }
+    return rows;
   }
 
   /** Map versions are immutable, so callers may cache what this returns forever. */
