@@ -15,6 +15,8 @@ import { RolloutPlanner } from './driving/rollout-planner';
 import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
 import { HeatAnalysis } from './heat-analysis';
+import { AutoDeployer } from './loop/auto-deployer';
+import { LoopSnapshotReader } from './loop/loop-snapshot';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -58,6 +60,8 @@ export class RolloutModule {
         AgentGateway,
         RolloutRunner,
         RolloutRequestsPoller,
+        LoopSnapshotReader,
+        AutoDeployer,
         RolloutLockRenewal,
         RolloutReadinessCheck,
         RolloutService,
