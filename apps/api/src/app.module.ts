@@ -25,6 +25,7 @@ import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { RequestRolloutUseCase } from './rollouts/request-rollout.use-case';
 import { RolloutAgentsCheck } from './rollouts/rollout-agents.check';
+import { ApproveProposalUseCase } from './policy/approve-proposal.use-case';
 import { ControlRolloutUseCase } from './rollouts/control-rollout.use-case';
 import { ListRolloutsUseCase } from './rollouts/list-rollouts.use-case';
 import { GetRolloutUseCase } from './rollouts/get-rollout.use-case';
@@ -62,6 +63,7 @@ export class ApiModule {
         WhatIfUseCase,
         RequestRolloutUseCase,
         RolloutAgentsCheck,
+        ApproveProposalUseCase,
         ControlRolloutUseCase,
         ListRolloutsUseCase,
         GetRolloutUseCase,

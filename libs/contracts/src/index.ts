@@ -8,3 +8,4 @@ export { AGENT_STALE_AFTER_MS, agentStatus, nodesWithoutLiveAgent, readAgentEntr
 export { firstIssue, readJson, type JsonRead } from './parse';
 export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, signAgentMessage, signedWithOneOf, signForEach } from './rollout/agent-signature';
 export * from './http/rollouts';
+export * from './http/approvals';

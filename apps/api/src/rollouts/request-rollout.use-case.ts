@@ -38,7 +38,7 @@ export class RequestRolloutUseCase {
     const { view } = await this.rollouts.load(dep);
     const inTheWay = view.active() ?? view.pending()[0]?.payload.rolloutId;
     if (inTheWay) throw conflictProblem(`rollout ${inTheWay} of ${dep} is not finished; one rollout at a time`);
-    if (!command.force) await this.agents.refuseWithoutAgents(d, view, command.mapVersion);
+    if (!command.force) await this.agents.refuseWithoutAgents(d, view, command.mapVersion, `v${command.mapVersion}`);
     const rolloutId = randomUUID();
     const { reason, force, ...asked } = command;
     const done = await this.events.requestIfIdle(dep, { rolloutId, ...asked, ...(force ? { forced: true } : {}) }, { ...meta, reason });

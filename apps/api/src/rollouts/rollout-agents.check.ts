@@ -17,24 +17,24 @@ export class RolloutAgentsCheck {
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
-  async missing(d: DeploymentRecord, view: DeploymentRollouts, toVersion: number, now = Date.now()): Promise<number[]> {
+  async missing(d: DeploymentRecord, view: DeploymentRollouts, target: number | readonly (readonly number[])[], now = Date.now()): Promise<number[]> {
     const current = await this.deployments.layerRows(d.id, view.committedVersions(d.numLayers));
-    const target = await this.deployments.mapVersion(d.id, toVersion);
-    if (!current || !target) return [];
-    const nodes = rolloutNodes(shapeOf(d), current, target);
+    const rows = typeof target === 'number' ? await this.deployments.mapVersion(d.id, target) : target;
+    if (!current || !rows) return [];
+    const nodes = rolloutNodes(shapeOf(d), current, rows);
     if (nodes.length === 0) return [];
     return nodesWithoutLiveAgent(await this.redis.hgetall(agentRegistryKey(d.id)), nodes, now);
   }
 
   /** 409 naming the nodes, or nothing when every node the rollout needs has a live agent. */
-  async refuseWithoutAgents(d: DeploymentRecord, view: DeploymentRollouts, toVersion: number): Promise<void> {
-    const nodes = await this.missing(d, view, toVersion);
+  async refuseWithoutAgents(d: DeploymentRecord, view: DeploymentRollouts, target: number | readonly (readonly number[])[], what: string): Promise<void> {
+    const nodes = await this.missing(d, view, target);
     if (nodes.length === 0) return;
     throw new ProblemError({
       type: PROBLEM_TYPES.conflict,
       title: 'Conflict',
       status: 409,
-      detail: `no live agent on node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')} of ${d.id}: a rollout to v${toVersion} would wait in its first prepare until it timed out (force: true queues it anyway)`,
+      detail: `no live agent on node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')} of ${d.id}: a rollout of ${what} would wait in its first prepare until it timed out (force: true queues it anyway)`,
       nodes,
     });
   }
