@@ -290,6 +290,33 @@ describe('auto mode: the loop deploys by itself, safely', () => {
     expect(await committedVersions()).toEqual(Array.from({ length: L }, () => next));
   }, 240_000);
 
+  it('(d) a rank its agent reports gone gets an emergency map, rolled out without gates, every expert kept on live ranks', async () => {
+    await settled();
+    const [inService] = await committedVersions();
+    backends[0].faults.lostRanks = [1];
+    const planned = await eventually(async () => (await rolloutsStream()).find((e) => e.type === ROLLOUT_EVENTS.emergencyPlanned), 60_000, 250);
+    expect(planned.actor).toBe(LOOP_ACTORS.emergency);
+    expect(planned.payload.lostRanks).toEqual([1]);
+    expect(planned.reason).toContain('its agent reports rank 1 gone');
+    expect(planned.reason).toContain('no analysis gates');
+    const version = Number(planned.payload.mapVersion);
+    const request = (await requestOf(version))!;
+    expect(request.payload).toMatchObject({ steps: ['rest'], emergency: { lostRanks: [1] }, automatic: true });
+    const done = await finished(String(request.payload.rolloutId));
+    expect(done.status, JSON.stringify(done.failure)).toBe('SUCCEEDED');
+    expect(await committedVersions()).toEqual(Array.from({ length: L }, () => version));
+    const map = (await deployments.findMapVersion(id, version))!;
+    expect(map).toMatchObject({ parentVersion: inService, createdBy: LOOP_ACTORS.emergency, origin: { emergency: true, lostRanks: [1] } });
+    for (const row of map.physicalToLogical) {
+      const live = row.filter((_, p) => Math.floor(p / S) !== 1);
+      for (let e = 0; e < E; e++) expect(live).toContain(e);
+    }
+    await expectHoldings(map.physicalToLogical, version);
+    // planned around once: the rank's return is the operator's call
+    await Promise.all([rollout.service, ...extra.map((x) => x.service)].map((i) => i.autoLoop()));
+    expect((await rolloutsStream()).filter((e) => e.type === ROLLOUT_EVENTS.emergencyPlanned)).toHaveLength(1);
+  }, 180_000);
+
   it('refuses a rollout, and an approval that deploys, to nodes without a live agent (409 naming them) unless forced', async () => {
     const lone = `${id}-noagents`;
     const created = await http('POST', `${api.url}/v1/deployments`, {

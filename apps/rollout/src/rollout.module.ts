@@ -16,6 +16,7 @@ import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
 import { HeatAnalysis } from './heat-analysis';
 import { AutoDeployer } from './loop/auto-deployer';
+import { EmergencyDeployer } from './loop/emergency-deployer';
 import { LoopSnapshotReader } from './loop/loop-snapshot';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
@@ -61,6 +62,7 @@ export class RolloutModule {
         RolloutRunner,
         RolloutRequestsPoller,
         LoopSnapshotReader,
+        EmergencyDeployer,
         AutoDeployer,
         RolloutLockRenewal,
         RolloutReadinessCheck,

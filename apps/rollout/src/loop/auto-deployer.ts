@@ -9,12 +9,14 @@ import { DeploymentDriver } from '../driving/deployment-driver';
 import { RolloutDrivers } from '../driving/rollout-drivers';
 import { RolloutLog } from '../driving/rollout-log';
 import { RolloutLock } from '../rollout-lock';
+import { EmergencyDeployer } from './emergency-deployer';
 import { GatheredLoop, LoopSnapshotReader } from './loop-snapshot';
 
 const decisions = counter('eplb_auto_loop_decisions_total', 'Decisions of the automatic loop that changed something (deploy, discard, trip)', ['deployment', 'kind'] as const);
 
 /**
- * Auto mode deploys: for every deployment in `auto` mode, the loop gathers its snapshot, asks
+ * The automatic loop. A lost rank first: in approve and auto mode, EmergencyDeployer rolls out a
+ * map around it before anything else. Then auto mode deploys: for every deployment in `auto` mode, the loop gathers its snapshot, asks
  * `decideAutoRollout` and acts — requests the rollout of the approved version with the deployment's
  * rollout settings, records why a stale version is discarded (once), or trips the breaker (the
  * deployment goes to `approve` with an event saying why). Only while this instance holds the
@@ -34,6 +36,7 @@ export class AutoDeployer {
     private readonly drivers: RolloutDrivers,
     private readonly lock: RolloutLock,
     private readonly log: RolloutLog,
+    private readonly emergency: EmergencyDeployer,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -52,10 +55,14 @@ export class AutoDeployer {
     await this.running?.catch(() => undefined);
   }
 
+  /** Lost ranks first (approve and auto mode: the emergency map goes before anything else), then auto mode's versions. */
   private async pass(): Promise<void> {
-    for (const dep of await this.deployments.idsInModes(['auto'])) {
+    for (const dep of await this.deployments.idsInModes(['approve', 'auto'])) {
       if (this.drivers.closed) return;
-      await this.underLock(dep, () => this.decideAndAct(dep)).catch((e: Error) => this.logger.error({ deployment: dep, err: e.message }, 'automatic loop failed for a deployment'));
+      await this.underLock(dep, async () => {
+        if (await this.emergency.step(dep)) return;
+        await this.decideAndAct(dep);
+      }).catch((e: Error) => this.logger.error({ deployment: dep, err: e.message }, 'automatic loop failed for a deployment'));
     }
   }
 

@@ -22,6 +22,8 @@ export const ROLLOUT_EVENTS = {
   finished: 'rollout.finished',
   /** The automatic loop will not deploy a map version (planned against a map no longer in service): once per version, with why. */
   versionDiscarded: 'rollout.version-discarded',
+  /** Lost ranks were planned around: which, why, and the emergency map version (null when the map in service already served without them). */
+  emergencyPlanned: 'rollout.emergency-planned',
 } as const;
 
 /**
@@ -29,7 +31,7 @@ export const ROLLOUT_EVENTS = {
  * version's creator), and the rollout service's loop requesting, discarding, or tripping back to
  * approve mode.
  */
-export const LOOP_ACTORS = { approver: 'scheduler:auto', deployer: 'loop:auto' } as const;
+export const LOOP_ACTORS = { approver: 'scheduler:auto', deployer: 'loop:auto', emergency: 'loop:emergency' } as const;
 
 export const ROLLOUT_CONTROL_ACTIONS = ['pause', 'resume', 'abort', 'promote'] as const;
 export type RolloutControlAction = (typeof ROLLOUT_CONTROL_ACTIONS)[number];
@@ -50,6 +52,8 @@ export interface RolloutRequestedPayload {
   readonly automatic?: boolean;
   /** The map version's policy run, when it came from a proposal. */
   readonly runId?: string;
+  /** An emergency map around lost ranks: rolled out before anything else, without analysis gates. */
+  readonly emergency?: { readonly lostRanks: readonly number[] };
 }
 
 export interface RolloutControlPayload {
@@ -77,4 +81,6 @@ export interface AgentRegistryEntry {
   readonly principal: string | null;
   /** Per map version, how many layers the agent's last holdings report put on it. */
   readonly heldVersions: Record<string, number> | null;
+  /** Ranks of the node the agent last reported gone (absent: none reported). */
+  readonly lostRanks?: number[];
 }

@@ -257,6 +257,11 @@ export class DeploymentRepository {
     return version;
   }
 
+  /** createMapVersion in a transaction of its own (a map version made outside a policy run's approval). */
+  addMapVersion(id: string, parent: number, map: number[][], meta: EventMeta, origin: Record<string, unknown>, opts: { parentMayBeOlder?: boolean } = {}): Promise<number> {
+    return this.ds.transaction((em) => this.createMapVersion(em, id, parent, map, meta, origin, opts));
+  }
+
   /**
    * Map versions newest first (without their maps), `before` a version for the next page. The
    * origin of each comes from its `map-version.created` event in the deployment's stream.
