@@ -288,6 +288,11 @@ describe('auto mode: the loop deploys by itself, safely', () => {
     expectOneAtATime(events);
     await settled();
     expect(await committedVersions()).toEqual(Array.from({ length: L }, () => next));
+    // the heat file an offline `eplb plan` reads is planned against the map in service, not the newest version
+    const file = (await http('GET', `${api.url}/v1/deployments/${id}/heat/export/heat-file`, { token: OPERATOR })).body;
+    expect(file.source.map_version).toBe(next);
+    expect(file.current).toEqual(await deployments.mapVersion(id, next));
+    expect((await deployments.find(id))!.latestMapVersion).toBe(stale);
   }, 240_000);
 
   it('(d) a rank its agent reports gone gets an emergency map, rolled out without gates, every expert kept on live ranks', async () => {

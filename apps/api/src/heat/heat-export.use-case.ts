@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatmapUseCase } from './heatmap.use-case';
@@ -12,8 +12,8 @@ export interface HeatFile {
   num_groups?: number;
   heat: number[][][];
   current: number[][];
-  /** provenance: where the episodes came from */
-  source: { deployment: string; phase: string; from_episode: number; to_episode: number; map_version: number };
+  /** provenance: where the episodes came from; `map_version` of `current`, the map in service (null while layers are on different versions) */
+  source: { deployment: string; phase: string; from_episode: number; to_episode: number; map_version: number | null };
 }
 
 export const MAX_EXPORT_EPISODES = 256;
@@ -24,6 +24,7 @@ export class HeatExportUseCase {
     private readonly windows: HeatWindowRepository,
     private readonly deployments: DeploymentRepository,
     private readonly heatmap: HeatmapUseCase,
+    private readonly rollouts: DeploymentRolloutsReader,
   ) {}
 
   /** `layer_id,expert_id,count` summed over the range (what vLLM-style tooling reads). */
@@ -38,7 +39,10 @@ export class HeatExportUseCase {
     const d = r.deployment;
     const episodes = await this.windows.episodes(d.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, limit: Math.min(maxEpisodes, MAX_EXPORT_EPISODES) });
     if (episodes.length === 0) throw validationProblem([{ field: 'query.from', message: 'no stored episodes in this range' }]);
-    const current = await this.deployments.mapVersion(d.id, d.latestMapVersion);
+    // `current` is what serves: per layer the version it is committed on (not the newest version, which may never have been deployed)
+    const committed = (await this.rollouts.load(d.id)).view.committedVersions(d.numLayers);
+    const current = await this.deployments.layerRows(d.id, committed);
+    const inService = committed.every((v) => v === committed[0]) ? committed[0] : null;
     const E = d.numExperts;
     return {
       num_ranks: d.numRanks,
@@ -47,7 +51,7 @@ export class HeatExportUseCase {
       ...(d.numGroups ? { num_groups: d.numGroups } : {}),
       heat: episodes.map((e) => Array.from({ length: d.numLayers }, (_, l) => Array.from(e.logicalLoad.subarray(l * E, (l + 1) * E)))),
       current: current ?? [],
-      source: { deployment: d.id, phase: r.phase, from_episode: episodes[0].episode, to_episode: episodes[episodes.length - 1].episode, map_version: d.latestMapVersion },
+      source: { deployment: d.id, phase: r.phase, from_episode: episodes[0].episode, to_episode: episodes[episodes.length - 1].episode, map_version: inService },
     };
   }
 }
