@@ -293,6 +293,18 @@ describe('auto mode: the loop deploys by itself, safely', () => {
     expect(file.source.map_version).toBe(next);
     expect(file.current).toEqual(await deployments.mapVersion(id, next));
     expect((await deployments.find(id))!.latestMapVersion).toBe(stale);
+
+    // why nothing deploys is visible: a cap of 0 makes the next approved version wait, and GET .../loop says so
+    await patch({ maxAutoRolloutsPerHour: 0 });
+    const held = await autoApproved(next, rotated(serving, 1), 'capped');
+    // (once the cool-down after the last rollout is over: an interval measured after it)
+    const capped = `v${held} waits: automatic rollouts are off (cap 0 per hour)`;
+    const loop = await eventually(async () => {
+      const body = (await http('GET', `${api.url}/v1/deployments/${id}/loop`, { token: OPERATOR })).body;
+      return body.lastDecision?.reason === capped ? body : null;
+    }, 30_000, 100);
+    expect(loop).toMatchObject({ deployment: id, mode: 'auto', maxAutoRolloutsPerHour: 0, lastDecision: { kind: 'wait', reason: capped } });
+    expect(await requestOf(held)).toBeUndefined(); // (it stays waiting: the emergency below goes first anyway)
   }, 240_000);
 
   it('(d) a rank its agent reports gone gets an emergency map, rolled out without gates, every expert kept on live ranks', async () => {
@@ -362,5 +374,15 @@ describe('auto mode: the loop deploys by itself, safely', () => {
     const queued = await http('POST', `${api.url}/v1/deployments/${other}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'try anyway', force: true } });
     expect(queued.status).toBe(202);
     await http('POST', `${api.url}/v1/deployments/${other}/rollouts/${queued.body.rolloutId}/abort`, { token: OPERATOR, body: { reason: 'no agents: test done' } });
+    await eventually(async () => ['ABORTED', 'ROLLED_BACK'].includes((await http('GET', `${api.url}/v1/deployments/${other}/rollouts/${queued.body.rolloutId}`, { token: OPERATOR })).body.status), 60_000, 200);
+
+    // with two instances and the loop taking locks all along, no rollout of this file was started twice
+    const twice: { stream: string }[] = await ds.query(
+      `SELECT stream FROM events WHERE type = 'rollout.created' AND stream IN (
+         SELECT 'rollout:' || (payload->>'rolloutId') FROM events WHERE type = 'rollout.requested' AND stream = ANY($1::text[]))
+       GROUP BY stream HAVING count(*) > 1`,
+      [[id, lone, other].map(deploymentRolloutsStream)],
+    );
+    expect(twice).toEqual([]);
   }, 120_000);
 });

@@ -9,3 +9,5 @@ export { firstIssue, readJson, type JsonRead } from './parse';
 export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, signAgentMessage, signedWithOneOf, signForEach } from './rollout/agent-signature';
 export * from './http/rollouts';
 export * from './http/approvals';
+export { loopStatusKey, type LoopStatusEntry } from './rollout/loop-status';
+export * from './http/loop';

@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { deploymentRolloutsStream, LOOP_ACTORS, ROLLOUT_EVENTS, RolloutRequestedPayload } from '@eplb/contracts';
+import { deploymentRolloutsStream, LOOP_ACTORS, LoopStatusEntry, loopStatusKey, ROLLOUT_EVENTS, RolloutRequestedPayload } from '@eplb/contracts';
 import { decideAutoRollout, LoopDecision } from '@eplb/domain';
-import { DeploymentRepository, RolloutEventRepository } from '@eplb/persistence';
-import { counter, LOGGER } from '@eplb/platform';
+import { DeploymentRepository, FollowedRollouts, RolloutEventRepository } from '@eplb/persistence';
+import { counter, LOGGER, REDIS } from '@eplb/platform';
 import { DeploymentDriver } from '../driving/deployment-driver';
 import { RolloutDrivers } from '../driving/rollout-drivers';
 import { RolloutLog } from '../driving/rollout-log';
+import { RolloutInstance } from '../rollout-instance';
 import { RolloutLock } from '../rollout-lock';
 import { EmergencyDeployer } from './emergency-deployer';
 import { GatheredLoop, LoopSnapshotReader } from './loop-snapshot';
@@ -34,9 +36,12 @@ export class AutoDeployer {
     private readonly snapshots: LoopSnapshotReader,
     private readonly events: RolloutEventRepository,
     private readonly drivers: RolloutDrivers,
+    private readonly followed: FollowedRollouts,
     private readonly lock: RolloutLock,
     private readonly log: RolloutLog,
     private readonly emergency: EmergencyDeployer,
+    private readonly instance: RolloutInstance,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -60,7 +65,8 @@ export class AutoDeployer {
     for (const dep of await this.deployments.idsInModes(['approve', 'auto'])) {
       if (this.drivers.closed) return;
       await this.underLock(dep, async () => {
-        if (await this.emergency.step(dep)) return;
+        const emergency = await this.emergency.step(dep);
+        if (emergency) return this.remember(dep, emergency);
         await this.decideAndAct(dep);
       }).catch((e: Error) => this.logger.error({ deployment: dep, err: e.message }, 'automatic loop failed for a deployment'));
     }
@@ -68,8 +74,10 @@ export class AutoDeployer {
 
   /**
    * Runs `fn` in the deployment's driver (its lock held by this instance): the driver's own if it
-   * drives the deployment now, else one taken for the moment and let go again when nothing is
-   * left for it (the request poller takes the lock back for a request it finds).
+   * drives the deployment now, else one taken with the lock and handed to the request poller,
+   * which drives a request it finds through it and lets the lock go once nothing is left — only
+   * the poller releases, after its own turn in the driver, so a rollout it is starting never loses
+   * the lock under it.
    */
   private async underLock(dep: string, fn: () => Promise<void>): Promise<void> {
     const existing = this.drivers.get(dep);
@@ -77,23 +85,15 @@ export class AutoDeployer {
     if (!(await this.lock.acquire(dep))) return; // another instance holds it: that one decides
     const d = new DeploymentDriver(dep);
     this.drivers.add(d);
-    try {
-      await d.serial(fn);
-    } finally {
-      // a request just appended is found by the request poller, which takes the lock again; one
-      // the poller started meanwhile (through this driver) keeps it
-      if (!d.state && this.drivers.current(d)) {
-        this.drivers.remove(d);
-        d.stopped = true;
-        await this.lock.release(dep).catch(() => undefined);
-      }
-    }
+    this.followed.view(dep); // the poller goes through every deployment it has a view of
+    await d.serial(fn);
   }
 
   private async decideAndAct(dep: string): Promise<void> {
     const g = await this.snapshots.gather(dep);
     if (!g) return;
     const decision = decideAutoRollout(g.snapshot);
+    await this.remember(dep, decision);
     switch (decision.kind) {
       case 'idle':
         this.waiting.delete(dep);
@@ -109,6 +109,14 @@ export class AutoDeployer {
       case 'trip':
         return this.trip(g, decision);
     }
+  }
+
+  /** The last decision, where the API shows it (GET .../loop); never fails the loop. */
+  private async remember(dep: string, d: { kind: string; reason: string }): Promise<void> {
+    const entry: LoopStatusEntry = { kind: d.kind, reason: d.reason, at: Date.now(), instance: this.instance.id };
+    await this.redis
+      .set(loopStatusKey(dep), JSON.stringify(entry), 'PX', 7 * 24 * 3600 * 1000)
+      .catch((e: Error) => this.logger.warn({ deployment: dep, err: e.message }, 'loop status not written'));
   }
 
   private async deploy(g: GatheredLoop, decision: Extract<LoopDecision, { kind: 'deploy' }>): Promise<void> {

@@ -29,10 +29,10 @@ export class EmergencyDeployer {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Runs under the deployment's rollout lock; true when an emergency is under way (nothing else may deploy now). */
-  async step(dep: string, now = Date.now()): Promise<boolean> {
+  /** Runs under the deployment's rollout lock; the decision when an emergency is under way (nothing else may deploy now), else null. */
+  async step(dep: string, now = Date.now()): Promise<{ kind: 'emergency-wait' | 'emergency'; reason: string } | null> {
     const d = await this.deployments.find(dep);
-    if (!d || d.settings.mode === 'observe') return false;
+    if (!d || d.settings.mode === 'observe') return null;
     const shape = shapeOf(d);
     const { view, events } = await this.rollouts.load(dep);
     const raw = await this.redis.hgetall(agentRegistryKey(dep));
@@ -44,18 +44,18 @@ export class EmergencyDeployer {
     }
     const episodes = await this.heat.newestMissingRanks(dep, d.settings.phase, SILENT_EPISODES);
     const lost = lostRanks({ episodes, silentEpisodes: SILENT_EPISODES, reported, agentAlive: (r) => alive(nodeOfRank(shape, r)) });
-    if (lost.length === 0) return false;
+    if (lost.length === 0) return null;
     const handled = new Set<number>();
     for (const e of events) if (e.type === ROLLOUT_EVENTS.emergencyPlanned) for (const rank of (e.payload.lostRanks as number[]) ?? []) handled.add(rank);
     const rolloutInFlight = view.active() !== null || view.pending().length > 0;
     const decision = decideEmergency({ mode: d.settings.mode, lost, handled: [...handled], rolloutInFlight });
-    if (decision.kind === 'none') return false;
+    if (decision.kind === 'none') return null;
     if (decision.kind === 'wait') {
       this.logger.warn({ deployment: dep, lost }, decision.reason);
-      return true;
+      return { kind: 'emergency-wait', reason: decision.reason };
     }
     await this.deploy(d, decision.ranks, decision.reason, view.committedVersions(d.numLayers), view.inService(d.numLayers));
-    return true;
+    return { kind: 'emergency', reason: decision.reason };
   }
 
   private async deploy(d: DeploymentRecord, ranks: readonly number[], reason: string, committed: number[], inService: number | null): Promise<void> {

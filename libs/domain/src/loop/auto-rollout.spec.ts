@@ -36,6 +36,11 @@ describe('decideAutoRollout', () => {
     expect(decideAutoRollout({ ...base, approved: { ...base.approved!, unreachableNodes: [] } }).kind).toBe('deploy');
   });
 
+  it('a cap of 0 per hour turns automatic rollouts off (waits, with no time to wait until)', () => {
+    const d = decideAutoRollout({ ...base, maxAutomaticPerHour: 0 });
+    expect(d).toEqual({ kind: 'wait', reason: 'v5 waits: automatic rollouts are off (cap 0 per hour)' });
+  });
+
   it('does nothing outside auto mode', () => {
     expect(decideAutoRollout({ ...base, mode: 'approve' }).kind).toBe('idle');
     expect(decideAutoRollout({ ...base, mode: 'observe' }).kind).toBe('idle');

@@ -96,6 +96,7 @@ export function decideAutoRollout(s: LoopSnapshot): LoopDecision {
   if (last && last.intervalsMeasuredAfter < 1) {
     return { kind: 'wait', reason: `v${next.version} waits: no interval measured yet after rollout ${last.rolloutId}` };
   }
+  if (s.maxAutomaticPerHour <= 0) return { kind: 'wait', reason: `v${next.version} waits: automatic rollouts are off (cap 0 per hour)` };
   const recent = s.automaticStarts.filter((t) => t > s.now - HOUR_MS).sort((a, b) => a - b);
   if (recent.length >= s.maxAutomaticPerHour) {
     const until = recent[recent.length - s.maxAutomaticPerHour] + HOUR_MS;
