@@ -20,7 +20,7 @@ import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
 import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually } from '../support/apps';
-import { startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
@@ -221,6 +221,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready), 60_000);
+    await agentsLive(api.url, id, OPERATOR);
 
     const rebalancing = async () => (await http('GET', `${api.url}/v1/deployments/${id}/rebalancing`, { token: OPERATOR })).body;
     expect(await rebalancing()).toEqual({ deployment: id, rebalancing: false, rolloutId: null, fromVersion: null, toVersion: null, layersCommitted: 0, layersTotal: 0, since: null, layerVersions: [1, 1, 1] });

@@ -164,13 +164,23 @@ describe('persistence on the real Postgres', () => {
     const rid = `rebuild-${randomUUID().slice(0, 8)}`;
     await repo.create({ id: rid, numLayers: 1, numExperts: 2, numRanks: 2, slotsPerRank: 1, numNodes: 1, numGroups: null, episodeSteps: 2, intervalSteps: 4, latenessSteps: 0, initialMap: [[0, 1]], settings: { mode: 'approve' } }, meta);
     await repo.updateSettings(rid, { cadenceSeconds: 42, maxTransfers: 7, expertBytes: 123 }, meta);
+    await repo.updateSettings(rid, { mode: 'auto', rolloutSteps: [2, { layers: 'rest', analysis: true }], rolloutOnFailure: 'hold', rolloutBytesPerSecond: 5e8, maxAutoRolloutsPerHour: 3 }, meta);
     await ds.transaction((em) => repo.createMapVersion(em, rid, 1, [[1, 0]], meta, {}));
     const before = await repo.find(rid);
     // Wreck the read model, then replay.
-    await ds.query(`UPDATE deployments SET mode = 'auto', cadence_seconds = 1, latest_map_version = 1, settings_version = 9, max_transfers = NULL WHERE id = $1`, [rid]);
+    await ds.query(
+      `UPDATE deployments SET mode = 'observe', cadence_seconds = 1, latest_map_version = 1, settings_version = 9, max_transfers = NULL,
+         rollout_steps = '["rest"]', rollout_on_failure = 'rollback', rollout_bytes_per_second = NULL, max_auto_rollouts_per_hour = 60, mode_since = now() - interval '1 day' WHERE id = $1`,
+      [rid],
+    );
     expect(await rebuildDeployments(ds, rid)).toBe(1);
     const after = await repo.find(rid);
     expect({ ...after, createdAt: undefined }).toEqual({ ...before, createdAt: undefined });
-    expect(after).toMatchObject({ latestMapVersion: 2, settingsVersion: 2, settings: { mode: 'approve', cadenceSeconds: 42, maxTransfers: 7, expertBytes: 123 } });
+    expect(after).toMatchObject({
+      latestMapVersion: 2,
+      settingsVersion: 3,
+      settings: { mode: 'auto', cadenceSeconds: 42, maxTransfers: 7, expertBytes: 123, rolloutSteps: [2, { layers: 'rest', analysis: true }], rolloutOnFailure: 'hold', rolloutBytesPerSecond: 5e8, maxAutoRolloutsPerHour: 3 },
+    });
+    expect(after!.modeSince.getTime()).toBeGreaterThan(before!.createdAt.getTime());
   });
 });

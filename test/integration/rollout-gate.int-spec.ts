@@ -14,7 +14,7 @@ import { parseSimArgs, SimOptions } from '../../apps/simulator/src/sim-options';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { routerModelFor } from '../../apps/simulator/src/run';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
-import { startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
@@ -128,6 +128,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, control })));
     await Promise.all(runtimes.map((rt) => rt.start()));
     await eventually(async () => runtimes.every((rt) => rt.ready && rt.controlConnected), 60_000);
+    await agentsLive(api.url, id, OPERATOR);
 
     // the simulator, as `npm run sim` runs it, following the committed maps through the API
     sim = simulatorCli({

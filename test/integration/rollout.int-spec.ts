@@ -15,7 +15,7 @@ import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually, RunningApp, startApi } from '../support/apps';
-import { startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
@@ -80,6 +80,7 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready && (!(direct || via) || rt.controlConnected)), 60_000);
+    await agentsLive(api.url, id, OPERATOR);
     lastRuntimes = rts;
     return bs;
   }

@@ -25,3 +25,16 @@ export async function startRolloutApp(config: AppConfig, settings: RolloutSettin
   await eventually(async () => (await fetch(`${url}/readyz`)).ok, 60_000);
   return { app, service: app.get(RolloutService), url };
 }
+
+/**
+ * Waits until the API's agent registry shows a live agent (connected or heard over Kafka) on every
+ * node of the deployment: the API refuses a rollout to nodes without one.
+ */
+export async function agentsLive(apiUrl: string, deployment: string, token: string, timeoutMs = 60_000): Promise<void> {
+  await eventually(async () => {
+    const r = await fetch(`${apiUrl}/v1/deployments/${deployment}/agents`, { headers: { authorization: `Bearer ${token}` } });
+    if (!r.ok) return false;
+    const body = (await r.json()) as { agents: { status: string }[] };
+    return body.agents.every((a) => a.status === 'connected' || a.status === 'kafka-only');
+  }, timeoutMs, 100);
+}

@@ -109,7 +109,7 @@ export class AgentRuntime {
   /** Sends what every served rank holds, per layer (versions, experts, checksums), both ways. */
   async reportHoldings(): Promise<void> {
     const { layers } = await this.o.backend.describe();
-    const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now() };
+    const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now(), ...this.lost() };
     for (const l of this.links) if (l.welcomed) l.client.send(msg);
     await this.publish(msg, null);
   }
@@ -147,8 +147,14 @@ export class AgentRuntime {
     link.client.start();
   }
 
+  /** The ranks the backend says are gone, as heartbeats and holdings carry them. */
+  private lost(): { lostRanks?: number[] } {
+    const ranks = this.o.backend.lostRanks?.() ?? [];
+    return ranks.length > 0 ? { lostRanks: ranks } : {};
+  }
+
   private async sendHeartbeat(): Promise<void> {
-    const msg: RolloutAckV1 = { v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt: Date.now() };
+    const msg: RolloutAckV1 = { v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt: Date.now(), ...this.lost() };
     let sent = false;
     for (const l of this.links) if (l.welcomed && l.client.send(msg)) sent = true;
     if (!sent) await this.publish(msg, null);

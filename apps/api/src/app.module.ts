@@ -28,6 +28,10 @@ import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { RequestRolloutUseCase } from './rollouts/request-rollout.use-case';
+import { RolloutAgentsCheck } from './rollouts/rollout-agents.check';
+import { ApproveProposalUseCase } from './policy/approve-proposal.use-case';
+import { LoopController } from './loop/loop.controller';
+import { LoopStatusUseCase } from './loop/loop-status.use-case';
 import { ControlRolloutUseCase } from './rollouts/control-rollout.use-case';
 import { ListRolloutsUseCase } from './rollouts/list-rollouts.use-case';
 import { GetRolloutUseCase } from './rollouts/get-rollout.use-case';
@@ -48,7 +52,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -69,6 +73,9 @@ export class ApiModule {
         PolicyRunsUseCase,
         WhatIfUseCase,
         RequestRolloutUseCase,
+        RolloutAgentsCheck,
+        ApproveProposalUseCase,
+        LoopStatusUseCase,
         ControlRolloutUseCase,
         ListRolloutsUseCase,
         GetRolloutUseCase,

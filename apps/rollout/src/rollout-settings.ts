@@ -6,6 +6,8 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_LOCK_TTL_MS: ms(10_000),
   ROLLOUT_TICK_MS: ms(50),
   ROLLOUT_POLL_MS: ms(200),
+  /** How often the automatic loop looks at the deployments in auto mode. */
+  ROLLOUT_AUTO_POLL_MS: ms(1_000),
   ROLLOUT_RESEND_MS: ms(2_000),
   ROLLOUT_PREPARE_TIMEOUT_MS: ms(30_000),
   ROLLOUT_COMMIT_TIMEOUT_MS: ms(10_000),

@@ -15,6 +15,9 @@ import { RolloutPlanner } from './driving/rollout-planner';
 import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
 import { HeatAnalysis } from './heat-analysis';
+import { AutoDeployer } from './loop/auto-deployer';
+import { EmergencyDeployer } from './loop/emergency-deployer';
+import { LoopSnapshotReader } from './loop/loop-snapshot';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -58,6 +61,9 @@ export class RolloutModule {
         AgentGateway,
         RolloutRunner,
         RolloutRequestsPoller,
+        LoopSnapshotReader,
+        EmergencyDeployer,
+        AutoDeployer,
         RolloutLockRenewal,
         RolloutReadinessCheck,
         RolloutService,

@@ -10,6 +10,7 @@ import { RolloutDrivers } from './driving/rollout-drivers';
 import { RolloutLog } from './driving/rollout-log';
 import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
+import { AutoDeployer } from './loop/auto-deployer';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -17,8 +18,8 @@ import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
 import { RolloutStats } from './rollout-stats';
 
 /**
- * The rollout service's life: starts the agent gateway, the request poll, the clock and the lock
- * renewal in that order, and stops them — gracefully (held-back rows written, locks released) or,
+ * The rollout service's life: starts the agent gateway, the request poll, the clock, the automatic
+ * loop and the lock renewal in that order, and stops them — gracefully (held-back rows written, locks released) or,
  * for tests, as a crash would. What it drives and how is in driving/ and agents/; this is also
  * the face tests and benchmarks read the instance through.
  */
@@ -41,6 +42,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     private readonly renewal: RolloutLockRenewal,
     private readonly gateway: AgentGateway,
     private readonly registry: AgentRegistry,
+    private readonly loop: AutoDeployer,
   ) {}
 
   get instanceId(): string {
@@ -82,6 +84,11 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     return this.drivers.get(deployment)?.state ?? null;
   }
 
+  /** One pass of the automatic loop now (the timer runs one every ROLLOUT_AUTO_POLL_MS). */
+  autoLoop(): Promise<void> {
+    return this.loop.tick();
+  }
+
   /** Reads the rollouts streams now and drives what is there (the timer does so every ROLLOUT_POLL_MS). */
   poll(): Promise<void> {
     return this.poller.poll();
@@ -92,6 +99,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     await this.gateway.start((ack) => this.runner.receiveAck(ack));
     this.timers.push(setInterval(() => void this.poller.poll(), this.settings.ROLLOUT_POLL_MS));
     this.timers.push(setInterval(() => this.runner.tick(() => void this.poller.poll()), this.settings.ROLLOUT_TICK_MS));
+    this.timers.push(setInterval(() => void this.loop.tick(), this.settings.ROLLOUT_AUTO_POLL_MS));
     this.renewal.start();
     void this.poller.poll();
   }
@@ -99,6 +107,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.stopLoops();
     await this.poller.drain();
+    await this.loop.drain();
     for (const d of this.drivers.all()) {
       await d.serial(() => this.log.flushUnrecorded(d)).catch(() => undefined);
       await d.writes;

@@ -1,6 +1,6 @@
 import type {
   AgentsResponse,
-  ApproveRunResponse,
+  ApprovalResponse,
   CreateDeploymentRequest,
   DeploymentListResponse,
   DeploymentResponse,
@@ -103,8 +103,9 @@ export class ApiClient {
     return this.json('GET', `${dep(id)}/runs/${seg(run)}`);
   }
 
-  approveRun(id: string, run: string, reason: string): Promise<ApproveRunResponse> {
-    return this.json('POST', `${dep(id)}/runs/${seg(run)}/approve`, { body: { reason } });
+  /** With `deploy`, the new version's rollout is requested in the same call (approve mode; `force` past nodes without a live agent). */
+  approveRun(id: string, run: string, reason: string, opts: { deploy?: boolean; force?: boolean } = {}): Promise<ApprovalResponse> {
+    return this.json('POST', `${dep(id)}/runs/${seg(run)}/approve`, { body: { reason, ...opts } });
   }
 
   rejectRun(id: string, run: string, reason: string): Promise<RejectRunResponse> {

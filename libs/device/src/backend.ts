@@ -23,4 +23,6 @@ export interface DeviceBackend {
   commit(layer: number): Promise<void>;
   abort(layer: number): Promise<void>;
   describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }>;
+  /** Ranks of this node that are gone (device lost, engine worker dead); the agent reports them. Absent: it cannot tell. */
+  lostRanks?(): number[];
 }

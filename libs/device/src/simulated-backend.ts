@@ -16,6 +16,8 @@ export interface SimulatedFaults {
   delayMs?: number;
   /** The next commit of these layers finds its staged weights gone (each listed once per loss). */
   loseStagedLayers?: number[];
+  /** These ranks of the node are gone (the agent reports them lost). */
+  lostRanks?: number[];
 }
 
 
@@ -279,6 +281,10 @@ export class SimulatedBackend implements DeviceBackend {
     const running = this.preparing.get(layer);
     if (running) running.aborted = true;
     this.staged.delete(layer);
+  }
+
+  lostRanks(): number[] {
+    return [...(this.faults.lostRanks ?? [])];
   }
 
   async describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }> {

@@ -28,3 +28,5 @@ export * from './proposal';
 export * from './rollout';
 export * from './map-diff';
 export * from './loop/auto-rollout';
+export * from './loop/lost-ranks';
+export * from './loop/emergency-map';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DeploymentRepository, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
+import { DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner } from './policy-runner';
 import { ProposalDecisions } from './proposal-decisions';
 
@@ -7,7 +7,11 @@ import { ProposalDecisions } from './proposal-decisions';
 @Module({
   providers: [
     { provide: PolicyRunner, inject: [DeploymentRepository, HeatWindowRepository], useFactory: (d: DeploymentRepository, w: HeatWindowRepository) => new PolicyRunner(d, w) },
-    { provide: ProposalDecisions, inject: [PolicyRunRepository, DeploymentRepository], useFactory: (r: PolicyRunRepository, d: DeploymentRepository) => new ProposalDecisions(r, d) },
+    {
+      provide: ProposalDecisions,
+      inject: [PolicyRunRepository, DeploymentRepository, DeploymentRolloutsReader],
+      useFactory: (r: PolicyRunRepository, d: DeploymentRepository, rollouts: DeploymentRolloutsReader) => new ProposalDecisions(r, d, rollouts),
+    },
   ],
   exports: [PolicyRunner, ProposalDecisions],
 })

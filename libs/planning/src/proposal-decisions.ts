@@ -1,5 +1,5 @@
 import { DomainError } from '@eplb/domain';
-import { DeploymentRepository, EventMeta, PolicyRunRepository, StaleMapVersionError } from '@eplb/persistence';
+import { DeploymentRepository, DeploymentRolloutsReader, EventMeta, PolicyRunRepository, StaleMapVersionError } from '@eplb/persistence';
 
 /**
  * Approving a proposal makes its candidate the next map version (for the rollout service to
@@ -10,13 +10,27 @@ export class ProposalDecisions {
   constructor(
     private readonly runs: PolicyRunRepository,
     private readonly deployments: DeploymentRepository,
+    private readonly rollouts: DeploymentRolloutsReader,
   ) {}
 
+  /**
+   * The proposal's candidate becomes the next map version — only while the map it was planned
+   * against is still the one in service (else its projections say nothing about the map it would
+   * replace: 409). Versions approved since but never deployed do not make it stale.
+   */
   async approve(deploymentId: string, runId: string, meta: EventMeta): Promise<{ mapVersion: number }> {
+    const d = await this.deployments.find(deploymentId);
+    if (!d) throw new DomainError('not-found', `deployment ${deploymentId} does not exist`);
+    const inService = (await this.rollouts.load(deploymentId)).view.inService(d.numLayers);
     return this.runs.transaction(async (em) => {
       const run = await this.decidable(deploymentId, runId, em);
+      if (inService !== run.baseMapVersion) {
+        const now = inService === null ? 'layers are on different versions (a held rollout)' : `v${inService} is in service`;
+        throw new DomainError('conflict', `proposal ${runId} is stale: planned against v${run.baseMapVersion}, but ${now}`);
+      }
       try {
-        const version = await this.deployments.createMapVersion(em, deploymentId, run.baseMapVersion, run.candidate!, meta, { runId, policy: run.policy, interval: run.interval });
+        const origin = { runId, policy: run.policy, interval: run.interval };
+        const version = await this.deployments.createMapVersion(em, deploymentId, run.baseMapVersion, run.candidate!, meta, origin, { parentMayBeOlder: true });
         await this.runs.decide(em, runId, 'approved', meta, version, deploymentId);
         return { mapVersion: version };
       } catch (err) {

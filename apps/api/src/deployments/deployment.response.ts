@@ -7,6 +7,6 @@ export const toDeploymentResponse = (d: DeploymentRecord): DeploymentResponse =>
   shape: shapeToBody(shapeOf(d)),
   windows: { episodeSteps: d.episodeSteps, intervalSteps: d.intervalSteps, latenessSteps: d.latenessSteps },
   mapVersion: d.latestMapVersion,
-  settings: { ...d.settings, version: d.settingsVersion },
+  settings: { ...d.settings, rolloutSteps: [...d.settings.rolloutSteps], version: d.settingsVersion },
   createdAt: d.createdAt.toISOString(),
 });

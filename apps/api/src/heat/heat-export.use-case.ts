@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { HeatFile } from '@eplb/contracts';
-import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
 import { HeatmapUseCase } from './heatmap.use-case';
@@ -13,6 +13,7 @@ export class HeatExportUseCase {
     private readonly windows: HeatWindowRepository,
     private readonly deployments: DeploymentRepository,
     private readonly heatmap: HeatmapUseCase,
+    private readonly rollouts: DeploymentRolloutsReader,
   ) {}
 
   /** `layer_id,expert_id,count` summed over the range (what vLLM-style tooling reads). */
@@ -27,7 +28,10 @@ export class HeatExportUseCase {
     const d = r.deployment;
     const episodes = await this.windows.episodes(d.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, limit: Math.min(maxEpisodes, MAX_EXPORT_EPISODES) });
     if (episodes.length === 0) throw validationProblem([{ field: 'query.from', message: 'no stored episodes in this range' }]);
-    const current = await this.deployments.mapVersion(d.id, d.latestMapVersion);
+    // `current` is what serves: per layer the version it is committed on (not the newest version, which may never have been deployed)
+    const committed = (await this.rollouts.load(d.id)).view.committedVersions(d.numLayers);
+    const current = await this.deployments.layerRows(d.id, committed);
+    const inService = committed.every((v) => v === committed[0]) ? committed[0] : null;
     const E = d.numExperts;
     return {
       num_ranks: d.numRanks,
@@ -36,7 +40,7 @@ export class HeatExportUseCase {
       ...(d.numGroups ? { num_groups: d.numGroups } : {}),
       heat: episodes.map((e) => Array.from({ length: d.numLayers }, (_, l) => Array.from(e.logicalLoad.subarray(l * E, (l + 1) * E)))),
       current: current ?? [],
-      source: { deployment: d.id, phase: r.phase, from_episode: episodes[0].episode, to_episode: episodes[episodes.length - 1].episode, map_version: d.latestMapVersion },
+      source: { deployment: d.id, phase: r.phase, from_episode: episodes[0].episode, to_episode: episodes[episodes.length - 1].episode, map_version: inService },
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ApproveRunResponse, deploymentIdSchema, HEAT_PHASES, PolicyRunListResponse, PolicyRunResponse, RejectRunResponse, SettingsResponse, WhatIfResponse } from '@eplb/contracts';
+import { ApprovalResponse, deploymentIdSchema, HEAT_PHASES, PolicyRunListResponse, PolicyRunResponse, RejectRunResponse, SettingsResponse, WhatIfResponse } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
 import { ProposalDecisions } from '@eplb/planning';
 import { ZodPipe } from '@eplb/platform';
@@ -11,12 +11,19 @@ import { HeatRangeResolver } from '../heat/heat-range';
 import { GetSettingsUseCase } from './get-settings.use-case';
 import { PolicyRunsUseCase } from './policy-runs.use-case';
 import { UpdateSettingsUseCase } from './update-settings.use-case';
+import { ApproveProposalUseCase } from './approve-proposal.use-case';
 import { policySettings } from './settings.schema';
 import { WhatIfUseCase } from './what-if.use-case';
 
 const settingsBody = policySettings
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one setting' });
 const decisionBody = z.strictObject({ reason: z.string().min(1).max(2000) });
+const approveBody = decisionBody.extend({
+  /** Request the rollout of the new version in the same call, with the deployment's rollout settings (approve mode). */
+  deploy: z.boolean().optional(),
+  /** With deploy: queue the rollout even when nodes it needs have no live agent. */
+  force: z.boolean().optional(),
+});
 const runsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(20), status: z.enum(['proposed', 'nothing', 'failed']).optional() });
 const runId = z.uuid();
 const whatIfBody = z.strictObject({
@@ -41,6 +48,7 @@ export class PolicyController {
     private readonly getSettings: GetSettingsUseCase,
     private readonly runs: PolicyRunsUseCase,
     private readonly decisions: ProposalDecisions,
+    private readonly approveProposal: ApproveProposalUseCase,
     private readonly ranges: HeatRangeResolver,
     private readonly whatIfs: WhatIfUseCase,
   ) {}
@@ -77,10 +85,10 @@ export class PolicyController {
   @Post('runs/:runId/approve')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Approve a proposal: its candidate becomes the next map version, for the rollout service' })
-  @ApiBody({ schema: z.toJSONSchema(decisionBody) as object })
-  approve(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(decisionBody)) body: z.infer<typeof decisionBody>, @Actor() meta: EventMeta): Promise<ApproveRunResponse> {
-    return this.decisions.approve(dep, run, { ...meta, reason: body.reason });
+  @ApiOperation({ summary: 'Approve a proposal: its candidate becomes the next map version; with deploy, its rollout is requested too (deployment rollout settings)' })
+  @ApiBody({ schema: z.toJSONSchema(approveBody) as object })
+  approve(@Param('id', id) dep: string, @Param('runId', new ZodPipe(runId, 'param')) run: string, @Body(new ZodPipe(approveBody)) body: z.infer<typeof approveBody>, @Actor() meta: EventMeta): Promise<ApprovalResponse> {
+    return this.approveProposal.execute(dep, run, body, meta);
   }
 
   @Post('runs/:runId/reject')

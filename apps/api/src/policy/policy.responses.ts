@@ -1,7 +1,12 @@
 import type { PolicyRunResponse, SettingsResponse } from '@eplb/contracts';
 import type { DeploymentRecord, PolicyRunRecord } from '@eplb/persistence';
 
-export const toSettingsResponse = (d: DeploymentRecord): SettingsResponse => ({ ...d.settings, settingsVersion: d.settingsVersion });
+export const toSettingsResponse = (d: DeploymentRecord): SettingsResponse => ({
+  ...d.settings,
+  rolloutSteps: [...d.settings.rolloutSteps],
+  settingsVersion: d.settingsVersion,
+  modeSince: d.modeSince.toISOString(),
+});
 
 export const toRunResponse = (r: PolicyRunRecord, withCandidate = false): PolicyRunResponse => ({
   id: r.id,

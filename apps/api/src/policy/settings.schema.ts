@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HEAT_PHASES } from '@eplb/contracts';
-import { MODES } from '@eplb/persistence';
+import { MODES, ROLLOUT_ON_FAILURE } from '@eplb/persistence';
+import { rolloutSteps } from '../rollouts/rollout-step.schema';
 
 /** Policy settings as the API accepts them, at registration and on change: any subset. */
 export const policySettings = z
@@ -13,5 +14,12 @@ export const policySettings = z
     phase: z.enum(HEAT_PHASES),
     mode: z.enum(MODES),
     expertBytes: z.number().int().min(0).max(2 ** 40),
+    /** How map versions are rolled out when nobody spells it out (automatic, approve-and-deploy). */
+    rolloutSteps,
+    rolloutOnFailure: z.enum(ROLLOUT_ON_FAILURE),
+    /** Cap on the bytes each agent takes in per second during such a rollout; null: the agents' own. */
+    rolloutBytesPerSecond: z.number().int().positive().max(1e12).nullable(),
+    /** The automatic loop starts at most this many rollouts in any hour (0: none). */
+    maxAutoRolloutsPerHour: z.number().int().min(0).max(60),
   })
   .partial();

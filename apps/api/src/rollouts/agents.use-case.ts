@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { AgentRegistryEntry, agentRegistryKey, AgentsResponse, AgentStatusResponse } from '@eplb/contracts';
+import { AGENT_STALE_AFTER_MS, agentRegistryKey, AgentsResponse, agentStatus, AgentStatusResponse, readAgentEntry } from '@eplb/contracts';
 import { DeploymentRepository } from '@eplb/persistence';
 import { notFoundProblem, REDIS } from '@eplb/platform';
 
-/** An agent heard from within this long is live (agents heartbeat every 5 s by default). */
-export const AGENT_STALE_AFTER_MS = 15_000;
+export { AGENT_STALE_AFTER_MS };
 
 /** The deployment's agents as the rollout service last heard them (registry in Redis). */
 @Injectable()
@@ -21,19 +20,13 @@ export class AgentsUseCase {
     const raw = await this.redis.hgetall(agentRegistryKey(dep));
     const agents: AgentStatusResponse[] = [];
     for (let node = 0; node < d.numNodes; node++) {
-      const text = raw[String(node)];
-      let e: AgentRegistryEntry | null = null;
-      try {
-        e = text ? (JSON.parse(text) as AgentRegistryEntry) : null;
-      } catch {
-        e = null; // an unreadable entry reads as never heard
-      }
+      const e = readAgentEntry(raw, node);
+      const status = agentStatus(e, now);
       if (!e) {
-        agents.push({ node, status: 'missing', ranks: [], lastSeen: null, ageMs: null, principal: null, heldVersions: null });
+        agents.push({ node, status, ranks: [], lastSeen: null, ageMs: null, principal: null, heldVersions: null });
         continue;
       }
       const ageMs = Math.max(0, now - e.lastSeenMs);
-      const status = ageMs > AGENT_STALE_AFTER_MS ? 'stale' : e.connected ? 'connected' : 'kafka-only';
       agents.push({ node, status, ranks: e.ranks, lastSeen: new Date(e.lastSeenMs).toISOString(), ageMs, principal: e.principal, heldVersions: e.heldVersions });
     }
     return { deployment: dep, staleAfterMs: AGENT_STALE_AFTER_MS, agents };

@@ -4,6 +4,7 @@ import { RolloutAccepted, RolloutStepInput } from '@eplb/contracts';
 import { ROLLOUT_STATUS } from '@eplb/domain';
 import { DeploymentRepository, DeploymentRolloutsReader, EventMeta, RolloutEventRepository } from '@eplb/persistence';
 import { conflictProblem, notFoundProblem, validationProblem } from '@eplb/platform';
+import { RolloutAgentsCheck } from './rollout-agents.check';
 
 /** What an operator asks for: a map version, how to batch it, what a failure does, and why. */
 export interface RequestRolloutCommand {
@@ -12,11 +13,14 @@ export interface RequestRolloutCommand {
   readonly onFailure?: 'rollback' | 'hold';
   readonly bytesPerSecond?: number;
   readonly reason: string;
+  /** Queue it even when nodes it needs have no live agent. */
+  readonly force?: boolean;
 }
 
 /**
  * Records a rollout request in the deployment's `rollouts:<id>` stream; the rollout service, which
- * polls it and holds the deployment's lock, starts it. One rollout at a time per deployment.
+ * polls it and holds the deployment's lock, starts it. One rollout at a time per deployment
+ * (checked in the transaction that appends), and none to nodes without a live agent unless forced.
  */
 @Injectable()
 export class RequestRolloutUseCase {
@@ -24,6 +28,7 @@ export class RequestRolloutUseCase {
     private readonly deployments: DeploymentRepository,
     private readonly rollouts: DeploymentRolloutsReader,
     private readonly events: RolloutEventRepository,
+    private readonly agents: RolloutAgentsCheck,
   ) {}
 
   async execute(dep: string, command: RequestRolloutCommand, meta: EventMeta): Promise<RolloutAccepted> {
@@ -31,11 +36,13 @@ export class RequestRolloutUseCase {
     if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
     if (command.mapVersion > d.latestMapVersion) throw validationProblem([{ field: 'mapVersion', message: `${dep} has versions 1..${d.latestMapVersion}` }]);
     const { view } = await this.rollouts.load(dep);
-    const busy = view.active() ?? view.pending()[0]?.payload.rolloutId;
-    if (busy) throw conflictProblem(`rollout ${busy} of ${dep} is not finished; one rollout at a time`);
+    const inTheWay = view.active() ?? view.pending()[0]?.payload.rolloutId;
+    if (inTheWay) throw conflictProblem(`rollout ${inTheWay} of ${dep} is not finished; one rollout at a time`);
+    if (!command.force) await this.agents.refuseWithoutAgents(d, view, command.mapVersion, `v${command.mapVersion}`);
     const rolloutId = randomUUID();
-    const { reason, ...asked } = command;
-    await this.events.request(dep, { rolloutId, ...asked }, { ...meta, reason });
+    const { reason, force, ...asked } = command;
+    const done = await this.events.requestIfIdle(dep, { rolloutId, ...asked, ...(force ? { forced: true } : {}) }, { ...meta, reason });
+    if (!done.ok) throw conflictProblem(`rollout ${done.busy ?? ''} of ${dep} is not finished; one rollout at a time`);
     return { rolloutId, status: ROLLOUT_STATUS.requested };
   }
 }

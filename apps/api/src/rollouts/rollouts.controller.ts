@@ -10,15 +10,17 @@ import { ControlRolloutUseCase } from './control-rollout.use-case';
 import { GetRolloutUseCase } from './get-rollout.use-case';
 import { ListRolloutsUseCase } from './list-rollouts.use-case';
 import { RequestRolloutUseCase } from './request-rollout.use-case';
+import { rolloutSteps } from './rollout-step.schema';
 
-const step = z.union([z.number().int().positive(), z.literal('rest'), z.strictObject({ layers: z.union([z.number().int().positive(), z.literal('rest')]), analysis: z.boolean().optional() })]);
 const startBody = z.strictObject({
   mapVersion: z.number().int().positive(),
-  steps: z.array(step).min(1).max(64).optional(),
+  steps: rolloutSteps.optional(),
   onFailure: z.enum(['rollback', 'hold']).optional(),
   /** Cap on the bytes each agent sends per second during this rollout (keeps transfers from starving serving). */
   bytesPerSecond: z.number().positive().max(1e12).optional(),
   reason: z.string().min(1).max(2000),
+  /** Queue it even when nodes it needs have no live agent (refused with 409 naming them otherwise). */
+  force: z.boolean().optional(),
 });
 const controlBody = z.strictObject({ reason: z.string().min(1).max(2000), rollback: z.boolean().optional() });
 const id = new ZodPipe(deploymentIdSchema, 'param');

@@ -20,6 +20,8 @@ export class AgentRegistry {
   readonly lastSeen = new Map<string, number>();
   /** Per `deployment/node`: the version of each layer the agent last said it holds (holdings reports, commit acks). */
   private readonly heldLayers = new Map<string, Map<number, number>>();
+  /** Per `deployment/node`: ranks the agent last reported gone (heartbeat or holdings). */
+  private readonly lost = new Map<string, number[]>();
   /** Per `deployment/node`: what the registry says, so it is rewritten only on news or every few seconds. */
   private readonly registered = new Map<string, { entry: AgentRegistryEntry; writtenAt: number }>();
 
@@ -32,6 +34,7 @@ export class AgentRegistry {
   heard(m: RolloutAckV1, link: AgentLink): void {
     const key = `${m.deployment}/${m.node}`;
     this.lastSeen.set(key, Date.now());
+    if (m.type === 'heartbeat' || m.type === 'holdings') this.lost.set(key, m.lostRanks ?? []);
     if (m.type === 'heartbeat') {
       this.register(m.deployment, m.node, m.ranks, link);
       return;
@@ -76,10 +79,11 @@ export class AgentRegistry {
       connected: !!link?.open,
       principal: link?.principal ?? prev?.entry.principal ?? null,
       heldVersions: this.heldLayers.has(key) ? this.heldVersions(key) : null,
+      ...(this.lost.get(key)?.length ? { lostRanks: this.lost.get(key) } : {}),
     };
     const now = Date.now();
     // connection changes at once; held versions (they change with every commit) at most once a second; else every 5 s
-    const urgent = !prev || prev.entry.connected !== entry.connected || prev.entry.ranks.join() !== ranks.join();
+    const urgent = !prev || prev.entry.connected !== entry.connected || prev.entry.ranks.join() !== ranks.join() || (prev.entry.lostRanks ?? []).join() !== (entry.lostRanks ?? []).join();
     const heldChanged = JSON.stringify(prev?.entry.heldVersions) !== JSON.stringify(entry.heldVersions);
     if (!urgent && !(heldChanged && now - prev.writtenAt >= 1_000) && now - prev.writtenAt < 5_000) return;
     this.registered.set(key, { entry, writtenAt: now });

@@ -69,7 +69,13 @@ export class RolloutRequestsPoller {
         this.logger.info({ deployment: dep, instance: this.instance.id }, 'rollout lock taken');
       }
       const driver = d;
-      await driver.serial(() => this.runner.drive(driver, v));
+      try {
+        await driver.serial(() => this.runner.drive(driver, v));
+      } catch (e) {
+        // one deployment's trouble (an unreadable log, a failed write) must not stop the others
+        this.logger.error({ deployment: dep, err: (e as Error).message }, 'driving the deployment failed');
+        continue;
+      }
       if (!driver.state && v.active() === null && v.pending().length === 0 && this.drivers.remove(driver)) {
         driver.stopped = true;
         await this.lock.release(dep);

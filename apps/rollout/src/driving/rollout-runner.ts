@@ -115,6 +115,12 @@ export class RolloutRunner {
   private async start(d: DeploymentDriver, req: RolloutRequestRecord): Promise<void> {
     const v = await this.rollouts.reload(d.deployment);
     const rid = req.payload.rolloutId;
+    // The caller's view may be older than the lock: another instance may have started (and even
+    // finished) this request and let the lock go since. The log read now, under the lock, decides.
+    if (v.started.has(rid) || v.rejected.has(rid)) {
+      this.logger.info({ deployment: d.deployment, rolloutId: rid }, 'request already taken up by another instance');
+      return;
+    }
     const planned = await this.planner.plan(req, v);
     if (!planned.ok) {
       this.logger.warn({ deployment: d.deployment, rolloutId: rid, why: planned.why }, 'rollout rejected');

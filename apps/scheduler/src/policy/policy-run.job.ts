@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import { DeploymentRepository, PolicyRunRepository } from '@eplb/persistence';
+import { LOOP_ACTORS } from '@eplb/contracts';
+import { DeploymentRepository, DeploymentRolloutsReader, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
 import { LOGGER } from '@eplb/platform';
 import { PolicyQueue } from '../policy-queue';
@@ -18,7 +19,7 @@ export type PolicyRunResult =
 
 /**
  * One scheduled policy run: the newest sealed interval of the deployment's phase, the policy in
- * its settings, against the map in service. Idempotent by run key (deployment, phase, interval,
+ * its settings, against the map in service (see DeploymentRollouts.inService). Idempotent by run key (deployment, phase, interval,
  * settings version): a retried or duplicated job finds the run already recorded and does nothing.
  * In `auto` mode a proposal is approved at once; in `approve` mode it waits for an operator.
  */
@@ -28,6 +29,7 @@ export class PolicyRunJob {
     queue: PolicyQueue,
     private readonly deployments: DeploymentRepository,
     private readonly runs: PolicyRunRepository,
+    private readonly rollouts: DeploymentRolloutsReader,
     private readonly runner: PolicyRunner,
     private readonly decisions: ProposalDecisions,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -44,7 +46,12 @@ export class PolicyRunJob {
     const runKey = `${d.id}:${phase}:${latest.interval}:${d.settingsVersion}`;
     const existing = await this.runs.byKey(runKey);
     if (existing) return { runId: existing.id, status: existing.status, created: false };
-    const outcome = await this.runner.run(d, latest.episodes, d.latestMapVersion, d.settings);
+    // against the map in service (not the newest version, which may never have been deployed):
+    // during a rollout, the version it started from — a proposal made now is discarded if the
+    // rollout succeeds, and still stands if it rolls back
+    const base = (await this.rollouts.load(d.id)).view.inService(d.numLayers);
+    if (base === null) return { skipped: 'layers are on different versions with no rollout running (held): an operator decides' };
+    const outcome = await this.runner.run(d, latest.episodes, base, d.settings);
     const p = outcome.proposal;
     const meta = { actor: 'scheduler', reason: `scheduled ${p.policy} run on interval ${latest.interval}`, correlationId: `job:${job.id}` };
     const { run, created } = await this.runs.record(
@@ -65,7 +72,7 @@ export class PolicyRunJob {
     );
     this.logger.info({ deployment: d.id, interval: latest.interval, status: run.status, runId: run.id, created }, p.reason);
     if (created && run.status === 'proposed' && d.settings.mode === 'auto') {
-      const { mapVersion } = await this.decisions.approve(d.id, run.id, { ...meta, actor: 'scheduler:auto', reason: `auto mode: ${p.reason}` });
+      const { mapVersion } = await this.decisions.approve(d.id, run.id, { ...meta, actor: LOOP_ACTORS.approver, reason: `auto mode: ${p.reason}` });
       return { runId: run.id, status: run.status, created, mapVersion };
     }
     return { runId: run.id, status: run.status, created };

@@ -86,6 +86,6 @@ export interface HeatFile {
   num_groups?: number;
   heat: number[][][];
   current: number[][];
-  /** provenance: where the episodes came from */
-  source: { deployment: string; phase: string; from_episode: number; to_episode: number; map_version: number };
+  /** provenance: where the episodes came from; `map_version` of `current`, the map in service (null while layers are on different versions) */
+  source: { deployment: string; phase: string; from_episode: number; to_episode: number; map_version: number | null };
 }

@@ -10,3 +10,4 @@ export * from './heat';
 export * from './tokens';
 export * from './rollouts';
 export * from './rollout-requests';
+export * from './loop';

@@ -1,4 +1,6 @@
 import type { Proposal } from '@eplb/domain';
+import type { RolloutStepInput } from '../rollout/rollout-streams';
+import type { RolloutAccepted } from './rollouts';
 
 export const POLICY_MODES = ['observe', 'approve', 'auto'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
@@ -14,11 +16,19 @@ export interface PolicySettingsBody {
   phase: string;
   mode: PolicyMode;
   expertBytes: number;
+  /** Rollouts nobody spelled out (automatic, approve-and-deploy) run with these. */
+  rolloutSteps: RolloutStepInput[];
+  rolloutOnFailure: 'rollback' | 'hold';
+  rolloutBytesPerSecond: number | null;
+  /** The automatic loop's cap; 0 turns automatic rollouts off. */
+  maxAutoRolloutsPerHour: number;
 }
 
 /** `GET|PATCH /v1/deployments/{id}/settings`. */
 export interface SettingsResponse extends PolicySettingsBody {
   settingsVersion: number;
+  /** When the deployment entered its mode. */
+  modeSince: string;
 }
 
 export const POLICY_RUN_STATUSES = ['proposed', 'nothing', 'failed'] as const;
@@ -46,9 +56,11 @@ export interface PolicyRunListResponse {
   items: PolicyRunResponse[];
 }
 
-/** `POST .../runs/{run}/approve`: the map version the proposal became. */
-export interface ApproveRunResponse {
+/** `POST .../runs/{run}/approve`: the map version the proposal became, and its rollout when `deploy` asked for one. */
+export interface ApprovalResponse {
   mapVersion: number;
+  /** The rollout requested in the same call (`deploy: true`), with the deployment's rollout settings. */
+  rollout?: RolloutAccepted;
 }
 
 /** `POST .../runs/{run}/reject`. */

@@ -112,9 +112,12 @@ export const rolloutAckSchema = z.strictObject({
 export const rolloutAckV1Schema = z.discriminatedUnion('type', [
   z.strictObject({ v: z.literal(1), type: z.literal('ack'), deployment: deploymentId, node: nat, ack: rolloutAckSchema, sentAt: z.number().int().nonnegative() }),
   /** What an agent's ranks hold (per layer: version and logical expert per slot; checksums optional). */
-  z.strictObject({ v: z.literal(1), type: z.literal('holdings'), deployment: deploymentId, node: nat, ranks: natArray(), layers: z.array(layerHoldingsSchema), sentAt: z.number().int().nonnegative() }),
-  /** An agent is alive (sent every few seconds on the control channel, else on Kafka). */
-  z.strictObject({ v: z.literal(1), type: z.literal('heartbeat'), deployment: deploymentId, node: nat, ranks: natArray(), sentAt: z.number().int().nonnegative() }),
+  z.strictObject({ v: z.literal(1), type: z.literal('holdings'), deployment: deploymentId, node: nat, ranks: natArray(), layers: z.array(layerHoldingsSchema), sentAt: z.number().int().nonnegative(), lostRanks: natArray().optional() }),
+  /**
+   * An agent is alive (sent every few seconds on the control channel, else on Kafka). `lostRanks`
+   * (here and in holdings): ranks of its node that are gone (device lost, engine worker dead).
+   */
+  z.strictObject({ v: z.literal(1), type: z.literal('heartbeat'), deployment: deploymentId, node: nat, ranks: natArray(), sentAt: z.number().int().nonnegative(), lostRanks: natArray().optional() }),
 ]);
 export type RolloutAckV1 = z.infer<typeof rolloutAckV1Schema>;
 

@@ -3,7 +3,8 @@
  * requests) and the rollout service (which drives them):
  * - `rollouts:<deployment>` — the deployment's rollout history, folded by the deployment-rollouts
  *   projection of @eplb/persistence: requested, control-requested (pause/resume/abort/promote),
- *   rejected, started, layer-committed (the version every rank of a layer is on from then), finished.
+ *   rejected, started, layer-committed (the version every rank of a layer is on from then), finished,
+ *   version-discarded (the automatic loop's refusal of a stale map version).
  * - `rollout:<rolloutId>` — the state machine's own events (`rollout.created`, `rollout.decided`,
  *   `rollout.ack`, `rollout.operator`, `rollout.analysis`, `rollout.restarted`), payload = the
  *   RolloutEvent of `@eplb/domain`; replaying them rebuilds the rollout's state.
@@ -19,7 +20,18 @@ export const ROLLOUT_EVENTS = {
   started: 'rollout.started',
   layerCommitted: 'rollout.layer-committed',
   finished: 'rollout.finished',
+  /** The automatic loop will not deploy a map version (planned against a map no longer in service): once per version, with why. */
+  versionDiscarded: 'rollout.version-discarded',
+  /** Lost ranks were planned around: which, why, and the emergency map version (null when the map in service already served without them). */
+  emergencyPlanned: 'rollout.emergency-planned',
 } as const;
+
+/**
+ * Actors of the automatic loop's events: the scheduler approving a proposal in auto mode (its map
+ * version's creator), and the rollout service's loop requesting, discarding, or tripping back to
+ * approve mode.
+ */
+export const LOOP_ACTORS = { approver: 'scheduler:auto', deployer: 'loop:auto', emergency: 'loop:emergency' } as const;
 
 export const ROLLOUT_CONTROL_ACTIONS = ['pause', 'resume', 'abort', 'promote'] as const;
 export type RolloutControlAction = (typeof ROLLOUT_CONTROL_ACTIONS)[number];
@@ -34,6 +46,14 @@ export interface RolloutRequestedPayload {
   readonly onFailure?: 'rollback' | 'hold';
   /** Cap on the bytes each agent sends per second (weights moved between ranks). */
   readonly bytesPerSecond?: number;
+  /** Queued although nodes it needs had no live agent (the operator forced it). */
+  readonly forced?: boolean;
+  /** Requested by the automatic loop (auto mode), not by an operator: its rollback trips the loop's breaker. */
+  readonly automatic?: boolean;
+  /** The map version's policy run, when it came from a proposal. */
+  readonly runId?: string;
+  /** An emergency map around lost ranks: rolled out before anything else, without analysis gates. */
+  readonly emergency?: { readonly lostRanks: readonly number[] };
 }
 
 export interface RolloutControlPayload {
@@ -61,4 +81,6 @@ export interface AgentRegistryEntry {
   readonly principal: string | null;
   /** Per map version, how many layers the agent's last holdings report put on it. */
   readonly heldVersions: Record<string, number> | null;
+  /** Ranks of the node the agent last reported gone (absent: none reported). */
+  readonly lostRanks?: number[];
 }

@@ -29,6 +29,18 @@ describe('decideAutoRollout', () => {
     expect(decideAutoRollout({ ...base, lastFinished: finished() })).toMatchObject({ kind: 'deploy', version: 5 });
   });
 
+  it('waits for nodes without a live agent, naming them', () => {
+    const d = decideAutoRollout({ ...base, approved: { ...base.approved!, unreachableNodes: [1, 3] } });
+    expect(d).toMatchObject({ kind: 'wait' });
+    expect(d.reason).toContain('nodes 1, 3');
+    expect(decideAutoRollout({ ...base, approved: { ...base.approved!, unreachableNodes: [] } }).kind).toBe('deploy');
+  });
+
+  it('a cap of 0 per hour turns automatic rollouts off (waits, with no time to wait until)', () => {
+    const d = decideAutoRollout({ ...base, maxAutomaticPerHour: 0 });
+    expect(d).toEqual({ kind: 'wait', reason: 'v5 waits: automatic rollouts are off (cap 0 per hour)' });
+  });
+
   it('does nothing outside auto mode', () => {
     expect(decideAutoRollout({ ...base, mode: 'approve' }).kind).toBe('idle');
     expect(decideAutoRollout({ ...base, mode: 'observe' }).kind).toBe('idle');

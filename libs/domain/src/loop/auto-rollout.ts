@@ -12,6 +12,7 @@
  *   decided, or it had none) and a whole interval was measured under the map it left, so the next
  *   plan starts from heat that the new map produced;
  * - a cap on automatic rollouts per hour (a loop that keeps moving weights is itself a fault);
+ * - no rollout to nodes whose agent is not live: it waits for them;
  * - a circuit breaker: an automatic rollout that ended rolled back (gate failed, agents failed)
  *   drops the deployment to `approve`, once per rollback — an operator who puts the deployment back
  *   in `auto` afterwards has decided, and the same rollback does not trip it again.
@@ -39,6 +40,11 @@ export interface ApprovedVersion {
   /** The map version its proposal was planned against. */
   readonly parentVersion: number;
   readonly runId: string | null;
+  /**
+   * Nodes the rollout to it needs whose agent was not heard from lately: it waits for them rather
+   * than sit in its first prepare until it times out (and trips the breaker). Empty or absent: all live.
+   */
+  readonly unreachableNodes?: readonly number[];
 }
 
 export interface LoopSnapshot {
@@ -90,10 +96,15 @@ export function decideAutoRollout(s: LoopSnapshot): LoopDecision {
   if (last && last.intervalsMeasuredAfter < 1) {
     return { kind: 'wait', reason: `v${next.version} waits: no interval measured yet after rollout ${last.rolloutId}` };
   }
+  if (s.maxAutomaticPerHour <= 0) return { kind: 'wait', reason: `v${next.version} waits: automatic rollouts are off (cap 0 per hour)` };
   const recent = s.automaticStarts.filter((t) => t > s.now - HOUR_MS).sort((a, b) => a - b);
   if (recent.length >= s.maxAutomaticPerHour) {
     const until = recent[recent.length - s.maxAutomaticPerHour] + HOUR_MS;
     return { kind: 'wait', reason: `v${next.version} waits: ${recent.length} automatic rollouts in the last hour (cap ${s.maxAutomaticPerHour})`, until };
+  }
+  const unreachable = next.unreachableNodes ?? [];
+  if (unreachable.length > 0) {
+    return { kind: 'wait', reason: `v${next.version} waits: no live agent on node${unreachable.length > 1 ? 's' : ''} ${unreachable.join(', ')}` };
   }
   return { kind: 'deploy', version: next.version, reason: `auto mode: v${next.version} planned against v${next.parentVersion}, which is in service` };
 }

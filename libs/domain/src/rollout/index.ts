@@ -5,3 +5,4 @@ export * from './machine';
 export * from './agent-ledger';
 export * from './analysis';
 export * from './start';
+export * from './rollout-nodes';

@@ -1,3 +1,4 @@
+import type { RolloutStepInput } from '@eplb/contracts';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /** Read model of a deployment (rebuilt from the `deployment.*` events). */
@@ -57,6 +58,24 @@ export class DeploymentEntity {
   /** bigint arrives as a string from pg */
   @Column({ name: 'expert_bytes', type: 'bigint', default: 0 })
   expertBytes!: string;
+
+  /** When the deployment entered its mode. */
+  @Column({ name: 'mode_since', type: 'timestamptz', default: () => 'now()' })
+  modeSince!: Date;
+
+  /** Batches of a rollout nobody spelled out (automatic, approve-and-deploy): the API's rollout steps. */
+  @Column({ name: 'rollout_steps', type: 'jsonb', default: () => `'[{"layers": 1, "analysis": true}, "rest"]'::jsonb` })
+  rolloutSteps!: RolloutStepInput[];
+
+  @Column({ name: 'rollout_on_failure', type: 'text', default: 'rollback' })
+  rolloutOnFailure!: string;
+
+  /** bigint arrives as a string from pg; null: no cap beyond the agents' own */
+  @Column({ name: 'rollout_bytes_per_second', type: 'bigint', nullable: true })
+  rolloutBytesPerSecond!: string | null;
+
+  @Column({ name: 'max_auto_rollouts_per_hour', type: 'int', default: 6 })
+  maxAutoRolloutsPerHour!: number;
 
   @Column({ name: 'settings_version', type: 'int', default: 1 })
   settingsVersion!: number;

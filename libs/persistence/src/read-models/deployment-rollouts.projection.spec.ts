@@ -35,6 +35,19 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     expect(v.committedVersions(3, 4)).toEqual([4, 2, 4]);
   });
 
+  it('names the map in service: the version on every layer; while a rollout runs, the one it started from; null when held mixed', () => {
+    const v = new DeploymentRollouts('d');
+    expect(v.inService(2)).toBe(1);
+    v.apply(ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 3 }));
+    v.apply(ev(ROLLOUT_EVENTS.started, { rolloutId: 'r1', fromVersion: 1, toVersion: 3 }));
+    v.apply(ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 0, version: 3 }));
+    expect(v.inService(2)).toBe(1);
+    v.apply(ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r1', status: 'ABORTED', failure: null }));
+    expect(v.inService(2)).toBeNull();
+    v.apply(ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r2', layer: 1, version: 3 }));
+    expect(v.inService(2)).toBe(3);
+  });
+
   it('a rejected request is neither pending nor active, and says why', () => {
     const v = new DeploymentRollouts('d');
     v.apply(ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 1 }));

@@ -95,6 +95,19 @@ export class DeploymentRollouts {
     return Array.from({ length: layers }, (_, l) => this.committed.get(l) ?? baseVersion);
   }
 
+  /**
+   * The map version in service: the one every layer is committed on; while a rollout runs, the
+   * version it started from (what serves again if it rolls back, and what a plan made now must be
+   * judged against); null when layers are on different versions with nothing running (a held
+   * rollout: an operator decides).
+   */
+  inService(layers: number, baseVersion = 1): number | null {
+    const active = this.active();
+    if (active) return this.started.get(active)?.fromVersion ?? null;
+    const versions = this.committedVersions(layers, baseVersion);
+    return versions.every((v) => v === versions[0]) ? (versions[0] ?? baseVersion) : null;
+  }
+
   /** REQUESTED, REJECTED, RUNNING (started, not finished) or the final status the service recorded. */
   status(rolloutId: string): RolloutLifecycleStatus {
     return rolloutLifecycleStatus({

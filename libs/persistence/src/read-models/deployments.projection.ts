@@ -15,12 +15,13 @@ function apply(rows: Map<string, Row>, e: EventEntity): void {
       Object.assign(row, {
         numLayers: p.numLayers, numExperts: p.numExperts, numRanks: p.numRanks, slotsPerRank: p.slotsPerRank, numNodes: p.numNodes,
         numGroups: p.numGroups ?? null, episodeSteps: p.episodeSteps, intervalSteps: p.intervalSteps, latenessSteps: p.latenessSteps,
-        settingsVersion: 1, latestMapVersion: 1, createdAt: e.occurredAt,
+        settingsVersion: 1, latestMapVersion: 1, createdAt: e.occurredAt, modeSince: e.occurredAt,
       });
       applySettings(row, s);
       break;
     }
     case 'deployment.settings-updated':
+      if (p.mode !== undefined && p.mode !== row.mode) row.modeSince = e.occurredAt;
       applySettings(row, p);
       row.settingsVersion = p.settingsVersion as number;
       break;
@@ -38,9 +39,11 @@ function applySettings(row: Row, s: Record<string, unknown>): void {
   const map: [string, keyof DeploymentEntity][] = [
     ['policy', 'policy'], ['cadenceSeconds', 'cadenceSeconds'], ['threshold', 'imbalanceThreshold'], ['minGain', 'minGain'],
     ['maxTransfers', 'maxTransfers'], ['phase', 'balancePhase'], ['mode', 'mode'],
+    ['rolloutSteps', 'rolloutSteps'], ['rolloutOnFailure', 'rolloutOnFailure'], ['maxAutoRolloutsPerHour', 'maxAutoRolloutsPerHour'],
   ];
   for (const [from, to] of map) if (s[from] !== undefined) (row as Record<string, unknown>)[to] = s[from];
   if (s.expertBytes !== undefined) row.expertBytes = String(s.expertBytes);
+  if (s.rolloutBytesPerSecond !== undefined) row.rolloutBytesPerSecond = s.rolloutBytesPerSecond === null ? null : String(s.rolloutBytesPerSecond);
 }
 
 /**

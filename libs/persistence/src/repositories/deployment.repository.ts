@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import type { RolloutStepInput } from '@eplb/contracts';
 import { DeploymentEntity } from '../entities/deployment.entity';
 import { EventEntity } from '../entities/event.entity';
 import { MapVersionEntity } from '../entities/map-version.entity';
@@ -18,7 +19,20 @@ export interface PolicySettings {
   readonly phase: string;
   readonly mode: Mode;
   readonly expertBytes: number;
+  /** Batches (and their analysis gates) of a rollout nobody spelled out: automatic, or an approval that deploys. */
+  readonly rolloutSteps: readonly RolloutStepInput[];
+  readonly rolloutOnFailure: RolloutOnFailure;
+  /** Cap on the bytes each agent takes in per second during such a rollout; null: the agents' own cap. */
+  readonly rolloutBytesPerSecond: number | null;
+  /** The automatic loop starts at most this many rollouts in any hour (0: it never starts one). */
+  readonly maxAutoRolloutsPerHour: number;
 }
+
+export const ROLLOUT_ON_FAILURE = ['rollback', 'hold'] as const;
+export type RolloutOnFailure = (typeof ROLLOUT_ON_FAILURE)[number];
+
+/** What an operator expects when nothing is said: the first layer alone behind a gate, then the rest; roll back on failure. */
+export const DEFAULT_ROLLOUT_STEPS: readonly RolloutStepInput[] = [{ layers: 1, analysis: true }, 'rest'];
 
 /** What a deployment is registered with: its shape and window lengths. */
 export interface DeploymentShapeRecord {
@@ -38,6 +52,8 @@ export interface DeploymentRecord extends DeploymentShapeRecord {
   readonly latestMapVersion: number;
   readonly settings: PolicySettings;
   readonly settingsVersion: number;
+  /** When the deployment entered its current mode. */
+  readonly modeSince: Date;
   readonly createdAt: Date;
 }
 
@@ -92,8 +108,13 @@ const toRecord = (e: DeploymentEntity): DeploymentRecord => ({
     phase: e.balancePhase,
     mode: e.mode as Mode,
     expertBytes: Number(e.expertBytes),
+    rolloutSteps: e.rolloutSteps ?? DEFAULT_ROLLOUT_STEPS,
+    rolloutOnFailure: e.rolloutOnFailure as RolloutOnFailure,
+    rolloutBytesPerSecond: e.rolloutBytesPerSecond === null ? null : Number(e.rolloutBytesPerSecond),
+    maxAutoRolloutsPerHour: e.maxAutoRolloutsPerHour,
   },
   settingsVersion: e.settingsVersion,
+  modeSince: e.modeSince,
   createdAt: e.createdAt,
 });
 
@@ -121,6 +142,10 @@ function settingsColumns(p: Partial<PolicySettings>): Partial<DeploymentEntity> 
     ...(p.phase !== undefined ? { balancePhase: p.phase } : {}),
     ...(p.mode !== undefined ? { mode: p.mode } : {}),
     ...(p.expertBytes !== undefined ? { expertBytes: String(p.expertBytes) } : {}),
+    ...(p.rolloutSteps !== undefined ? { rolloutSteps: [...p.rolloutSteps] } : {}),
+    ...(p.rolloutOnFailure !== undefined ? { rolloutOnFailure: p.rolloutOnFailure } : {}),
+    ...(p.rolloutBytesPerSecond !== undefined ? { rolloutBytesPerSecond: p.rolloutBytesPerSecond === null ? null : String(p.rolloutBytesPerSecond) } : {}),
+    ...(p.maxAutoRolloutsPerHour !== undefined ? { maxAutoRolloutsPerHour: p.maxAutoRolloutsPerHour } : {}),
   };
 }
 
@@ -180,35 +205,61 @@ export class DeploymentRepository {
     });
   }
 
-  /** Applies a settings change (a new settings version) and records it, in one transaction. */
-  async updateSettings(id: string, patch: Partial<PolicySettings>, meta: EventMeta): Promise<DeploymentRecord | null> {
+  /** Ids of the deployments in one of `modes` (the automatic loop's work list). */
+  async idsInModes(modes: readonly Mode[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM deployments WHERE mode = ANY($1::text[]) ORDER BY id`, [modes]);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Applies a settings change (a new settings version) and records it, in one transaction.
+   * `note`: more for the event's payload (e.g. which rollout tripped the automatic loop).
+   */
+  async updateSettings(id: string, patch: Partial<PolicySettings>, meta: EventMeta, note: Record<string, unknown> = {}): Promise<DeploymentRecord | null> {
     return this.ds.transaction(async (em) => {
       const repo = em.getRepository(DeploymentEntity);
       const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!row) return null;
       const columns = settingsColumns(patch);
-      await repo.update({ id }, { ...columns, settingsVersion: row.settingsVersion + 1 });
+      const modeChanged = patch.mode !== undefined && patch.mode !== row.mode;
+      await repo.update({ id }, { ...columns, settingsVersion: row.settingsVersion + 1, ...(modeChanged ? { modeSince: () => 'now()' } : {}) });
       await appendEvents(em, [
-        { stream: `deployment:${id}`, type: 'deployment.settings-updated', payload: { ...patch, settingsVersion: row.settingsVersion + 1 }, ...meta },
+        { stream: `deployment:${id}`, type: 'deployment.settings-updated', payload: { ...note, ...patch, settingsVersion: row.settingsVersion + 1 }, ...meta },
       ]);
       return toRecord(await repo.findOneByOrFail({ id }));
     });
   }
 
   /**
-   * A new immutable map version on top of `parent`, which must be the latest: a proposal made
-   * against an older map would silently undo whatever came in between.
+   * A new immutable map version (the latest + 1) on top of `parent`. By default `parent` must be
+   * the latest: an import made against an older map would silently undo whatever came in between.
+   * A proposal is planned against the map in service, which may be older than versions approved
+   * but never deployed (`parentMayBeOlder`): its caller checks the parent is in service.
    */
-  async createMapVersion(em: EntityManager, id: string, parent: number, map: number[][], meta: EventMeta, origin: Record<string, unknown>): Promise<number> {
+  async createMapVersion(
+    em: EntityManager,
+    id: string,
+    parent: number,
+    map: number[][],
+    meta: EventMeta,
+    origin: Record<string, unknown>,
+    opts: { parentMayBeOlder?: boolean } = {},
+  ): Promise<number> {
     const repo = em.getRepository(DeploymentEntity);
     const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
     if (!row) throw new StaleMapVersionError(`deployment ${id} does not exist`);
-    if (row.latestMapVersion !== parent) throw new StaleMapVersionError(`made against map version ${parent}, but ${id} is on version ${row.latestMapVersion}`);
-    const version = parent + 1;
+    const ok = opts.parentMayBeOlder ? parent >= 1 && parent <= row.latestMapVersion : row.latestMapVersion === parent;
+    if (!ok) throw new StaleMapVersionError(`made against map version ${parent}, but ${id} is on version ${row.latestMapVersion}`);
+    const version = row.latestMapVersion + 1;
     await em.getRepository(MapVersionEntity).insert({ deploymentId: id, version, parentVersion: parent, physicalToLogical: map, createdBy: meta.actor, reason: meta.reason });
     await repo.update({ id }, { latestMapVersion: version });
     await appendEvents(em, [{ stream: `deployment:${id}`, type: 'map-version.created', payload: { version, parentVersion: parent, ...origin }, ...meta }]);
     return version;
+  }
+
+  /** createMapVersion in a transaction of its own (a map version made outside a policy run's approval). */
+  addMapVersion(id: string, parent: number, map: number[][], meta: EventMeta, origin: Record<string, unknown>, opts: { parentMayBeOlder?: boolean } = {}): Promise<number> {
+    return this.ds.transaction((em) => this.createMapVersion(em, id, parent, map, meta, origin, opts));
   }
 
   /**
@@ -252,6 +303,28 @@ export class DeploymentRepository {
       out.set(Number(version), origin);
     }
     return out;
+  }
+
+  /** The correlation id the version was created under (its policy run's chain); null if unknown. */
+  async mapVersionCorrelation(deploymentId: string, version: number): Promise<string | null> {
+    const rows: { correlation_id: string }[] = await this.ds.query(
+      `SELECT correlation_id FROM events WHERE stream = $1 AND type = 'map-version.created' AND (payload->>'version')::int = $2 ORDER BY id LIMIT 1`,
+      [`deployment:${deploymentId}`, version],
+    );
+    return rows[0]?.correlation_id ?? null;
+  }
+
+  /** Per layer the row of the version that layer is on (`versions[l]`); null if a version does not exist. */
+  async layerRows(deploymentId: string, versions: readonly number[]): Promise<number[][] | null> {
+    const maps = new Map<number, number[][] | null>();
+    for (const v of new Set(versions)) maps.set(v, await this.mapVersion(deploymentId, v));
+    const rows: number[][] = [];
+    for (const [l, v] of versions.entries()) {
+      const m = maps.get(v);
+      if (!m) return null;
+      rows.push(m[l]);
+    }
+    return rows;
   }
 
   /** Map versions are immutable, so callers may cache what this returns forever. */

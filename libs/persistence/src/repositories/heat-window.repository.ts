@@ -204,6 +204,15 @@ export class HeatWindowRepository {
     return rows.map(toEpisode);
   }
 
+  /** The newest `limit` episodes' missing ranks, newest first (a rank whose heat stopped is missing from each). */
+  async newestMissingRanks(deploymentId: string, phase: string, limit: number): Promise<{ episode: number; missingRanks: number[] }[]> {
+    const rows: { episode: string; missing_ranks: number[] }[] = await this.ds.query(
+      `SELECT episode, missing_ranks FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 ORDER BY episode DESC LIMIT $3`,
+      [deploymentId, phase, limit],
+    );
+    return rows.map((r) => ({ episode: Number(r.episode), missingRanks: r.missing_ranks }));
+  }
+
   /** Episodes [fromEpisode, toEpisode) in order. */
   async episodesOfRange(deploymentId: string, phase: string, fromEpisode: number, endEpisode: number): Promise<StoredEpisode[]> {
     const rows: EpisodeRow[] = await this.ds.query(

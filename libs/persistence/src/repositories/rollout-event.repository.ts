@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS, RolloutControlPayload, RolloutRequestedPayload } from '@eplb/contracts';
-import { appendEvents, EventMeta, NewEvent } from './event-store';
+import { DeploymentRollouts } from '../read-models/deployment-rollouts.projection';
+import { appendEvents, EventMeta, NewEvent, readWholeStream } from './event-store';
 import { appendFenced, RolloutFence } from './rollout-fence';
 
 /**
@@ -14,6 +15,34 @@ export class RolloutEventRepository {
   /** A request to roll a map version out; the rollout service picks it up from the stream. */
   async request(deployment: string, payload: RolloutRequestedPayload, meta: EventMeta): Promise<void> {
     await this.append([{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload: { ...payload }, ...meta }]);
+  }
+
+  /**
+   * A request appended only if the deployment has no rollout requested or running: checked and
+   * appended in one transaction holding the deployment's request lock (a transaction-scoped
+   * advisory lock), so an operator and the automatic loop, or two loops, never both get one in.
+   * `check` sees the folded stream and may refuse with a reason (e.g. a stale version). Returns
+   * the rollout that is in the way, or the refusal, when nothing was appended.
+   */
+  async requestIfIdle(
+    deployment: string,
+    payload: RolloutRequestedPayload,
+    meta: EventMeta,
+    check?: (view: DeploymentRollouts) => string | null,
+    extra: readonly NewEvent[] = [],
+  ): Promise<{ ok: true } | { ok: false; busy?: string; refused?: string }> {
+    const stream = deploymentRolloutsStream(deployment);
+    return this.ds.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`request:${stream}`]);
+      const view = new DeploymentRollouts(deployment);
+      for (const e of await readWholeStream(em, stream)) view.apply(e);
+      const busy = view.active() ?? view.pending()[0]?.payload.rolloutId;
+      if (busy) return { ok: false as const, busy };
+      const refused = check?.(view) ?? null;
+      if (refused) return { ok: false as const, refused };
+      await appendEvents(em, [{ stream, type: ROLLOUT_EVENTS.requested, payload: { ...payload }, ...meta }, ...extra]);
+      return { ok: true as const };
+    });
   }
 
   /** An operator's pause, resume, abort or promote; the service driving the rollout applies it once. */

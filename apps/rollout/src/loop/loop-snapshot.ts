@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { agentRegistryKey, LOOP_ACTORS, nodesWithoutLiveAgent, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { ApprovedVersion, FinishedOutcome, FinishedRollout, LoopSnapshot, ROLLOUT_STATUS, RolloutEvent, rolloutNodes } from '@eplb/domain';
+import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, HeatWindowRepository, shapeOf } from '@eplb/persistence';
+import { REDIS } from '@eplb/platform';
+
+/** What the loop decides on, and what it needs to act on the decision. */
+export interface GatheredLoop {
+  readonly snapshot: LoopSnapshot;
+  readonly deployment: DeploymentRecord;
+  readonly view: DeploymentRollouts;
+  /** The correlation id the approved version was created under (its policy run's chain). */
+  readonly approvedCorrelation: string | null;
+}
+
+const OUTCOMES: Record<string, FinishedOutcome> = {
+  [ROLLOUT_STATUS.succeeded]: 'succeeded',
+  [ROLLOUT_STATUS.rolledBack]: 'rolled-back',
+  [ROLLOUT_STATUS.aborted]: 'aborted',
+};
+
+/**
+ * Gathers the automatic loop's snapshot of one deployment from the stores: its mode and since
+ * when (deployments), the map in service, the rollout in flight, the last finished rollout and its
+ * automatic starts (the rollouts stream), the newest version the scheduler approved that is
+ * neither requested nor discarded (map versions), intervals sealed after the last rollout (the
+ * collector's heat), and which nodes a rollout to it needs have no live agent (agent registry).
+ */
+@Injectable()
+export class LoopSnapshotReader {
+  constructor(
+    private readonly deployments: DeploymentRepository,
+    private readonly rollouts: DeploymentRolloutsReader,
+    private readonly heat: HeatWindowRepository,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  async gather(deploymentId: string, now = Date.now()): Promise<GatheredLoop | null> {
+    const d = await this.deployments.find(deploymentId);
+    if (!d) return null;
+    const { view, events } = await this.rollouts.load(deploymentId);
+    const inService = view.inService(d.numLayers);
+    const rolloutInFlight = view.active() !== null || view.pending().length > 0;
+
+    // versions already requested or discarded, and the automatic starts
+    let settled = 0;
+    const automaticStarts: number[] = [];
+    let last: { rolloutId: string; status: string; at: number } | null = null;
+    for (const e of events) {
+      const p = e.payload as Record<string, unknown>;
+      if (e.type === ROLLOUT_EVENTS.requested) {
+        settled = Math.max(settled, Number(p.mapVersion));
+        if (p.automatic === true) automaticStarts.push(e.occurredAt.getTime());
+      } else if (e.type === ROLLOUT_EVENTS.versionDiscarded) {
+        settled = Math.max(settled, Number(p.version));
+      } else if (e.type === ROLLOUT_EVENTS.finished) {
+        last = { rolloutId: String(p.rolloutId), status: String(p.status), at: e.occurredAt.getTime() };
+      }
+    }
+
+    let approved: ApprovedVersion | null = null;
+    let approvedCorrelation: string | null = null;
+    if (d.latestMapVersion > settled) {
+      const newest = (await this.deployments.listMapVersions(deploymentId, 20)).find((v) => v.version > settled && v.createdBy === LOOP_ACTORS.approver);
+      if (newest && newest.parentVersion !== null) {
+        const runId = typeof newest.origin.runId === 'string' ? newest.origin.runId : null;
+        const unreachableNodes = rolloutInFlight ? [] : await this.unreachable(d, view, newest.version, now);
+        approved = { version: newest.version, parentVersion: newest.parentVersion, runId, unreachableNodes };
+        approvedCorrelation = await this.deployments.mapVersionCorrelation(deploymentId, newest.version);
+      }
+    }
+
+    let lastFinished: FinishedRollout | null = null;
+    if (last) {
+      const judged = gatesJudged(await this.rollouts.rolloutEvents(last.rolloutId));
+      const after = await this.heat.intervals(deploymentId, d.settings.phase, { fromMs: last.at, limit: 1 });
+      lastFinished = {
+        rolloutId: last.rolloutId,
+        automatic: view.requests.get(last.rolloutId)?.payload.automatic === true,
+        outcome: OUTCOMES[last.status] ?? 'aborted',
+        finishedAt: last.at,
+        judged,
+        intervalsMeasuredAfter: after.length,
+      };
+    }
+
+    return {
+      deployment: d,
+      view,
+      approvedCorrelation,
+      snapshot: {
+        now,
+        mode: d.settings.mode,
+        modeSince: d.modeSince.getTime(),
+        inService,
+        rolloutInFlight,
+        approved,
+        lastFinished,
+        automaticStarts,
+        maxAutomaticPerHour: d.settings.maxAutoRolloutsPerHour,
+      },
+    };
+  }
+
+  /** Nodes a rollout from what is committed to `version` needs whose agent is not live. */
+  async unreachable(d: DeploymentRecord, view: DeploymentRollouts, version: number, now: number): Promise<number[]> {
+    const current = await this.deployments.layerRows(d.id, view.committedVersions(d.numLayers));
+    const target = await this.deployments.mapVersion(d.id, version);
+    if (!current || !target) return [];
+    const nodes = rolloutNodes(shapeOf(d), current, target);
+    if (nodes.length === 0) return [];
+    return nodesWithoutLiveAgent(await this.redis.hgetall(agentRegistryKey(d.id)), nodes, now);
+  }
+}
+
+/**
+ * True when every analysis gate the rollout asked for gave its verdict (or it asked for none): a
+ * promote skips the gate it waits on, and a rollout that ended before its gate decided was not
+ * judged either.
+ */
+export function gatesJudged(events: readonly RolloutEvent[]): boolean {
+  const asked = new Set<number>();
+  const decided = new Set<number>();
+  for (const e of events) {
+    if (e.type === 'decided') for (const c of e.commands) if (c.kind === 'analyse') asked.add(c.batch);
+    if (e.type === 'analysis') decided.add(e.batch);
+  }
+  return [...asked].every((b) => decided.has(b));
+}
