@@ -16,7 +16,9 @@ export interface RequestRolloutCommand {
 
 /**
  * Records a rollout request in the deployment's `rollouts:<id>` stream; the rollout service, which
- * polls it and holds the deployment's lock, starts it. One rollout at a time per deployment.
+ * polls it and holds the deployment's lock, starts it. One rollout at a time per deployment. The
+ * request carries the chain of custody of the version it deploys (its `map-version.created`
+ * event's correlation id); the HTTP request's own id is the payload's `requestId`.
  */
 @Injectable()
 export class RequestRolloutUseCase {
@@ -35,7 +37,9 @@ export class RequestRolloutUseCase {
     if (busy) throw conflictProblem(`rollout ${busy} of ${dep} is not finished; one rollout at a time`);
     const rolloutId = randomUUID();
     const { reason, ...asked } = command;
-    await this.events.request(dep, { rolloutId, ...asked }, { ...meta, reason });
+    const chain = (await this.deployments.mapVersionCorrelationId(dep, command.mapVersion)) ?? meta.correlationId;
+    const requestId = chain === meta.correlationId ? {} : { requestId: meta.correlationId };
+    await this.events.request(dep, { rolloutId, ...asked, ...requestId }, { ...meta, reason, correlationId: chain });
     return { rolloutId, status: ROLLOUT_STATUS.requested };
   }
 }

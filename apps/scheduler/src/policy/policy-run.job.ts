@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
+import { intervalCorrelationId } from '@eplb/contracts';
 import { DeploymentRepository, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
 import { LOGGER } from '@eplb/platform';
@@ -21,6 +22,7 @@ export type PolicyRunResult =
  * its settings, against the map in service. Idempotent by run key (deployment, phase, interval,
  * settings version): a retried or duplicated job finds the run already recorded and does nothing.
  * In `auto` mode a proposal is approved at once; in `approve` mode it waits for an operator.
+ * The run's events carry the interval's correlation id (see intervalCorrelationId): its chain.
  */
 @Injectable()
 export class PolicyRunJob {
@@ -46,7 +48,7 @@ export class PolicyRunJob {
     if (existing) return { runId: existing.id, status: existing.status, created: false };
     const outcome = await this.runner.run(d, latest.episodes, d.latestMapVersion, d.settings);
     const p = outcome.proposal;
-    const meta = { actor: 'scheduler', reason: `scheduled ${p.policy} run on interval ${latest.interval}`, correlationId: `job:${job.id}` };
+    const meta = { actor: 'scheduler', reason: `scheduled ${p.policy} run on interval ${latest.interval}`, correlationId: intervalCorrelationId(d.id, phase, latest.interval) };
     const { run, created } = await this.runs.record(
       {
         deploymentId: d.id,

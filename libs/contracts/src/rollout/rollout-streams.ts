@@ -34,6 +34,11 @@ export interface RolloutRequestedPayload {
   readonly onFailure?: 'rollback' | 'hold';
   /** Cap on the bytes each agent sends per second (weights moved between ranks). */
   readonly bytesPerSecond?: number;
+  /**
+   * The asking request's own correlation id when the request event carries the map version's
+   * chain instead (see intervalCorrelationId).
+   */
+  readonly requestId?: string;
 }
 
 export interface RolloutControlPayload {

@@ -254,6 +254,19 @@ export class DeploymentRepository {
     return out;
   }
 
+  /**
+   * The chain of custody a map version belongs to: the correlation id of its `map-version.created`
+   * event (a run's interval for a proposal, the request's for an import or version 1). A rollout
+   * of the version carries it (see intervalCorrelationId in @eplb/contracts). Null if none.
+   */
+  async mapVersionCorrelationId(deploymentId: string, version: number): Promise<string | null> {
+    const rows: { correlation_id: string }[] = await this.ds.query(
+      `SELECT correlation_id FROM events WHERE stream = $1 AND type = 'map-version.created' AND (payload->>'version')::int = $2 ORDER BY id LIMIT 1`,
+      [`deployment:${deploymentId}`, version],
+    );
+    return rows[0]?.correlation_id ?? null;
+  }
+
   /** Map versions are immutable, so callers may cache what this returns forever. */
   async mapVersion(deploymentId: string, version: number): Promise<number[][] | null> {
     const row = await this.ds.getRepository(MapVersionEntity).findOneBy({ deploymentId, version });
