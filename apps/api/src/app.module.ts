@@ -35,6 +35,8 @@ import { MapsController } from './maps/maps.controller';
 import { GetMapVersionUseCase } from './maps/get-map-version.use-case';
 import { DiffMapVersionsUseCase } from './maps/diff-map-versions.use-case';
 import { ImportMapVersionUseCase } from './maps/import-map-version.use-case';
+import { EventsController } from './events/events.controller';
+import { ListEventsUseCase } from './events/list-events.use-case';
 
 /** Admin and analyst HTTP API. */
 @Module({})
@@ -43,7 +45,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, EventsController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -68,6 +70,7 @@ export class ApiModule {
         GetMapVersionUseCase,
         DiffMapVersionsUseCase,
         ImportMapVersionUseCase,
+        ListEventsUseCase,
       ],
     };
   }
