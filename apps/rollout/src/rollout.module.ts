@@ -15,6 +15,8 @@ import { RolloutPlanner } from './driving/rollout-planner';
 import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
 import { HeatAnalysis } from './heat-analysis';
+import { OutcomeRecorder } from './outcome/outcome-recorder';
+import { RolloutOutcomeMeasurer } from './outcome/rollout-outcome.measurer';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -59,6 +61,8 @@ export class RolloutModule {
         RolloutRunner,
         RolloutRequestsPoller,
         RolloutLockRenewal,
+        RolloutOutcomeMeasurer,
+        OutcomeRecorder,
         RolloutReadinessCheck,
         RolloutService,
       ],

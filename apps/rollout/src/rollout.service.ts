@@ -10,6 +10,7 @@ import { RolloutDrivers } from './driving/rollout-drivers';
 import { RolloutLog } from './driving/rollout-log';
 import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
+import { OutcomeRecorder } from './outcome/outcome-recorder';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -17,8 +18,8 @@ import { ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
 import { RolloutStats } from './rollout-stats';
 
 /**
- * The rollout service's life: starts the agent gateway, the request poll, the clock and the lock
- * renewal in that order, and stops them — gracefully (held-back rows written, locks released) or,
+ * The rollout service's life: starts the agent gateway, the request poll, the clock, the lock
+ * renewal and the outcome recorder in that order, and stops them — gracefully (held-back rows written, locks released) or,
  * for tests, as a crash would. What it drives and how is in driving/ and agents/; this is also
  * the face tests and benchmarks read the instance through.
  */
@@ -41,6 +42,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     private readonly renewal: RolloutLockRenewal,
     private readonly gateway: AgentGateway,
     private readonly registry: AgentRegistry,
+    private readonly outcomes: OutcomeRecorder,
   ) {}
 
   get instanceId(): string {
@@ -93,11 +95,13 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     this.timers.push(setInterval(() => void this.poller.poll(), this.settings.ROLLOUT_POLL_MS));
     this.timers.push(setInterval(() => this.runner.tick(() => void this.poller.poll()), this.settings.ROLLOUT_TICK_MS));
     this.renewal.start();
+    this.outcomes.start();
     void this.poller.poll();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopLoops();
+    await this.outcomes.stop();
     await this.poller.drain();
     for (const d of this.drivers.all()) {
       await d.serial(() => this.log.flushUnrecorded(d)).catch(() => undefined);
@@ -112,6 +116,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   /** Stops driving without releasing anything: what a crash looks like to the others (tests). */
   async crash(): Promise<void> {
     this.stopLoops();
+    await this.outcomes.stop();
     for (const d of this.drivers.all()) d.stopped = true;
     this.drivers.clear();
     await this.gateway.close();

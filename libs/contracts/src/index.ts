@@ -9,3 +9,4 @@ export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, sig
 export * from './http/rollouts';
 export { intervalCorrelationId } from './events/correlation';
 export * from './http/events';
+export * from './http/outcomes';

@@ -28,3 +28,4 @@ export * from './proposal';
 export * from './rollout';
 export * from './map-diff';
 export * from './loop/auto-rollout';
+export * from './outcome/rollout-outcome';

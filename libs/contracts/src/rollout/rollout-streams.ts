@@ -1,9 +1,11 @@
+import type { RolloutOutcome } from '@eplb/domain';
 /**
  * Where rollouts live in the event store (table `events`), shared by the API (which records
  * requests) and the rollout service (which drives them):
  * - `rollouts:<deployment>` — the deployment's rollout history, folded by the deployment-rollouts
  *   projection of @eplb/persistence: requested, control-requested (pause/resume/abort/promote),
- *   rejected, started, layer-committed (the version every rank of a layer is on from then), finished.
+ *   rejected, started, layer-committed (the version every rank of a layer is on from then), finished,
+ *   outcome-measured (imbalance on the interval before vs the first one after, and the projection).
  * - `rollout:<rolloutId>` — the state machine's own events (`rollout.created`, `rollout.decided`,
  *   `rollout.ack`, `rollout.operator`, `rollout.analysis`, `rollout.restarted`), payload = the
  *   RolloutEvent of `@eplb/domain`; replaying them rebuilds the rollout's state.
@@ -19,6 +21,8 @@ export const ROLLOUT_EVENTS = {
   started: 'rollout.started',
   layerCommitted: 'rollout.layer-committed',
   finished: 'rollout.finished',
+  /** What a finished rollout achieved, measured on the heat (written once the interval after is sealed). */
+  outcomeMeasured: 'rollout.outcome-measured',
 } as const;
 
 export const ROLLOUT_CONTROL_ACTIONS = ['pause', 'resume', 'abort', 'promote'] as const;
@@ -39,6 +43,19 @@ export interface RolloutRequestedPayload {
    * chain instead (see intervalCorrelationId).
    */
   readonly requestId?: string;
+}
+
+/**
+ * `rollout.outcome-measured`: what a finished rollout achieved as the collector measured it, or
+ * why that cannot be measured (`outcome` null, `why` says).
+ */
+export interface RolloutOutcomePayload {
+  readonly rolloutId: string;
+  readonly status: string;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly outcome: RolloutOutcome | null;
+  readonly why: string | null;
 }
 
 export interface RolloutControlPayload {

@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { ClosedEpisode, intervalOfEpisode, measuredImbalance, StreamResume, WindowShape } from '@eplb/domain';
+import { ClosedEpisode, intervalOfEpisode, measuredImbalance, OutcomeInterval, StreamResume, WindowShape } from '@eplb/domain';
 import { fromBytes, fromBytes32, toBytes, toBytes32 } from './vector-bytes';
 
 /** A stored episode with where it sits in time. */
@@ -371,6 +371,37 @@ export class HeatWindowRepository {
       if (!b || b.length !== q.layers.length * E * 8) return out;
       return { ...out, logicalLoad: q.layers.map((_, k) => fromBytes(b.subarray(k * E * 8, (k + 1) * E * 8))) };
     });
+  }
+
+  /**
+   * What a rollout's outcome is judged on: the newest sealed interval that ended by `beforeMs`
+   * (null: none) and up to `limit` sealed intervals that started from `afterMs` on, oldest first,
+   * each with its episodes' measured imbalance and layer versions (no load vectors).
+   */
+  async outcomeIntervals(deploymentId: string, phase: string, episodesPerInterval: number, beforeMs: number, afterMs: number, limit = 16): Promise<{ before: OutcomeInterval | null; after: OutcomeInterval[] }> {
+    type Row = { interval: string; started_at: Date; ended_at: Date };
+    const [before]: Row[] = await this.ds.query(
+      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND ended_at <= $3 ORDER BY interval DESC LIMIT 1`,
+      [deploymentId, phase, new Date(beforeMs)],
+    );
+    const after: Row[] = await this.ds.query(
+      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 ORDER BY interval LIMIT $4`,
+      [deploymentId, phase, new Date(afterMs), limit],
+    );
+    const withEpisodes = async (r: Row): Promise<OutcomeInterval> => {
+      const n = Number(r.interval);
+      const eps: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[] }[] = await this.ds.query(
+        `SELECT episode, started_at, imbalance, layer_versions FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode >= $3 AND episode < $4 ORDER BY episode`,
+        [deploymentId, phase, n * episodesPerInterval, (n + 1) * episodesPerInterval],
+      );
+      return {
+        interval: n,
+        startedAtMs: r.started_at.getTime(),
+        endedAtMs: r.ended_at.getTime(),
+        episodes: eps.map((e) => ({ episode: Number(e.episode), startedAtMs: e.started_at.getTime(), imbalance: e.imbalance.map(Number), layerVersions: e.layer_versions.map(Number) })),
+      };
+    };
+    return { before: before ? await withEpisodes(before) : null, after: await Promise.all(after.map(withEpisodes)) };
   }
 
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {
