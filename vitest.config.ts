@@ -6,7 +6,7 @@ export default defineConfig({
   plugins,
   resolve: { alias },
   test: {
-    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'bench/**/*.spec.ts'],
+    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'bench/**/*.spec.ts', 'scripts/**/*.spec.ts'],
     environment: 'node',
     pool: 'threads',
   },
