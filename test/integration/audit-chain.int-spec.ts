@@ -211,6 +211,9 @@ describe('audit: the whole chain found by one correlation id', () => {
     // filters: actor prefix, several types, a time range that ends before the chain began
     const byOperator = await events(`correlation=${encodeURIComponent(chain)}&actor=${encodeURIComponent('operator:*')}`);
     expect(new Set(byOperator.items.map((e) => e.type))).toEqual(new Set(['proposal.approved', 'map-version.created', 'rollout.requested', 'rollout.created']));
+    const quiet = await events(`correlation=${encodeURIComponent(chain)}&exclude=${encodeURIComponent('rollout.ack,rollout.decided')}&limit=1000`);
+    expect(quiet.items.length).toBeGreaterThan(0);
+    expect(quiet.items.map((e) => e.id).sort()).toEqual(all.items.filter((e) => e.type !== 'rollout.ack' && e.type !== 'rollout.decided').map((e) => e.id).sort());
     const two = await events(`correlation=${encodeURIComponent(chain)}&type=proposal.created,rollout.finished`);
     expect(two.items.map((e) => e.type)).toEqual(['rollout.finished', 'proposal.created']);
     const early = await events(`correlation=${encodeURIComponent(chain)}&to=${encodeURIComponent(one('proposal.created').occurredAt)}`);

@@ -15,6 +15,8 @@ const names = z
   .pipe(z.array(z.string().min(1).max(200)).min(1).max(50));
 const eventsQuery = z.strictObject({
   type: names.optional(),
+  /** Types to leave out, e.g. `rollout.ack,rollout.decided` (the machine's chatter). */
+  exclude: names.optional(),
   actor: names.optional(),
   correlation: z.string().min(1).max(500).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
@@ -37,11 +39,12 @@ export class EventsController {
   @Roles('operator', 'analyst')
   @ApiOperation({
     summary:
-      "The deployment's events, newest first (order=asc&cursor=ID to follow): filter by type and actor (comma-separated, `prefix*`), correlation id (one chain of custody: interval → run → map version → rollout → layer commits → gate → outcome), from/to (ISO-8601); paged by cursor",
+      "The deployment's events, newest first (order=asc&cursor=ID to follow): filter by type (and `exclude` types) and actor (comma-separated, `prefix*`), correlation id (one chain of custody: interval → run → map version → rollout → layer commits → gate → outcome), from/to (ISO-8601); paged by cursor",
   })
   list(@Param('id', id) dep: string, @Query(new ZodPipe(eventsQuery, 'query')) q: z.infer<typeof eventsQuery>): Promise<AuditEventsResponse> {
     return this.listEvents.execute(dep, {
       ...(q.type ? { types: q.type } : {}),
+      ...(q.exclude ? { excludeTypes: q.exclude } : {}),
       ...(q.actor ? { actors: q.actor } : {}),
       ...(q.correlation !== undefined ? { correlationId: q.correlation } : {}),
       ...(q.from !== undefined ? { from: q.from } : {}),

@@ -7,6 +7,7 @@ import { toAuditEventResponse } from './audit-event.response';
 /** What the audit API is asked: filters (each narrows), the page, and whether payloads come along. */
 export interface ListEventsQuery {
   readonly types?: readonly string[];
+  readonly excludeTypes?: readonly string[];
   readonly actors?: readonly string[];
   readonly correlationId?: string;
   readonly from?: string;
@@ -35,6 +36,7 @@ export class ListEventsUseCase {
     if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw validationProblem([{ field: 'from', message: 'must be before to' }]);
     const events = await this.audit.deploymentEvents(dep, {
       ...(q.types ? { types: q.types } : {}),
+      ...(q.excludeTypes ? { excludeTypes: q.excludeTypes } : {}),
       ...(q.actors ? { actors: q.actors } : {}),
       ...(q.correlationId !== undefined ? { correlationId: q.correlationId } : {}),
       ...(fromMs !== undefined ? { fromMs } : {}),

@@ -5,6 +5,8 @@ import { StoredEvent } from './event-store';
 /** What the audit log is asked for: every field narrows; `*` at the end of a type or actor matches a prefix. */
 export interface AuditQuery {
   readonly types?: readonly string[];
+  /** Types left out (e.g. `rollout.ack`, the machine's per-agent answers). */
+  readonly excludeTypes?: readonly string[];
   readonly actors?: readonly string[];
   readonly correlationId?: string;
   readonly fromMs?: number;
@@ -42,6 +44,7 @@ export class AuditLogRepository {
       return `(${parts.join(' OR ')})`;
     };
     if (q.types?.length) where.push(matching('e.type', q.types));
+    if (q.excludeTypes?.length) where.push(`NOT ${matching('e.type', q.excludeTypes)}`);
     if (q.actors?.length) where.push(matching('e.actor', q.actors));
     if (q.correlationId !== undefined) where.push(`e.correlation_id = ${param(q.correlationId)}`);
     if (q.fromMs !== undefined) where.push(`e.occurred_at >= ${param(new Date(q.fromMs))}`);
