@@ -154,19 +154,21 @@ describe('audit: the whole chain found by one correlation id', () => {
     const all = await events(`correlation=${encodeURIComponent(chain)}&order=asc&limit=1000`);
     const types = all.items.map((e) => e.type);
     const changed = withOutcome.layers.length as number;
-    for (const t of ['proposal.created', 'proposal.approved', 'map-version.created', 'rollout.requested', 'rollout.started', 'rollout.created', 'rollout.analysis', 'rollout.finished', 'rollout.outcome-measured']) {
+    for (const t of ['interval.sealed', 'proposal.created', 'proposal.approved', 'map-version.created', 'rollout.requested', 'rollout.started', 'rollout.created', 'rollout.analysis', 'rollout.finished', 'rollout.outcome-measured']) {
       expect(types, t).toContain(t);
     }
     expect(types.filter((t) => t === 'rollout.layer-committed')).toHaveLength(L);
     // in the order it happened
     const first = (t: string) => types.indexOf(t);
+    expect(types[0]).toBe('interval.sealed');
     expect(first('proposal.created')).toBeLessThan(first('proposal.approved'));
     expect(first('map-version.created')).toBeLessThan(first('rollout.requested'));
     expect(first('rollout.requested')).toBeLessThan(first('rollout.started'));
     expect(first('rollout.analysis')).toBeLessThan(first('rollout.finished'));
     expect(first('rollout.finished')).toBeLessThan(first('rollout.outcome-measured'));
     const one = (t: string): AuditEventResponse => all.items.find((e) => e.type === t)!;
-    // the interval the run planned from is named in the run's event, and it is the chain's
+    // the interval the run planned from: sealed by the collector, named in the run's event
+    expect(one('interval.sealed')).toMatchObject({ stream: `heat:${id}`, actor: 'service:collector', payload: { phase: 'decode', interval: proposal.interval, episodes: 4 } });
     expect(one('proposal.created').payload).toMatchObject({ runId: proposal.id, interval: proposal.interval });
     expect(one('proposal.created').actor).toBe('scheduler');
     // who allowed it: the operator, whose own request ids are kept beside the chain's
@@ -207,6 +209,10 @@ describe('audit: the whole chain found by one correlation id', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(paged).toEqual(all.items.map((e) => e.id).reverse());
+    // every sealed interval is on record, each under its own id
+    const sealed = (await events('type=interval.sealed&limit=1000')).items;
+    expect(sealed.length).toBeGreaterThan(1);
+    for (const e of sealed) expect(e.correlationId).toBe(intervalCorrelationId(id, 'decode', e.payload!.interval as number));
 
     // filters: actor prefix, several types, a time range that ends before the chain began
     const byOperator = await events(`correlation=${encodeURIComponent(chain)}&actor=${encodeURIComponent('operator:*')}`);
@@ -217,7 +223,9 @@ describe('audit: the whole chain found by one correlation id', () => {
     const two = await events(`correlation=${encodeURIComponent(chain)}&type=proposal.created,rollout.finished`);
     expect(two.items.map((e) => e.type)).toEqual(['rollout.finished', 'proposal.created']);
     const early = await events(`correlation=${encodeURIComponent(chain)}&to=${encodeURIComponent(one('proposal.created').occurredAt)}`);
-    expect(early.items).toEqual([]);
+    expect(early.items.map((e) => e.type)).toEqual(['interval.sealed']);
+    const none = await events(`correlation=${encodeURIComponent(chain)}&to=${encodeURIComponent(one('interval.sealed').occurredAt)}`);
+    expect(none.items).toEqual([]);
     // following: oldest first after the last id seen; nothing new → the same cursor back
     const last = all.items[all.items.length - 1].id;
     const follow = await events(`correlation=${encodeURIComponent(chain)}&order=asc&cursor=${last}`);

@@ -7,6 +7,6 @@ export * from './rollout/rollout-streams';
 export { firstIssue, readJson, type JsonRead } from './parse';
 export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, signAgentMessage, signedWithOneOf, signForEach } from './rollout/agent-signature';
 export * from './http/rollouts';
-export { intervalCorrelationId } from './events/correlation';
+export { heatStream, intervalCorrelationId } from './events/correlation';
 export * from './http/events';
 export * from './http/outcomes';

@@ -6,6 +6,7 @@
  * an interval (heat API) can ask the audit API what came of it, and anyone can compute it.
  *
  * Who sets what:
+ * - the collector records `interval.sealed` in `heat:<deployment>` under `intervalCorrelationId`;
  * - the scheduler records a run (and, in `auto` mode, its approval) under `intervalCorrelationId`;
  * - approving or rejecting a proposal (API or scheduler) continues the run's chain; the HTTP
  *   request's own id is kept in the event's payload as `requestId`;
@@ -16,3 +17,6 @@
  * the id of the request that caused it.
  */
 export const intervalCorrelationId = (deployment: string, phase: string, interval: number): string => `interval:${deployment}:${phase}:${interval}`;
+
+/** The stream of a deployment's heat-history events (`interval.sealed`). */
+export const heatStream = (deployment: string): string => `heat:${deployment}`;

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { deploymentRolloutsStream, ROLLOUT_EVENTS, rolloutStream } from '@eplb/contracts';
+import { deploymentRolloutsStream, heatStream, ROLLOUT_EVENTS, rolloutStream } from '@eplb/contracts';
 import { StoredEvent } from './event-store';
 
 /** What the audit log is asked for: every field narrows; `*` at the end of a type or actor matches a prefix. */
@@ -19,7 +19,7 @@ export interface AuditQuery {
 }
 
 /** The streams a deployment's story is told in (its rollouts' own streams are found through their requests). */
-const DEPLOYMENT_STREAMS = (deployment: string): string[] => [`deployment:${deployment}`, deploymentRolloutsStream(deployment), `agents:${deployment}`];
+const DEPLOYMENT_STREAMS = (deployment: string): string[] => [`deployment:${deployment}`, deploymentRolloutsStream(deployment), `agents:${deployment}`, heatStream(deployment)];
 
 /**
  * The audit log of one deployment: its registry, policy, map-version and rollout events and each

@@ -1,5 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { heatStream, intervalCorrelationId } from '@eplb/contracts';
 import { ClosedEpisode, intervalOfEpisode, measuredImbalance, OutcomeInterval, StreamResume, WindowShape } from '@eplb/domain';
+import { appendEvents } from './event-store';
 import { fromBytes, fromBytes32, toBytes, toBytes32 } from './vector-bytes';
 
 /** A stored episode with where it sits in time. */
@@ -206,7 +208,8 @@ export class HeatWindowRepository {
 
   /**
    * Seals an interval: sums its episodes into the interval row and folds them into the minute
-   * and hour rollups, once (the interval row's key guards against a second seal).
+   * and hour rollups, once (the interval row's key guards against a second seal), and records
+   * `interval.sealed` in the deployment's `heat:<id>` stream under the interval's correlation id.
    */
   async sealInterval(em: EntityManager, deploymentId: string, phase: string, interval: number, w: WindowShape): Promise<boolean> {
     const perInterval = w.intervalSteps / w.episodeSteps;
@@ -237,6 +240,17 @@ export class HeatWindowRepository {
     );
     if (inserted.length === 0) return false;
     await this.rollUp(em, deploymentId, phase, episodes, w);
+    // the first link of the chain of custody: runs planned from this interval carry its id
+    await appendEvents(em, [
+      {
+        stream: heatStream(deploymentId),
+        type: 'interval.sealed',
+        payload: { phase, interval, startStep: interval * w.intervalSteps, endStep: (interval + 1) * w.intervalSteps, episodes: episodes.length, events, missingRankSteps: missing, imbalance: imbalance.reduce((a, b) => a + b, 0) / Math.max(1, L) },
+        actor: 'service:collector',
+        reason: `${phase} interval ${interval} sealed (${episodes.length} of ${perInterval} episodes stored)`,
+        correlationId: intervalCorrelationId(deploymentId, phase, interval),
+      },
+    ]);
     return true;
   }
 
