@@ -6,7 +6,7 @@ export default defineConfig({
   plugins,
   resolve: { alias },
   test: {
-    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'bench/**/*.spec.ts', 'test/lint/**/*.spec.ts'],
+    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'bench/**/*.spec.ts', 'scripts/**/*.spec.ts', 'test/lint/**/*.spec.ts'],
     environment: 'node',
     pool: 'threads',
     // A timeout here only catches a hang: property tests (fast-check) and the boundary-lint probe

@@ -1,15 +1,20 @@
 /**
  * `npm start`: infrastructure up (Kafka started if absent, database created, migrations run, Redis
- * checked), then every app as its own process, supervised; prints their URLs when all answer
- * /healthz. Ctrl-C (SIGINT) or SIGTERM stops the apps cleanly; the broker keeps running for the
- * next start (`npm run infra:down` stops it).
+ * checked), then every app as its own process, supervised, and by default the demo cluster
+ * (scripts/demo: deployment `demo` in auto mode, its two agents, the simulator publishing heat);
+ * prints their URLs when all answer /healthz, then one line per milestone of the demo.
+ * `npm start -- --no-demo` (or EPLB_DEMO=0) runs the bare plane. Ctrl-C (SIGINT) or SIGTERM stops
+ * the processes cleanly; the broker keeps running for the next start (`npm run infra:down` stops it).
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppConfig, loadConfig } from '@eplb/platform';
+import { AppConfig, DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
+import { agentHealthPort, DEMO, demoProcesses, demoStateDir, demoWanted } from './demo/demo-cluster';
+import { setUpDemo } from './demo/demo-setup';
+import { DemoWatch } from './demo/demo-watch';
 import { ROOT } from './infra/kafka';
 import { infraUp } from './infra/up';
+import { ProcessSpec, Supervisor } from './supervisor';
 
 interface AppSpec {
   readonly name: string;
@@ -28,63 +33,7 @@ const APPS: AppSpec[] = [
 const say = (s: string) => process.stdout.write(`[eplb] ${s}\n`);
 const START_TIMEOUT_MS = 120_000;
 
-class Supervisor {
-  private readonly children = new Map<string, ChildProcess>();
-  private stopping = false;
-  private readonly restarts = new Map<string, number>();
-
-  constructor(
-    private readonly config: AppConfig,
-    private readonly logDir: string,
-  ) {}
-
-  start(app: AppSpec): void {
-    const log = createWriteStream(join(this.logDir, `${app.name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'dist', 'apps', app.name, 'src', 'main.js')], {
-      cwd: ROOT,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.pipe(log);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      process.stderr.write(`[${app.name}] ${chunk.toString()}`);
-    });
-    this.children.set(app.name, child);
-    child.on('exit', (code, signal) => {
-      this.children.delete(app.name);
-      if (this.stopping) return;
-      const n = (this.restarts.get(app.name) ?? 0) + 1;
-      this.restarts.set(app.name, n);
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(n, 5));
-      say(`${app.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s (see ${join(this.logDir, `${app.name}.log`)})`);
-      setTimeout(() => !this.stopping && this.start(app), delay).unref();
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const exits = [...this.children.entries()].map(
-      ([name, child]) =>
-        new Promise<void>((done) => {
-          const kill = setTimeout(() => {
-            say(`${name} did not stop within 15s: killing it`);
-            child.kill('SIGKILL');
-          }, 15_000);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            done();
-          });
-          child.kill('SIGTERM');
-        }),
-    );
-    await Promise.all(exits);
-  }
-
-  port(app: AppSpec): number {
-    return app.port(this.config);
-  }
-}
+const appProcess = (app: AppSpec): ProcessSpec => ({ name: app.name, script: join('apps', app.name, 'src', 'main.js') });
 
 async function healthy(url: string): Promise<boolean> {
   try {
@@ -95,17 +44,30 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+/** Waits until every URL answers 200 (or the deadline); the ones still silent. */
+async function waitHealthy(urls: Map<string, string>, deadline: number, stopped: () => boolean): Promise<string[]> {
+  const pending = new Map(urls);
+  while (pending.size > 0 && Date.now() < deadline && !stopped()) {
+    for (const [name, url] of [...pending]) if (await healthy(url)) pending.delete(name);
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 500));
+  }
+  return [...pending.keys()];
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  const demo = demoWanted(process.argv.slice(2), process.env);
   const started = Date.now();
   await infraUp(config, say);
   const logDir = join(ROOT, '.data', 'logs');
   mkdirSync(logDir, { recursive: true });
-  const supervisor = new Supervisor(config, logDir);
+  const supervisor = new Supervisor(logDir);
+  let watch: DemoWatch | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    watch?.stop();
     say(`${signal}: stopping the apps…`);
     // a failure to stop stays an unhandled rejection: the process exits with it
     void supervisor.stop().then(() => {
@@ -116,23 +78,51 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
-  for (const app of APPS) supervisor.start(app);
-  const base = (app: AppSpec) => `http://${config.HTTP_HOST}:${supervisor.port(app)}`;
+  // with the demo, its agents take the agent app's place (node 0 on AGENT_PORT)
+  const apps = demo ? APPS.filter((a) => a.name !== 'agent') : APPS;
+  for (const app of apps) supervisor.start(appProcess(app));
+  const base = (port: number) => `http://${config.HTTP_HOST}:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
-  const pending = new Set(APPS);
-  while (pending.size > 0 && Date.now() < deadline && !stopping) {
-    for (const app of [...pending]) if (await healthy(`${base(app)}/healthz`)) pending.delete(app);
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 500));
+  const silent = await waitHealthy(new Map(apps.map((a) => [a.name, `${base(a.port(config))}/healthz`])), deadline, () => stopping);
+  if (silent.length > 0) return giveUp(supervisor, silent, logDir);
+
+  const lines = apps.map((app) => `  ${app.name.padEnd(14)} ${base(app.port(config)).padEnd(24)} ${app.what}   (/healthz /readyz /metrics)`);
+  const operatorToken = config.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN;
+  if (demo) {
+    try {
+      const api = base(config.API_PORT);
+      await waitHealthy(new Map([['api', `${api}/readyz`]]), deadline, () => stopping);
+      const stateDir = demoStateDir(ROOT);
+      const run = await setUpDemo(api, operatorToken, stateDir, say);
+      for (const p of demoProcesses(config, stateDir, run)) supervisor.start(p);
+      const agents = new Map(Array.from({ length: DEMO.shape.nodes }, (_, n) => [`demo-agent-${n}`, `${base(agentHealthPort(config, n))}/healthz`]));
+      const agentsSilent = await waitHealthy(agents, deadline, () => stopping);
+      if (agentsSilent.length > 0) return giveUp(supervisor, agentsSilent, logDir);
+      for (let n = 0; n < DEMO.shape.nodes; n++) {
+        lines.push(`  ${`demo-agent-${n}`.padEnd(14)} ${base(agentHealthPort(config, n)).padEnd(24)} agent of ${DEMO.id} node ${n} (simulated backend, ${DEMO.agentBytesPerSecond / 1e6} MB/s cap)`);
+      }
+      lines.push(`  ${'demo-simulator'.padEnd(14)} ${'(no HTTP)'.padEnd(24)} heat of ${DEMO.id}: ${DEMO.stepsPerSecond} steps/s, skewed, drifting, alternating; follows the committed maps`);
+      watch = new DemoWatch(api, operatorToken, say);
+    } catch (err) {
+      say(`demo not started: ${(err as Error).message} — the plane runs without it (\`npm start -- --no-demo\` skips it)`);
+    }
   }
-  if (pending.size > 0) {
-    say(`not answering /healthz after ${START_TIMEOUT_MS / 1000}s: ${[...pending].map((a) => a.name).join(', ')} (logs in ${logDir})`);
-    await supervisor.stop();
-    process.exit(1);
-  }
+  if (stopping) return;
   say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s; logs in ${logDir}`);
-  for (const app of APPS) say(`  ${app.name.padEnd(10)} ${base(app).padEnd(24)} ${app.what}   (/healthz /readyz /metrics)`);
-  say(`  kafka      ${config.KAFKA_BROKERS.join(',')}`);
+  for (const l of lines) say(l);
+  say(`  kafka          ${config.KAFKA_BROKERS.join(',')}`);
+  if (watch) {
+    say(`demo: deployment ${DEMO.id} — milestones follow: heat flowing, first proposal, rollout started, layers committed, imbalance before → after`);
+    say(`demo: \`EPLB_TOKEN=${operatorToken === DEV_BOOTSTRAP_TOKEN ? DEV_BOOTSTRAP_TOKEN : '<your EPLB_BOOTSTRAP_TOKEN>'} npm run --silent eplb -- rollout history ${DEMO.id}\` shows its rollouts`);
+    watch.start();
+  }
   say('Ctrl-C stops the apps.');
+}
+
+async function giveUp(supervisor: Supervisor, silent: string[], logDir: string): Promise<void> {
+  say(`not answering /healthz after ${START_TIMEOUT_MS / 1000}s: ${silent.join(', ')} (logs in ${logDir})`);
+  await supervisor.stop();
+  process.exit(1);
 }
 
 main().catch((err: unknown) => {

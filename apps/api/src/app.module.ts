@@ -44,6 +44,8 @@ import { GetMapVersionUseCase } from './maps/get-map-version.use-case';
 import { DiffMapVersionsUseCase } from './maps/diff-map-versions.use-case';
 import { ImportMapVersionUseCase } from './maps/import-map-version.use-case';
 import { ListMapVersionsUseCase } from './maps/list-map-versions.use-case';
+import { EventsController } from './events/events.controller';
+import { ListEventsUseCase } from './events/list-events.use-case';
 
 /** Admin and analyst HTTP API. */
 @Module({})
@@ -52,7 +54,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController],
+      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController, EventsController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -85,6 +87,7 @@ export class ApiModule {
         DiffMapVersionsUseCase,
         ImportMapVersionUseCase,
         ListMapVersionsUseCase,
+        ListEventsUseCase,
       ],
     };
   }

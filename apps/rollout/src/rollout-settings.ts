@@ -37,6 +37,11 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_ANALYSIS_POLL_MS: ms(2_000),
   /** No verdict within this long after the batch committed: the gate fails (the machine's analysisTimeoutMs). */
   ROLLOUT_ANALYSIS_TIMEOUT_MS: ms(600_000),
+  // The measured outcome of each finished rollout (OutcomeRecorder).
+  /** How often finished rollouts without an outcome are looked at (each waits longer while its interval after is not sealed). */
+  ROLLOUT_OUTCOME_POLL_MS: ms(5_000),
+  /** No interval sealed wholly after the rollout within this long: recorded as not measurable. */
+  ROLLOUT_OUTCOME_MAX_WAIT_MS: ms(1_800_000),
 });
 export type RolloutSettings = z.infer<typeof rolloutSettingsSchema>;
 export const loadRolloutSettings = (env: NodeJS.ProcessEnv = process.env): RolloutSettings =>

@@ -18,6 +18,8 @@ import { HeatAnalysis } from './heat-analysis';
 import { AutoDeployer } from './loop/auto-deployer';
 import { EmergencyDeployer } from './loop/emergency-deployer';
 import { LoopSnapshotReader } from './loop/loop-snapshot';
+import { OutcomeRecorder } from './outcome/outcome-recorder';
+import { RolloutOutcomeMeasurer } from './outcome/rollout-outcome.measurer';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -65,6 +67,8 @@ export class RolloutModule {
         EmergencyDeployer,
         AutoDeployer,
         RolloutLockRenewal,
+        RolloutOutcomeMeasurer,
+        OutcomeRecorder,
         RolloutReadinessCheck,
         RolloutService,
       ],

@@ -11,6 +11,7 @@ import { RolloutLog } from './driving/rollout-log';
 import { RolloutRequestsPoller } from './driving/rollout-requests.poller';
 import { RolloutRunner } from './driving/rollout-runner';
 import { AutoDeployer } from './loop/auto-deployer';
+import { OutcomeRecorder } from './outcome/outcome-recorder';
 import { RolloutInstance } from './rollout-instance';
 import { RolloutLock } from './rollout-lock';
 import { RolloutLockRenewal } from './rollout-lock-renewal';
@@ -19,7 +20,7 @@ import { RolloutStats } from './rollout-stats';
 
 /**
  * The rollout service's life: starts the agent gateway, the request poll, the clock, the automatic
- * loop and the lock renewal in that order, and stops them — gracefully (held-back rows written, locks released) or,
+ * loop, the lock renewal and the outcome recorder in that order, and stops them — gracefully (held-back rows written, locks released) or,
  * for tests, as a crash would. What it drives and how is in driving/ and agents/; this is also
  * the face tests and benchmarks read the instance through.
  */
@@ -43,6 +44,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     private readonly gateway: AgentGateway,
     private readonly registry: AgentRegistry,
     private readonly loop: AutoDeployer,
+    private readonly outcomes: OutcomeRecorder,
   ) {}
 
   get instanceId(): string {
@@ -101,11 +103,13 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
     this.timers.push(setInterval(() => this.runner.tick(() => void this.poller.poll()), this.settings.ROLLOUT_TICK_MS));
     this.timers.push(setInterval(() => void this.loop.tick(), this.settings.ROLLOUT_AUTO_POLL_MS));
     this.renewal.start();
+    this.outcomes.start();
     void this.poller.poll();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopLoops();
+    await this.outcomes.stop();
     await this.poller.drain();
     await this.loop.drain();
     for (const d of this.drivers.all()) {
@@ -121,6 +125,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   /** Stops driving without releasing anything: what a crash looks like to the others (tests). */
   async crash(): Promise<void> {
     this.stopLoops();
+    await this.outcomes.stop();
     for (const d of this.drivers.all()) d.stopped = true;
     this.drivers.clear();
     await this.gateway.close();

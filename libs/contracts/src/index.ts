@@ -10,3 +10,4 @@ export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, sig
 export * from './http';
 export { parseMapFile, formatMapFile, convertMapFile } from './map-files/map-file';
 export { loopStatusKey, type LoopStatusEntry } from './rollout/loop-status';
+export { heatStream, intervalCorrelationId } from './events/correlation';

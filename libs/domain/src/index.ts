@@ -30,3 +30,4 @@ export * from './map-diff';
 export * from './loop/auto-rollout';
 export * from './loop/lost-ranks';
 export * from './loop/emergency-map';
+export * from './outcome/rollout-outcome';

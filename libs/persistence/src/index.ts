@@ -32,3 +32,4 @@ export {
   type RolloutStreamEvent,
 } from './read-models/deployment-rollouts.projection';
 export { DeploymentRolloutsReader, FollowedDeploymentRollouts, FollowedRollouts, type RolloutsSnapshot } from './read-models/deployment-rollouts.reader';
+export { AuditLogRepository, type AuditQuery } from './repositories/audit-log.repository';

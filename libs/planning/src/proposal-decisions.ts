@@ -1,10 +1,13 @@
+import { intervalCorrelationId } from '@eplb/contracts';
 import { DomainError } from '@eplb/domain';
 import { DeploymentRepository, DeploymentRolloutsReader, EventMeta, PolicyRunRepository, StaleMapVersionError } from '@eplb/persistence';
 
 /**
  * Approving a proposal makes its candidate the next map version (for the rollout service to
  * deploy); rejecting records why not. Both once, both audited. Used by operators through the API
- * and by the scheduler in `auto` mode.
+ * and by the scheduler in `auto` mode. Both continue the run's chain of custody: their events
+ * carry the run's correlation id, and the caller's own (an HTTP request's) is the payload's
+ * `requestId` when it differs.
  */
 export class ProposalDecisions {
   constructor(
@@ -28,10 +31,11 @@ export class ProposalDecisions {
         const now = inService === null ? 'layers are on different versions (a held rollout)' : `v${inService} is in service`;
         throw new DomainError('conflict', `proposal ${runId} is stale: planned against v${run.baseMapVersion}, but ${now}`);
       }
+      const { chain, requestId } = chained(meta, run);
       try {
-        const origin = { runId, policy: run.policy, interval: run.interval };
-        const version = await this.deployments.createMapVersion(em, deploymentId, run.baseMapVersion, run.candidate!, meta, origin, { parentMayBeOlder: true });
-        await this.runs.decide(em, runId, 'approved', meta, version, deploymentId);
+        const origin = { runId, policy: run.policy, interval: run.interval, ...requestId };
+        const version = await this.deployments.createMapVersion(em, deploymentId, run.baseMapVersion, run.candidate!, chain, origin, { parentMayBeOlder: true });
+        await this.runs.decide(em, runId, 'approved', chain, version, deploymentId, requestId);
         return { mapVersion: version };
       } catch (err) {
         if (err instanceof StaleMapVersionError) throw new DomainError('conflict', `proposal ${runId} is stale: ${err.message}`);
@@ -42,8 +46,9 @@ export class ProposalDecisions {
 
   async reject(deploymentId: string, runId: string, meta: EventMeta): Promise<void> {
     await this.runs.transaction(async (em) => {
-      await this.decidable(deploymentId, runId, em);
-      await this.runs.decide(em, runId, 'rejected', meta, null, deploymentId);
+      const run = await this.decidable(deploymentId, runId, em);
+      const { chain, requestId } = chained(meta, run);
+      await this.runs.decide(em, runId, 'rejected', chain, null, deploymentId, requestId);
     });
   }
 
@@ -54,4 +59,10 @@ export class ProposalDecisions {
     if (run.decision) throw new DomainError('conflict', `proposal ${runId} was already ${run.decision} by ${run.decidedBy}`);
     return run;
   }
+}
+
+/** The decision's meta on the run's chain, and the caller's own correlation id when it differs. */
+function chained(meta: EventMeta, run: { deploymentId: string; phase: string; interval: number }): { chain: EventMeta; requestId: { requestId?: string } } {
+  const correlationId = intervalCorrelationId(run.deploymentId, run.phase, run.interval);
+  return { chain: { ...meta, correlationId }, requestId: meta.correlationId === correlationId ? {} : { requestId: meta.correlationId } };
 }

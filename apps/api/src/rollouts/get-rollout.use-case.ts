@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { RolloutDetail } from '@eplb/contracts';
+import { RolloutDetailWithOutcome } from '@eplb/contracts';
 import { replayRollout, rolloutSummary } from '@eplb/domain';
 import { DeploymentRolloutsReader } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
+import { toRolloutOutcomeResponse } from './rollout-outcome.response';
 
 /**
  * One rollout: the request, and once started what its own event stream replays to — the same log
@@ -12,13 +13,13 @@ import { notFoundProblem } from '@eplb/platform';
 export class GetRolloutUseCase {
   constructor(private readonly rollouts: DeploymentRolloutsReader) {}
 
-  async execute(dep: string, rolloutId: string): Promise<RolloutDetail> {
-    const { view } = await this.rollouts.load(dep);
+  async execute(dep: string, rolloutId: string): Promise<RolloutDetailWithOutcome> {
+    const { view, events: stored } = await this.rollouts.load(dep);
     const req = view.requests.get(rolloutId);
     if (!req) throw notFoundProblem(`deployment ${dep} has no rollout ${rolloutId}`);
     const events = await this.rollouts.rolloutEvents(rolloutId);
     const request = { rolloutId, deployment: dep, mapVersion: req.payload.mapVersion, requestedBy: req.actor, reason: req.reason };
-    if (events.length === 0) return { ...request, status: view.status(rolloutId), rejected: view.rejected.get(rolloutId) ?? null, layers: [] };
-    return { ...request, ...rolloutSummary(replayRollout(events)) };
+    if (events.length === 0) return { ...request, status: view.status(rolloutId), rejected: view.rejected.get(rolloutId) ?? null, layers: [], outcome: null };
+    return { ...request, ...rolloutSummary(replayRollout(events)), outcome: toRolloutOutcomeResponse(view, stored, rolloutId) };
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { ROLLOUT_EVENTS, RolloutListItem, RolloutListResponse } from '@eplb/contracts';
+import { ROLLOUT_EVENTS, RolloutListItemWithOutcome, RolloutListWithOutcomesResponse } from '@eplb/contracts';
 import { DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, RolloutRequestRecord, StoredEvent } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
+import { toRolloutOutcomeResponse } from './rollout-outcome.response';
 
-/** The deployment's rollouts, oldest first, and the version each layer is committed on. */
+/** The deployment's rollouts, oldest first (each with its measured outcome), and the version each layer is committed on. */
 @Injectable()
 export class ListRolloutsUseCase {
   constructor(
@@ -11,7 +12,7 @@ export class ListRolloutsUseCase {
     private readonly rollouts: DeploymentRolloutsReader,
   ) {}
 
-  async execute(dep: string): Promise<RolloutListResponse> {
+  async execute(dep: string): Promise<RolloutListWithOutcomesResponse> {
     const d = await this.deployments.find(dep);
     if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
     const { view, events } = await this.rollouts.load(dep);
@@ -23,7 +24,7 @@ export class ListRolloutsUseCase {
   }
 }
 
-function toRolloutListItem(view: DeploymentRollouts, events: readonly StoredEvent[], r: RolloutRequestRecord): RolloutListItem {
+function toRolloutListItem(view: DeploymentRollouts, events: readonly StoredEvent[], r: RolloutRequestRecord): RolloutListItemWithOutcome {
   const rolloutId = r.payload.rolloutId;
   // when the request, the start and the end were recorded (null: not yet)
   const at = (type: string) => events.find((e) => e.type === type && e.payload.rolloutId === rolloutId)?.occurredAt ?? null;
@@ -40,5 +41,6 @@ function toRolloutListItem(view: DeploymentRollouts, events: readonly StoredEven
     requestedAt: at(ROLLOUT_EVENTS.requested)?.toISOString() ?? null,
     startedAt: at(ROLLOUT_EVENTS.started)?.toISOString() ?? null,
     finishedAt: finishedAt?.toISOString() ?? null,
+    outcome: toRolloutOutcomeResponse(view, events, rolloutId),
   };
 }

@@ -21,6 +21,8 @@ export interface RequestRolloutCommand {
  * Records a rollout request in the deployment's `rollouts:<id>` stream; the rollout service, which
  * polls it and holds the deployment's lock, starts it. One rollout at a time per deployment
  * (checked in the transaction that appends), and none to nodes without a live agent unless forced.
+ * The request carries the chain of custody of the version it deploys (its `map-version.created`
+ * event's correlation id); the HTTP request's own id is the payload's `requestId`.
  */
 @Injectable()
 export class RequestRolloutUseCase {
@@ -41,7 +43,9 @@ export class RequestRolloutUseCase {
     if (!command.force) await this.agents.refuseWithoutAgents(d, view, command.mapVersion, `v${command.mapVersion}`);
     const rolloutId = randomUUID();
     const { reason, force, ...asked } = command;
-    const done = await this.events.requestIfIdle(dep, { rolloutId, ...asked, ...(force ? { forced: true } : {}) }, { ...meta, reason });
+    const chain = (await this.deployments.mapVersionCorrelationId(dep, command.mapVersion)) ?? meta.correlationId;
+    const requestId = chain === meta.correlationId ? {} : { requestId: meta.correlationId };
+    const done = await this.events.requestIfIdle(dep, { rolloutId, ...asked, ...requestId, ...(force ? { forced: true } : {}) }, { ...meta, reason, correlationId: chain });
     if (!done.ok) throw conflictProblem(`rollout ${done.busy ?? ''} of ${dep} is not finished; one rollout at a time`);
     return { rolloutId, status: ROLLOUT_STATUS.requested };
   }

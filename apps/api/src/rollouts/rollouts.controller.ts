@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ROLLOUT_CONTROL_ACTIONS, RolloutAccepted, RolloutControlAccepted, RolloutControlAction, RolloutDetail, RolloutListResponse, deploymentIdSchema } from '@eplb/contracts';
+import { ROLLOUT_CONTROL_ACTIONS, RolloutAccepted, RolloutControlAccepted, RolloutControlAction, RolloutDetailWithOutcome, RolloutListWithOutcomesResponse, deploymentIdSchema } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
 import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
@@ -54,15 +54,15 @@ export class RolloutsController {
 
   @Get()
   @Roles('operator', 'analyst')
-  @ApiOperation({ summary: "The deployment's rollouts, oldest first, and the version each layer is committed on" })
-  list(@Param('id', id) dep: string): Promise<RolloutListResponse> {
+  @ApiOperation({ summary: "The deployment's rollouts, oldest first, each with its measured outcome, and the version each layer is committed on" })
+  list(@Param('id', id) dep: string): Promise<RolloutListWithOutcomesResponse> {
     return this.listRollouts.execute(dep);
   }
 
   @Get(':rid')
   @Roles('operator', 'analyst')
-  @ApiOperation({ summary: 'One rollout: status, failure, and per layer its status and version' })
-  get(@Param('id', id) dep: string, @Param('rid', rid) rolloutId: string): Promise<RolloutDetail> {
+  @ApiOperation({ summary: 'One rollout: status, failure, per layer its status and version, and its measured outcome (imbalance before → after, per layer, beside the projection)' })
+  get(@Param('id', id) dep: string, @Param('rid', rid) rolloutId: string): Promise<RolloutDetailWithOutcome> {
     return this.getRollout.execute(dep, rolloutId);
   }
 

@@ -9,14 +9,19 @@ import { ROLLOUT_SERVICE_ACTOR, RolloutInstance } from '../rollout-instance';
 import { DeploymentDriver } from './deployment-driver';
 import { RolloutDrivers } from './rollout-drivers';
 
-/** A machine event as the row of its rollout's stream `rollout:<id>` (replayed on takeover). */
-export const machineRow = (rolloutId: string, e: RolloutEvent): NewEvent => ({
+/**
+ * A machine event as the row of its rollout's stream `rollout:<id>` (replayed on takeover), under
+ * the rollout's chain of custody `correlationId` (its request's). The payload keeps the event's
+ * own `correlationId` (an operator event's: the control request it applied, so a replay does not
+ * apply it twice).
+ */
+export const machineRow = (rolloutId: string, correlationId: string, e: RolloutEvent): NewEvent => ({
   stream: rolloutStream(rolloutId),
   type: `rollout.${e.type}`,
   payload: compactRolloutEvent(e) as unknown as Record<string, unknown>,
   actor: e.actor ?? ROLLOUT_SERVICE_ACTOR,
   reason: e.reason ?? e.type,
-  correlationId: e.correlationId ?? rolloutId,
+  correlationId,
 });
 
 /**

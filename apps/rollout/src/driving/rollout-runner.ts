@@ -19,7 +19,8 @@ const rebalancingGauge = gauge('eplb_deployment_rebalancing', '1 while a rollout
  * Runs the state machine of the rollouts this instance drives: inputs (acks, operator controls,
  * analysis verdicts, the clock) → events, recorded → commands, sent. Every machine event is
  * appended to `rollout:<id>` with the committed-map rows it implies BEFORE the commands it decided
- * go out, so a replacement replays the log and resumes.
+ * go out, so a replacement replays the log and resumes. Every event of a rollout carries its
+ * request's correlation id: the chain of custody of the map version it deploys.
  */
 @Injectable()
 export class RolloutRunner {
@@ -63,6 +64,7 @@ export class RolloutRunner {
     if (d.state && isRolloutTerminal(d.state)) {
       d.state = null;
       d.rolloutId = null;
+      d.correlationId = null;
       const next = v.pending()[0];
       if (next) await this.start(d, next);
     }
@@ -106,6 +108,8 @@ export class RolloutRunner {
     if (events.length === 0) return;
     d.state = replayRollout(events);
     d.rolloutId = rolloutId;
+    // the `created` event carries the request's correlation id (older logs: the rollout id)
+    d.correlationId = events[0].correlationId ?? rolloutId;
     d.startedAt = events[0].at;
     for (const e of events) if (e.type === 'operator' && e.correlationId) d.appliedControls.add(e.correlationId);
     this.logger.warn({ deployment: d.deployment, rolloutId, events: events.length, status: d.state.status }, 'resuming rollout from the event log');
@@ -130,10 +134,11 @@ export class RolloutRunner {
       return;
     }
     const { plan, created, started, fromVersion } = planned;
-    await this.log.append(d.deployment, [started, machineRow(rid, created)]);
+    await this.log.append(d.deployment, [started, machineRow(rid, req.correlationId, created)]);
     v.started.set(rid, { fromVersion, toVersion: plan.toVersion });
     d.state = reduceRollout(null, created);
     d.rolloutId = rid;
+    d.correlationId = req.correlationId;
     d.startedAt = created.at;
     this.logger.info({ deployment: d.deployment, rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.length }, 'rollout started');
     // the first prepares are decided now, after the plan is on record (a large write)
@@ -177,7 +182,8 @@ export class RolloutRunner {
     const events = [...inputs, ...adv.events];
     if (events.length === 0) return;
     const view = this.rollouts.view(d.deployment);
-    const rows: NewEvent[] = events.map((e) => machineRow(d.rolloutId!, e));
+    const chain = d.correlationId ?? d.rolloutId;
+    const rows: NewEvent[] = events.map((e) => machineRow(d.rolloutId!, chain, e));
     const committed: { layer: number; version: number }[] = [];
     for (const l of s.layers) {
       if (l.version !== null && l.version !== (view.committed.get(l.layer) ?? s.plan.fromVersion) && (l.status === 'COMMITTED' || l.status === 'ROLLED_BACK')) {
@@ -190,7 +196,7 @@ export class RolloutRunner {
       const inPlan = new Set(s.plan.layers.map((l) => l.layer));
       for (let l = 0; l < s.plan.shape.numLayers; l++) if (!inPlan.has(l)) committed.push({ layer: l, version: s.plan.toVersion });
     }
-    const meta = { actor: ROLLOUT_SERVICE_ACTOR, reason: `rollout ${d.rolloutId}`, correlationId: d.rolloutId };
+    const meta = { actor: ROLLOUT_SERVICE_ACTOR, reason: `rollout ${d.rolloutId}`, correlationId: chain };
     for (const c of committed) {
       rows.push({ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.layerCommitted, payload: { rolloutId: d.rolloutId, ...c }, ...meta });
     }

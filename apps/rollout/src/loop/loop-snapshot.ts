@@ -67,7 +67,7 @@ export class LoopSnapshotReader {
         const runId = typeof newest.origin.runId === 'string' ? newest.origin.runId : null;
         const unreachableNodes = rolloutInFlight ? [] : await this.unreachable(d, view, newest.version, now);
         approved = { version: newest.version, parentVersion: newest.parentVersion, runId, unreachableNodes };
-        approvedCorrelation = await this.deployments.mapVersionCorrelation(deploymentId, newest.version);
+        approvedCorrelation = await this.deployments.mapVersionCorrelationId(deploymentId, newest.version);
       }
     }
 

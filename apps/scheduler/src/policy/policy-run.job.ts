@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import { LOOP_ACTORS } from '@eplb/contracts';
+import { intervalCorrelationId, LOOP_ACTORS } from '@eplb/contracts';
 import { DeploymentRepository, DeploymentRolloutsReader, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
 import { LOGGER } from '@eplb/platform';
@@ -22,6 +22,7 @@ export type PolicyRunResult =
  * its settings, against the map in service (see DeploymentRollouts.inService). Idempotent by run key (deployment, phase, interval,
  * settings version): a retried or duplicated job finds the run already recorded and does nothing.
  * In `auto` mode a proposal is approved at once; in `approve` mode it waits for an operator.
+ * The run's events carry the interval's correlation id (see intervalCorrelationId): its chain.
  */
 @Injectable()
 export class PolicyRunJob {
@@ -53,7 +54,7 @@ export class PolicyRunJob {
     if (base === null) return { skipped: 'layers are on different versions with no rollout running (held): an operator decides' };
     const outcome = await this.runner.run(d, latest.episodes, base, d.settings);
     const p = outcome.proposal;
-    const meta = { actor: 'scheduler', reason: `scheduled ${p.policy} run on interval ${latest.interval}`, correlationId: `job:${job.id}` };
+    const meta = { actor: 'scheduler', reason: `scheduled ${p.policy} run on interval ${latest.interval}`, correlationId: intervalCorrelationId(d.id, phase, latest.interval) };
     const { run, created } = await this.runs.record(
       {
         deploymentId: d.id,

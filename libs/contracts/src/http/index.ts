@@ -11,3 +11,5 @@ export * from './tokens';
 export * from './rollouts';
 export * from './rollout-requests';
 export * from './loop';
+export * from './events';
+export * from './outcomes';

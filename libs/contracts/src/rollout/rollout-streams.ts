@@ -1,10 +1,12 @@
+import type { RolloutOutcome } from '@eplb/domain';
 /**
  * Where rollouts live in the event store (table `events`), shared by the API (which records
  * requests) and the rollout service (which drives them):
  * - `rollouts:<deployment>` — the deployment's rollout history, folded by the deployment-rollouts
  *   projection of @eplb/persistence: requested, control-requested (pause/resume/abort/promote),
  *   rejected, started, layer-committed (the version every rank of a layer is on from then), finished,
- *   version-discarded (the automatic loop's refusal of a stale map version).
+ *   version-discarded (the automatic loop's refusal of a stale map version), emergency-planned,
+ *   outcome-measured (imbalance on the interval before vs the first one after, and the projection).
  * - `rollout:<rolloutId>` — the state machine's own events (`rollout.created`, `rollout.decided`,
  *   `rollout.ack`, `rollout.operator`, `rollout.analysis`, `rollout.restarted`), payload = the
  *   RolloutEvent of `@eplb/domain`; replaying them rebuilds the rollout's state.
@@ -24,6 +26,8 @@ export const ROLLOUT_EVENTS = {
   versionDiscarded: 'rollout.version-discarded',
   /** Lost ranks were planned around: which, why, and the emergency map version (null when the map in service already served without them). */
   emergencyPlanned: 'rollout.emergency-planned',
+  /** What a finished rollout achieved, measured on the heat (written once the interval after is sealed). */
+  outcomeMeasured: 'rollout.outcome-measured',
 } as const;
 
 /**
@@ -54,6 +58,24 @@ export interface RolloutRequestedPayload {
   readonly runId?: string;
   /** An emergency map around lost ranks: rolled out before anything else, without analysis gates. */
   readonly emergency?: { readonly lostRanks: readonly number[] };
+  /**
+   * The asking request's own correlation id when the request event carries the map version's
+   * chain instead (see intervalCorrelationId).
+   */
+  readonly requestId?: string;
+}
+
+/**
+ * `rollout.outcome-measured`: what a finished rollout achieved as the collector measured it, or
+ * why that cannot be measured (`outcome` null, `why` says).
+ */
+export interface RolloutOutcomePayload {
+  readonly rolloutId: string;
+  readonly status: string;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly outcome: RolloutOutcome | null;
+  readonly why: string | null;
 }
 
 export interface RolloutControlPayload {

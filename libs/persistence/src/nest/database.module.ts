@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { APP_CONFIG, AppConfig, LOGGER, ReadinessCheck } from '@eplb/platform';
 import { createDataSource, ensureDatabase, runMigrations } from '../data-source';
 import { ApiTokenRepository } from '../repositories/api-token.repository';
+import { AuditLogRepository } from '../repositories/audit-log.repository';
 import { DeploymentRepository } from '../repositories/deployment.repository';
 import { HeatWindowRepository } from '../repositories/heat-window.repository';
 import { PolicyRunRepository } from '../repositories/policy-run.repository';
@@ -56,8 +57,9 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     repository(ApiTokenRepository),
     repository(RolloutEventRepository),
     repository(DeploymentRolloutsReader),
+    repository(AuditLogRepository),
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, AuditLogRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}

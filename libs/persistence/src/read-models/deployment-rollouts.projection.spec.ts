@@ -48,6 +48,14 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     expect(v.inService(2)).toBe(3);
   });
 
+  it("keeps each rollout's measured outcome, the first recorded one", () => {
+    const v = new DeploymentRollouts('d');
+    const measured = { rolloutId: 'r1', status: 'SUCCEEDED', fromVersion: 1, toVersion: 2, outcome: null, why: 'no interval was sealed before the rollout started' };
+    v.apply(ev(ROLLOUT_EVENTS.outcomeMeasured, measured));
+    v.apply(ev(ROLLOUT_EVENTS.outcomeMeasured, { ...measured, why: 'a second instance measured it too' }));
+    expect([...v.outcomes.entries()]).toEqual([['r1', measured]]);
+  });
+
   it('a rejected request is neither pending nor active, and says why', () => {
     const v = new DeploymentRollouts('d');
     v.apply(ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 1 }));

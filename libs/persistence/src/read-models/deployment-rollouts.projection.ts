@@ -1,4 +1,4 @@
-import { ROLLOUT_EVENTS, RolloutControlPayload, RolloutRequestedPayload } from '@eplb/contracts';
+import { ROLLOUT_EVENTS, RolloutControlPayload, RolloutOutcomePayload, RolloutRequestedPayload } from '@eplb/contracts';
 import { RolloutEvent, RolloutLifecycleStatus, rolloutLifecycleStatus, RolloutStatus } from '@eplb/domain';
 
 /** The slice of a stored event the fold needs (a StoredEvent fits; the rollout service's poll reads no times). */
@@ -37,7 +37,7 @@ export interface FinishedRollout {
 
 /**
  * Read model of one deployment's rollouts, folded from its `rollouts:<deployment>` stream:
- * requests and their fate, operator controls, and the committed map (per layer, the version
+ * requests and their fate, operator controls, measured outcomes, and the committed map (per layer, the version
  * every rank is on; layers never rolled out are on `baseVersion`). Folding an event twice changes
  * nothing (by event id), so a reader may re-read a window it has partly seen.
  */
@@ -48,6 +48,8 @@ export class DeploymentRollouts {
   readonly finished = new Map<string, FinishedRollout>();
   readonly controls: RolloutControlRecord[] = [];
   readonly committed = new Map<number, number>();
+  /** Measured outcomes of finished rollouts, in the order they were recorded. */
+  readonly outcomes = new Map<string, RolloutOutcomePayload>();
   private readonly seen = new Set<string>();
 
   constructor(readonly deployment: string) {}
@@ -75,6 +77,9 @@ export class DeploymentRollouts {
         break;
       case ROLLOUT_EVENTS.finished:
         this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null });
+        break;
+      case ROLLOUT_EVENTS.outcomeMeasured:
+        if (!this.outcomes.has(p.rolloutId)) this.outcomes.set(p.rolloutId, p as RolloutOutcomePayload);
         break;
     }
   }

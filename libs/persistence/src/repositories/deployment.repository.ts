@@ -305,8 +305,12 @@ export class DeploymentRepository {
     return out;
   }
 
-  /** The correlation id the version was created under (its policy run's chain); null if unknown. */
-  async mapVersionCorrelation(deploymentId: string, version: number): Promise<string | null> {
+  /**
+   * The chain of custody a map version belongs to: the correlation id of its `map-version.created`
+   * event (a run's interval for a proposal, the request's for an import or version 1). A rollout
+   * of the version carries it (see intervalCorrelationId in @eplb/contracts). Null if none.
+   */
+  async mapVersionCorrelationId(deploymentId: string, version: number): Promise<string | null> {
     const rows: { correlation_id: string }[] = await this.ds.query(
       `SELECT correlation_id FROM events WHERE stream = $1 AND type = 'map-version.created' AND (payload->>'version')::int = $2 ORDER BY id LIMIT 1`,
       [`deployment:${deploymentId}`, version],

@@ -1,5 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { ClosedEpisode, intervalOfEpisode, measuredImbalance, StreamResume, WindowShape } from '@eplb/domain';
+import { heatStream, intervalCorrelationId } from '@eplb/contracts';
+import { ClosedEpisode, intervalOfEpisode, measuredImbalance, OutcomeInterval, StreamResume, WindowShape } from '@eplb/domain';
+import { appendEvents } from './event-store';
 import { EPISODE_COLUMNS, EpisodeRow, StoredEpisode, toEpisode } from './heat-episode.row';
 import { foldIntoRollups } from './heat-rollups.writer';
 import { fromBytes, fromBytes32, toBytes } from './vector-bytes';
@@ -158,7 +160,8 @@ export class HeatWindowRepository {
 
   /**
    * Seals an interval: sums its episodes into the interval row and folds them into the minute
-   * and hour rollups, once (the interval row's key guards against a second seal).
+   * and hour rollups, once (the interval row's key guards against a second seal), and records
+   * `interval.sealed` in the deployment's `heat:<id>` stream under the interval's correlation id.
    */
   async sealInterval(em: EntityManager, deploymentId: string, phase: string, interval: number, w: WindowShape): Promise<boolean> {
     const perInterval = w.intervalSteps / w.episodeSteps;
@@ -189,6 +192,17 @@ export class HeatWindowRepository {
     );
     if (inserted.length === 0) return false;
     await foldIntoRollups(em, deploymentId, phase, episodes, w);
+    // the first link of the chain of custody: runs planned from this interval carry its id
+    await appendEvents(em, [
+      {
+        stream: heatStream(deploymentId),
+        type: 'interval.sealed',
+        payload: { phase, interval, startStep: interval * w.intervalSteps, endStep: (interval + 1) * w.intervalSteps, episodes: episodes.length, events, missingRankSteps: missing, imbalance: imbalance.reduce((a, b) => a + b, 0) / Math.max(1, L) },
+        actor: 'service:collector',
+        reason: `${phase} interval ${interval} sealed (${episodes.length} of ${perInterval} episodes stored)`,
+        correlationId: intervalCorrelationId(deploymentId, phase, interval),
+      },
+    ]);
     return true;
   }
 
@@ -270,6 +284,37 @@ export class HeatWindowRepository {
       if (!b || b.length !== q.layers.length * E * 8) return out;
       return { ...out, logicalLoad: q.layers.map((_, k) => fromBytes(b.subarray(k * E * 8, (k + 1) * E * 8))) };
     });
+  }
+
+  /**
+   * What a rollout's outcome is judged on: the newest sealed interval that ended by `beforeMs`
+   * (null: none) and up to `limit` sealed intervals that started from `afterMs` on, oldest first,
+   * each with its episodes' measured imbalance and layer versions (no load vectors).
+   */
+  async outcomeIntervals(deploymentId: string, phase: string, episodesPerInterval: number, beforeMs: number, afterMs: number, limit = 16): Promise<{ before: OutcomeInterval | null; after: OutcomeInterval[] }> {
+    type Row = { interval: string; started_at: Date; ended_at: Date };
+    const [before]: Row[] = await this.ds.query(
+      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND ended_at <= $3 ORDER BY interval DESC LIMIT 1`,
+      [deploymentId, phase, new Date(beforeMs)],
+    );
+    const after: Row[] = await this.ds.query(
+      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 ORDER BY interval LIMIT $4`,
+      [deploymentId, phase, new Date(afterMs), limit],
+    );
+    const withEpisodes = async (r: Row): Promise<OutcomeInterval> => {
+      const n = Number(r.interval);
+      const eps: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[] }[] = await this.ds.query(
+        `SELECT episode, started_at, imbalance, layer_versions FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode >= $3 AND episode < $4 ORDER BY episode`,
+        [deploymentId, phase, n * episodesPerInterval, (n + 1) * episodesPerInterval],
+      );
+      return {
+        interval: n,
+        startedAtMs: r.started_at.getTime(),
+        endedAtMs: r.ended_at.getTime(),
+        episodes: eps.map((e) => ({ episode: Number(e.episode), startedAtMs: e.started_at.getTime(), imbalance: e.imbalance.map(Number), layerVersions: e.layer_versions.map(Number) })),
+      };
+    };
+    return { before: before ? await withEpisodes(before) : null, after: await Promise.all(after.map(withEpisodes)) };
   }
 
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {

@@ -95,12 +95,12 @@ export class PolicyRunRepository {
   }
 
   /** Marks a proposal decided inside the caller's transaction (which also made the map version). */
-  async decide(em: EntityManager, id: string, decision: 'approved' | 'rejected', meta: EventMeta, mapVersion: number | null, deploymentId: string): Promise<void> {
+  async decide(em: EntityManager, id: string, decision: 'approved' | 'rejected', meta: EventMeta, mapVersion: number | null, deploymentId: string, extra: Record<string, unknown> = {}): Promise<void> {
     await em.query(
       `UPDATE policy_runs SET decision = $2, decided_by = $3, decided_at = now(), decision_reason = $4, map_version = $5 WHERE id = $1`,
       [id, decision, meta.actor, meta.reason, mapVersion],
     );
-    await appendEvents(em, [{ stream: `deployment:${deploymentId}`, type: `proposal.${decision}`, payload: { runId: id, mapVersion }, ...meta }]);
+    await appendEvents(em, [{ stream: `deployment:${deploymentId}`, type: `proposal.${decision}`, payload: { runId: id, mapVersion, ...extra }, ...meta }]);
   }
 
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {

@@ -50,6 +50,21 @@ export class RolloutEventRepository {
     await this.append([{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.controlRequested, payload: { ...payload }, ...meta }]);
   }
 
+  /**
+   * Appends `event` unless its stream already holds one of its type for the same rollout
+   * (`payload.rolloutId`): several rollout-service instances may measure the same outcome, one
+   * records it. False: it was already there.
+   */
+  async appendOnce(event: NewEvent & { payload: { rolloutId: string } }): Promise<boolean> {
+    return this.ds.transaction(async (em) => {
+      await em.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`eplb.once:${event.type}:${event.payload.rolloutId}`]);
+      const found: unknown[] = await em.query(`SELECT 1 FROM events WHERE stream = $1 AND type = $2 AND payload->>'rolloutId' = $3 LIMIT 1`, [event.stream, event.type, event.payload.rolloutId]);
+      if (found.length > 0) return false;
+      await appendEvents(em, [event]);
+      return true;
+    });
+  }
+
   /** Appends in one transaction (no fence: for events no rollout lock guards). */
   async append(events: readonly NewEvent[]): Promise<void> {
     await this.ds.transaction((em) => appendEvents(em, events));

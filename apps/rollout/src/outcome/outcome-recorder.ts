@@ -1,0 +1,106 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { DeploymentRepository, DeploymentRolloutsReader, FollowedRollouts, RolloutEventRepository } from '@eplb/persistence';
+import { gauge, LOGGER } from '@eplb/platform';
+import { ROLLOUT_SERVICE_ACTOR } from '../rollout-instance';
+import { ROLLOUT_SETTINGS, RolloutSettings } from '../rollout-settings';
+import { RolloutOutcomeMeasurer } from './rollout-outcome.measurer';
+
+const gainGauge = gauge(
+  'eplb_rollout_imbalance_gain',
+  "Measured imbalance (mean per-episode max/mean rank load) on the interval before the deployment's last measured rollout minus on the first interval after it (positive: better)",
+  ['deployment'] as const,
+);
+
+/**
+ * Records what every finished rollout achieved (`rollout.outcome-measured` in the deployment's
+ * rollouts stream, under the rollout's correlation id) once the collector sealed an interval
+ * wholly under the versions it left: it follows every deployment's rollouts stream on its own,
+ * asks again with a growing pause while the interval after is not sealed, and gives up with a
+ * reason after ROLLOUT_OUTCOME_MAX_WAIT_MS. Any instance may record; one does (appendOnce).
+ */
+@Injectable()
+export class OutcomeRecorder {
+  private readonly followed: FollowedRollouts;
+  /** Per rollout: when to look again, and the pause after that. */
+  private readonly later = new Map<string, { at: number; pauseMs: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly reader: DeploymentRolloutsReader,
+    private readonly deployments: DeploymentRepository,
+    private readonly events: RolloutEventRepository,
+    private readonly measurer: RolloutOutcomeMeasurer,
+    @Inject(ROLLOUT_SETTINGS) private readonly settings: RolloutSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.followed = reader.followAll();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.poll(), this.settings.ROLLOUT_OUTCOME_POLL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over every deployment's finished rollouts without an outcome (one pass at a time). */
+  poll(): Promise<void> {
+    this.running ??= this.pass()
+      .catch((e: Error) => this.logger.warn({ err: e.message }, 'measuring rollout outcomes failed; trying again'))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const now = Date.now();
+    for (const [deployment, v] of await this.followed.refresh()) {
+      const due = [...v.finished.keys()].filter((rid) => v.started.has(rid) && !v.outcomes.has(rid) && (this.later.get(rid)?.at ?? 0) <= now);
+      if (due.length > 0) await this.measureDue(deployment, due, now);
+      const last = [...v.outcomes.values()].filter((o) => o.outcome).pop();
+      if (last?.outcome) gainGauge.set({ deployment }, last.outcome.gain);
+    }
+  }
+
+  private async measureDue(deployment: string, due: string[], now: number): Promise<void> {
+    const d = await this.deployments.find(deployment);
+    if (!d) {
+      for (const rid of due) this.later.set(rid, { at: now + 3_600_000, pauseMs: 3_600_000 });
+      return;
+    }
+    const { view, events } = await this.reader.load(deployment);
+    for (const rid of due) {
+      const m = await this.measurer.measure(d, events, rid);
+      const finishedAt = events.find((e) => e.type === ROLLOUT_EVENTS.finished && e.payload.rolloutId === rid)?.occurredAt.getTime() ?? now;
+      if (m.kind === 'wait' && now - finishedAt < this.settings.ROLLOUT_OUTCOME_MAX_WAIT_MS) {
+        const pauseMs = Math.min(2 * (this.later.get(rid)?.pauseMs ?? this.settings.ROLLOUT_OUTCOME_POLL_MS / 2), 30_000);
+        this.later.set(rid, { at: now + pauseMs, pauseMs });
+        continue;
+      }
+      const record =
+        m.kind === 'record'
+          ? m
+          : { payload: { rolloutId: rid, status: String(view.finished.get(rid)?.status), fromVersion: view.started.get(rid)!.fromVersion, toVersion: view.started.get(rid)!.toVersion, outcome: null, why: `${m.why} within ${this.settings.ROLLOUT_OUTCOME_MAX_WAIT_MS} ms` }, reason: `outcome of rollout ${rid} not measurable: ${m.why}` };
+      const written = await this.events.appendOnce({
+        stream: deploymentRolloutsStream(deployment),
+        type: ROLLOUT_EVENTS.outcomeMeasured,
+        payload: { ...record.payload },
+        actor: ROLLOUT_SERVICE_ACTOR,
+        reason: record.reason,
+        // the rollout's chain of custody: its request's correlation id
+        correlationId: view.requests.get(rid)?.correlationId ?? rid,
+      });
+      this.later.delete(rid);
+      if (written) this.logger.info({ deployment, rolloutId: rid, outcome: record.payload.outcome ? { before: record.payload.outcome.before.imbalance, after: record.payload.outcome.after.imbalance } : null }, record.reason);
+      if (record.payload.outcome) gainGauge.set({ deployment }, record.payload.outcome.gain);
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * What a rollout achieved, as the collector measured it: the mean per-episode imbalance (max /
+ * mean rank load, the figure a policy run projects) on the last interval sealed before the
+ * rollout started against the first interval sealed wholly after it ended — per layer and over
+ * all layers — next to what the proposal projected for the same layers. Pure: the rollout service
+ * gathers the episodes and the run's figures and records the result as an event.
+ */
+
+/** One stored episode as the outcome reads it: per layer its measured imbalance and the version it was on (0: mixed). */
+export interface OutcomeEpisode {
+  readonly episode: number;
+  readonly startedAtMs: number;
+  readonly imbalance: readonly number[];
+  readonly layerVersions: readonly number[];
+}
+
+/** A sealed interval: its number, time span and episodes. */
+export interface OutcomeInterval {
+  readonly interval: number;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number;
+  readonly episodes: readonly OutcomeEpisode[];
+}
+
+/** What the policy run projected (its figures), when the version came from a run. */
+export interface ProjectedFigures {
+  readonly runId: string;
+  readonly interval: number;
+  readonly layers: readonly { readonly layer: number; readonly current: number; readonly candidate: number; readonly chosen: boolean }[];
+}
+
+export interface MeasuredInterval {
+  readonly interval: number;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly episodes: number;
+  /** Mean over layers of the per-layer means. */
+  readonly imbalance: number;
+}
+
+export interface LayerOutcome {
+  readonly layer: number;
+  /** Measured mean per-episode imbalance on the interval before / after. */
+  readonly before: number;
+  readonly after: number;
+  /** before − after (positive: better). */
+  readonly gain: number;
+  /** The proposal's projection for this layer (null: no run behind the version). */
+  readonly projectedBefore: number | null;
+  readonly projectedAfter: number | null;
+  /** The rollout changed this layer. */
+  readonly changed: boolean;
+}
+
+export interface RolloutOutcome {
+  readonly before: MeasuredInterval;
+  readonly after: MeasuredInterval;
+  /** Overall before − after (positive: better). */
+  readonly gain: number;
+  /** Share of the excess over 1.0 removed: (before − after) / (before − 1); null when before is 1. */
+  readonly excessRemoved: number | null;
+  readonly layers: LayerOutcome[];
+  /** The proposal's overall projection (means over layers), null when the version came from no run. */
+  readonly projected: { readonly runId: string; readonly interval: number; readonly before: number; readonly after: number; readonly gain: number } | null;
+}
+
+/** Which sealed intervals an outcome compares, or why none can be compared (yet or ever). */
+export type OutcomeWindow =
+  | { readonly kind: 'ready'; readonly before: OutcomeInterval; readonly after: OutcomeInterval }
+  | { readonly kind: 'wait'; readonly why: string }
+  | { readonly kind: 'unmeasurable'; readonly why: string };
+
+/**
+ * Picks the interval before (the newest sealed one that ended by the time the rollout started)
+ * and the interval after (the oldest one that started after it finished, every episode on the
+ * versions the layers were left on — the heat source may take a moment to follow). An interval
+ * after is only valid before the next rollout started; once that happened without one, the
+ * outcome cannot be measured. The collector may seal the interval before late: without one, the
+ * outcome waits until a later interval is sealed.
+ */
+export function outcomeWindow(
+  intervals: readonly OutcomeInterval[],
+  rollout: { readonly startedAtMs: number; readonly finishedAtMs: number; readonly versionsAfter: readonly number[]; readonly nextStartedAtMs: number | null },
+): OutcomeWindow {
+  const sorted = [...intervals].sort((a, b) => a.interval - b.interval);
+  const before = sorted.filter((i) => i.endedAtMs <= rollout.startedAtMs && i.episodes.length > 0).pop();
+  if (!before) {
+    // intervals are sealed in order: once one that started later is sealed, none before will come
+    if (sorted.some((i) => i.startedAtMs >= rollout.startedAtMs)) return { kind: 'unmeasurable', why: 'no interval was sealed before the rollout started' };
+    return { kind: 'wait', why: 'no interval sealed before the rollout started yet' };
+  }
+  const onVersions = (e: OutcomeEpisode) => rollout.versionsAfter.every((v, l) => e.layerVersions[l] === v);
+  const after = sorted.find(
+    (i) =>
+      i.startedAtMs >= rollout.finishedAtMs &&
+      (rollout.nextStartedAtMs === null || i.endedAtMs <= rollout.nextStartedAtMs) &&
+      i.episodes.length > 0 &&
+      i.episodes.every(onVersions),
+  );
+  if (after) return { kind: 'ready', before, after };
+  if (rollout.nextStartedAtMs !== null && sorted.some((i) => i.startedAtMs >= rollout.nextStartedAtMs!)) {
+    return { kind: 'unmeasurable', why: 'the next rollout started before an interval was measured under this one' };
+  }
+  return { kind: 'wait', why: 'no interval sealed wholly under the versions the rollout left yet' };
+}
+
+/** Per layer, the mean over the interval's episodes of the measured imbalance. */
+export function layerMeans(interval: OutcomeInterval, numLayers: number): number[] {
+  const sums = new Array<number>(numLayers).fill(0);
+  const counts = new Array<number>(numLayers).fill(0);
+  for (const e of interval.episodes) {
+    for (let l = 0; l < numLayers; l++) {
+      const v = e.imbalance[l];
+      if (v === undefined || !Number.isFinite(v)) continue;
+      sums[l] += v;
+      counts[l]++;
+    }
+  }
+  return sums.map((s, l) => (counts[l] ? s / counts[l] : 1));
+}
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 1);
+
+const measured = (i: OutcomeInterval, means: readonly number[]): MeasuredInterval => ({
+  interval: i.interval,
+  startedAt: new Date(i.startedAtMs).toISOString(),
+  endedAt: new Date(i.endedAtMs).toISOString(),
+  episodes: i.episodes.length,
+  imbalance: mean(means),
+});
+
+/** The outcome of a rollout from the two intervals it is judged on and the run's projection. */
+export function rolloutOutcome(numLayers: number, before: OutcomeInterval, after: OutcomeInterval, changedLayers: readonly number[], projected: ProjectedFigures | null): RolloutOutcome {
+  const b = layerMeans(before, numLayers);
+  const a = layerMeans(after, numLayers);
+  const changed = new Set(changedLayers);
+  const byLayer = new Map(projected?.layers.map((p) => [p.layer, p]) ?? []);
+  const layers: LayerOutcome[] = b.map((x, l) => ({
+    layer: l,
+    before: x,
+    after: a[l],
+    gain: x - a[l],
+    projectedBefore: byLayer.get(l)?.current ?? null,
+    projectedAfter: byLayer.get(l)?.candidate ?? null,
+    changed: changed.has(l),
+  }));
+  const mb = mean(b);
+  const ma = mean(a);
+  const p = projected && projected.layers.length ? { before: mean(projected.layers.map((x) => x.current)), after: mean(projected.layers.map((x) => x.candidate)) } : null;
+  return {
+    before: measured(before, b),
+    after: measured(after, a),
+    gain: mb - ma,
+    excessRemoved: mb > 1 ? (mb - ma) / (mb - 1) : null,
+    layers,
+    projected: projected && p ? { runId: projected.runId, interval: projected.interval, before: p.before, after: p.after, gain: p.before - p.after } : null,
+  };
+}
+
+/** One line for logs and launchers: `imbalance 1.412 → 1.118 (−0.294, 71% of the excess; projected 1.398 → 1.102)`. */
+export function describeOutcome(o: RolloutOutcome): string {
+  const sign = o.gain >= 0 ? '−' : '+';
+  const excess = o.excessRemoved === null ? '' : `, ${Math.round(o.excessRemoved * 100)}% of the excess`;
+  const projected = o.projected ? `; projected ${o.projected.before.toFixed(3)} → ${o.projected.after.toFixed(3)}` : '';
+  return `imbalance ${o.before.imbalance.toFixed(3)} → ${o.after.imbalance.toFixed(3)} (${sign}${Math.abs(o.gain).toFixed(3)}${excess}${projected})`;
+}
