@@ -19,7 +19,7 @@ const LIB_GRAPH = {
   platform: ['contracts', 'domain'],
   messaging: ['contracts', 'platform'],
   persistence: ['contracts', 'domain', 'platform'],
-  planning: ['domain', 'persistence'],
+  planning: ['contracts', 'domain', 'persistence'],
   // the typed API client the CLI and the simulator share (libs/api-client, arriving with the CLI
   // rework): the API's response types come from contracts
   'api-client': ['contracts', 'domain'],

@@ -20,11 +20,6 @@ import { heatEvent } from '../support/heat';
  * stack is untouched; the demo's tokens and agent state go to a temporary directory.
  */
 
-/**
- * Auto mode deploys (issue 14 part D). Until that is merged, auto mode stops at a map version and
- * the demo's rollout milestones cannot happen: flip to true when it lands.
- */
-const AUTO_MODE_DEPLOYS = false;
 describe('npm start: the whole stack as processes', () => {
   const root = join(__dirname, '..', '..');
   // AGENT_PORT: the demo's agent of node 0 (node 1 on the next port)
@@ -132,7 +127,6 @@ describe('npm start: the whole stack as processes', () => {
     const proposed = await eventually(async () => (await http('GET', `${api}/v1/deployments/demo/runs?status=proposed&limit=1`, { token: OPERATOR })).body.items?.[0], 180_000, 1000);
     expect(proposed.figures.candidateMean).toBeLessThan(proposed.figures.currentMean);
     await line('demo: first proposal', 30_000);
-    if (!AUTO_MODE_DEPLOYS) return;
     await line('demo: rollout started', 120_000);
     await line('demo: layers committed', 120_000);
     const outcome = await line('demo: imbalance before → after', 300_000);
