@@ -46,7 +46,7 @@ export class LoopSnapshotReader {
     // versions already requested or discarded, and the automatic starts
     let settled = 0;
     const automaticStarts: number[] = [];
-    let last: { rolloutId: string; status: string; at: number } | null = null;
+    let last: { rolloutId: string; status: string; failed: boolean; at: number } | null = null;
     for (const e of events) {
       const p = e.payload as Record<string, unknown>;
       if (e.type === ROLLOUT_EVENTS.requested) {
@@ -55,7 +55,7 @@ export class LoopSnapshotReader {
       } else if (e.type === ROLLOUT_EVENTS.versionDiscarded) {
         settled = Math.max(settled, Number(p.version));
       } else if (e.type === ROLLOUT_EVENTS.finished) {
-        last = { rolloutId: String(p.rolloutId), status: String(p.status), at: e.occurredAt.getTime() };
+        last = { rolloutId: String(p.rolloutId), status: String(p.status), failed: p.failure !== null && p.failure !== undefined, at: e.occurredAt.getTime() };
       }
     }
 
@@ -73,12 +73,16 @@ export class LoopSnapshotReader {
 
     let lastFinished: FinishedRollout | null = null;
     if (last) {
-      const judged = gatesJudged(await this.rollouts.rolloutEvents(last.rolloutId));
+      const machine = await this.rollouts.rolloutEvents(last.rolloutId);
+      const judged = gatesJudged(machine);
       const after = await this.heat.intervals(deploymentId, d.settings.phase, { fromMs: last.at, limit: 1 });
+      const request = view.requests.get(last.rolloutId)?.payload;
+      const operatorAborted = machine.some((e) => e.type === 'operator' && e.action === 'abort');
+      const held = last.status === ROLLOUT_STATUS.aborted && last.failed && !operatorAborted && request?.onFailure === 'hold';
       lastFinished = {
         rolloutId: last.rolloutId,
-        automatic: view.requests.get(last.rolloutId)?.payload.automatic === true,
-        outcome: OUTCOMES[last.status] ?? 'aborted',
+        automatic: request?.automatic === true,
+        outcome: held ? 'held' : (OUTCOMES[last.status] ?? 'aborted'),
         finishedAt: last.at,
         judged,
         intervalsMeasuredAfter: after.length,

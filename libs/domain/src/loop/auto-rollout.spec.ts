@@ -41,6 +41,13 @@ describe('decideAutoRollout', () => {
     expect(d).toEqual({ kind: 'wait', reason: 'v5 waits: automatic rollouts are off (cap 0 per hour)' });
   });
 
+  it('trips after an automatic rollout that failed holding its layers, not after one an operator aborted', () => {
+    const held = decideAutoRollout({ ...base, lastFinished: finished({ outcome: 'held' }) });
+    expect(held).toMatchObject({ kind: 'trip', rolloutId: 'ro-4' });
+    expect(held.reason).toContain('holds its committed layers');
+    expect(decideAutoRollout({ ...base, lastFinished: finished({ outcome: 'aborted' }) }).kind).toBe('deploy');
+  });
+
   it('does nothing outside auto mode', () => {
     expect(decideAutoRollout({ ...base, mode: 'approve' }).kind).toBe('idle');
     expect(decideAutoRollout({ ...base, mode: 'observe' }).kind).toBe('idle');

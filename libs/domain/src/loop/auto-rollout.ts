@@ -13,14 +13,14 @@
  *   plan starts from heat that the new map produced;
  * - a cap on automatic rollouts per hour (a loop that keeps moving weights is itself a fault);
  * - no rollout to nodes whose agent is not live: it waits for them;
- * - a circuit breaker: an automatic rollout that ended rolled back (gate failed, agents failed)
- *   drops the deployment to `approve`, once per rollback — an operator who puts the deployment back
+ * - a circuit breaker: an automatic rollout that ended rolled back (gate failed, agents failed), or
+ *   failed holding its committed layers (`onFailure: 'hold'`), drops the deployment to `approve`, once per rollback — an operator who puts the deployment back
  *   in `auto` afterwards has decided, and the same rollback does not trip it again.
  */
 
 export type LoopMode = 'observe' | 'approve' | 'auto';
 
-/** How a finished rollout ended, as the loop needs to know it. */
+/** How a finished rollout ended, as the loop needs to know it: `held` = failed with its committed layers held; `aborted` = an operator stopped it. */
 export type FinishedOutcome = 'succeeded' | 'rolled-back' | 'aborted' | 'held';
 
 export interface FinishedRollout {
@@ -76,11 +76,12 @@ export const HOUR_MS = 3_600_000;
 export function decideAutoRollout(s: LoopSnapshot): LoopDecision {
   if (s.mode !== 'auto') return { kind: 'idle', reason: `mode ${s.mode}: operators deploy` };
   const last = s.lastFinished;
-  if (last && last.automatic && last.outcome === 'rolled-back' && last.finishedAt >= s.modeSince) {
+  if (last && last.automatic && (last.outcome === 'rolled-back' || last.outcome === 'held') && last.finishedAt >= s.modeSince) {
+    const what = last.outcome === 'rolled-back' ? 'was rolled back' : 'failed and holds its committed layers';
     return {
       kind: 'trip',
       rolloutId: last.rolloutId,
-      reason: `automatic rollout ${last.rolloutId} was rolled back: the deployment goes to approve mode until an operator decides`,
+      reason: `automatic rollout ${last.rolloutId} ${what}: the deployment goes to approve mode until an operator decides`,
     };
   }
   if (s.rolloutInFlight) return s.approved ? { kind: 'wait', reason: `v${s.approved.version} waits: a rollout is in progress` } : { kind: 'idle', reason: 'a rollout is in progress' };
