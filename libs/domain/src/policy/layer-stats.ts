@@ -27,14 +27,19 @@ export interface LayerStats {
 export function layerStats(heat: HeatEpisodes, layer: number, split: number): LayerStats {
   const K = heat.length;
   const E = heat[0][layer].length;
-  const sum = new Float64Array(E), sq = new Float64Array(E), p1 = new Float64Array(E), p2 = new Float64Array(E);
+  // the running figures live in one scratch buffer reused from call to call (the pass runs on
+  // every layer; fresh arrays per layer cost more in allocation and collection than the pass)
+  const buf = scratchFor(E);
+  const sum = buf.subarray(0, E), sq = buf.subarray(E, 2 * E), p1 = buf.subarray(2 * E, 3 * E), p2 = buf.subarray(3 * E, 4 * E);
   // rows k − 1 and k − 2 (ring of three), and rows 0 and 1 for the lagged sums' ends
-  const ring = new Float64Array(3 * E);
-  const first = new Float64Array(2 * E);
+  const ring = buf.subarray(4 * E, 7 * E);
+  const first = buf.subarray(7 * E, 9 * E);
   // per expert its two highest (h1 ≥ h2) and two lowest (l1 ≤ l2) shares so far; shares lie in
   // [0, 1], so 0 and 1 stand for "none yet"
-  const h1 = new Float64Array(E), h2 = new Float64Array(E);
-  const l1 = new Float64Array(E).fill(1), l2 = new Float64Array(E).fill(1);
+  const h1 = buf.subarray(9 * E, 10 * E), h2 = buf.subarray(10 * E, 11 * E);
+  const l1 = buf.subarray(11 * E, 12 * E), l2 = buf.subarray(12 * E, 13 * E);
+  buf.fill(0, 0, 11 * E);
+  buf.fill(1, 11 * E, 13 * E);
   const olderLevel = new Float64Array(E);
   for (let k = 0; k < K; k++) {
     const h = heat[k][layer];
@@ -98,4 +103,12 @@ function trimmedMean(
     const s = t === 0 ? sum[e] : t === 1 ? sum[e] - h1[e] - l1[e] : sum[e] - h1[e] - h2[e] - l1[e] - l2[e];
     out[e] = s > 0 ? s * inv : 0;
   }
+}
+
+let scratch = new Float64Array(0);
+
+/** A buffer of at least 13·E numbers, the same one from call to call while it is large enough. */
+function scratchFor(E: number): Float64Array {
+  if (scratch.length < 13 * E) scratch = new Float64Array(13 * E);
+  return scratch.subarray(0, 13 * E);
 }
