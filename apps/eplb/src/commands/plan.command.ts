@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { LayerReport, getPolicy, heatFileToInput, planFileDocument, planTransfers, policyNames } from '@eplb/domain';
+import { LayerReport, getPolicy, heatFileToInput, planFileDocument, policyNames } from '@eplb/domain';
 import { formatHelp, parseCommandLine, requiredOption, UsageError } from '@eplb/cli';
 
 /**
@@ -68,21 +68,16 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
   const verbose = args.flag('verbose');
   const excludeRanks = parseExcludeRanks(args.string('exclude-ranks'));
 
-  const text = await io.readText(input);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (err) {
-    throw new Error(`${input}: not valid JSON (${(err as Error).message})`);
-  }
-  const base = heatFileToInput(doc);
+  const base = heatFileToInput(await readJson(io, input));
   const started = process.hrtime.bigint();
   const result = getPolicy(policyName)(excludeRanks.length ? { ...base, options: { excludeRanks } } : base);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const plan = base.current ? planTransfers(base.shape, base.current, result.physicalToLogical, expertBytes) : undefined;
+  // bytes moved: each transfer brings one expert's weights over a link (local copies cross none),
+  // so the layer reports' transfer counts say it without building the rollout's transfer plan
+  const bytes = base.current ? result.layers.map((r) => r.transfers * expertBytes) : undefined;
   const out = planFileDocument(result);
-  if (plan) {
-    out.layers = (out.layers as Record<string, unknown>[]).map((row, l) => ({ ...row, bytes: plan.layers[l].bytes }));
+  if (bytes) {
+    out.layers = (out.layers as Record<string, unknown>[]).map((row, l) => ({ ...row, bytes: bytes[l] }));
   }
   await io.writeText(output, `${JSON.stringify(out)}\n`);
   if (verbose) {
@@ -96,11 +91,25 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
       );
     });
     const t = result.layers.reduce((s, r) => s + r.transfers, 0);
-    io.stderr(`total transfers ${t}${plan ? `, ${plan.bytes} bytes` : ''}\n`);
+    io.stderr(`total transfers ${t}${bytes ? `, ${t * expertBytes} bytes` : ''}\n`);
     const sure = howSure(result.layers);
     if (sure) io.stderr(`${sure}\n`);
   }
   return 0;
+}
+
+/**
+ * The parsed heat file. A helper of its own so that neither the text nor the parsed arrays stay
+ * reachable from the command's frame while the policy runs: on a big file they are megabytes the
+ * collector would otherwise keep copying and marking.
+ */
+async function readJson(io: PlanIo, path: string): Promise<unknown> {
+  const text = await io.readText(path);
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
 }
 
 /** One line on how sure the plan is that the map in service is stale (policies that tell), or null. */

@@ -16,21 +16,28 @@ export function toHeatEpisodes(raw: unknown, field = 'heat', numLayers?: number,
     if (!Array.isArray(ep) || ep.length === 0) throw invalid(`${field}[${k}]`, 'must be a non-empty array of layers');
     if (L === undefined) L = ep.length;
     if (ep.length !== L) throw invalid(`${field}[${k}]`, `has ${ep.length} layers, expected ${L}`);
-    return ep.map((layer: unknown, l: number) => {
-      const f = `${field}[${k}][${l}]`;
-      if (!Array.isArray(layer) || layer.length === 0) throw invalid(f, 'must be a non-empty array of expert heats');
+    const layers: Float64Array[] = [];
+    // one buffer per episode, a view per layer: thousands of small buffers cost more to allocate
+    // and collect than one large one
+    let buf: Float64Array | null = null;
+    for (let l = 0; l < ep.length; l++) {
+      const layer: unknown = ep[l];
+      if (!Array.isArray(layer) || layer.length === 0) throw invalid(`${field}[${k}][${l}]`, 'must be a non-empty array of expert heats');
       if (E === undefined) E = layer.length;
-      if (layer.length !== E) throw invalid(f, `has ${layer.length} experts, expected ${E}`);
-      const out = new Float64Array(E);
+      if (layer.length !== E) throw invalid(`${field}[${k}][${l}]`, `has ${layer.length} experts, expected ${E}`);
+      buf ??= new Float64Array(ep.length * E);
+      const out = buf.subarray(l * E, (l + 1) * E);
       for (let e = 0; e < E; e++) {
         const v = layer[e];
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-          throw invalid(`${f}[${e}]`, `must be a finite number ≥ 0, got ${JSON.stringify(v) ?? String(v)}`);
+        // a number that is not ≥ 0 (negative or NaN) or not finite
+        if (typeof v !== 'number' || !(v >= 0) || v === Infinity) {
+          throw invalid(`${field}[${k}][${l}][${e}]`, `must be a finite number ≥ 0, got ${JSON.stringify(v) ?? String(v)}`);
         }
         out[e] = v;
       }
-      return out;
-    });
+      layers.push(out);
+    }
+    return layers;
   });
 }
 

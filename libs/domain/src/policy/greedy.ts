@@ -7,25 +7,64 @@
  * room (vllm-ascend rejects two replicas of one expert on a rank).
  */
 
-/** replicas[e] for `slots` slots: repeatedly give one more replica to the expert with the largest h/replicas. */
+/**
+ * replicas[e] for `slots` slots: repeatedly give one more replica to the expert with the largest
+ * h/replicas (ties to the lower id), at most `maxReplicas` each while any expert is below the cap.
+ * The experts wait in a binary max-heap on (h/replicas, lower id first): O(log E) per extra
+ * replica instead of a scan of every expert (the stale screen runs this on every layer).
+ */
 export function replicateMinMax(h: ArrayLike<number>, slots: number, maxReplicas = Infinity): Int32Array {
   const E = h.length;
   const reps = new Int32Array(E).fill(1);
+  const key = new Float64Array(E);
+  const heap = new Int32Array(E);
+  let len = 0;
+  // a before b: larger h/replicas, then the lower id (what a first-wins scan picks)
+  const before = (a: number, b: number): boolean => key[a] > key[b] || (key[a] === key[b] && a < b);
+  const up = (i: number): void => {
+    const x = heap[i];
+    while (i > 0) {
+      const j = (i - 1) >> 1;
+      if (!before(x, heap[j])) break;
+      heap[i] = heap[j];
+      i = j;
+    }
+    heap[i] = x;
+  };
+  const down = (i: number): void => {
+    const x = heap[i];
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= len) break;
+      if (c + 1 < len && before(heap[c + 1], heap[c])) c++;
+      if (!before(heap[c], x)) break;
+      heap[i] = heap[c];
+      i = c;
+    }
+    heap[i] = x;
+  };
+  if (maxReplicas > 1) {
+    for (let e = 0; e < E; e++) {
+      key[e] = h[e];
+      heap[len] = e;
+      up(len++);
+    }
+  }
   for (let extra = slots - E; extra > 0; extra--) {
     let best = -1;
-    let bestV = -1;
-    for (let e = 0; e < E; e++) {
-      if (reps[e] >= maxReplicas) continue;
-      const v = h[e] / reps[e];
-      if (v > bestV) {
-        bestV = v;
-        best = e;
-      }
+    if (len > 0) {
+      best = heap[0];
+      reps[best]++;
+      key[best] = h[best] / reps[best];
+      if (reps[best] >= maxReplicas) {
+        // at the cap: out of the heap for good (its count only grows)
+        heap[0] = heap[--len];
+        if (len > 0) down(0);
+      } else down(0);
+      continue;
     }
-    if (best < 0) {
-      // every expert is at the cap (P > E·cap): lift the cap for the hottest
-      for (let e = 0; e < E; e++) if (best < 0 || h[e] / reps[e] > h[best] / reps[best]) best = e;
-    }
+    // every expert is at the cap (P > E·cap): lift the cap for the hottest
+    for (let e = 0; e < E; e++) if (best < 0 || h[e] / reps[e] > h[best] / reps[best]) best = e;
     reps[best]++;
   }
   return reps;
@@ -52,7 +91,6 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
   // index first on ties, as a scan would find it, in O(log R) per replica
   const load = new Float64Array(R);
   const count = new Int32Array(R);
-  const has = new Uint8Array(R * E);
   const row = new Int32Array(R * S);
   const heap = new Int32Array(R);
   let len = 0;
@@ -97,7 +135,7 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
     let na = 0, r = -1;
     while (len > 0) {
       const q = pop();
-      if (has[q * E + e] === 0) {
+      if (countOn(row, q * S, q * S + count[q], e) === 0) {
         r = q;
         break;
       }
@@ -107,10 +145,9 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
     for (let j = 0; j < na; j++) if (aside[j] !== r) push(aside[j]);
     row[r * S + count[r]++] = e;
     load[r] += size[e];
-    has[r * E + e] = 1;
     if (count[r] < S) push(r);
   }
-  return repairDuplicates(row, E, S);
+  return repairDuplicates(row, S);
 }
 
 /**
@@ -118,26 +155,31 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
  * is exchanged with a slot of a rank that lacks the expert and whose expert the first rank lacks.
  * Rare (ties in the packing order); loads move a little, validity never changes.
  */
-export function repairDuplicates(row: Int32Array, E: number, S: number): Int32Array {
-  const R = row.length / S;
-  const cnt = new Uint16Array(R * E);
-  for (let p = 0; p < row.length; p++) cnt[((p / S) | 0) * E + row[p]]++;
+export function repairDuplicates(row: Int32Array, S: number): Int32Array {
   for (let p = 0; p < row.length; p++) {
-    const r = (p / S) | 0;
+    const r0 = p - (p % S);
     const e = row[p];
-    if (cnt[r * E + e] < 2) continue;
+    if (countOn(row, r0, r0 + S, e) < 2) continue;
     for (let q = 0; q < row.length; q++) {
-      const r2 = (q / S) | 0;
+      const q0 = q - (q % S);
       const f = row[q];
-      if (r2 === r || cnt[r2 * E + e] > 0 || cnt[r * E + f] > 0) continue;
+      if (q0 === r0 || countOn(row, q0, q0 + S, e) > 0 || countOn(row, r0, r0 + S, f) > 0) continue;
       row[p] = f;
       row[q] = e;
-      cnt[r * E + e]--; cnt[r * E + f]++;
-      cnt[r2 * E + f]--; cnt[r2 * E + e]++;
       break;
     }
   }
   return row;
+}
+
+/**
+ * Replicas of e in row[from, to) — one rank's slots. A rank holds a handful of slots, so a scan
+ * costs less than an R·E table allocated per layer.
+ */
+function countOn(row: ArrayLike<number>, from: number, to: number, e: number): number {
+  let n = 0;
+  for (let p = from; p < to; p++) if (row[p] === e) n++;
+  return n;
 }
 
 /** Flat two-stage greedy on one layer's window heat. */

@@ -22,80 +22,79 @@ export interface LayerStats {
  * persists: the lag-1 or lag-2 autocorrelation of each expert's share minus its window mean,
  * pooled over experts, leaves the white-noise band ±2/√K (Bartlett); true with fewer than 4
  * episodes (no test). The autocovariances come from running sums (Σx, Σx², Σ x_k·x_(k−1),
- * Σ x_k·x_(k−2) and the two first and last rows), so the pass keeps only three rows of shares.
+ * Σ x_k·x_(k−2) and the two first and last shares), kept per expert in locals: the pass reads
+ * each share once and writes nothing but the two levels.
  */
 export function layerStats(heat: HeatEpisodes, layer: number, split: number): LayerStats {
   const K = heat.length;
   const E = heat[0][layer].length;
-  const sum = new Float64Array(E), sq = new Float64Array(E), p1 = new Float64Array(E), p2 = new Float64Array(E);
-  // rows k − 1 and k − 2 (ring of three), and rows 0 and 1 for the lagged sums' ends
-  const ring = new Float64Array(3 * E);
-  const first = new Float64Array(2 * E);
-  // per expert its two highest (h1 ≥ h2) and two lowest (l1 ≤ l2) shares so far; shares lie in
-  // [0, 1], so 0 and 1 stand for "none yet"
-  const h1 = new Float64Array(E), h2 = new Float64Array(E);
-  const l1 = new Float64Array(E).fill(1), l2 = new Float64Array(E).fill(1);
-  const olderLevel = new Float64Array(E);
+  // 1 / each episode's total (0 for an all-zero episode): shares are heat × this
+  const scale = scratchFor(K);
+  const rows: Float64Array[] = [];
   for (let k = 0; k < K; k++) {
     const h = heat[k][layer];
+    rows.push(h);
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
-    const f = total > 0 ? 1 / total : 0;
-    const o = (k % 3) * E, o1 = ((k + 2) % 3) * E, o2 = ((k + 1) % 3) * E;
-    for (let e = 0; e < E; e++) {
-      const x = h[e] * f;
-      ring[o + e] = x;
-      sum[e] += x;
-      sq[e] += x * x;
-      p1[e] += x * ring[o1 + e]; // rows before 0 are 0 in the ring: no term
-      p2[e] += x * ring[o2 + e];
-      // max and min as (u + v ± |u − v|) / 2: no branches, which the data would mispredict
-      const a = h1[e], b = l1[e];
-      const da = Math.abs(a - x), db = Math.abs(b - x);
-      const aLow = 0.5 * (a + x - da), bHigh = 0.5 * (b + x + db);
-      h1[e] = 0.5 * (a + x + da);
-      l1[e] = 0.5 * (b + x - db);
-      const c = h2[e], d = l2[e];
-      h2[e] = 0.5 * (c + aLow + Math.abs(c - aLow));
-      l2[e] = 0.5 * (d + bHigh - Math.abs(d - bHigh));
-    }
-    if (k < 2) first.set(ring.subarray(o, o + E), k * E);
-    if (k === split - 1) trimmedMean(olderLevel, sum, h1, h2, l1, l2, split);
+    scale[k] = total > 0 ? 1 / total : 0;
   }
   const level = new Float64Array(E);
-  trimmedMean(level, sum, h1, h2, l1, l2, K);
-  if (K < 4) return { persists: true, level, olderLevel };
-  // c_j = Σ_e Σ_(k ≥ j) (x_k − m)(x_(k−j) − m) = Σ_e [P_j − m·(A_j + B_j) + (K − j)·m²], with A_j the
-  // sum of rows j..K−1 and B_j that of rows 0..K−1−j
-  const last = ((K - 1) % 3) * E, prev = ((K - 2) % 3) * E;
+  const olderLevel = new Float64Array(E);
   let c0 = 0, c1 = 0, c2 = 0, energy = 0;
+  // expert by expert, its running figures in locals: Σx, Σx², Σ x_k·x_(k−1), Σ x_k·x_(k−2), the
+  // two first and last shares, and its two highest (h1 ≥ h2) and two lowest (l1 ≤ l2) shares so
+  // far — shares lie in [0, 1], so 0 and 1 stand for "none yet"
   for (let e = 0; e < E; e++) {
-    const s = sum[e], m = s / K;
-    energy += sq[e];
-    c0 += sq[e] - K * m * m;
-    c1 += p1[e] - m * (2 * s - first[e] - ring[last + e]) + (K - 1) * m * m;
-    c2 += p2[e] - m * (2 * s - first[e] - first[E + e] - ring[last + e] - ring[prev + e]) + (K - 2) * m * m;
+    let sum = 0, sq = 0, p1 = 0, p2 = 0, prev1 = 0, prev2 = 0, x0 = 0, x1 = 0;
+    let h1 = 0, h2 = 0, l1 = 1, l2 = 1;
+    for (let k = 0; k < K; k++) {
+      const x = rows[k][e] * scale[k];
+      sum += x;
+      sq += x * x;
+      p1 += x * prev1; // shares before episode 0 are 0: no term
+      p2 += x * prev2;
+      prev2 = prev1;
+      prev1 = x;
+      if (k === 0) x0 = x;
+      else if (k === 1) x1 = x;
+      // max and min as (u + v ± |u − v|) / 2: no branches, which the data would mispredict
+      const da = Math.abs(h1 - x), db = Math.abs(l1 - x);
+      const aLow = 0.5 * (h1 + x - da), bHigh = 0.5 * (l1 + x + db);
+      h1 = 0.5 * (h1 + x + da);
+      l1 = 0.5 * (l1 + x - db);
+      h2 = 0.5 * (h2 + aLow + Math.abs(h2 - aLow));
+      l2 = 0.5 * (l2 + bHigh - Math.abs(l2 - bHigh));
+      if (k === split - 1) olderLevel[e] = trimmedMean(sum, h1, h2, l1, l2, split);
+    }
+    level[e] = trimmedMean(sum, h1, h2, l1, l2, K);
+    if (K < 4) continue;
+    // c_j = Σ_e Σ_(k ≥ j) (x_k − m)(x_(k−j) − m) = Σ_e [P_j − m·(A_j + B_j) + (K − j)·m²], with A_j
+    // the sum of shares j..K−1 and B_j that of shares 0..K−1−j (prev1, prev2: the last two)
+    const m = sum / K;
+    energy += sq;
+    c0 += sq - K * m * m;
+    c1 += p1 - m * (2 * sum - x0 - prev1) + (K - 1) * m * m;
+    c2 += p2 - m * (2 * sum - x0 - x1 - prev1 - prev2) + (K - 2) * m * m;
   }
+  if (K < 4) return { persists: true, level, olderLevel };
   const band = 2 / Math.sqrt(K);
   // no deviation at all (to rounding): nothing persists
   const persists = c0 > 1e-12 * energy && (Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band);
   return { persists, level, olderLevel };
 }
 
-/** out[e] = the mean of n values without the t highest and t lowest (t by n), from running figures. */
-function trimmedMean(
-  out: Float64Array,
-  sum: Float64Array,
-  h1: Float64Array,
-  h2: Float64Array,
-  l1: Float64Array,
-  l2: Float64Array,
-  n: number,
-): void {
+/** The mean of n values without the t highest and t lowest (t by n), from running figures. */
+function trimmedMean(sum: number, h1: number, h2: number, l1: number, l2: number, n: number): number {
   const t = n >= 8 ? 2 : n >= 4 ? 1 : 0;
   const inv = 1 / Math.max(1, n - 2 * t);
-  for (let e = 0; e < out.length; e++) {
-    const s = t === 0 ? sum[e] : t === 1 ? sum[e] - h1[e] - l1[e] : sum[e] - h1[e] - h2[e] - l1[e] - l2[e];
-    out[e] = s > 0 ? s * inv : 0;
-  }
+  const s = t === 0 ? sum : t === 1 ? sum - h1 - l1 : sum - h1 - h2 - l1 - l2;
+  return s > 0 ? s * inv : 0;
+}
+
+let scratch = new Float64Array(0);
+
+/** A buffer of n numbers, the same one from call to call while it is large enough. */
+function scratchFor(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(n);
+  return scratch.subarray(0, n);
 }

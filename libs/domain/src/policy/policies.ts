@@ -199,12 +199,14 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
       // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
       // stays as it is (what a fresh plan would gain on it is noise)
-      const walked = robust ? pb : episodesProblem(shape, heat, l, w);
+      // built only for a layer that is walked (most stay)
+      let built: LayerProblem | null = robust ? pb : null;
+      const walked = (): LayerProblem => (built ??= episodesProblem(shape, heat, l, w));
       const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
       // better than the walk from the map in service and far dearer
-      const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked, options, 300_000) : undefined;
+      const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked(), options, 300_000) : undefined;
       const stale = staleVerdict(heat, l, current[l], R, S, walked, screen, minGain, exact);
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));

@@ -49,7 +49,7 @@ export function constructVector(pb: LayerProblem, reps: Int32Array, sticky?: { r
       if (load[ro + k] > peak[k]) peak[k] = load[ro + k];
     }
   }
-  return repairDuplicates(row, E, S);
+  return repairDuplicates(row, S);
 }
 
 export interface SearchLimits {

@@ -97,8 +97,9 @@ export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: n
  * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out: the window's
  * own gain must exceed both minGain and the counting noise (ONE_WINDOW_Z).
  *
- * How far to move: the layer's frontier from the map in service (searchPath on `pb`) is cut at its
- * knee (kneeIndex), the point past which each further transfer buys less than the average one.
+ * How far to move: the layer's frontier from the map in service (searchPath on the problem `walked`
+ * builds, only for a layer that is walked: most layers stay, and building it is a pass over the
+ * episodes) is cut at its knee (kneeIndex), the point past which each further transfer buys less than the average one.
  */
 export function staleVerdict(
   heat: HeatEpisodes,
@@ -106,7 +107,7 @@ export function staleVerdict(
   current: ArrayLike<number>,
   R: number,
   S: number,
-  pb: LayerProblem,
+  walked: () => LayerProblem,
   screen: { readonly test: HeldOutScreen; readonly noise: { readonly sd: number; readonly dof: number }; readonly layers: number } | null,
   minGain: number,
   target?: () => ArrayLike<number>,
@@ -115,10 +116,12 @@ export function staleVerdict(
     const { test, noise, layers } = screen;
     const se = noise.sd / Math.sqrt(test.diffs.length);
     if (!(test.mean > staleZ(layers, noise.dof + 1) * se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
+    const pb = walked();
     const path = searchPath(pb, current, pb.P, target);
     const i = kneeIndex(path, se);
     return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
   }
+  const pb = walked();
   const path = searchPath(pb, current, pb.P, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
   const i = kneeIndex(path, floor);
