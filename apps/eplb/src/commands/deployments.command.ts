@@ -5,6 +5,7 @@ import type { CreateDeploymentRequest, DeploymentResponse, PolicyRunResponse, Po
 import { ApiContext, runApiGroup } from '../api-context';
 import { CommandGroup, noMoreArguments, positional } from '../command-group';
 import { defaultApiClient } from '../default-api-client';
+import { explainMissingAgents } from '../missing-agents';
 import { OUTPUT_OPTIONS, table, when } from '../output';
 
 const num = (line: CommandLine, name: string): number | undefined => {
@@ -156,16 +157,28 @@ export const DEPLOYMENTS: CommandGroup<ApiContext> = {
       },
     },
     approve: {
-      args: 'ID RUN --reason TEXT',
-      summary: 'approve a proposal: its candidate becomes the next map version',
-      options: { reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the event)' } },
-      examples: ['eplb deployments approve dsv3-a 6f1c… --reason "gain 0.12, reviewed"'],
+      args: 'ID RUN --reason TEXT [--deploy] [--force]',
+      summary: 'approve a proposal: its candidate becomes the next map version (--deploy: and roll it out)',
+      options: {
+        reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the event)' },
+        deploy: { type: 'boolean', help: "request the new version's rollout in the same call, with the deployment's rollout settings (approve mode)" },
+        force: { type: 'boolean', help: 'with --deploy: queue the rollout even when nodes it needs have no live agent' },
+      },
+      examples: ['eplb deployments approve dsv3-a 6f1c… --reason "gain 0.12, reviewed"', 'eplb deployments approve dsv3-a 6f1c… --reason "reviewed" --deploy'],
       async run(line, { api, out }) {
         noMoreArguments(line, 2);
         const id = positional(line, 0, 'ID');
         const run = positional(line, 1, 'RUN');
-        const r = await api.approveRun(id, run, requiredOption(line, 'reason'));
-        out.show(r, (x) => [`run ${run} approved: map version ${x.mapVersion} (eplb rollout start ${id} --to ${x.mapVersion})`]);
+        const reason = requiredOption(line, 'reason');
+        const deploy = line.flag('deploy');
+        const force = line.flag('force');
+        if (force && !deploy) throw new UsageError('--force goes with --deploy (it queues the rollout past nodes without a live agent)');
+        const r = await explainMissingAgents(api, id, () => api.approveRun(id, run, reason, { ...(deploy ? { deploy } : {}), ...(force ? { force } : {}) }));
+        out.show(r, (x) => [
+          x.rollout
+            ? `run ${run} approved: map version ${x.mapVersion}; rollout ${x.rollout.rolloutId} requested: ${x.rollout.status} (eplb rollout status ${id} ${x.rollout.rolloutId})`
+            : `run ${run} approved: map version ${x.mapVersion} (eplb rollout start ${id} --to ${x.mapVersion})`,
+        ]);
       },
     },
     reject: {

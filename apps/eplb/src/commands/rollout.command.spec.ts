@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '@eplb/api-client';
 import { UsageError } from '@eplb/cli';
-import { ConflictError, NotFoundError } from '../exit-codes';
+import { ConflictError, exitCodeOf, NotFoundError } from '../exit-codes';
 import { parseSteps, rolloutCommand } from './rollout.command';
 
 /** The real ApiClient over a fetch that answers from a table (`METHOD path`) and records what was sent. */
@@ -55,6 +55,22 @@ describe('eplb rollout', () => {
     expect(sent[0].body).toEqual({ mapVersion: 3, steps: [1, 'rest'], onFailure: 'hold', reason: 'roll out map version 3 (eplb CLI)' });
     expect(out.join('')).toBe('rollout r1 of d to map version 3: REQUESTED (eplb rollout status d)\n');
     await expect(rolloutCommand(['start', 'd', '--to', '3', '--on-failure', 'panic'], api)).rejects.toThrow('--on-failure must be rollback or hold');
+  });
+
+  it('start --force queues past missing agents; a 409 naming nodes says which before failing (exit 4)', async () => {
+    const { api, sent } = fakeApi({ 'POST /v1/deployments/d/rollouts': { rolloutId: 'r1', status: 'REQUESTED' } });
+    expect(await rolloutCommand(['start', 'd', '--to', '3', '--force'], api)).toBe(0);
+    expect(sent[0].body).toEqual({ mapVersion: 3, force: true, reason: 'roll out map version 3 (eplb CLI)' });
+    const err: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0);
+    const refusing = new ApiClient({
+      baseUrl: 'http://api.test',
+      token: 't',
+      fetch: (async () => new Response(JSON.stringify({ type: 'c', title: 'Conflict', status: 409, detail: 'no live agent on nodes 0, 1 of d', nodes: [0, 1] }), { status: 409 })) as typeof fetch,
+    });
+    const e = await rolloutCommand(['start', 'd', '--to', '3'], refusing).catch((x: unknown) => x);
+    expect(exitCodeOf(e)).toBe(4);
+    expect(err.join('')).toBe('nodes without a live agent: 0, 1\nstart their agents (eplb rollout agents d), or repeat with --force to queue the rollout anyway\n');
   });
 
   it('undo rolls back to where the rollout that brought the current version started', async () => {

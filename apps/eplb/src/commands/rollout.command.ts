@@ -6,6 +6,7 @@ import { ApiContext, runApiGroup } from '../api-context';
 import { CommandGroup, noMoreArguments, positional, Verb } from '../command-group';
 import { defaultApiClient } from '../default-api-client';
 import { ConflictError, NotFoundError } from '../exit-codes';
+import { explainMissingAgents } from '../missing-agents';
 import { OUTPUT_OPTIONS, table, when } from '../output';
 
 /** Statuses after which a rollout changes nothing any more. */
@@ -76,6 +77,7 @@ const START_OPTIONS: OptionSpecs = {
   'on-failure': { type: 'string', value: 'rollback|hold', help: 'on failure, roll committed layers back (default) or hold them' },
   'bytes-per-second': { type: 'string', value: 'N', help: 'cap on what each agent takes in per second' },
   reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the request)' },
+  force: { type: 'boolean', help: 'queue it even when nodes it needs have no live agent (refused with exit 4 naming them otherwise)' },
 };
 
 /** Starts a rollout to `mapVersion` with the batch options on the command line. */
@@ -85,7 +87,9 @@ async function start(line: CommandLine, { api, out }: ApiContext, id: string, ma
   const cap = line.string('bytes-per-second');
   const bytesPerSecond = cap === undefined ? undefined : Number(cap);
   if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new UsageError(`--bytes-per-second must be a positive number, got "${cap}"`);
-  const r = await api.startRollout(id, { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}) });
+  const force = line.flag('force');
+  const body = { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}), ...(force ? { force } : {}) };
+  const r = await explainMissingAgents(api, id, () => api.startRollout(id, body));
   out.show({ ...r, mapVersion }, (x) => [`rollout ${x.rolloutId} of ${id} to map version ${mapVersion}: ${x.status} (eplb rollout status ${id})`]);
 }
 
@@ -164,10 +168,10 @@ export const ROLLOUT: CommandGroup<ApiContext> = {
       },
     },
     start: {
-      args: 'ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N]',
+      args: 'ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N] [--force]',
       summary: 'roll a map version out, layer by layer, in batches',
       options: START_OPTIONS,
-      examples: ['eplb rollout start dsv3-a --to 4 --steps 1,4,rest', 'eplb rollout start dsv3-a --to 4 --on-failure hold -o json'],
+      examples: ['eplb rollout start dsv3-a --to 4 --steps 1,4,rest', 'eplb rollout start dsv3-a --to 4 --on-failure hold -o json', 'eplb rollout start dsv3-a --to 4 --force'],
       async run(line, ctx) {
         const id = positional(line, 0, 'ID');
         noMoreArguments(line, 1, 'the version goes in --to');

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '@eplb/api-client';
+import { UsageError } from '@eplb/cli';
+import { deploymentsCommand } from './deployments.command';
+
+/** The real ApiClient over a fetch that answers from a table (`METHOD path`: body, or {status, body}) and records what was sent. */
+function fakeApi(answers: Record<string, unknown>) {
+  const sent: { method: string; path: string; body?: unknown }[] = [];
+  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
+    const method = init?.method ?? 'GET';
+    const path = String(input).replace('http://api.test', '');
+    sent.push({ method, path, ...(init?.body !== undefined ? { body: JSON.parse(String(init.body)) } : {}) });
+    const a = answers[`${method} ${path}`] as { status?: number; body?: unknown } | undefined;
+    if (a === undefined) return new Response(JSON.stringify({ type: 't', title: 'Not found', status: 404, detail: `${method} ${path}` }), { status: 404 });
+    if (typeof a === 'object' && a !== null && 'status' in a && typeof a.status === 'number') return new Response(JSON.stringify(a.body), { status: a.status });
+    return new Response(JSON.stringify(a), { status: 200 });
+  }) as typeof fetch;
+  return { api: new ApiClient({ baseUrl: 'http://api.test', token: 't', fetch: fetchFn }), sent };
+}
+
+const RUN = '6f1c2d3e-aaaa-bbbb-cccc-000000000000';
+
+describe('eplb deployments', () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  beforeEach(() => {
+    out.length = 0;
+    err.length = 0;
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0);
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('approve sends the reason; --deploy --force request the rollout too and print its id', async () => {
+    const { api, sent } = fakeApi({
+      [`POST /v1/deployments/d/runs/${RUN}/approve`]: { mapVersion: 9, rollout: { rolloutId: 'r9', status: 'REQUESTED' } },
+      [`POST /v1/deployments/p/runs/${RUN}/approve`]: { mapVersion: 4 },
+    });
+    expect(await deploymentsCommand(['approve', 'p', RUN, '--reason', 'ok'], api)).toBe(0);
+    expect(sent[0].body).toEqual({ reason: 'ok' });
+    expect(out.pop()).toBe(`run ${RUN} approved: map version 4 (eplb rollout start p --to 4)\n`);
+    expect(await deploymentsCommand(['approve', 'd', RUN, '--reason', 'reviewed', '--deploy', '--force'], api)).toBe(0);
+    expect(sent[1].body).toEqual({ reason: 'reviewed', deploy: true, force: true });
+    expect(out.pop()).toBe(`run ${RUN} approved: map version 9; rollout r9 requested: REQUESTED (eplb rollout status d r9)\n`);
+    expect(await deploymentsCommand(['approve', 'd', RUN, '--reason', 'reviewed', '--deploy', '-o', 'json'], api)).toBe(0);
+    expect(JSON.parse(out.pop()!)).toEqual({ mapVersion: 9, rollout: { rolloutId: 'r9', status: 'REQUESTED' } });
+    await expect(deploymentsCommand(['approve', 'd', RUN, '--reason', 'x', '--force'], api)).rejects.toThrow(UsageError);
+  });
+
+  it('approve --deploy refused for nodes without a live agent says which, then fails as the API did', async () => {
+    const { api } = fakeApi({
+      [`POST /v1/deployments/d/runs/${RUN}/approve`]: { status: 409, body: { type: 'c', title: 'Conflict', status: 409, detail: 'no live agent on node 1 of d', nodes: [1] } },
+      'GET /v1/deployments/d/agents': { deployment: 'd', staleAfterMs: 15000, agents: [{ node: 0, status: 'connected', ranks: [0, 1], lastSeen: null, ageMs: 100, principal: 'a', heldVersions: null }, { node: 1, status: 'missing', ranks: [2, 3], lastSeen: null, ageMs: null, principal: null, heldVersions: null }] },
+    });
+    await expect(deploymentsCommand(['approve', 'd', RUN, '--reason', 'x', '--deploy'], api)).rejects.toThrow('409 Conflict: no live agent on node 1 of d');
+    expect(err.join('')).toBe(['nodes without a live agent: 1', '  NODE  AGENT    RANKS  LAST HEARD', '  1     missing  2-3    never', 'start their agents (eplb rollout agents d), or repeat with --force to queue the rollout anyway', ''].join('\n'));
+  });
+});
