@@ -55,4 +55,24 @@ describe('eplb deployments', () => {
     await expect(deploymentsCommand(['approve', 'd', RUN, '--reason', 'x', '--deploy'], api)).rejects.toThrow('409 Conflict: no live agent on node 1 of d');
     expect(err.join('')).toBe(['nodes without a live agent: 1', '  NODE  AGENT    RANKS  LAST HEARD', '  1     missing  2-3    never', 'start their agents (eplb rollout agents d), or repeat with --force to queue the rollout anyway', ''].join('\n'));
   });
+
+  it('settings change the rollout settings (steps with gates, on failure, bytes/s or none, automatic cap) and show them', async () => {
+    const settings = {
+      policy: 'default', cadenceSeconds: 10, threshold: 1.05, minGain: 0.01, maxTransfers: null, phase: 'decode', mode: 'auto', expertBytes: 1024,
+      rolloutSteps: [{ layers: 1, analysis: true }, 'rest'], rolloutOnFailure: 'hold', rolloutBytesPerSecond: null, maxAutoRolloutsPerHour: 2, settingsVersion: 5, modeSince: '2026-12-06T10:00:00.000Z',
+    };
+    const { api, sent } = fakeApi({ 'PATCH /v1/deployments/d/settings': settings, 'GET /v1/deployments/d/settings': { ...settings, rolloutBytesPerSecond: 3000000, maxAutoRolloutsPerHour: 0 } });
+    expect(await deploymentsCommand(['settings', 'd', '--rollout-steps', '1:gate,4,rest', '--rollout-on-failure', 'hold', '--rollout-bytes-per-second', 'none', '--max-auto-rollouts-per-hour', '2'], api)).toBe(0);
+    expect(sent[0].body).toEqual({ rolloutSteps: [{ layers: 1, analysis: true }, 4, 'rest'], rolloutOnFailure: 'hold', rolloutBytesPerSecond: null, maxAutoRolloutsPerHour: 2 });
+    expect(out.pop()).toContain("\nrollouts    steps 1:gate,rest   on failure hold   bytes/s the agents' own   automatic at most 2 per hour\n");
+    expect(await deploymentsCommand(['settings', 'd'], api)).toBe(0);
+    expect(sent[1].method).toBe('GET');
+    expect(out.pop()).toMatch(/^policy      default \(mode auto since 2026-12-06 10:00:00Z, phase decode\)\n[\s\S]*rollouts    steps 1:gate,rest   on failure hold   bytes\/s 3000000   automatic off \(0 per hour\)\nversion     5\n$/);
+    await deploymentsCommand(['settings', 'd', '--rollout-bytes-per-second', '5000', '--rollout-steps', 'rest:gate'], api);
+    expect(sent[2].body).toEqual({ rolloutSteps: [{ layers: 'rest', analysis: true }], rolloutBytesPerSecond: 5000 });
+    await expect(deploymentsCommand(['settings', 'd', '--rollout-steps', '1:check'], api)).rejects.toThrow('--rollout-steps: "1:check"');
+    await expect(deploymentsCommand(['settings', 'd', '--rollout-on-failure', 'retry'], api)).rejects.toThrow('--rollout-on-failure must be rollback or hold');
+    await expect(deploymentsCommand(['settings', 'd', '--max-auto-rollouts-per-hour', '-1'], api)).rejects.toThrow(UsageError);
+    await expect(deploymentsCommand(['settings', 'd', '--rollout-bytes-per-second', '0'], api)).rejects.toThrow('--rollout-bytes-per-second must be an integer ≥ 1');
+  });
 });

@@ -45,6 +45,7 @@ describe('eplb rollout', () => {
 
   it('reads --steps as layer counts and "rest"', () => {
     expect(parseSteps('1,4,rest')).toEqual([1, 4, 'rest']);
+    expect(parseSteps('1:gate,4:gate,rest')).toEqual([{ layers: 1, analysis: true }, { layers: 4, analysis: true }, 'rest']);
     expect(() => parseSteps('1,0')).toThrow(UsageError);
     expect(() => parseSteps('two')).toThrow('--steps: "two" is neither a layer count nor "rest"');
   });

@@ -7,19 +7,12 @@ import { CommandGroup, noMoreArguments, positional, Verb } from '../command-grou
 import { defaultApiClient } from '../default-api-client';
 import { ConflictError, NotFoundError } from '../exit-codes';
 import { explainMissingAgents } from '../missing-agents';
+import { parseSteps } from '../steps';
 import { OUTPUT_OPTIONS, table, when } from '../output';
 
 /** Statuses after which a rollout changes nothing any more. */
 
-/** `1,4,rest` → [1, 4, 'rest']. */
-export function parseSteps(text: string): RolloutStepInput[] {
-  return text.split(',').map((s) => {
-    const t = s.trim();
-    if (t === 'rest') return 'rest';
-    if (!/^\d+$/.test(t) || Number(t) < 1) throw new UsageError(`--steps: "${t}" is neither a layer count nor "rest" (e.g. --steps 1,4,rest)`);
-    return Number(t);
-  });
-}
+export { parseSteps } from '../steps';
 
 function versionOption(line: CommandLine, name: string): number | undefined {
   const v = line.string(name);
@@ -101,7 +94,7 @@ function statusLines(s: RolloutDetailWithOutcome): string[] {
 
 const START_OPTIONS: OptionSpecs = {
   to: { type: 'string', value: 'VERSION', help: 'the map version to roll out' },
-  steps: { type: 'string', value: 'STEPS', help: 'layers per batch, e.g. 1,4,rest (default: all at once)' },
+  steps: { type: 'string', value: 'STEPS', help: 'layers per batch, :gate for an analysis gate after it, e.g. 1:gate,4,rest (default: all at once)' },
   'on-failure': { type: 'string', value: 'rollback|hold', help: 'on failure, roll committed layers back (default) or hold them' },
   'bytes-per-second': { type: 'string', value: 'N', help: 'cap on what each agent takes in per second' },
   reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the request)' },
