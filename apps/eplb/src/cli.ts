@@ -13,8 +13,8 @@ interface Noun {
 // Loaded lazily so `eplb plan` does not pay for modules other verbs need (HTTP clients, Kafka).
 const nouns: Record<string, Noun> = {
   deployments: {
-    usage: 'deployments list|show|create|settings|runs|approve|reject',
-    summary: 'the registry, policy settings and proposals',
+    usage: 'deployments list|show|create|settings|loop|runs|approve|reject',
+    summary: 'the registry, policy settings, the automatic loop and proposals',
     load: async () => (await import('./commands/deployments.command')).deploymentsCommand,
   },
   maps: {

@@ -75,4 +75,17 @@ describe('eplb deployments', () => {
     await expect(deploymentsCommand(['settings', 'd', '--max-auto-rollouts-per-hour', '-1'], api)).rejects.toThrow(UsageError);
     await expect(deploymentsCommand(['settings', 'd', '--rollout-bytes-per-second', '0'], api)).rejects.toThrow('--rollout-bytes-per-second must be an integer ≥ 1');
   });
+
+  it("loop shows the mode and the loop's last decision and why", async () => {
+    const { api } = fakeApi({
+      'GET /v1/deployments/d/loop': { deployment: 'd', mode: 'auto', modeSince: '2026-12-06T10:00:00.000Z', maxAutoRolloutsPerHour: 6, lastDecision: { kind: 'wait', reason: 'cool-down: rollout r1 not yet measured', at: '2026-12-06T10:42:03.000Z' } },
+      'GET /v1/deployments/o/loop': { deployment: 'o', mode: 'observe', modeSince: '2026-12-06T10:00:00.000Z', maxAutoRolloutsPerHour: 0, lastDecision: null },
+    });
+    expect(await deploymentsCommand(['loop', 'd'], api)).toBe(0);
+    expect(out.pop()).toBe('mode        auto since 2026-12-06 10:00:00Z   automatic rollouts at most 6 per hour\ndecision    wait at 2026-12-06 10:42:03Z: cool-down: rollout r1 not yet measured\n');
+    expect(await deploymentsCommand(['loop', 'o'], api)).toBe(0);
+    expect(out.pop()).toBe('mode        observe since 2026-12-06 10:00:00Z   automatic rollouts off (0 per hour)\ndecision    none yet (observe mode: the loop deploys nothing)\n');
+    expect(await deploymentsCommand(['loop', 'd', '-o', 'json'], api)).toBe(0);
+    expect(JSON.parse(out.pop()!)).toMatchObject({ mode: 'auto', lastDecision: { kind: 'wait' } });
+  });
 });

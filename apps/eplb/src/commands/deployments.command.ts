@@ -99,7 +99,7 @@ const decision = (r: PolicyRunResponse): string => (r.decision ? `${r.decision.d
 
 export const DEPLOYMENTS: CommandGroup<ApiContext> = {
   name: 'deployments',
-  summary: 'The deployment registry, policy settings and proposals, through the API (EPLB_API_URL, EPLB_TOKEN).',
+  summary: 'The deployment registry, policy settings, proposals and the automatic loop, through the API (EPLB_API_URL, EPLB_TOKEN).',
   common: OUTPUT_OPTIONS,
   verbs: {
     list: {
@@ -150,6 +150,20 @@ export const DEPLOYMENTS: CommandGroup<ApiContext> = {
         const patch = settingsPatch(line);
         const s: SettingsResponse = Object.keys(patch).length ? await api.updateSettings(id, patch) : await api.getSettings(id);
         out.show(s, settingsLines);
+      },
+    },
+    loop: {
+      args: 'ID',
+      summary: "the automatic loop: the deployment's mode, its last decision (deploy, wait, discard, trip, emergency) and why",
+      examples: ['eplb deployments loop dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        out.show(await api.loopStatus(positional(line, 0, 'ID')), (l) => [
+          `mode        ${l.mode} since ${when(l.modeSince)}   automatic rollouts ${l.maxAutoRolloutsPerHour === 0 ? 'off (0 per hour)' : `at most ${l.maxAutoRolloutsPerHour} per hour`}`,
+          l.lastDecision
+            ? `decision    ${l.lastDecision.kind} at ${when(l.lastDecision.at)}: ${l.lastDecision.reason}`
+            : `decision    none yet${l.mode === 'observe' ? ' (observe mode: the loop deploys nothing)' : ' (the rollout service has not looked at it yet)'}`,
+        ]);
       },
     },
     runs: {
