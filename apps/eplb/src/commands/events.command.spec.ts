@@ -70,6 +70,7 @@ describe('eplb events', () => {
     expect(summarize({ type: 'rollout.emergency-planned', payload: { lostRanks: [3], mapVersion: 7 } })).toBe('lost ranks 3 → v7');
     expect(summarize({ type: 'rollout.requested', payload: { rolloutId: 'r', mapVersion: 7, emergency: { lostRanks: [3, 4] } } })).toBe('v7, emergency (lost ranks 3,4) (rollout r)');
     expect(summarize({ type: 'deployment.settings-updated', payload: { mode: 'approve', trippedBy: 'a1b2c3d4-0000', settingsVersion: 4 } })).toBe('mode → approve (breaker tripped by rollout a1b2c3d4)');
+    expect(summarize({ type: 'deployment.settings-updated', payload: { rolloutSteps: [{ layers: 1, analysis: true }, 'rest'], rolloutBytesPerSecond: null, settingsVersion: 3 } })).toBe('rolloutSteps → 1:gate,rest, rolloutBytesPerSecond → none');
     expect(summarize({ type: 'map-version.created', payload: { version: 1, parentVersion: null } })).toBe('v1 on -, initial');
     expect(summarize({ type: 'something.new', payload: {} })).toBe('');
     expect(eventLine({ ...chain[0], type: 'x.y', payload: undefined })).toBe(`2026-12-06T10:50:03Z  x.y                       service:rollout  [${CHAIN}]  r`);

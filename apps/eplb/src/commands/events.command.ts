@@ -74,7 +74,7 @@ function settingsText(p: Record<string, unknown>): string {
   const skip = new Set(['settingsVersion', 'trippedBy', 'requestId']);
   const changes = Object.entries(p)
     .filter(([k]) => !skip.has(k))
-    .map(([k, v]) => `${k} → ${str(v)}`);
+    .map(([k, v]) => `${k} → ${v === null ? 'none' : Array.isArray(v) && k === 'rolloutSteps' ? v.map((x) => (obj(x) ? `${str(obj(x)!.layers)}${obj(x)!.analysis ? ':gate' : ''}` : str(x))).join(',') : str(v)}`);
   const tripped = p.trippedBy !== undefined ? ` (breaker tripped by rollout ${shortId(p.trippedBy)})` : '';
   return `${changes.join(', ') || 'settings'}${tripped}`;
 }
