@@ -117,6 +117,25 @@ describe('eplb events', () => {
     expect(sent[2].q.get('cursor')).toBe('11');
   });
 
+  it('--follow rides out an API that stops answering for a while', async () => {
+    let polls = 0;
+    const ac = new AbortController();
+    const fetchFn = (async (input: string | URL | Request) => {
+      const q = new URL(String(input)).searchParams;
+      if (q.get('order') !== 'asc') return new Response(JSON.stringify({ deployment: 'd', order: 'desc', items: chain.slice(0, 1), nextCursor: null }));
+      polls++;
+      if (polls <= 2) throw new TypeError('fetch failed', { cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) });
+      ac.abort();
+      return new Response(JSON.stringify({ deployment: 'd', order: 'asc', items: [ev(11, 'rollout.layer-committed', { layer: 1, version: 10 })], nextCursor: '11' }));
+    }) as typeof fetch;
+    const out: string[] = [];
+    const err: string[] = [];
+    const api = new ApiClient({ baseUrl: 'http://api.test', token: 't', fetch: fetchFn });
+    expect(await eventsCommand(['d', '-f'], api, { write: (t) => out.push(t), stderr: (t) => err.push(t), signal: ac.signal, pollMs: 1 })).toBe(0);
+    expect(err).toEqual(['eplb events: API at http://api.test unreachable (fetch failed: ECONNREFUSED); still following\n', 'eplb events: the API answers again\n']);
+    expect(out.join('')).toContain('layer 1 → v10');
+  });
+
   it('refuses what it cannot do; help has an example', async () => {
     const { api } = fakeApi(() => undefined);
     await expect(eventsCommand([], api)).rejects.toThrow(new UsageError('missing ID'));

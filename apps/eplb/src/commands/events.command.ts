@@ -1,4 +1,4 @@
-import type { ApiClient, EventsQuery } from '@eplb/api-client';
+import { type ApiClient, ApiUnreachable, type EventsQuery } from '@eplb/api-client';
 import { CommandLine, formatHelp, OptionSpecs, parseCommandLine, UsageError } from '@eplb/cli';
 import type { AuditEventResponse, AuditEventsResponse } from '@eplb/contracts';
 import { noMoreArguments, positional } from '../command-group';
@@ -187,6 +187,7 @@ export interface EventsOptions {
   /** Between polls of --follow (default 1000 ms). */
   readonly pollMs?: number;
   readonly write?: (text: string) => void;
+  readonly stderr?: (text: string) => void;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -201,7 +202,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done);
   });
 
-async function follow(api: ApiClient, id: string, filter: EventsQuery, json: boolean, write: (t: string) => void, signal: AbortSignal, pollMs: number): Promise<void> {
+async function follow(api: ApiClient, id: string, filter: EventsQuery, json: boolean, write: (t: string) => void, stderr: (t: string) => void, signal: AbortSignal, pollMs: number): Promise<void> {
   const print = (items: readonly AuditEventResponse[]) => {
     if (items.length) write(items.map((e) => (json ? JSON.stringify(e) : eventLine(e))).join('\n') + '\n');
   };
@@ -210,10 +211,22 @@ async function follow(api: ApiClient, id: string, filter: EventsQuery, json: boo
   print(oldestFirst);
   // after the newest shown; with none shown, after the newest event of any kind (nothing old replayed)
   let cursor = oldestFirst.at(-1)?.id ?? (await api.listEvents(id, { limit: 1, payload: false })).items[0]?.id ?? '0';
+  let down = false;
   while (!signal.aborted) {
     await sleep(pollMs, signal);
     if (signal.aborted) break;
-    const page = await api.listEvents(id, { ...filter, order: 'asc', cursor, limit: PAGE_MAX });
+    let page: AuditEventsResponse;
+    try {
+      page = await api.listEvents(id, { ...filter, order: 'asc', cursor, limit: PAGE_MAX });
+    } catch (err) {
+      // an API restarting does not end a follow: said once, then polled until it answers
+      if (!(err instanceof ApiUnreachable)) throw err;
+      if (!down) stderr(`eplb events: ${err.message}; still following\n`);
+      down = true;
+      continue;
+    }
+    if (down) stderr('eplb events: the API answers again\n');
+    down = false;
     print(page.items);
     cursor = page.items.at(-1)?.id ?? cursor;
   }
@@ -245,7 +258,7 @@ export async function eventsCommand(argv: string[], api: ApiClient = defaultApiC
       signal = ac.signal;
     }
     try {
-      await follow(api, id, filter, json, write, signal, opts.pollMs ?? 1000);
+      await follow(api, id, filter, json, write, opts.stderr ?? ((t) => process.stderr.write(t)), signal, opts.pollMs ?? 1000);
     } finally {
       if (stop) process.removeListener('SIGINT', stop);
     }
