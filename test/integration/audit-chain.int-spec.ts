@@ -1,12 +1,15 @@
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '@eplb/api-client';
 import { AuditEventResponse, AuditEventsResponse, intervalCorrelationId } from '@eplb/contracts';
 import { SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
 import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
+import { eventsCommand } from '../../apps/eplb/src/commands/events.command';
+import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
@@ -230,6 +233,30 @@ describe('audit: the whole chain found by one correlation id', () => {
     const last = all.items[all.items.length - 1].id;
     const follow = await events(`correlation=${encodeURIComponent(chain)}&order=asc&cursor=${last}`);
     expect(follow).toMatchObject({ items: [], nextCursor: last });
+
+    // the operator's question from one command: eplb events ID --correlation C (newest at the top)
+    const cli = new ApiClient({ baseUrl: api.url, token: OPERATOR, reason: 'eplb CLI' });
+    const text: string[] = [];
+    expect(await eventsCommand([id, '--correlation', chain, '--limit', '1000'], cli, { write: (t) => text.push(t) })).toBe(0);
+    const lines = text.join('').trimEnd().split('\n');
+    const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(lines.find((l) => l.includes(' rollout.layer-committed '))).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  rollout\\.layer-committed   service:rollout  layer \\d+ → v${mapVersion}  \\[${esc(chain)}\\]  rollout ${rid}$`));
+    expect(lines.find((l) => l.includes(' proposal.approved '))).toMatch(new RegExp(`operator:\\S+ +run ${proposal.id.slice(0, 8)} → v${mapVersion}  \\[${esc(chain)}\\]  audit test approves$`));
+    expect(lines.find((l) => l.includes(' rollout.analysis '))).toContain('batch 0 pass');
+    expect(lines.find((l) => l.includes(' rollout.outcome-measured '))).toMatch(/ v\d+ → v\d+: imbalance \d+\.\d{3} → \d+\.\d{3} \(projected \d+\.\d{3} → \d+\.\d{3}\)  /);
+    expect(lines.at(-1)).toMatch(new RegExp(` interval\\.sealed +service:collector  decode interval ${proposal.interval}, imbalance \\d`));
+    expect(lines.some((l) => / rollout\.(ack|decided) /.test(l))).toBe(false);
+    // and what it did to the imbalance, per layer: eplb rollout status
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => printed.push(String(t)) > 0);
+    try {
+      expect(await rolloutCommand(['status', id, rid], cli)).toBe(0);
+      expect(await rolloutCommand(['history', id], cli)).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed[0]).toMatch(/\noutcome imbalance \d+\.\d{3} → \d+\.\d{3} \([−+]\d+\.\d{3}.*; projected \d+\.\d{3} → \d+\.\d{3}\)\n {8}measured on interval \d+ .*\n {8}LAYER  BEFORE  AFTER  GAIN   PROJECTED\n {8}\d+ /);
+    expect(printed[1]).toMatch(new RegExp(`\\n${rid}\\s.*\\s\\d+\\.\\d{3}→\\d+\\.\\d{3}\\s+audit test deploys\\n`));
 
     // a bad query is a 400 naming the field; an unknown deployment a 404
     const bad = await http('GET', `${api.url}/v1/deployments/${id}/events?cursor=abc`, { token: OPERATOR });

@@ -13,8 +13,8 @@ interface Noun {
 // Loaded lazily so `eplb plan` does not pay for modules other verbs need (HTTP clients, Kafka).
 const nouns: Record<string, Noun> = {
   deployments: {
-    usage: 'deployments list|show|create|settings|runs|approve|reject',
-    summary: 'the registry, policy settings and proposals',
+    usage: 'deployments list|show|create|settings|loop|runs|approve|reject',
+    summary: 'the registry, policy settings, the automatic loop and proposals',
     load: async () => (await import('./commands/deployments.command')).deploymentsCommand,
   },
   maps: {
@@ -26,6 +26,11 @@ const nouns: Record<string, Noun> = {
     usage: 'rollout status|history|agents|start|pause|resume|abort|promote|undo',
     summary: 'deploy map versions layer by layer, watch, steer',
     load: async () => (await import('./commands/rollout.command')).rolloutCommand,
+  },
+  events: {
+    usage: 'events ID [--type T,..] [--correlation C] [--follow]',
+    summary: "a deployment's audit log: who did what, why, under which chain of custody",
+    load: async () => (await import('./commands/events.command')).eventsCommand,
   },
   tokens: {
     usage: 'tokens issue',
@@ -54,7 +59,7 @@ export function usage(): string {
   return formatHelp({
     usage: ['eplb <command> [<verb>] [options]'],
     summary: ['The EPLB control plane from a shell.', '', 'commands:', ...Object.values(nouns).map((n) => `  ${n.usage.padEnd(width)}  ${n.summary}`)].join('\n'),
-    examples: ['eplb deployments list', 'eplb rollout status dsv3-a -o json', 'eplb rollout start --help'],
+    examples: ['eplb deployments list', 'eplb rollout status dsv3-a -o json', 'eplb events dsv3-a --correlation interval:dsv3-a:decode:42', 'eplb rollout start --help'],
     notes: [
       'Every verb prints a table or summary; -o json (or --json) prints the API\'s answer for scripts, -o yaml the same as YAML.\n"eplb <command> --help" and "eplb <command> <verb> --help" say more.',
       'environment: EPLB_API_URL (default http://127.0.0.1:3000), EPLB_TOKEN (default the development operator token),\nKAFKA_BROKERS (heat publish)',

@@ -69,6 +69,14 @@ describe('ApiClient', () => {
     expect([missing.status, missing.message]).toEqual([404, '404 Not found: Cannot GET /v1/deployments/nope']);
   });
 
+  it("keeps a problem's extension members (the nodes a 409 names)", async () => {
+    const { fn } = fakeFetch({
+      'POST /v1/deployments/d/rollouts': { status: 409, type: 'application/problem+json', body: { type: 'c', title: 'Conflict', status: 409, detail: 'no live agent on nodes 0, 1 of d', nodes: [0, 1] } },
+    });
+    const p = (await client(fn).startRollout('d', { mapVersion: 2, reason: 'r' }).catch((e: unknown) => e)) as ApiProblem;
+    expect(p.extensions).toEqual({ nodes: [0, 1] });
+  });
+
   it('keeps the text of an error answer that is not problem+json', async () => {
     const { fn } = fakeFetch({ 'GET /v1/deployments': { status: 502, statusText: 'Bad Gateway', body: '<html>bad gateway</html>', type: 'text/html' } });
     const p = (await client(fn).listDeployments().catch((e: unknown) => e)) as ApiProblem;
@@ -104,6 +112,9 @@ describe('ApiClient', () => {
       ['POST /v1/deployments/d/rollouts/r/abort', (a) => a.controlRollout('d', 'r', 'abort', { reason: 'x', rollback: false })],
       ['GET /v1/deployments/d/agents', (a) => a.agents('d')],
       ['GET /v1/deployments/d/rebalancing', (a) => a.rebalancing('d')],
+      ['GET /v1/deployments/d/loop', (a) => a.loopStatus('d')],
+      ['GET /v1/deployments/d/events?exclude=rollout.ack%2Crollout.decided&correlation=interval%3Ad%3Adecode%3A4&limit=20', (a) => a.listEvents('d', { exclude: 'rollout.ack,rollout.decided', correlation: 'interval:d:decode:4', limit: 20 })],
+      ['GET /v1/deployments/d/events?order=asc&cursor=41', (a) => a.listEvents('d', { order: 'asc', cursor: '41' })],
       ['POST /v1/tokens', (a) => a.issueToken({ name: 'n', role: 'agent', scope: { deployment: 'd', node: 1 } })],
       ['GET /v1/deployments/d/heat/episodes?loads=true', (a) => a.heatEpisodes('d', { loads: true })],
       ['GET /v1/deployments/d/heat/export/heat-file?phase=decode&episodes=8', (a) => a.heatFile('d', { phase: 'decode', episodes: 8 })],

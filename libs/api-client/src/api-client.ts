@@ -1,6 +1,7 @@
 import type {
   AgentsResponse,
   ApprovalResponse,
+  AuditEventsResponse,
   CreateDeploymentRequest,
   DeploymentListResponse,
   DeploymentResponse,
@@ -9,6 +10,7 @@ import type {
   ImportMapRequest,
   IssuedToken,
   IssueTokenRequest,
+  LoopStatusResponse,
   MapDiffResponse,
   MapVersionDetailResponse,
   MapVersionListResponse,
@@ -22,8 +24,8 @@ import type {
   RolloutControlAccepted,
   RolloutControlAction,
   RolloutControlRequest,
-  RolloutDetail,
-  RolloutListResponse,
+  RolloutDetailWithOutcome,
+  RolloutListWithOutcomesResponse,
   SettingsResponse,
   StartRolloutRequest,
   WhatIfRequest,
@@ -52,6 +54,24 @@ export type HeatRangeQuery = {
 };
 
 type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Query of the audit log (`GET .../events`): comma lists of types (`exclude`: types left out) and
+ * actors (`prefix*`), one correlation id, an ISO-8601 range [from, to); newest first by default,
+ * `order: 'asc'` with `cursor` to follow what comes after an event id.
+ */
+export type EventsQuery = {
+  type?: string;
+  exclude?: string;
+  actor?: string;
+  correlation?: string;
+  from?: string;
+  to?: string;
+  order?: 'desc' | 'asc';
+  cursor?: string;
+  limit?: number;
+  payload?: boolean;
+};
 
 /**
  * The control plane's HTTP API, one method per endpoint, typed with the bodies declared in
@@ -145,11 +165,12 @@ export class ApiClient {
     return this.json('POST', `${dep(id)}/rollouts`, { body });
   }
 
-  listRollouts(id: string): Promise<RolloutListResponse> {
+  /** Each rollout with its measured outcome (null until measured). */
+  listRollouts(id: string): Promise<RolloutListWithOutcomesResponse> {
     return this.json('GET', `${dep(id)}/rollouts`);
   }
 
-  getRollout(id: string, rolloutId: string): Promise<RolloutDetail> {
+  getRollout(id: string, rolloutId: string): Promise<RolloutDetailWithOutcome> {
     return this.json('GET', `${dep(id)}/rollouts/${seg(rolloutId)}`);
   }
 
@@ -163,6 +184,18 @@ export class ApiClient {
 
   rebalancing(id: string): Promise<RebalancingResponse> {
     return this.json('GET', `${dep(id)}/rebalancing`);
+  }
+
+  /** The automatic loop's last decision and why, with the deployment's mode. */
+  loopStatus(id: string): Promise<LoopStatusResponse> {
+    return this.json('GET', `${dep(id)}/loop`);
+  }
+
+  // --- audit -------------------------------------------------------------------------------
+
+  /** One page of the deployment's audit log (newest first unless `order: 'asc'`). */
+  listEvents(id: string, q: EventsQuery = {}): Promise<AuditEventsResponse> {
+    return this.json('GET', `${dep(id)}/events`, { query: q });
   }
 
   // --- tokens and heat ---------------------------------------------------------------------

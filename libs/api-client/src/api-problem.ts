@@ -15,6 +15,8 @@ export class ApiProblem extends Error {
   /** Per-field validation failures, when the API named them. */
   readonly errors: readonly { field: string; message: string }[];
   readonly correlationId: string | undefined;
+  /** The problem's extension members (RFC 9457 §3.2), e.g. `nodes` of a 409 naming nodes without a live agent. */
+  readonly extensions: Readonly<Record<string, unknown>>;
 
   constructor(problem: Pick<ProblemDetails, 'status' | 'title'> & Partial<ProblemDetails>) {
     const detail = oneLine(problem.detail ?? '');
@@ -25,6 +27,8 @@ export class ApiProblem extends Error {
     this.type = problem.type ?? 'about:blank';
     this.errors = problem.errors ?? [];
     this.correlationId = problem.correlationId;
+    const { type: _t, title: _ti, status: _s, detail: _d, instance: _i, errors: _e, correlationId: _c, ...extensions } = problem;
+    this.extensions = extensions;
   }
 
   /** Reads an error answer's body: problem+json when it is one, else its text. */

@@ -5,6 +5,8 @@ import type { CreateDeploymentRequest, DeploymentResponse, PolicyRunResponse, Po
 import { ApiContext, runApiGroup } from '../api-context';
 import { CommandGroup, noMoreArguments, positional } from '../command-group';
 import { defaultApiClient } from '../default-api-client';
+import { explainMissingAgents } from '../missing-agents';
+import { formatSteps, parseSteps } from '../steps';
 import { OUTPUT_OPTIONS, table, when } from '../output';
 
 const num = (line: CommandLine, name: string): number | undefined => {
@@ -20,10 +22,15 @@ const shapeText = (d: DeploymentResponse): string => {
   return `${s.layers}×${s.experts} on ${s.ranks}×${s.slotsPerRank} (${s.nodes} node${s.nodes === 1 ? '' : 's'}${s.groups ? `, ${s.groups} groups` : ''})`;
 };
 
-const settingsLines = (s: PolicySettingsBody & { settingsVersion?: number; version?: number }): string[] => [
-  `policy      ${s.policy} (mode ${s.mode}, phase ${s.phase})`,
+const settingsLines = (s: Partial<PolicySettingsBody> & Pick<PolicySettingsBody, 'policy' | 'mode' | 'phase' | 'cadenceSeconds' | 'threshold' | 'minGain' | 'maxTransfers' | 'expertBytes'> & { settingsVersion?: number; version?: number; modeSince?: string }): string[] => [
+  `policy      ${s.policy} (mode ${s.mode}${s.modeSince ? ` since ${when(s.modeSince)}` : ''}, phase ${s.phase})`,
   `cadence     ${s.cadenceSeconds ? `every ${s.cadenceSeconds} s` : 'off'}`,
   `threshold   ${s.threshold}   min gain ${s.minGain}   max transfers ${s.maxTransfers ?? 'none'}   expert bytes ${s.expertBytes}`,
+  ...(s.rolloutSteps
+    ? [
+        `rollouts    steps ${formatSteps(s.rolloutSteps)}   on failure ${s.rolloutOnFailure ?? '-'}   bytes/s ${s.rolloutBytesPerSecond ?? "the agents' own"}   automatic ${s.maxAutoRolloutsPerHour === 0 ? 'off (0 per hour)' : `at most ${s.maxAutoRolloutsPerHour ?? '-'} per hour`}`,
+      ]
+    : []),
   `version     ${s.settingsVersion ?? s.version}`,
 ];
 
@@ -50,7 +57,24 @@ const SETTINGS_OPTIONS = {
   phase: { type: 'string', value: 'PHASE', help: 'decode, prefill or mixed' },
   mode: { type: 'string', value: 'MODE', help: 'observe, approve or auto' },
   'expert-bytes': { type: 'string', value: 'N', help: "bytes of one expert's weights" },
+  'rollout-steps': { type: 'string', value: 'STEPS', help: "automatic and approve-and-deploy rollouts' batches, :gate for an analysis gate, e.g. 1:gate,rest" },
+  'rollout-on-failure': { type: 'string', value: 'rollback|hold', help: 'such a rollout on failure: roll committed layers back, or hold them' },
+  'rollout-bytes-per-second': { type: 'string', value: 'N|none', help: "cap on what each agent takes in per second during such a rollout (none: the agents' own)" },
+  'max-auto-rollouts-per-hour': { type: 'string', value: 'N', help: 'the automatic loop starts at most N rollouts an hour (0: none)' },
 } as const;
+
+const wholeNumber = (line: CommandLine, name: string, min: number): number | undefined => {
+  const v = line.string(name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+  return Number(v);
+};
+
+function rolloutOnFailure(line: CommandLine): 'rollback' | 'hold' | undefined {
+  const v = line.string('rollout-on-failure');
+  if (v === undefined || v === 'rollback' || v === 'hold') return v;
+  throw new UsageError(`--rollout-on-failure must be rollback or hold, got "${v}"`);
+}
 
 function settingsPatch(line: CommandLine): Partial<PolicySettingsBody> {
   const maxTransfers = line.string('max-transfers');
@@ -63,6 +87,10 @@ function settingsPatch(line: CommandLine): Partial<PolicySettingsBody> {
     phase: line.string('phase'),
     mode: line.string('mode') as PolicySettingsBody['mode'] | undefined,
     expertBytes: num(line, 'expert-bytes'),
+    rolloutSteps: line.string('rollout-steps') === undefined ? undefined : parseSteps(line.string('rollout-steps')!, '--rollout-steps'),
+    rolloutOnFailure: rolloutOnFailure(line),
+    rolloutBytesPerSecond: line.string('rollout-bytes-per-second') === 'none' ? null : wholeNumber(line, 'rollout-bytes-per-second', 1),
+    maxAutoRolloutsPerHour: wholeNumber(line, 'max-auto-rollouts-per-hour', 0),
   };
   return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
 }
@@ -71,7 +99,7 @@ const decision = (r: PolicyRunResponse): string => (r.decision ? `${r.decision.d
 
 export const DEPLOYMENTS: CommandGroup<ApiContext> = {
   name: 'deployments',
-  summary: 'The deployment registry, policy settings and proposals, through the API (EPLB_API_URL, EPLB_TOKEN).',
+  summary: 'The deployment registry, policy settings, proposals and the automatic loop, through the API (EPLB_API_URL, EPLB_TOKEN).',
   common: OUTPUT_OPTIONS,
   verbs: {
     list: {
@@ -112,16 +140,30 @@ export const DEPLOYMENTS: CommandGroup<ApiContext> = {
       },
     },
     settings: {
-      args: 'ID [--policy P] [--cadence S] [--mode M] ...',
+      args: 'ID [--policy P] [--cadence S] [--mode M] [--rollout-steps 1:gate,rest] [--rollout-on-failure rollback|hold] ...',
       summary: 'show policy settings, or change the ones given (a new settings version)',
       options: SETTINGS_OPTIONS,
-      examples: ['eplb deployments settings dsv3-a --mode approve --cadence 300', 'eplb deployments settings dsv3-a'],
+      examples: ['eplb deployments settings dsv3-a --mode approve --cadence 300', 'eplb deployments settings dsv3-a', 'eplb deployments settings dsv3-a --rollout-steps 1:gate,4,rest --rollout-bytes-per-second none --max-auto-rollouts-per-hour 2'],
       async run(line, { api, out }) {
         noMoreArguments(line, 1);
         const id = positional(line, 0, 'ID');
         const patch = settingsPatch(line);
         const s: SettingsResponse = Object.keys(patch).length ? await api.updateSettings(id, patch) : await api.getSettings(id);
         out.show(s, settingsLines);
+      },
+    },
+    loop: {
+      args: 'ID',
+      summary: "the automatic loop: the deployment's mode, its last decision (deploy, wait, discard, trip, emergency) and why",
+      examples: ['eplb deployments loop dsv3-a'],
+      async run(line, { api, out }) {
+        noMoreArguments(line, 1);
+        out.show(await api.loopStatus(positional(line, 0, 'ID')), (l) => [
+          `mode        ${l.mode} since ${when(l.modeSince)}   automatic rollouts ${l.maxAutoRolloutsPerHour === 0 ? 'off (0 per hour)' : `at most ${l.maxAutoRolloutsPerHour} per hour`}`,
+          l.lastDecision
+            ? `decision    ${l.lastDecision.kind} at ${when(l.lastDecision.at)}: ${l.lastDecision.reason}`
+            : `decision    none yet${l.mode === 'observe' ? ' (observe mode: the loop deploys nothing)' : ' (the rollout service has not looked at it yet)'}`,
+        ]);
       },
     },
     runs: {
@@ -156,16 +198,28 @@ export const DEPLOYMENTS: CommandGroup<ApiContext> = {
       },
     },
     approve: {
-      args: 'ID RUN --reason TEXT',
-      summary: 'approve a proposal: its candidate becomes the next map version',
-      options: { reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the event)' } },
-      examples: ['eplb deployments approve dsv3-a 6f1c… --reason "gain 0.12, reviewed"'],
+      args: 'ID RUN --reason TEXT [--deploy] [--force]',
+      summary: 'approve a proposal: its candidate becomes the next map version (--deploy: and roll it out)',
+      options: {
+        reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the event)' },
+        deploy: { type: 'boolean', help: "request the new version's rollout in the same call, with the deployment's rollout settings (approve mode)" },
+        force: { type: 'boolean', help: 'with --deploy: queue the rollout even when nodes it needs have no live agent' },
+      },
+      examples: ['eplb deployments approve dsv3-a 6f1c… --reason "gain 0.12, reviewed"', 'eplb deployments approve dsv3-a 6f1c… --reason "reviewed" --deploy'],
       async run(line, { api, out }) {
         noMoreArguments(line, 2);
         const id = positional(line, 0, 'ID');
         const run = positional(line, 1, 'RUN');
-        const r = await api.approveRun(id, run, requiredOption(line, 'reason'));
-        out.show(r, (x) => [`run ${run} approved: map version ${x.mapVersion} (eplb rollout start ${id} --to ${x.mapVersion})`]);
+        const reason = requiredOption(line, 'reason');
+        const deploy = line.flag('deploy');
+        const force = line.flag('force');
+        if (force && !deploy) throw new UsageError('--force goes with --deploy (it queues the rollout past nodes without a live agent)');
+        const r = await explainMissingAgents(api, id, () => api.approveRun(id, run, reason, { ...(deploy ? { deploy } : {}), ...(force ? { force } : {}) }));
+        out.show(r, (x) => [
+          x.rollout
+            ? `run ${run} approved: map version ${x.mapVersion}; rollout ${x.rollout.rolloutId} requested: ${x.rollout.status} (eplb rollout status ${id} ${x.rollout.rolloutId})`
+            : `run ${run} approved: map version ${x.mapVersion} (eplb rollout start ${id} --to ${x.mapVersion})`,
+        ]);
       },
     },
     reject: {

@@ -1,24 +1,18 @@
 import type { ApiClient } from '@eplb/api-client';
 import { CommandLine, OptionSpecs, UsageError } from '@eplb/cli';
-import type { RolloutControlAction, RolloutDetail, RolloutListItem, RolloutListResponse, RolloutStepInput } from '@eplb/contracts';
-import { isFinishedRolloutStatus, ROLLOUT_STATUS } from '@eplb/domain';
+import type { RolloutControlAction, RolloutDetail, RolloutDetailWithOutcome, RolloutListItem, RolloutListItemWithOutcome, RolloutListResponse, RolloutOutcomeResponse, RolloutStepInput } from '@eplb/contracts';
+import { describeOutcome, isFinishedRolloutStatus, ROLLOUT_STATUS } from '@eplb/domain';
 import { ApiContext, runApiGroup } from '../api-context';
 import { CommandGroup, noMoreArguments, positional, Verb } from '../command-group';
 import { defaultApiClient } from '../default-api-client';
 import { ConflictError, NotFoundError } from '../exit-codes';
+import { explainMissingAgents } from '../missing-agents';
+import { parseSteps } from '../steps';
 import { OUTPUT_OPTIONS, table, when } from '../output';
 
 /** Statuses after which a rollout changes nothing any more. */
 
-/** `1,4,rest` → [1, 4, 'rest']. */
-export function parseSteps(text: string): RolloutStepInput[] {
-  return text.split(',').map((s) => {
-    const t = s.trim();
-    if (t === 'rest') return 'rest';
-    if (!/^\d+$/.test(t) || Number(t) < 1) throw new UsageError(`--steps: "${t}" is neither a layer count nor "rest" (e.g. --steps 1,4,rest)`);
-    return Number(t);
-  });
-}
+export { parseSteps } from '../steps';
 
 function versionOption(line: CommandLine, name: string): number | undefined {
   const v = line.string(name);
@@ -37,7 +31,7 @@ function onFailureOption(line: CommandLine): 'rollback' | 'hold' | undefined {
 const failureReason = (f: unknown): string =>
   typeof f === 'object' && f !== null && 'reason' in f ? String((f as { reason: unknown }).reason) : JSON.stringify(f);
 
-const outcome = (i: RolloutListItem): string => {
+const reasonOf = (i: RolloutListItem): string => {
   if (i.rejected) return `rejected: ${i.rejected}`;
   if (i.failure) return failureReason(i.failure);
   return i.reason;
@@ -54,7 +48,34 @@ const committedCount = (s: RolloutDetail): number => {
   return s.layers.filter((l) => l.status === 'COMMITTED' && l.version === to).length;
 };
 
-function statusLines(s: RolloutDetail): string[] {
+const f3 = (x: number | null): string => (x === null ? '-' : x.toFixed(3));
+
+/** The measured outcome's lines of `rollout status`: the overall line, then per changed layer. */
+export function outcomeLines(s: RolloutDetailWithOutcome): string[] {
+  if (s.status === ROLLOUT_STATUS.rejected) return [];
+  const o: RolloutOutcomeResponse | null = s.outcome ?? null;
+  if (!o) return [`outcome ${isFinishedRolloutStatus(s.status) ? 'pending (measured once an interval is sealed wholly after the rollout)' : 'pending (measured after the rollout finishes)'}`];
+  if (!o.measured) return [`outcome not measurable — ${o.why ?? 'no reason recorded'}`];
+  const m = o.measured;
+  const changed = m.layers.filter((l) => l.changed);
+  const shown = changed.length ? changed : m.layers;
+  return [
+    `outcome ${describeOutcome(m)}`,
+    `        measured on interval ${m.before.interval} (${m.before.episodes} episodes) → interval ${m.after.interval} (${m.after.episodes} episodes)${changed.length ? `; ${changed.length} changed layer${changed.length === 1 ? '' : 's'}:` : ''}`,
+    ...table(
+      ['LAYER', 'BEFORE', 'AFTER', 'GAIN', 'PROJECTED'],
+      shown.map((l) => [l.layer, f3(l.before), f3(l.after), l.gain.toFixed(3), l.projectedBefore === null ? '-' : `${f3(l.projectedBefore)} → ${f3(l.projectedAfter)}`]),
+    ).map((r) => `        ${r}`),
+  ];
+}
+
+/** `2.018→1.549`, `n/a` (not measurable), `pending` (finished, not measured yet) or `-`. */
+export function outcomeCell(i: RolloutListItemWithOutcome): string {
+  if (i.outcome) return i.outcome.measured ? `${i.outcome.measured.before.imbalance.toFixed(3)}→${i.outcome.measured.after.imbalance.toFixed(3)}` : 'n/a';
+  return isFinishedRolloutStatus(i.status) && i.status !== ROLLOUT_STATUS.rejected ? 'pending' : '-';
+}
+
+function statusLines(s: RolloutDetailWithOutcome): string[] {
   const started = 'toVersion' in s ? s : null;
   const to = started?.toVersion ?? s.mapVersion;
   const rejected = 'rejected' in s ? s.rejected : null;
@@ -67,15 +88,17 @@ function statusLines(s: RolloutDetail): string[] {
     ...(rejected ? [`rejected ${rejected}`] : []),
     ...s.layers.filter((l) => l.verifyError).map((l) => `verify  layer ${l.layer}: ${l.verifyError}`),
     `by      ${s.requestedBy}: ${s.reason}`,
+    ...outcomeLines(s),
   ];
 }
 
 const START_OPTIONS: OptionSpecs = {
   to: { type: 'string', value: 'VERSION', help: 'the map version to roll out' },
-  steps: { type: 'string', value: 'STEPS', help: 'layers per batch, e.g. 1,4,rest (default: all at once)' },
+  steps: { type: 'string', value: 'STEPS', help: 'layers per batch, :gate for an analysis gate after it, e.g. 1:gate,4,rest (default: all at once)' },
   'on-failure': { type: 'string', value: 'rollback|hold', help: 'on failure, roll committed layers back (default) or hold them' },
   'bytes-per-second': { type: 'string', value: 'N', help: 'cap on what each agent takes in per second' },
   reason: { type: 'string', value: 'TEXT', help: 'why (recorded with the request)' },
+  force: { type: 'boolean', help: 'queue it even when nodes it needs have no live agent (refused with exit 4 naming them otherwise)' },
 };
 
 /** Starts a rollout to `mapVersion` with the batch options on the command line. */
@@ -85,7 +108,9 @@ async function start(line: CommandLine, { api, out }: ApiContext, id: string, ma
   const cap = line.string('bytes-per-second');
   const bytesPerSecond = cap === undefined ? undefined : Number(cap);
   if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new UsageError(`--bytes-per-second must be a positive number, got "${cap}"`);
-  const r = await api.startRollout(id, { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}) });
+  const force = line.flag('force');
+  const body = { mapVersion, reason, ...(steps ? { steps: parseSteps(steps) } : {}), ...(onFailure ? { onFailure } : {}), ...(bytesPerSecond ? { bytesPerSecond } : {}), ...(force ? { force } : {}) };
+  const r = await explainMissingAgents(api, id, () => api.startRollout(id, body));
   out.show({ ...r, mapVersion }, (x) => [`rollout ${x.rolloutId} of ${id} to map version ${mapVersion}: ${x.status} (eplb rollout status ${id})`]);
 }
 
@@ -117,7 +142,7 @@ export const ROLLOUT: CommandGroup<ApiContext> = {
   verbs: {
     status: {
       args: 'ID [ROLLOUT]',
-      summary: 'one rollout per layer (default: the rollout in progress, else the latest)',
+      summary: 'one rollout per layer and its measured outcome (default: the rollout in progress, else the latest)',
       examples: ['eplb rollout status dsv3-a'],
       async run(line, { api, out }) {
         noMoreArguments(line, 2);
@@ -135,14 +160,14 @@ export const ROLLOUT: CommandGroup<ApiContext> = {
     },
     history: {
       args: 'ID',
-      summary: "the deployment's rollouts, oldest first, and the version each layer is on now",
+      summary: "the deployment's rollouts, oldest first, with the imbalance measured before→after each, and the version each layer is on now",
       examples: ['eplb rollout history dsv3-a'],
       async run(line, { api, out }) {
         noMoreArguments(line, 1);
         out.show(await api.listRollouts(positional(line, 0, 'ID')), (l) => [
           ...table(
-            ['ROLLOUT', 'FROM', 'TO', 'STATUS', 'REQUESTED', 'FINISHED', 'BY', 'OUTCOME'],
-            l.items.map((i) => [i.rolloutId, i.fromVersion ?? '-', i.mapVersion, i.status, when(i.requestedAt), when(i.finishedAt), i.requestedBy, outcome(i)]),
+            ['ROLLOUT', 'FROM', 'TO', 'STATUS', 'REQUESTED', 'FINISHED', 'BY', 'OUTCOME', 'REASON'],
+            l.items.map((i) => [i.rolloutId, i.fromVersion ?? '-', i.mapVersion, i.status, when(i.requestedAt), when(i.finishedAt), i.requestedBy, outcomeCell(i), reasonOf(i)]),
           ),
           `layers now on version${versionsNow(l).length > 1 ? 's' : ''} ${versionsNow(l).join(', ')}${l.rebalancing ? ' (rebalancing)' : ''}`,
         ]);
@@ -164,10 +189,10 @@ export const ROLLOUT: CommandGroup<ApiContext> = {
       },
     },
     start: {
-      args: 'ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N]',
+      args: 'ID --to VERSION [--steps 1,4,rest] [--on-failure rollback|hold] [--bytes-per-second N] [--force]',
       summary: 'roll a map version out, layer by layer, in batches',
       options: START_OPTIONS,
-      examples: ['eplb rollout start dsv3-a --to 4 --steps 1,4,rest', 'eplb rollout start dsv3-a --to 4 --on-failure hold -o json'],
+      examples: ['eplb rollout start dsv3-a --to 4 --steps 1,4,rest', 'eplb rollout start dsv3-a --to 4 --on-failure hold -o json', 'eplb rollout start dsv3-a --to 4 --force'],
       async run(line, ctx) {
         const id = positional(line, 0, 'ID');
         noMoreArguments(line, 1, 'the version goes in --to');

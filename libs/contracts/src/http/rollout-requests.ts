@@ -8,6 +8,8 @@ export interface StartRolloutRequest {
   /** Cap on the bytes each agent takes in per second during this rollout. */
   bytesPerSecond?: number;
   reason: string;
+  /** Queue it even when nodes it needs have no live agent (refused with 409 naming them, `nodes`, otherwise). */
+  force?: boolean;
 }
 
 /** `POST .../rollouts/{rid}/{action}`; `rollback: false` makes an abort keep committed layers. */
