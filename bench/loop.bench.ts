@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   });
   launcher.stdout!.on('data', (c: Buffer) => {
     output += c.toString();
-    for (const l of c.toString().split('\n')) if (l.startsWith('[eplb] demo:') || l.includes('stack up')) process.stderr.write(`${l}\n`);
+    for (const l of c.toString().split('\n')) if (l.startsWith('[eplb] demo') || l.includes('stack up')) process.stderr.write(`${l}\n`);
   });
   launcher.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((done) => launcher.once('exit', (code) => done(code)));
@@ -99,6 +99,9 @@ async function main(): Promise<void> {
       if (Date.now() - t0 > 240_000) throw new Error(`the stack did not come up:\n${output}`);
       await sleep(500);
     }
+    // a demo that did not start has nothing to measure: say why instead of writing empty figures
+    const refused = /demo not started: .*/.exec(output);
+    if (refused) throw new Error(refused[0]);
     const up = Date.now();
     let firstRolloutAt: number | null = null;
     let before: number | null = null;

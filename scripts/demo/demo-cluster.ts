@@ -17,8 +17,14 @@ export const DEMO = {
   shape: { layers: 16, experts: 64, ranks: 8, slotsPerRank: 10, nodes: 2 },
   /** 16-step episodes, 256-step intervals (16 episodes to plan from): at 20 steps/s an interval is sealed every ~13 s. */
   windows: { episodeSteps: 16, intervalSteps: 256, latenessSteps: 32 },
-  /** What the launcher PATCHes when it creates the deployment (later starts keep what an operator set). */
-  settings: { mode: 'auto', cadenceSeconds: 10, threshold: 0.05, minGain: 0.02, expertBytes: 64 * 1024 },
+  /**
+   * What the launcher PATCHes when it creates the deployment (later starts keep what an operator
+   * set). The demo runs time about 20× faster than a production deployment (an interval every
+   * ~13 s, a policy run every 10 s), so its cap on automatic rollouts is scaled the same way:
+   * the production default (6 an hour) would stop the loop after its first few minutes; 60 is the
+   * most the settings take.
+   */
+  settings: { mode: 'auto', cadenceSeconds: 10, threshold: 0.05, minGain: 0.02, expertBytes: 64 * 1024, maxAutoRolloutsPerHour: 60 },
   stepsPerSecond: 20,
   agentBytesPerSecond: 3_000_000,
   /**
