@@ -1,3 +1,5 @@
+import { IndexHeap } from './index-heap';
+
 /**
  * The classic two-stage EPLB (DeepSeek eplb.py, vLLM's default, /work/shared/tools/baseline.py):
  * replicas by min-max replica load, then LPT packing with a fixed S slots per rank; hierarchical
@@ -17,50 +19,23 @@ export function replicateMinMax(h: ArrayLike<number>, slots: number, maxReplicas
   const E = h.length;
   const reps = new Int32Array(E).fill(1);
   const key = new Float64Array(E);
-  const heap = new Int32Array(E);
-  let len = 0;
   // a before b: larger h/replicas, then the lower id (what a first-wins scan picks)
-  const before = (a: number, b: number): boolean => key[a] > key[b] || (key[a] === key[b] && a < b);
-  const up = (i: number): void => {
-    const x = heap[i];
-    while (i > 0) {
-      const j = (i - 1) >> 1;
-      if (!before(x, heap[j])) break;
-      heap[i] = heap[j];
-      i = j;
-    }
-    heap[i] = x;
-  };
-  const down = (i: number): void => {
-    const x = heap[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= len) break;
-      if (c + 1 < len && before(heap[c + 1], heap[c])) c++;
-      if (!before(heap[c], x)) break;
-      heap[i] = heap[c];
-      i = c;
-    }
-    heap[i] = x;
-  };
+  const heap = new IndexHeap(E, (a, b) => key[a] > key[b] || (key[a] === key[b] && a < b));
   if (maxReplicas > 1) {
     for (let e = 0; e < E; e++) {
       key[e] = h[e];
-      heap[len] = e;
-      up(len++);
+      heap.push(e);
     }
   }
   for (let extra = slots - E; extra > 0; extra--) {
     let best = -1;
-    if (len > 0) {
-      best = heap[0];
+    if (heap.size > 0) {
+      best = heap.top();
       reps[best]++;
       key[best] = h[best] / reps[best];
-      if (reps[best] >= maxReplicas) {
-        // at the cap: out of the heap for good (its count only grows)
-        heap[0] = heap[--len];
-        if (len > 0) down(0);
-      } else down(0);
+      // at the cap: out of the heap for good (its count only grows)
+      if (reps[best] >= maxReplicas) heap.pop();
+      else heap.siftTop();
       continue;
     }
     // every expert is at the cap (P > E·cap): lift the cap for the hottest
@@ -87,54 +62,20 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
   order.sort((x, y) => size[y] - size[x] || y - x);
   const items = new Int32Array(n);
   for (let j = 0, i = 0; j < E; j++) for (let c = 0; c < reps[order[j]]; c++) items[i++] = order[j];
-  // ranks with a free slot in a binary min-heap on (load, rank): the least-loaded rank, lowest
-  // index first on ties, as a scan would find it, in O(log R) per replica
   const load = new Float64Array(R);
   const count = new Int32Array(R);
   const row = new Int32Array(R * S);
-  const heap = new Int32Array(R);
-  let len = 0;
-  const less = (a: number, b: number): boolean => load[a] < load[b] || (load[a] === load[b] && a < b);
-  const up = (i: number): void => {
-    const x = heap[i];
-    while (i > 0) {
-      const j = (i - 1) >> 1;
-      if (!less(x, heap[j])) break;
-      heap[i] = heap[j];
-      i = j;
-    }
-    heap[i] = x;
-  };
-  const down = (i: number): void => {
-    const x = heap[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= len) break;
-      if (c + 1 < len && less(heap[c + 1], heap[c])) c++;
-      if (!less(heap[c], x)) break;
-      heap[i] = heap[c];
-      i = c;
-    }
-    heap[i] = x;
-  };
-  const pop = (): number => {
-    const top = heap[0];
-    heap[0] = heap[--len];
-    if (len > 0) down(0);
-    return top;
-  };
-  const push = (r: number): void => {
-    heap[len] = r;
-    up(len++);
-  };
-  for (let r = 0; r < R && S > 0; r++) push(r);
+  // ranks with a free slot by (load, rank): the least-loaded rank, lowest index first on ties, as
+  // a scan would find it, in O(log R) per replica
+  const heap = new IndexHeap(R, (a, b) => load[a] < load[b] || (load[a] === load[b] && a < b));
+  for (let r = 0; r < R && S > 0; r++) heap.push(r);
   const aside = new Int32Array(R);
   for (let i = 0; i < n; i++) {
     const e = items[i];
     // the least-loaded rank that does not hold e; failing that, the least-loaded one (a duplicate)
     let na = 0, r = -1;
-    while (len > 0) {
-      const q = pop();
+    while (heap.size > 0) {
+      const q = heap.pop();
       if (countOn(row, q * S, q * S + count[q], e) === 0) {
         r = q;
         break;
@@ -142,10 +83,10 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
       aside[na++] = q;
     }
     if (r < 0) r = aside[0];
-    for (let j = 0; j < na; j++) if (aside[j] !== r) push(aside[j]);
+    for (let j = 0; j < na; j++) if (aside[j] !== r) heap.push(aside[j]);
     row[r * S + count[r]++] = e;
     load[r] += size[e];
-    if (count[r] < S) push(r);
+    if (count[r] < S) heap.push(r);
   }
   return repairDuplicates(row, S);
 }

@@ -1,0 +1,61 @@
+/**
+ * A binary heap of small integer ids (experts, ranks) ordered by `before(a, b)` — true when `a`
+ * comes out first. The caller keeps the keys in its own typed arrays and, after changing the key
+ * of the id on top, calls `siftTop()`: no per-entry objects, which the planners' inner loops
+ * would otherwise allocate by the thousand per layer.
+ */
+export class IndexHeap {
+  private readonly ids: Int32Array;
+  private n = 0;
+
+  constructor(
+    capacity: number,
+    private readonly before: (a: number, b: number) => boolean,
+  ) {
+    this.ids = new Int32Array(capacity);
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** The id that comes out first; only when `size > 0`. */
+  top(): number {
+    return this.ids[0];
+  }
+
+  push(id: number): void {
+    const ids = this.ids;
+    let i = this.n++;
+    while (i > 0) {
+      const j = (i - 1) >> 1;
+      if (!this.before(id, ids[j])) break;
+      ids[i] = ids[j];
+      i = j;
+    }
+    ids[i] = id;
+  }
+
+  pop(): number {
+    const top = this.ids[0];
+    this.ids[0] = this.ids[--this.n];
+    if (this.n > 0) this.siftTop();
+    return top;
+  }
+
+  /** Restores the order after the top id's key changed (it can only have moved down). */
+  siftTop(): void {
+    const ids = this.ids;
+    const x = ids[0];
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= this.n) break;
+      if (c + 1 < this.n && this.before(ids[c + 1], ids[c])) c++;
+      if (!this.before(ids[c], x)) break;
+      ids[i] = ids[c];
+      i = c;
+    }
+    ids[i] = x;
+  }
+}
