@@ -29,11 +29,15 @@ export const DEMO = {
   agentBytesPerSecond: 3_000_000,
   /**
    * The simulator's router model: Zipf-skewed popularity, two hot sets alternating every 64 steps,
-   * the ranking drifting by one expert every 256 steps (~13 s). Not `mix`: its random spikes
-   * (12× an expert's mean for a few steps, anywhere) dominate per-episode imbalance at this size
-   * and no map can follow them (DESIGN.md: "where spikes are random, no worse").
+   * the ranking drifting by one expert every 2048 steps (~100 s, 8 intervals). The drift is slower
+   * than the loop can react by design: a plan is made from a sealed interval, rolled out, judged by
+   * the gate and measured over one more interval before the next automatic rollout (the cool-down)
+   * — three to four intervals — so a hot set that moved on every interval would outrun any loop
+   * with those guards. Not `mix`: its random spikes (12× an expert's mean for a few steps,
+   * anywhere) dominate per-episode imbalance at this size and no map can follow them
+   * (docs/design.md: "where spikes are random, no worse").
    */
-  simulator: ['--scenario', 'alternating,drift', '--zipf', '1.0', '--top-k', '8', '--tokens', '1024', '--noise', '0.05', '--seed', '7', '--episode-steps', '64'],
+  simulator: ['--scenario', 'alternating,drift', '--zipf', '1.0', '--top-k', '8', '--tokens', '1024', '--noise', '0.05', '--seed', '7', '--episode-steps', '64', '--drift-steps', '2048'],
 } as const;
 
 /** Where the demo keeps what it must find again on the next start: EPLB_DEMO_STATE_DIR, else .data/demo (git-ignored). */

@@ -48,7 +48,7 @@ export function routerModelFor(o: SimOptions, shape: DeploymentShape): RouterMod
     zipfExponent: o.zipf,
     noise: o.noise,
     phaseSteps: K,
-    driftSteps: 4 * K,
+    driftSteps: o.driftSteps ?? 4 * K,
     spikeSteps: Math.max(1, Math.round(K / 2)),
   });
 }

@@ -15,6 +15,7 @@ describe('simulator arguments', () => {
       durationMs: null,
       rate: null,
       episodeSteps: 16,
+      driftSteps: null,
       stepsPerEvent: 1,
       startStep: 0,
       phase: 'decode',
@@ -33,7 +34,7 @@ describe('simulator arguments', () => {
 
   it('reads every option, in both spellings', () => {
     const o = parse(
-      '--deployment=a --create 58,256,64,5,8,8 --scenario mix --duration 2.5 --rate 300 --episode-steps 32 --steps-per-event 4 ' +
+      '--deployment=a --create 58,256,64,5,8,8 --scenario mix --duration 2.5 --rate 300 --episode-steps 32 --drift-steps 500 --steps-per-event 4 ' +
         '--start-step 100 --phase prefill --tokens 1000 --top-k 6 --zipf 0.9 --noise 0 --seed 42 --api http://h:1/ --token t ' +
         '--brokers a:1,b:2 --no-validate --map-refresh-ms 250 --dry-run',
     );
@@ -46,6 +47,7 @@ describe('simulator arguments', () => {
       durationMs: 2500,
       rate: 300,
       episodeSteps: 32,
+      driftSteps: 500,
       stepsPerEvent: 4,
       startStep: 100,
       phase: 'prefill',

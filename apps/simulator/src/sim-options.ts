@@ -11,6 +11,7 @@ export const SIM_OPTIONS = {
   duration: { type: 'string', value: 'S', help: 'how many seconds to run, instead of --steps' },
   rate: { type: 'string', value: 'STEPS_PER_S', help: 'engine steps per second (default: as fast as the broker takes them)' },
   'episode-steps': { type: 'string', value: 'K', help: 'time scale of the dynamics: hot sets alternate every K steps, spikes last K/2, drift moves one expert per 4K (default 16)' },
+  'drift-steps': { type: 'string', value: 'N', help: 'drift alone on its own time scale: the popularity ranking moves on by one expert every N steps (default 4K)' },
   'steps-per-event': { type: 'string', value: 'K', help: 'steps summed into one event per rank (default 1)' },
   'start-step': { type: 'string', value: 'N', help: 'step number of the first step (default 0)' },
   phase: { type: 'string', value: 'P', help: 'decode | prefill | mixed (default decode)' },
@@ -54,6 +55,8 @@ export interface SimOptions {
   /** null: as fast as possible. */
   readonly rate: number | null;
   readonly episodeSteps: number;
+  /** Steps for the drift to move the ranking by one expert; null: 4 × episodeSteps. */
+  readonly driftSteps: number | null;
   readonly stepsPerEvent: number;
   readonly startStep: number;
   readonly phase: HeatPhase;
@@ -140,6 +143,7 @@ export function parseSimArgs(argv: readonly string[], defaults: { token: string;
     durationMs: duration !== undefined ? numOf('duration', duration, 0, true) * 1000 : null,
     rate: str('rate') !== undefined ? numOf('rate', str('rate')!, 0, true) : null,
     episodeSteps: intOf('episode-steps', str('episode-steps') ?? '16', 1),
+    driftSteps: str('drift-steps') !== undefined ? intOf('drift-steps', str('drift-steps')!, 1) : null,
     stepsPerEvent: intOf('steps-per-event', str('steps-per-event') ?? '1', 1),
     startStep: intOf('start-step', str('start-step') ?? '0', 0),
     phase: phase as HeatPhase,
