@@ -99,3 +99,27 @@ describe('the held-out test threshold', () => {
     expect(staleZ(12, 8)).toBeGreaterThan(staleZ(12));
   });
 });
+
+describe('a held-out test with little power', () => {
+  it('lacks power only on a few pooled degrees of freedom', async () => {
+    const { heldOutLacksPower } = await import('./stale-map');
+    expect(heldOutLacksPower(2, 2)).toBe(true);
+    expect(heldOutLacksPower(2, 3)).toBe(false);
+    // dozens of layers pool enough freedom from two held-out episodes each
+    expect(heldOutLacksPower(58, 58)).toBe(false);
+  });
+
+  it('defers to the one-window rule: a round-robin map under heavily skewed heat of 4 episodes is re-planned', () => {
+    // 2 layers × 8 experts on 4 ranks × 3 slots; two hot sets alternate episode by episode
+    const small: DeploymentShape = { numLayers: 2, numExperts: 8, numRanks: 4, slotsPerRank: 3, numNodes: 2 };
+    const current = [0, 1].map(() => [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3]);
+    const hotA = [4000, 2600, 300, 250, 200, 150, 120, 100];
+    const hotB = [300, 250, 200, 150, 120, 100, 4000, 2600];
+    const heat: HeatEpisodes = [hotA, hotB, hotA, hotB].map((h, k) => [0, 1].map((l) => Float64Array.from(h, (x, e) => x + ((k * 7 + e * 3 + l) % 5))));
+    const res = getPolicy('default')({ shape: small, heat, current, options: { threshold: 0.02, minGain: 0.01 } });
+    for (const [l, layer] of res.layers.entries()) {
+      expect(layer.redeployed, `layer ${l}`).toBe(true);
+      expect(layer.episodeAfter).toBeLessThan(layer.episodeBefore! - 0.05);
+    }
+  });
+});

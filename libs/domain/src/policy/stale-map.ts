@@ -43,6 +43,18 @@ export function staleZ(layers: number, n = Infinity): number {
 }
 
 /**
+ * The held-out test has lost most of its reach when its Student-t threshold on `dof` degrees of
+ * freedom is more than twice the threshold the same test would have with the noise known (the
+ * normal quantile): from 2 to 4 pooled degrees of freedom or fewer at the family-wise rates used
+ * here (a couple of held-out episodes on a deployment of a few layers; with dozens of layers the
+ * pooled noise has the freedom it needs). A gain it could detect would have to exceed twice what
+ * the evidence would otherwise call significant.
+ */
+export function heldOutLacksPower(layers: number, dof: number): boolean {
+  return staleZ(layers, dof + 1) > 2 * staleZ(layers);
+}
+
+/**
  * z on one window: the one-standard-error rule of default's other checks. The counting se it is
  * applied to is an upper bound (the two maps' errors are added as if independent, though they
  * share the counts), so the rule is stricter than one se of the gain itself.
@@ -94,8 +106,9 @@ export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: n
 /**
  * Is the layer stale, and how far to move it. With a held-out screen: its mean gain must exceed
  * staleZ standard errors (the pooled sd over √n; t on the pooled degrees of freedom, family-wise
- * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out: the window's
- * own gain must exceed both minGain and the counting noise (ONE_WINDOW_Z).
+ * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out, and where the
+ * held-out test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must
+ * then exceed both minGain and the counting noise (ONE_WINDOW_Z).
  *
  * How far to move: the layer's frontier from the map in service (searchPath on the problem `walked`
  * builds, only for a layer that is walked: most layers stay, and building it is a pass over the
@@ -115,11 +128,18 @@ export function staleVerdict(
   if (screen) {
     const { test, noise, layers } = screen;
     const se = noise.sd / Math.sqrt(test.diffs.length);
-    if (!(test.mean > staleZ(layers, noise.dof + 1) * se)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
-    const pb = walked();
-    const path = searchPath(pb, current, pb.P, target);
-    const i = kneeIndex(path, se);
-    return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
+    const z = staleZ(layers, noise.dof + 1);
+    if (test.mean > z * se) {
+      const pb = walked();
+      const path = searchPath(pb, current, pb.P, target);
+      const i = kneeIndex(path, se);
+      return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
+    }
+    // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
+    // A window of several episodes holds at least the evidence of one window, so a test that has
+    // lost most of its reach defers to the one-window rule rather than keep a map the whole window
+    // shows misfit.
+    if (!heldOutLacksPower(layers, noise.dof)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
   }
   const pb = walked();
   const path = searchPath(pb, current, pb.P, target);
