@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '@eplb/contracts';
 import { KafkajsBus } from '@eplb/messaging';
@@ -29,6 +31,9 @@ describe('npm start: the whole stack as processes', () => {
   const redis = new URL(config.REDIS_URL);
   redis.pathname = '/5'; // BullMQ queues and rollout locks apart from any other stack on this Redis
   const stateDir = mkdtempSync(join(tmpdir(), 'eplb-npm-start-'));
+  // a database of its own, dropped first: the demo starts from its initial map on every run, as on
+  // a fresh machine, whatever an earlier run left in the shared test database
+  const database = config.DATABASE_URL.replace(/\/[^/]*$/, '/eplb_test_npm_start');
   let launcher: ChildProcess;
   let output = '';
   let exited: Promise<number | null>;
@@ -45,7 +50,7 @@ describe('npm start: the whole stack as processes', () => {
         ROLLOUT_CONTROL_PORT: '3573',
         REDIS_URL: redis.toString(),
         EPLB_DEMO_STATE_DIR: stateDir,
-        DATABASE_URL: config.DATABASE_URL,
+        DATABASE_URL: database,
         KAFKA_GROUP_PREFIX: config.KAFKA_GROUP_PREFIX,
         COLLECTOR_START_FROM: 'latest',
         LOG_LEVEL: 'info',
@@ -65,7 +70,16 @@ describe('npm start: the whole stack as processes', () => {
       throw new Error(`"${prefix}": ${err.message}\n--- launcher output ---\n${output.split('\n').filter((l) => l.startsWith('[eplb]')).join('\n')}`);
     });
 
-  beforeAll(launch, 240_000);
+  beforeAll(async () => {
+    const admin = new Client({ connectionString: config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres') });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS eplb_test_npm_start WITH (FORCE)');
+    await admin.end();
+    const r = new Redis(redis.toString());
+    await r.flushdb();
+    r.disconnect();
+    await launch();
+  }, 300_000);
 
   afterAll(async () => {
     if (launcher.exitCode === null) {
