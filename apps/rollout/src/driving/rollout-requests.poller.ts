@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { FollowedRollouts } from '@eplb/persistence';
+import { DeploymentRollouts, FollowedRollouts } from '@eplb/persistence';
 import { LOGGER } from '@eplb/platform';
 import { RolloutLock } from '../rollout-lock';
 import { RolloutInstance } from '../rollout-instance';
@@ -57,13 +57,20 @@ export class RolloutRequestsPoller {
 
   private async pollOnce(): Promise<void> {
     const views = await this.rollouts.refresh();
-    for (const [dep, v] of views) {
+    for (const [dep, followed] of views) {
       if (this.drivers.closed) return;
-      const work = v.active() !== null || v.pending().length > 0;
+      let v = followed;
       let d = this.drivers.get(dep);
-      if (!work && !d) continue;
+      if (!hasWork(v) && !d) continue;
       if (!d) {
         if (!(await this.lock.acquire(dep))) continue;
+        // The view was read before the lock was ours: the previous holder may have finished the
+        // work since and let the lock go. Only the log read under the lock says what is left.
+        v = await this.rollouts.reload(dep);
+        if (!hasWork(v)) {
+          await this.lock.release(dep);
+          continue;
+        }
         d = new DeploymentDriver(dep);
         this.drivers.add(d);
         this.logger.info({ deployment: dep, instance: this.instance.id }, 'rollout lock taken');
@@ -76,10 +83,15 @@ export class RolloutRequestsPoller {
         this.logger.error({ deployment: dep, err: (e as Error).message }, 'driving the deployment failed');
         continue;
       }
-      if (!driver.state && v.active() === null && v.pending().length === 0 && this.drivers.remove(driver)) {
+      if (!driver.state && !hasWork(v) && this.drivers.remove(driver)) {
         driver.stopped = true;
         await this.lock.release(dep);
       }
     }
   }
+}
+
+/** A deployment has work while a rollout is active or requests wait. */
+function hasWork(v: DeploymentRollouts): boolean {
+  return v.active() !== null || v.pending().length > 0;
 }
