@@ -8,6 +8,7 @@ import { MESSAGE_BUS } from '@eplb/messaging';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { counter, LOGGER } from '@eplb/platform';
 import { CollectorDeployment, DeploymentCache } from './deployment-cache';
+import { observeHeatBatch, observeStoredEpisodes } from './heat-metrics';
 
 const heatEvents = counter('eplb_collector_heat_events_total', 'Heat events by outcome', ['outcome'] as const);
 const deadLetters = counter('eplb_collector_dead_letters_total', 'Messages sent to the dead-letter topic, by first field at fault', ['field'] as const);
@@ -120,7 +121,11 @@ export class HeatIngestService {
     const closed = [...touched].map((s) => ({ stream: s, drained: s.episodes.drain() }));
     const lateOutcome = await this.persist(closed, late, rejected);
     if (rejected.length > 0) await this.deadLetter(rejected);
-    for (const { stream, drained } of closed) for (const ep of drained.episodes) stream.firstOffsets.delete(ep.episode);
+    for (const { stream, drained } of closed) {
+      for (const ep of drained.episodes) stream.firstOffsets.delete(ep.episode);
+      observeStoredEpisodes(stream.deployment.id, stream.episodes.phase, drained.episodes);
+    }
+    observeHeatBatch(batch, Date.now());
 
     heatEvents.inc({ outcome: 'counted' }, counted + lateOutcome.merged);
     heatEvents.inc({ outcome: 'duplicate' }, duplicates + lateOutcome.duplicates);

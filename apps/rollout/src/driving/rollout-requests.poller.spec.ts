@@ -39,7 +39,7 @@ function pollerOver(followed: DeploymentRollouts, underLock: DeploymentRollouts)
     drivers,
     runner as unknown as RolloutRunner,
     lock as unknown as RolloutLock,
-    { id: 'instance-b' } as RolloutInstance,
+    { id: 'instance-b' } as unknown as RolloutInstance,
     logger as unknown as Logger,
   );
   return { poller, rollouts, drivers, runner, lock };
