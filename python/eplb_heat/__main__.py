@@ -139,7 +139,9 @@ def main(argv=None) -> int:
     b.set_defaults(fn=cmd_bench)
     args = ap.parse_args(argv)
     try:
-        args.sasl = sasl_config(os.environ)
+        from confluent_kafka import libversion  # imported late, as in the publisher
+
+        args.sasl = sasl_config(os.environ, librdkafka_version=libversion()[1])
     except ValueError as err:
         ap.error(str(err))
     return args.fn(args)

@@ -28,6 +28,14 @@ class SaslConfigTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "KAFKA_SASL_MECHANISM: must be one of"):
             sasl_config({"KAFKA_SASL_MECHANISM": "gssapi", "KAFKA_SASL_USERNAME": "w", "KAFKA_SASL_PASSWORD": "p"})
 
+    def test_scram_is_refused_on_a_librdkafka_that_cannot_complete_it_with_kafka_4(self):
+        env = {"KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "w", "KAFKA_SASL_PASSWORD": "p"}
+        with self.assertRaisesRegex(ValueError, r"librdkafka 2\.0\.2 fails SCRAM against Kafka 4 brokers \(fixed in 2\.6\.1\)"):
+            sasl_config(env, librdkafka_version=0x020002FF)
+        self.assertEqual(sasl_config(env, librdkafka_version=0x020601FF)["sasl.mechanism"], "SCRAM-SHA-512")
+        plain = {**env, "KAFKA_SASL_MECHANISM": "plain"}
+        self.assertEqual(sasl_config(plain, librdkafka_version=0x020002FF)["sasl.mechanism"], "PLAIN")
+
 
 if __name__ == "__main__":
     unittest.main()
