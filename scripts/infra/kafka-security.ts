@@ -50,6 +50,11 @@ export function saslFor(creds: BrokerCredentials, principal: KafkaPrincipal | ty
   return { mechanism: 'scram-sha-512', username: principal, password: creds[principal] };
 }
 
+/** The environment that makes an app connect as `sasl` (the KAFKA_SASL_* settings it validates). */
+export function saslEnv(sasl: KafkaSasl): Record<'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD', string> {
+  return { KAFKA_SASL_MECHANISM: sasl.mechanism, KAFKA_SASL_USERNAME: sasl.username, KAFKA_SASL_PASSWORD: sasl.password };
+}
+
 /** `kafka-storage format` arguments that create every SCRAM user in the first metadata. */
 export function scramFormatArgs(creds: BrokerCredentials): string[] {
   const users: (KafkaPrincipal | typeof ADMIN_PRINCIPAL)[] = [ADMIN_PRINCIPAL, ...KAFKA_PRINCIPALS];

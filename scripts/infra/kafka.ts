@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { KafkajsBus } from '@eplb/messaging';
 import type { KafkaSasl } from '@eplb/platform';
-import { ensureCredentials, hasCredentials, KafkaSecurity, readCredentials, saslFor, scramFormatArgs, securedListenerProps } from './kafka-security';
+import type { KafkaPrincipal } from '@eplb/contracts';
+import { ensureCredentials, hasCredentials, KafkaSecurity, readCredentials, saslEnv, saslFor, scramFormatArgs, securedListenerProps } from './kafka-security';
 
 /**
  * A real, single-node Apache Kafka broker in KRaft mode, resolved from Maven Central by the pom in
@@ -35,6 +36,14 @@ export const defaultKafka = (security: KafkaSecurity = 'none'): KafkaInstance =>
   controllerPort: 9093,
   security,
 });
+
+/**
+ * What the launcher hands a process it starts to connect as `principal`: its KAFKA_SASL_* on the
+ * project's secured broker, nothing on an open one.
+ */
+export function principalEnv(security: KafkaSecurity, principal: KafkaPrincipal): Record<string, string> {
+  return security === 'scram' ? saslEnv(saslFor(readCredentials(defaultKafka('scram').dataDir), principal)) : {};
+}
 
 /** The launcher's credentials on a secured broker it started (undefined for an open one). */
 export function adminSasl(k: KafkaInstance): KafkaSasl | undefined {

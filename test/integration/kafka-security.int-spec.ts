@@ -8,7 +8,7 @@ import { agentGroup, DEAD_LETTER_HEADERS, KafkaPrincipal, TOPICS, type DeadLette
 import { KafkajsBus, type IncomingMessage, type MessageConsumer } from '@eplb/messaging';
 import { type AppConfig, kafkaSasl } from '@eplb/platform';
 import { adminSasl, type KafkaInstance, startKafka, stopKafka } from '../../scripts/infra/kafka';
-import { readCredentials, type BrokerCredentials } from '../../scripts/infra/kafka-security';
+import { readCredentials, saslEnv, saslFor, type BrokerCredentials } from '../../scripts/infra/kafka-security';
 import { provisionKafka } from '../../scripts/infra/up';
 import { eventually, type RunningApp, startTestCollector } from '../support/apps';
 import { testConfig } from '../support/env';
@@ -44,14 +44,15 @@ describe('Kafka with SASL/SCRAM and ACLs (KAFKA_SECURITY=scram)', () => {
   const consumers: MessageConsumer[] = [];
   let collector: RunningApp | undefined;
 
-  /** An app's config as one principal: KAFKA_SASL_* through the same schema the apps load. */
+  /**
+   * An app's config as one principal: the environment the launcher hands a process it starts
+   * (saslEnv), through the same schema the apps load.
+   */
   const configAs = (principal: KafkaPrincipal | 'admin', password = creds[principal]): AppConfig =>
     testConfig({
       KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
       KAFKA_GROUP_PREFIX: config.KAFKA_GROUP_PREFIX,
-      KAFKA_SASL_MECHANISM: 'scram-sha-512',
-      KAFKA_SASL_USERNAME: principal,
-      KAFKA_SASL_PASSWORD: password,
+      ...saslEnv({ ...saslFor(creds, principal), password }),
     });
 
   /** A client as the apps make one: the same bus, the same settings. */
@@ -155,7 +156,7 @@ describe('Kafka with SASL/SCRAM and ACLs (KAFKA_SECURITY=scram)', () => {
   it('has the Python publisher write heat as the worker principal (the same KAFKA_SASL_* settings)', async () => {
     const heat = await reader(busAs('admin'), 'test-security-heat', TOPICS.heat);
     const event = JSON.stringify({ deployment: 'sec-py', rank: 0, step: 0, mapVersion: 1, load: [[1, 2]] });
-    const env = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'worker', KAFKA_SASL_PASSWORD: creds.worker };
+    const env = saslEnv(saslFor(creds, 'worker'));
     const lib = await python(['-c', 'import confluent_kafka; print(confluent_kafka.libversion()[1])'], {}, '', false);
     const run = await python(['--bootstrap', kafka!.broker, '--timeout', '90', 'publish', '-'], env, `${event}\n`);
     if (Number(lib.stdout.trim()) < 0x02060100) {
