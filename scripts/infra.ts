@@ -3,8 +3,9 @@
  * (database created, migrations run) and Redis (checked). Exits non-zero with one message naming
  * what is missing.
  */
-import { loadConfig } from '@eplb/platform';
-import { brokerAnswers, defaultKafka, runningPid } from './infra/kafka';
+import { kafkaSasl, loadConfig } from '@eplb/platform';
+import { adminSasl, brokerAnswers, defaultKafka, runningPid } from './infra/kafka';
+import { hasCredentials } from './infra/kafka-security';
 import { infraDown, infraUp } from './infra/up';
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
@@ -19,9 +20,11 @@ async function main(verb: string | undefined): Promise<void> {
       await infraDown(log);
       return;
     case 'status': {
-      const pid = runningPid(defaultKafka());
-      const up = await brokerAnswers(config.KAFKA_BROKERS);
-      log(`Kafka ${config.KAFKA_BROKERS.join(',')}: ${up ? 'answers' : 'does not answer'}${pid ? ` (project broker pid ${pid})` : ''}`);
+      const local = defaultKafka(config.KAFKA_SECURITY);
+      const pid = runningPid(local);
+      const sasl = config.KAFKA_SECURITY === 'scram' && hasCredentials(local.dataDir) ? adminSasl(local) : kafkaSasl(config);
+      const up = await brokerAnswers(config.KAFKA_BROKERS, 3000, sasl);
+      log(`Kafka ${config.KAFKA_BROKERS.join(',')}: ${up ? 'answers' : 'does not answer'}${pid ? ` (project broker pid ${pid}${local.security === 'scram' ? ', SASL/SCRAM + ACLs' : ''})` : ''}`);
       return;
     }
     default:

@@ -8,32 +8,39 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KafkaPrincipal } from '@eplb/contracts';
 import { AppConfig, DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
 import { agentHealthPort, DEMO, demoProcesses, demoStateDir, demoWanted } from './demo/demo-cluster';
 import { setUpDemo } from './demo/demo-setup';
 import { DemoWatch } from './demo/demo-watch';
-import { ROOT } from './infra/kafka';
+import { principalEnv, ROOT } from './infra/kafka';
 import { infraUp } from './infra/up';
 import { ProcessSpec, Supervisor } from './supervisor';
 
 interface AppSpec {
   readonly name: string;
+  /** Who it is on a broker with ACLs (KAFKA_SECURITY=scram); the scheduler does not use Kafka. */
+  readonly principal?: KafkaPrincipal;
   readonly port: (c: AppConfig) => number;
   readonly what: string;
 }
 
 const APPS: AppSpec[] = [
-  { name: 'api', port: (c) => c.API_PORT, what: 'admin + analyst API (OpenAPI at /docs)' },
-  { name: 'collector', port: (c) => c.COLLECTOR_PORT, what: 'Kafka heat → Postgres' },
+  { name: 'api', principal: 'api', port: (c) => c.API_PORT, what: 'admin + analyst API (OpenAPI at /docs)' },
+  { name: 'collector', principal: 'collector', port: (c) => c.COLLECTOR_PORT, what: 'Kafka heat → Postgres' },
   { name: 'scheduler', port: (c) => c.SCHEDULER_PORT, what: 'BullMQ policy jobs' },
-  { name: 'rollout', port: (c) => c.ROLLOUT_PORT, what: 'map versions and rollouts' },
-  { name: 'agent', port: (c) => c.AGENT_PORT, what: 'node agent (device backend)' },
+  { name: 'rollout', principal: 'rollout', port: (c) => c.ROLLOUT_PORT, what: 'map versions and rollouts' },
+  { name: 'agent', principal: 'agent', port: (c) => c.AGENT_PORT, what: 'node agent (device backend)' },
 ];
 
 const say = (s: string) => process.stdout.write(`[eplb] ${s}\n`);
 const START_TIMEOUT_MS = 120_000;
 
-const appProcess = (app: AppSpec): ProcessSpec => ({ name: app.name, script: join('apps', app.name, 'src', 'main.js') });
+const appProcess = (app: AppSpec, config: AppConfig): ProcessSpec => ({
+  name: app.name,
+  script: join('apps', app.name, 'src', 'main.js'),
+  env: app.principal ? principalEnv(config.KAFKA_SECURITY, app.principal) : {},
+});
 
 async function healthy(url: string): Promise<boolean> {
   try {
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
 
   // with the demo, its agents take the agent app's place (node 0 on AGENT_PORT)
   const apps = demo ? APPS.filter((a) => a.name !== 'agent') : APPS;
-  for (const app of apps) supervisor.start(appProcess(app));
+  for (const app of apps) supervisor.start(appProcess(app, config));
   const base = (port: number) => `http://${config.HTTP_HOST}:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   const silent = await waitHealthy(new Map(apps.map((a) => [a.name, `${base(a.port(config))}/healthz`])), deadline, () => stopping);
@@ -94,7 +101,7 @@ async function main(): Promise<void> {
       await waitHealthy(new Map([['api', `${api}/readyz`]]), deadline, () => stopping);
       const stateDir = demoStateDir(ROOT);
       const run = await setUpDemo(api, operatorToken, stateDir, say);
-      for (const p of demoProcesses(config, stateDir, run)) supervisor.start(p);
+      for (const p of demoProcesses(config, stateDir, run, process.env, (principal) => principalEnv(config.KAFKA_SECURITY, principal))) supervisor.start(p);
       const agents = new Map(Array.from({ length: DEMO.shape.nodes }, (_, n) => [`demo-agent-${n}`, `${base(agentHealthPort(config, n))}/healthz`]));
       const agentsSilent = await waitHealthy(agents, deadline, () => stopping);
       if (agentsSilent.length > 0) return giveUp(supervisor, agentsSilent, logDir);

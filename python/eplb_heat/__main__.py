@@ -10,26 +10,35 @@
       Publishes synthetic events as fast as the publisher takes them and reports events/s.
 
 Both print one JSON summary line to stdout and exit 1 if anything was rejected, failed or is still
-undelivered after the flush.
+undelivered after the flush. On a broker that requires SASL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME
+and KAFKA_SASL_PASSWORD in the environment say who the publisher is (the ``worker`` principal).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
 from datetime import datetime
 
 from .publisher import HeatPublisher
+from .sasl import sasl_config
 
 
 def _publishers(args, cache, deployment, rank):
     key = (deployment, rank)
     if key not in cache:
         cache[key] = HeatPublisher(
-            args.bootstrap, deployment, rank, linger_ms=args.linger_ms, compression=args.compression, topic=args.topic
+            args.bootstrap,
+            deployment,
+            rank,
+            linger_ms=args.linger_ms,
+            compression=args.compression,
+            topic=args.topic,
+            extra_config=args.sasl,
         )
     return cache[key]
 
@@ -91,7 +100,9 @@ def cmd_bench(args) -> int:
     # A few distinct load matrices, reused: the cost measured is the publisher's, not random().
     mats = [[[rng.randrange(0, 4096) for _ in range(args.slots)] for _ in range(args.layers)] for _ in range(16)]
     pubs = [
-        HeatPublisher(args.bootstrap, args.deployment, r, linger_ms=args.linger_ms, compression=args.compression, topic=args.topic)
+        HeatPublisher(
+            args.bootstrap, args.deployment, r, linger_ms=args.linger_ms, compression=args.compression, topic=args.topic, extra_config=args.sasl
+        )
         for r in range(args.ranks)
     ]
     started = time.monotonic()
@@ -127,6 +138,12 @@ def main(argv=None) -> int:
     b.add_argument("--events", type=int, default=20000)
     b.set_defaults(fn=cmd_bench)
     args = ap.parse_args(argv)
+    try:
+        from confluent_kafka import libversion  # imported late, as in the publisher
+
+        args.sasl = sasl_config(os.environ, librdkafka_version=libversion()[1])
+    except ValueError as err:
+        ap.error(str(err))
     return args.fn(args)
 
 

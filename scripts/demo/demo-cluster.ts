@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { KafkaPrincipal } from '@eplb/contracts';
 import type { AppConfig } from '@eplb/platform';
 import type { ProcessSpec } from '../supervisor';
 
@@ -61,8 +62,17 @@ export interface DemoRun {
 export const agentHealthPort = (config: AppConfig, node: number): number => config.AGENT_PORT + node;
 const peerPort = (config: AppConfig, node: number): number => config.AGENT_PORT + 40 + node;
 
-/** The demo's supervised processes: one agent per node and the simulator following the committed maps. */
-export function demoProcesses(config: AppConfig, stateDir: string, run: DemoRun, env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
+/**
+ * The demo's supervised processes: one agent per node and the simulator following the committed
+ * maps; `kafkaEnv` says how each connects as its principal (agent, worker) on a secured broker.
+ */
+export function demoProcesses(
+  config: AppConfig,
+  stateDir: string,
+  run: DemoRun,
+  env: NodeJS.ProcessEnv = process.env,
+  kafkaEnv: (principal: KafkaPrincipal) => Record<string, string> = () => ({}),
+): ProcessSpec[] {
   const nodes = DEMO.shape.nodes;
   const peers = Array.from({ length: nodes }, (_, n) => `${n}=127.0.0.1:${peerPort(config, n)}`).join(',');
   // the rollout service's control channel (its own settings: ROLLOUT_CONTROL_HOST/PORT)
@@ -83,6 +93,7 @@ export function demoProcesses(config: AppConfig, stateDir: string, run: DemoRun,
       AGENT_BYTES_PER_SECOND: String(DEMO.agentBytesPerSecond),
       // the simulated device memory survives restarts of the demo (layers stay on what they committed)
       AGENT_STATE_DIR: join(stateDir, `agent-${n}`),
+      ...kafkaEnv('agent'),
     },
   }));
   const simulator: ProcessSpec = {
@@ -100,6 +111,7 @@ export function demoProcesses(config: AppConfig, stateDir: string, run: DemoRun,
       '--token', run.simulatorToken,
       '--no-validate',
     ],
+    env: kafkaEnv('worker'),
     // it logs every map change it follows: the log file has them, the console would drown
     echoStderr: false,
   };

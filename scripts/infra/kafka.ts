@@ -4,6 +4,9 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { KafkajsBus } from '@eplb/messaging';
+import type { KafkaSasl } from '@eplb/platform';
+import type { KafkaPrincipal } from '@eplb/contracts';
+import { ensureCredentials, hasCredentials, KafkaSecurity, readCredentials, saslEnv, saslFor, scramFormatArgs, securedListenerProps } from './kafka-security';
 
 /**
  * A real, single-node Apache Kafka broker in KRaft mode, resolved from Maven Central by the pom in
@@ -21,22 +24,39 @@ export interface KafkaInstance {
   readonly dataDir: string;
   readonly port: number;
   readonly controllerPort: number;
+  /** `scram`: SASL/SCRAM listeners and ACLs (kafka-security.ts); default an open broker. */
+  readonly security?: KafkaSecurity;
 }
 
-export const defaultKafka = (): KafkaInstance => ({
+/** The project's broker; the secured one keeps its own data (its metadata holds the SCRAM users). */
+export const defaultKafka = (security: KafkaSecurity = 'none'): KafkaInstance => ({
   broker: '127.0.0.1:9092',
-  dataDir: join(ROOT, '.data', 'kafka'),
+  dataDir: join(ROOT, '.data', security === 'scram' ? 'kafka-scram' : 'kafka'),
   port: 9092,
   controllerPort: 9093,
+  security,
 });
+
+/**
+ * What the launcher hands a process it starts to connect as `principal`: its KAFKA_SASL_* on the
+ * project's secured broker, nothing on an open one.
+ */
+export function principalEnv(security: KafkaSecurity, principal: KafkaPrincipal): Record<string, string> {
+  return security === 'scram' ? saslEnv(saslFor(readCredentials(defaultKafka('scram').dataDir), principal)) : {};
+}
+
+/** The launcher's credentials on a secured broker it started (undefined for an open one). */
+export function adminSasl(k: KafkaInstance): KafkaSasl | undefined {
+  return k.security === 'scram' ? saslFor(readCredentials(k.dataDir), 'admin') : undefined;
+}
 
 const tail = (file: string, lines = 15): string => {
   if (!existsSync(file)) return '(no log)';
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 };
 
-export async function brokerAnswers(brokers: string[], timeoutMs = 3000): Promise<boolean> {
-  const bus = new KafkajsBus({ brokers, clientId: 'eplb-infra' });
+export async function brokerAnswers(brokers: string[], timeoutMs = 3000, sasl?: KafkaSasl): Promise<boolean> {
+  const bus = new KafkajsBus({ brokers, sasl, clientId: 'eplb-infra' });
   try {
     await bus.ping(timeoutMs);
     return true;
@@ -85,15 +105,21 @@ export function ensureKafkaJars(log: (s: string) => void): void {
 
 function writeConfig(k: KafkaInstance): string {
   mkdirSync(k.dataDir, { recursive: true });
+  const listeners =
+    k.security === 'scram'
+      ? securedListenerProps(ensureCredentials(k.dataDir), k.port, k.controllerPort)
+      : [
+          `listeners=PLAINTEXT://127.0.0.1:${k.port},CONTROLLER://127.0.0.1:${k.controllerPort}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${k.port}`,
+          'controller.listener.names=CONTROLLER',
+          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          'inter.broker.listener.name=PLAINTEXT',
+        ];
   const props = [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${k.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${k.port},CONTROLLER://127.0.0.1:${k.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${k.port}`,
-    'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    ...listeners,
     `log.dirs=${join(k.dataDir, 'data')}`,
     'num.partitions=1',
     'offsets.topic.replication.factor=1',
@@ -109,7 +135,8 @@ function writeConfig(k: KafkaInstance): string {
     'log.retention.hours=168',
   ].join('\n');
   const file = join(k.dataDir, 'server.properties');
-  writeFileSync(file, `${props}\n`);
+  // owner-only: a secured broker's file holds the passwords of its JAAS logins
+  writeFileSync(file, `${props}\n`, { mode: 0o600 });
   writeFileSync(
     join(k.dataDir, 'log4j2.properties'),
     [
@@ -158,11 +185,16 @@ export async function startKafka(k: KafkaInstance, log: (s: string) => void, tim
   await requireFreePort(k.port, 'Kafka client listener');
   await requireFreePort(k.controllerPort, 'Kafka controller listener');
   ensureKafkaJars(log);
+  const formatted = existsSync(join(k.dataDir, 'data', 'meta.properties'));
+  if (formatted && k.security === 'scram' && !hasCredentials(k.dataDir)) {
+    throw new InfraError(`Kafka data in ${k.dataDir} was formatted without SCRAM users; a secured broker needs a data directory of its own`);
+  }
   const config = writeConfig(k);
-  if (!existsSync(join(k.dataDir, 'data', 'meta.properties'))) {
+  if (!formatted) {
     const clusterId = randomBytes(16).toString('base64url');
     // `=` form: an id starting with '-' (1 in 64) would otherwise be read as an option
-    const fmt = spawnSync('java', java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config]), { encoding: 'utf8' });
+    const users = k.security === 'scram' ? scramFormatArgs(ensureCredentials(k.dataDir)) : [];
+    const fmt = spawnSync('java', java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config, ...users]), { encoding: 'utf8' });
     if (fmt.status !== 0) throw new InfraError(`Kafka storage format failed:\n${fmt.stdout}${fmt.stderr}`);
   }
   const out = openSync(join(k.dataDir, 'stdout.log'), 'a');
@@ -177,7 +209,7 @@ export async function startKafka(k: KafkaInstance, log: (s: string) => void, tim
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!alive(child.pid!)) throw new InfraError(`Kafka broker exited during start; last log lines:\n${tail(join(k.dataDir, 'stdout.log'))}\n${tail(join(k.dataDir, 'server.log'))}`);
-    if (await brokerAnswers([k.broker], 2000)) return;
+    if (await brokerAnswers([k.broker], 2000, adminSasl(k))) return;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new InfraError(`Kafka broker did not answer within ${timeoutMs / 1000}s; see ${join(k.dataDir, 'server.log')}`);

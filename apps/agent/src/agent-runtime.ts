@@ -1,4 +1,5 @@
 import { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, TOPICS, RolloutAckV1, agentSigningKey, parseRolloutCommand, signAgentMessage, signedWithOneOf } from '@eplb/contracts';
+import { agentGroup } from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
 import { sameRanks, type RolloutAck, type RolloutAgentCommand } from '@eplb/domain';
 import { ControlClient, ControlEndpoint } from '@eplb/messaging';
@@ -79,7 +80,7 @@ export class AgentRuntime {
   async start(): Promise<void> {
     this.producer = await this.o.bus.producer({ compression: 'none' });
     this.consumer = this.o.bus.consumer({
-      groupId: `${this.o.groupPrefix}-agent-${this.o.deployment}-${this.o.node}`,
+      groupId: agentGroup(this.o.groupPrefix, this.o.deployment, this.o.node),
       topics: [TOPICS.rolloutCommands],
       // a new agent acts on what is sent from now on; a restarted one resumes at its offsets
       fromBeginning: false,

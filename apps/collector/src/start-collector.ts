@@ -1,10 +1,10 @@
 import { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { topicSpecs } from '@eplb/contracts';
+import { CONSUMER_GROUPS, topicSpecsFor } from '@eplb/contracts';
 import { KafkaBatchTransport, MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { AppConfig, bootstrapHttpApp } from '@eplb/platform';
 import { CollectorModule } from './collector.module';
-import { COLLECTOR_GROUP, HeatIngestService } from './heat/heat-ingest.service';
+import { HeatIngestService } from './heat/heat-ingest.service';
 
 /** Starts the collector as a hybrid app (HTTP for health, Kafka batches for heat); used by main and tests. */
 export async function startCollector(config: AppConfig, logger: Logger, port = config.COLLECTOR_PORT): Promise<INestApplication> {
@@ -16,11 +16,12 @@ export async function startCollector(config: AppConfig, logger: Logger, port = c
     port,
     beforeListen: async (app) => {
       const bus = app.get<MessageBus>(MESSAGE_BUS);
-      await bus.ensureTopics(topicSpecs(config.KAFKA_HEAT_PARTITIONS));
+      // its own topics only: on a broker with ACLs the collector sees (and may create) no others
+      await bus.ensureTopics(topicSpecsFor('collector', config.KAFKA_HEAT_PARTITIONS));
       const ingest = app.get(HeatIngestService);
       const transport = new KafkaBatchTransport({
         bus,
-        groupId: `${config.KAFKA_GROUP_PREFIX}.${COLLECTOR_GROUP}`,
+        groupId: CONSUMER_GROUPS.collector(config.KAFKA_GROUP_PREFIX),
         fromBeginning: config.COLLECTOR_START_FROM === 'earliest',
         onAssignment: (assigned) => ingest.onAssignment(assigned),
       });

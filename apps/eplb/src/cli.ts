@@ -62,7 +62,7 @@ export function usage(): string {
     examples: ['eplb deployments list', 'eplb rollout status dsv3-a -o json', 'eplb events dsv3-a --correlation interval:dsv3-a:decode:42', 'eplb rollout start --help'],
     notes: [
       'Every verb prints a table or summary; -o json (or --json) prints the API\'s answer for scripts, -o yaml the same as YAML.\n"eplb <command> --help" and "eplb <command> <verb> --help" say more.',
-      'environment: EPLB_API_URL (default http://127.0.0.1:3000), EPLB_TOKEN (default the development operator token),\nKAFKA_BROKERS (heat publish)',
+      'environment: EPLB_API_URL (default http://127.0.0.1:3000), EPLB_TOKEN (default the development operator token),\nKAFKA_BROKERS and, on a broker that requires SASL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD (heat publish)',
       EXIT_CODES_HELP,
     ],
   });

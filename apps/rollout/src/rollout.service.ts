@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { topicSpecs } from '@eplb/contracts';
+import { topicSpecsFor } from '@eplb/contracts';
 import { RolloutState } from '@eplb/domain';
 import { MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { APP_CONFIG, AppConfig, LOGGER } from '@eplb/platform';
@@ -97,7 +97,7 @@ export class RolloutService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.bus.ensureTopics(topicSpecs(this.config.KAFKA_HEAT_PARTITIONS)).catch((e: Error) => this.logger.warn({ err: e.message }, 'ensureTopics'));
+    await this.bus.ensureTopics(topicSpecsFor('rollout', this.config.KAFKA_HEAT_PARTITIONS)).catch((e: Error) => this.logger.warn({ err: e.message }, 'ensureTopics'));
     await this.gateway.start((ack) => this.runner.receiveAck(ack));
     this.timers.push(setInterval(() => void this.poller.poll(), this.settings.ROLLOUT_POLL_MS));
     this.timers.push(setInterval(() => this.runner.tick(() => void this.poller.poll()), this.settings.ROLLOUT_TICK_MS));

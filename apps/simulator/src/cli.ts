@@ -2,6 +2,7 @@ import { assertShape, DeploymentShape } from '@eplb/domain';
 import { HeatPublisher, KafkajsBus, type HeatPublisherStats } from '@eplb/messaging';
 import { ApiClient } from '@eplb/api-client';
 import { UsageError } from '@eplb/cli';
+import type { KafkaSasl } from '@eplb/platform';
 import { shapeFromBody, shapeToBody } from '@eplb/contracts';
 import { findDeployment, registerDeployment } from './deployment-registration';
 import { parseSimArgs, SimOptions, USAGE } from './sim-options';
@@ -13,6 +14,8 @@ export interface CliEnv {
   readonly argv: readonly string[];
   readonly defaultToken: string;
   readonly defaultBrokers: () => readonly string[];
+  /** The worker principal's credentials on a broker that requires SASL (KAFKA_SASL_*). */
+  readonly kafkaSasl?: () => KafkaSasl | undefined;
   /** Postgres of the control plane, for `--map-source db`. */
   readonly defaultDatabaseUrl?: () => string;
   readonly signal: AbortSignal;
@@ -47,6 +50,7 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
     const brokers = o.brokers ?? env.defaultBrokers();
     bus = new KafkajsBus({
       brokers,
+      sasl: env.kafkaSasl?.(),
       clientId: `eplb-sim-${o.deployment}`,
       log: (level, message) => (level === 'error' || level === 'warn' ? env.stderr(`sim: ${message}`) : undefined),
     });

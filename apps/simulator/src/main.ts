@@ -3,7 +3,7 @@
  * `npm run sim -- --deployment ID ...`: a simulated MoE cluster publishing heat to Kafka.
  * Logic lives in cli.ts and its modules; this file wires the process: env, signals, exit code.
  */
-import { DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
+import { DEV_BOOTSTRAP_TOKEN, kafkaSasl, loadConfig } from '@eplb/platform';
 import { simulatorCli } from './cli';
 
 // kafkajs' one-time notice about its v2 default partitioner; keys are hashed consistently either way.
@@ -21,6 +21,7 @@ simulatorCli({
   argv: process.argv.slice(2),
   defaultToken: process.env.EPLB_TOKEN ?? process.env.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN,
   defaultBrokers: () => loadConfig().KAFKA_BROKERS,
+  kafkaSasl: () => kafkaSasl(loadConfig()),
   defaultDatabaseUrl: () => loadConfig().DATABASE_URL,
   signal: controller.signal,
   stdout: (line) => process.stdout.write(`${line}\n`),

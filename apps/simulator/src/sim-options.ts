@@ -22,7 +22,7 @@ export const SIM_OPTIONS = {
   seed: { type: 'string', value: 'N', help: 'PRNG seed (default 1)' },
   api: { type: 'string', value: 'URL', help: 'control-plane API (default http://127.0.0.1:3000)' },
   token: { type: 'string', value: 'T', help: 'API token (default EPLB_TOKEN, else the development operator token)' },
-  brokers: { type: 'string', value: 'LIST', help: 'Kafka brokers host:port,... (default KAFKA_BROKERS)' },
+  brokers: { type: 'string', value: 'LIST', help: 'Kafka brokers host:port,... (default KAFKA_BROKERS; KAFKA_SASL_* authenticate as the worker principal)' },
   'no-validate': { type: 'boolean', help: "skip the contract check per event (the simulator's events are well-formed by construction)" },
   'map-source': {
     type: 'string',

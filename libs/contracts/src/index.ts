@@ -11,3 +11,5 @@ export * from './http';
 export { parseMapFile, formatMapFile, convertMapFile } from './map-files/map-file';
 export { loopStatusKey, type LoopStatusEntry } from './rollout/loop-status';
 export { heatStream, intervalCorrelationId } from './events/correlation';
+export { CONSUMER_GROUPS, agentGroup, rolloutGroup } from './kafka/consumer-groups';
+export { KAFKA_ACCESS, KAFKA_PRINCIPALS, topicSpecsFor, type KafkaPrincipal, type KafkaGrants, type GroupGrant } from './kafka/kafka-access';

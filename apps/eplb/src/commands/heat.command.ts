@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseHeatEvent, TOPICS } from '@eplb/contracts';
 import { KafkajsBus } from '@eplb/messaging';
-import { loadConfig } from '@eplb/platform';
+import { kafkaSasl, loadConfig } from '@eplb/platform';
 import { CommandGroup, noMoreArguments, runGroup } from '../command-group';
 
 /**
@@ -32,8 +32,9 @@ export const HEAT: CommandGroup<void> = {
           if (!verdict.ok && !raw) throw new Error(`event ${i + 1}: ${verdict.reason}`);
           return { key: verdict.ok ? verdict.event.deployment : null, value: line };
         });
-        const brokers = args.string('brokers')?.split(',') ?? loadConfig().KAFKA_BROKERS;
-        const bus = new KafkajsBus({ brokers, clientId: 'eplb-cli' });
+        const config = loadConfig();
+        const brokers = args.string('brokers')?.split(',') ?? config.KAFKA_BROKERS;
+        const bus = new KafkajsBus({ brokers, sasl: kafkaSasl(config), clientId: 'eplb-cli' });
         try {
           const producer = await bus.producer();
           await producer.send(TOPICS.heat, messages);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AGENT_SIGNATURE_HEADER, parseRolloutAck, RolloutAckV1, RolloutCommandV1, SERVICE_SIGNATURES_HEADER, signForEach, TOPICS } from '@eplb/contracts';
+import { rolloutGroup } from '@eplb/contracts';
 import { RolloutAgentCommand, sameRanks } from '@eplb/domain';
 import { ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
 import { RolloutEventRepository } from '@eplb/persistence';
@@ -94,7 +95,7 @@ export class AgentGateway {
     // A group per instance, reading from the log end: every instance sees every ack and keeps
     // those of the deployments it holds; acks missed while down are recovered by resends.
     this.consumer = this.bus.consumer({
-      groupId: `${this.config.KAFKA_GROUP_PREFIX}-rollout-${this.instance.id}`,
+      groupId: rolloutGroup(this.config.KAFKA_GROUP_PREFIX, this.instance.id),
       topics: [TOPICS.rolloutAcks],
       fromBeginning: false,
       onAssignment: () => {

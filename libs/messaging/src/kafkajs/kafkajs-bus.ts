@@ -1,4 +1,5 @@
-import { Admin, Consumer, Kafka, logLevel, Producer, CompressionTypes, LogEntry } from 'kafkajs';
+import { Admin, Consumer, Kafka, logLevel, Producer, CompressionTypes, LogEntry, SASLOptions } from 'kafkajs';
+import type { KafkaSasl } from '@eplb/platform';
 import './request-queue-fix';
 import type {
   BatchHandler,
@@ -15,6 +16,8 @@ import type {
 export interface KafkajsBusOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** The principal to authenticate as (a broker run with SASL refuses clients without one). */
+  readonly sasl?: KafkaSasl;
   /** Where kafkajs' own log lines go (they are otherwise printed unstructured). */
   readonly log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: object) => void;
 }
@@ -33,6 +36,18 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
       },
     );
   });
+
+/** kafkajs types each mechanism as its own object; the config's one shape is narrowed here. */
+function kafkajsSasl({ mechanism, username, password }: KafkaSasl): SASLOptions {
+  switch (mechanism) {
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'plain':
+      return { mechanism, username, password };
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,6 +85,7 @@ export class KafkajsBus implements MessageBus {
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
+      ...(options.sasl ? { sasl: kafkajsSasl(options.sasl) } : {}),
       logLevel: logLevel.WARN,
       logCreator,
       retry: { initialRetryTime: 200, retries: 8 },
@@ -77,6 +93,7 @@ export class KafkajsBus implements MessageBus {
     this.probeKafka = new Kafka({
       clientId: `${options.clientId}-probe`,
       brokers: [...options.brokers],
+      ...(options.sasl ? { sasl: kafkajsSasl(options.sasl) } : {}),
       logLevel: logLevel.NOTHING,
       connectionTimeout: 1000,
       requestTimeout: 2000,

@@ -1,5 +1,5 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, LOGGER } from '@eplb/platform';
+import { APP_CONFIG, AppConfig, kafkaSasl, LOGGER } from '@eplb/platform';
 import type { Logger } from 'pino';
 import { KafkajsBus } from '../kafkajs/kafkajs-bus';
 import type { MessageBus } from '../message-bus';
@@ -25,6 +25,7 @@ export class KafkaCheck {
       useFactory: (config: AppConfig, logger: Logger): MessageBus =>
         new KafkajsBus({
           brokers: config.KAFKA_BROKERS,
+          sasl: kafkaSasl(config),
           clientId: `eplb-${(logger.bindings() as { app?: string }).app ?? 'app'}`,
           log: (level, message, extra) => logger[level](extra, message),
         }),

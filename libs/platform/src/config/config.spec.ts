@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_BOOTSTRAP_TOKEN, loadConfig } from './config';
+import { ConfigError, DEV_BOOTSTRAP_TOKEN, kafkaSasl, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('has local defaults for every setting', () => {
@@ -36,5 +36,15 @@ describe('loadConfig', () => {
   it('refuses to run in production without a bootstrap token', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('EPLB_BOOTSTRAP_TOKEN: required in production');
     expect(loadConfig({ NODE_ENV: 'production', EPLB_BOOTSTRAP_TOKEN: 'x'.repeat(32) }).EPLB_BOOTSTRAP_TOKEN).toBe('x'.repeat(32));
+  });
+
+  it('gives the Kafka client SASL credentials only when mechanism, user and password are all set', () => {
+    expect(kafkaSasl(loadConfig({}))).toBeUndefined();
+    const c = loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'worker', KAFKA_SASL_PASSWORD: 'pw' });
+    expect(kafkaSasl(c)).toEqual({ mechanism: 'scram-sha-512', username: 'worker', password: 'pw' });
+    expect(() => loadConfig({ KAFKA_SASL_USERNAME: 'worker' })).toThrow(
+      /KAFKA_SASL_MECHANISM: required with the other KAFKA_SASL_\* settings\n {2}KAFKA_SASL_PASSWORD: required/,
+    );
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'w', KAFKA_SASL_PASSWORD: 'p' })).toThrow('KAFKA_SASL_MECHANISM:');
   });
 });

@@ -5,6 +5,15 @@ import { z } from 'zod';
  * Local defaults match the machine the README describes (Postgres, Redis and a one-node Kafka on
  * loopback), so `npm start` needs no .env; production sets them explicitly.
  */
+/** What kafkajs (and librdkafka, as `sasl.mechanism` upper-cased) call the mechanisms we accept. */
+export const KAFKA_SASL_MECHANISMS = ['scram-sha-512', 'scram-sha-256', 'plain'] as const;
+
+export interface KafkaSasl {
+  readonly mechanism: (typeof KAFKA_SASL_MECHANISMS)[number];
+  readonly username: string;
+  readonly password: string;
+}
+
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
 export const configSchema = z.object({
@@ -19,6 +28,16 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1)),
   KAFKA_HEAT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
   KAFKA_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('eplb'),
+  /**
+   * The principal this process authenticates as on a broker that requires SASL (one per role:
+   * worker, collector, rollout, agent, api; the broker's ACLs say what each may do). All three or
+   * none: a client without them connects unauthenticated, which only an open broker accepts.
+   */
+  KAFKA_SASL_MECHANISM: z.enum(KAFKA_SASL_MECHANISMS).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** How the launcher (`npm run infra:up`) runs the broker it starts: open, or SASL/SCRAM with ACLs. */
+  KAFKA_SECURITY: z.enum(['none', 'scram']).default('none'),
   /** Where a consumer group without committed offsets starts: the whole retained topic, or only new events. */
   COLLECTOR_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   /** Days of episodes and rollups kept (daily partitions older than this are dropped hourly). */
@@ -36,6 +55,13 @@ export const configSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+}).superRefine((c, ctx) => {
+  const sasl = { KAFKA_SASL_MECHANISM: c.KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME: c.KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: c.KAFKA_SASL_PASSWORD };
+  const set = Object.values(sasl).filter((v) => v !== undefined).length;
+  if (set === 0 || set === 3) return;
+  for (const [name, value] of Object.entries(sasl)) {
+    if (value === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'required with the other KAFKA_SASL_* settings' });
+  }
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -44,6 +70,12 @@ export type AppConfig = z.infer<typeof configSchema>;
 export const DEV_BOOTSTRAP_TOKEN = 'eplb-dev-operator-token-change-me';
 
 export class ConfigError extends Error {}
+
+/** The Kafka client's SASL credentials, or undefined for an unauthenticated client. */
+export function kafkaSasl(config: AppConfig): KafkaSasl | undefined {
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = config;
+  return mechanism && username && password ? { mechanism, username, password } : undefined;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = configSchema.safeParse(env);
