@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { DeploymentListResponse, DeploymentResponse, deploymentIdSchema, shapeFromBody } from '@eplb/contracts';
+import { DeploymentListResponse, DeploymentResponse, deploymentIdSchema, deploymentShapeSchema, shapeFromBody } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
 import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
@@ -15,14 +15,7 @@ const positive = z.number().int().positive();
 
 const createBody = z.strictObject({
   id: deploymentIdSchema,
-  shape: z.strictObject({
-    layers: positive.max(1024),
-    experts: positive.max(4096),
-    ranks: positive.max(4096),
-    slotsPerRank: positive.max(1024),
-    nodes: positive.max(4096),
-    groups: positive.optional(),
-  }),
+  shape: deploymentShapeSchema,
   windows: z
     .strictObject({
       episodeSteps: positive.max(65536).default(16),
