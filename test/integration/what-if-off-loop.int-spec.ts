@@ -73,7 +73,7 @@ describe('what-if off the event loop', () => {
     expect(r.body.episodes).toEqual({ from: 0, to: EPISODES - 1, count: EPISODES });
     expect(['proposed', 'nothing']).toContain(r.body.status);
     expect(replies).toEqual(['healthz', 'healthz', 'healthz', 'what-if']);
-  });
+  }, 180_000);
 
   it('refuses a what-if past its time limit with a 422 problem naming the limit', async () => {
     const r = await http('POST', `${strict.url}/v1/deployments/${deployment}/what-if`, { token: OPERATOR, body: range });
