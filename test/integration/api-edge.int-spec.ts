@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
@@ -48,6 +49,47 @@ describe('API edge: tokens, roles, problem+json, OpenAPI', () => {
     expect(huge.status).toBe(413);
     expect(huge.contentType).toContain('application/problem+json');
     expect(huge.body).toMatchObject({ title: 'Payload too large', status: 413 });
+  });
+
+  it('refuses a body without a valid token before reading it', async () => {
+    // 16 MB announced, 10 bytes sent: the answer can only come before the body is read
+    const { port } = new URL(api.url);
+    for (const auth of ['', 'authorization: Bearer eplb_not-a-real-token\r\n']) {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+          if (text.includes('\r\n\r\n') && text.includes('}')) {
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.on('error', reject);
+        socket.write(`POST /v1/deployments HTTP/1.1\r\nhost: x\r\n${auth}content-type: application/json\r\ncontent-length: 16000000\r\n\r\n{"id": "x"`);
+      });
+      expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+      expect(reply).toContain('application/problem+json');
+    }
+  });
+
+  it('takes small bodies only, except where map files are posted', async () => {
+    const settings = await http('PATCH', `${api.url}/v1/deployments/${id}/settings`, { token: OPERATOR, body: { policy: 'x'.repeat(1024 * 1024) } });
+    expect(settings.status).toBe(413);
+    expect(settings.contentType).toContain('application/problem+json');
+    // a 1 MB map file still reaches the deployment's validation
+    const created = await http('POST', `${api.url}/v1/deployments`, {
+      token: OPERATOR,
+      body: { id: `big-${id}`, shape: { layers: 1, experts: 2, ranks: 2, slotsPerRank: 1, nodes: 1 }, initialMap: { format: 'eplb', document: { pad: 'x'.repeat(1024 * 1024) } } },
+    });
+    expect(created.status).toBe(400);
+  });
+
+  it('refuses a shape whose dimensions are each in range but multiply to 10⁹ slots, naming the cap', async () => {
+    const r = await http('POST', `${api.url}/v1/deployments`, { token: OPERATOR, body: { id, shape: { layers: 1024, experts: 1024, ranks: 4096, slotsPerRank: 1024, nodes: 1 } } });
+    expect(r.status).toBe(400);
+    expect(r.contentType).toContain('application/problem+json');
+    expect(r.body.errors).toEqual([{ field: 'body.shape', message: 'layers × ranks × slotsPerRank = 4294967296 physical slots, more than the 4194304 a deployment may have' }]);
   });
 
   it('answers 400 problem+json naming every invalid field', async () => {

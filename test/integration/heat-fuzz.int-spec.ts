@@ -80,6 +80,8 @@ describe('heat fuzz: malformed events never stop the collector nor get lost', ()
       (e) => JSON.stringify({ ...e, layerVersions: [1] }),
       (e) => JSON.stringify({ ...e, ts: new Date(Date.now() + 86_400_000).toISOString() }),
       (e) => JSON.stringify({ ...e, ts: 'not a time' }),
+      // older than the retention window: its day partition is dropped or about to be
+      (e) => JSON.stringify({ ...e, ts: pick(['0001-01-01T00:00:00.000Z', new Date(Date.now() - (config.HEAT_RETENTION_DAYS + 1) * 86_400_000).toISOString()]) }),
       (e) => JSON.stringify({ ...e, phase: pick(['warmup', '', 'DECODE', 3]) }),
       (e) => JSON.stringify({ ...e, v: pick([0, 2, '1', null]) }),
       (e) => JSON.stringify({ ...e, steps: 0 }),

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { ApiModule } from '../../apps/api/src/app.module';
+import { configureApiBodyParser } from '../../apps/api/src/body-parser';
 import { startCollector } from '../../apps/collector/src/start-collector';
 import { AppConfig, bootstrapHttpApp, createLogger } from '@eplb/platform';
 
@@ -15,10 +16,18 @@ const running = (app: INestApplication): RunningApp => {
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
 };
 
-/** The real API app on an ephemeral port. */
+/** The real API app on an ephemeral port, with its body parsers as main.ts sets them up. */
 export async function startApi(config: AppConfig): Promise<RunningApp> {
   const logger = createLogger('api', config.LOG_LEVEL);
-  const app = await bootstrapHttpApp({ name: 'api', module: ApiModule.forRoot(config, logger), logger, host: '127.0.0.1', port: 0, docs: { title: 'test', description: 'test' } });
+  const app = await bootstrapHttpApp({
+    name: 'api',
+    module: ApiModule.forRoot(config, logger),
+    logger,
+    host: '127.0.0.1',
+    port: 0,
+    docs: { title: 'test', description: 'test' },
+    beforeListen: configureApiBodyParser,
+  });
   return running(app);
 }
 

@@ -22,7 +22,7 @@ describe('EventBuilder', () => {
     expect(events).toHaveLength(4);
     for (const e of events) {
       expect(heatEventV1Schema.parse(e)).toEqual(e);
-      expect(checkAgainstDeployment(e, { numLayers: 3, numRanks: 4, slotsPerRank: 3, latestMapVersion: 1 }, Date.parse(e.ts))).toBeNull();
+      expect(checkAgainstDeployment(e, { numLayers: 3, numRanks: 4, slotsPerRank: 3, latestMapVersion: 1 }, Date.parse(e.ts), 30)).toBeNull();
       expect(e).toMatchObject({ deployment: 'sim-a', step: 1000, steps: 1, mapVersion: 1, layerVersions: null, ts: '2026-11-23T06:00:00.000Z' });
       for (let l = 0; l < 3; l++) expect(e.load[l]).toEqual(Array.from(step.slots.subarray(l * 12 + e.rank * 3, l * 12 + e.rank * 3 + 3)));
     }

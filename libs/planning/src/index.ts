@@ -2,3 +2,4 @@
 export { PolicyRunner, toHeat, type PolicyRunOutcome } from './policy-runner';
 export { ProposalDecisions } from './proposal-decisions';
 export { PlanningModule } from './planning.module';
+export { ProposalTimeLimitError } from './proposal-thread/propose-in-thread';

@@ -1,5 +1,6 @@
-import { HeatEpisodes, propose, Proposal } from '@eplb/domain';
+import { HeatEpisodes, propose, Proposal, ProposalSettings } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, HeatWindowRepository, PolicySettings, shapeOf, StoredEpisode } from '@eplb/persistence';
+import { proposeInThread } from './proposal-thread/propose-in-thread';
 
 /** Stored episodes as the policies read them: episodes × layers × logical experts. */
 export function toHeat(d: DeploymentRecord, episodes: readonly StoredEpisode[]): HeatEpisodes {
@@ -13,6 +14,22 @@ export interface PolicyRunOutcome {
   readonly episodes: { readonly from: number; readonly to: number; readonly count: number };
   readonly runMs: number;
 }
+
+const proposalSettings = (settings: PolicySettings, excludeRanks: readonly number[]): ProposalSettings => ({
+  policy: settings.policy,
+  threshold: settings.threshold,
+  minGain: settings.minGain,
+  maxTransfers: settings.maxTransfers,
+  expertBytes: settings.expertBytes,
+  ...(excludeRanks.length ? { excludeRanks } : {}),
+});
+
+const outcome = (proposal: Proposal, mapVersion: number, episodes: readonly StoredEpisode[], runMs: number): PolicyRunOutcome => ({
+  proposal,
+  baseMapVersion: mapVersion,
+  episodes: { from: episodes[0].episode, to: episodes[episodes.length - 1].episode, count: episodes.length },
+  runMs,
+});
 
 /**
  * Runs a policy on stored heat against a stored map version: what the scheduler does on each
@@ -36,23 +53,28 @@ export class PolicyRunner {
     settings: PolicySettings,
     excludeRanks: readonly number[] = [],
   ): Promise<PolicyRunOutcome> {
+    const current = await this.currentMap(d, mapVersion);
+    const started = performance.now();
+    const proposal = propose(shapeOf(d), toHeat(d, episodes), current, proposalSettings(settings, excludeRanks));
+    return outcome(proposal, mapVersion, episodes, performance.now() - started);
+  }
+
+  /**
+   * The same run on a thread of its own (proposeInThread), stopped after `timeLimitMs`: for a
+   * process that must keep answering while a policy runs (the API's what-if). The episodes' load
+   * vectors move to the thread: the caller must not read them afterwards.
+   */
+  async runInThread(d: DeploymentRecord, episodes: readonly StoredEpisode[], mapVersion: number, settings: PolicySettings, timeLimitMs: number): Promise<PolicyRunOutcome> {
+    const current = await this.currentMap(d, mapVersion);
+    const started = performance.now();
+    const proposal = await proposeInThread({ shape: shapeOf(d), loads: episodes.map((e) => e.logicalLoad), current, settings: proposalSettings(settings, []) }, timeLimitMs);
+    return outcome(proposal, mapVersion, episodes, performance.now() - started);
+  }
+
+  private async currentMap(d: DeploymentRecord, mapVersion: number): Promise<number[][]> {
     const current = await this.deployments.mapVersion(d.id, mapVersion);
     if (!current) throw new Error(`map version ${mapVersion} of ${d.id} does not exist`);
-    const started = performance.now();
-    const proposal = propose(shapeOf(d), toHeat(d, episodes), current, {
-      policy: settings.policy,
-      threshold: settings.threshold,
-      minGain: settings.minGain,
-      maxTransfers: settings.maxTransfers,
-      expertBytes: settings.expertBytes,
-      ...(excludeRanks.length ? { excludeRanks } : {}),
-    });
-    return {
-      proposal,
-      baseMapVersion: mapVersion,
-      episodes: { from: episodes[0].episode, to: episodes[episodes.length - 1].episode, count: episodes.length },
-      runMs: performance.now() - started,
-    };
+    return current;
   }
 
   /** The episodes of the newest sealed interval of a phase, or null when none is sealed yet. */

@@ -2,11 +2,9 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiTokenRepository, Role } from '@eplb/persistence';
 import { IS_PUBLIC, PROBLEM_TYPES, ProblemError } from '@eplb/platform';
+import { authenticate } from './bearer-token';
 import { ROLES_KEY } from './roles.decorator';
 import type { AuthedRequest } from './request-context';
-
-const unauthenticated = (detail: string) =>
-  new ProblemError({ type: PROBLEM_TYPES.unauthenticated, title: 'Unauthenticated', status: 401, detail });
 
 /** Bearer-token authentication and role check for every route (default: refuse). */
 @Injectable()
@@ -21,12 +19,8 @@ export class TokenGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
-    const header = req.headers.authorization;
-    if (!header) throw unauthenticated('missing Authorization: Bearer <token>');
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw unauthenticated('Authorization must be "Bearer <token>"');
-    const principal = await this.tokens.findActive(match[1]);
-    if (!principal) throw unauthenticated('unknown or revoked token');
+    // a request with a body was authenticated before its body was read (authenticateBeforeBody)
+    const principal = req.principal ?? (await authenticate(req.headers, this.tokens));
     req.principal = principal;
     if (!roles || !roles.includes(principal.role)) {
       throw new ProblemError({

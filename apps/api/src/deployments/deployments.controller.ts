@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { DeploymentListResponse, DeploymentResponse, deploymentIdSchema, shapeFromBody } from '@eplb/contracts';
+import { DeploymentListResponse, DeploymentResponse, deploymentIdSchema, deploymentShapeSchema, shapeFromBody } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
-import { ZodPipe } from '@eplb/platform';
+import { ZodPipe, ZodQuery } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { policySettings } from '../policy/settings.schema';
 import { Roles } from '../auth/roles.decorator';
@@ -15,14 +15,7 @@ const positive = z.number().int().positive();
 
 const createBody = z.strictObject({
   id: deploymentIdSchema,
-  shape: z.strictObject({
-    layers: positive.max(1024),
-    experts: positive.max(4096),
-    ranks: positive.max(4096),
-    slotsPerRank: positive.max(1024),
-    nodes: positive.max(4096),
-    groups: positive.optional(),
-  }),
+  shape: deploymentShapeSchema,
   windows: z
     .strictObject({
       episodeSteps: positive.max(65536).default(16),
@@ -73,7 +66,7 @@ export class DeploymentsController {
   @Get()
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'List deployments (keyset pagination by id)' })
-  list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<DeploymentListResponse> {
+  list(@ZodQuery(listQuery) q: z.infer<typeof listQuery>): Promise<DeploymentListResponse> {
     return this.listDeployments.execute(q.limit, q.after);
   }
 

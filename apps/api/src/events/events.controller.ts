@@ -1,8 +1,8 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { AuditEventsResponse, deploymentIdSchema } from '@eplb/contracts';
-import { ZodPipe } from '@eplb/platform';
+import { ZodPipe, ZodQuery } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
 import { ListEventsUseCase } from './list-events.use-case';
 
@@ -41,7 +41,7 @@ export class EventsController {
     summary:
       "The deployment's events, newest first (order=asc&cursor=ID to follow): filter by type (and `exclude` types) and actor (comma-separated, `prefix*`), correlation id (one chain of custody: interval → run → map version → rollout → layer commits → gate → outcome), from/to (ISO-8601); paged by cursor",
   })
-  list(@Param('id', id) dep: string, @Query(new ZodPipe(eventsQuery, 'query')) q: z.infer<typeof eventsQuery>): Promise<AuditEventsResponse> {
+  list(@Param('id', id) dep: string, @ZodQuery(eventsQuery) q: z.infer<typeof eventsQuery>): Promise<AuditEventsResponse> {
     return this.listEvents.execute(dep, {
       ...(q.type ? { types: q.type } : {}),
       ...(q.exclude ? { excludeTypes: q.exclude } : {}),

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { HeatFile } from '@eplb/contracts';
 import { DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
-import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
+import { HeatRange, RESOLUTIONS } from './heat-range';
 import { HeatmapUseCase } from './heatmap.use-case';
 
 export const MAX_EXPORT_EPISODES = 256;
@@ -18,7 +18,7 @@ export class HeatExportUseCase {
 
   /** `layer_id,expert_id,count` summed over the range (what vLLM-style tooling reads). */
   async csv(r: HeatRange, asked: (typeof RESOLUTIONS)[number]): Promise<string> {
-    const map = await this.heatmap.layers(r, pickResolution(r, asked));
+    const map = await this.heatmap.layers(r, asked);
     const lines = ['layer_id,expert_id,count'];
     map.counts.forEach((row, l) => row.forEach((c, e) => lines.push(`${l},${e},${c}`)));
     return `${lines.join('\n')}\n`;

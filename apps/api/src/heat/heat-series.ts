@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HeatWindowRepository } from '@eplb/persistence';
-import { HeatRange, Resolution } from './heat-range';
+import { HeatRange, pickResolution, Resolution, RESOLUTIONS } from './heat-range';
+import { checkReadBudget, MAX_HEAT_READ_CELLS, overReadBudget, withinReadBudget } from './heat-read-budget';
 
 /** One time bucket of one layer: logical loads and the per-episode imbalance of its episodes. */
 export interface LayerBucket {
@@ -12,42 +13,76 @@ export interface LayerBucket {
   readonly imbalanceMax: number;
 }
 
-/** Max episodes read for an episode-resolution query; coarser resolutions serve longer ranges. */
-export const MAX_EPISODES = 20_000;
+/** The first buckets of a range and where the next page starts (null: the range is read). */
+export interface SeriesPage {
+  readonly buckets: LayerBucket[];
+  readonly nextMs: number | null;
+}
+
+const BUCKET_MS = { minute: 60_000, hour: 3_600_000 } as const;
+const COARSER: Record<Resolution, Resolution | null> = { episode: 'minute', minute: 'hour', hour: null };
+
+/** Rollup buckets that start in [from, to): buckets are aligned to their resolution. */
+const bucketsSpanned = (r: HeatRange, res: 'minute' | 'hour') => Math.ceil(r.toMs / BUCKET_MS[res]) - Math.ceil(r.fromMs / BUCKET_MS[res]);
 
 /**
  * Reads heat as per-layer time buckets at a resolution, from episodes or from rollups, so every
- * analyst view is one fold over the same shape of data.
+ * analyst view is one fold over the same shape of data. Every read stays within the read budget
+ * (heat-read-budget.ts) and is bounded in SQL: a whole range is sized before it is read, a page
+ * reads only its buckets.
  */
 @Injectable()
 export class HeatSeries {
   constructor(private readonly windows: HeatWindowRepository) {}
 
-  async buckets(r: HeatRange, resolution: Resolution, layer?: number): Promise<LayerBucket[]> {
-    if (resolution !== 'episode') {
-      return this.windows.rollups(r.deployment.id, r.phase, resolution, { fromMs: r.fromMs, toMs: r.toMs, layer });
+  /**
+   * Every bucket of the range, for folds over all of it (sums, top-k), of all layers or `layer`.
+   * `auto` takes the coarser resolution when the finer one exceeds the budget; an explicit one
+   * that does is refused.
+   */
+  async whole(r: HeatRange, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<{ resolution: Resolution; buckets: LayerBucket[] }> {
+    const { numLayers: L, numExperts: E } = r.deployment;
+    const layers = layer === undefined ? L : 1;
+    for (let res: Resolution | null = pickResolution(r, asked); res; res = asked === 'auto' ? COARSER[res] : null) {
+      if (res === 'episode') {
+        const fits = Math.floor(MAX_HEAT_READ_CELLS / (layers * E));
+        const episodes = await this.windows.countEpisodes(r.deployment.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, atMost: fits + 1 });
+        if (withinReadBudget(episodes * layers * E)) return { resolution: res, buckets: (await this.page(r, res, { layer, limit: fits, withLoads: true })).buckets };
+        if (asked !== 'auto') throw overReadBudget('query.resolution', `more than ${fits} episodes × ${layers} layers × ${E} experts`, episodes * layers * E);
+        continue;
+      }
+      const cells = bucketsSpanned(r, res) * layers * E;
+      if (withinReadBudget(cells)) {
+        return { resolution: res, buckets: await this.windows.rollups(r.deployment.id, r.phase, res, { fromMs: r.fromMs, toMs: r.toMs, layer }) };
+      }
+      if (asked !== 'auto' || COARSER[res] === null) throw overReadBudget('query.resolution', `${bucketsSpanned(r, res)} ${res} buckets × ${layers} layers × ${E} experts`, cells);
     }
-    const E = r.deployment.numExperts;
-    const out: LayerBucket[] = [];
-    let after = -1;
-    for (;;) {
-      const page = await this.windows.episodes(r.deployment.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, afterEpisode: after, limit: 500 });
-      for (const e of page) {
-        for (let l = 0; l < r.deployment.numLayers; l++) {
-          if (layer !== undefined && l !== layer) continue;
-          out.push({
-            layer: l,
-            bucketMs: e.startedAt.getTime(),
-            logical: e.logicalLoad.subarray(l * E, (l + 1) * E),
-            episodes: 1,
-            imbalanceSum: e.imbalance[l],
-            imbalanceMax: e.imbalance[l],
-          });
+    throw new Error('unreachable: the hour resolution either fits or is refused');
+  }
+
+  /**
+   * The first `limit` buckets of the range (all layers, or `layer`), and the start of the next;
+   * `withLoads: false` reads the imbalance figures only.
+   */
+  async page(r: HeatRange, resolution: Resolution, q: { layer?: number; limit: number; withLoads: boolean }): Promise<SeriesPage> {
+    const { numLayers: L, numExperts: E } = r.deployment;
+    const layers = q.layer === undefined ? L : 1;
+    checkReadBudget('query.limit', `${q.limit} buckets × ${layers} layers × ${q.withLoads ? `${E} experts` : '2 figures'}`, q.limit * layers * (q.withLoads ? E : 2));
+    if (resolution === 'episode') {
+      const rows = await this.windows.episodeSeries(r.deployment.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, limit: q.limit + 1, withLoads: q.withLoads, layer: q.layer, numExperts: E });
+      const buckets: LayerBucket[] = [];
+      for (const e of rows.slice(0, q.limit)) {
+        for (let l = 0; l < L; l++) {
+          if (q.layer !== undefined && l !== q.layer) continue;
+          const logical = !e.logical ? new Float64Array(0) : q.layer !== undefined ? e.logical : e.logical.subarray(l * E, (l + 1) * E);
+          buckets.push({ layer: l, bucketMs: e.startedAt.getTime(), logical, episodes: 1, imbalanceSum: e.imbalance[l], imbalanceMax: e.imbalance[l] });
         }
       }
-      if (page.length < 500 || out.length >= MAX_EPISODES * (layer === undefined ? r.deployment.numLayers : 1)) break;
-      after = page[page.length - 1].episode;
+      return { buckets, nextMs: rows.length > q.limit ? rows[q.limit].startedAt.getTime() : null };
     }
-    return out;
+    const starts = await this.windows.rollupBucketStarts(r.deployment.id, r.phase, resolution, { fromMs: r.fromMs, toMs: r.toMs, layer: q.layer ?? 0, limit: q.limit + 1 });
+    const nextMs = starts.length > q.limit ? starts[q.limit] : null;
+    const buckets = starts.length === 0 ? [] : await this.windows.rollups(r.deployment.id, r.phase, resolution, { fromMs: r.fromMs, toMs: nextMs ?? r.toMs, layer: q.layer, withLoads: q.withLoads });
+    return { buckets, nextMs };
   }
 }

@@ -1,8 +1,8 @@
-import { Controller, Get, Header, Param, Query } from '@nestjs/common';
+import { Controller, Get, Header, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { deploymentIdSchema, EpisodeListResponse, HeatFile, ImbalanceTrend, LayersHeatmap, LayerTimeHeatmap, TopExpertsResponse } from '@eplb/contracts';
-import { ZodPipe } from '@eplb/platform';
+import { ZodPipe, ZodQuery } from '@eplb/platform';
 import { Roles } from '../auth/roles.decorator';
 import { HeatExportUseCase, MAX_EXPORT_EPISODES } from './heat-export.use-case';
 import { HeatRangeResolver, rangeQuery, RESOLUTIONS } from './heat-range';
@@ -46,26 +46,26 @@ export class HeatController {
 
   @Get('episodes')
   @ApiOperation({ summary: 'Stored episodes: imbalance per layer under the map in force, missing ranks, optionally logical loads' })
-  async episodes(@Param('id', id) dep: string, @Query(new ZodPipe(episodesQuery, 'query')) q: z.infer<typeof episodesQuery>): Promise<EpisodeListResponse> {
+  async episodes(@Param('id', id) dep: string, @ZodQuery(episodesQuery) q: z.infer<typeof episodesQuery>): Promise<EpisodeListResponse> {
     return this.listEpisodes.execute(await this.ranges.resolve(dep, q), q);
   }
 
   @Get('heatmap')
   @ApiOperation({ summary: 'Heatmap: layers × experts summed over the range, or with `layer`, that layer × experts × time' })
-  async heatmap(@Param('id', id) dep: string, @Query(new ZodPipe(heatmapQuery, 'query')) q: z.infer<typeof heatmapQuery>): Promise<LayersHeatmap | LayerTimeHeatmap> {
+  async heatmap(@Param('id', id) dep: string, @ZodQuery(heatmapQuery) q: z.infer<typeof heatmapQuery>): Promise<LayersHeatmap | LayerTimeHeatmap> {
     const range = await this.ranges.resolve(dep, q);
     return q.layer === undefined ? this.heatmaps.layers(range, q.resolution) : this.heatmaps.layerOverTime(range, q.layer, q.resolution, q.limit, q.encoding);
   }
 
   @Get('top')
   @ApiOperation({ summary: 'The k hottest logical experts over the range (per layer share)' })
-  async hottest(@Param('id', id) dep: string, @Query(new ZodPipe(topQuery, 'query')) q: z.infer<typeof topQuery>): Promise<TopExpertsResponse> {
+  async hottest(@Param('id', id) dep: string, @ZodQuery(topQuery) q: z.infer<typeof topQuery>): Promise<TopExpertsResponse> {
     return this.top.execute(await this.ranges.resolve(dep, q), q.k, q.resolution, q.layer);
   }
 
   @Get('imbalance')
   @ApiOperation({ summary: 'Imbalance trend per layer (max/mean rank load under the map in force)' })
-  async imbalance(@Param('id', id) dep: string, @Query(new ZodPipe(trendQuery, 'query')) q: z.infer<typeof trendQuery>): Promise<ImbalanceTrend> {
+  async imbalance(@Param('id', id) dep: string, @ZodQuery(trendQuery) q: z.infer<typeof trendQuery>): Promise<ImbalanceTrend> {
     return this.trend.execute(await this.ranges.resolve(dep, q), q.resolution, q.limit);
   }
 
@@ -73,13 +73,13 @@ export class HeatController {
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @ApiProduces('text/csv')
   @ApiOperation({ summary: 'CSV `layer_id,expert_id,count` summed over the range' })
-  async csv(@Param('id', id) dep: string, @Query(new ZodPipe(csvQuery, 'query')) q: z.infer<typeof csvQuery>): Promise<string> {
+  async csv(@Param('id', id) dep: string, @ZodQuery(csvQuery) q: z.infer<typeof csvQuery>): Promise<string> {
     return this.exports.csv(await this.ranges.resolve(dep, q), q.resolution);
   }
 
   @Get('export/heat-file')
   @ApiOperation({ summary: 'The range as a heat file (the `eplb plan --input` format) with the current map, for `eplb plan --input`' })
-  async heatFile(@Param('id', id) dep: string, @Query(new ZodPipe(heatFileQuery, 'query')) q: z.infer<typeof heatFileQuery>): Promise<HeatFile> {
+  async heatFile(@Param('id', id) dep: string, @ZodQuery(heatFileQuery) q: z.infer<typeof heatFileQuery>): Promise<HeatFile> {
     return this.exports.heatFile(await this.ranges.resolve(dep, q), q.episodes);
   }
 }

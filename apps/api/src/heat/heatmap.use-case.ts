@@ -3,6 +3,7 @@ import type { LayersHeatmap, LayerTimeHeatmap } from '@eplb/contracts';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { validationProblem } from '@eplb/platform';
 import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
+import { checkReadBudget } from './heat-read-budget';
 import { HeatSeries } from './heat-series';
 
 /** Bucket rows a single response may carry (a week of minutes is 10,080). */
@@ -17,10 +18,10 @@ export class HeatmapUseCase {
 
   /** layers × experts, summed over the range. */
   async layers(r: HeatRange, asked: (typeof RESOLUTIONS)[number]): Promise<LayersHeatmap> {
-    const resolution = pickResolution(r, asked);
     const { numLayers: L, numExperts: E } = r.deployment;
     const sums = Array.from({ length: L }, () => new Float64Array(E));
-    for (const b of await this.series.buckets(r, resolution)) {
+    const { resolution, buckets } = await this.series.whole(r, asked);
+    for (const b of buckets) {
       const row = sums[b.layer];
       for (let e = 0; e < E; e++) row[e] += b.logical[e];
     }
@@ -39,6 +40,7 @@ export class HeatmapUseCase {
     if (layer >= r.deployment.numLayers) throw validationProblem([{ field: 'query.layer', message: `must be below ${r.deployment.numLayers}` }]);
     const resolution = pickResolution(r, asked);
     if (encoding === 'f32' && resolution !== 'episode') {
+      checkReadBudget('query.limit', `${limit} buckets × ${r.deployment.numExperts} experts`, limit * r.deployment.numExperts);
       const { bucketMs, bytes } = await this.windows.rollupBytes(r.deployment.id, r.phase, resolution, { fromMs: r.fromMs, toMs: r.toMs, layer, limit: limit + 1 });
       const more = bucketMs.length > limit;
       return {
@@ -52,9 +54,9 @@ export class HeatmapUseCase {
         next: more ? new Date(bucketMs[limit]).toISOString() : null,
       };
     }
-    const rows = await this.series.buckets(r, resolution, layer);
+    const { buckets: page, nextMs } = await this.series.page(r, resolution, { layer, limit, withLoads: true });
+    const next = nextMs === null ? null : new Date(nextMs).toISOString();
     if (encoding === 'f32') {
-      const page = rows.slice(0, limit);
       const matrix = new Float32Array(page.length * r.deployment.numExperts);
       page.forEach((b, i) => matrix.set(b.logical, i * r.deployment.numExperts));
       return {
@@ -65,17 +67,16 @@ export class HeatmapUseCase {
         t: page.map((b) => new Date(b.bucketMs).toISOString()),
         experts: r.deployment.numExperts,
         f32: Buffer.from(matrix.buffer).toString('base64'),
-        next: rows.length > limit ? new Date(rows[limit].bucketMs).toISOString() : null,
+        next,
       };
     }
-    const page = rows.slice(0, limit);
     return {
       deployment: r.deployment.id,
       phase: r.phase,
       layer,
       resolution,
       buckets: page.map((b) => ({ t: new Date(b.bucketMs).toISOString(), counts: Array.from(b.logical) })),
-      next: rows.length > limit ? new Date(rows[limit].bucketMs).toISOString() : null,
+      next,
     };
   }
 }

@@ -11,7 +11,8 @@ export class ImbalanceTrendUseCase {
     const resolution = pickResolution(r, asked);
     const L = r.deployment.numLayers;
     const byTime = new Map<number, { episodes: number; sum: Float64Array; max: Float64Array }>();
-    for (const b of await this.series.buckets(r, resolution)) {
+    const { buckets: rows, nextMs } = await this.series.page(r, resolution, { limit, withLoads: false });
+    for (const b of rows) {
       let t = byTime.get(b.bucketMs);
       if (!t) byTime.set(b.bucketMs, (t = { episodes: 0, sum: new Float64Array(L), max: new Float64Array(L) }));
       t.sum[b.layer] += b.imbalanceSum;
@@ -20,13 +21,12 @@ export class ImbalanceTrendUseCase {
     }
     const buckets = [...byTime.entries()]
       .sort((a, b) => a[0] - b[0])
-      .slice(0, limit)
       .map(([ms, t]) => ({
         t: new Date(ms).toISOString(),
         episodes: t.episodes,
         mean: Array.from(t.sum, (s) => (t.episodes ? s / t.episodes : 1)),
         max: Array.from(t.max),
       }));
-    return { resolution, buckets, note: 'imbalance = max rank load / mean rank load (1 is perfect); vLLM balancedness = 1 / imbalance' };
+    return { resolution, buckets, next: nextMs === null ? null : new Date(nextMs).toISOString(), note: 'imbalance = max rank load / mean rank load (1 is perfect); vLLM balancedness = 1 / imbalance' };
   }
 }

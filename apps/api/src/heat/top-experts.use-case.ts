@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { HotExpert, TopExpertsResponse } from '@eplb/contracts';
-import { HeatRange, pickResolution, RESOLUTIONS } from './heat-range';
+import { HeatRange, RESOLUTIONS } from './heat-range';
 import { HeatSeries } from './heat-series';
 
 /** The k hottest (layer, logical expert) pairs over a range, optionally within one layer. */
@@ -9,10 +9,10 @@ export class TopExpertsUseCase {
   constructor(private readonly series: HeatSeries) {}
 
   async execute(r: HeatRange, k: number, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<TopExpertsResponse> {
-    const resolution = pickResolution(r, asked);
     const E = r.deployment.numExperts;
     const sums = new Map<number, Float64Array>();
-    for (const b of await this.series.buckets(r, resolution, layer)) {
+    const { resolution, buckets } = await this.series.whole(r, asked, layer);
+    for (const b of buckets) {
       let row = sums.get(b.layer);
       if (!row) sums.set(b.layer, (row = new Float64Array(E)));
       for (let e = 0; e < E; e++) row[e] += b.logical[e];

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { deploymentIdSchema, MapDiffResponse, MapVersionDetailResponse, MapVersionListResponse, MapVersionResponse } from '@eplb/contracts';
 import { MAP_FORMATS } from '@eplb/domain';
 import { EventMeta } from '@eplb/persistence';
-import { ZodPipe } from '@eplb/platform';
+import { ZodPipe, ZodQuery } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
 import { DiffMapVersionsUseCase } from './diff-map-versions.use-case';
@@ -45,7 +45,7 @@ export class MapsController {
   @Get()
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'Map versions, newest first: parent, created at/by, reason, source (initial, proposal, import)' })
-  list(@Param('id', id) dep: string, @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<MapVersionListResponse> {
+  list(@Param('id', id) dep: string, @ZodQuery(listQuery) q: z.infer<typeof listQuery>): Promise<MapVersionListResponse> {
     return this.listVersions.execute(dep, q.limit, q.before);
   }
 
@@ -66,7 +66,7 @@ export class MapsController {
   async get(
     @Param('id', id) dep: string,
     @Param('version', versionParam) v: number,
-    @Query(new ZodPipe(showQuery, 'query')) q: z.infer<typeof showQuery>,
+    @ZodQuery(showQuery) q: z.infer<typeof showQuery>,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MapVersionDetailResponse | string> {
     if (q.format === undefined) return this.getVersion.execute(dep, v);
@@ -78,7 +78,7 @@ export class MapsController {
   @Get(':version/diff')
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'Per layer: slots changed, transfers and bytes from `against` (default: the parent) to this version; totals' })
-  diff(@Param('id', id) dep: string, @Param('version', versionParam) v: number, @Query(new ZodPipe(diffQuery, 'query')) q: z.infer<typeof diffQuery>): Promise<MapDiffResponse> {
+  diff(@Param('id', id) dep: string, @Param('version', versionParam) v: number, @ZodQuery(diffQuery) q: z.infer<typeof diffQuery>): Promise<MapDiffResponse> {
     return this.diffVersions.execute(dep, v, q.against);
   }
 }

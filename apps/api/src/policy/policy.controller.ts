@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApprovalResponse, deploymentIdSchema, HEAT_PHASES, PolicyRunListResponse, PolicyRunResponse, RejectRunResponse, SettingsResponse, WhatIfResponse } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
 import { ProposalDecisions } from '@eplb/planning';
-import { ZodPipe } from '@eplb/platform';
+import { ZodPipe, ZodQuery } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
 import { Roles } from '../auth/roles.decorator';
 import { HeatRangeResolver } from '../heat/heat-range';
@@ -71,7 +71,7 @@ export class PolicyController {
   @Get('runs')
   @Roles('operator', 'analyst')
   @ApiOperation({ summary: 'Policy runs, newest first: proposals, "nothing worth deploying" decisions and failures' })
-  list(@Param('id', id) dep: string, @Query(new ZodPipe(runsQuery, 'query')) q: z.infer<typeof runsQuery>): Promise<PolicyRunListResponse> {
+  list(@Param('id', id) dep: string, @ZodQuery(runsQuery) q: z.infer<typeof runsQuery>): Promise<PolicyRunListResponse> {
     return this.runs.list(dep, q.limit, q.status);
   }
 

@@ -1,11 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { RebalancingResponse, ROLLOUT_EVENTS } from '@eplb/contracts';
-import { DeploymentRepository, DeploymentRolloutsReader } from '@eplb/persistence';
+import { RebalancingResponse } from '@eplb/contracts';
+import { DeploymentRepository, DeploymentRolloutsReader, FollowedDeploymentRollouts } from '@eplb/persistence';
 import { notFoundProblem } from '@eplb/platform';
 
-/** The rebalancing state of a deployment, from the rollouts read model (`rollouts:<deployment>`). */
+/**
+ * The rebalancing state of a deployment, from the rollouts read model (`rollouts:<deployment>`).
+ * Request routers poll this every second or so: each deployment's read model is followed, so a
+ * poll reads only the events appended since the last one, not the whole rollout history.
+ */
 @Injectable()
 export class RebalancingUseCase {
+  private readonly followed = new Map<string, FollowedDeploymentRollouts>();
+
   constructor(
     private readonly deployments: DeploymentRepository,
     private readonly rollouts: DeploymentRolloutsReader,
@@ -14,29 +20,26 @@ export class RebalancingUseCase {
   async execute(dep: string): Promise<RebalancingResponse> {
     const d = await this.deployments.find(dep);
     if (!d) throw notFoundProblem(`deployment ${dep} does not exist`);
-    const { view, events } = await this.rollouts.load(dep);
+    let follower = this.followed.get(dep);
+    if (!follower) this.followed.set(dep, (follower = this.rollouts.follow(dep)));
+    const view = await follower.refresh();
     const layerVersions = view.committedVersions(d.numLayers);
     const rid = view.active();
-    if (rid === null) {
+    const started = rid === null ? undefined : view.started.get(rid);
+    if (rid === null || !started) {
       return { deployment: dep, rebalancing: false, rolloutId: null, fromVersion: null, toVersion: null, layersCommitted: 0, layersTotal: 0, since: null, layerVersions };
     }
-    const started = events.find((e) => e.type === ROLLOUT_EVENTS.started && e.payload.rolloutId === rid)!;
-    const { fromVersion, toVersion } = view.started.get(rid)!;
-    const layers = Array.isArray(started.payload.layers) ? (started.payload.layers as number[]) : [];
-    // the last version each layer of this rollout was committed on
-    const last = new Map<number, number>();
-    for (const e of events) {
-      if (e.type === ROLLOUT_EVENTS.layerCommitted && e.payload.rolloutId === rid) last.set(Number(e.payload.layer), Number(e.payload.version));
-    }
+    const layers = started.layers ?? [];
     return {
       deployment: dep,
       rebalancing: true,
       rolloutId: rid,
-      fromVersion,
-      toVersion,
-      layersCommitted: layers.filter((l) => last.get(l) === toVersion).length,
+      fromVersion: started.fromVersion,
+      toVersion: started.toVersion,
+      // while a rollout runs only it commits layers: those of its layers on its target are its own
+      layersCommitted: layers.filter((l) => view.committed.get(l) === started.toVersion).length,
       layersTotal: layers.length,
-      since: started.occurredAt.toISOString(),
+      since: started.startedAt?.toISOString() ?? null,
       layerVersions,
     };
   }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ROLLOUT_CONTROL_ACTIONS, RolloutAccepted, RolloutControlAccepted, RolloutControlAction, RolloutDetailWithOutcome, RolloutListWithOutcomesResponse, deploymentIdSchema } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
@@ -70,6 +70,7 @@ export class RolloutsController {
   @HttpCode(202)
   @Roles('operator')
   @ApiOperation({ summary: 'pause | resume | abort | promote a rollout (accepted; applied by the rollout service)' })
+  @ApiParam({ name: 'action', enum: ROLLOUT_CONTROL_ACTIONS })
   @ApiBody({ schema: z.toJSONSchema(controlBody) as object })
   control(
     @Param('id', id) dep: string,

@@ -6,7 +6,7 @@ import { ClosedEpisode, EpisodeAccumulator, EpisodeStream, RankHeat } from '@epl
 import type { BatchResult, IncomingMessage, MessageBatch, MessageBus, MessageProducer } from '@eplb/messaging';
 import { MESSAGE_BUS } from '@eplb/messaging';
 import { HeatWindowRepository } from '@eplb/persistence';
-import { counter, LOGGER } from '@eplb/platform';
+import { APP_CONFIG, AppConfig, counter, LOGGER } from '@eplb/platform';
 import { CollectorDeployment, DeploymentCache } from './deployment-cache';
 import { observeHeatBatch, observeStoredEpisodes } from './heat-metrics';
 
@@ -58,6 +58,7 @@ export class HeatIngestService {
     private readonly cache: DeploymentCache,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Whether the consumer has joined its group (readiness): until then no heat is read. */
@@ -91,7 +92,7 @@ export class HeatIngestService {
       }
       const versions = new Set([e.mapVersion, ...(e.layerVersions ?? [])]);
       const deployment = await this.cache.get(e.deployment, Math.max(...versions));
-      const reason = deployment ? checkAgainstDeployment(e, deployment, now) : `deployment: ${e.deployment} is not registered`;
+      const reason = deployment ? checkAgainstDeployment(e, deployment, now, this.config.HEAT_RETENTION_DAYS) : `deployment: ${e.deployment} is not registered`;
       if (reason || !deployment) {
         rejected.push({ message, reason: reason ?? 'deployment: not registered' });
         continue;

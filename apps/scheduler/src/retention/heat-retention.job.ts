@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { heatRetentionCutoffMs } from '@eplb/contracts';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, LOGGER } from '@eplb/platform';
 import { PolicyQueue } from '../policy-queue';
@@ -27,7 +28,7 @@ export class HeatRetentionJob implements OnApplicationBootstrap {
   }
 
   async run(now = Date.now()): Promise<{ dropped: string[] }> {
-    const cutoff = new Date(now - this.config.HEAT_RETENTION_DAYS * 86_400_000);
+    const cutoff = new Date(heatRetentionCutoffMs(now, this.config.HEAT_RETENTION_DAYS));
     const dropped = await this.windows.dropPartitionsBefore(cutoff);
     if (dropped.length) this.logger.info({ dropped, cutoff: cutoff.toISOString() }, 'heat partitions dropped by retention');
     return { dropped };

@@ -22,12 +22,14 @@ const base = {
 const verdict = (over: Record<string, unknown>) => {
   const v = parseHeatEvent(JSON.stringify({ ...base, ...over }));
   if (!v.ok) return v.reason;
-  return checkAgainstDeployment(v.event, deployment, now) ?? 'ok';
+  return checkAgainstDeployment(v.event, deployment, now, 30) ?? 'ok';
 };
 
 describe('eplb.heat.v1', () => {
   it('accepts the example of docs/design.md', () => {
     expect(verdict({})).toBe('ok');
+    expect(verdict({ ts: '2026-10-24T06:00:00.000Z' })).toBe('ok');
+    expect(verdict({ ts: '2026-11-23T06:05:00.000Z' })).toBe('ok');
     expect(verdict({ layerVersions: [11, 12] })).toBe('ok');
   });
 
@@ -44,6 +46,8 @@ describe('eplb.heat.v1', () => {
     [{ layerVersions: [12] }, 'layerVersions: has 1 entries, expected 2'],
     [{ layerVersions: [12, 14] }, 'layerVersions.1: 14 is unknown for dsv3-a'],
     [{ ts: '2026-11-23T07:00:00.000Z' }, 'ts: 2026-11-23T07:00:00.000Z is more than 300s in the future'],
+    [{ ts: '2026-10-24T05:59:59.999Z' }, 'ts: 2026-10-24T05:59:59.999Z is older than the 30-day heat retention'],
+    [{ ts: '0001-01-01T00:00:00.000Z' }, 'ts: 0001-01-01T00:00:00.000Z is older than the 30-day heat retention'],
     [{ ts: 'yesterday' }, 'ts: Invalid ISO datetime'],
     [{ extra: 1 }, '(root): Unrecognized key: "extra"'],
     [{ deployment: 'DSV3 A' }, 'deployment: must be a deployment id (lowercase letters, digits, . _ -)'],
@@ -58,9 +62,10 @@ describe('eplb.heat.v1', () => {
     expect(parseHeatEvent('[]')).toMatchObject({ ok: false, reason: '(root): Invalid input: expected object, received array' });
   });
 
-  it('accepts a slightly early clock but not one far ahead', () => {
+  it('accepts a clock slightly ahead or behind within the retention window, nothing older', () => {
     expect(verdict({ ts: '2026-11-23T06:04:59.000Z' })).toBe('ok');
-    expect(verdict({ ts: '2020-01-01T00:00:00.000Z' })).toBe('ok');
+    expect(verdict({ ts: '2026-11-01T00:00:00.000Z' })).toBe('ok');
+    expect(verdict({ ts: '2020-01-01T00:00:00.000Z' })).toBe('ts: 2020-01-01T00:00:00.000Z is older than the 30-day heat retention');
   });
 
   it('accepts exactly what the schema accepts, on fuzzed events', () => {

@@ -42,6 +42,23 @@ export type HeatVerdict = { ok: true; event: HeatEventV1 } | { ok: false; reason
 /** Events stamped further ahead than this are rejected: a clock that wrong poisons windows. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The oldest instant heat is kept for: retention drops every daily partition wholly before it.
+ * Ingest refuses heat stamped before it too, so that no row lands in a partition retention is
+ * about to drop, or has dropped (such rows would sit in the default partition, never dropped).
+ */
+export const heatRetentionCutoffMs = (now: number, retentionDays: number): number => now - retentionDays * DAY_MS;
+
+/** Why a heat timestamp is outside [retention cut-off, now + skew], or null when inside. */
+export function heatTimeProblem(ts: string, now: number, retentionDays: number): string | null {
+  const ms = Date.parse(ts);
+  if (ms - now > MAX_CLOCK_SKEW_MS) return `ts: ${ts} is more than ${MAX_CLOCK_SKEW_MS / 1000}s in the future`;
+  if (ms < heatRetentionCutoffMs(now, retentionDays)) return `ts: ${ts} is older than the ${retentionDays}-day heat retention`;
+  return null;
+}
+
 const KEYS = new Set(['v', 'deployment', 'rank', 'step', 'steps', 'phase', 'mapVersion', 'layerVersions', 'ts', 'load']);
 const ISO_TS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 const isCount = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -88,8 +105,11 @@ export function parseHeatEvent(raw: Buffer | string | null): HeatVerdict {
   return parsed.success ? { ok: true, event: parsed.data } : { ok: false, reason: firstIssue(parsed.error) };
 }
 
-/** Shape and version checks that need the deployment; `now` is injected for testability. */
-export function checkAgainstDeployment(e: HeatEventV1, d: HeatDeploymentView, now: number): string | null {
+/**
+ * Shape and version checks that need the deployment, and the timestamp's bounds (`now` and the
+ * retention in days are injected: the collector reads them from its clock and config).
+ */
+export function checkAgainstDeployment(e: HeatEventV1, d: HeatDeploymentView, now: number, retentionDays: number): string | null {
   if (e.rank >= d.numRanks) return `rank: ${e.rank} is not a rank of ${e.deployment} (0..${d.numRanks - 1})`;
   if (e.load.length !== d.numLayers) return `load: has ${e.load.length} layers, expected ${d.numLayers}`;
   for (let l = 0; l < e.load.length; l++) {
@@ -107,7 +127,5 @@ export function checkAgainstDeployment(e: HeatEventV1, d: HeatDeploymentView, no
     const bad = e.layerVersions.findIndex((v) => v > d.latestMapVersion);
     if (bad >= 0) return `layerVersions.${bad}: ${e.layerVersions[bad]} is unknown for ${e.deployment}`;
   }
-  const ts = Date.parse(e.ts);
-  if (ts - now > MAX_CLOCK_SKEW_MS) return `ts: ${e.ts} is more than ${MAX_CLOCK_SKEW_MS / 1000}s in the future`;
-  return null;
+  return heatTimeProblem(e.ts, now, retentionDays);
 }

@@ -74,6 +74,8 @@ export interface ImbalanceTrend {
   resolution: string;
   /** per bucket and layer: mean and max of the per-episode imbalance (max/mean rank load) under the map in force */
   buckets: { t: string; episodes: number; mean: number[]; max: number[] }[];
+  /** pass as `from` to read on; null at the end */
+  next: string | null;
   /** same figure as vLLM's "balancedness" (mean/max), for users who compare */
   note: string;
 }

@@ -10,6 +10,16 @@ export interface RolloutStreamEvent {
   readonly actor: string;
   readonly reason: string;
   readonly correlationId: string;
+  /** When it was stored; absent where the reader reads no times (the rollout service's poll). */
+  readonly occurredAt?: Date;
+}
+
+/** A started rollout: its versions, and (when the start event was read with them) its layers and start time. */
+export interface StartedRollout {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly layers?: readonly number[];
+  readonly startedAt?: Date;
 }
 
 /** A rollout request as recorded: its event id, what was asked, and who asked why. */
@@ -44,7 +54,7 @@ export interface FinishedRollout {
 export class DeploymentRollouts {
   readonly requests = new Map<string, RolloutRequestRecord>();
   readonly rejected = new Map<string, string>();
-  readonly started = new Map<string, { fromVersion: number; toVersion: number }>();
+  readonly started = new Map<string, StartedRollout>();
   readonly finished = new Map<string, FinishedRollout>();
   readonly controls: RolloutControlRecord[] = [];
   readonly committed = new Map<number, number>();
@@ -70,7 +80,12 @@ export class DeploymentRollouts {
         this.rejected.set(p.rolloutId, String(p.why ?? e.reason));
         break;
       case ROLLOUT_EVENTS.started:
-        this.started.set(p.rolloutId, { fromVersion: p.fromVersion, toVersion: p.toVersion });
+        this.started.set(p.rolloutId, {
+          fromVersion: p.fromVersion,
+          toVersion: p.toVersion,
+          layers: Array.isArray(p.layers) ? (p.layers as number[]) : [],
+          ...(e.occurredAt ? { startedAt: e.occurredAt } : {}),
+        });
         break;
       case ROLLOUT_EVENTS.layerCommitted:
         this.committed.set(p.layer, p.version);

@@ -40,6 +40,9 @@ export class DeploymentRolloutsReader {
   }
 }
 
+/** Event ids below the cursor a follower reads again: transactions that took an id before the cursor may commit after it was read. */
+const REREAD_IDS = 500n;
+
 /** One deployment's read model, kept current by reading on from the last event folded. */
 export class FollowedDeploymentRollouts {
   readonly view: DeploymentRollouts;
@@ -53,11 +56,14 @@ export class FollowedDeploymentRollouts {
   }
 
   async refresh(): Promise<DeploymentRollouts> {
-    for (;;) {
-      const page = await readStream(this.ds.manager, deploymentRolloutsStream(this.view.deployment), this.cursor, 1000);
+    // Ids are handed out before commit, so a row may appear below the cursor later: re-read a
+    // window below it (the fold ignores ids it has seen), as FollowedRollouts does.
+    for (let after = BigInt(this.cursor) > REREAD_IDS ? (BigInt(this.cursor) - REREAD_IDS).toString() : '0'; ; ) {
+      const page = await readStream(this.ds.manager, deploymentRolloutsStream(this.view.deployment), after, 1000);
       for (const e of page) this.view.apply(e);
-      if (page.length > 0) this.cursor = page[page.length - 1].id;
+      if (page.length > 0 && BigInt(page[page.length - 1].id) > BigInt(this.cursor)) this.cursor = page[page.length - 1].id;
       if (page.length < 1000) return this.view;
+      after = page[page.length - 1].id;
     }
   }
 }
@@ -76,7 +82,7 @@ export class FollowedRollouts {
   async refresh(): Promise<ReadonlyMap<string, DeploymentRollouts>> {
     // Ids are handed out before commit, so a row may appear below the cursor later: re-read a
     // window below it (the fold ignores ids it has seen).
-    const from = BigInt(this.cursor) > 500n ? (BigInt(this.cursor) - 500n).toString() : '0';
+    const from = BigInt(this.cursor) > REREAD_IDS ? (BigInt(this.cursor) - REREAD_IDS).toString() : '0';
     for (let after = from; ; ) {
       const rows = await readStreamsWithPrefix(this.ds, DEPLOYMENT_ROLLOUTS_PREFIX, after, 2000);
       for (const r of rows) {

@@ -218,6 +218,47 @@ export class HeatWindowRepository {
     return rows.map(toEpisode);
   }
 
+  /**
+   * Episodes of a range in order, with only what the analyst views fold: the start, per-layer
+   * imbalance and (`withLoads`) logical loads — of one layer when `layer` is given, cut out in SQL
+   * so only that layer travels. `limit` bounds the rows; nothing else of the episode is read.
+   */
+  async episodeSeries(
+    deploymentId: string,
+    phase: string,
+    q: { fromMs: number; toMs: number; limit: number; withLoads: boolean; layer?: number; numExperts: number },
+  ): Promise<{ episode: number; startedAt: Date; imbalance: number[]; logical: Float64Array | null }[]> {
+    const E = q.numExperts;
+    const loads = !q.withLoads ? 'NULL' : q.layer === undefined ? 'logical_load' : 'substring(logical_load FROM $6::int * $7::int * 8 + 1 FOR $7::int * 8)';
+    const rows: { episode: string; started_at: Date; imbalance: number[]; logical_load: Buffer | null }[] = await this.ds.query(
+      `SELECT episode, started_at, imbalance, ${loads} AS logical_load FROM heat_episodes
+       WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 AND started_at < $4
+       ORDER BY episode LIMIT $5`,
+      [deploymentId, phase, new Date(q.fromMs), new Date(q.toMs), q.limit, ...(q.withLoads && q.layer !== undefined ? [q.layer, E] : [])],
+    );
+    return rows.map((r) => ({ episode: Number(r.episode), startedAt: r.started_at, imbalance: r.imbalance, logical: r.logical_load ? fromBytes(r.logical_load) : null }));
+  }
+
+  /** How many episodes start in a range, counted up to `atMost` (a bound, not a full count). */
+  async countEpisodes(deploymentId: string, phase: string, q: { fromMs: number; toMs: number; atMost: number }): Promise<number> {
+    const [row]: { n: number }[] = await this.ds.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 AND started_at < $4 LIMIT $5) e`,
+      [deploymentId, phase, new Date(q.fromMs), new Date(q.toMs), q.atMost],
+    );
+    return row.n;
+  }
+
+  /** The first `limit` rollup bucket starts of a range, in order (found on one layer's rows: every bucket has all layers). */
+  async rollupBucketStarts(deploymentId: string, phase: string, resolution: 'minute' | 'hour', q: { fromMs: number; toMs: number; layer: number; limit: number }): Promise<number[]> {
+    const rows: { bucket: Date }[] = await this.ds.query(
+      `SELECT bucket FROM heat_rollups
+       WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND layer = $4 AND bucket >= $5 AND bucket < $6
+       ORDER BY bucket LIMIT $7`,
+      [deploymentId, phase, resolution, q.layer, new Date(q.fromMs), new Date(q.toMs), q.limit],
+    );
+    return rows.map((r) => r.bucket.getTime());
+  }
+
   /** The newest `limit` episodes' missing ranks, newest first (a rank whose heat stopped is missing from each). */
   async newestMissingRanks(deploymentId: string, phase: string, limit: number): Promise<{ episode: number; missingRanks: number[] }[]> {
     const rows: { episode: string; missing_ranks: number[] }[] = await this.ds.query(
@@ -361,10 +402,11 @@ export class HeatWindowRepository {
     deploymentId: string,
     phase: string,
     resolution: 'minute' | 'hour',
-    q: { fromMs: number; toMs: number; layer?: number },
+    q: { fromMs: number; toMs: number; layer?: number; withLoads?: boolean },
   ): Promise<{ layer: number; bucketMs: number; logical: Float64Array; episodes: number; imbalanceSum: number; imbalanceMax: number }[]> {
+    // without loads (an imbalance trend), the vectors stay in the database
     const rows: { layer: number; bucket: Date; logical_load: Buffer; episodes: number; imbalance_sum: number; imbalance_max: number }[] = await this.ds.query(
-      `SELECT layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max FROM heat_rollups
+      `SELECT layer, bucket, ${q.withLoads === false ? "''::bytea AS logical_load" : 'logical_load'}, episodes, imbalance_sum, imbalance_max FROM heat_rollups
        WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND bucket >= $4 AND bucket < $5 ${q.layer !== undefined ? 'AND layer = $6' : ''}
        ORDER BY bucket, layer`,
       [deploymentId, phase, resolution, new Date(q.fromMs), new Date(q.toMs), ...(q.layer !== undefined ? [q.layer] : [])],

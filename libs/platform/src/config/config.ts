@@ -42,6 +42,8 @@ export const configSchema = z.object({
   COLLECTOR_START_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   /** Days of episodes and rollups kept (daily partitions older than this are dropped hourly). */
   HEAT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How long the API lets one what-if's policy run (on a thread of its own) before refusing it. */
+  WHAT_IF_TIME_LIMIT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
   API_PORT: port(3000),
   COLLECTOR_PORT: port(3001),
   SCHEDULER_PORT: port(3002),
