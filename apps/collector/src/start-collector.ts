@@ -4,7 +4,8 @@ import { topicSpecs } from '@eplb/contracts';
 import { KafkaBatchTransport, MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { AppConfig, bootstrapHttpApp } from '@eplb/platform';
 import { CollectorModule } from './collector.module';
-import { COLLECTOR_GROUP, HeatIngestService } from './heat/heat-ingest.service';
+import { COLLECTOR_GROUP } from './heat/collector-group';
+import { HeatIngestService } from './heat/heat-ingest.service';
 
 /** Starts the collector as a hybrid app (HTTP for health, Kafka batches for heat); used by main and tests. */
 export async function startCollector(config: AppConfig, logger: Logger, port = config.COLLECTOR_PORT): Promise<INestApplication> {
