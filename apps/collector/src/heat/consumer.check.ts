@@ -16,6 +16,7 @@ export class HeatConsumerCheck implements ReadinessCheck {
     private readonly deadLetters: HeatDeadLetters,
   ) {}
   async check(): Promise<void> {
+    if (this.ingest.consumerStopped) throw new Error(this.ingest.consumerStopped);
     if (!this.ingest.joined) throw new Error('the heat consumer has not joined its group yet');
     const trouble = this.ingest.storeFailing ?? this.deadLetters.failing;
     if (trouble) throw new Error(`${trouble} (retrying)`);

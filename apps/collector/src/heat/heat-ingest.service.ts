@@ -73,6 +73,13 @@ export class HeatIngestService {
   /** Why the last batch could not be stored, until one is; null when batches are stored. */
   storeFailing: string | null = null;
 
+  /** Why the Kafka client gave up on the heat consumer; null while it runs. */
+  consumerStopped: string | null = null;
+
+  onConsumerStopped(reason: Error): void {
+    this.consumerStopped = `the heat consumer stopped for good: ${reason.message}`;
+  }
+
   /** After a rebalance, forget state of partitions we no longer own: their new owner replays them. */
   onAssignment(assigned: Record<string, number[]>): void {
     this.joined = true;
