@@ -91,6 +91,10 @@ describe('rollout faults: service and agent processes', () => {
     ds = createDataSource(config.DATABASE_URL, 'eplb-test-rollout-faults');
     await ds.initialize();
     redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    // No API runs here to install the development operator token that agents in test mode dial
+    // with (and that test c signs its injected acks with): install it as the API would, so this
+    // file passes on a fresh database too, not only after a file that started the API.
+    await new ApiTokenRepository(ds).ensureBootstrap(OPERATOR);
     producer = await bus.producer({ compression: 'none' });
     await admin.connect();
     // every holdings report the agents send, from now on

@@ -26,6 +26,7 @@ import { RolloutLockRenewal } from './rollout-lock-renewal';
 import { RolloutReadinessCheck } from './rollout-readiness.check';
 import { loadRolloutSettings, ROLLOUT_SETTINGS, RolloutSettings } from './rollout-settings';
 import { RolloutStats } from './rollout-stats';
+import { RolloutLayerMetrics } from './driving/rollout-layer.metrics';
 import { RolloutService } from './rollout.service';
 
 /**
@@ -45,6 +46,7 @@ export class RolloutModule {
         { provide: ROLLOUT_SETTINGS, useValue: settings },
         RolloutInstance,
         RolloutStats,
+        RolloutLayerMetrics,
         {
           provide: RolloutLock,
           inject: [REDIS, RolloutInstance],

@@ -21,6 +21,8 @@ export interface IncomingMessage {
 export interface MessageBatch {
   readonly topic: string;
   readonly partition: number;
+  /** The partition's end when the batch was fetched (offset of the next message to be written), when the client knows it. */
+  readonly highWatermark?: string;
   readonly messages: readonly IncomingMessage[];
 }
 

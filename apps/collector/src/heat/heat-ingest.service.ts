@@ -8,6 +8,7 @@ import { HeatWindowRepository } from '@eplb/persistence';
 import { counter, LOGGER } from '@eplb/platform';
 import { CollectorDeployment, DeploymentCache } from './deployment-cache';
 import { HeatDeadLetters, Rejected } from './heat-dead-letters';
+import { observeHeatBatch, observeStoredEpisodes } from './heat-metrics';
 
 const heatEvents = counter('eplb_collector_heat_events_total', 'Heat events by outcome', ['outcome'] as const);
 const windows = counter('eplb_collector_windows_total', 'Episodes stored and intervals sealed', ['kind', 'closed_by'] as const);
@@ -156,9 +157,11 @@ export class HeatIngestService {
         stream.firstOffsets.delete(ep.episode);
         windows.inc({ kind: 'episode', closed_by: ep.closedBy });
       }
+      observeStoredEpisodes(stream.deployment.id, stream.episodes.phase, d.episodes);
     }
     rejected.push(...outcome.rejected);
     await this.deadLetters.send(rejected, ctx);
+    observeHeatBatch(batch, Date.now());
 
     heatEvents.inc({ outcome: 'counted' }, counted + outcome.merged);
     heatEvents.inc({ outcome: 'duplicate' }, duplicates + outcome.duplicates);

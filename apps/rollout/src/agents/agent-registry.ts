@@ -2,7 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { AgentRegistryEntry, agentRegistryKey, RolloutAckV1 } from '@eplb/contracts';
-import { LOGGER, REDIS } from '@eplb/platform';
+import { gauge, LOGGER, REDIS } from '@eplb/platform';
+
+/** A timestamp, not an age: Prometheus computes `time() - …` itself, and the figure needs no refresh while an agent is silent. */
+const lastSeenGauge = gauge('eplb_rollout_agent_last_seen_timestamp_seconds', 'When this instance last heard from the agent of a node (heartbeat, holdings, ack; either transport)', ['deployment', 'node'] as const);
 
 /** An agent's control-channel connection to this instance, as the registry records it (none: Kafka only). */
 export type AgentLink = { readonly open: boolean; readonly principal: string } | undefined;
@@ -33,7 +36,7 @@ export class AgentRegistry {
   /** An agent message from either transport: its sign of life, and what it says it holds. */
   heard(m: RolloutAckV1, link: AgentLink): void {
     const key = `${m.deployment}/${m.node}`;
-    this.lastSeen.set(key, Date.now());
+    this.seen(m.deployment, m.node);
     if (m.type === 'heartbeat' || m.type === 'holdings') this.lost.set(key, m.lostRanks ?? []);
     if (m.type === 'heartbeat') {
       this.register(m.deployment, m.node, m.ranks, link);
@@ -55,8 +58,14 @@ export class AgentRegistry {
 
   /** An agent connected on the control channel: heard from now. */
   connected(deployment: string, node: number, ranks: number[], link: AgentLink): void {
-    this.lastSeen.set(`${deployment}/${node}`, Date.now());
+    this.seen(deployment, node);
     this.register(deployment, node, ranks, link);
+  }
+
+  private seen(deployment: string, node: number): void {
+    const now = Date.now();
+    this.lastSeen.set(`${deployment}/${node}`, now);
+    lastSeenGauge.set({ deployment, node: String(node) }, now / 1000);
   }
 
   /** An agent's control connection closed: the registry says so at once. */

@@ -8,6 +8,7 @@ import { AgentGateway } from '../agents/agent-gateway';
 import { AnalysisGatePoller } from '../analysis-gate.poller';
 import { ROLLOUT_SERVICE_ACTOR, RolloutInstance } from '../rollout-instance';
 import { RolloutStats } from '../rollout-stats';
+import { RolloutLayerMetrics } from './rollout-layer.metrics';
 import { DeploymentDriver } from './deployment-driver';
 import { RolloutDrivers } from './rollout-drivers';
 import { machineRow, RolloutLog } from './rollout-log';
@@ -38,6 +39,7 @@ export class RolloutRunner {
     private readonly gate: AnalysisGatePoller,
     private readonly instance: RolloutInstance,
     private readonly stats: RolloutStats,
+    private readonly layerMetrics: RolloutLayerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -179,6 +181,7 @@ export class RolloutRunner {
     for (const e of inputs) s = reduceRollout(s, e);
     const adv = advanceRollout(s, now, { actor: ROLLOUT_SERVICE_ACTOR });
     s = adv.state;
+    this.layerMetrics.observe(d.deployment, before, s, now);
     const events = [...inputs, ...adv.events];
     if (events.length === 0) return;
     const view = this.rollouts.view(d.deployment);

@@ -6,6 +6,7 @@ import { DeploymentRepository, DeploymentRolloutsReader, PolicyRunRepository } f
 import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
 import { LOGGER } from '@eplb/platform';
 import { PolicyQueue } from '../policy-queue';
+import { recordFailedPolicyRun, recordPolicyRun } from './policy-run.metrics';
 
 export const POLICY_RUN_JOB = 'policy-run';
 
@@ -72,6 +73,7 @@ export class PolicyRunJob {
       meta,
     );
     this.logger.info({ deployment: d.id, interval: latest.interval, status: run.status, runId: run.id, created }, p.reason);
+    if (created) recordPolicyRun(p.policy, p.status, outcome.runMs);
     if (created && run.status === 'proposed' && d.settings.mode === 'auto') {
       const { mapVersion } = await this.decisions.approve(d.id, run.id, { ...meta, actor: LOOP_ACTORS.approver, reason: `auto mode: ${p.reason}` });
       return { runId: run.id, status: run.status, created, mapVersion };
@@ -81,6 +83,7 @@ export class PolicyRunJob {
 
   /** After the last attempt failed, the failure becomes a run the API shows, with its reason. */
   private async recordFailure(job: Job<PolicyRunData>, err: Error): Promise<void> {
+    recordFailedPolicyRun();
     await this.runs.record(
       {
         deploymentId: job.data.deployment,

@@ -154,6 +154,7 @@ export class KafkajsBus implements MessageBus {
                   {
                     topic: batch.topic,
                     partition: batch.partition,
+                    highWatermark: batch.highWatermark,
                     messages: batch.messages.map((m) => ({
                       topic: batch.topic,
                       partition: batch.partition,
