@@ -83,8 +83,13 @@ class Broker {
   } as unknown as MessageBus;
 }
 
+/** Set while reading the deployment fails (Postgres down before the batch's transaction). */
+let registryDown: string | null = null;
 const cache = {
-  get: async () => deployment,
+  get: async () => {
+    if (registryDown) throw new Error(registryDown);
+    return deployment;
+  },
   ensureMaps: async () => undefined,
   lookup: () => (_version: number, layer: number) => map[layer],
 } as unknown as DeploymentCache;
@@ -149,6 +154,21 @@ describe('HeatIngestService under outages', () => {
     const c = steps(16, 24);
     expect(await ingest.ingest(c)).toEqual({ durableBefore: String(lastOffset(c) + 1) });
     expect([...store.intervals]).toEqual([0, 1]);
+  });
+
+  it('says heat is not stored when reading the deployment fails, and stores the retried batch whole', async () => {
+    const { store, ingest } = setup();
+    const a = steps(0, 8);
+    registryDown = 'connect ECONNREFUSED 127.0.0.1:5432';
+    await expect(ingest.ingest(a)).rejects.toThrow('ECONNREFUSED');
+    expect(ingest.storeFailing).toBe('heat not stored: connect ECONNREFUSED 127.0.0.1:5432');
+    registryDown = null;
+    expect(await ingest.ingest(a)).toEqual({ durableBefore: String(lastOffset(a) + 1) });
+    expect(ingest.storeFailing).toBeNull();
+    expect([...store.episodes.values()].map((e) => [e.episode, e.events])).toEqual([
+      [0, 8],
+      [1, 8],
+    ]);
   });
 
   it('dead letters that cannot be sent after the store are retried in place; offsets move on once they are sent', async () => {

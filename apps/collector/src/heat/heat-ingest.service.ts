@@ -32,6 +32,15 @@ interface Late {
   readonly sealed: string | null;
 }
 
+/** What a batch's messages are, before anything is stored. */
+interface Classified {
+  readonly rejected: Rejected[];
+  readonly late: Late[];
+  readonly touched: Set<Stream>;
+  readonly counted: number;
+  readonly duplicates: number;
+}
+
 const toRankHeat = (e: HeatEventV1): RankHeat => ({
   rank: e.rank,
   step: e.step,
@@ -89,6 +98,57 @@ export class HeatIngestService {
   }
 
   async ingest(batch: MessageBatch, ctx: BatchContext = NO_CONTEXT): Promise<BatchResult> {
+    let classified: Classified;
+    let due: { stream: Stream; due: Drained }[];
+    let outcome: { merged: number; duplicates: number; rejected: Rejected[] };
+    try {
+      classified = await this.classify(batch);
+      due = [...classified.touched].map((s) => ({ stream: s, due: s.episodes.due() }));
+      outcome = await this.persist(due, classified.late);
+    } catch (err) {
+      this.storeFailing = `heat not stored: ${(err as Error).message}`;
+      storeFailures.inc();
+      throw err;
+    }
+    const { rejected, late, counted, duplicates } = classified;
+    this.storeFailing = null;
+    // Committed: only now may the streams close what was stored, and offsets move past it.
+    for (const { stream, due: d } of due) {
+      stream.episodes.settle(d);
+      for (const ep of d.episodes) {
+        stream.firstOffsets.delete(ep.episode);
+        windows.inc({ kind: 'episode', closed_by: ep.closedBy });
+      }
+      observeStoredEpisodes(stream.deployment.id, stream.episodes.phase, d.episodes);
+    }
+    rejected.push(...outcome.rejected);
+    await this.deadLetters.send(rejected, ctx);
+    observeHeatBatch(batch, Date.now());
+
+    heatEvents.inc({ outcome: 'counted' }, counted + outcome.merged);
+    heatEvents.inc({ outcome: 'duplicate' }, duplicates + outcome.duplicates);
+    heatEvents.inc({ outcome: 'rejected' }, rejected.length);
+    if (outcome.merged) heatEvents.inc({ outcome: 'late-merged' }, outcome.merged);
+
+    const last = BigInt(batch.messages[batch.messages.length - 1].offset);
+    let durableBefore = last + 1n;
+    for (const s of this.streams.values()) {
+      if (s.partition !== batch.partition) continue;
+      for (const offset of s.firstOffsets.values()) if (offset < durableBefore) durableBefore = offset;
+    }
+    this.logger.debug(
+      { partition: batch.partition, first: batch.messages[0].offset, last: last.toString(), durableBefore: durableBefore.toString(), counted, duplicates, late: late.length, rejected: rejected.length },
+      'heat batch',
+    );
+    return { durableBefore: durableBefore.toString() };
+  }
+
+  /**
+   * Offers each message to its stream: counted in an open episode, a duplicate, late (for the
+   * store to merge or refuse) or refused with why. Reads the deployment and its stored state,
+   * which can fail like the store itself.
+   */
+  private async classify(batch: MessageBatch): Promise<Classified> {
     const rejected: Rejected[] = [];
     const late: Late[] = [];
     const touched = new Set<Stream>();
@@ -139,46 +199,7 @@ export class HeatIngestService {
           break;
       }
     }
-
-    const due = [...touched].map((s) => ({ stream: s, due: s.episodes.due() }));
-    let outcome: { merged: number; duplicates: number; rejected: Rejected[] };
-    try {
-      outcome = await this.persist(due, late);
-    } catch (err) {
-      this.storeFailing = `heat not stored: ${(err as Error).message}`;
-      storeFailures.inc();
-      throw err;
-    }
-    this.storeFailing = null;
-    // Committed: only now may the streams close what was stored, and offsets move past it.
-    for (const { stream, due: d } of due) {
-      stream.episodes.settle(d);
-      for (const ep of d.episodes) {
-        stream.firstOffsets.delete(ep.episode);
-        windows.inc({ kind: 'episode', closed_by: ep.closedBy });
-      }
-      observeStoredEpisodes(stream.deployment.id, stream.episodes.phase, d.episodes);
-    }
-    rejected.push(...outcome.rejected);
-    await this.deadLetters.send(rejected, ctx);
-    observeHeatBatch(batch, Date.now());
-
-    heatEvents.inc({ outcome: 'counted' }, counted + outcome.merged);
-    heatEvents.inc({ outcome: 'duplicate' }, duplicates + outcome.duplicates);
-    heatEvents.inc({ outcome: 'rejected' }, rejected.length);
-    if (outcome.merged) heatEvents.inc({ outcome: 'late-merged' }, outcome.merged);
-
-    const last = BigInt(batch.messages[batch.messages.length - 1].offset);
-    let durableBefore = last + 1n;
-    for (const s of this.streams.values()) {
-      if (s.partition !== batch.partition) continue;
-      for (const offset of s.firstOffsets.values()) if (offset < durableBefore) durableBefore = offset;
-    }
-    this.logger.debug(
-      { partition: batch.partition, first: batch.messages[0].offset, last: last.toString(), durableBefore: durableBefore.toString(), counted, duplicates, late: late.length, rejected: rejected.length },
-      'heat batch',
-    );
-    return { durableBefore: durableBefore.toString() };
+    return { rejected, late, touched, counted, duplicates };
   }
 
   private async stream(deployment: CollectorDeployment, phase: string, partition: number): Promise<Stream> {
