@@ -105,8 +105,8 @@ describe('rollout analysis: HeatAnalysis on collected heat, simulator following 
         ),
       );
     const heat = new HeatWindowRepository(ds);
-    const onVersions = async (versions: number[], fromMs = 0) =>
-      (await heat.layerImbalances(id, 'decode', { layers: [0, 1, 2, 3], fromMs, completeOnly: true, newest: true, limit: 1000 })).filter((e) => e.layerVersions.every((v, l) => v === versions[l]));
+    const onVersions = async (versions: number[], storedFromMs = 0) =>
+      (await heat.layerImbalances(id, 'decode', { layers: [0, 1, 2, 3], storedFromMs, completeOnly: true, newest: true, limit: 1000 })).filter((e) => e.layerVersions.every((v, l) => v === versions[l]));
     const analysis = new HeatAnalysis(heat, deployments);
 
     try {

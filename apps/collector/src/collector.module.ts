@@ -6,6 +6,7 @@ import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChe
 import { HeatConsumerCheck } from './heat/consumer.check';
 import { DeploymentCache } from './heat/deployment-cache';
 import { HeatIngestController } from './heat/heat-ingest.controller';
+import { HeatDeadLetters } from './heat/heat-dead-letters';
 import { HeatIngestService } from './heat/heat-ingest.service';
 
 /** Kafka heat consumer → Postgres; HTTP only for health and metrics. */
@@ -16,7 +17,7 @@ export class CollectorModule {
       module: CollectorModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule],
       controllers: [...healthControllers, HeatIngestController],
-      providers: [readinessChecks(PostgresCheck, KafkaCheck, HeatConsumerCheck), HeatConsumerCheck, DeploymentCache, HeatIngestService],
+      providers: [readinessChecks(PostgresCheck, KafkaCheck, HeatConsumerCheck), HeatConsumerCheck, DeploymentCache, HeatDeadLetters, HeatIngestService],
     };
   }
 }

@@ -24,6 +24,13 @@ export async function startCollector(config: AppConfig, logger: Logger, port = c
         groupId: CONSUMER_GROUPS.collector(config.KAFKA_GROUP_PREFIX),
         fromBeginning: config.COLLECTOR_START_FROM === 'earliest',
         onAssignment: (assigned) => ingest.onAssignment(assigned),
+        // No heat would be read any more while /healthz still said alive: say why, and exit so
+        // that a fresh collector (the supervisor's restart) takes the partitions over.
+        onStopped: (reason) => {
+          ingest.onConsumerStopped(reason);
+          logger.fatal({ err: reason }, 'the heat consumer stopped for good; exiting');
+          void app.close().finally(() => process.exit(1));
+        },
       });
       app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
       await app.startAllMicroservices();

@@ -5,7 +5,8 @@ import { HeatAnalysis } from './heat-analysis';
 
 interface Row {
   phase: string;
-  startedAt: number;
+  /** When the collector stored it (the database's clock): what the gate's times are compared with. */
+  storedAt: number;
   imbalance: number[];
   layerVersions: number[];
   missingRankSteps: number;
@@ -17,16 +18,16 @@ interface Row {
 function fakeHeat(rows: Row[]) {
   const calls: unknown[] = [];
   const heat = {
-    async layerImbalances(_dep: string, phase: string, q: { layers: number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number; numExperts?: number }) {
+    async layerImbalances(_dep: string, phase: string, q: { layers: number[]; storedFromMs?: number; storedBeforeMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number; numExperts?: number }) {
       calls.push({ phase, ...q });
       const out = rows
-        .filter((r) => r.phase === phase && r.startedAt >= (q.fromMs ?? 0) && r.startedAt < (q.toMs ?? Infinity))
+        .filter((r) => r.phase === phase && r.storedAt >= (q.storedFromMs ?? 0) && r.storedAt < (q.storedBeforeMs ?? Infinity))
         .filter((r) => !q.completeOnly || r.missingRankSteps === 0)
         .filter((r) => q.layers.every((l) => r.layerVersions[l] !== 0 && (q.version === undefined || r.layerVersions[l] === q.version)))
-        .sort((a, b) => (q.newest ? b.startedAt - a.startedAt : a.startedAt - b.startedAt))
+        .sort((a, b) => (q.newest ? b.storedAt - a.storedAt : a.storedAt - b.storedAt))
         .slice(0, q.limit);
       return out.map((r, i) => {
-        const e = { episode: i, startedAt: new Date(r.startedAt), imbalance: q.layers.map((l) => r.imbalance[l]), layerVersions: q.layers.map((l) => r.layerVersions[l]), missingRankSteps: r.missingRankSteps };
+        const e = { episode: i, startedAt: new Date(r.storedAt), imbalance: q.layers.map((l) => r.imbalance[l]), layerVersions: q.layers.map((l) => r.layerVersions[l]), missingRankSteps: r.missingRankSteps };
         // as the SQL: slices only when asked and every chosen layer's vector has numExperts numbers
         const E = q.numExperts;
         if (E === undefined || !r.logical || q.layers.some((l) => r.logical![l]?.length !== E)) return e;
@@ -42,7 +43,7 @@ const deployments = {
 
 const T0 = 1_000_000; // rollout start
 const T1 = 2_000_000; // batch committed
-const ep = (startedAt: number, imbalance: number[], layerVersions: number[], extra: Partial<Row> = {}): Row => ({ phase: 'decode', startedAt, imbalance, layerVersions, missingRankSteps: 0, ...extra });
+const ep = (storedAt: number, imbalance: number[], layerVersions: number[], extra: Partial<Row> = {}): Row => ({ phase: 'decode', storedAt, imbalance, layerVersions, missingRankSteps: 0, ...extra });
 const wobble = (i: number) => 0.03 * Math.sin(i * 2.399);
 
 describe('HeatAnalysis', () => {
@@ -77,7 +78,7 @@ describe('HeatAnalysis', () => {
     expect(r.detail).toMatch(/^layers 0,1 on version 2, decode: mean per-episode imbalance 1\.[12]\d\d after the commit \(6 episodes/);
     expect(r.detail).toMatch(/worst layer 1: 1\.6\d\d → 1\.[23]\d\d$/);
     // the baseline: most recent episodes before the rollout, on the old version, complete
-    expect(calls[1]).toMatchObject({ phase: 'decode', toMs: T0, version: 1, completeOnly: true, newest: true, limit: 64 });
+    expect(calls[1]).toMatchObject({ phase: 'decode', storedBeforeMs: T0, version: 1, completeOnly: true, newest: true, limit: 64 });
   });
 
   it('fails a worse map', async () => {
@@ -159,7 +160,7 @@ describe('HeatAnalysis', () => {
       const [, measuredAfter, wouldHave] = /imbalance (\d\.\d{3}) after.*would have had (\d\.\d{3}) after/.exec(r.detail)!;
       expect(Number(wouldHave)).toBeGreaterThan(Number(measuredAfter) + 0.3);
       // both sides read the batch layers' logical load, of the deployment's expert count
-      expect(calls).toMatchObject([{ fromMs: T1, numExperts: 8 }, { toMs: T0, numExperts: 8 }]);
+      expect(calls).toMatchObject([{ storedFromMs: T1, numExperts: 8 }, { storedBeforeMs: T0, numExperts: 8 }]);
     });
 
     it('still fails a worse map under the same drift, naming the layer that fared worst', async () => {

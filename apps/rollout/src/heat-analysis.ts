@@ -7,9 +7,13 @@ export interface HeatAnalysisQuery {
   readonly deployment: string;
   /** The batch's layers (the `analyse` command's `layers`). */
   readonly layers: readonly number[];
-  /** Epoch ms: the rollout's start; the baseline is the most recent episodes starting before it. */
+  /**
+   * Epoch ms: the rollout's start; the baseline is the most recent episodes stored before it.
+   * Both times are the control plane's and are compared with when the collector stored an
+   * episode, never with the workers' clocks, which can be minutes off.
+   */
   readonly baselineBefore: number;
-  /** Epoch ms: the batch's last layer committed; measured episodes start at or after it. */
+  /** Epoch ms: the batch's last layer committed; measured episodes are stored at or after it. */
   readonly committedAt: number;
   /** Episodes on the new version needed for a verdict; 'pending' until then. */
   readonly minEpisodes: number;
@@ -108,7 +112,7 @@ export class HeatAnalysis {
     const numExperts = rows && shape ? { numExperts: shape.numExperts } : {};
     const after = await this.heat.layerImbalances(q.deployment, phase, {
       layers: q.layers,
-      fromMs: q.committedAt,
+      storedFromMs: q.committedAt,
       ...(q.version !== undefined ? { version: q.version } : {}),
       completeOnly: true,
       newest: true,
@@ -121,7 +125,7 @@ export class HeatAnalysis {
     }
     const before = await this.heat.layerImbalances(q.deployment, phase, {
       layers: q.layers,
-      toMs: q.baselineBefore,
+      storedBeforeMs: q.baselineBefore,
       ...(q.baselineVersion !== undefined ? { version: q.baselineVersion } : {}),
       completeOnly: true,
       newest: true,

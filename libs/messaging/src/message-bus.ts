@@ -63,6 +63,11 @@ export interface ConsumerOptions {
   readonly maxBytesPerPartition?: number;
   /** Called after each group (re)join with the partitions this member now owns, per topic. */
   readonly onAssignment?: (assigned: Record<string, number[]>) => void;
+  /**
+   * Called when the client has given up on the consumer (a crash it does not restart, such as an
+   * authorization error): no batch will come any more, which the owner must not learn from a log.
+   */
+  readonly onStopped?: (reason: Error) => void;
 }
 
 export interface MessageConsumer {

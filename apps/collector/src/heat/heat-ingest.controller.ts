@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS } from '@eplb/contracts';
-import type { BatchResult, MessageBatch } from '@eplb/messaging';
+import type { BatchContext, BatchResult, MessageBatch } from '@eplb/messaging';
 import { HeatIngestService } from './heat-ingest.service';
 
 @Controller()
@@ -10,7 +10,7 @@ export class HeatIngestController {
 
   /** Receives whole partition batches from KafkaBatchTransport; returns how far offsets may be committed. */
   @EventPattern(TOPICS.heat)
-  handle(@Payload() batch: MessageBatch): Promise<BatchResult> {
-    return this.ingest.ingest(batch);
+  handle(@Payload() batch: MessageBatch, @Ctx() ctx: BatchContext): Promise<BatchResult> {
+    return this.ingest.ingest(batch, ctx);
   }
 }

@@ -1,20 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { checkAgainstDeployment, DEAD_LETTER_HEADERS, DeadLetterV1, HeatEventV1, parseHeatEvent, TOPICS } from '@eplb/contracts';
-import { ClosedEpisode, EpisodeAccumulator, EpisodeStream, RankHeat } from '@eplb/domain';
-import type { BatchResult, IncomingMessage, MessageBatch, MessageBus, MessageProducer } from '@eplb/messaging';
-import { MESSAGE_BUS } from '@eplb/messaging';
+import { checkAgainstDeployment, HeatEventV1, parseHeatEvent, TOPICS } from '@eplb/contracts';
+import { Drained, EpisodeAccumulator, EpisodeStream, RankHeat } from '@eplb/domain';
+import type { BatchContext, BatchResult, IncomingMessage, MessageBatch } from '@eplb/messaging';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, LOGGER } from '@eplb/platform';
 import { CollectorDeployment, DeploymentCache } from './deployment-cache';
+import { HeatDeadLetters, Rejected } from './heat-dead-letters';
 import { observeHeatBatch, observeStoredEpisodes } from './heat-metrics';
 
 const heatEvents = counter('eplb_collector_heat_events_total', 'Heat events by outcome', ['outcome'] as const);
-const deadLetters = counter('eplb_collector_dead_letters_total', 'Messages sent to the dead-letter topic, by first field at fault', ['field'] as const);
 const windows = counter('eplb_collector_windows_total', 'Episodes stored and intervals sealed', ['kind', 'closed_by'] as const);
-
-export const COLLECTOR_GROUP = 'collector';
+const storeFailures = counter('eplb_collector_store_failures_total', 'Heat batches whose transaction failed (the batch is retried)');
 
 interface Stream {
   readonly deployment: CollectorDeployment;
@@ -24,11 +22,23 @@ interface Stream {
   readonly firstOffsets: Map<number, bigint>;
 }
 
+/** A report for an episode already stored: merged there while its interval is open, else checked against its receipts. */
 interface Late {
   readonly stream: Stream;
   readonly episode: number;
   readonly heat: RankHeat;
   readonly message: IncomingMessage;
+  /** Why it is refused when its episode does not hold it already (its interval is sealed); null while the interval is open. */
+  readonly sealed: string | null;
+}
+
+/** What a batch's messages are, before anything is stored. */
+interface Classified {
+  readonly rejected: Rejected[];
+  readonly late: Late[];
+  readonly touched: Set<Stream>;
+  readonly counted: number;
+  readonly duplicates: number;
 }
 
 const toRankHeat = (e: HeatEventV1): RankHeat => ({
@@ -41,28 +51,45 @@ const toRankHeat = (e: HeatEventV1): RankHeat => ({
   load: e.load,
 });
 
+/** A batch handed back after its heat was stored goes on here: nothing to wait for. */
+const NO_CONTEXT: BatchContext = { heartbeat: () => Promise.resolve(), isRunning: () => false };
+
 /**
  * Turns `eplb.heat.v1` batches into episodes and intervals. Open episodes live in memory; an
  * offset is committed only once every report before it is stored (in a closed episode) or
  * dead-lettered, so a crash replays exactly what was not yet durable, and the episodes' receipt
  * bitmaps make the replay count nothing twice (invariants 3 and 5).
+ *
+ * A batch changes what the streams hold closed only after its transaction committed: the
+ * episodes and intervals due are computed as a value, stored, then settled. A transaction that
+ * fails (Postgres restarting) throws, the consumer retries the same batch with back-off, and the
+ * retry meets the state the first attempt met; `storeFailing` says so meanwhile (readiness).
  */
 @Injectable()
 export class HeatIngestService {
-  private producer: Promise<MessageProducer> | null = null;
   private readonly streams = new Map<string, Stream>();
 
   constructor(
     private readonly ds: DataSource,
     private readonly windowsRepo: HeatWindowRepository,
     private readonly cache: DeploymentCache,
-    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    private readonly deadLetters: HeatDeadLetters,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Whether the consumer has joined its group (readiness): until then no heat is read. */
   joined = false;
+
+  /** Why the last batch could not be stored, until one is; null when batches are stored. */
+  storeFailing: string | null = null;
+
+  /** Why the Kafka client gave up on the heat consumer; null while it runs. */
+  consumerStopped: string | null = null;
+
+  onConsumerStopped(reason: Error): void {
+    this.consumerStopped = `the heat consumer stopped for good: ${reason.message}`;
+  }
 
   /** After a rebalance, forget state of partitions we no longer own: their new owner replays them. */
   onAssignment(assigned: Record<string, number[]>): void {
@@ -71,13 +98,65 @@ export class HeatIngestService {
     for (const [key, s] of this.streams) if (!mine.has(s.partition)) this.streams.delete(key);
   }
 
-  async ingest(batch: MessageBatch): Promise<BatchResult> {
-    const rejected: { message: IncomingMessage; reason: string }[] = [];
+  async ingest(batch: MessageBatch, ctx: BatchContext = NO_CONTEXT): Promise<BatchResult> {
+    let classified: Classified;
+    let due: { stream: Stream; due: Drained }[];
+    let outcome: { merged: number; duplicates: number; rejected: Rejected[] };
+    try {
+      classified = await this.classify(batch);
+      due = [...classified.touched].map((s) => ({ stream: s, due: s.episodes.due() }));
+      outcome = await this.persist(due, classified.late);
+    } catch (err) {
+      this.storeFailing = `heat not stored: ${(err as Error).message}`;
+      storeFailures.inc();
+      throw err;
+    }
+    const { rejected, late, counted, duplicates } = classified;
+    this.storeFailing = null;
+    // Committed: only now may the streams close what was stored, and offsets move past it.
+    for (const { stream, due: d } of due) {
+      stream.episodes.settle(d);
+      for (const ep of d.episodes) {
+        stream.firstOffsets.delete(ep.episode);
+        windows.inc({ kind: 'episode', closed_by: ep.closedBy });
+      }
+      observeStoredEpisodes(stream.deployment.id, stream.episodes.phase, d.episodes);
+    }
+    rejected.push(...outcome.rejected);
+    await this.deadLetters.send(rejected, ctx);
+    observeHeatBatch(batch, Date.now());
+
+    heatEvents.inc({ outcome: 'counted' }, counted + outcome.merged);
+    heatEvents.inc({ outcome: 'duplicate' }, duplicates + outcome.duplicates);
+    heatEvents.inc({ outcome: 'rejected' }, rejected.length);
+    if (outcome.merged) heatEvents.inc({ outcome: 'late-merged' }, outcome.merged);
+
+    const last = BigInt(batch.messages[batch.messages.length - 1].offset);
+    let durableBefore = last + 1n;
+    for (const s of this.streams.values()) {
+      if (s.partition !== batch.partition) continue;
+      for (const offset of s.firstOffsets.values()) if (offset < durableBefore) durableBefore = offset;
+    }
+    this.logger.debug(
+      { partition: batch.partition, first: batch.messages[0].offset, last: last.toString(), durableBefore: durableBefore.toString(), counted, duplicates, late: late.length, rejected: rejected.length },
+      'heat batch',
+    );
+    return { durableBefore: durableBefore.toString() };
+  }
+
+  /**
+   * Offers each message to its stream: counted in an open episode, a duplicate, late (for the
+   * store to merge or refuse) or refused with why. Reads the deployment and its stored state,
+   * which can fail like the store itself.
+   */
+  private async classify(batch: MessageBatch): Promise<Classified> {
+    const rejected: Rejected[] = [];
     const late: Late[] = [];
     const touched = new Set<Stream>();
     const now = Date.now();
     let duplicates = 0;
     let counted = 0;
+    // What a retried batch offers again is a duplicate here: the open episodes' receipts hold it.
     for (const message of batch.messages) {
       const verdict = parseHeatEvent(message.value);
       if (!verdict.ok) {
@@ -111,39 +190,17 @@ export class HeatIngestService {
           duplicates++;
           break;
         case 'late':
-          late.push({ stream, episode: offer.episode, heat, message });
+          late.push({ stream, episode: offer.episode, heat, message, sealed: null });
+          break;
+        case 'sealed':
+          late.push({ stream, episode: offer.episode, heat, message, sealed: offer.reason });
           break;
         case 'rejected':
           rejected.push({ message, reason: offer.reason });
           break;
       }
     }
-
-    const closed = [...touched].map((s) => ({ stream: s, drained: s.episodes.drain() }));
-    const lateOutcome = await this.persist(closed, late, rejected);
-    if (rejected.length > 0) await this.deadLetter(rejected);
-    for (const { stream, drained } of closed) {
-      for (const ep of drained.episodes) stream.firstOffsets.delete(ep.episode);
-      observeStoredEpisodes(stream.deployment.id, stream.episodes.phase, drained.episodes);
-    }
-    observeHeatBatch(batch, Date.now());
-
-    heatEvents.inc({ outcome: 'counted' }, counted + lateOutcome.merged);
-    heatEvents.inc({ outcome: 'duplicate' }, duplicates + lateOutcome.duplicates);
-    heatEvents.inc({ outcome: 'rejected' }, rejected.length);
-    if (lateOutcome.merged) heatEvents.inc({ outcome: 'late-merged' }, lateOutcome.merged);
-
-    const last = BigInt(batch.messages[batch.messages.length - 1].offset);
-    let durableBefore = last + 1n;
-    for (const s of this.streams.values()) {
-      if (s.partition !== batch.partition) continue;
-      for (const offset of s.firstOffsets.values()) if (offset < durableBefore) durableBefore = offset;
-    }
-    this.logger.debug(
-      { partition: batch.partition, first: batch.messages[0].offset, last: last.toString(), durableBefore: durableBefore.toString(), counted, duplicates, late: late.length, rejected: rejected.length },
-      'heat batch',
-    );
-    return { durableBefore: durableBefore.toString() };
+    return { rejected, late, touched, counted, duplicates };
   }
 
   private async stream(deployment: CollectorDeployment, phase: string, partition: number): Promise<Stream> {
@@ -157,25 +214,30 @@ export class HeatIngestService {
     return s;
   }
 
-  /** Stores closed episodes, merges late reports, seals intervals: one transaction per batch. */
+  /**
+   * Stores what is due, merges late reports, seals intervals: one transaction per batch. Changes
+   * nothing in memory: the caller settles the streams once it committed.
+   */
   private async persist(
-    closed: { stream: Stream; drained: { episodes: ClosedEpisode[]; intervals: number[] } }[],
+    due: { stream: Stream; due: Drained }[],
     late: Late[],
-    rejected: { message: IncomingMessage; reason: string }[],
-  ): Promise<{ merged: number; duplicates: number }> {
-    const work = closed.filter((c) => c.drained.episodes.length > 0 || c.drained.intervals.length > 0);
-    if (work.length === 0 && late.length === 0) return { merged: 0, duplicates: 0 };
-    await this.windowsRepo.ensurePartitions([...work.flatMap((c) => c.drained.episodes.map((e) => e.firstTsMs)), ...late.map((l) => l.heat.tsMs)]);
+  ): Promise<{ merged: number; duplicates: number; rejected: Rejected[] }> {
+    const work = due.filter((c) => c.due.episodes.length > 0 || c.due.intervals.length > 0);
+    if (work.length === 0 && late.length === 0) return { merged: 0, duplicates: 0, rejected: [] };
+    await this.windowsRepo.ensurePartitions([...work.flatMap((c) => c.due.episodes.map((e) => e.firstTsMs)), ...late.map((l) => l.heat.tsMs)]);
     let merged = 0;
     let duplicates = 0;
-    const lateRejected: { message: IncomingMessage; reason: string }[] = [];
+    let sealed = 0;
+    const rejected: Rejected[] = [];
     await this.ds.transaction(async (em) => {
+      // a failed attempt's counts must not leak into the retry's
+      [merged, duplicates, sealed] = [0, 0, 0];
+      rejected.length = 0;
       const deployments = new Set([...work.map((c) => c.stream.deployment.id), ...late.map((l) => l.stream.deployment.id)]);
       for (const id of [...deployments].sort()) await this.windowsRepo.lock(em, id);
-      for (const { stream, drained } of work) {
-        const stored = await this.windowsRepo.insertEpisodes(em, stream.deployment.id, drained.episodes);
-        for (const ep of drained.episodes) windows.inc({ kind: 'episode', closed_by: ep.closedBy });
-        if (stored < drained.episodes.length) this.logger.warn({ deployment: stream.deployment.id, skipped: drained.episodes.length - stored }, 'episodes already stored (replay)');
+      for (const { stream, due: d } of work) {
+        const stored = await this.windowsRepo.insertEpisodes(em, stream.deployment.id, d.episodes);
+        if (stored < d.episodes.length) this.logger.warn({ deployment: stream.deployment.id, skipped: d.episodes.length - stored }, 'episodes already stored (replay)');
       }
       // Late reports: merge into the stored episode (or the empty one the watermark closed).
       const byEpisode = new Map<string, Late[]>();
@@ -192,61 +254,25 @@ export class HeatIngestService {
         for (const l of group) {
           const admission = acc.admit(l.heat);
           if (admission === 'duplicate') duplicates++;
+          else if (l.sealed !== null) rejected.push({ message: l.message, reason: l.sealed });
           else if (admission === 'new') {
             acc.add(l.heat, this.cache.lookup(id), true);
             merged++;
             changed = true;
-          } else lateRejected.push({ message: l.message, reason: admission.conflict });
+          } else rejected.push({ message: l.message, reason: admission.conflict });
         }
         if (!changed) continue;
         const next = acc.close(stored?.closedBy ?? 'watermark');
         if (stored) await this.windowsRepo.replaceEpisode(em, id, next, stored.startedAt);
         else await this.windowsRepo.insertEpisodes(em, id, [next]);
       }
-      for (const { stream, drained } of work) {
-        for (const interval of drained.intervals) {
-          if (await this.windowsRepo.sealInterval(em, stream.deployment.id, stream.episodes.phase, interval, stream.deployment.window)) {
-            windows.inc({ kind: 'interval', closed_by: 'watermark' });
-          }
+      for (const { stream, due: d } of work) {
+        for (const interval of d.intervals) {
+          if (await this.windowsRepo.sealInterval(em, stream.deployment.id, stream.episodes.phase, interval, stream.deployment.window)) sealed++;
         }
       }
     });
-    rejected.push(...lateRejected);
-    return { merged, duplicates };
-  }
-
-  private async deadLetter(rejected: { message: IncomingMessage; reason: string }[]): Promise<void> {
-    this.producer ??= this.bus.producer();
-    const producer = await this.producer.catch((err: unknown) => {
-      this.producer = null;
-      throw err;
-    });
-    const rejectedAt = new Date().toISOString();
-    await producer.send(
-      TOPICS.heatDeadLetter,
-      rejected.map(({ message: m, reason }) => {
-        const letter: DeadLetterV1 = {
-          v: 1,
-          reason,
-          source: { topic: m.topic, partition: m.partition, offset: m.offset },
-          consumer: COLLECTOR_GROUP,
-          rejectedAt,
-          key: m.key?.toString() ?? null,
-          valueBase64: m.value?.toString('base64') ?? null,
-        };
-        deadLetters.inc({ field: reason.split(':')[0].split('.')[0] });
-        return {
-          key: m.key?.toString() ?? null,
-          value: JSON.stringify(letter),
-          headers: {
-            [DEAD_LETTER_HEADERS.reason]: reason,
-            [DEAD_LETTER_HEADERS.sourceTopic]: m.topic,
-            [DEAD_LETTER_HEADERS.sourcePartition]: String(m.partition),
-            [DEAD_LETTER_HEADERS.sourceOffset]: m.offset,
-          },
-        };
-      }),
-    );
-    this.logger.warn({ count: rejected.length, first: rejected[0].reason }, 'heat events dead-lettered');
+    if (sealed) windows.inc({ kind: 'interval', closed_by: 'watermark' }, sealed);
+    return { merged, duplicates, rejected };
   }
 }

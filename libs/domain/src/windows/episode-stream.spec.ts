@@ -62,7 +62,27 @@ describe('EpisodeStream', () => {
     for (let step = 8; step < 20; step++) s.offer(heat(0, step), map); // watermark 16: interval 0 ends 8, +4 grace ≤ 16
     const sealed = s.drain();
     expect(sealed.intervals).toEqual([0]);
-    expect(s.offer(heat(1, 3), map)).toMatchObject({ kind: 'rejected', reason: expect.stringMatching(/^late: episode 0 of interval 0 is sealed/) });
+    expect(s.offer(heat(1, 3), map)).toMatchObject({ kind: 'sealed', episode: 0, reason: expect.stringMatching(/^late: episode 0 of interval 0 is sealed/) });
+  });
+
+  it('changes nothing until what is due is settled: a store that failed is retried on the same state', () => {
+    const s = new EpisodeStream(w, 'decode');
+    for (let step = 0; step < 4; step++) s.offer(heat(0, step), map); // rank 1 silent in episode 0
+    for (let step = 4; step < 20; step++) s.offer(heat(0, step), map); // watermark 16
+    const due = s.due();
+    expect(due.episodes.map((e) => e.episode)).toEqual([0, 1, 2, 3]);
+    expect(due.intervals).toEqual([0]);
+    // the store failed: the retried batch finds its reports counted, and the same work due
+    expect(s.offer(heat(0, 2), map)).toEqual({ kind: 'duplicate' });
+    expect(s.offer(heat(1, 2), map)).toEqual({ kind: 'open', episode: 0 });
+    expect(s.openEpisodes()).toEqual([0, 1, 2, 3, 4]);
+    const again = s.due();
+    expect(again.episodes.map((e) => [e.episode, e.events])).toEqual([[0, 5], [1, 4], [2, 4], [3, 4]]);
+    expect(again.intervals).toEqual([0]);
+    s.settle(again);
+    expect(s.openEpisodes()).toEqual([4]);
+    expect(s.offer(heat(1, 3), map)).toMatchObject({ kind: 'sealed', episode: 0 });
+    expect(s.due()).toMatchObject({ episodes: [], intervals: [] });
   });
 
   it('attributes each layer with its own map version during a rollout', () => {

@@ -18,12 +18,19 @@ export type Offer =
   | { kind: 'duplicate' }
   /** Its episode is stored already: merge it there (the interval is still open). */
   | { kind: 'late'; episode: number }
+  /**
+   * Its episode is stored and its interval sealed: too late to count. A replay of a report the
+   * stored episode already holds is a duplicate, not late; only storage can tell which.
+   */
+  | { kind: 'sealed'; episode: number; reason: string }
   | { kind: 'rejected'; reason: string };
 
 export interface Drained {
   readonly episodes: ClosedEpisode[];
   /** Intervals whose every episode is closed and past the lateness grace: aggregate and seal them. */
   readonly intervals: number[];
+  /** Every episode below this is closed once the above are stored. */
+  readonly closedFloor: number;
 }
 
 /**
@@ -32,6 +39,11 @@ export interface Drained {
  * watermark passes its end (missing ranks are recorded). A report for a closed episode is late:
  * it is merged into the stored episode while the episode's interval is open (watermark below the
  * interval end plus the grace), and rejected with a reason afterwards.
+ *
+ * Closing is two moves: `due()` says what would close (a value, the stream unchanged) and
+ * `settle()` applies it once the caller has stored it. A store that fails leaves the stream as it
+ * was, so the retried batch closes the same episodes and seals the same intervals; what a retried
+ * batch offers again is a duplicate of what its first attempt added to the open episodes.
  */
 export class EpisodeStream {
   private readonly open = new Map<number, EpisodeAccumulator>();
@@ -73,7 +85,7 @@ export class EpisodeStream {
     }
     if (this.isClosed(episode)) {
       if (!this.intervalOpen(episode)) {
-        return { kind: 'rejected', reason: `late: episode ${episode} of interval ${intervalOfEpisode(this.w, episode)} is sealed (watermark at step ${this.watermark})` };
+        return { kind: 'sealed', episode, reason: `late: episode ${episode} of interval ${intervalOfEpisode(this.w, episode)} is sealed (watermark at step ${this.watermark})` };
       }
       return { kind: 'late', episode };
     }
@@ -91,33 +103,45 @@ export class EpisodeStream {
     return { kind: 'open', episode };
   }
 
-  /** Closes what is complete or behind the watermark, and the intervals that became sealable. */
-  drain(): Drained {
+  /**
+   * What is complete or behind the watermark, and the intervals that became sealable, without
+   * closing anything: store it, then `settle()` it.
+   */
+  due(): Drained {
     const episodes: ClosedEpisode[] = [];
     const wm = this.watermark;
     for (const [episode, acc] of [...this.open.entries()].sort((a, b) => a[0] - b[0])) {
       const end = (episode + 1) * this.w.episodeSteps;
-      if (acc.complete || end <= wm) {
-        episodes.push(acc.close(acc.complete ? 'complete' : 'watermark'));
-        this.open.delete(episode);
-        this.closed.add(episode);
-      }
+      if (acc.complete || end <= wm) episodes.push(acc.close(acc.complete ? 'complete' : 'watermark'));
     }
-    // Every episode ending at or before the watermark is closed now, open or never seen.
-    const floor = Math.floor(Math.max(wm, 0) / this.w.episodeSteps);
-    if (floor > this.closedFloor) {
-      this.closedFloor = floor;
-      for (const e of this.closed) if (e < floor) this.closed.delete(e);
-    }
+    // Every episode ending at or before the watermark is closed then, open or never seen.
+    const closedFloor = Math.max(this.closedFloor, Math.floor(Math.max(wm, 0) / this.w.episodeSteps));
     const intervals: number[] = [];
     if (this.nextInterval !== null) {
       // An interval is sealed when the watermark passed its end plus the lateness grace.
-      while ((this.nextInterval + 1) * this.w.intervalSteps + this.w.latenessSteps <= wm) {
-        intervals.push(this.nextInterval);
-        this.nextInterval++;
-      }
+      for (let i = this.nextInterval; (i + 1) * this.w.intervalSteps + this.w.latenessSteps <= wm; i++) intervals.push(i);
     }
-    return { episodes, intervals };
+    return { episodes, intervals, closedFloor };
+  }
+
+  /** Applies what `due()` returned, once it is stored: its episodes closed, its intervals sealed. */
+  settle(d: Drained): void {
+    for (const e of d.episodes) {
+      this.open.delete(e.episode);
+      this.closed.add(e.episode);
+    }
+    if (d.closedFloor > this.closedFloor) {
+      this.closedFloor = d.closedFloor;
+      for (const e of this.closed) if (e < d.closedFloor) this.closed.delete(e);
+    }
+    if (d.intervals.length > 0) this.nextInterval = Math.max(this.nextInterval ?? 0, d.intervals[d.intervals.length - 1] + 1);
+  }
+
+  /** `due()` and `settle()` at once, for callers that keep nothing elsewhere. */
+  drain(): Drained {
+    const d = this.due();
+    this.settle(d);
+    return d;
   }
 
   openEpisodes(): number[] {

@@ -146,6 +146,13 @@ export class KafkajsBus implements MessageBus {
           const notify = options.onAssignment;
           consumer.on(consumer.events.GROUP_JOIN, (e) => notify(e.payload.memberAssignment));
         }
+        if (options.onStopped) {
+          const stopped = options.onStopped;
+          // kafkajs restarts a consumer after retriable crashes by itself; after the others it only logs
+          consumer.on(consumer.events.CRASH, (e) => {
+            if (!e.payload.restart) stopped(e.payload.error);
+          });
+        }
         await consumer.connect();
         for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
         running = true;

@@ -7,6 +7,7 @@ export interface KafkaBatchTransportOptions {
   readonly groupId: string;
   readonly fromBeginning?: boolean;
   readonly onAssignment?: (assigned: Record<string, number[]>) => void;
+  readonly onStopped?: (reason: Error) => void;
 }
 
 /**
@@ -33,6 +34,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       topics,
       fromBeginning: this.options.fromBeginning ?? true,
       onAssignment: this.options.onAssignment,
+      onStopped: this.options.onStopped,
     });
     this.consumer
       .run((batch: MessageBatch, ctx: BatchContext) => this.dispatch(batch, ctx))

@@ -6,6 +6,12 @@ import { EPISODE_COLUMNS, EpisodeRow, StoredEpisode, toEpisode } from './heat-ep
 import { foldIntoRollups } from './heat-rollups.writer';
 import { fromBytes, fromBytes32, toBytes } from './vector-bytes';
 
+/**
+ * How far a worker's clock (the `ts` of its reports, hence an episode's `started_at`) may be from
+ * the database's and its episodes still be found by the time they were stored.
+ */
+export const WORKER_CLOCK_TOLERANCE_MS = 86_400_000;
+
 export type { StoredEpisode } from './heat-episode.row';
 
 export interface StoredInterval {
@@ -282,7 +288,12 @@ export class HeatWindowRepository {
    * rollout's analysis gate. Only episodes where each chosen layer was on one version throughout
    * (layer_versions ≠ 0), and on `version` when given; with `completeOnly`, only episodes every
    * rank reported every step of. `newest` picks the most recent `limit` episodes (returned newest
-   * first), else the oldest (oldest first). Range on `started_at`: [fromMs, toMs).
+   * first), else the oldest (oldest first). Range on `stored_at`: [storedFromMs, storedBeforeMs),
+   * the database's clock when the collector stored the episode: workers' clocks (`started_at`,
+   * from their reports' `ts`) can be off by minutes, so comparing them with a time the control
+   * plane took (a rollout's start, a commit) would judge the wrong episodes. `started_at` is only
+   * held within WORKER_CLOCK_TOLERANCE_MS of that range, so the search stays in a few daily
+   * partitions.
    * With `numExperts`, also each chosen layer's logical load (cut out of the bytea in SQL, so only
    * those layers travel), for the paired gate's counterfactual; absent when the episode's vector
    * is shorter than that.
@@ -290,7 +301,7 @@ export class HeatWindowRepository {
   async layerImbalances(
     deploymentId: string,
     phase: string,
-    q: { layers: readonly number[]; fromMs?: number; toMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number; numExperts?: number },
+    q: { layers: readonly number[]; storedFromMs?: number; storedBeforeMs?: number; version?: number; completeOnly?: boolean; newest?: boolean; limit: number; numExperts?: number },
   ): Promise<{ episode: number; startedAt: Date; imbalance: number[]; layerVersions: number[]; missingRankSteps: number; logicalLoad?: Float64Array[] }[]> {
     const E = q.numExperts;
     if (E !== undefined && !(Number.isInteger(E) && E > 0)) throw new RangeError(`layerImbalances: numExperts must be a positive integer, got ${E}`);
@@ -302,14 +313,26 @@ export class HeatWindowRepository {
                 (SELECT string_agg(substring(logical_load FROM t.i * $9::int * 8 + 1 FOR $9::int * 8), ''::bytea ORDER BY t.o)
                  FROM unnest($3::int[]) WITH ORDINALITY AS t(i, o)) END AS logical_load
        FROM heat_episodes
-       WHERE deployment_id = $1 AND phase = $2 AND started_at >= $4 AND started_at < $5
+       WHERE deployment_id = $1 AND phase = $2 AND stored_at >= $4 AND stored_at < $5 AND started_at >= $10 AND started_at < $11
          AND ($7::bool IS NOT TRUE OR missing_rank_steps = 0)
          AND NOT EXISTS (
            SELECT 1 FROM unnest($3::int[]) AS t(i)
            WHERE coalesce(layer_versions[t.i + 1], 0) = 0 OR imbalance[t.i + 1] IS NULL OR ($6::int IS NOT NULL AND layer_versions[t.i + 1] <> $6::int))
        ORDER BY started_at ${q.newest ? 'DESC' : 'ASC'}, episode ${q.newest ? 'DESC' : 'ASC'}
        LIMIT $8`,
-      [deploymentId, phase, q.layers, new Date(q.fromMs ?? 0), new Date(q.toMs ?? 8.64e15), q.version ?? null, q.completeOnly ?? false, q.limit, E ?? null],
+      [
+        deploymentId,
+        phase,
+        q.layers,
+        new Date(q.storedFromMs ?? 0),
+        new Date(q.storedBeforeMs ?? 8.64e15),
+        q.version ?? null,
+        q.completeOnly ?? false,
+        q.limit,
+        E ?? null,
+        new Date(q.storedFromMs === undefined ? 0 : q.storedFromMs - WORKER_CLOCK_TOLERANCE_MS),
+        new Date(q.storedBeforeMs === undefined ? 8.64e15 : q.storedBeforeMs + WORKER_CLOCK_TOLERANCE_MS),
+      ],
     );
     return rows.map((r) => {
       const out = {
