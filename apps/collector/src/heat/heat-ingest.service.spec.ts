@@ -5,6 +5,7 @@ import { DEAD_LETTER_HEADERS, TOPICS } from '@eplb/contracts';
 import { ClosedEpisode, roundRobinMap, StreamResume, WindowShape } from '@eplb/domain';
 import type { BatchContext, IncomingMessage, MessageBatch, MessageBus, OutgoingMessage } from '@eplb/messaging';
 import type { HeatWindowRepository } from '@eplb/persistence';
+import { loadConfig } from '@eplb/platform';
 import type { CollectorDeployment, DeploymentCache } from './deployment-cache';
 import { HeatDeadLetters } from './heat-dead-letters';
 import { HeatIngestService } from './heat-ingest.service';
@@ -15,6 +16,8 @@ import { HeatIngestService } from './heat-ingest.service';
 const ID = 'dep-a';
 // 1 layer, 4 experts, 2 ranks × 2 slots; episodes of 4 steps, intervals of 8, lateness 4
 const w: WindowShape = { numLayers: 1, numExperts: 4, numRanks: 2, slotsPerRank: 2, episodeSteps: 4, intervalSteps: 8, latenessSteps: 4 };
+// heat of a minute ago: inside the retention window the collector accepts
+const T0 = Date.now() - 60_000;
 const map = roundRobinMap({ numLayers: 1, numExperts: 4, numRanks: 2, slotsPerRank: 2, numNodes: 1 });
 const deployment: CollectorDeployment = { id: ID, numLayers: 1, numRanks: 2, slotsPerRank: 2, latestMapVersion: 1, window: w };
 
@@ -107,7 +110,7 @@ const message = (value: unknown): IncomingMessage => ({
   timestamp: '0',
 });
 const report = (rank: number, step: number) => ({
-  v: 1, deployment: ID, rank, step, steps: 1, phase: 'decode', mapVersion: 1, layerVersions: null, ts: new Date(1_700_000_000_000 + step).toISOString(), load: [[1 + rank, step]],
+  v: 1, deployment: ID, rank, step, steps: 1, phase: 'decode', mapVersion: 1, layerVersions: null, ts: new Date(T0 + step).toISOString(), load: [[1 + rank, step]],
 });
 /** Every rank's report for steps [from, to), in one partition batch. */
 const steps = (from: number, to: number, extra: IncomingMessage[] = []): MessageBatch => {
@@ -123,7 +126,7 @@ const setup = () => {
   const broker = new Broker();
   const logger = pino({ level: 'silent' });
   const deadLetters = new HeatDeadLetters(broker.bus, logger);
-  const ingest = new HeatIngestService(store.ds, store.repo, cache, deadLetters, logger);
+  const ingest = new HeatIngestService(store.ds, store.repo, cache, deadLetters, logger, loadConfig({}));
   return { store, broker, ingest, deadLetters };
 };
 
