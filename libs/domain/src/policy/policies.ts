@@ -6,9 +6,11 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
-import { heldOutScreen, pooledNoise, staleVerdict } from './stale-map';
-import { DriftPlanOptions, driftRatio, planForDrift, stickyConstruct } from './drift';
+import { StaleMove, heldOutScreen, pooledNoise, staleVerdict } from './stale-map';
+import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
+import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
+import { layerTransfers } from '../transfer/transfer-plan';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -105,6 +107,8 @@ const DEFAULT_TRANSFER_COST = 0.0004;
 const DEFAULT_SPREAD = 3;
 const DEFAULT_STATIONARY_GAIN_PER_TRANSFER = 0.01;
 const DEFAULT_SEARCH_RANKS = 6;
+/** Share of a greedy re-plan's transfers default may spend on a layer it re-plans (the issue's "few moves"). */
+const DEFAULT_TRANSFER_BUDGET = 1 / 3;
 
 /**
  * Local-search effort from the map in service. With one shot (stationary heat: the episodes
@@ -171,6 +175,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
   // one shot = stationary heat: the seen gain is partly noise, so each transfer must buy more — in
   // the search (moves worth less than this per transfer are not taken) as in the decision
   const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
+  const budgetShare = options.transferBudget ?? DEFAULT_TRANSFER_BUDGET;
   const out: number[][] = [];
   const { numRanks: R, slotsPerRank: S } = shape;
   // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
@@ -207,7 +212,16 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
       // better than the walk from the map in service and far dearer
       const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked(), options, 300_000) : undefined;
-      const stale = staleVerdict(heat, l, current[l], R, S, walked, screen, minGain, exact);
+      const split = K - (K >> 1);
+      const move: StaleMove = {
+        walked,
+        // the older half as the layer's own problem is built: its typical levels when its heat
+        // does not persist, else its episodes one by one
+        older: () => (robust ? oneShot(shape, robust.olderLevel) : episodesProblem(shape, heat.slice(0, split), l, decayWeights(split, options.halfLife ?? 2 * split))),
+        budget: () => transferBudget(heat, l, current[l], R, S, budgetShare),
+        ...(exact ? { target: exact } : {}),
+      };
+      const stale = staleVerdict(heat, l, current[l], R, S, move, screen, minGain);
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));
       continue;
@@ -287,7 +301,26 @@ function driftMap(
   const older = planForDrift(heat, layer, K - held, R, S, current, { ...o, horizon: held });
   const z = Math.max(0, options.confirmZ ?? DEFAULT_CONFIRM_Z);
   if (!beatsByZ(heat, layer, K - held, K, current, older, shape, z)) return null;
-  return planForDrift(heat, layer, K, R, S, current, o);
+  const plan = planForDrift(heat, layer, K, R, S, current, o);
+  const budget = transferBudget(heat, layer, current, R, S, options.transferBudget ?? DEFAULT_TRANSFER_BUDGET);
+  if (layerTransfers(current, plan, S) <= budget) return plan;
+  // over budget: the best point within it on the frontier from the map in service for the same
+  // forecast (the plan's sticky construction rebuilds ranks wholesale; the frontier moves a slot
+  // at a time, the most gainful first)
+  const shots = forecastShots(heat, layer, K, o.shots);
+  const pb = new LayerProblem(shape.numExperts, R, S, shots.length, shots, new Float64Array(shots.length).fill(1 / shots.length));
+  const path = searchPath(pb, current, pb.P);
+  const i = bestWithin(path, budget, 0);
+  return i > 0 ? path.rows[i] : null;
+}
+
+/**
+ * Transfers a layer may spend when default re-plans it (a stale map, drift): `share` of those a
+ * plain greedy re-plan of its window would make — the classic answer to a stale map, which moves
+ * nearly every slot; "few moves" is a share of that, the operator's (options.transferBudget).
+ */
+function transferBudget(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, R: number, S: number, share: number): number {
+  return Math.floor(share * layerTransfers(current, greedyLayer(windowSum(heat, layer), R, S), S));
 }
 
 const DEFAULT_CONFIRM_Z = 1;

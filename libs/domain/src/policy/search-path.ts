@@ -86,6 +86,19 @@ export function kneeIndex(path: SearchPath, floor: number): number {
   return arg;
 }
 
+/**
+ * How far a layer shown stale is moved: the point of lowest excess F − 1 among those within
+ * `budget` transfers, the excess read no finer than `floor` (the noise of the heat: below it two
+ * points cannot be told apart, so of those the one with the fewest transfers is taken, as in
+ * kneeIndex). 0, the map in service, when no point within the budget gains beyond the noise.
+ */
+export function bestWithin(path: SearchPath, budget: number, floor: number): number {
+  const ex = (i: number): number => Math.max(path.f[i] - 1, floor);
+  let b = 0;
+  for (let i = 1; i < path.f.length; i++) if (path.transfers[i] <= budget && ex(i) < ex(b) - 1e-12) b = i;
+  return b;
+}
+
 /** best[i]: the point of lowest F among 0..i (the frontier read as "the best within a budget"). */
 export function bestSoFar(path: SearchPath): Int32Array {
   const n = path.f.length;

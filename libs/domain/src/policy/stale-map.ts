@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalances } from './episode-imbalance';
-import { kneeIndex, searchPath } from './search-path';
+import { bestWithin, kneeIndex, searchPath } from './search-path';
 
 /**
  * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
@@ -104,15 +104,36 @@ export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: n
 }
 
 /**
+ * How a layer shown stale out of sample is moved. The frontier of the layer's problem (`walked`)
+ * is walked as far as the layer's transfer `budget` allows, to its point of lowest excess read no
+ * finer than the noise of a window's heat (bestWithin): a map whose traffic has gone misplaces
+ * load on every rank, and each transfer along the frontier removes some of it, so stopping at the
+ * knee would leave gain the budget has room for. `older` is the same problem on the older half of
+ * the episodes: the move itself, made from them, is judged on the newer half as the held-out test
+ * judged a fresh plan (a layer called stale by chance gets a move that fits noise, which the
+ * unseen episodes refuse).
+ */
+export interface StaleMove {
+  readonly walked: () => LayerProblem;
+  readonly older: () => LayerProblem;
+  /** Transfers the layer may spend. */
+  readonly budget: () => number;
+  /** The frontier's far end (a from-scratch plan of `walked`'s problem), where one is made. */
+  readonly target?: () => ArrayLike<number>;
+}
+
+/**
  * Is the layer stale, and how far to move it. With a held-out screen: its mean gain must exceed
  * staleZ standard errors (the pooled sd over √n; t on the pooled degrees of freedom, family-wise
- * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out, and where the
- * held-out test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must
- * then exceed both minGain and the counting noise (ONE_WINDOW_Z).
+ * over the `layers` layers), and so must the gain of the move itself on the held-out episodes
+ * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
+ * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
+ * exceed both minGain and the counting noise (ONE_WINDOW_Z), and the move stops at the frontier's
+ * knee (kneeIndex: with no unseen episodes to say the traffic persists, only as far as each
+ * further transfer buys at least the average one).
  *
- * How far to move: the layer's frontier from the map in service (searchPath on the problem `walked`
- * builds, only for a layer that is walked: most layers stay, and building it is a pass over the
- * episodes) is cut at its knee (kneeIndex), the point past which each further transfer buys less than the average one.
+ * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
+ * building its problem is a pass over the episodes.
  */
 export function staleVerdict(
   heat: HeatEpisodes,
@@ -120,19 +141,29 @@ export function staleVerdict(
   current: ArrayLike<number>,
   R: number,
   S: number,
-  walked: () => LayerProblem,
+  move: StaleMove,
   screen: { readonly test: HeldOutScreen; readonly noise: { readonly sd: number; readonly dof: number }; readonly layers: number } | null,
   minGain: number,
-  target?: () => ArrayLike<number>,
 ): StaleVerdict {
+  const { walked, target } = move;
   if (screen) {
     const { test, noise, layers } = screen;
     const se = noise.sd / Math.sqrt(test.diffs.length);
     const z = staleZ(layers, noise.dof + 1);
     if (test.mean > z * se) {
+      const K = heat.length;
+      const split = K - test.diffs.length;
+      const budget = move.budget();
+      // the move made from the older half, judged on the newer half; the excess is read no finer
+      // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
+      const po = move.older();
+      const older = searchPath(po, current, po.P);
+      const j = bestWithin(older, budget, noise.sd / Math.sqrt(split));
+      const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
+      if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       const pb = walked();
       const path = searchPath(pb, current, pb.P, target);
-      const i = kneeIndex(path, se);
+      const i = bestWithin(path, budget, noise.sd / Math.sqrt(K));
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
@@ -149,6 +180,13 @@ export function staleVerdict(
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
   return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
+}
+
+/** mean over k of a[k] − b[k]. */
+function meanDiff(a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  for (let k = 0; k < a.length; k++) d += a[k] - b[k];
+  return d / Math.max(1, a.length);
 }
 
 /**
