@@ -6,7 +6,7 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
-import { StaleMove, heldOutScreen, pooledNoise, staleVerdict } from './stale-map';
+import { StaleMove, heldOutScreen, holmFamilies, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
 import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
@@ -186,6 +186,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
     ? allStats.map((st, l) => heldOutScreen(heat, l, current[l], R, S, options.maxShots === undefined && !st.persists ? st.olderLevel : null))
     : [];
   const noise = pooledNoise(screens);
+  const families = holmFamilies(screens, noise);
   for (let l = 0; l < shape.numLayers; l++) {
     const stats = allStats[l];
     const persists = stats.persists;
@@ -207,7 +208,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // built only for a layer that is walked (most stay)
       let built: LayerProblem | null = robust ? pb : null;
       const walked = (): LayerProblem => (built ??= episodesProblem(shape, heat, l, w));
-      const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers } : null;
+      const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
       // better than the walk from the map in service and far dearer

@@ -112,6 +112,19 @@ describe('the held-out test threshold', () => {
   });
 });
 
+describe("Holm's step-down over the layers", () => {
+  it('tests the most stale layer as in the whole family, each next one as in a family one smaller, and stops at the first not shown stale', async () => {
+    const { holmFamilies, staleZ } = await import('./stale-map');
+    const noise = { sd: 1, dof: 1000 };
+    const screen = (mean: number) => ({ diffs: new Float64Array(4), mean });
+    // se = 1/√4: a layer tested as in a family of m needs a mean above staleZ(m)/2
+    const bar = (m: number): number => staleZ(m, noise.dof + 1) / 2;
+    const between = (bar(5) + bar(4)) / 2; // short of Bonferroni over 5, enough for a family of 4
+    const families = holmFamilies([screen(0), screen(2 * bar(5)), screen(between), null, screen(bar(3) / 2)], noise);
+    expect(Array.from(families)).toEqual([3, 5, 4, 5, 3]);
+  });
+});
+
 describe('a held-out test with little power', () => {
   it('lacks power only on a few pooled degrees of freedom', async () => {
     const { heldOutLacksPower } = await import('./stale-map');

@@ -104,6 +104,29 @@ export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: n
 }
 
 /**
+ * Holm's step-down over the layers' held-out tests: the layers ordered by their mean held-out gain
+ * (one pooled se: the same order as their t), the i-th (from 0) is tested as in a family of L − i
+ * layers, as long as every one before it was shown stale; from the first that is not, the rest are
+ * held to that same threshold. The family-wise false-alarm rate is Bonferroni's (FAMILY_ALPHA), but
+ * a workload shift, which leaves many layers stale at once, no longer holds its least stale layers
+ * to the threshold of a test over all of them. Returns, per layer, the family size its test is
+ * corrected for.
+ */
+export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: { readonly sd: number; readonly dof: number }): Int32Array {
+  const L = screens.length;
+  const family = new Int32Array(L).fill(L);
+  const order = screens.flatMap((sc, l) => (sc ? [l] : [])).sort((a, b) => screens[b]!.mean - screens[a]!.mean || a - b);
+  let i = 0;
+  for (; i < order.length; i++) {
+    const sc = screens[order[i]]!;
+    family[order[i]] = L - i;
+    if (!(sc.mean > staleZ(L - i, noise.dof + 1) * (noise.sd / Math.sqrt(sc.diffs.length)))) break;
+  }
+  for (let j = i + 1; j < order.length; j++) family[order[j]] = L - i;
+  return family;
+}
+
+/**
  * How a layer shown stale out of sample is moved. The frontier of the layer's problem (`walked`)
  * is walked as far as the layer's transfer `budget` allows, to its point of lowest excess read no
  * finer than the noise of a window's heat (bestWithin): a map whose traffic has gone misplaces
@@ -125,7 +148,7 @@ export interface StaleMove {
 /**
  * Is the layer stale, and how far to move it. With a held-out screen: its mean gain must exceed
  * staleZ standard errors (the pooled sd over √n; t on the pooled degrees of freedom, family-wise
- * over the `layers` layers), and so must the gain of the move itself on the held-out episodes
+ * over the layers by Holm's step-down), and so must the gain of the move itself on the held-out episodes
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
  * exceed both minGain and the counting noise (ONE_WINDOW_Z), and the move stops at the frontier's
@@ -142,14 +165,20 @@ export function staleVerdict(
   R: number,
   S: number,
   move: StaleMove,
-  screen: { readonly test: HeldOutScreen; readonly noise: { readonly sd: number; readonly dof: number }; readonly layers: number } | null,
+  screen: {
+    readonly test: HeldOutScreen;
+    readonly noise: { readonly sd: number; readonly dof: number };
+    readonly layers: number;
+    /** The family size this layer's test is corrected for (holmFamilies; `layers` without it). */
+    readonly family?: number;
+  } | null,
   minGain: number,
 ): StaleVerdict {
   const { walked, target } = move;
   if (screen) {
     const { test, noise, layers } = screen;
     const se = noise.sd / Math.sqrt(test.diffs.length);
-    const z = staleZ(layers, noise.dof + 1);
+    const z = staleZ(screen.family ?? layers, noise.dof + 1);
     if (test.mean > z * se) {
       const K = heat.length;
       const split = K - test.diffs.length;
