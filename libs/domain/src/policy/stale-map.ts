@@ -65,6 +65,8 @@ const ONE_WINDOW_Z = 1;
 export interface HeldOutScreen {
   readonly diffs: Float64Array;
   readonly mean: number;
+  /** Per newer episode, the imbalance of the fresh plan (a map that fits the traffic). */
+  readonly fresh: Float64Array;
 }
 
 /**
@@ -84,7 +86,7 @@ export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayL
   const diffs = new Float64Array(base.length);
   let sum = 0;
   for (let k = 0; k < base.length; k++) sum += diffs[k] = base[k] - fresh[k];
-  return { diffs, mean: sum / Math.max(1, base.length) };
+  return { diffs, mean: sum / Math.max(1, base.length), fresh };
 }
 
 /**
@@ -93,14 +95,32 @@ export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayL
  * few held-out episodes a layer's own variance is too unsteady to test against — from 2 episodes
  * it has one degree of freedom). Returns the pooled sd and its degrees of freedom.
  */
-export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: number; dof: number } {
-  let ss = 0, dof = 0;
+export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): PooledNoise {
+  let ss = 0, fs = 0, dof = 0;
   for (const sc of screens) {
     if (!sc || sc.diffs.length < 2) continue;
-    for (let k = 0; k < sc.diffs.length; k++) ss += (sc.diffs[k] - sc.mean) ** 2;
+    let fm = 0;
+    for (let k = 0; k < sc.fresh.length; k++) fm += sc.fresh[k] / sc.fresh.length;
+    for (let k = 0; k < sc.diffs.length; k++) {
+      ss += (sc.diffs[k] - sc.mean) ** 2;
+      fs += (sc.fresh[k] - fm) ** 2;
+    }
     dof += sc.diffs.length - 1;
   }
-  return { sd: dof > 0 ? Math.sqrt(ss / dof) : 0, dof };
+  return { sd: dof > 0 ? Math.sqrt(ss / dof) : 0, dof, fitSd: dof > 0 ? Math.sqrt(fs / dof) : 0 };
+}
+
+/** The held-out test's noise (pooledNoise). */
+export interface PooledNoise {
+  /** sd of the per-episode differences (map in service − fresh plan) about each layer's mean. */
+  readonly sd: number;
+  readonly dof: number;
+  /**
+   * sd of a fitted map's per-episode imbalance about its layer's mean: how much the imbalance of
+   * a map that fits the traffic wanders from episode to episode (the differences above also carry
+   * the misfit of the map in service, which varies with the episode as much as it is large).
+   */
+  readonly fitSd: number;
 }
 
 /**
@@ -112,7 +132,7 @@ export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: n
  * to the threshold of a test over all of them. Returns, per layer, the family size its test is
  * corrected for.
  */
-export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: { readonly sd: number; readonly dof: number }): Int32Array {
+export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: PooledNoise): Int32Array {
   const L = screens.length;
   const family = new Int32Array(L).fill(L);
   const order = screens.flatMap((sc, l) => (sc ? [l] : [])).sort((a, b) => screens[b]!.mean - screens[a]!.mean || a - b);
@@ -167,7 +187,7 @@ export function staleVerdict(
   move: StaleMove,
   screen: {
     readonly test: HeldOutScreen;
-    readonly noise: { readonly sd: number; readonly dof: number };
+    readonly noise: PooledNoise;
     readonly layers: number;
     /** The family size this layer's test is corrected for (holmFamilies; `layers` without it). */
     readonly family?: number;
@@ -187,12 +207,12 @@ export function staleVerdict(
       // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
       const po = move.older();
       const older = searchPath(po, current, po.P);
-      const j = bestWithin(older, budget, noise.sd / Math.sqrt(split));
+      const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       const pb = walked();
       const path = searchPath(pb, current, pb.P, target);
-      const i = bestWithin(path, budget, noise.sd / Math.sqrt(K));
+      const i = bestWithin(path, budget, noise.fitSd / Math.sqrt(K));
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
