@@ -148,11 +148,12 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
 /**
  * default: what the scheduler runs. Per layer, from the map in service:
  * - heat that drifts (driftMap) is planned for a forecast of the next interval, when a held-out
- *   check confirms that plan;
+ *   check confirms that plan, within the layer's transfer budget (transferBudget);
  * - heat that forms one shot (stationary within the window, noise, random spikes, or a single
  *   window) asks only whether the map in service still fits it (staleVerdict): a map shown stale
  *   out of sample (or, on one window, beyond its counting noise) is re-planned along its gain vs
- *   transfers frontier up to the knee; one that still fits stays as it is. Heat whose deviations
+ *   transfers frontier as far as the layer's transfer budget allows; one that still fits stays
+ *   as it is. Heat whose deviations
  *   do not persist (heatPersists) is planned from each expert's typical (trimmed mean) share;
  * - heat of several shots (alternating phases) takes the better, episode by episode, of the
  *   search from the map in service and a sticky construction, redeployed only when its imbalance
@@ -203,8 +204,8 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // one shot (heat that is stationary within the window, or a single window): the question
       // is only whether the map in service still fits it. A map whose traffic has gone (a new
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
-      // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
-      // stays as it is (what a fresh plan would gain on it is noise)
+      // frontier, as far as its transfer budget allows and the noise lets gains be told apart;
+      // one that still fits stays as it is (what a fresh plan would gain on it is noise)
       // built only for a layer that is walked (most stay)
       let built: LayerProblem | null = robust ? pb : null;
       const walked = (): LayerProblem => (built ??= episodesProblem(shape, heat, l, w));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SearchPath, bestWithin, kneeIndex } from './search-path';
+import { SearchPath, bestWithin } from './search-path';
 
 // a frontier read only through its transfers and objectives
 const path = (transfers: number[], f: number[]): SearchPath => ({ rows: transfers.map(() => new Int32Array(0)), transfers, f });
@@ -19,9 +19,5 @@ describe('bestWithin', () => {
     expect(bestWithin(p, 100, floor)).toBe(2);
     // a map in service already within the noise stays
     expect(bestWithin(path([0, 5], [1.01, 1.001]), 100, 0.02)).toBe(0);
-  });
-
-  it('goes past the knee when the budget has room', () => {
-    expect(kneeIndex(p, 0)).toBeLessThan(bestWithin(p, 100, 0));
   });
 });

@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalances } from './episode-imbalance';
-import { bestWithin, kneeIndex, searchPath } from './search-path';
+import { bestWithin, searchPath } from './search-path';
 
 /**
  * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
@@ -147,14 +147,14 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 }
 
 /**
- * How a layer shown stale out of sample is moved. The frontier of the layer's problem (`walked`)
- * is walked as far as the layer's transfer `budget` allows, to its point of lowest excess read no
- * finer than the noise of a window's heat (bestWithin): a map whose traffic has gone misplaces
- * load on every rank, and each transfer along the frontier removes some of it, so stopping at the
- * knee would leave gain the budget has room for. `older` is the same problem on the older half of
- * the episodes: the move itself, made from them, is judged on the newer half as the held-out test
- * judged a fresh plan (a layer called stale by chance gets a move that fits noise, which the
- * unseen episodes refuse).
+ * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
+ * far as the layer's transfer `budget` allows, to its point of lowest excess read no finer than
+ * the noise of the heat (bestWithin): a map whose traffic has gone misplaces load on every rank,
+ * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
+ * gain the budget had room for. `older` is the same problem on the older half of the episodes:
+ * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
+ * held-out test judged a fresh plan (a layer called stale by chance gets a move that fits noise,
+ * which the unseen episodes refuse).
  */
 export interface StaleMove {
   readonly walked: () => LayerProblem;
@@ -171,9 +171,8 @@ export interface StaleMove {
  * over the layers by Holm's step-down), and so must the gain of the move itself on the held-out episodes
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
- * exceed both minGain and the counting noise (ONE_WINDOW_Z), and the move stops at the frontier's
- * knee (kneeIndex: with no unseen episodes to say the traffic persists, only as far as each
- * further transfer buys at least the average one).
+ * exceed both minGain and the counting noise (ONE_WINDOW_Z), the excess read no finer than that
+ * noise.
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
  * building its problem is a pass over the episodes.
@@ -224,7 +223,7 @@ export function staleVerdict(
   const pb = walked();
   const path = searchPath(pb, current, pb.P, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
-  const i = kneeIndex(path, floor);
+  const i = bestWithin(path, move.budget(), floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
