@@ -107,7 +107,10 @@ const DEFAULT_TRANSFER_COST = 0.0004;
 const DEFAULT_SPREAD = 3;
 const DEFAULT_STATIONARY_GAIN_PER_TRANSFER = 0.01;
 const DEFAULT_SEARCH_RANKS = 6;
-/** Share of a greedy re-plan's transfers default may spend on a layer it re-plans (the "few moves"). */
+/**
+ * Share of a greedy re-plan's transfers default may spend on a layer it re-plans: "few moves" as
+ * docs/design.md ("How policies are judged") bounds them, at most a third of the greedy's.
+ */
 const DEFAULT_TRANSFER_BUDGET = 1 / 3;
 
 /**

@@ -26,9 +26,10 @@ export interface StaleVerdict {
 
 /**
  * Family-wise false-alarm rate of the held-out test over a deployment's layers: the test runs on
- * every layer, so each layer's z is Bonferroni-corrected to a one-sided α / L (z ≈ 2.6 for 12
- * layers, 3.0 for 58, 3.5 for 232): under stationary heat a map is re-planned by chance in one
- * proposal in twenty, not in every few dozen layers.
+ * every layer, so the most stale layer's z is corrected to a one-sided α / L (z ≈ 2.6 for 12
+ * layers, 3.0 for 58, 3.5 for 232) and the next ones by Holm's step-down (holmFamilies): under
+ * stationary heat a map is re-planned by chance in one proposal in twenty, not in every few dozen
+ * layers.
  */
 const FAMILY_ALPHA = 0.05;
 
