@@ -35,8 +35,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
     transfers.push(st.transfers);
     f.push(st.objective());
   };
-  adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD);
-  if (st.transfers > 0) push();
+  // each replica that changes hands is a point of its own: a budget may end between two of them
+  adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   for (let m = 0; m < maxMoves; m++) {
     if (localSearch(st, { lambda: 0, maxMoves: 1, ranks: 3, donors: 24, spread: SPREAD }) === 0) break;
     push();
