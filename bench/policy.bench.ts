@@ -38,6 +38,12 @@ const ROUNDS = 5;
 const WARM_PER_ROUND = 3;
 const WARMUP = 5;
 const POLICIES = ['greedy', 'flash', 'incremental', 'default'].filter((p) => policyNames().includes(p));
+/**
+ * A quick look at some traces only (`BENCH_POLICY_ONLY=shift|same npm run bench:policy`): the traces whose
+ * name matches the regular expression, greedy and default only, no speed figures; the tables are printed
+ * and bench/RESULTS.md is left alone (it holds full runs only).
+ */
+const ONLY = process.env.BENCH_POLICY_ONLY ? new RegExp(process.env.BENCH_POLICY_ONLY) : null;
 
 interface Trace {
   readonly name: string;
@@ -193,9 +199,10 @@ function speed(traces: Trace[]): string[] {
 
 function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'eplb-bench-'));
-  const traces = [...loadTraces(TRACES, false), ...loadTraces(REAL_TRACES, false, 'real'), ...loadTraces(OWN_TRACES, true), ...variantTraces(dir)];
-  const speedLines = speed(traces);
-  const processLines = processSpeed(traces, dir);
+  const all = [...loadTraces(TRACES, false), ...loadTraces(REAL_TRACES, false, 'real'), ...loadTraces(OWN_TRACES, true), ...variantTraces(dir)];
+  const traces = ONLY ? all.filter((t) => ONLY.test(t.name)) : all;
+  const speedLines = ONLY ? [] : speed(traces);
+  const processLines = ONLY ? [] : processSpeed(traces, dir);
   const rows: string[] = [];
   const verdicts: string[] = [];
   const summary: string[] = [];
@@ -206,7 +213,7 @@ function main(): void {
     const R = shape.numRanks, S = shape.slotsPerRank;
     const res: Record<string, { fut: number; transfers: number; ms: number }> = {};
     const curFut = current ? meanEpisodeImbalance(current, t.future, R, S) : NaN;
-    const policies = t.variant ? POLICIES.filter((p) => p === 'greedy' || p === 'default') : POLICIES;
+    const policies = t.variant || ONLY ? POLICIES.filter((p) => p === 'greedy' || p === 'default') : POLICIES;
     for (const p of policies) {
       const t0 = now();
       const out = getPolicy(p)(t.input);
@@ -307,9 +314,11 @@ function main(): void {
     'shots (phases) by the sticky/search pair confirmed on held-out episodes; heat of one shot (stationary within the',
     'window, noise, spikes, a shift, or a single window) asks whether the map in service is stale: with ≥ 4 episodes a',
     'greedy planned on the older half must beat it on the newer half by a t threshold (noise pooled over layers,',
-    'Bonferroni over layers); on one window its gain must exceed the counting noise. A stale layer walks its gain vs',
-    'transfers frontier (adopt min-max replica counts, then local search from the map in service, ending at the',
-    'flash-class plan with ranks matched to the map) and stops at the knee of its log-excess curve. Each layer reports',
+    'Holm\'s step-down over layers), and so must the move itself made from the older half; on one window its gain must',
+    'exceed the counting noise. A stale layer walks its gain vs transfers frontier (adopt min-max replica counts, then',
+    'local search from the map in service, ending at the flash-class plan with ranks matched to the map) to its best',
+    'point within the layer\'s transfer budget (a third of a greedy re-plan\'s transfers, `transferBudget`), reading the',
+    'excess no finer than the noise of the heat; a drift plan over that budget is cut the same way. Each layer reports',
     'how sure (plan file `layers[].certainty`).',
     '',
     'Each policy sees `X.json` (with `current` = the map in service) and is judged on `X.future.json` (the next',
@@ -367,6 +376,10 @@ function main(): void {
     ...crossChecks,
     '',
   ].join('\n');
+  if (ONLY) {
+    process.stdout.write(`${[...verdicts, '', ...summary].join('\n')}\n`);
+    return;
+  }
   const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
   const start = old.indexOf(SECTION);
   let text: string;

@@ -100,10 +100,13 @@ function draw(g: Gen, scenarios: ScenarioKind[], seed: number, episodes: number)
 export function generated(): Variant[] {
   const a: Gen = { E: 64, R: 8, S: 10, L: 12, topK: 6 };
   const b: Gen = { E: 128, R: 16, S: 10, L: 8, topK: 8 };
+  // a third shape and seed, added after default's stale rule was changed, to check it on a draw it
+  // was not looked at on: 96 experts on 12 ranks × 10 slots (24 redundant slots), top-4 routing
+  const c: Gen = { E: 96, R: 12, S: 10, L: 8, topK: 4 };
   const shapeOf = (g: Gen): DeploymentShape => ({ numLayers: g.L, numExperts: g.E, numRanks: g.R, slotsPerRank: g.S, numNodes: 1 });
   const greedy = (g: Gen, heat: HeatEpisodes): number[][] => getPolicy('greedy')({ shape: shapeOf(g), heat }).physicalToLogical;
   const out: Variant[] = [];
-  for (const [g, tag, seed] of [[a, '64x8x10', 21], [b, '128x16x10', 31]] as const) {
+  for (const [g, tag, seed] of [[a, '64x8x10', 21], [b, '128x16x10', 31], [c, '96x12x10', 41]] as const) {
     // a new workload: the map in service planned on one seed's traffic, the traffic from another's
     const [oldTraffic] = draw(g, ['stationary'], seed, 16);
     const [, seen, future] = draw(g, ['stationary'], seed + 1, 16);

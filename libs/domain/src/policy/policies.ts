@@ -6,9 +6,11 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
-import { heldOutScreen, pooledNoise, staleVerdict } from './stale-map';
-import { DriftPlanOptions, driftRatio, planForDrift, stickyConstruct } from './drift';
+import { StaleMove, heldOutScreen, holmFamilies, pooledNoise, staleVerdict } from './stale-map';
+import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
+import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
+import { layerTransfers } from '../transfer/transfer-plan';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -105,6 +107,11 @@ const DEFAULT_TRANSFER_COST = 0.0004;
 const DEFAULT_SPREAD = 3;
 const DEFAULT_STATIONARY_GAIN_PER_TRANSFER = 0.01;
 const DEFAULT_SEARCH_RANKS = 6;
+/**
+ * Share of a greedy re-plan's transfers default may spend on a layer it re-plans: "few moves" as
+ * docs/design.md ("How policies are judged") bounds them, at most a third of the greedy's.
+ */
+const DEFAULT_TRANSFER_BUDGET = 1 / 3;
 
 /**
  * Local-search effort from the map in service. With one shot (stationary heat: the episodes
@@ -144,11 +151,12 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
 /**
  * default: what the scheduler runs. Per layer, from the map in service:
  * - heat that drifts (driftMap) is planned for a forecast of the next interval, when a held-out
- *   check confirms that plan;
+ *   check confirms that plan, within the layer's transfer budget (transferBudget);
  * - heat that forms one shot (stationary within the window, noise, random spikes, or a single
  *   window) asks only whether the map in service still fits it (staleVerdict): a map shown stale
  *   out of sample (or, on one window, beyond its counting noise) is re-planned along its gain vs
- *   transfers frontier up to the knee; one that still fits stays as it is. Heat whose deviations
+ *   transfers frontier as far as the layer's transfer budget allows; one that still fits stays
+ *   as it is. Heat whose deviations
  *   do not persist (heatPersists) is planned from each expert's typical (trimmed mean) share;
  * - heat of several shots (alternating phases) takes the better, episode by episode, of the
  *   search from the map in service and a sticky construction, redeployed only when its imbalance
@@ -171,6 +179,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
   // one shot = stationary heat: the seen gain is partly noise, so each transfer must buy more — in
   // the search (moves worth less than this per transfer are not taken) as in the decision
   const stationaryPrice = options.stationaryGainPerTransfer ?? DEFAULT_STATIONARY_GAIN_PER_TRANSFER;
+  const budgetShare = options.transferBudget ?? DEFAULT_TRANSFER_BUDGET;
   const out: number[][] = [];
   const { numRanks: R, slotsPerRank: S } = shape;
   // heat whose deviations do not persist (noise, random spikes) cannot be planned for episode by
@@ -181,6 +190,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
     ? allStats.map((st, l) => heldOutScreen(heat, l, current[l], R, S, options.maxShots === undefined && !st.persists ? st.olderLevel : null))
     : [];
   const noise = pooledNoise(screens);
+  const families = holmFamilies(screens, noise);
   for (let l = 0; l < shape.numLayers; l++) {
     const stats = allStats[l];
     const persists = stats.persists;
@@ -197,17 +207,26 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // one shot (heat that is stationary within the window, or a single window): the question
       // is only whether the map in service still fits it. A map whose traffic has gone (a new
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
-      // frontier, as far as the held-out episodes (or the knee) warrant; one that still fits
-      // stays as it is (what a fresh plan would gain on it is noise)
+      // frontier, as far as its transfer budget allows and the noise lets gains be told apart;
+      // one that still fits stays as it is (what a fresh plan would gain on it is noise)
       // built only for a layer that is walked (most stay)
       let built: LayerProblem | null = robust ? pb : null;
       const walked = (): LayerProblem => (built ??= episodesProblem(shape, heat, l, w));
-      const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers } : null;
+      const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
       // better than the walk from the map in service and far dearer
       const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked(), options, 300_000) : undefined;
-      const stale = staleVerdict(heat, l, current[l], R, S, walked, screen, minGain, exact);
+      const split = K - (K >> 1);
+      const move: StaleMove = {
+        walked,
+        // the older half as the layer's own problem is built: its typical levels when its heat
+        // does not persist, else its episodes one by one
+        older: () => (robust ? oneShot(shape, robust.olderLevel) : episodesProblem(shape, heat.slice(0, split), l, decayWeights(split, options.halfLife ?? 2 * split))),
+        budget: () => transferBudget(heat, l, current[l], R, S, budgetShare),
+        ...(exact ? { target: exact } : {}),
+      };
+      const stale = staleVerdict(heat, l, current[l], R, S, move, screen, minGain);
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));
       continue;
@@ -287,7 +306,26 @@ function driftMap(
   const older = planForDrift(heat, layer, K - held, R, S, current, { ...o, horizon: held });
   const z = Math.max(0, options.confirmZ ?? DEFAULT_CONFIRM_Z);
   if (!beatsByZ(heat, layer, K - held, K, current, older, shape, z)) return null;
-  return planForDrift(heat, layer, K, R, S, current, o);
+  const plan = planForDrift(heat, layer, K, R, S, current, o);
+  const budget = transferBudget(heat, layer, current, R, S, options.transferBudget ?? DEFAULT_TRANSFER_BUDGET);
+  if (layerTransfers(current, plan, S) <= budget) return plan;
+  // over budget: the best point within it on the frontier from the map in service for the same
+  // forecast (the plan's sticky construction rebuilds ranks wholesale; the frontier moves a slot
+  // at a time, the most gainful first)
+  const shots = forecastShots(heat, layer, K, o.shots);
+  const pb = new LayerProblem(shape.numExperts, R, S, shots.length, shots, new Float64Array(shots.length).fill(1 / shots.length));
+  const path = searchPath(pb, current, pb.P);
+  const i = bestWithin(path, budget, 0);
+  return i > 0 ? path.rows[i] : null;
+}
+
+/**
+ * Transfers a layer may spend when default re-plans it (a stale map, drift): `share` of those a
+ * plain greedy re-plan of its window would make — the classic answer to a stale map, which moves
+ * nearly every slot; "few moves" is a share of that, the operator's (options.transferBudget).
+ */
+function transferBudget(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, R: number, S: number, share: number): number {
+  return Math.floor(share * layerTransfers(current, greedyLayer(windowSum(heat, layer), R, S), S));
 }
 
 const DEFAULT_CONFIRM_Z = 1;

@@ -6,9 +6,10 @@ import { PlacementState } from './engine';
  * of an expert that has one too many, on a rank that does not hold the lacking expert yet. Of
  * those slots the one whose rewrite raises the objective least is taken (the spread Σ load²
  * breaks ties), the experts that lack the most per-replica heat first. Every other slot keeps
- * its expert, so the transfers are about the number of replicas that change hands.
+ * its expert, so the transfers are about the number of replicas that change hands. `step`, when
+ * given, is called after each slot rewritten (a frontier records every point on the way).
  */
-export function adoptReplicaCounts(st: PlacementState, reps: ArrayLike<number>, spread: number): void {
+export function adoptReplicaCounts(st: PlacementState, reps: ArrayLike<number>, spread: number, step?: () => void): void {
   const { E, S, P, hsum } = st.pb;
   for (;;) {
     // the expert lacking most: largest heat per replica among those below their count
@@ -33,5 +34,6 @@ export function adoptReplicaCounts(st: PlacementState, reps: ArrayLike<number>, 
     // no rank can take it without a second replica on one rank: leave the counts as they are
     if (bp < 0) return;
     st.applyRetarget(bp, a);
+    step?.();
   }
 }

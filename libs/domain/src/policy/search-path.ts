@@ -35,8 +35,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
     transfers.push(st.transfers);
     f.push(st.objective());
   };
-  adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD);
-  if (st.transfers > 0) push();
+  // each replica that changes hands is a point of its own: a budget may end between two of them
+  adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   for (let m = 0; m < maxMoves; m++) {
     if (localSearch(st, { lambda: 0, maxMoves: 1, ranks: 3, donors: 24, spread: SPREAD }) === 0) break;
     push();
@@ -57,39 +57,14 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
 }
 
 /**
- * The index of the frontier's knee. The frontier is read in log excess, ln(F − 1): imbalance
- * excess matters relatively (halving it from 0.02 to 0.01 is worth what halving it from 0.2 to
- * 0.1 is), and below `floor` (the noise of the heat) an excess cannot be told from 0. On the
- * best-so-far curve (log-excess gain against transfers, both scaled to [0, 1] by the path's ends)
- * the knee is the point farthest above the chord from "stay" to "the whole path" — where the gain
- * per further transfer drops below the path's average (Kneedle; no scale or constant enters); the
- * whole path when no point lies above the chord. 0 when nothing is gained.
+ * How far a layer shown stale is moved: the point of lowest excess F − 1 among those within
+ * `budget` transfers, the excess read no finer than `floor` (the noise of the heat: below it two
+ * points cannot be told apart, so of those the one with the fewest transfers is taken). 0, the
+ * map in service, when no point within the budget gains beyond the noise.
  */
-export function kneeIndex(path: SearchPath, floor: number): number {
-  const n = path.f.length;
-  const best = bestSoFar(path);
-  const lg = (f: number): number => Math.log(Math.max(f - 1, floor, 1e-12));
-  const g0 = lg(path.f[0]);
-  const gMax = g0 - lg(path.f[best[n - 1]]);
-  const tMax = path.transfers[best[n - 1]];
-  if (!(gMax > 0) || !(tMax > 0)) return 0;
-  // no point above the chord (one step, or gains that come as fast late as early): the whole path
-  let arg = best[n - 1], top = 0;
-  for (let i = 1; i < n; i++) {
-    if (best[i] !== i) continue;
-    const d = (g0 - lg(path.f[i])) / gMax - path.transfers[i] / tMax;
-    if (d > top + 1e-12) {
-      top = d;
-      arg = i;
-    }
-  }
-  return arg;
-}
-
-/** best[i]: the point of lowest F among 0..i (the frontier read as "the best within a budget"). */
-export function bestSoFar(path: SearchPath): Int32Array {
-  const n = path.f.length;
-  const best = new Int32Array(n);
-  for (let i = 1; i < n; i++) best[i] = path.f[i] < path.f[best[i - 1]] - 1e-12 ? i : best[i - 1];
-  return best;
+export function bestWithin(path: SearchPath, budget: number, floor: number): number {
+  const ex = (i: number): number => Math.max(path.f[i] - 1, floor);
+  let b = 0;
+  for (let i = 1; i < path.f.length; i++) if (path.transfers[i] <= budget && ex(i) < ex(b) - 1e-12) b = i;
+  return b;
 }

@@ -53,7 +53,7 @@ describe('default on a map in service that its traffic has left (stale) or not (
       const dn = meanImbalance(d.physicalToLogical[l], next, l);
       const gn = meanImbalance(g.physicalToLogical[l], next, l);
       // most of the excess the stale map leaves is gone; what is left is of the greedy's order (the
-      // knee leaves the last, dearest part of the gain: bench:policy reports the ratio per trace)
+      // transfer budget leaves the last, dearest part of the gain: bench:policy reports the ratio per trace)
       expect(dn - 1).toBeLessThan(0.5 * (cur - 1));
       expect(dn - 1).toBeLessThan(3 * (gn - 1));
       const c = d.layers[l].certainty;
@@ -62,6 +62,18 @@ describe('default on a map in service that its traffic has left (stale) or not (
       expect(c!.gain).toBeGreaterThan(2 * c!.se);
     }
     expect(totals(d.physicalToLogical, current)).toBeLessThanOrEqual(totals(g.physicalToLogical, current) / 3 + 1e-9);
+  });
+
+  it('spends at most the operator\'s share of a greedy re-plan\'s transfers, and more of a larger share', () => {
+    const seen = episodes(now, K);
+    const g = totals(getPolicy('greedy')({ shape, heat: seen, current }).physicalToLogical, current);
+    const spent = (share: number): number =>
+      totals(getPolicy('default')({ shape, heat: seen, current, options: { transferBudget: share } }).physicalToLogical, current);
+    const few = spent(0.2), more = spent(0.6);
+    expect(few).toBeGreaterThan(0);
+    expect(few).toBeLessThanOrEqual(0.2 * g);
+    expect(more).toBeLessThanOrEqual(0.6 * g);
+    expect(more).toBeGreaterThan(few);
   });
 
   it('on one window (nothing to hold out) moves on a shift and says so, and stays on the traffic the map was made for', () => {
@@ -97,6 +109,19 @@ describe('the held-out test threshold', () => {
     expect(tQuantile(0.975, 30)).toBeCloseTo(2.0423, 3);
     expect(staleZ(12, 5)).toBeGreaterThan(staleZ(12, 8));
     expect(staleZ(12, 8)).toBeGreaterThan(staleZ(12));
+  });
+});
+
+describe("Holm's step-down over the layers", () => {
+  it('tests the most stale layer as in the whole family, each next one as in a family one smaller, and stops at the first not shown stale', async () => {
+    const { holmFamilies, staleZ } = await import('./stale-map');
+    const noise = { sd: 1, dof: 1000, fitSd: 0 };
+    const screen = (mean: number) => ({ diffs: new Float64Array(4), mean, fresh: new Float64Array(4) });
+    // se = 1/√4: a layer tested as in a family of m needs a mean above staleZ(m)/2
+    const bar = (m: number): number => staleZ(m, noise.dof + 1) / 2;
+    const between = (bar(5) + bar(4)) / 2; // short of Bonferroni over 5, enough for a family of 4
+    const families = holmFamilies([screen(0), screen(2 * bar(5)), screen(between), null, screen(bar(3) / 2)], noise);
+    expect(Array.from(families)).toEqual([3, 5, 4, 5, 3]);
   });
 });
 

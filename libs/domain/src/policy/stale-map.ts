@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalances } from './episode-imbalance';
-import { kneeIndex, searchPath } from './search-path';
+import { bestWithin, searchPath } from './search-path';
 
 /**
  * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
@@ -26,9 +26,10 @@ export interface StaleVerdict {
 
 /**
  * Family-wise false-alarm rate of the held-out test over a deployment's layers: the test runs on
- * every layer, so each layer's z is Bonferroni-corrected to a one-sided α / L (z ≈ 2.6 for 12
- * layers, 3.0 for 58, 3.5 for 232): under stationary heat a map is re-planned by chance in one
- * proposal in twenty, not in every few dozen layers.
+ * every layer, so the most stale layer's z is corrected to a one-sided α / L (z ≈ 2.6 for 12
+ * layers, 3.0 for 58, 3.5 for 232) and the next ones by Holm's step-down (holmFamilies): under
+ * stationary heat a map is re-planned by chance in one proposal in twenty, not in every few dozen
+ * layers.
  */
 const FAMILY_ALPHA = 0.05;
 
@@ -65,6 +66,8 @@ const ONE_WINDOW_Z = 1;
 export interface HeldOutScreen {
   readonly diffs: Float64Array;
   readonly mean: number;
+  /** Per newer episode, the imbalance of the fresh plan (a map that fits the traffic). */
+  readonly fresh: Float64Array;
 }
 
 /**
@@ -84,7 +87,7 @@ export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayL
   const diffs = new Float64Array(base.length);
   let sum = 0;
   for (let k = 0; k < base.length; k++) sum += diffs[k] = base[k] - fresh[k];
-  return { diffs, mean: sum / Math.max(1, base.length) };
+  return { diffs, mean: sum / Math.max(1, base.length), fresh };
 }
 
 /**
@@ -93,26 +96,87 @@ export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayL
  * few held-out episodes a layer's own variance is too unsteady to test against — from 2 episodes
  * it has one degree of freedom). Returns the pooled sd and its degrees of freedom.
  */
-export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): { sd: number; dof: number } {
-  let ss = 0, dof = 0;
+export function pooledNoise(screens: readonly (HeldOutScreen | null)[]): PooledNoise {
+  let ss = 0, fs = 0, dof = 0;
   for (const sc of screens) {
     if (!sc || sc.diffs.length < 2) continue;
-    for (let k = 0; k < sc.diffs.length; k++) ss += (sc.diffs[k] - sc.mean) ** 2;
+    let fm = 0;
+    for (let k = 0; k < sc.fresh.length; k++) fm += sc.fresh[k] / sc.fresh.length;
+    for (let k = 0; k < sc.diffs.length; k++) {
+      ss += (sc.diffs[k] - sc.mean) ** 2;
+      fs += (sc.fresh[k] - fm) ** 2;
+    }
     dof += sc.diffs.length - 1;
   }
-  return { sd: dof > 0 ? Math.sqrt(ss / dof) : 0, dof };
+  return { sd: dof > 0 ? Math.sqrt(ss / dof) : 0, dof, fitSd: dof > 0 ? Math.sqrt(fs / dof) : 0 };
+}
+
+/** The held-out test's noise (pooledNoise). */
+export interface PooledNoise {
+  /** sd of the per-episode differences (map in service − fresh plan) about each layer's mean. */
+  readonly sd: number;
+  readonly dof: number;
+  /**
+   * sd of a fitted map's per-episode imbalance about its layer's mean: how much the imbalance of
+   * a map that fits the traffic wanders from episode to episode (the differences above also carry
+   * the misfit of the map in service, which varies with the episode as much as it is large).
+   */
+  readonly fitSd: number;
+}
+
+/**
+ * Holm's step-down over the layers' held-out tests: the layers ordered by their mean held-out gain
+ * (one pooled se: the same order as their t), the i-th (from 0) is tested as in a family of L − i
+ * layers, as long as every one before it was shown stale; from the first that is not, the rest are
+ * held to that same threshold. The family-wise false-alarm rate is Bonferroni's (FAMILY_ALPHA), but
+ * a workload shift, which leaves many layers stale at once, no longer holds its least stale layers
+ * to the threshold of a test over all of them. Returns, per layer, the family size its test is
+ * corrected for.
+ */
+export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: PooledNoise): Int32Array {
+  const L = screens.length;
+  const family = new Int32Array(L).fill(L);
+  const order = screens.flatMap((sc, l) => (sc ? [l] : [])).sort((a, b) => screens[b]!.mean - screens[a]!.mean || a - b);
+  let i = 0;
+  for (; i < order.length; i++) {
+    const sc = screens[order[i]]!;
+    family[order[i]] = L - i;
+    if (!(sc.mean > staleZ(L - i, noise.dof + 1) * (noise.sd / Math.sqrt(sc.diffs.length)))) break;
+  }
+  for (let j = i + 1; j < order.length; j++) family[order[j]] = L - i;
+  return family;
+}
+
+/**
+ * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
+ * far as the layer's transfer `budget` allows, to its point of lowest excess read no finer than
+ * the noise of the heat (bestWithin): a map whose traffic has gone misplaces load on every rank,
+ * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
+ * gain the budget had room for. `older` is the same problem on the older half of the episodes:
+ * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
+ * held-out test judged a fresh plan (a layer called stale by chance gets a move that fits noise,
+ * which the unseen episodes refuse).
+ */
+export interface StaleMove {
+  readonly walked: () => LayerProblem;
+  readonly older: () => LayerProblem;
+  /** Transfers the layer may spend. */
+  readonly budget: () => number;
+  /** The frontier's far end (a from-scratch plan of `walked`'s problem), where one is made. */
+  readonly target?: () => ArrayLike<number>;
 }
 
 /**
  * Is the layer stale, and how far to move it. With a held-out screen: its mean gain must exceed
  * staleZ standard errors (the pooled sd over √n; t on the pooled degrees of freedom, family-wise
- * over the `layers` layers). With fewer than 4 episodes there is nothing to hold out, and where the
- * held-out test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must
- * then exceed both minGain and the counting noise (ONE_WINDOW_Z).
+ * over the layers by Holm's step-down), and so must the gain of the move itself on the held-out episodes
+ * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
+ * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
+ * exceed both minGain and the counting noise (ONE_WINDOW_Z), the excess read no finer than that
+ * noise.
  *
- * How far to move: the layer's frontier from the map in service (searchPath on the problem `walked`
- * builds, only for a layer that is walked: most layers stay, and building it is a pass over the
- * episodes) is cut at its knee (kneeIndex), the point past which each further transfer buys less than the average one.
+ * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
+ * building its problem is a pass over the episodes.
  */
 export function staleVerdict(
   heat: HeatEpisodes,
@@ -120,19 +184,35 @@ export function staleVerdict(
   current: ArrayLike<number>,
   R: number,
   S: number,
-  walked: () => LayerProblem,
-  screen: { readonly test: HeldOutScreen; readonly noise: { readonly sd: number; readonly dof: number }; readonly layers: number } | null,
+  move: StaleMove,
+  screen: {
+    readonly test: HeldOutScreen;
+    readonly noise: PooledNoise;
+    readonly layers: number;
+    /** The family size this layer's test is corrected for (holmFamilies; `layers` without it). */
+    readonly family?: number;
+  } | null,
   minGain: number,
-  target?: () => ArrayLike<number>,
 ): StaleVerdict {
+  const { walked, target } = move;
   if (screen) {
     const { test, noise, layers } = screen;
     const se = noise.sd / Math.sqrt(test.diffs.length);
-    const z = staleZ(layers, noise.dof + 1);
+    const z = staleZ(screen.family ?? layers, noise.dof + 1);
     if (test.mean > z * se) {
+      const K = heat.length;
+      const split = K - test.diffs.length;
+      const budget = move.budget();
+      // the move made from the older half, judged on the newer half; the excess is read no finer
+      // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
+      const po = move.older();
+      const older = searchPath(po, current, po.P);
+      const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
+      const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
+      if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       const pb = walked();
       const path = searchPath(pb, current, pb.P, target);
-      const i = kneeIndex(path, se);
+      const i = bestWithin(path, budget, noise.fitSd / Math.sqrt(K));
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
@@ -144,11 +224,18 @@ export function staleVerdict(
   const pb = walked();
   const path = searchPath(pb, current, pb.P, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
-  const i = kneeIndex(path, floor);
+  const i = bestWithin(path, move.budget(), floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
   return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
+}
+
+/** mean over k of a[k] − b[k]. */
+function meanDiff(a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  for (let k = 0; k < a.length; k++) d += a[k] - b[k];
+  return d / Math.max(1, a.length);
 }
 
 /**

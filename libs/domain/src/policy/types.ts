@@ -26,6 +26,11 @@ export interface PolicyOptions {
   readonly driftPenalty?: number;
   /** default, layers of several shots: price of a transfer in the sticky construction, in units of the mean rank load (default 0.05). */
   readonly phasePenalty?: number;
+  /**
+   * default: a layer it re-plans (a stale map, drift) moves at most this share of the transfers a
+   * plain greedy re-plan of the layer would make (default 1/3).
+   */
+  readonly transferBudget?: number;
   /** Upper bound on local-search moves per layer. */
   readonly maxMoves?: number;
   /** Search nodes per layer for the exact branch and bound (flash). */
