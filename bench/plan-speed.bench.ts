@@ -6,7 +6,8 @@
  * (the order within a round rotates) so both sides see the same load on a shared machine; medians.
  * Writes the section "## Plan speed as one process (`npm run bench:plan-speed`)" of
  * bench/RESULTS.md (not with PLAN_SPEED_NO_WRITE=1); the last line printed is one JSON object with
- * the figures. PLAN_SPEED_ROUNDS sets the rounds (default 11).
+ * the figures. PLAN_SPEED_ROUNDS sets the rounds (default 11); PLAN_SPEED_AGAINST=PATH/main.js measures
+ * an earlier build of the CLI in the same rounds.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,9 +70,14 @@ function main(): void {
     s.wall.push(r.ms);
     s.cpu.push(r.cpu);
   };
+  // PLAN_SPEED_AGAINST=.../main.js: an earlier build measured in the same rounds (before / after)
+  const against = process.env.PLAN_SPEED_AGAINST;
+  const ab = side(), at = side();
+  const earlier = (file: string) => run('node', [against as string, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
   const steps: (() => void)[] = [
     () => into(eb, eplb(big)),
     () => into(et, eplb(tiny)),
+    ...(against ? [() => into(ab, earlier(big)), () => into(at, earlier(tiny))] : []),
     () => {
       const r = py(big);
       into(pb, r);
@@ -104,11 +110,15 @@ function main(): void {
     '| | big file | tiny file | beyond the tiny file | CPU big | CPU tiny | CPU beyond |',
     '|---|---:|---:|---:|---:|---:|---:|',
     row('eplb plan (node, from the build)', eb, et),
+    ...(against ? [row(`eplb plan, earlier build (\`${against}\`)`, ab, at)] : []),
     row('python3 baseline.py', pb, pt),
     `| baseline.py's own figure (its planning only, JSON excluded) | ${fmt(median(pOwn))} | | | | | |`,
     '',
     `Ratio beyond the tiny file, eplb / baseline.py: wall ${ratio.toFixed(2)} (target ≤ ${TARGET}: ${ratio <= TARGET ? 'met' : 'NOT met'}), ` +
-      `CPU ${cpuRatio.toFixed(2)}.`,
+      `CPU ${cpuRatio.toFixed(2)}` +
+      (against
+        ? `; the earlier build's: wall ${(beyond(ab, at, 'wall') / beyond(pb, pt, 'wall')).toFixed(2)}, CPU ${(beyond(ab, at, 'cpu') / beyond(pb, pt, 'cpu')).toFixed(2)}.`
+        : '.'),
   ].join('\n');
   // PLAN_SPEED_NO_WRITE=1: a trial run that leaves bench/RESULTS.md alone
   if (process.env.PLAN_SPEED_NO_WRITE !== '1') writeSection('Plan speed as one process (`npm run bench:plan-speed`)', body);
@@ -125,6 +135,14 @@ function main(): void {
     baselineBigMs: Number(median(pb.wall).toFixed(1)),
     baselineTinyMs: Number(median(pt.wall).toFixed(1)),
     baselineOwnMs: Number(median(pOwn).toFixed(1)),
+    ...(against
+      ? {
+          earlierRatio: Number((beyond(ab, at, 'wall') / beyond(pb, pt, 'wall')).toFixed(3)),
+          earlierCpuRatio: Number((beyond(ab, at, 'cpu') / beyond(pb, pt, 'cpu')).toFixed(3)),
+          earlierBeyondMs: Number(beyond(ab, at, 'wall').toFixed(1)),
+          earlierBeyondCpuMs: Number(beyond(ab, at, 'cpu').toFixed(1)),
+        }
+      : {}),
     rounds: ROUNDS,
     target: TARGET,
   };
