@@ -37,10 +37,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
   };
   adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD);
   if (st.transfers > 0) push();
-  for (let m = 0; m < maxMoves; m++) {
-    if (localSearch(st, { lambda: 0, maxMoves: 1, ranks: 3, donors: 24, spread: SPREAD }) === 0) break;
-    push();
-  }
+  // one point per move, up to maxMoves
+  localSearch(st, { lambda: 0, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push });
   st.release();
   if (target) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
