@@ -119,6 +119,12 @@ function main(): void {
       (against
         ? `; the earlier build's: wall ${(beyond(ab, at, 'wall') / beyond(pb, pt, 'wall')).toFixed(2)}, CPU ${(beyond(ab, at, 'cpu') / beyond(pb, pt, 'cpu')).toFixed(2)}.`
         : '.'),
+    '',
+    'Maps are not changed by speed work: `npm run bench:plan-outputs -- DIR --against EARLIER_DIR` runs every policy on every shared, ' +
+      'real and generated trace (and default without a map in service, around a lost rank, on the 232-layer file: 71 plan files) ' +
+      'and compares the plan files byte for byte with an earlier build\'s. A cold process pays most of its time beyond the tiny file ' +
+      'in the JIT: V8 optimises the search, the stale screen\'s greedy and the heat reader on a background thread, and until it is done ' +
+      'the main thread runs them unoptimised — on a loaded machine for far longer, which the wall figures show more than the CPU ones.',
   ].join('\n');
   // PLAN_SPEED_NO_WRITE=1: a trial run that leaves bench/RESULTS.md alone
   if (process.env.PLAN_SPEED_NO_WRITE !== '1') writeSection('Plan speed as one process (`npm run bench:plan-speed`)', body);
