@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { LayerReport, getPolicy, heatFileToInput, planFileDocument, policyNames } from '@eplb/domain';
+import { LayerReport, PolicyInput, getPolicy, heatFileFromText, heatFileToInput, planFileDocument, policyNames } from '@eplb/domain';
 import { formatHelp, parseCommandLine, requiredOption, UsageError } from '@eplb/cli';
 
 /**
@@ -68,7 +68,7 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
   const verbose = args.flag('verbose');
   const excludeRanks = parseExcludeRanks(args.string('exclude-ranks'));
 
-  const base = heatFileToInput(await readJson(io, input));
+  const base = await readHeatFile(io, input);
   const started = process.hrtime.bigint();
   const result = getPolicy(policyName)(excludeRanks.length ? { ...base, options: { excludeRanks } } : base);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -99,17 +99,23 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
 }
 
 /**
- * The parsed heat file. A helper of its own so that neither the text nor the parsed arrays stay
- * reachable from the command's frame while the policy runs: on a big file they are megabytes the
- * collector would otherwise keep copying and marking.
+ * The heat file as the policy's input: read straight from its text when it is in the plain form
+ * (heatFileFromText), else parsed as JSON and checked by heatFileToInput, which names what is wrong.
+ * A helper of its own so that the text does not stay reachable from the command's frame while the
+ * policy runs: on a big file it is megabytes the collector would otherwise keep marking.
  */
-async function readJson(io: PlanIo, path: string): Promise<unknown> {
-  const text = await io.readText(path);
+async function readHeatFile(io: PlanIo, path: string): Promise<Omit<PolicyInput, 'options'>> {
+  const raw = await io.readText(path);
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+  const plain = heatFileFromText(text);
+  if (plain) return plain;
+  let doc: unknown;
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    doc = JSON.parse(text);
   } catch (err) {
     throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
   }
+  return heatFileToInput(doc);
 }
 
 /** One line on how sure the plan is that the map in service is stale (policies that tell), or null. */

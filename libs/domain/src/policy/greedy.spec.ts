@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replicateMinMax } from './greedy';
+import { bySizeDescending, replicateMinMax } from './greedy';
 
 /** The allotment as a scan of every expert per extra replica (first of the largest wins). */
 function replicateByScan(h: ArrayLike<number>, slots: number, cap = Infinity): number[] {
@@ -30,6 +30,20 @@ describe('replicateMinMax', () => {
       const slots = E + Math.floor(rand() * 3 * E);
       const cap = trial % 4 === 0 ? Infinity : 1 + Math.floor(rand() * 4);
       expect(Array.from(replicateMinMax(h, slots, cap))).toEqual(replicateByScan(h, slots, cap));
+    }
+  });
+});
+
+describe('bySizeDescending', () => {
+  it('orders as a sort by size descending, ties to the larger id, zeros of either sign alike', () => {
+    let seed = 11;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = Math.floor(rand() * 70);
+      // few distinct values: many ties; -0 beside 0
+      const size = Float64Array.from({ length: n }, () => (rand() < 0.1 ? -0 : Math.floor(rand() * 5) / 3));
+      const bySort = Array.from({ length: n }, (_, i) => i).sort((x, y) => size[y] - size[x] || y - x);
+      expect(Array.from(bySizeDescending(size))).toEqual(bySort);
     }
   });
 });

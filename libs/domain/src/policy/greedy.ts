@@ -19,8 +19,8 @@ export function replicateMinMax(h: ArrayLike<number>, slots: number, maxReplicas
   const E = h.length;
   const reps = new Int32Array(E).fill(1);
   const key = new Float64Array(E);
-  // a before b: larger h/replicas, then the lower id (what a first-wins scan picks)
-  const heap = new IndexHeap(E, (a, b) => key[a] > key[b] || (key[a] === key[b] && a < b));
+  // larger h/replicas first, then the lower id (what a first-wins scan picks)
+  const heap = new IndexHeap(E, key);
   if (maxReplicas > 1) {
     for (let e = 0; e < E; e++) {
       key[e] = h[e];
@@ -57,9 +57,7 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
   const size = new Float64Array(E);
   for (let e = 0; e < E; e++) size[e] = h[e] / reps[e];
   // experts by replica load, larger id first on ties; an expert's replicas follow one another
-  const order: number[] = new Array<number>(E);
-  for (let e = 0; e < E; e++) order[e] = e;
-  order.sort((x, y) => size[y] - size[x] || y - x);
+  const order = bySizeDescending(size);
   const items = new Int32Array(n);
   for (let j = 0, i = 0; j < E; j++) for (let c = 0; c < reps[order[j]]; c++) items[i++] = order[j];
   const load = new Float64Array(R);
@@ -67,7 +65,7 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
   const row = new Int32Array(R * S);
   // ranks with a free slot by (load, rank): the least-loaded rank, lowest index first on ties, as
   // a scan would find it, in O(log R) per replica
-  const heap = new IndexHeap(R, (a, b) => load[a] < load[b] || (load[a] === load[b] && a < b));
+  const heap = new IndexHeap(R, load, true);
   for (let r = 0; r < R && S > 0; r++) heap.push(r);
   const aside = new Int32Array(R);
   for (let i = 0; i < n; i++) {
@@ -89,6 +87,40 @@ export function packLpt(h: ArrayLike<number>, reps: Int32Array, R: number, S: nu
     if (count[r] < S) heap.push(r);
   }
   return repairDuplicates(row, S);
+}
+
+/**
+ * Ids 0..n−1 by size, largest first, ties to the larger id. A merge sort over typed arrays with
+ * the order written out: Array.prototype.sort would call a comparison closure per pair, on every
+ * layer the stale screen plans. The order is total, so any correct sort gives this permutation.
+ */
+export function bySizeDescending(size: Float64Array): Int32Array {
+  const n = size.length;
+  let a = new Int32Array(n), b = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
+      let i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) {
+        const x = a[i], y = a[j];
+        // y goes first: a larger size, or the same size and a larger id
+        if (size[y] > size[x] || (size[y] === size[x] && y > x)) {
+          b[k++] = y;
+          j++;
+        } else {
+          b[k++] = x;
+          i++;
+        }
+      }
+      while (i < mid) b[k++] = a[i++];
+      while (j < hi) b[k++] = a[j++];
+    }
+    const t = a;
+    a = b;
+    b = t;
+  }
+  return a;
 }
 
 /**

@@ -1,15 +1,16 @@
 import { invalid } from '../errors';
 import { DeploymentShape, assertShape, numSlots } from '../shape/deployment-shape';
 import { assertPhysicalToLogical } from '../expert-map/physical-to-logical';
-import { toHeatEpisodes } from '../heat/heat';
+import { HeatEpisodes, toHeatEpisodes } from '../heat/heat';
 import { LayerCertainty, PolicyInput, PolicyResult } from './types';
 
 /**
  * The offline heat file of `eplb plan` (docs/design.md, "Offline policy files"), already parsed from
  * JSON: num_ranks, num_nodes, slots_per_rank, num_groups?, heat[episode][layer][expert], current?.
- * Every error names the field, e.g. `heat[2][5]: has 7 experts, expected 8`.
+ * Every error names the field, e.g. `heat[2][5]: has 7 experts, expected 8`. `heatRead`: the heat
+ * when heatFileFromText has read it from the text already (then `doc` holds the other fields).
  */
-export function heatFileToInput(doc: unknown): Omit<PolicyInput, 'options'> {
+export function heatFileToInput(doc: unknown, heatRead?: HeatEpisodes): Omit<PolicyInput, 'options'> {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw invalid('input', 'must be a JSON object with num_ranks, num_nodes, slots_per_rank and heat');
   }
@@ -25,8 +26,8 @@ export function heatFileToInput(doc: unknown): Omit<PolicyInput, 'options'> {
   const numNodes = int('num_nodes') as number;
   const slotsPerRank = int('slots_per_rank') as number;
   const numGroups = int('num_groups', true);
-  if (d.heat === undefined) throw invalid('heat', 'is missing');
-  const heat = toHeatEpisodes(d.heat, 'heat');
+  if (d.heat === undefined && !heatRead) throw invalid('heat', 'is missing');
+  const heat = heatRead ?? toHeatEpisodes(d.heat, 'heat');
   const shape: DeploymentShape = {
     numLayers: heat[0].length,
     numExperts: heat[0][0].length,

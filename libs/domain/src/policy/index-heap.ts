@@ -1,8 +1,10 @@
 /**
- * A binary heap of small integer ids (experts, ranks) ordered by `before(a, b)` — true when `a`
- * comes out first. The caller keeps the keys in its own typed arrays and, after changing the key
- * of the id on top, calls `siftTop()`: no per-entry objects, which the planners' inner loops
- * would otherwise allocate by the thousand per layer.
+ * A binary heap of small integer ids (experts, ranks) ordered by their keys in `key` — the largest
+ * first, or the smallest with `smallestFirst` — ties to the lower id. The caller keeps the keys in
+ * its own Float64Array and, after changing the key of the id on top, calls `siftTop()`: no
+ * per-entry objects, which the planners' inner loops would otherwise allocate by the thousand per
+ * layer, and no comparison callback, which the compiler could not inline where several orders
+ * share the class.
  */
 export class IndexHeap {
   private readonly ids: Int32Array;
@@ -10,7 +12,8 @@ export class IndexHeap {
 
   constructor(
     capacity: number,
-    private readonly before: (a: number, b: number) => boolean,
+    private readonly key: Float64Array,
+    private readonly smallestFirst = false,
   ) {
     this.ids = new Int32Array(capacity);
   }
@@ -22,6 +25,12 @@ export class IndexHeap {
   /** The id that comes out first; only when `size > 0`. */
   top(): number {
     return this.ids[0];
+  }
+
+  /** Whether id a comes out before id b. */
+  private before(a: number, b: number): boolean {
+    const ka = this.key[a], kb = this.key[b];
+    return (this.smallestFirst ? ka < kb : ka > kb) || (ka === kb && a < b);
   }
 
   push(id: number): void {

@@ -37,10 +37,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
   };
   // each replica that changes hands is a point of its own: a budget may end between two of them
   adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
-  for (let m = 0; m < maxMoves; m++) {
-    if (localSearch(st, { lambda: 0, maxMoves: 1, ranks: 3, donors: 24, spread: SPREAD }) === 0) break;
-    push();
-  }
+  // one point per move, up to maxMoves
+  localSearch(st, { lambda: 0, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push });
   st.release();
   if (target) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local

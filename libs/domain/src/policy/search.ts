@@ -67,6 +67,11 @@ export interface SearchLimits {
   readonly spread?: number;
   /** Swap partners are taken from this many least-loaded ranks (default all up to 16, else R/4). */
   readonly partners?: number;
+  /**
+   * Called after each move is applied: a walk records the maps it passes in one search, instead
+   * of restarting the search (its scratch arrays, its compiled loop) for every move.
+   */
+  readonly onMove?: () => void;
 }
 
 /**
@@ -78,6 +83,8 @@ export interface SearchLimits {
  */
 export function localSearch(st: PlacementState, limits: SearchLimits): number {
   const { E, R, S, P, K, w, hsum } = st.pb;
+  // with no price on transfers (a walk along the frontier) they are not counted per candidate; a
+  // price of 0 times a count of −1 would also be −0, which the compiled loop does not expect
   const lambda = limits.lambda;
   const beta = limits.spread ?? 0;
   const tie = beta > 0 ? 1e-12 : -1e-12;
@@ -171,7 +178,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
           if (b === a || st.cnt[r1 * E + b] > 0 || st.cnt[r2 * E + a] > 0) continue;
           const dF = st.evalSwap(p, q, beta > 0);
           if (dF >= tie) continue;
-          const gain = -dF - beta * st.lastDV - lambda * st.swapTransfers(p, q);
+          const gain = -dF - beta * st.lastDV - (lambda !== 0 ? lambda * st.swapTransfers(p, q) : 0);
           if (gain > bestGain) {
             bestGain = gain; bestKind = 1; bestP = p; bestQ = q;
           }
@@ -184,7 +191,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
           if (st.screenRetarget(q, a, r1) >= tie) continue;
           const dF = st.evalRetarget(q, a, beta > 0);
           if (dF >= tie) continue;
-          const gain = -dF - beta * st.lastDV - lambda * st.retargetTransfers(q, a);
+          const gain = -dF - beta * st.lastDV - (lambda !== 0 ? lambda * st.retargetTransfers(q, a) : 0);
           if (gain > bestGain) {
             bestGain = gain; bestKind = 2; bestP = q; bestQ = a;
           }
@@ -198,7 +205,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
             if (st.screenRetarget(p, b, r1) >= tie) continue;
             const dF = st.evalRetarget(p, b, beta > 0);
             if (dF >= tie) continue;
-            const gain = -dF - beta * st.lastDV - lambda * st.retargetTransfers(p, b);
+            const gain = -dF - beta * st.lastDV - (lambda !== 0 ? lambda * st.retargetTransfers(p, b) : 0);
             if (gain > bestGain) {
               bestGain = gain; bestKind = 2; bestP = p; bestQ = b;
             }
@@ -209,6 +216,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
     if (bestKind === 0) break;
     if (bestKind === 1) st.applySwap(bestP, bestQ);
     else st.applyRetarget(bestP, bestQ);
+    limits.onMove?.();
   }
   return moves;
 }

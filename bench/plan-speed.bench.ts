@@ -1,0 +1,158 @@
+/**
+ * The speed target of `eplb plan` as one process (`npm run bench:plan-speed`): the built CLI (no
+ * TypeScript loader) plans 232 DeepSeek-V3 layers (the speed trace's 58 layers four times, 64
+ * ranks × 5 slots, 16 episodes) with the default policy; its wall time beyond a tiny file's is
+ * compared with baseline.py's (the pure-Python greedy) run the same way. Rounds are interleaved
+ * (the order within a round rotates) so both sides see the same load on a shared machine; medians.
+ * Writes the section "## Plan speed as one process (`npm run bench:plan-speed`)" of
+ * bench/RESULTS.md (not with PLAN_SPEED_NO_WRITE=1); the last line printed is one JSON object with
+ * the figures. PLAN_SPEED_ROUNDS sets the rounds (default 11); PLAN_SPEED_AGAINST=PATH/main.js measures
+ * an earlier build of the CLI in the same rounds.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machine } from './lib/machine';
+import { writeSection } from './lib/results';
+
+const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
+const TOOLS = process.env.EPLB_TOOLS ?? '/work/shared/tools';
+const CLI = join(__dirname, '..', 'dist', 'apps', 'eplb', 'src', 'main.js');
+const SPEED_TRACE = join(TRACES, 'stationary-dsv3-ep64.json');
+const ROUNDS = Number(process.env.PLAN_SPEED_ROUNDS ?? 11);
+const TARGET = 0.5;
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The speed file (232 layers) and a tiny one (what start-up alone costs), written into `dir`. */
+function inputs(dir: string): { big: string; tiny: string } {
+  const doc = JSON.parse(readFileSync(SPEED_TRACE, 'utf8')) as { heat: unknown[][]; current: unknown[] };
+  const four = <T>(xs: T[]): T[] => [...xs, ...xs, ...xs, ...xs];
+  const big = join(dir, 'speed-232.json'), tiny = join(dir, 'speed-tiny.json');
+  writeFileSync(big, JSON.stringify({ ...doc, heat: doc.heat.map(four), current: four(doc.current) }));
+  writeFileSync(tiny, JSON.stringify({ num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] }));
+  return { big, tiny };
+}
+
+/**
+ * One run: its wall time and its CPU time (user + system of the process and its threads, from GNU
+ * time), which a loaded machine inflates far less than the wall time.
+ */
+function run(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
+  const t0 = now();
+  const res = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { encoding: 'utf8' });
+  const ms = now() - t0;
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${res.status}: ${res.stderr}`);
+  const m = /cpu (\S+) (\S+)\s*$/.exec(res.stderr);
+  if (!m) throw new Error(`no CPU time from /usr/bin/time: ${res.stderr}`);
+  return { ms, cpu: (Number(m[1]) + Number(m[2])) * 1000, out: res.stdout };
+}
+
+interface Side {
+  readonly wall: number[];
+  readonly cpu: number[];
+}
+
+const side = (): Side => ({ wall: [], cpu: [] });
+
+function main(): void {
+  if (!existsSync(CLI)) throw new Error(`no build at ${CLI}: npm run build first`);
+  const dir = mkdtempSync(join(tmpdir(), 'eplb-plan-speed-'));
+  const { big, tiny } = inputs(dir);
+  const load0 = loadavg();
+  const eb = side(), et = side(), pb = side(), pt = side();
+  const pOwn: number[] = [];
+  const eplb = (file: string) => run('node', [CLI, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
+  const py = (file: string) => run('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
+  const into = (s: Side, r: { ms: number; cpu: number }): void => {
+    s.wall.push(r.ms);
+    s.cpu.push(r.cpu);
+  };
+  // PLAN_SPEED_AGAINST=.../main.js: an earlier build measured in the same rounds (before / after)
+  const against = process.env.PLAN_SPEED_AGAINST;
+  const ab = side(), at = side();
+  const earlier = (file: string) => run('node', [against as string, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
+  const steps: (() => void)[] = [
+    () => into(eb, eplb(big)),
+    () => into(et, eplb(tiny)),
+    ...(against ? [() => into(ab, earlier(big)), () => into(at, earlier(tiny))] : []),
+    () => {
+      const r = py(big);
+      into(pb, r);
+      pOwn.push(parseFloat(r.out));
+    },
+    () => into(pt, py(tiny)),
+  ];
+  // one unmeasured round: the page cache holds the files and both interpreters' own
+  eplb(big);
+  py(big);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < steps.length; i++) steps[(round + i) % steps.length]();
+  }
+  const load1 = loadavg();
+  const beyond = (a: Side, b: Side, m: keyof Side): number => median(a[m]) - median(b[m]);
+  const ratio = beyond(eb, et, 'wall') / beyond(pb, pt, 'wall');
+  const cpuRatio = beyond(eb, et, 'cpu') / beyond(pb, pt, 'cpu');
+  const fmt = (x: number): string => x.toFixed(0);
+  const row = (name: string, a: Side, b: Side): string =>
+    `| ${name} | ${fmt(median(a.wall))} | ${fmt(median(b.wall))} | **${fmt(beyond(a, b, 'wall'))}** | ${fmt(median(a.cpu))} | ${fmt(median(b.cpu))} | ${fmt(beyond(a, b, 'cpu'))} |`;
+  const body = [
+    `\`npm run bench:plan-speed\` (bench/plan-speed.bench.ts): \`node dist/apps/eplb/src/main.js plan\`, default policy, on 232 layers ` +
+      `(stationary-dsv3-ep64's 58 four times: 64 ranks × 5 slots, 256 experts, 16 episodes, ${(readFileSync(big).length / 1e6).toFixed(1)} MB) ` +
+      `and on a tiny file, against \`/usr/bin/python3 ${TOOLS}/baseline.py\` on the same two files. Whole processes, ` +
+      `medians of ${ROUNDS} interleaved rounds (the order rotates within a round) after one unmeasured round; wall ms, and CPU ms ` +
+      `(user + system of the process and its threads, GNU time: what a loaded machine inflates least).`,
+    '',
+    `Machine: ${machine()}; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after.`,
+    '',
+    '| | big file | tiny file | beyond the tiny file | CPU big | CPU tiny | CPU beyond |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    row('eplb plan (node, from the build)', eb, et),
+    ...(against ? [row(`eplb plan, earlier build (\`${against}\`)`, ab, at)] : []),
+    row('python3 baseline.py', pb, pt),
+    `| baseline.py's own figure (its planning only, JSON excluded) | ${fmt(median(pOwn))} | | | | | |`,
+    '',
+    `Ratio beyond the tiny file, eplb / baseline.py: wall ${ratio.toFixed(2)} (target ≤ ${TARGET}: ${ratio <= TARGET ? 'met' : 'NOT met'}), ` +
+      `CPU ${cpuRatio.toFixed(2)}` +
+      (against
+        ? `; the earlier build's: wall ${(beyond(ab, at, 'wall') / beyond(pb, pt, 'wall')).toFixed(2)}, CPU ${(beyond(ab, at, 'cpu') / beyond(pb, pt, 'cpu')).toFixed(2)}.`
+        : '.'),
+    '',
+    'Maps are not changed by speed work: `npm run bench:plan-outputs -- DIR --against EARLIER_DIR` runs every policy on every shared, ' +
+      'real and generated trace (and default without a map in service, around a lost rank, on the 232-layer file: 71 plan files) ' +
+      'and compares the plan files byte for byte with an earlier build\'s. A cold process pays most of its time beyond the tiny file ' +
+      'in the JIT: V8 optimises the search, the stale screen\'s greedy and the heat reader on a background thread, and until it is done ' +
+      'the main thread runs them unoptimised — on a loaded machine for far longer, which the wall figures show more than the CPU ones.',
+  ].join('\n');
+  // PLAN_SPEED_NO_WRITE=1: a trial run that leaves bench/RESULTS.md alone
+  if (process.env.PLAN_SPEED_NO_WRITE !== '1') writeSection('Plan speed as one process (`npm run bench:plan-speed`)', body);
+  process.stdout.write(`${body}\n`);
+  const figures = {
+    ratio: Number(ratio.toFixed(3)),
+    cpuRatio: Number(cpuRatio.toFixed(3)),
+    eplbBeyondMs: Number(beyond(eb, et, 'wall').toFixed(1)),
+    baselineBeyondMs: Number(beyond(pb, pt, 'wall').toFixed(1)),
+    eplbBeyondCpuMs: Number(beyond(eb, et, 'cpu').toFixed(1)),
+    baselineBeyondCpuMs: Number(beyond(pb, pt, 'cpu').toFixed(1)),
+    eplbBigMs: Number(median(eb.wall).toFixed(1)),
+    eplbTinyMs: Number(median(et.wall).toFixed(1)),
+    baselineBigMs: Number(median(pb.wall).toFixed(1)),
+    baselineTinyMs: Number(median(pt.wall).toFixed(1)),
+    baselineOwnMs: Number(median(pOwn).toFixed(1)),
+    ...(against
+      ? {
+          earlierRatio: Number((beyond(ab, at, 'wall') / beyond(pb, pt, 'wall')).toFixed(3)),
+          earlierCpuRatio: Number((beyond(ab, at, 'cpu') / beyond(pb, pt, 'cpu')).toFixed(3)),
+          earlierBeyondMs: Number(beyond(ab, at, 'wall').toFixed(1)),
+          earlierBeyondCpuMs: Number(beyond(ab, at, 'cpu').toFixed(1)),
+        }
+      : {}),
+    rounds: ROUNDS,
+    target: TARGET,
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+main();
