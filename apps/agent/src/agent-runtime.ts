@@ -206,14 +206,36 @@ export class AgentRuntime {
     // Not awaited: a long prepare must not hold back an abort of it (the executor's ledger
     // decides whose outcome counts); commands of one layer arrive only after the previous acks.
     this.stats.executed++;
-    // With persistence, what the command changed is on disk before its ack promises it.
+    // With persistence, what the command changed is on disk before its ack promises it. Every
+    // command answered gets an answer: a failure (of the command, or of saving what it changed)
+    // is a failed ack with its reason, so the service acts on it instead of waiting for a timeout.
     void ex
       .handle(cmd)
-      .then(
-        async (ack) => (ack ? (await this.o.state?.save(this.executors), this.sendAck(ack, via)) : undefined),
-        (e: Error) => this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind }),
-      )
-      .catch((e: Error) => this.o.log?.('error', 'agent state not saved: ack withheld', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
+      .catch((e: Error): RolloutAck => {
+        this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind });
+        return { rolloutId: m.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.o.node, ranks: own.slice(), phase: cmd.kind, ok: false, error: e.message };
+      })
+      .then(async (ack) => (ack ? this.sendAck(await this.saved(ack), via) : undefined))
+      .catch((e: Error) => this.o.log?.('error', 'ack not sent', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
+  }
+
+  /**
+   * `ack` once what its command changed is on disk. If it cannot be saved (disk full, a read-only
+   * or vanished state dir), the ack says so instead of promising what a crash would forget: a
+   * failed prepare aborts the layer before any rank swapped; a failed commit has this agent stage
+   * the layer again until its state is saved, and fails the rollout once the commit is overdue.
+   */
+  private async saved(ack: RolloutAck): Promise<RolloutAck> {
+    if (!this.o.state) return ack;
+    try {
+      await this.o.state.save(this.executors);
+      return ack;
+    } catch (e) {
+      const error = `agent state not saved: ${(e as Error).message}`;
+      this.o.log?.('error', 'agent state not saved: answered as failed', { err: (e as Error).message, layer: ack.layer, phase: ack.phase, ok: ack.ok });
+      const { holdings: _, ...answer } = ack;
+      return { ...answer, ok: false, error: ack.ok ? error : `${ack.error ?? 'failed'}; ${error}` };
+    }
   }
 
   private async sendAck(ack: RolloutAck, via: ControlClient | null): Promise<void> {
