@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks } from '@eplb/platform';
 import { AGENT_SETTINGS, AgentSettings, loadAgentSettings } from './agent-settings';
-import { AgentStateCheck } from './agent-state.check';
+import { AgentReadinessCheck } from './agent-readiness.check';
 import { AgentService } from './agent.service';
 
 /**
@@ -17,7 +17,7 @@ export class AgentModule {
       module: AgentModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MessagingModule],
       controllers: [...healthControllers],
-      providers: [readinessChecks(KafkaCheck, AgentStateCheck), { provide: AGENT_SETTINGS, useValue: settings }, AgentService, AgentStateCheck],
+      providers: [readinessChecks(KafkaCheck, AgentReadinessCheck), { provide: AGENT_SETTINGS, useValue: settings }, AgentService, AgentReadinessCheck],
     };
   }
 }
