@@ -82,12 +82,8 @@ export class RolloutRequestsPoller {
       if (!(await this.lock.acquire(dep))) return;
       // The view was read before the lock was ours: the previous holder may have finished the
       // work since and let the lock go. Only the log read under the lock says what is left.
-      try {
-        v = await this.rollouts.reload(dep);
-      } catch (e) {
-        await this.lock.release(dep).catch(() => undefined);
-        throw e;
-      }
+      // (A failure from here on lets the lock go: pollOnce.)
+      v = await this.rollouts.reload(dep);
       if (!hasWork(v)) {
         await this.lock.release(dep);
         return;
