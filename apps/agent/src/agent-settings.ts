@@ -15,6 +15,7 @@ import { parseControlEndpoints } from '@eplb/messaging';
  * - AGENT_STATE_DIR: where the agent keeps its state across restarts (agent-state.ts), default
  *   /var/lib/eplb-agent; AGENT_STATE_EPHEMERAL=true: none (tests, simulations; not in production).
  * - AGENT_FAULT_PREPARE_DELAY_MS: an injected delay added to every prepare (fault tests).
+ * - AGENT_FAULT_COMMIT_DELAY_MS: an injected wait for the step boundary before every swap (fault tests).
  * - AGENT_CONTROL_ENDPOINTS, AGENT_TOKEN, AGENT_HEARTBEAT_MS: the direct control channel;
  *   AGENT_CONTROL_TLS (true: dial TLS), AGENT_CONTROL_TLS_CA (PEM file the service's certificate
  *   must chain to; the system's CAs without), AGENT_CONTROL_TLS_SERVERNAME (name to verify).
@@ -56,6 +57,8 @@ export const agentSettingsSchema = z.object({
   AGENT_STATE_EPHEMERAL: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Injected fault: every prepare of the simulated backend takes this much longer. */
   AGENT_FAULT_PREPARE_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+  /** Injected fault: every commit of the simulated backend waits this long for its step boundary. */
+  AGENT_FAULT_COMMIT_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
   /**
    * Rollout-service instances to keep a direct control connection to (`host:port,...`; their
    * ROLLOUT_CONTROL_PORT). Empty: commands and acks go over Kafka only.

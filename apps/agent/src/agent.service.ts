@@ -44,6 +44,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       expertBytes: s.AGENT_EXPERT_BYTES,
       ...(s.AGENT_BYTES_PER_SECOND ? { bytesPerSecond: s.AGENT_BYTES_PER_SECOND } : {}),
       ...(s.AGENT_FAULT_PREPARE_DELAY_MS > 0 ? { faults: { delayMs: s.AGENT_FAULT_PREPARE_DELAY_MS } } : {}),
+      ...(s.AGENT_FAULT_COMMIT_DELAY_MS > 0 ? { stepBoundary: () => new Promise<void>((r) => setTimeout(r, s.AGENT_FAULT_COMMIT_DELAY_MS)) } : {}),
     });
     // The device memory outlives the agent process: pick up what the ranks held (and had staged)
     // when the previous agent process stopped, and the command ledgers. A state dir that cannot
