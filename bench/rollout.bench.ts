@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${7910 + a}`).join(',');
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
     spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
-      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: token },
+      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: token, AGENT_STATE_EPHEMERAL: 'true' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );

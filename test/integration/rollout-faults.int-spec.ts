@@ -30,7 +30,9 @@ import { AppProcess, freePorts, httpReady } from '../support/processes';
  *   a. the driving instance SIGKILLed after some layers committed: the other takes over after the
  *      lock TTL, resumes from the event log and finishes; no layer mixed;
  *   e. an agent SIGKILLed mid-prepare: the prepare times out, the layer is aborted and the committed
- *      layers roll back once the node is back; the previous weights on every rank.
+ *      layers roll back once the node is back; the previous weights on every rank;
+ *   f. an agent SIGKILLed mid-commit (the others swapped, it waits for its step boundary), restarted
+ *      on its state dir: it swaps from its staged buffers, the rollout completes, no layer mixed.
  */
 const LOCK_TTL_MS = 3000;
 const BYTES = 1024;
@@ -157,7 +159,7 @@ describe('rollout faults: service and agent processes', () => {
   }
 
   /** Registers `dep` on `current` with version 2 = `target`, and starts its three agent processes. */
-  async function deploymentWithAgents(dep: string, delays: number[] = [0, 0, 0]): Promise<Agents> {
+  async function deploymentWithAgents(dep: string, delays: number[] = [0, 0, 0], commitDelays: number[] = [0, 0, 0]): Promise<Agents> {
     const repo = new DeploymentRepository(ds);
     const meta = { actor: 'test', reason: 'rollout fault test', correlationId: dep };
     await repo.create(
@@ -185,6 +187,7 @@ describe('rollout faults: service and agent processes', () => {
       AGENT_EXPERT_BYTES: String(BYTES),
       AGENT_STATE_DIR: join(dir, `state-${a}`),
       AGENT_FAULT_PREPARE_DELAY_MS: String(delays[a]),
+      AGENT_FAULT_COMMIT_DELAY_MS: String(commitDelays[a]),
       AGENT_CONTROL_ENDPOINTS: services.map((s) => `127.0.0.1:${s.controlPort}`).join(','),
     }));
     const agents: Agents = {
@@ -537,5 +540,40 @@ describe('rollout faults: service and agent processes', () => {
     expectHoldings(await restartAgentsAndReport(agents), Array(shape.numLayers).fill(1));
     await Promise.all(agents.procs.map((p) => p.stop()));
     console.log(`[faults] e. agent kill -9 mid-prepare: ${Date.now() - t0} ms; layer ${inFlight} failed ${failedAfter} ms after the kill`);
+  });
+
+  it('f. an agent SIGKILLed mid-commit, restarted on its state dir: it swaps from its staged buffers, the rollout completes; no layer mixed', { timeout: 240_000 }, async () => {
+    const t0 = Date.now();
+    const dep = `faults-midcommit-${randomUUID().slice(0, 8)}`;
+    // agent 1 waits 5 s for its step boundary before each swap; the others swap at once
+    const agents = await deploymentWithAgents(dep, [0, 0, 0], [0, 5000, 0]);
+    const rid = await request(dep);
+    const commitAcked = (events: RolloutEvent[], agent: number, layer: number) =>
+      events.some((e) => e.type === 'ack' && e.ack.agent === agent && e.ack.layer === layer && e.ack.phase === 'commit' && e.ack.ok);
+    // the first layer: agents 0 and 2 swapped and acked its commit; agent 1 is waiting to swap
+    const { layer } = await eventually(async () => {
+      const events = await machineEvents(rid);
+      if (events.length === 0) return null;
+      const l0 = replayRollout(events).layers[0];
+      return l0.status === 'COMMITTING' && commitAcked(events, 0, l0.layer) && commitAcked(events, 2, l0.layer) && !commitAcked(events, 1, l0.layer) ? { layer: l0.layer } : null;
+    }, 90_000, 20).catch(async (e: Error) => {
+      throw new Error(`${e.message}; ${await story(rid)}`);
+    });
+    await agents.procs[1].stop('SIGKILL');
+    // back on its state dir (as its supervisor would restart it), swapping at once from now on
+    agents.env[1].AGENT_FAULT_COMMIT_DELAY_MS = '0';
+    const again = agents.start(1);
+    const restored = await eventually(async () => again.logged('agent state restored')[0], 60_000, 100);
+    expect(restored.staged).toEqual([layer]); // killed before its swap: staged, not swapped
+    const done = await finished(dep, rid, 150_000);
+    expect(done.status, await story(rid)).toBe('SUCCEEDED');
+    const events = await machineEvents(rid);
+    expect(commitAcked(events, 1, layer)).toBe(true);
+    const s = replayRollout(events);
+    expect(layerOutcome(s)).toEqual(s.layers.map((l) => [l.layer, 'COMMITTED', 2, null]));
+    expect((await view(dep)).committedVersions(shape.numLayers)).toEqual(Array(shape.numLayers).fill(2));
+    expectHoldings(await restartAgentsAndReport(agents), Array(shape.numLayers).fill(2));
+    await Promise.all(agents.procs.map((p) => p.stop()));
+    console.log(`[faults] f. agent kill -9 mid-commit: ${Date.now() - t0} ms; layer ${layer}`);
   });
 });

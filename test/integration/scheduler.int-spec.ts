@@ -5,6 +5,7 @@ import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { HEAT_RETENTION_JOB, HeatRetentionJob } from '../../apps/scheduler/src/retention/heat-retention.job';
+import { JobSchedules } from '../../apps/scheduler/src/job-schedules';
 import { PolicyQueue } from '../../apps/scheduler/src/policy-queue';
 import { testConfig } from '../support/env';
 
@@ -21,7 +22,7 @@ describe('scheduler: heat retention', () => {
 
   it('keeps one scheduler entry for the job, however often the app starts', async () => {
     const queue = app.get(PolicyQueue).queue;
-    await app.get(HeatRetentionJob).onApplicationBootstrap();
+    await app.get(JobSchedules).reconcile();
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.filter((s) => s.key === HEAT_RETENTION_JOB)).toHaveLength(1);
     expect(schedulers.find((s) => s.key === HEAT_RETENTION_JOB)?.every).toBe(3_600_000);

@@ -17,3 +17,14 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     ...overrides,
   });
 }
+
+/**
+ * A Redis URL a test may flush: REDIS_URL's database when it names one other than 0 (the one a
+ * developer's stack uses by default), else `fallbackDb`, kept for that test file.
+ */
+export function flushableRedisUrl(redisUrl: string, fallbackDb: number): string {
+  const u = new URL(redisUrl);
+  const db = Number(u.pathname.slice(1) || 0);
+  if (db === 0) u.pathname = `/${fallbackDb}`;
+  return u.toString();
+}

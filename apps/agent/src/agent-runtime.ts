@@ -63,6 +63,10 @@ export class AgentRuntime {
   private consumer: MessageConsumer | null = null;
   private assigned = false;
   private readonly signingKey: string;
+  /** A holdings report that did not get out (Kafka down, the backend not answering): sent again with the next heartbeat. */
+  private holdingsDue = false;
+  /** Why a rollout-service instance refused this agent's hello (its token, its scope), until one welcomes it. */
+  controlRefused: string | null = null;
 
   constructor(private readonly o: AgentRuntimeOptions) {
     this.signingKey = agentSigningKey(o.token);
@@ -87,7 +91,7 @@ export class AgentRuntime {
       onAssignment: () => {
         this.assigned = true;
         // (re)joined: tell the service what the ranks hold now
-        void this.reportHoldings().catch(() => undefined);
+        void this.reportHoldings();
       },
     });
     await this.consumer.run(async (batch) => {
@@ -107,12 +111,22 @@ export class AgentRuntime {
     await this.producer?.close().catch(() => undefined);
   }
 
-  /** Sends what every served rank holds, per layer (versions, experts, checksums), both ways. */
+  /**
+   * Sends what every served rank holds, per layer (versions, experts, checksums), both ways. The
+   * service plans and verifies against it: if it reached neither way, it is due again with the
+   * next heartbeat.
+   */
   async reportHoldings(): Promise<void> {
-    const { layers } = await this.o.backend.describe();
-    const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now(), ...this.lost() };
-    for (const l of this.links) if (l.welcomed) l.client.send(msg);
-    await this.publish(msg, null);
+    let delivered = false;
+    try {
+      const { layers } = await this.o.backend.describe();
+      const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now(), ...this.lost() };
+      for (const l of this.links) if (l.welcomed && l.client.send(msg)) delivered = true;
+      if (await this.publish(msg, null)) delivered = true;
+    } catch (e) {
+      this.o.log?.('error', 'holdings not reported: retried with the next heartbeat', { err: (e as Error).message });
+    }
+    this.holdingsDue = !delivered;
   }
 
   private dial(endpoint: ControlEndpoint): void {
@@ -136,8 +150,13 @@ export class AgentRuntime {
           }
           if (first.type === 'welcome') {
             link.welcomed = true;
-            void this.reportHoldings().catch(() => undefined);
-          } else this.o.log?.('error', 'control channel refused', { endpoint: `${endpoint.host}:${endpoint.port}`, reason: first.reason ?? line.slice(0, 200) });
+            this.controlRefused = null;
+            void this.reportHoldings();
+          } else {
+            // not only logged: the agent is not ready while refused (AgentReadinessCheck)
+            this.controlRefused = `${endpoint.host}:${endpoint.port}: ${first.reason ?? line.slice(0, 200)}`;
+            this.o.log?.('error', 'control channel refused', { endpoint: `${endpoint.host}:${endpoint.port}`, reason: first.reason ?? line.slice(0, 200) });
+          }
           return;
         }
         this.stats.directCommands++;
@@ -155,6 +174,7 @@ export class AgentRuntime {
   }
 
   private async sendHeartbeat(): Promise<void> {
+    if (this.holdingsDue) await this.reportHoldings();
     const msg: RolloutAckV1 = { v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt: Date.now(), ...this.lost() };
     let sent = false;
     for (const l of this.links) if (l.welcomed && l.client.send(msg)) sent = true;
@@ -207,14 +227,36 @@ export class AgentRuntime {
     // Not awaited: a long prepare must not hold back an abort of it (the executor's ledger
     // decides whose outcome counts); commands of one layer arrive only after the previous acks.
     this.stats.executed++;
-    // With persistence, what the command changed is on disk before its ack promises it.
+    // With persistence, what the command changed is on disk before its ack promises it. Every
+    // command answered gets an answer: a failure (of the command, or of saving what it changed)
+    // is a failed ack with its reason, so the service acts on it instead of waiting for a timeout.
     void ex
       .handle(cmd)
-      .then(
-        async (ack) => (ack ? (await this.o.state?.save(this.executors), this.sendAck(ack, via)) : undefined),
-        (e: Error) => this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind }),
-      )
-      .catch((e: Error) => this.o.log?.('error', 'agent state not saved: ack withheld', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
+      .catch((e: Error): RolloutAck => {
+        this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind });
+        return { rolloutId: m.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.o.node, ranks: own.slice(), phase: cmd.kind, ok: false, error: e.message };
+      })
+      .then(async (ack) => (ack ? this.sendAck(await this.saved(ack), via) : undefined))
+      .catch((e: Error) => this.o.log?.('error', 'ack not sent', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
+  }
+
+  /**
+   * `ack` once what its command changed is on disk. If it cannot be saved (disk full, a read-only
+   * or vanished state dir), the ack says so instead of promising what a crash would forget: a
+   * failed prepare aborts the layer before any rank swapped; a failed commit has this agent stage
+   * the layer again until its state is saved, and fails the rollout once the commit is overdue.
+   */
+  private async saved(ack: RolloutAck): Promise<RolloutAck> {
+    if (!this.o.state) return ack;
+    try {
+      await this.o.state.save(this.executors);
+      return ack;
+    } catch (e) {
+      const error = `agent state not saved: ${(e as Error).message}`;
+      this.o.log?.('error', 'agent state not saved: answered as failed', { err: (e as Error).message, layer: ack.layer, phase: ack.phase, ok: ack.ok });
+      const { holdings: _, ...answer } = ack;
+      return { ...answer, ok: false, error: ack.ok ? error : `${ack.error ?? 'failed'}; ${error}` };
+    }
   }
 
   private async sendAck(ack: RolloutAck, via: ControlClient | null): Promise<void> {
@@ -222,15 +264,20 @@ export class AgentRuntime {
     this.stats.acksSent++;
   }
 
-  /** Answers on the connection the command came on while it is up, else on Kafka. */
-  private async publish(msg: RolloutAckV1, via: ControlClient | null): Promise<void> {
-    if (via?.send(msg)) return;
+  /**
+   * Answers on the connection the command came on while it is up, else on Kafka; false when it
+   * did not get out (an ack is given again when the service re-sends its command).
+   */
+  private async publish(msg: RolloutAckV1, via: ControlClient | null): Promise<boolean> {
+    if (via?.send(msg)) return true;
+    if (!this.producer) return false;
     try {
       const value = JSON.stringify(msg);
-      await this.producer?.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value, headers: { [AGENT_SIGNATURE_HEADER]: signAgentMessage(this.signingKey, value) } }]);
+      await this.producer.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value, headers: { [AGENT_SIGNATURE_HEADER]: signAgentMessage(this.signingKey, value) } }]);
+      return true;
     } catch (e) {
-      // the service re-sends unacknowledged commands; the answer is given again then
-      this.o.log?.('error', 'ack not sent', { err: (e as Error).message });
+      this.o.log?.('error', `${msg.type} not sent`, { err: (e as Error).message });
+      return false;
     }
   }
 }

@@ -12,8 +12,10 @@ import { parseControlEndpoints } from '@eplb/messaging';
  * - AGENT_PEERS: `node=host:port,...` of the other agents' backends.
  * - AGENT_EXPERT_BYTES: size of one expert's weights in the simulated backend.
  * - AGENT_BYTES_PER_SECOND: optional cap on bytes sent to peers.
- * - AGENT_STATE_DIR: where the agent keeps its state across restarts (agent-state.ts); unset: none.
+ * - AGENT_STATE_DIR: where the agent keeps its state across restarts (agent-state.ts), default
+ *   /var/lib/eplb-agent; AGENT_STATE_EPHEMERAL=true: none (tests, simulations; not in production).
  * - AGENT_FAULT_PREPARE_DELAY_MS: an injected delay added to every prepare (fault tests).
+ * - AGENT_FAULT_COMMIT_DELAY_MS: an injected wait for the step boundary before every swap (fault tests).
  * - AGENT_CONTROL_ENDPOINTS, AGENT_TOKEN, AGENT_HEARTBEAT_MS: the direct control channel;
  *   AGENT_CONTROL_TLS (true: dial TLS), AGENT_CONTROL_TLS_CA (PEM file the service's certificate
  *   must chain to; the system's CAs without), AGENT_CONTROL_TLS_SERVERNAME (name to verify).
@@ -44,11 +46,19 @@ export const agentSettingsSchema = z.object({
   /**
    * Directory of the agent's state file: the simulated device memory (weights held, staged
    * buffers, versions) and the command ledgers, written atomically after every command that
-   * changed them and before its ack. Unset: nothing persists (a restart starts from AGENT_MAP_FILE).
+   * changed them and before its ack. Always kept (an agent without a ledger runs a replayed
+   * command again): the agent refuses to start where it cannot write it.
    */
-  AGENT_STATE_DIR: z.string().min(1).optional(),
+  AGENT_STATE_DIR: z.string().min(1).default('/var/lib/eplb-agent'),
+  /**
+   * true: keep no state across restarts (a restart starts from AGENT_MAP_FILE) — for tests and
+   * simulations that measure without disk writes; refused in production.
+   */
+  AGENT_STATE_EPHEMERAL: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Injected fault: every prepare of the simulated backend takes this much longer. */
   AGENT_FAULT_PREPARE_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+  /** Injected fault: every commit of the simulated backend waits this long for its step boundary. */
+  AGENT_FAULT_COMMIT_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
   /**
    * Rollout-service instances to keep a direct control connection to (`host:port,...`; their
    * ROLLOUT_CONTROL_PORT). Empty: commands and acks go over Kafka only.

@@ -112,6 +112,8 @@ export class AgentStatePersistence implements AgentStatePort {
   private queued: Promise<void> | null = null;
   private live: ReadonlyMap<string, CommandExecutor> = new Map();
   writes = 0;
+  /** Why the last write failed (null once one succeeds): the agent is not ready meanwhile. */
+  failure: string | null = null;
 
   constructor(
     private readonly store: AgentStateStore,
@@ -159,7 +161,13 @@ export class AgentStatePersistence implements AgentStatePort {
       backend: this.backend.snapshot(),
       ledgers: Object.fromEntries(this.ledgers),
     };
-    await this.store.write(state);
+    try {
+      await this.store.write(state);
+    } catch (e) {
+      this.failure = (e as Error).message;
+      throw e;
+    }
+    this.failure = null;
     this.writes++;
   }
 }

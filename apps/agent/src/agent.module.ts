@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks } from '@eplb/platform';
 import { AGENT_SETTINGS, AgentSettings, loadAgentSettings } from './agent-settings';
+import { AgentReadinessCheck } from './agent-readiness.check';
 import { AgentService } from './agent.service';
 
 /**
@@ -16,7 +17,7 @@ export class AgentModule {
       module: AgentModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MessagingModule],
       controllers: [...healthControllers],
-      providers: [readinessChecks(KafkaCheck), { provide: AGENT_SETTINGS, useValue: settings }, AgentService],
+      providers: [readinessChecks(KafkaCheck, AgentReadinessCheck), { provide: AGENT_SETTINGS, useValue: settings }, AgentService, AgentReadinessCheck],
     };
   }
 }

@@ -44,19 +44,28 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       expertBytes: s.AGENT_EXPERT_BYTES,
       ...(s.AGENT_BYTES_PER_SECOND ? { bytesPerSecond: s.AGENT_BYTES_PER_SECOND } : {}),
       ...(s.AGENT_FAULT_PREPARE_DELAY_MS > 0 ? { faults: { delayMs: s.AGENT_FAULT_PREPARE_DELAY_MS } } : {}),
+      ...(s.AGENT_FAULT_COMMIT_DELAY_MS > 0 ? { stepBoundary: () => new Promise<void>((r) => setTimeout(r, s.AGENT_FAULT_COMMIT_DELAY_MS)) } : {}),
     });
-    // The device memory outlives the agent process: with AGENT_STATE_DIR, pick up what the ranks
-    // held (and had staged) when the previous agent process stopped, and the command ledgers.
-    if (s.AGENT_STATE_DIR) {
+    // The device memory outlives the agent process: pick up what the ranks held (and had staged)
+    // when the previous agent process stopped, and the command ledgers. A state dir that cannot
+    // be written stops the start here (store.load creates it, writeNow writes it).
+    if (s.AGENT_STATE_EPHEMERAL) {
+      if (this.config.NODE_ENV === 'production') throw new Error('AGENT_STATE_EPHEMERAL=true is refused in production: an agent without its ledger would run replayed commands again');
+      this.logger.warn('AGENT_STATE_EPHEMERAL=true: no state kept across restarts (a restart starts from AGENT_MAP_FILE)');
+    } else {
       const store = new AgentStateStore(s.AGENT_STATE_DIR, deployment, s.AGENT_NODE);
-      const saved = store.load();
-      if (saved) this.backend.restore(saved.backend);
-      this.state = new AgentStatePersistence(store, this.backend, saved);
-      await this.state.writeNow();
-      this.logger.info(
-        { path: store.path, restored: saved !== null, savedAt: saved?.savedAt, staged: this.backend.stagedLayers(), rollouts: Object.keys(saved?.ledgers ?? {}).length },
-        saved ? 'agent state restored' : 'agent state: none saved yet',
-      );
+      try {
+        const saved = store.load();
+        if (saved) this.backend.restore(saved.backend);
+        this.state = new AgentStatePersistence(store, this.backend, saved);
+        await this.state.writeNow();
+        this.logger.info(
+          { path: store.path, restored: saved !== null, savedAt: saved?.savedAt, staged: this.backend.stagedLayers(), rollouts: Object.keys(saved?.ledgers ?? {}).length },
+          saved ? 'agent state restored' : 'agent state: none saved yet',
+        );
+      } catch (e) {
+        throw new Error(`agent state in ${s.AGENT_STATE_DIR} cannot be kept: ${(e as Error).message} (set AGENT_STATE_DIR to a writable directory; AGENT_STATE_EPHEMERAL=true only for tests and simulations)`);
+      }
     }
     const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
     this.backend.setPeers(s.AGENT_PEERS);

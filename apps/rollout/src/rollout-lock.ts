@@ -1,7 +1,8 @@
 import type Redis from 'ioredis';
 
-// take the lock and, only then, a new fencing generation (atomically: one script)
-const ACQUIRE = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('incr', KEYS[2]) else return 0 end`;
+/** Where fencing generations come from: each call higher than every earlier one, durably. */
+export type GenerationSource = () => Promise<number>;
+
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -10,6 +11,10 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * one driving that deployment's rollouts. Renewed well inside the TTL; renewal and release only
  * touch a key this owner still holds (compare-and-set in Lua), so a lock lost to expiry is never
  * renewed or deleted behind the new holder's back.
+ *
+ * Each acquisition draws a fencing generation from a durable source (Postgres), not from Redis:
+ * the fences it is compared with are in Postgres, and a Redis that lost data (flushed, restarted,
+ * an INCR not yet fsynced) would hand a new holder a generation below them — fenced out forever.
  */
 export class RolloutLock {
   /**
@@ -22,22 +27,33 @@ export class RolloutLock {
 
   constructor(
     private readonly redis: Redis,
+    private readonly nextGeneration: GenerationSource,
     readonly owner: string,
     readonly ttlMs: number,
   ) {}
 
   key = (deployment: string): string => `eplb:rollout-lock:${deployment}`;
 
+  /**
+   * Takes the lock, then draws a generation, then confirms the lock is still ours (a renew). The
+   * confirmation is what orders generations by holder: a holder whose key expired before it drew
+   * (a pause) may have drawn above its successor's, but it then fails the renew and never uses
+   * it; a confirmed draw happened while the key was alive, so before any successor took it and
+   * drew. Anything failing after the key was set lets the key go: nothing is left held unused.
+   */
   async acquire(deployment: string): Promise<boolean> {
-    const sent = performance.now();
-    const generation = Number(await this.redis.eval(ACQUIRE, 2, this.key(deployment), this.fenceKey(deployment), this.owner, String(this.ttlMs)));
-    if (generation <= 0) return false;
-    this.generations.set(deployment, generation);
-    this.lease(deployment, sent);
-    return true;
+    const taken = (await this.redis.set(this.key(deployment), this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
+    if (!taken) return false;
+    try {
+      const generation = await this.nextGeneration();
+      if (!(await this.renew(deployment))) return false;
+      this.generations.set(deployment, generation);
+      return true;
+    } catch (e) {
+      await this.release(deployment).catch(() => undefined);
+      throw e;
+    }
   }
-
-  fenceKey = (deployment: string): string => `eplb:rollout-fence:${deployment}`;
 
   /** The fencing generation taken with the lock (0 when not held by this instance). */
   generation(deployment: string): number {
@@ -68,6 +84,7 @@ export class RolloutLock {
 
   async release(deployment: string): Promise<void> {
     this.leases.delete(deployment);
+    this.generations.delete(deployment);
     await this.redis.eval(RELEASE, 1, this.key(deployment), this.owner);
   }
 

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { DatabaseModule, DeploymentRolloutsReader, FollowedRollouts, PostgresCheck } from '@eplb/persistence';
+import { DatabaseModule, DeploymentRolloutsReader, FollowedRollouts, PostgresCheck, RolloutEventRepository } from '@eplb/persistence';
 import { KafkaCheck, MessagingModule } from '@eplb/messaging';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, REDIS, RedisCheck, RedisModule } from '@eplb/platform';
 import { AgentAuthenticator } from './agents/agent-authenticator';
@@ -31,8 +31,9 @@ import { RolloutService } from './rollout.service';
 
 /**
  * Map-version rollouts. Depends on Postgres (event log, map versions, the collector's heat for
- * analysis gates), Kafka (agent commands and acks when an agent has no direct control
- * connection) and Redis (the per-deployment rollout lock, the agent registry).
+ * analysis gates, the rollout locks' fencing generations), Kafka (agent commands and acks when an
+ * agent has no direct control connection) and Redis (the per-deployment rollout lock, the agent
+ * registry).
  */
 @Module({})
 export class RolloutModule {
@@ -49,8 +50,9 @@ export class RolloutModule {
         RolloutLayerMetrics,
         {
           provide: RolloutLock,
-          inject: [REDIS, RolloutInstance],
-          useFactory: (redis: Redis, instance: RolloutInstance) => new RolloutLock(redis, instance.id, settings.ROLLOUT_LOCK_TTL_MS),
+          inject: [REDIS, RolloutEventRepository, RolloutInstance],
+          useFactory: (redis: Redis, events: RolloutEventRepository, instance: RolloutInstance) =>
+            new RolloutLock(redis, () => events.nextGeneration(), instance.id, settings.ROLLOUT_LOCK_TTL_MS),
         },
         // this instance's fold of every deployment's rollouts stream, shared by the poll and the runner
         { provide: FollowedRollouts, inject: [DeploymentRolloutsReader], useFactory: (reader: DeploymentRolloutsReader) => reader.followAll() },

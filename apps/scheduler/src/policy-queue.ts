@@ -52,7 +52,8 @@ export class PolicyQueue implements OnApplicationBootstrap, OnApplicationShutdow
       jobsDone.inc({ name: job?.name ?? 'unknown', outcome: 'failed' });
       this.logger.error({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, err: err.message }, 'policy job failed');
       const final = job && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
-      if (final) void this.onFailure.get(job.name)?.(job, err);
+      const onFinal = final ? this.onFailure.get(job.name) : undefined;
+      if (job && onFinal) void onFinal(job, err).catch((e: Error) => this.logger.error({ job: job?.id, name: job?.name, err: e.message }, 'final failure of a policy job not handled'));
     });
     this.worker.on('error', (err) => this.logger.error({ err: err.message }, 'policy worker error'));
   }

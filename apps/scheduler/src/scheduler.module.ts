@@ -5,6 +5,7 @@ import { PlanningModule } from '@eplb/planning';
 import { PolicyRunJob } from './policy/policy-run.job';
 import { PolicySchedules } from './policy/policy-schedules';
 import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChecks, RedisCheck, RedisModule } from '@eplb/platform';
+import { JobSchedules } from './job-schedules';
 import { PolicyQueue } from './policy-queue';
 import { HeatRetentionJob } from './retention/heat-retention.job';
 
@@ -19,6 +20,7 @@ export class SchedulerModule {
       providers: [
         readinessChecks(PostgresCheck, RedisCheck),
         PolicyQueue,
+        JobSchedules,
         HeatRetentionJob,
         PolicyRunJob,
         PolicySchedules,

@@ -11,6 +11,8 @@ export class CommandExecutor {
   private readonly ledger = new Map<number, LedgerEntry>();
   /** Layers whose prepare was running when the entries were saved: it died with the process. */
   private readonly interrupted = new Map<number, number>();
+  /** Per layer, the attempt whose commit is waiting for its step boundary now. */
+  private readonly committing = new Map<number, number>();
 
   constructor(
     private readonly backend: DeviceBackend,
@@ -66,10 +68,17 @@ export class CommandExecutor {
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'prepared'));
         return { ...base, phase: 'prepare', ok: true };
       case 'commit':
+        // a repeat (the service re-sends until acked) while the swap waits for its step boundary:
+        // that swap's ack answers both; running it again would find its staged weights swapped in
+        // and answer a failure for a commit that succeeded
+        if (this.committing.get(cmd.layer) === cmd.attempt) return null;
+        this.committing.set(cmd.layer, cmd.attempt);
         try {
           await this.backend.commit(cmd.layer);
         } catch (e) {
           return { ...base, phase: 'commit', ok: false, error: e instanceof Error ? e.message : String(e) };
+        } finally {
+          this.committing.delete(cmd.layer);
         }
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'committed'));
         return { ...base, phase: 'commit', ok: true, holdings: (await this.backend.describe([cmd.layer])).layers[0] };

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DeploymentRollouts, FollowedRollouts } from '@eplb/persistence';
-import { LOGGER } from '@eplb/platform';
+import { counter, LOGGER } from '@eplb/platform';
 import { RolloutLock } from '../rollout-lock';
 import { RolloutInstance } from '../rollout-instance';
 import { DeploymentDriver } from './deployment-driver';
 import { RolloutDrivers } from './rollout-drivers';
 import { RolloutRunner } from './rollout-runner';
+
+const driveFailures = counter('eplb_rollout_drive_failures_total', 'Polls on which driving a deployment failed (its lock was let go and the next poll retries)', ['deployment'] as const);
 
 /**
  * Finds the work: requests and operator controls arrive as events the API appended to
@@ -59,35 +61,50 @@ export class RolloutRequestsPoller {
     const views = await this.rollouts.refresh();
     for (const [dep, followed] of views) {
       if (this.drivers.closed) return;
-      let v = followed;
-      let d = this.drivers.get(dep);
-      if (!hasWork(v) && !d) continue;
-      if (!d) {
-        if (!(await this.lock.acquire(dep))) continue;
-        // The view was read before the lock was ours: the previous holder may have finished the
-        // work since and let the lock go. Only the log read under the lock says what is left.
-        v = await this.rollouts.reload(dep);
-        if (!hasWork(v)) {
-          await this.lock.release(dep);
-          continue;
-        }
-        d = new DeploymentDriver(dep);
-        this.drivers.add(d);
-        this.logger.info({ deployment: dep, instance: this.instance.id }, 'rollout lock taken');
-      }
-      const driver = d;
       try {
-        await driver.serial(() => this.runner.drive(driver, v));
+        await this.pollDeployment(dep, followed);
       } catch (e) {
-        // one deployment's trouble (an unreadable log, a failed write) must not stop the others
-        this.logger.error({ deployment: dep, err: (e as Error).message }, 'driving the deployment failed');
-        continue;
-      }
-      if (!driver.state && !hasWork(v) && this.drivers.remove(driver)) {
-        driver.stopped = true;
-        await this.lock.release(dep);
+        // One deployment's trouble (its lock, an unreadable log, a fenced-out or failed write)
+        // must not stop the others; nor may it keep the lock it failed under: the driver goes,
+        // the lock is let go, and the next poll starts over (a new generation, the log re-read).
+        driveFailures.inc({ deployment: dep });
+        this.logger.error({ deployment: dep, err: (e as Error).message }, 'driving the deployment failed: lock released, retried on the next poll');
+        await this.letGo(dep);
       }
     }
+  }
+
+  private async pollDeployment(dep: string, followed: DeploymentRollouts): Promise<void> {
+    let v = followed;
+    let d = this.drivers.get(dep);
+    if (!hasWork(v) && !d) return;
+    if (!d) {
+      if (!(await this.lock.acquire(dep))) return;
+      // The view was read before the lock was ours: the previous holder may have finished the
+      // work since and let the lock go. Only the log read under the lock says what is left.
+      // (A failure from here on lets the lock go: pollOnce.)
+      v = await this.rollouts.reload(dep);
+      if (!hasWork(v)) {
+        await this.lock.release(dep);
+        return;
+      }
+      d = new DeploymentDriver(dep);
+      this.drivers.add(d);
+      this.logger.info({ deployment: dep, instance: this.instance.id, generation: this.lock.generation(dep) }, 'rollout lock taken');
+    }
+    const driver = d;
+    await driver.serial(() => this.runner.drive(driver, v));
+    if (!driver.state && !hasWork(v) && this.drivers.remove(driver)) {
+      driver.stopped = true;
+      await this.lock.release(dep);
+    }
+  }
+
+  /** Stops driving `dep` (if this instance still does) and lets its lock go. */
+  private async letGo(dep: string): Promise<void> {
+    const d = this.drivers.get(dep);
+    if (d && this.drivers.remove(d)) d.stopped = true;
+    await this.lock.release(dep).catch((e: Error) => this.logger.warn({ deployment: dep, err: e.message }, 'rollout lock not released: it expires after its TTL'));
   }
 }
 

@@ -9,9 +9,18 @@ import { PolicyQueue } from '../policy-queue';
 import { recordFailedPolicyRun, recordPolicyRun } from './policy-run.metrics';
 
 export const POLICY_RUN_JOB = 'policy-run';
+/** Records a policy run that failed for good; a job of its own, so that recording it is retried too. */
+export const POLICY_RUN_FAILED_JOB = 'policy-run-failed';
 
 export interface PolicyRunData {
   readonly deployment: string;
+}
+
+interface FailedRunData {
+  readonly deployment: string;
+  readonly jobId: string;
+  readonly attempts: number;
+  readonly reason: string;
 }
 
 export type PolicyRunResult =
@@ -28,7 +37,7 @@ export type PolicyRunResult =
 @Injectable()
 export class PolicyRunJob {
   constructor(
-    queue: PolicyQueue,
+    private readonly queue: PolicyQueue,
     private readonly deployments: DeploymentRepository,
     private readonly runs: PolicyRunRepository,
     private readonly rollouts: DeploymentRolloutsReader,
@@ -36,7 +45,8 @@ export class PolicyRunJob {
     private readonly decisions: ProposalDecisions,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    queue.register(POLICY_RUN_JOB, (job) => this.run(job as Job<PolicyRunData>), (job, err) => this.recordFailure(job as Job<PolicyRunData>, err));
+    queue.register(POLICY_RUN_JOB, (job) => this.run(job as Job<PolicyRunData>), (job, err) => this.failed(job as Job<PolicyRunData>, err));
+    queue.register(POLICY_RUN_FAILED_JOB, (job) => this.recordFailure(job.data as FailedRunData));
   }
 
   async run(job: Job<PolicyRunData>): Promise<PolicyRunResult> {
@@ -81,24 +91,39 @@ export class PolicyRunJob {
     return { runId: run.id, status: run.status, created };
   }
 
-  /** After the last attempt failed, the failure becomes a run the API shows, with its reason. */
-  private async recordFailure(job: Job<PolicyRunData>, err: Error): Promise<void> {
+  /**
+   * After the last attempt failed, the failure becomes a run the API shows, with its reason —
+   * through a job of its own with retries, so a database down at that moment delays the record
+   * instead of losing it (idempotent: one run key per failed job).
+   */
+  private async failed(job: Job<PolicyRunData>, err: Error): Promise<void> {
     recordFailedPolicyRun();
+    const data: FailedRunData = { deployment: job.data.deployment, jobId: String(job.id), attempts: job.attemptsMade, reason: err.message };
+    await this.queue.queue.add(POLICY_RUN_FAILED_JOB, data, {
+      jobId: `failed-${job.id}`,
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: 200,
+      removeOnFail: 500,
+    });
+  }
+
+  private async recordFailure(f: FailedRunData): Promise<void> {
     await this.runs.record(
       {
-        deploymentId: job.data.deployment,
-        runKey: `${job.data.deployment}:failed:${job.id}`,
+        deploymentId: f.deployment,
+        runKey: `${f.deployment}:failed:${f.jobId}`,
         phase: '-',
         interval: -1,
         policy: '-',
         status: 'failed',
-        reason: err.message,
+        reason: f.reason,
         baseMapVersion: 0,
-        figures: { attempts: job.attemptsMade },
+        figures: { attempts: f.attempts },
         candidate: null,
         runMs: 0,
       },
-      { actor: 'scheduler', reason: 'policy run failed after its retries', correlationId: `job:${job.id}` },
-    ).catch((e: unknown) => this.logger.error({ err: e, job: job.id }, 'could not record a failed policy run'));
+      { actor: 'scheduler', reason: 'policy run failed after its retries', correlationId: `job:${f.jobId}` },
+    );
   }
 }

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS, RolloutControlPayload, RolloutRequestedPayload } from '@eplb/contracts';
 import { DeploymentRollouts } from '../read-models/deployment-rollouts.projection';
 import { appendEvents, EventMeta, NewEvent, readWholeStream } from './event-store';
-import { appendFenced, RolloutFence } from './rollout-fence';
+import { appendFenced, nextRolloutGeneration, RolloutFence } from './rollout-fence';
 
 /**
  * Writes of the rollout streams: the API records requests and operator controls in
@@ -68,6 +68,11 @@ export class RolloutEventRepository {
   /** Appends in one transaction (no fence: for events no rollout lock guards). */
   async append(events: readonly NewEvent[]): Promise<void> {
     await this.ds.transaction((em) => appendEvents(em, events));
+  }
+
+  /** A fencing generation for a new rollout-lock holder (see nextRolloutGeneration). */
+  nextGeneration(): Promise<number> {
+    return nextRolloutGeneration(this.ds);
   }
 
   /** Appends under the deployment's rollout fence (see appendFenced); false: fenced out, nothing written. */

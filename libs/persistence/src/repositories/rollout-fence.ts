@@ -9,6 +9,17 @@ export interface RolloutFence {
 }
 
 /**
+ * A fencing generation for a new holder of a rollout lock: higher than every generation drawn
+ * before, from a Postgres sequence (durable like the fences it is compared with; a Redis counter
+ * restarts below them when Redis loses data). nextval commits on its own and is never rolled back,
+ * so no two holders ever get the same generation.
+ */
+export async function nextRolloutGeneration(q: Pick<EntityManager, 'query'>): Promise<number> {
+  const rows: { generation: string }[] = await q.query(`SELECT nextval('rollout_lock_generations') AS generation`);
+  return Number(rows[0].generation);
+}
+
+/**
  * Raises the deployment's rollout fence to the writer's generation and appends the events, in ONE
  * statement (its own transaction): the events are inserted only if the fence rose — refused when
  * a writer with a newer generation (a later holder of the rollout lock) got there first, so a
