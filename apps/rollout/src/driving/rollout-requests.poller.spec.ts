@@ -32,7 +32,7 @@ function pollerOver(followed: DeploymentRollouts, underLock: DeploymentRollouts)
   const rollouts = { refresh: vi.fn(async () => new Map([[DEP, followed]])), reload: vi.fn(async () => underLock) };
   const drivers = new RolloutDrivers();
   const runner = { drive: vi.fn(async () => undefined) };
-  const lock = { acquire: vi.fn(async () => true), release: vi.fn(async () => undefined) };
+  const lock = { acquire: vi.fn(async () => true), release: vi.fn(async () => undefined), generation: () => 7 };
   const logger = { info: vi.fn(), error: vi.fn() };
   const poller = new RolloutRequestsPoller(
     rollouts as unknown as FollowedRollouts,
