@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { agentSigningKey } from '@eplb/contracts';
+import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { ApiTokenEntity } from '../entities/api-token.entity';
 import { appendEvents, EventMeta } from './event-store';
@@ -23,8 +22,8 @@ export interface TokenPrincipal {
 const scopeOf = (row: { scopeDeployment: string | null; scopeNode: number | null }): { scope?: TokenScope } =>
   row.scopeDeployment === null ? {} : { scope: { deployment: row.scopeDeployment, ...(row.scopeNode !== null ? { node: row.scopeNode } : {}) } };
 
-/** What the store keeps of a token: its SHA-256 — also the key an agent signs its Kafka messages with. */
-export const hashToken = agentSigningKey;
+/** What the store keeps of a token: its SHA-256 (hex). It signs nothing: rollout messages are signed with keys the database does not hold. */
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export class ApiTokenRepository {
   constructor(private readonly ds: DataSource) {}
@@ -32,21 +31,6 @@ export class ApiTokenRepository {
   async findActive(token: string): Promise<TokenPrincipal | null> {
     const row = await this.ds.getRepository(ApiTokenEntity).findOneBy({ tokenHash: hashToken(token), revokedAt: IsNull() });
     return row ? { tokenId: row.id, name: row.name, role: row.role as Role, ...scopeOf(row) } : null;
-  }
-
-  /**
-   * The keys (stored token hashes) that may sign Kafka messages of `deployment`'s node `node`:
-   * active agent and operator tokens whose scope admits that node — the same tokens the control
-   * channel accepts in a hello for it.
-   */
-  async signingKeysFor(deployment: string, node: number): Promise<string[]> {
-    const rows: { token_hash: string }[] = await this.ds.query(
-      `SELECT token_hash FROM api_tokens
-        WHERE revoked_at IS NULL AND role IN ('agent', 'operator')
-          AND (scope_deployment IS NULL OR (scope_deployment = $1 AND (scope_node IS NULL OR scope_node = $2)))`,
-      [deployment, node],
-    );
-    return rows.map((r) => r.token_hash);
   }
 
   /** Issues a new random token; the plaintext is returned once and never stored. */

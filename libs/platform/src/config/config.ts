@@ -43,6 +43,13 @@ export type AppConfig = z.infer<typeof configSchema>;
 /** A development-only operator token, so a fresh clone works; refused in production. */
 export const DEV_BOOTSTRAP_TOKEN = 'eplb-dev-operator-token-change-me';
 
+/**
+ * Outside production, where the rollout service keeps the private key it signs commands with
+ * (generated on first use) and where agents read its public half, so a fresh clone works. In
+ * production both are given (ROLLOUT_SIGNING_KEY_FILE, AGENT_SERVICE_PUBLIC_KEY_FILE).
+ */
+export const DEV_ROLLOUT_SIGNING_KEY_FILE = '.data/keys/rollout-service.key';
+
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
