@@ -77,8 +77,8 @@ async function main(): Promise<void> {
   await repo.create({ id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: v1, settings: { expertBytes: EXPERT_BYTES } }, meta);
   await ds.transaction((em) => repo.createMapVersion(em, deployment, 1, v2, meta, { source: 'bench' }));
 
-  // the agents' token (role agent), as an operator would issue it
-  const { token } = await new ApiTokenRepository(ds).issue(`${deployment}-agents`, 'agent', meta, { deployment });
+  // each agent's token (role agent, scoped to its node), as an operator would issue it
+  const tokens = await Promise.all(Array.from({ length: N }, async (_, a) => (await new ApiTokenRepository(ds).issue(`${deployment}-agent-${a}`, 'agent', meta, { deployment, node: a })).token));
   // one agent process per node, as deployed
   const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-bench-'));
   const mapFile = join(dir, 'map.json');
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   }
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
     spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
-      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: token, AGENT_KEY_FILE: keyFiles[a] },
+      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: tokens[a], AGENT_KEY_FILE: keyFiles[a] },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import { parseAgentHello, readPublicKey } from '@eplb/contracts';
 import { ranksOfAgent, sameRanks } from '@eplb/domain';
 import { Authentication } from '@eplb/messaging';
 import { AgentKeyRepository, ApiTokenRepository, DeploymentRepository, shapeOf } from '@eplb/persistence';
+import { APP_CONFIG, AppConfig } from '@eplb/platform';
 import { RolloutInstance } from '../rollout-instance';
 import { AgentPublicKeys } from './agent-public-keys';
 
@@ -18,9 +19,10 @@ export interface AgentPeer {
 }
 
 /**
- * Checks an agent's hello on the control channel: an active agent or operator token, scoped (if
- * it is) to the deployment and node named, a node of that deployment, and exactly its ranks —
- * then enrols the agent's public key for its node, trusted while that token is.
+ * Checks an agent's hello on the control channel: an active agent token scoped to the deployment
+ * and node named (outside production an operator token too, so a development box needs no
+ * issuing), a node of that deployment, and exactly its ranks — then enrols the agent's public key
+ * for its node, trusted while that token is.
  */
 @Injectable()
 export class AgentAuthenticator {
@@ -30,6 +32,7 @@ export class AgentAuthenticator {
     private readonly instance: RolloutInstance,
     private readonly agentKeys: AgentKeyRepository,
     private readonly publicKeys: AgentPublicKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async authenticate(line: string): Promise<Authentication<AgentPeer>> {
@@ -39,6 +42,9 @@ export class AgentAuthenticator {
     const principal = await this.tokens.findActive(h.token);
     if (!principal || (principal.role !== 'agent' && principal.role !== 'operator')) return { ok: false, reason: 'token not accepted (needs an active agent or operator token)' };
     const scope = principal.scope;
+    // a leaked agent token must not speak for other nodes; the operator's token stays with the API
+    if (principal.role === 'agent' && scope?.node === undefined) return { ok: false, reason: 'agent tokens must be scoped to one node: issue one with --deployment ID --node N' };
+    if (principal.role === 'operator' && this.config.NODE_ENV === 'production') return { ok: false, reason: 'operator tokens are not accepted from agents in production: present the node\'s agent token' };
     if (scope && (scope.deployment !== h.deployment || (scope.node !== undefined && scope.node !== h.node))) {
       return { ok: false, reason: `token is scoped to ${scope.deployment}${scope.node !== undefined ? ` node ${scope.node}` : ''}, not ${h.deployment} node ${h.node}` };
     }

@@ -38,11 +38,11 @@ export class AgentKeyRepository {
     });
   }
 
-  /** The node's public key, or null when none is enrolled or its token was revoked. */
+  /** The node's public key, or null when none is enrolled or its token was revoked or expired. */
   async find(deployment: string, node: number): Promise<string | null> {
     const rows: { public_key: string }[] = await this.ds.query(
       `SELECT k.public_key FROM agent_keys k LEFT JOIN api_tokens t ON t.id = k.token_id
-        WHERE k.deployment_id = $1 AND k.node = $2 AND (k.token_id IS NULL OR t.revoked_at IS NULL)`,
+        WHERE k.deployment_id = $1 AND k.node = $2 AND (k.token_id IS NULL OR (t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())))`,
       [deployment, node],
     );
     return rows[0]?.public_key ?? null;

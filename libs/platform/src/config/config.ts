@@ -59,11 +59,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
-  if (config.EPLB_BOOTSTRAP_TOKEN === undefined) {
-    if (config.NODE_ENV === 'production') {
-      throw new ConfigError('invalid environment:\n  EPLB_BOOTSTRAP_TOKEN: required in production');
+  if (config.NODE_ENV === 'production') {
+    // the development token is in this repository for anyone to read
+    if (config.EPLB_BOOTSTRAP_TOKEN === DEV_BOOTSTRAP_TOKEN) {
+      throw new ConfigError('invalid environment:\n  EPLB_BOOTSTRAP_TOKEN: the published development token is refused in production');
     }
-    return { ...config, EPLB_BOOTSTRAP_TOKEN: DEV_BOOTSTRAP_TOKEN };
+    // only the API needs it (BootstrapTokenService refuses to start without it); other apps,
+    // agents above all, are not given the operator's token
+    return config;
   }
+  if (config.EPLB_BOOTSTRAP_TOKEN === undefined) return { ...config, EPLB_BOOTSTRAP_TOKEN: DEV_BOOTSTRAP_TOKEN };
   return config;
 }
