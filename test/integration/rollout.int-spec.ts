@@ -11,7 +11,7 @@ import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus, loadOrCreateSigningKey } from '@eplb/messaging';
 import { DEV_ROLLOUT_SIGNING_KEY_FILE } from '@eplb/platform';
-import { DeploymentRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
+import { ApiTokenRepository, DeploymentRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
@@ -270,6 +270,9 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(scoped.body.scope).toEqual({ deployment: id, node: 1 });
     expect(JSON.parse(await answer(hello({ token: scoped.body.token })))).toEqual({ type: 'refused', reason: `token is scoped to ${id} node 1, not ${id} node 0` });
     expect(JSON.parse(await answer(hello({ token: scoped.body.token, node: 1, ranks: [4, 5, 6, 7] }))).type).toBe('welcome');
+    // an agent token for the whole deployment (issued before agent tokens had to name a node) speaks for none
+    const { token: unscoped } = await new ApiTokenRepository(api.app.get(DataSource)).issue(`${id}-all`, 'agent', { actor: 'test', reason: 'legacy token', correlationId: id }, { deployment: id });
+    expect(JSON.parse(await answer(hello({ token: unscoped })))).toEqual({ type: 'refused', reason: 'agent tokens must be scoped to one node: issue one with --deployment ID --node N' });
     // … and reads only its deployment through the API
     expect((await http('GET', `${api.url}/v1/deployments/${id}/rebalancing`, { token: scoped.body.token })).status).toBe(200);
     const elsewhere = await http('GET', `${api.url}/v1/deployments/another-one/rebalancing`, { token: scoped.body.token });
