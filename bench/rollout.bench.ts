@@ -17,9 +17,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, publicKeyText, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { loadOrCreateSigningKey } from '@eplb/messaging';
 import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
-import { ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, readWholeStream } from '@eplb/persistence';
+import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, readWholeStream } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
@@ -76,16 +77,21 @@ async function main(): Promise<void> {
   await repo.create({ id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: v1, settings: { expertBytes: EXPERT_BYTES } }, meta);
   await ds.transaction((em) => repo.createMapVersion(em, deployment, 1, v2, meta, { source: 'bench' }));
 
-  // the agents' token (role agent), as an operator would issue it
-  const { token } = await new ApiTokenRepository(ds).issue(`${deployment}-agents`, 'agent', meta, { deployment });
+  // each agent's token (role agent, scoped to its node), as an operator would issue it
+  const tokens = await Promise.all(Array.from({ length: N }, async (_, a) => (await new ApiTokenRepository(ds).issue(`${deployment}-agent-${a}`, 'agent', meta, { deployment, node: a })).token));
   // one agent process per node, as deployed
   const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-bench-'));
   const mapFile = join(dir, 'map.json');
   writeFileSync(mapFile, JSON.stringify({ shape, version: 1, physicalToLogical: v1 }));
   const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${7910 + a}`).join(',');
+  // each agent's signing key, enrolled as an operator would (on Kafka alone an agent has no hello to enrol it in)
+  const keyFiles = Array.from({ length: N }, (_, a) => join(dir, `agent-${a}.key`));
+  for (const [a, f] of keyFiles.entries()) {
+    await new AgentKeyRepository(ds).enrol({ deployment, node: a, publicKey: publicKeyText(loadOrCreateSigningKey(f).key), tokenId: null }, meta);
+  }
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
     spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
-      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: token, AGENT_STATE_EPHEMERAL: 'true' },
+      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: tokens[a], AGENT_KEY_FILE: keyFiles[a], AGENT_STATE_EPHEMERAL: 'true' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );

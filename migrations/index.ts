@@ -8,5 +8,7 @@ import { AgentTokenScope1763899200000 } from './1763899200000-agent-token-scope'
 import { RolloutSettings1763902800000 } from './1763902800000-rollout-settings';
 import { EventsByCorrelation1763904600000 } from './1763904600000-events-by-correlation';
 import { RolloutLockGenerations1763906400000 } from './1763906400000-rollout-lock-generations';
+import { AgentKeys1763908200000 } from './1763908200000-agent-keys';
+import { TokenExpiry1763911800000 } from './1763911800000-token-expiry';
 
-export const migrations = [InitialSchema1763884800000, HeatWindows1763888400000, PolicyRuns1763892000000, RolloutFences1763895600000, AgentTokenScope1763899200000, RolloutSettings1763902800000, EventsByCorrelation1763904600000, RolloutLockGenerations1763906400000];
+export const migrations = [InitialSchema1763884800000, HeatWindows1763888400000, PolicyRuns1763892000000, RolloutFences1763895600000, AgentTokenScope1763899200000, RolloutSettings1763902800000, EventsByCorrelation1763904600000, RolloutLockGenerations1763906400000, AgentKeys1763908200000, TokenExpiry1763911800000];

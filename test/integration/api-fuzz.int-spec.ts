@@ -14,12 +14,14 @@ const ROLES = ['operator', 'analyst', 'agent'] as const;
  * Who may call what: every route of the API and the roles it admits ('public': no token needed).
  * The one table the role matrix is asserted from. A route the OpenAPI document lists and this
  * table does not fails the first test until someone says here who may call it. Agent tokens are
- * scoped to one deployment: they reach only that deployment's routes.
+ * scoped to one node of one deployment: they reach only that deployment's routes.
  */
 const MAY: Record<string, 'public' | readonly (typeof ROLES)[number][]> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'POST /v1/tokens': ['operator'],
+  'GET /v1/tokens': ['operator'],
+  'POST /v1/tokens/{id}/revoke': ['operator'],
   'POST /v1/deployments': ['operator'],
   'GET /v1/deployments': ['operator', 'analyst'],
   'GET /v1/deployments/{id}': ['operator', 'analyst', 'agent'],
@@ -73,7 +75,7 @@ describe('API fuzz from the OpenAPI document', () => {
     const created = await http('POST', `${api.url}/v1/deployments`, { token: OPERATOR, body: { id: fixture, shape: { layers: 2, experts: 4, ranks: 2, slotsPerRank: 3, nodes: 1 } } });
     expect(created.status).toBe(201);
     const analyst = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${fixture}-analyst`, role: 'analyst' } });
-    const agent = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${fixture}-agent`, role: 'agent', scope: { deployment: fixture } } });
+    const agent = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${fixture}-agent`, role: 'agent', scope: { deployment: fixture, node: 0 } } });
     expect([analyst.status, agent.status]).toEqual([201, 201]);
     tokens.analyst = analyst.body.token;
     tokens.agent = agent.body.token;

@@ -23,6 +23,7 @@ import { eventually } from '../support/apps';
 import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 
 /**
  * `eplb maps …` and `eplb rollout …` against the real stack: the API (map versions: import,
@@ -217,7 +218,10 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     backends.push(...bs);
     const ports = await Promise.all(bs.map((b) => b.listen(0)));
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
-    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR }));
+    // on Kafka alone: their keys enrolled as an operator would
+    const keys = bs.map(() => agentKeys());
+    await Promise.all(keys.map((k, a) => enrolAgentKey(api.app.get(DataSource), id, a, k.own)));
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: keys[a] }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready), 60_000);

@@ -17,6 +17,7 @@ import { eventually, RunningApp, startApi, startTestCollector } from '../support
 import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { agentKeys } from '../support/agent-keys';
 
 /**
  * The rollout's analysis gate as a closed loop on the real stack: the simulator (its CLI, following
@@ -125,7 +126,7 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
     const control = { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] };
-    runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, control })));
+    runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control })));
     await Promise.all(runtimes.map((rt) => rt.start()));
     await eventually(async () => runtimes.every((rt) => rt.ready && rt.controlConnected), 60_000);
     await agentsLive(api.url, id, OPERATOR);

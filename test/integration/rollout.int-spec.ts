@@ -1,19 +1,21 @@
 import { INestApplication } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentSigningKey, SERVICE_SIGNATURES_HEADER, signForEach, TOPICS } from '@eplb/contracts';
+import { publicKeyText, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
-import { KafkajsBus } from '@eplb/messaging';
-import { DeploymentRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
+import { KafkajsBus, loadOrCreateSigningKey } from '@eplb/messaging';
+import { DEV_ROLLOUT_SIGNING_KEY_FILE } from '@eplb/platform';
+import { ApiTokenRepository, DeploymentRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
+import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
@@ -76,7 +78,10 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
     const control = via ? { endpoints: [{ host: '127.0.0.1', port: via.port }], tls: via.tls } : direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } : undefined;
-    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, ...(control ? { control } : {}) }));
+    const keys = bs.map(() => agentKeys());
+    // on Kafka alone an agent has no hello to enrol its key in: an operator enrols it
+    if (!control) await Promise.all(keys.map((k, a) => enrolAgentKey(ds, id, a, k.own)));
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: keys[a], ...(control ? { control } : {}) }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready && (!(direct || via) || rt.controlConnected)), 60_000);
@@ -229,13 +234,19 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     await deploymentWithAgents(id, true);
     const service = rollout.get(RolloutService);
     const port = service.controlChannelPort;
-    const hello = (over: Record<string, unknown>) => ({ v: 1, type: 'hello', token: OPERATOR, deployment: id, node: 0, ranks: [0, 1, 2, 3], ...over });
-    const answer = async (h: unknown, then?: unknown): Promise<string> => {
+    const agentKey = generateKeyPairSync('ed25519').privateKey;
+    const hello = (over: Record<string, unknown>) => ({ v: 1, type: 'hello', token: OPERATOR, deployment: id, node: 0, ranks: [0, 1, 2, 3], publicKey: publicKeyText(agentKey), ...over });
+    /** A message as the agent holding `agentKey` sends it on the channel: signed. */
+    const signedBy = (key: KeyObject, msg: unknown) => {
+      const value = JSON.stringify(msg);
+      return signedLine(signRolloutMessage(key, value), value);
+    };
+    const answer = async (h: unknown, then?: string): Promise<string> => {
       const { connect } = await import('node:net');
       return new Promise((resolve, reject) => {
         const sock = connect({ host: '127.0.0.1', port }, () => {
           sock.write(`${JSON.stringify(h)}\n`);
-          if (then) sock.write(`${JSON.stringify(then)}\n`);
+          if (then) sock.write(`${then}\n`);
         });
         let buf = '';
         sock.on('data', (c) => {
@@ -252,12 +263,16 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(JSON.parse(await answer(hello({ node: 7 }))).reason).toMatch(/node 7 is not a node of/);
     expect(JSON.parse(await answer(hello({ ranks: [4, 5, 6, 7] }))).reason).toBe('node 0 serves ranks [0,1,2,3], not [4,5,6,7]');
     expect(JSON.parse(await answer(hello({ deployment: 'no-such-deployment' }))).reason).toMatch(/does not exist/);
+    expect(JSON.parse(await answer(hello({ publicKey: undefined }))).reason).toMatch(/^hello: publicKey: /);
     // a token scoped to node 1 of this deployment acts for node 1 only
     const scoped = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${id}-node-1`, role: 'agent', scope: { deployment: id, node: 1 } } });
     expect(scoped.status).toBe(201);
     expect(scoped.body.scope).toEqual({ deployment: id, node: 1 });
     expect(JSON.parse(await answer(hello({ token: scoped.body.token })))).toEqual({ type: 'refused', reason: `token is scoped to ${id} node 1, not ${id} node 0` });
     expect(JSON.parse(await answer(hello({ token: scoped.body.token, node: 1, ranks: [4, 5, 6, 7] }))).type).toBe('welcome');
+    // an agent token for the whole deployment (issued before agent tokens had to name a node) speaks for none
+    const { token: unscoped } = await new ApiTokenRepository(api.app.get(DataSource)).issue(`${id}-all`, 'agent', { actor: 'test', reason: 'legacy token', correlationId: id }, { deployment: id });
+    expect(JSON.parse(await answer(hello({ token: unscoped })))).toEqual({ type: 'refused', reason: 'agent tokens must be scoped to one node: issue one with --deployment ID --node N' });
     // … and reads only its deployment through the API
     expect((await http('GET', `${api.url}/v1/deployments/${id}/rebalancing`, { token: scoped.body.token })).status).toBe(200);
     const elsewhere = await http('GET', `${api.url}/v1/deployments/another-one/rebalancing`, { token: scoped.body.token });
@@ -268,37 +283,42 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(operatorScoped.body.errors).toEqual([{ field: 'body.scope', message: 'only agent tokens take a scope' }]);
     // accepted as node 2 — then an ack claiming to come from node 1 is dropped and counted
     const invalidBefore = service.stats.invalidMessages;
-    const forged = { v: 1, type: 'ack', deployment: id, node: 1, sentAt: Date.now(), ack: { rolloutId: 'x', layer: 0, attempt: 1, agent: 1, ranks: [4, 5, 6, 7], phase: 'prepare', ok: true } };
-    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), forged)).type).toBe('welcome');
+    const forged = { v: 1, type: 'ack', deployment: id, node: 1, generation: 1, sentAt: Date.now(), expiresAt: Date.now() + 60_000, ack: { rolloutId: 'x', layer: 0, attempt: 1, agent: 1, ranks: [4, 5, 6, 7], phase: 'prepare', ok: true } };
+    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), signedBy(agentKey, forged))).type).toBe('welcome');
     await eventually(async () => service.stats.invalidMessages > invalidBefore, 5_000);
     // … and so is one that names its own node outside but another agent inside
     const inner = { ...forged, node: 2 };
     const before2 = service.stats.invalidMessages;
-    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), inner)).type).toBe('welcome');
+    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), signedBy(agentKey, inner))).type).toBe('welcome');
     await eventually(async () => service.stats.invalidMessages > before2, 5_000);
+    // … and one not signed by the key enrolled in the hello
+    const before3 = service.stats.invalidMessages;
+    const heartbeat = { v: 1, type: 'heartbeat', deployment: id, node: 2, ranks: [8, 9, 10, 11], sentAt: Date.now(), expiresAt: Date.now() + 60_000 };
+    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), signedBy(generateKeyPairSync('ed25519').privateKey, heartbeat))).type).toBe('welcome');
+    await eventually(async () => service.stats.invalidMessages > before3, 5_000);
   });
 
-  it('an agent on Kafka runs only the commands the service signed for its node: unsigned ones and ones signed with another node\'s token are dropped', async () => {
+  it('an agent on Kafka runs only the commands the service signed: unsigned ones and ones signed with another key are dropped', async () => {
     const id = `rollout-signed-${randomUUID().slice(0, 8)}`;
     await deploymentWithAgents(id, false);
     const rt = lastRuntimes[0];
-    const node1 = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${id}-node-1`, role: 'agent', scope: { deployment: id, node: 1 } } });
-    expect(node1.status).toBe(201);
     // a commit for node 0 (nothing staged: if run, it is answered with an error ack)
-    const value = (layer: number) => JSON.stringify({ v: 1, deployment: id, rolloutId: randomUUID(), command: { kind: 'commit', layer, attempt: 1, agent: 0, ranks: [0, 1, 2, 3] }, sentAt: Date.now() });
-    const [unsigned, otherNode, signed, last] = [value(0), value(1), value(2), value(3)];
-    const ofNode0 = (v: string) => signForEach([agentSigningKey(node1.body.token as string), agentSigningKey(OPERATOR)], v);
+    const value = (layer: number) =>
+      JSON.stringify({ v: 1, deployment: id, rolloutId: randomUUID(), rolloutSeq: 1, generation: 1, expiresAt: Date.now() + 60_000, command: { kind: 'commit', layer, attempt: 1, agent: 0, ranks: [0, 1, 2, 3] }, sentAt: Date.now() });
+    const [unsigned, otherKey, signed, last] = [value(0), value(1), value(2), value(3)];
+    // the in-process service signs with the development key
+    const serviceKey = loadOrCreateSigningKey(DEV_ROLLOUT_SIGNING_KEY_FILE).key;
     const producer = await bus.producer({ compression: 'none' });
     const before = { ...rt.stats };
     await producer.send(TOPICS.rolloutCommands, [
       { key: id, value: unsigned },
-      { key: id, value: otherNode, headers: { [SERVICE_SIGNATURES_HEADER]: signForEach([agentSigningKey(node1.body.token as string)], otherNode) } },
-      { key: id, value: signed, headers: { [SERVICE_SIGNATURES_HEADER]: ofNode0(signed) } },
+      { key: id, value: otherKey, headers: { [ROLLOUT_SIGNATURE_HEADER]: signRolloutMessage(generateKeyPairSync('ed25519').privateKey, otherKey) } },
+      { key: id, value: signed, headers: { [ROLLOUT_SIGNATURE_HEADER]: signRolloutMessage(serviceKey, signed) } },
       // signed too, and after the others on the deployment's partition: once it ran, the agent has read them all
-      { key: id, value: last, headers: { [SERVICE_SIGNATURES_HEADER]: ofNode0(last) } },
+      { key: id, value: last, headers: { [ROLLOUT_SIGNATURE_HEADER]: signRolloutMessage(serviceKey, last) } },
     ]);
     await producer.close();
-    // the ones signed with a key of node 0 (here the operator token it presents) run; the two others do not
+    // the ones the service's key signed run; the two others do not
     await eventually(async () => rt.stats.executed >= before.executed + 2, 30_000, 50);
     expect(rt.stats.executed - before.executed).toBe(2);
     expect(rt.stats.invalid - before.invalid).toBe(2);

@@ -7,6 +7,7 @@ import { MessageBus } from '@eplb/messaging';
 import { ApiTokenRepository, appendEvents, DeploymentRepository, DeploymentRolloutsReader, FinishedRollout } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import type { AgentStatePort } from '../../apps/agent/src/agent-state';
+import { agentKeys } from './agent-keys';
 import { eventually } from './apps';
 
 /** A small deployment for rollout tests: version 1 = `current`, version 2 = `target`. */
@@ -57,6 +58,7 @@ export async function startSimulatedCluster(
         bus: o.bus,
         groupPrefix: o.groupPrefix,
         token: tokens[a].token,
+        keys: agentKeys(),
         control: { endpoints: [{ host: '127.0.0.1', port: o.controlPort }] },
         ...(o.state ? { state: o.state(a, b) } : {}),
       }),

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceBackend } from '@eplb/device';
 import type { MessageBus, OutgoingMessage } from '@eplb/messaging';
@@ -51,7 +52,7 @@ describe('AgentRuntime', () => {
   it('a holdings report Kafka refused is sent again with the next heartbeat', async () => {
     // the assignment's report and the start's report both fail
     const { bus, sent } = fakeBus(2);
-    rt = new AgentRuntime({ deployment: 'd', node: 0, ranks: [0], backend, bus, groupPrefix: 'g', token: 't', heartbeatMs: 20 });
+    rt = new AgentRuntime({ deployment: 'd', node: 0, ranks: [0], backend, bus, groupPrefix: 'g', token: 't', keys: { own: generateKeyPairSync('ed25519').privateKey, service: generateKeyPairSync('ed25519').publicKey }, heartbeatMs: 20 });
     await rt.start();
     expect(sent.filter((m) => m.type === 'holdings')).toEqual([]);
     await eventually(() => sent.some((m) => m.type === 'holdings'));

@@ -1,7 +1,19 @@
-import { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, TOPICS, RolloutAckV1, agentSigningKey, parseRolloutCommand, signAgentMessage, signedWithOneOf } from '@eplb/contracts';
-import { agentGroup } from '@eplb/contracts';
+import type { KeyObject } from 'node:crypto';
+import {
+  agentGroup,
+  parseRolloutCommand,
+  publicKeyText,
+  readSignedLine,
+  ROLLOUT_MESSAGE_TTL_MS,
+  ROLLOUT_SIGNATURE_HEADER,
+  RolloutAckV1,
+  signedLine,
+  signRolloutMessage,
+  TOPICS,
+  verifyRolloutMessage,
+} from '@eplb/contracts';
 import { CommandExecutor, DeviceBackend } from '@eplb/device';
-import { sameRanks, type RolloutAck, type RolloutAgentCommand } from '@eplb/domain';
+import { admitCommandOrder, sameRanks, type CommandOrder, type RolloutAck, type RolloutAgentCommand } from '@eplb/domain';
 import { ControlClient, ControlEndpoint } from '@eplb/messaging';
 import type { AgentStatePort } from './agent-state';
 import type { MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
@@ -25,13 +37,19 @@ export interface AgentRuntimeOptions {
   readonly groupPrefix: string;
   /**
    * The agent's API token (role agent, ideally scoped to its node; or operator): presented in the
-   * control channel's hello, and the key (its hash) its Kafka messages are signed with.
+   * control channel's hello, where it enrols the agent's public key.
    */
   readonly token: string;
+  /**
+   * `own`: the agent's Ed25519 private key, which signs everything it sends (its public half is
+   * enrolled in the hello); `service`: the rollout service's pinned public key — a command runs
+   * only when it verifies, on either transport.
+   */
+  readonly keys: { readonly own: KeyObject; readonly service: KeyObject };
   readonly control?: AgentControlOptions;
   /** Heartbeat period without a control channel (default 5 s). */
   readonly heartbeatMs?: number;
-  /** Persistence of the executors' ledgers (and the device memory) across restarts; none if unset. */
+  /** Persistence of the executors' ledgers, the newest command order taken (and the device memory) across restarts; none if unset. */
   readonly state?: AgentStatePort;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 }
@@ -39,6 +57,8 @@ export interface AgentRuntimeOptions {
 export interface AgentStats {
   executed: number;
   refused: number;
+  /** Signed commands not taken: expired, or older than the newest (generation, rollout) taken — replays and stale senders. */
+  stale: number;
   invalid: number;
   acksSent: number;
   /** Commands that arrived on the direct control channel (the rest came over Kafka). */
@@ -46,30 +66,35 @@ export interface AgentStats {
 }
 
 /**
- * The agent's side of the rollout protocol over Kafka: reads `eplb.rollout.commands.v1` (its own
- * consumer group per deployment and node, so every agent sees every command of its deployment),
- * runs the commands addressed to its node on its device backend through a CommandExecutor per
- * rollout (idempotent: repeats answer again, stale ones are dropped), refuses commands naming
- * ranks it does not serve, and answers on `eplb.rollout.acks.v1`. On start it reports what its
- * ranks hold. On Kafka both ways are signed with its token's key (libs/contracts agent-signature):
- * it runs only commands the service signed for its node, and signs what it sends.
+ * The agent's side of the rollout protocol, on its direct control connections and on Kafka: reads
+ * `eplb.rollout.commands.v1` (its own consumer group per deployment and node, so every agent sees
+ * every command of its deployment), runs the commands addressed to its node on its device backend
+ * through a CommandExecutor per rollout (idempotent: repeats answer again, stale ones are
+ * dropped), refuses commands naming ranks it does not serve, and answers where the command came
+ * from (`eplb.rollout.acks.v1` without a connection). On start it reports what its ranks hold.
+ * Both ways are signed (libs/contracts rollout-signature): it runs only commands the service's
+ * pinned key signed, not expired and not older than the newest (fence generation, rollout) it
+ * took (admitCommandOrder), and signs all it sends with its own key.
  */
 export class AgentRuntime {
-  readonly stats: AgentStats = { executed: 0, refused: 0, invalid: 0, acksSent: 0, directCommands: 0 };
+  readonly stats: AgentStats = { executed: 0, refused: 0, stale: 0, invalid: 0, acksSent: 0, directCommands: 0 };
   private readonly links: { client: ControlClient; welcomed: boolean }[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly executors = new Map<string, CommandExecutor>();
   private producer: MessageProducer | null = null;
   private consumer: MessageConsumer | null = null;
   private assigned = false;
-  private readonly signingKey: string;
   /** A holdings report that did not get out (Kafka down, the backend not answering): sent again with the next heartbeat. */
   private holdingsDue = false;
   /** Why a rollout-service instance refused this agent's hello (its token, its scope), until one welcomes it. */
   controlRefused: string | null = null;
+  /** The newest (fence generation, rollout) of a command taken: older ones are replays or stale senders. */
+  private newest: CommandOrder | null;
+  /** When this runtime began taking commands: without a record of older ones, commands sent before are refused. */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly o: AgentRuntimeOptions) {
-    this.signingKey = agentSigningKey(o.token);
+    this.newest = o.state?.newestCommand() ?? null;
   }
 
   get ready(): boolean {
@@ -95,7 +120,7 @@ export class AgentRuntime {
       },
     });
     await this.consumer.run(async (batch) => {
-      for (const m of batch.messages) this.onMessage(m.value, null, m.headers[SERVICE_SIGNATURES_HEADER]);
+      for (const m of batch.messages) this.onMessage(m.value, null, m.headers[ROLLOUT_SIGNATURE_HEADER]);
     });
     for (const endpoint of this.o.control?.endpoints ?? []) this.dial(endpoint);
     // heartbeats on the control channel, or on Kafka while no connection is up
@@ -120,9 +145,11 @@ export class AgentRuntime {
     let delivered = false;
     try {
       const { layers } = await this.o.backend.describe();
-      const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt: Date.now(), ...this.lost() };
-      for (const l of this.links) if (l.welcomed && l.client.send(msg)) delivered = true;
-      if (await this.publish(msg, null)) delivered = true;
+      const sentAt = Date.now();
+      const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, ...this.lost() };
+      const line = this.signed(msg);
+      for (const l of this.links) if (l.welcomed && l.client.sendLine(signedLine(line.signature, line.value))) delivered = true;
+      if (await this.publishSigned(line, null)) delivered = true;
     } catch (e) {
       this.o.log?.('error', 'holdings not reported: retried with the next heartbeat', { err: (e as Error).message });
     }
@@ -134,7 +161,7 @@ export class AgentRuntime {
     link.client = new ControlClient({
       endpoint,
       ...(this.o.control?.tls ? { tls: this.o.control.tls } : {}),
-      hello: () => ({ v: 1, type: 'hello', token: this.o.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), agent: `pid ${process.pid}` }),
+      hello: () => ({ v: 1, type: 'hello', token: this.o.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), publicKey: publicKeyText(this.o.keys.own), agent: `pid ${process.pid}` }),
       onState: (connected, detail) => {
         if (!connected) link.welcomed = false;
         this.o.log?.('info', 'control channel', { detail });
@@ -160,7 +187,8 @@ export class AgentRuntime {
           return;
         }
         this.stats.directCommands++;
-        this.onMessage(line, link.client);
+        const { signature, value } = readSignedLine(line);
+        this.onMessage(value, link.client, signature);
       },
     });
     this.links.push(link);
@@ -175,17 +203,23 @@ export class AgentRuntime {
 
   private async sendHeartbeat(): Promise<void> {
     if (this.holdingsDue) await this.reportHoldings();
-    const msg: RolloutAckV1 = { v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt: Date.now(), ...this.lost() };
+    const sentAt = Date.now();
+    const line = this.signed({ v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, ...this.lost() });
     let sent = false;
-    for (const l of this.links) if (l.welcomed && l.client.send(msg)) sent = true;
-    if (!sent) await this.publish(msg, null);
+    for (const l of this.links) if (l.welcomed && l.client.sendLine(signedLine(line.signature, line.value))) sent = true;
+    if (!sent) await this.publishSigned(line, null);
   }
 
   /**
-   * `via`: the control connection the command came on (answered there), null for Kafka — where a
-   * command for this node counts only if the service signed it with this agent's key.
+   * `via`: the control connection the command came on (answered there), null for Kafka. Either
+   * way a command counts only when the service's pinned key signed it, and only while it is fresh.
    */
-  private onMessage(raw: Buffer | string | null, via: ControlClient | null, signatures?: string): void {
+  private onMessage(raw: Buffer | string | null, via: ControlClient | null, signature: string | undefined): void {
+    if (raw === null || !verifyRolloutMessage(this.o.keys.service, raw, signature)) {
+      this.stats.invalid++;
+      this.o.log?.('warn', 'rollout command without a valid signature of the rollout service dropped', { transport: via ? 'direct' : 'kafka' });
+      return;
+    }
     const p = parseRolloutCommand(raw);
     if (!p.ok) {
       this.stats.invalid++;
@@ -194,11 +228,13 @@ export class AgentRuntime {
     }
     const m = p.message;
     if (m.deployment !== this.o.deployment || m.command.agent !== this.o.node) return;
-    if (via === null && !signedWithOneOf([this.signingKey], raw as Buffer, signatures)) {
-      this.stats.invalid++;
-      this.o.log?.('warn', 'command on Kafka without a valid signature of the rollout service dropped', { kind: m.command.kind, layer: m.command.layer, rolloutId: m.rolloutId });
+    const order = admitCommandOrder(this.newest, m, Date.now(), this.startedAt);
+    if (!order.fresh) {
+      this.stats.stale++;
+      this.o.log?.('warn', 'rollout command refused: not fresh', { why: order.why, kind: m.command.kind, layer: m.command.layer, rolloutId: m.rolloutId, generation: m.generation, rolloutSeq: m.rolloutSeq });
       return;
     }
+    this.newest = order.newest;
     const cmd = m.command as RolloutAgentCommand;
     const own = this.o.ranks;
     const named = cmd.kind === 'prepare' ? cmd.part.ranks : cmd.ranks;
@@ -215,7 +251,7 @@ export class AgentRuntime {
         ok: false,
         error: `refused: command names ranks [${named.join(',')}], agent ${this.o.node} serves [${own.join(',')}]`,
       };
-      void this.sendAck(ack, via);
+      void this.sendAck(ack, via, m.generation);
       return;
     }
     let ex = this.executors.get(m.rolloutId);
@@ -236,7 +272,7 @@ export class AgentRuntime {
         this.o.log?.('error', 'command failed', { err: e.message, layer: cmd.layer, kind: cmd.kind });
         return { rolloutId: m.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.o.node, ranks: own.slice(), phase: cmd.kind, ok: false, error: e.message };
       })
-      .then(async (ack) => (ack ? this.sendAck(await this.saved(ack), via) : undefined))
+      .then(async (ack) => (ack ? this.sendAck(await this.saved(ack), via, m.generation) : undefined))
       .catch((e: Error) => this.o.log?.('error', 'ack not sent', { err: e.message, layer: cmd.layer, kind: cmd.kind }));
   }
 
@@ -249,7 +285,7 @@ export class AgentRuntime {
   private async saved(ack: RolloutAck): Promise<RolloutAck> {
     if (!this.o.state) return ack;
     try {
-      await this.o.state.save(this.executors);
+      await this.o.state.save(this.executors, this.newest);
       return ack;
     } catch (e) {
       const error = `agent state not saved: ${(e as Error).message}`;
@@ -259,24 +295,31 @@ export class AgentRuntime {
     }
   }
 
-  private async sendAck(ack: RolloutAck, via: ControlClient | null): Promise<void> {
-    await this.publish({ v: 1, type: 'ack', deployment: this.o.deployment, node: this.o.node, ack, sentAt: Date.now() }, via);
+  /** `generation`: the fence generation of the command answered (the service takes acks of its own only). */
+  private async sendAck(ack: RolloutAck, via: ControlClient | null, generation: number): Promise<void> {
+    const sentAt = Date.now();
+    await this.publishSigned(this.signed({ v: 1, type: 'ack', deployment: this.o.deployment, node: this.o.node, ack, generation, sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS }), via);
     this.stats.acksSent++;
+  }
+
+  /** A message as sent: its JSON text and the agent's signature of it. */
+  private signed(msg: RolloutAckV1): { value: string; signature: string } {
+    const value = JSON.stringify(msg);
+    return { value, signature: signRolloutMessage(this.o.keys.own, value) };
   }
 
   /**
    * Answers on the connection the command came on while it is up, else on Kafka; false when it
    * did not get out (an ack is given again when the service re-sends its command).
    */
-  private async publish(msg: RolloutAckV1, via: ControlClient | null): Promise<boolean> {
-    if (via?.send(msg)) return true;
+  private async publishSigned(line: { value: string; signature: string }, via: ControlClient | null): Promise<boolean> {
+    if (via?.sendLine(signedLine(line.signature, line.value))) return true;
     if (!this.producer) return false;
     try {
-      const value = JSON.stringify(msg);
-      await this.producer.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value, headers: { [AGENT_SIGNATURE_HEADER]: signAgentMessage(this.signingKey, value) } }]);
+      await this.producer.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value: line.value, headers: { [ROLLOUT_SIGNATURE_HEADER]: line.signature } }]);
       return true;
     } catch (e) {
-      this.o.log?.('error', `${msg.type} not sent`, { err: (e as Error).message });
+      this.o.log?.('error', 'agent message not sent', { err: (e as Error).message });
       return false;
     }
   }

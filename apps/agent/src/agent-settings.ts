@@ -16,6 +16,8 @@ import { parseControlEndpoints } from '@eplb/messaging';
  *   /var/lib/eplb-agent; AGENT_STATE_EPHEMERAL=true: none (tests, simulations; not in production).
  * - AGENT_FAULT_PREPARE_DELAY_MS: an injected delay added to every prepare (fault tests).
  * - AGENT_FAULT_COMMIT_DELAY_MS: an injected wait for the step boundary before every swap (fault tests).
+ * - AGENT_KEY_FILE, AGENT_SERVICE_PUBLIC_KEY(_FILE): the keys messages are signed and verified
+ *   with (agent-keys.ts).
  * - AGENT_CONTROL_ENDPOINTS, AGENT_TOKEN, AGENT_HEARTBEAT_MS: the direct control channel;
  *   AGENT_CONTROL_TLS (true: dial TLS), AGENT_CONTROL_TLS_CA (PEM file the service's certificate
  *   must chain to; the system's CAs without), AGENT_CONTROL_TLS_SERVERNAME (name to verify).
@@ -84,6 +86,18 @@ export const agentSettingsSchema = z.object({
   AGENT_CONTROL_TLS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   AGENT_CONTROL_TLS_CA: z.string().min(1).optional(),
   AGENT_CONTROL_TLS_SERVERNAME: z.string().min(1).optional(),
+  /**
+   * The agent's Ed25519 private key (PEM, PKCS#8), which signs all it sends; its public half is
+   * enrolled with AGENT_TOKEN in the control channel's hello. Unset: `agent-<deployment>-node<N>.key`
+   * in AGENT_STATE_DIR, generated on first start (required in production).
+   */
+  AGENT_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * The rollout service's public key (PEM, or base64 DER), pinned: only commands it signed run.
+   * Given inline or as a file; outside production the public half of DEV_ROLLOUT_SIGNING_KEY_FILE.
+   */
+  AGENT_SERVICE_PUBLIC_KEY: z.string().min(1).optional(),
+  AGENT_SERVICE_PUBLIC_KEY_FILE: z.string().min(1).optional(),
 });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 export const AGENT_SETTINGS = Symbol('AGENT_SETTINGS');

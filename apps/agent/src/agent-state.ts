@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, u
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandExecutor, SimulatedBackendSnapshot } from '@eplb/device';
-import type { LedgerEntry } from '@eplb/domain';
+import type { CommandOrder, LedgerEntry } from '@eplb/domain';
 
 /**
  * What an agent keeps across restarts (AGENT_STATE_DIR), one JSON file per deployment and node:
@@ -14,6 +14,8 @@ import type { LedgerEntry } from '@eplb/domain';
  *   from may have committed already, so the sources need not exist any more).
  * - `ledgers`: per rollout, each CommandExecutor's ledger (per layer the highest attempt and its
  *   outcome), so repeated and stale commands are answered as before the restart.
+ * - `newestCommand`: the newest (fence generation, rollout) of a command taken, so a command
+ *   captured before the restart is still refused as older after it (admitCommandOrder).
  * Written atomically (temporary file, fsync, rename, fsync of the directory) after every command
  * that changed something and BEFORE its ack is sent: an ack never promises what a crash forgets.
  */
@@ -25,6 +27,8 @@ export interface AgentStateFile {
   readonly backend: SimulatedBackendSnapshot;
   /** rolloutId → ledger entries, oldest rollout first. */
   readonly ledgers: Record<string, [number, LedgerEntry][]>;
+  /** Absent in files saved before commands were ordered. */
+  readonly newestCommand?: CommandOrder | null;
 }
 
 /** The file store: load on start, atomic writes. */
@@ -94,8 +98,10 @@ export class AgentStateStore {
 export interface AgentStatePort {
   /** The saved ledger of a rollout (restored into its executor when the executor is created). */
   ledger(rolloutId: string): [number, LedgerEntry][] | undefined;
-  /** Saves the device memory and every executor's ledger; resolves once it is on disk. */
-  save(executors: ReadonlyMap<string, CommandExecutor>): Promise<void>;
+  /** The newest (fence generation, rollout) of a command taken before the restart; null: none. */
+  newestCommand(): CommandOrder | null;
+  /** Saves the device memory, every executor's ledger and the newest command order; resolves once it is on disk. */
+  save(executors: ReadonlyMap<string, CommandExecutor>, newest: CommandOrder | null): Promise<void>;
 }
 
 /** Ledgers of this many rollouts are kept (the newest); older rollouts' commands are long stale. */
@@ -111,6 +117,7 @@ export class AgentStatePersistence implements AgentStatePort {
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private live: ReadonlyMap<string, CommandExecutor> = new Map();
+  private newest: CommandOrder | null;
   writes = 0;
   /** Why the last write failed (null once one succeeds): the agent is not ready meanwhile. */
   failure: string | null = null;
@@ -121,14 +128,20 @@ export class AgentStatePersistence implements AgentStatePort {
     loaded: AgentStateFile | null = null,
   ) {
     for (const [rid, entries] of Object.entries(loaded?.ledgers ?? {})) this.ledgers.set(rid, entries);
+    this.newest = loaded?.newestCommand ?? null;
+  }
+
+  newestCommand(): CommandOrder | null {
+    return this.newest;
   }
 
   ledger(rolloutId: string): [number, LedgerEntry][] | undefined {
     return this.ledgers.get(rolloutId);
   }
 
-  save(executors: ReadonlyMap<string, CommandExecutor>): Promise<void> {
+  save(executors: ReadonlyMap<string, CommandExecutor>, newest: CommandOrder | null = this.newest): Promise<void> {
     this.live = executors;
+    this.newest = newest;
     if (this.queued) return this.queued;
     const prev = this.running ?? Promise.resolve();
     const next: Promise<void> = prev
@@ -160,6 +173,7 @@ export class AgentStatePersistence implements AgentStatePort {
       savedAt: new Date().toISOString(),
       backend: this.backend.snapshot(),
       ledgers: Object.fromEntries(this.ledgers),
+      newestCommand: this.newest,
     };
     try {
       await this.store.write(state);

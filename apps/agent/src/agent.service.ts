@@ -5,6 +5,7 @@ import { SimulatedBackend } from '@eplb/device';
 import type { DeploymentShape } from '@eplb/domain';
 import { MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { APP_CONFIG, AppConfig, DEV_BOOTSTRAP_TOKEN, LOGGER } from '@eplb/platform';
+import { loadAgentKeys } from './agent-keys';
 import { AGENT_SETTINGS, AgentSettings } from './agent-settings';
 import { AgentRuntime } from './agent-runtime';
 import { AgentStatePersistence, AgentStateStore } from './agent-state';
@@ -67,6 +68,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
         throw new Error(`agent state in ${s.AGENT_STATE_DIR} cannot be kept: ${(e as Error).message} (set AGENT_STATE_DIR to a writable directory; AGENT_STATE_EPHEMERAL=true only for tests and simulations)`);
       }
     }
+    const keys = loadAgentKeys(s, this.config.NODE_ENV === 'production', deployment, s.AGENT_NODE);
+    this.logger.info({ key: keys.ownFrom, serviceKey: keys.serviceFrom }, 'agent signing keys');
     const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
     this.backend.setPeers(s.AGENT_PEERS);
     this.runtime = new AgentRuntime({
@@ -79,6 +82,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       ...(this.state ? { state: this.state } : {}),
       heartbeatMs: s.AGENT_HEARTBEAT_MS,
       token,
+      keys,
       ...(s.AGENT_CONTROL_ENDPOINTS.length > 0
         ? {
             control: {

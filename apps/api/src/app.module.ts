@@ -25,6 +25,8 @@ import { ImbalanceTrendUseCase } from './heat/imbalance-trend.use-case';
 import { ListEpisodesUseCase } from './heat/list-episodes.use-case';
 import { TopExpertsUseCase } from './heat/top-experts.use-case';
 import { IssueTokenUseCase } from './tokens/issue-token.use-case';
+import { ListTokensUseCase } from './tokens/list-tokens.use-case';
+import { RevokeTokenUseCase } from './tokens/revoke-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { RequestRolloutUseCase } from './rollouts/request-rollout.use-case';
@@ -60,6 +62,8 @@ export class ApiModule {
         { provide: APP_GUARD, useClass: TokenGuard },
         BootstrapTokenService,
         IssueTokenUseCase,
+        ListTokensUseCase,
+        RevokeTokenUseCase,
         CreateDeploymentUseCase,
         ListDeploymentsUseCase,
         GetDeploymentUseCase,

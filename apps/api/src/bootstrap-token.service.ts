@@ -13,6 +13,13 @@ export class BootstrapTokenService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.NODE_ENV === 'production') {
+      if (!this.config.EPLB_BOOTSTRAP_TOKEN) throw new Error('EPLB_BOOTSTRAP_TOKEN is required in production: the first operator token (24+ characters; not the published development token)');
+      // a database that served a development setup still holds the published token: it stops working here
+      if (await this.tokens.revokeByToken(DEV_BOOTSTRAP_TOKEN, { actor: 'system', reason: 'the published development token is refused in production', correlationId: 'bootstrap' })) {
+        this.logger.warn('revoked the development bootstrap token found in the database');
+      }
+    }
     const token = this.config.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN;
     if (token === DEV_BOOTSTRAP_TOKEN) {
       this.logger.warn('using the development bootstrap operator token; set EPLB_BOOTSTRAP_TOKEN outside development');

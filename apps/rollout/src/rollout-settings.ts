@@ -23,6 +23,11 @@ export const rolloutSettingsSchema = z.object({
   /** Serve the control channel over TLS with this certificate and key (PEM files); both or neither. */
   ROLLOUT_CONTROL_TLS_CERT: z.string().min(1).optional(),
   ROLLOUT_CONTROL_TLS_KEY: z.string().min(1).optional(),
+  /**
+   * The Ed25519 private key (PEM, PKCS#8) the service signs agent commands with; agents pin its
+   * public half. Required in production; elsewhere DEV_ROLLOUT_SIGNING_KEY_FILE, generated on first use.
+   */
+  ROLLOUT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   // The analysis gate (HeatAnalysis): episodes measured on a batch's layers after it committed,
   // against the most recent episodes before the rollout started.
   /** Episodes on the new version needed before a verdict (pending until then). */
@@ -44,8 +49,20 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_OUTCOME_MAX_WAIT_MS: ms(1_800_000),
 });
 export type RolloutSettings = z.infer<typeof rolloutSettingsSchema>;
-export const loadRolloutSettings = (env: NodeJS.ProcessEnv = process.env): RolloutSettings =>
-  rolloutSettingsSchema
-    .refine((s) => !s.ROLLOUT_CONTROL_TLS_CERT === !s.ROLLOUT_CONTROL_TLS_KEY, { message: 'set both or neither', path: ['ROLLOUT_CONTROL_TLS_CERT'] })
+/**
+ * The settings, checked once at start. In production the control channel must run over TLS (its
+ * hello carries the agent's token) and the signing key must be the operator's, not a generated one.
+ */
+export const loadRolloutSettings = (env: NodeJS.ProcessEnv = process.env): RolloutSettings => {
+  const s = rolloutSettingsSchema
+    .refine((x) => !x.ROLLOUT_CONTROL_TLS_CERT === !x.ROLLOUT_CONTROL_TLS_KEY, { message: 'set both or neither', path: ['ROLLOUT_CONTROL_TLS_CERT'] })
     .parse(env);
+  if (env.NODE_ENV === 'production') {
+    if (!s.ROLLOUT_CONTROL_TLS_CERT) {
+      throw new Error('ROLLOUT_CONTROL_TLS_CERT/KEY are required in production: the control channel carries agent tokens and commands, and must not run over plain TCP');
+    }
+    if (!s.ROLLOUT_SIGNING_KEY_FILE) throw new Error('ROLLOUT_SIGNING_KEY_FILE is required in production: the Ed25519 key (PEM) the service signs agent commands with');
+  }
+  return s;
+};
 export const ROLLOUT_SETTINGS = Symbol('ROLLOUT_SETTINGS');

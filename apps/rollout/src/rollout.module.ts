@@ -7,7 +7,8 @@ import { AppConfig, ConfigModule, healthControllers, LoggingModule, readinessChe
 import { AgentAuthenticator } from './agents/agent-authenticator';
 import { AgentGateway } from './agents/agent-gateway';
 import { AgentRegistry } from './agents/agent-registry';
-import { AgentSigningKeys } from './agents/agent-signing-keys';
+import { AgentPublicKeys } from './agents/agent-public-keys';
+import { ServiceSigningKey } from './agents/service-signing-key';
 import { AnalysisGatePoller } from './analysis-gate.poller';
 import { RolloutDrivers } from './driving/rollout-drivers';
 import { RolloutLog } from './driving/rollout-log';
@@ -61,7 +62,8 @@ export class RolloutModule {
         RolloutPlanner,
         HeatAnalysis,
         AnalysisGatePoller,
-        AgentSigningKeys,
+        { provide: ServiceSigningKey, useFactory: () => ServiceSigningKey.load(settings, logger) },
+        AgentPublicKeys,
         AgentAuthenticator,
         AgentRegistry,
         AgentGateway,

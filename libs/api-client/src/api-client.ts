@@ -10,6 +10,8 @@ import type {
   ImportMapRequest,
   IssuedToken,
   IssueTokenRequest,
+  TokenList,
+  TokenSummary,
   LoopStatusResponse,
   MapDiffResponse,
   MapVersionDetailResponse,
@@ -202,6 +204,16 @@ export class ApiClient {
 
   issueToken(body: IssueTokenRequest): Promise<IssuedToken> {
     return this.json('POST', '/v1/tokens', { body });
+  }
+
+  /** Every token (never the token itself), newest first. */
+  listTokens(): Promise<TokenList> {
+    return this.json('GET', '/v1/tokens');
+  }
+
+  /** Revokes a token: refused from then on. */
+  revokeToken(tokenId: string, reason?: string): Promise<TokenSummary> {
+    return this.json('POST', `/v1/tokens/${encodeURIComponent(tokenId)}/revoke`, { body: reason ? { reason } : {} });
   }
 
   heatEpisodes(id: string, q: HeatRangeQuery & { afterEpisode?: number; limit?: number; loads?: boolean } = {}): Promise<EpisodeListResponse> {

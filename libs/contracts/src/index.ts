@@ -6,7 +6,7 @@ export * from './rollout/rollout-messages.v1';
 export * from './rollout/rollout-streams';
 export { AGENT_STALE_AFTER_MS, agentStatus, nodesWithoutLiveAgent, readAgentEntry, type AgentStatus } from './rollout/agent-status';
 export { firstIssue, readJson, type JsonRead } from './parse';
-export { AGENT_SIGNATURE_HEADER, SERVICE_SIGNATURES_HEADER, agentSigningKey, signAgentMessage, signedWithOneOf, signForEach } from './rollout/agent-signature';
+export { publicKeyText, readPublicKey, readSignedLine, ROLLOUT_MESSAGE_TTL_MS, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, verifyRolloutMessage } from './rollout/rollout-signature';
 export * from './http';
 export { parseMapFile, formatMapFile, convertMapFile } from './map-files/map-file';
 export { loopStatusKey, type LoopStatusEntry } from './rollout/loop-status';

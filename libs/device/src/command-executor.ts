@@ -56,7 +56,7 @@ export class CommandExecutor {
       case 'prepare':
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'preparing'));
         try {
-          await this.backend.prepare(cmd.layer, cmd.part, cmd.bytesPerSecond || cmd.repair ? { ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) } : undefined);
+          await this.backend.prepare(cmd.layer, cmd.part, { rolloutId: this.rolloutId, ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) });
         } catch (e) {
           const error = e instanceof Error ? e.message : String(e);
           // an abort (or a newer attempt) overtook this prepare: its outcome is no longer ours to report
@@ -74,7 +74,7 @@ export class CommandExecutor {
         if (this.committing.get(cmd.layer) === cmd.attempt) return null;
         this.committing.set(cmd.layer, cmd.attempt);
         try {
-          await this.backend.commit(cmd.layer);
+          await this.backend.commit(cmd.layer, this.rolloutId);
         } catch (e) {
           return { ...base, phase: 'commit', ok: false, error: e instanceof Error ? e.message : String(e) };
         } finally {
@@ -84,7 +84,8 @@ export class CommandExecutor {
         return { ...base, phase: 'commit', ok: true, holdings: (await this.backend.describe([cmd.layer])).layers[0] };
       case 'abort':
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'aborted'));
-        await this.backend.abort(cmd.layer);
+        // this rollout's staging only: another rollout's staged weights are not ours to drop
+        await this.backend.abort(cmd.layer, this.rolloutId);
         return { ...base, phase: 'abort', ok: true };
     }
   }

@@ -1,4 +1,4 @@
-export type { DeviceBackend } from './backend';
+export type { DeviceBackend, StagingOptions } from './backend';
 export { SimulatedBackend } from './simulated-backend';
 export type { SimulatedBackendOptions, SimulatedFaults } from './simulated-backend';
 export type { PeerAddress } from './peer-link';

@@ -128,6 +128,26 @@ describe('SimulatedBackend over loopback TCP', () => {
     await expectHolds(backends, shape, expected);
   });
 
+  it('staging belongs to its rollout: another rollout\'s abort leaves it staged, its commit is refused; its own abort drops it', async () => {
+    const shape = shapes[0];
+    const { current, next } = randomMaps(shape, 43);
+    const plan = planRollout({ rolloutId: 'r2', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
+    const backends = await startCluster(shape, current);
+    const pl = plan.layers[0];
+    await Promise.all(backends.map((b, a) => b.prepare(pl.layer, pl.forward[a], { rolloutId: 'r2' })));
+    const staged = backends.map((b) => b.stagedLayers());
+    expect(staged.some((l) => l.includes(pl.layer))).toBe(true);
+    // a late (or replayed) abort of the previous rollout
+    await Promise.all(backends.map((b) => b.abort(pl.layer, 'r1')));
+    expect(backends.map((b) => b.stagedLayers())).toEqual(staged);
+    const holder = backends.find((b) => b.stagedLayers().includes(pl.layer)) as SimulatedBackend;
+    await expect(holder.commit(pl.layer, 'r1')).rejects.toThrow(`layer ${pl.layer} is staged for rollout r2, not r1`);
+    expect(holder.snapshot().staged.map((x) => x.rolloutId)).toEqual(['r2']);
+    await Promise.all(backends.map((b) => b.abort(pl.layer, 'r2')));
+    expect(backends.map((b) => b.stagedLayers())).toEqual(backends.map(() => []));
+    await expectHolds(backends, shape, current);
+  });
+
   it('refuses a part meant for another agent (an agent cannot act for another rank)', async () => {
     const shape = shapes[0];
     const { current, next } = randomMaps(shape, 7);

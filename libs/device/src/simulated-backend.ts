@@ -1,5 +1,5 @@
 import { AgentPlanPart, DeploymentShape, LayerHoldings, agentOfRank, ranksOfAgent, sameRanks } from '@eplb/domain';
-import { DeviceBackend } from './backend';
+import { DeviceBackend, StagingOptions } from './backend';
 import { checksum, expertWeights } from './weights';
 import { PeerAddress, PeerConnection, PeerServer } from './peer-link';
 import { SimulatedBackendSnapshot, SlotSnapshot } from './simulated-snapshot';
@@ -49,7 +49,12 @@ interface RankLayer {
 interface Staged {
   readonly part: AgentPlanPart;
   readonly buffers: Map<number, Buffer>;
+  /** The rollout it was staged for ('' : not known, e.g. saved before rollouts were named). */
+  readonly rolloutId: string;
 }
+
+/** Whether staging of `owner` is `rolloutId`'s to commit or drop (no rollout named: anyone's). */
+const stagedFor = (owner: string, rolloutId: string | undefined): boolean => rolloutId === undefined || owner === '' || owner === rolloutId;
 
 
 
@@ -68,7 +73,7 @@ export class SimulatedBackend implements DeviceBackend {
   private readonly state: Map<number, RankLayer>[] = [];
   private readonly versions: number[];
   private readonly staged = new Map<number, Staged>();
-  private readonly preparing = new Map<number, { aborted: boolean }>();
+  private readonly preparing = new Map<number, { aborted: boolean; rolloutId: string }>();
   private readonly committedOnce = new Set<number>();
   private peers = new Map<number, PeerAddress>();
   /** Checksums of buffers already hashed (slot buffers are never written after they are staged). */
@@ -133,7 +138,7 @@ export class SimulatedBackend implements DeviceBackend {
   // ------------------------------------------------------------------------------------------
   // DeviceBackend
 
-  async prepare(layer: number, part: AgentPlanPart, opts?: { bytesPerSecond?: number; repair?: boolean }): Promise<void> {
+  async prepare(layer: number, part: AgentPlanPart, opts?: StagingOptions): Promise<void> {
     this.checkLayer(layer);
     if (part.layer !== layer) throw new Error(`part is for layer ${part.layer}, not ${layer}`);
     if (part.agent !== this.opts.agent || !sameRanks(part.ranks, this.ranks)) {
@@ -147,7 +152,8 @@ export class SimulatedBackend implements DeviceBackend {
     const prev = this.preparing.get(layer);
     if (prev) prev.aborted = true;
     this.staged.delete(layer);
-    const token = { aborted: false };
+    const rolloutId = opts?.rolloutId ?? '';
+    const token = { aborted: false, rolloutId };
     this.preparing.set(layer, token);
     const stillMine = () => {
       if (token.aborted) throw new Error(`prepare of layer ${layer} aborted`);
@@ -161,7 +167,7 @@ export class SimulatedBackend implements DeviceBackend {
         // (here: the deterministic weights every replica of the expert must have)
         const fromCheckpoint = new Map(part.receives.map((rec) => [rec.slot, expertWeights(layer, rec.expert, this.opts.expertBytes)] as const));
         stillMine();
-        this.staged.set(layer, { part, buffers: fromCheckpoint });
+        this.staged.set(layer, { part, buffers: fromCheckpoint, rolloutId });
         return;
       }
       const buffers = new Map<number, Buffer>();
@@ -223,7 +229,7 @@ export class SimulatedBackend implements DeviceBackend {
         const first = buffers.values().next().value as Buffer;
         if (first.length > 0) first[0] ^= 0xff;
       }
-      this.staged.set(layer, { part, buffers });
+      this.staged.set(layer, { part, buffers, rolloutId });
     } finally {
       if (this.preparing.get(layer) === token) this.preparing.delete(layer);
     }
@@ -248,8 +254,10 @@ export class SimulatedBackend implements DeviceBackend {
     return opening;
   }
 
-  async commit(layer: number): Promise<void> {
+  async commit(layer: number, rolloutId?: string): Promise<void> {
     this.checkLayer(layer);
+    const owner = this.staged.get(layer)?.rolloutId;
+    if (owner !== undefined && !stagedFor(owner, rolloutId)) throw new Error(`layer ${layer} is staged for rollout ${owner}, not ${String(rolloutId)}`);
     const lose = this.faults.loseStagedLayers?.indexOf(layer) ?? -1;
     if (lose >= 0 && this.staged.has(layer)) {
       // the device lost what was staged (once per listed layer)
@@ -276,11 +284,12 @@ export class SimulatedBackend implements DeviceBackend {
     this.committedOnce.add(layer);
   }
 
-  async abort(layer: number): Promise<void> {
+  async abort(layer: number, rolloutId?: string): Promise<void> {
     this.checkLayer(layer);
     const running = this.preparing.get(layer);
-    if (running) running.aborted = true;
-    this.staged.delete(layer);
+    if (running && stagedFor(running.rolloutId, rolloutId)) running.aborted = true;
+    const st = this.staged.get(layer);
+    if (st && stagedFor(st.rolloutId, rolloutId)) this.staged.delete(layer);
   }
 
   lostRanks(): number[] {
@@ -327,6 +336,7 @@ export class SimulatedBackend implements DeviceBackend {
         .sort(([a], [b]) => a - b)
         .map(([l, st]) => ({
           layer: l,
+          ...(st.rolloutId ? { rolloutId: st.rolloutId } : {}),
           part: st.part,
           slots: [...st.buffers.entries()]
             .sort(([a], [b]) => a - b)
@@ -372,7 +382,7 @@ export class SimulatedBackend implements DeviceBackend {
     const staged = new Map<number, Staged>();
     for (const st of snap.staged) {
       this.checkLayer(st.layer);
-      staged.set(st.layer, { part: st.part, buffers: new Map(st.slots.map((x) => [x.slot, this.slotBytes(st.layer, x)])) });
+      staged.set(st.layer, { part: st.part, buffers: new Map(st.slots.map((x) => [x.slot, this.slotBytes(st.layer, x)])), rolloutId: st.rolloutId ?? '' });
     }
     for (const p of this.preparing.values()) p.aborted = true;
     this.preparing.clear();

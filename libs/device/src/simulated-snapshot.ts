@@ -22,6 +22,7 @@ export interface SimulatedBackendSnapshot {
   readonly shape: DeploymentShape;
   readonly expertBytes: number;
   readonly layers: { readonly layer: number; readonly version: number; readonly ranks: { readonly rank: number; readonly slots: SlotSnapshot[] }[] }[];
-  readonly staged: { readonly layer: number; readonly part: AgentPlanPart; readonly slots: (SlotSnapshot & { readonly slot: number })[] }[];
+  /** `rolloutId`: the rollout each was staged for (absent in snapshots saved before staging was named). */
+  readonly staged: { readonly layer: number; readonly rolloutId?: string; readonly part: AgentPlanPart; readonly slots: (SlotSnapshot & { readonly slot: number })[] }[];
   readonly committedOnce: number[];
 }

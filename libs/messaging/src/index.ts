@@ -14,3 +14,4 @@ export {
   type ControlServerOptions,
   type ControlClientOptions,
 } from './control/control-channel';
+export { loadOrCreateSigningKey, readSigningKey } from './signing/signing-key-file';

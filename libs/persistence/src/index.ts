@@ -19,7 +19,8 @@ export {
 } from './repositories/deployment.repository';
 export { shapeOf } from './repositories/deployment-shape.mapper';
 export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
-export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal, type TokenScope } from './repositories/api-token.repository';
+export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal, type TokenRecord, type TokenScope } from './repositories/api-token.repository';
+export { AgentKeyRepository, type KeyEnrolment } from './repositories/agent-key.repository';
 export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunStatus } from './repositories/policy-run.repository';
 export { rebuildDeployments } from './read-models/deployments.projection';
 export { RolloutEventRepository } from './repositories/rollout-event.repository';

@@ -6,8 +6,10 @@ import { ApiTokenRepository, EventMeta, Role, TokenScope } from '@eplb/persisten
 export class IssueTokenUseCase {
   constructor(private readonly tokens: ApiTokenRepository) {}
 
-  async execute(input: { name: string; role: Role; scope?: TokenScope }, meta: EventMeta): Promise<IssuedToken> {
-    const { token, principal } = await this.tokens.issue(input.name, input.role, meta, input.scope);
-    return { id: principal.tokenId, name: principal.name, role: principal.role, scope: principal.scope ?? null, token };
+  /** `expiresAt`: ISO-8601 (validated at the edge). */
+  async execute(input: { name: string; role: Role; scope?: TokenScope; expiresAt?: string }, meta: EventMeta): Promise<IssuedToken> {
+    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : undefined;
+    const { token, principal } = await this.tokens.issue(input.name, input.role, meta, input.scope, expiresAt);
+    return { id: principal.tokenId, name: principal.name, role: principal.role, scope: principal.scope ?? null, expiresAt: expiresAt?.toISOString() ?? null, token };
   }
 }

@@ -1,9 +1,12 @@
-import { Injectable } from '@nestjs/common';
-import { parseAgentHello } from '@eplb/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
+import { parseAgentHello, readPublicKey } from '@eplb/contracts';
 import { ranksOfAgent, sameRanks } from '@eplb/domain';
 import { Authentication } from '@eplb/messaging';
-import { ApiTokenRepository, DeploymentRepository, shapeOf } from '@eplb/persistence';
+import { AgentKeyRepository, ApiTokenRepository, DeploymentRepository, shapeOf } from '@eplb/persistence';
+import { APP_CONFIG, AppConfig } from '@eplb/platform';
 import { RolloutInstance } from '../rollout-instance';
+import { AgentPublicKeys } from './agent-public-keys';
 
 /** Who is at the other end of a control-channel connection (from its hello, after its token checked). */
 export interface AgentPeer {
@@ -11,11 +14,15 @@ export interface AgentPeer {
   readonly node: number;
   readonly ranks: number[];
   readonly principal: string;
+  /** The key the agent enrolled in its hello: what it signs its messages with. */
+  readonly publicKey: KeyObject;
 }
 
 /**
- * Checks an agent's hello on the control channel: an active agent or operator token, scoped (if
- * it is) to the deployment and node named, a node of that deployment, and exactly its ranks.
+ * Checks an agent's hello on the control channel: an active agent token scoped to the deployment
+ * and node named (outside production an operator token too, so a development box needs no
+ * issuing), a node of that deployment, and exactly its ranks — then enrols the agent's public key
+ * for its node, trusted while that token is.
  */
 @Injectable()
 export class AgentAuthenticator {
@@ -23,6 +30,9 @@ export class AgentAuthenticator {
     private readonly tokens: ApiTokenRepository,
     private readonly deployments: DeploymentRepository,
     private readonly instance: RolloutInstance,
+    private readonly agentKeys: AgentKeyRepository,
+    private readonly publicKeys: AgentPublicKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async authenticate(line: string): Promise<Authentication<AgentPeer>> {
@@ -32,6 +42,9 @@ export class AgentAuthenticator {
     const principal = await this.tokens.findActive(h.token);
     if (!principal || (principal.role !== 'agent' && principal.role !== 'operator')) return { ok: false, reason: 'token not accepted (needs an active agent or operator token)' };
     const scope = principal.scope;
+    // a leaked agent token must not speak for other nodes; the operator's token stays with the API
+    if (principal.role === 'agent' && scope?.node === undefined) return { ok: false, reason: 'agent tokens must be scoped to one node: issue one with --deployment ID --node N' };
+    if (principal.role === 'operator' && this.config.NODE_ENV === 'production') return { ok: false, reason: 'operator tokens are not accepted from agents in production: present the node\'s agent token' };
     if (scope && (scope.deployment !== h.deployment || (scope.node !== undefined && scope.node !== h.node))) {
       return { ok: false, reason: `token is scoped to ${scope.deployment}${scope.node !== undefined ? ` node ${scope.node}` : ''}, not ${h.deployment} node ${h.node}` };
     }
@@ -42,9 +55,20 @@ export class AgentAuthenticator {
     if (!sameRanks(h.ranks, own)) {
       return { ok: false, reason: `node ${h.node} serves ranks [${own.join(',')}], not [${h.ranks.join(',')}]` };
     }
+    let publicKey: KeyObject;
+    try {
+      publicKey = readPublicKey(h.publicKey);
+    } catch (e) {
+      return { ok: false, reason: `hello: publicKey: ${(e as Error).message}` };
+    }
+    await this.agentKeys.enrol(
+      { deployment: h.deployment, node: h.node, publicKey: h.publicKey, tokenId: principal.tokenId },
+      { actor: `token:${principal.name}`, reason: `agent of node ${h.node} enrolled its signing key on the control channel`, correlationId: this.instance.id },
+    );
+    this.publicKeys.enrolled(h.deployment, h.node, publicKey);
     return {
       ok: true,
-      peer: { deployment: h.deployment, node: h.node, ranks: own, principal: principal.name },
+      peer: { deployment: h.deployment, node: h.node, ranks: own, principal: principal.name, publicKey },
       welcome: { v: 1, type: 'welcome', instance: this.instance.id },
     };
   }

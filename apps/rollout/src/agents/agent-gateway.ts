@@ -1,8 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AGENT_SIGNATURE_HEADER, parseRolloutAck, RolloutAckV1, RolloutCommandV1, SERVICE_SIGNATURES_HEADER, signForEach, TOPICS } from '@eplb/contracts';
-import { rolloutGroup } from '@eplb/contracts';
+import {
+  parseRolloutAck,
+  readSignedLine,
+  rolloutGroup,
+  ROLLOUT_MESSAGE_TTL_MS,
+  ROLLOUT_SIGNATURE_HEADER,
+  RolloutAckV1,
+  RolloutCommandV1,
+  signedLine,
+  signRolloutMessage,
+  TOPICS,
+  verifyRolloutMessage,
+} from '@eplb/contracts';
 import { RolloutAgentCommand, sameRanks } from '@eplb/domain';
 import { ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
 import { RolloutEventRepository } from '@eplb/persistence';
@@ -12,18 +23,27 @@ import { ROLLOUT_SETTINGS, RolloutSettings } from '../rollout-settings';
 import { RolloutStats } from '../rollout-stats';
 import { AgentAuthenticator, AgentPeer } from './agent-authenticator';
 import { AgentLink, AgentRegistry } from './agent-registry';
-import { AgentSigningKeys } from './agent-signing-keys';
+import { AgentPublicKeys } from './agent-public-keys';
+import { ServiceSigningKey } from './service-signing-key';
 
 const agentsConnected = gauge('eplb_rollout_agents_connected', 'Agents connected to this instance on the direct control channel', ['deployment'] as const);
 const commandsSent = counter('eplb_rollout_commands_sent_total', 'Commands sent to agents, by transport', ['transport'] as const);
-const agentMessagesDropped = counter('eplb_rollout_agent_messages_dropped_total', 'Agent messages dropped: invalid, or on Kafka without a valid signature, or for another agent', ['reason'] as const);
+const agentMessagesDropped = counter('eplb_rollout_agent_messages_dropped_total', 'Agent messages dropped: invalid, not signed by its node\'s enrolled key, expired, or for another agent', ['reason'] as const);
+
+/** What a command is bound to besides itself: its rollout, that rollout's start order, and the sender's fence generation. */
+export interface CommandBinding {
+  readonly rolloutId: string;
+  readonly rolloutSeq: number;
+  readonly generation: number;
+}
 
 /**
  * The service's two ways to the agents: the direct control channel they dial (one authenticated
- * session per node, which speaks only for that node) and Kafka (commands signed per node,
- * messages taken only when signed by a token of the node they name). Commands go direct when the
- * agent has a session here, else over Kafka; what agents send, either way, is recorded in the
- * agent registry and acks are handed to `onAck`.
+ * session per node, which speaks only for that node) and Kafka. Both carry the same signed
+ * messages, checked the same way: commands signed with the service's key (agents pin its public
+ * half), agent messages taken only when signed with the key their node's agent enrolled and not
+ * expired. Commands go direct when the agent has a session here, else over Kafka; what agents
+ * send, either way, is recorded in the agent registry and acks are handed to `onAck`.
  */
 @Injectable()
 export class AgentGateway {
@@ -45,7 +65,8 @@ export class AgentGateway {
     private readonly stats: RolloutStats,
     private readonly authenticator: AgentAuthenticator,
     private readonly registry: AgentRegistry,
-    private readonly signingKeys: AgentSigningKeys,
+    private readonly publicKeys: AgentPublicKeys,
+    private readonly signingKey: ServiceSigningKey,
     private readonly events: RolloutEventRepository,
   ) {
     this.control = new ControlServer<AgentPeer>({
@@ -90,7 +111,6 @@ export class AgentGateway {
     this.listening = true;
     const tls = !!this.settings.ROLLOUT_CONTROL_TLS_CERT;
     this.logger.info({ port: this.controlPort, host: this.settings.ROLLOUT_CONTROL_HOST, tls }, 'control channel listening');
-    if (!tls && this.config.NODE_ENV === 'production') this.logger.warn('control channel without TLS: agent tokens cross the network in the clear (set ROLLOUT_CONTROL_TLS_CERT/KEY)');
     this.producer = await this.bus.producer({ compression: 'none' });
     // A group per instance, reading from the log end: every instance sees every ack and keeps
     // those of the deployments it holds; acks missed while down are recovered by resends.
@@ -115,11 +135,11 @@ export class AgentGateway {
           this.drop('other agent', { deployment, node, agent: p.message.ack.agent }, 'ack on Kafka for another agent dropped');
           continue;
         }
-        if (!(await this.signingKeys.signedForItsNode(p.message, m.value as Buffer, m.headers[AGENT_SIGNATURE_HEADER]))) {
-          this.drop('unsigned', { deployment, node, type: p.message.type }, 'agent message on Kafka without a valid signature of a token for its node dropped');
+        if (!(await this.publicKeys.verify(deployment, node, m.value as Buffer, m.headers[ROLLOUT_SIGNATURE_HEADER]))) {
+          this.drop('unsigned', { deployment, node, type: p.message.type }, 'agent message on Kafka without a valid signature of its node\'s enrolled key dropped');
           continue;
         }
-        this.receive(p.message);
+        this.receiveFresh(p.message);
       }
     });
   }
@@ -132,32 +152,29 @@ export class AgentGateway {
   }
 
   /**
-   * Sends each command over the agent's direct control channel when it has one to this instance,
-   * else over Kafka (where every agent also listens). Agents execute idempotently, so a command
-   * that arrives both ways, or again after a resend, is answered and not run twice.
+   * Sends each command, signed with the service's key and bound to its rollout, the sender's fence
+   * generation and an expiry, over the agent's direct control channel when it has one to this
+   * instance, else over Kafka (where every agent also listens). Agents execute idempotently, so a
+   * command that arrives both ways, or again after a resend, is answered and not run twice.
    */
-  async send(deployment: string, rolloutId: string, commands: readonly RolloutAgentCommand[]): Promise<void> {
+  async send(deployment: string, binding: CommandBinding, commands: readonly RolloutAgentCommand[]): Promise<void> {
     if (commands.length === 0) return;
     const sentAt = Date.now();
-    const viaKafka: RolloutCommandV1[] = [];
+    const viaKafka: { value: string; signature: string }[] = [];
     for (const command of commands) {
-      const msg: RolloutCommandV1 = { v: 1, deployment, rolloutId, command, sentAt };
+      const msg: RolloutCommandV1 = { v: 1, deployment, ...binding, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, command, sentAt };
+      const value = JSON.stringify(msg);
+      const signature = signRolloutMessage(this.signingKey.privateKey, value);
       const sess = this.sessions.get(`${deployment}/${command.agent}`);
-      if (sess?.send(msg)) {
+      if (sess?.sendLine(signedLine(signature, value))) {
         this.stats.commandsSentDirect++;
         commandsSent.inc({ transport: 'direct' });
-      } else viaKafka.push(msg);
+      } else viaKafka.push({ value, signature });
     }
     this.stats.commandsSent += commands.length;
     if (viaKafka.length === 0) return;
     if (!this.producer) throw new Error('Kafka producer not started');
-    // signed for the node each command addresses (SERVICE_SIGNATURES_HEADER): agents drop the rest
-    const messages = await Promise.all(
-      viaKafka.map(async (m) => {
-        const value = JSON.stringify(m);
-        return { key: deployment, value, headers: { [SERVICE_SIGNATURES_HEADER]: signForEach(await this.signingKeys.of(deployment, m.command.agent), value) } };
-      }),
-    );
+    const messages = viaKafka.map(({ value, signature }) => ({ key: deployment, value, headers: { [ROLLOUT_SIGNATURE_HEADER]: signature } }));
     await this.producer.send(TOPICS.rolloutCommands, messages);
     commandsSent.inc({ transport: 'kafka' }, viaKafka.length);
   }
@@ -165,6 +182,15 @@ export class AgentGateway {
   private link(key: string): AgentLink {
     const sess = this.sessions.get(key);
     return sess ? { open: sess.open, principal: sess.peer.principal } : undefined;
+  }
+
+  /** A signed agent message from either transport, taken only before it expires (a replay later changes nothing). */
+  private receiveFresh(m: RolloutAckV1): void {
+    if (m.expiresAt <= Date.now()) {
+      this.drop('expired', { deployment: m.deployment, node: m.node, type: m.type, expiredMsAgo: Date.now() - m.expiresAt }, 'expired agent message dropped');
+      return;
+    }
+    this.receive(m);
   }
 
   /** An agent message from either transport: recorded in the registry; acks handed on. */
@@ -211,7 +237,13 @@ export class AgentGateway {
   }
 
   private onControlLine(sess: ControlSession<AgentPeer>, line: string): void {
-    const p = parseRolloutAck(line);
+    // signed with the key the agent enrolled in this connection's hello, as on Kafka
+    const { signature, value } = readSignedLine(line);
+    if (!verifyRolloutMessage(sess.peer.publicKey, value, signature)) {
+      this.drop('unsigned', { remote: sess.remote, deployment: sess.peer.deployment, node: sess.peer.node }, 'control message without a valid signature of the agent\'s enrolled key dropped');
+      return;
+    }
+    const p = parseRolloutAck(value);
     if (!p.ok) {
       this.drop('invalid', { remote: sess.remote, reason: p.reason }, 'invalid control message dropped');
       return;
@@ -223,11 +255,11 @@ export class AgentGateway {
       this.drop('other agent', { remote: sess.remote, deployment: m.deployment, node: m.node }, 'control message for another agent dropped');
       return;
     }
-    this.receive(p.message);
+    this.receiveFresh(p.message);
   }
 
   /** An agent message not taken: counted (stats, metric by reason) and logged. */
-  private drop(reason: 'invalid' | 'other agent' | 'unsigned', fields: object, msg: string): void {
+  private drop(reason: 'invalid' | 'other agent' | 'unsigned' | 'expired', fields: object, msg: string): void {
     this.stats.invalidMessages++;
     agentMessagesDropped.inc({ reason });
     this.logger.warn(fields, msg);

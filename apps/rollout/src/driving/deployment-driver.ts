@@ -5,6 +5,8 @@ import { NewEvent } from '@eplb/persistence';
 export class DeploymentDriver {
   state: RolloutState | null = null;
   rolloutId: string | null = null;
+  /** The rollout's place in the deployment's start order (DeploymentRollouts.startOrder): commands carry it. */
+  rolloutSeq = 0;
   /** The rollout's chain of custody: its request's correlation id, carried by every event of it. */
   correlationId: string | null = null;
   /** Control requests already turned into operator events (by request event id). */

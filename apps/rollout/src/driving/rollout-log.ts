@@ -72,6 +72,11 @@ export class RolloutLog {
     }
   }
 
+  /** The fence generation this instance holds the deployment's lock with (0: not held): commands carry it, acks echo it. */
+  generation(deployment: string): number {
+    return this.lock.generation(deployment);
+  }
+
   /** Refuses to write (or send) for a deployment whose lock this instance no longer holds. */
   async fenced(deployment: string): Promise<void> {
     if (!(await this.lock.holds(deployment))) {

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS, RolloutAckV1 } from '@eplb/contracts';
-import { advanceRollout, isRolloutTerminal, reduceRollout, replayRollout, ROLLOUT_STATUS, RolloutAck, RolloutEvent } from '@eplb/domain';
+import { ackWithoutNews, advanceRollout, isRolloutTerminal, reduceRollout, replayRollout, ROLLOUT_STATUS, RolloutAck, RolloutEvent } from '@eplb/domain';
 import { DeploymentRollouts, DeploymentRolloutsReader, FollowedRollouts, NewEvent, RolloutControlRecord, RolloutRequestRecord } from '@eplb/persistence';
-import { gauge, LOGGER } from '@eplb/platform';
+import { counter, gauge, LOGGER } from '@eplb/platform';
 import { AgentGateway } from '../agents/agent-gateway';
 import { AnalysisGatePoller } from '../analysis-gate.poller';
 import { ROLLOUT_SERVICE_ACTOR, RolloutInstance } from '../rollout-instance';
@@ -14,6 +14,7 @@ import { RolloutDrivers } from './rollout-drivers';
 import { machineRow, RolloutLog } from './rollout-log';
 import { RolloutPlanner } from './rollout-planner';
 
+const acksNotRecorded = counter('eplb_rollout_acks_not_recorded_total', 'Acks read but not recorded: of another fence generation, or adding nothing (duplicates, replays)', ['reason'] as const);
 const rebalancingGauge = gauge('eplb_deployment_rebalancing', '1 while a rollout moves expert weights of the deployment (request routers may read it), else 0', ['deployment'] as const);
 
 /**
@@ -105,11 +106,12 @@ export class RolloutRunner {
   }
 
   private async resume(d: DeploymentDriver, rolloutId: string): Promise<void> {
-    await this.rollouts.reload(d.deployment);
+    const v = await this.rollouts.reload(d.deployment);
     const events = await this.reader.rolloutEvents(rolloutId);
     if (events.length === 0) return;
     d.state = replayRollout(events);
     d.rolloutId = rolloutId;
+    d.rolloutSeq = v.startOrder(rolloutId);
     // the `created` event carries the request's correlation id (older logs: the rollout id)
     d.correlationId = events[0].correlationId ?? rolloutId;
     d.startedAt = events[0].at;
@@ -140,6 +142,7 @@ export class RolloutRunner {
     v.started.set(rid, { fromVersion, toVersion: plan.toVersion });
     d.state = reduceRollout(null, created);
     d.rolloutId = rid;
+    d.rolloutSeq = v.startOrder(rid);
     d.correlationId = req.correlationId;
     d.startedAt = created.at;
     this.logger.info({ deployment: d.deployment, rolloutId: rid, fromVersion, toVersion: plan.toVersion, layers: plan.layers.length }, 'rollout started');
@@ -147,11 +150,20 @@ export class RolloutRunner {
     await this.step(d, [], Date.now());
   }
 
-  /** Applies the acks read so far, one machine step (one transaction) per deployment. */
+  /**
+   * Applies the acks read so far, one machine step (one transaction) per deployment. Only acks
+   * answering this instance's own commands (the fence generation it holds the lock with) that
+   * may change the rollout are recorded: a duplicate, a replay or an ack to a former holder adds
+   * nothing to the log.
+   */
   private async applyAcks(messages: readonly RolloutAckV1[]): Promise<void> {
     const byDeployment = new Map<string, RolloutAck[]>();
     for (const m of messages) {
       if (m.type !== 'ack') continue;
+      if (m.generation !== this.log.generation(m.deployment)) {
+        acksNotRecorded.inc({ reason: 'other generation' });
+        continue;
+      }
       const list = byDeployment.get(m.deployment) ?? [];
       list.push(m.ack as RolloutAck);
       byDeployment.set(m.deployment, list);
@@ -164,9 +176,20 @@ export class RolloutRunner {
           .serial(async () => {
             if (!d.state || !d.rolloutId) return;
             const now = Date.now();
-            const mine = acks.filter((a) => a.rolloutId === d.rolloutId);
-            if (mine.length === 0) return;
-            await this.step(d, mine.map((ack) => ({ type: 'ack', at: now, ack })), now);
+            const news: RolloutEvent[] = [];
+            let s = d.state;
+            for (const ack of acks) {
+              const why = ackWithoutNews(s, ack);
+              if (why !== null) {
+                acksNotRecorded.inc({ reason: why.startsWith('duplicate') ? 'duplicate' : why.startsWith('stale') ? 'stale' : 'other' });
+                continue;
+              }
+              const ev: RolloutEvent = { type: 'ack', at: now, ack };
+              s = reduceRollout(s, ev);
+              news.push(ev);
+            }
+            if (news.length === 0) return;
+            await this.step(d, news, now);
           })
           .catch((e: Error) => this.logger.error({ deployment: dep, err: e.message }, 'ack handling failed'));
       }),
@@ -231,7 +254,7 @@ export class RolloutRunner {
     }
     // a commit or abort is sent only while the lock is surely ours (lease; else Redis)
     if (adv.send.length > 0) await this.log.fenced(d.deployment);
-    await this.gateway.send(d.deployment, d.rolloutId, adv.send);
+    await this.gateway.send(d.deployment, { rolloutId: d.rolloutId, rolloutSeq: d.rolloutSeq, generation: this.log.generation(d.deployment) }, adv.send);
   }
 
   /** Waits on the analysis gate of a batch and feeds its verdict to the machine. */

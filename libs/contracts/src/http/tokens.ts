@@ -7,11 +7,13 @@ export interface TokenScopeBody {
   node?: number;
 }
 
-/** `POST /v1/tokens`. */
+/** `POST /v1/tokens`. Agent tokens must name the deployment and node they act for. */
 export interface IssueTokenRequest {
   name: string;
   role: TokenRole;
   scope?: TokenScopeBody;
+  /** ISO-8601 time after which the token is refused (absent: it does not expire). */
+  expiresAt?: string;
 }
 
 /** The answer to `POST /v1/tokens`: the token itself is shown this once; only its hash is kept. */
@@ -20,5 +22,25 @@ export interface IssuedToken {
   name: string;
   role: TokenRole;
   scope: TokenScopeBody | null;
+  expiresAt: string | null;
   token: string;
+}
+
+/** One token as `GET /v1/tokens` lists it: never the token itself (only its hash is kept). */
+export interface TokenSummary {
+  id: string;
+  name: string;
+  role: TokenRole;
+  scope: TokenScopeBody | null;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  /** active, expired or revoked, now. */
+  status: 'active' | 'expired' | 'revoked';
+}
+
+/** `GET /v1/tokens`: every token, newest first. */
+export interface TokenList {
+  tokens: TokenSummary[];
 }

@@ -16,7 +16,7 @@ const part = {
   bytesOut: 32,
 };
 const prepare = (over: Record<string, unknown> = {}, partOver: Record<string, unknown> = {}) =>
-  JSON.stringify({ v: 1, deployment: 'dsv3', rolloutId: 'r1', command: { kind: 'prepare', layer: 3, attempt: 1, agent: 1, part: { ...part, ...partOver }, ...over }, sentAt: 1 });
+  JSON.stringify({ v: 1, deployment: 'dsv3', rolloutId: 'r1', rolloutSeq: 1, generation: 3, expiresAt: 2, command: { kind: 'prepare', layer: 3, attempt: 1, agent: 1, part: { ...part, ...partOver }, ...over }, sentAt: 1 });
 const reason = (r: ReturnType<typeof parseRolloutCommand | typeof parseRolloutAck>) => (r.ok ? 'ok' : r.reason);
 
 describe('rollout messages v1', () => {
@@ -39,7 +39,7 @@ describe('rollout messages v1', () => {
   });
 
   it('checks commit and abort ranks and the ack holdings the same way', () => {
-    const commit = (ranks: unknown) => JSON.stringify({ v: 1, deployment: 'dsv3', rolloutId: 'r1', command: { kind: 'commit', layer: 3, attempt: 1, agent: 1, ranks }, sentAt: 1 });
+    const commit = (ranks: unknown) => JSON.stringify({ v: 1, deployment: 'dsv3', rolloutId: 'r1', rolloutSeq: 1, generation: 3, expiresAt: 2, command: { kind: 'commit', layer: 3, attempt: 1, agent: 1, ranks }, sentAt: 1 });
     expect(reason(parseRolloutCommand(commit([2, 3])))).toBe('ok');
     expect(reason(parseRolloutCommand(commit([])))).toBe('command.ranks: must have at least 1 item(s)');
     const ack = (checksums: unknown, experts: unknown = [1, 2]) =>
@@ -48,11 +48,18 @@ describe('rollout messages v1', () => {
         type: 'ack',
         deployment: 'dsv3',
         node: 1,
+        generation: 3,
         sentAt: 1,
+        expiresAt: 2,
         ack: { rolloutId: 'r1', layer: 3, attempt: 1, agent: 1, ranks: [2], phase: 'commit', ok: true, holdings: { layer: 3, version: 2, ranks: [{ rank: 2, experts, checksums }] } },
       });
     expect(reason(parseRolloutAck(ack(['a', 'b'])))).toBe('ok');
     expect(reason(parseRolloutAck(ack(['a', 7])))).toBe('ack.holdings.ranks.0.checksums.1: must be a string of at most 128 characters');
     expect(reason(parseRolloutAck(ack(['a', 'b'], [1, 'x'])))).toBe('ack.holdings.ranks.0.experts.1: must be a non-negative integer');
+  });
+
+  it('binds a command to its rollout, fence generation and expiry: one without them is refused', () => {
+    const bare = JSON.stringify({ v: 1, deployment: 'dsv3', rolloutId: 'r1', command: { kind: 'abort', layer: 3, attempt: 1, agent: 1, ranks: [2, 3] }, sentAt: 1 });
+    expect(reason(parseRolloutCommand(bare))).toMatch(/^rolloutSeq: /);
   });
 });

@@ -83,10 +83,22 @@ export const rolloutCommandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('abort'), layer: nat, attempt: z.number().int().positive(), agent: nat, ranks: natArray(1) }),
 ]);
 
+/**
+ * Every command is bound to its rollout (`rolloutId`, and `rolloutSeq`: its place in the
+ * deployment's start order, the same for every service instance since it is read from the log),
+ * the sender's fence `generation` (its hold of the deployment's rollout lock), the command's own
+ * `attempt`, and `expiresAt`: an agent runs it only before it expires and only when (generation,
+ * rolloutSeq) is not older than the newest it accepted for the deployment — a captured command
+ * cannot be replayed later, nor after a newer holder or a newer rollout took over.
+ */
 export const rolloutCommandV1Schema = z.strictObject({
   v: z.literal(1),
   deployment: deploymentId,
   rolloutId,
+  rolloutSeq: z.number().int().positive(),
+  generation: nat,
+  /** Milliseconds since the epoch after which the agent refuses it. */
+  expiresAt: nat,
   command: rolloutCommandSchema,
   /** Milliseconds since the epoch when the service sent it (for latency figures only). */
   sentAt: z.number().int().nonnegative(),
@@ -110,14 +122,15 @@ export const rolloutAckSchema = z.strictObject({
 });
 
 export const rolloutAckV1Schema = z.discriminatedUnion('type', [
-  z.strictObject({ v: z.literal(1), type: z.literal('ack'), deployment: deploymentId, node: nat, ack: rolloutAckSchema, sentAt: z.number().int().nonnegative() }),
+  /** `generation`: that of the command answered (the service takes acks of its own generation only). */
+  z.strictObject({ v: z.literal(1), type: z.literal('ack'), deployment: deploymentId, node: nat, ack: rolloutAckSchema, generation: nat, sentAt: z.number().int().nonnegative(), expiresAt: nat }),
   /** What an agent's ranks hold (per layer: version and logical expert per slot; checksums optional). */
-  z.strictObject({ v: z.literal(1), type: z.literal('holdings'), deployment: deploymentId, node: nat, ranks: natArray(), layers: z.array(layerHoldingsSchema), sentAt: z.number().int().nonnegative(), lostRanks: natArray().optional() }),
+  z.strictObject({ v: z.literal(1), type: z.literal('holdings'), deployment: deploymentId, node: nat, ranks: natArray(), layers: z.array(layerHoldingsSchema), sentAt: z.number().int().nonnegative(), expiresAt: nat, lostRanks: natArray().optional() }),
   /**
    * An agent is alive (sent every few seconds on the control channel, else on Kafka). `lostRanks`
    * (here and in holdings): ranks of its node that are gone (device lost, engine worker dead).
    */
-  z.strictObject({ v: z.literal(1), type: z.literal('heartbeat'), deployment: deploymentId, node: nat, ranks: natArray(), sentAt: z.number().int().nonnegative(), lostRanks: natArray().optional() }),
+  z.strictObject({ v: z.literal(1), type: z.literal('heartbeat'), deployment: deploymentId, node: nat, ranks: natArray(), sentAt: z.number().int().nonnegative(), expiresAt: nat, lostRanks: natArray().optional() }),
 ]);
 export type RolloutAckV1 = z.infer<typeof rolloutAckV1Schema>;
 
@@ -137,7 +150,9 @@ export const parseRolloutAck = (raw: Buffer | string | null): RolloutParse<Rollo
 
 /**
  * The first line an agent sends on the direct control channel (libs/messaging ControlChannel):
- * its token (role agent or operator) and what it serves. The service answers `welcome` or
+ * its token (role agent or operator), what it serves, and its public key (publicKeyText), which
+ * the service enrols for the node: what the agent signs from then on, on either transport, is
+ * verified with it. The service answers `welcome` or
  * `refused` with the reason; after that the channel carries the same command and ack messages as
  * the Kafka topics.
  */
@@ -148,6 +163,8 @@ export const agentHelloV1Schema = z.strictObject({
   deployment: deploymentId,
   node: nat,
   ranks: natArray(1),
+  /** The agent's Ed25519 public key, base64 DER (SPKI): 44 bytes. */
+  publicKey: z.string().regex(/^[A-Za-z0-9+/]{58,64}={0,2}$/, 'must be a base64 Ed25519 public key'),
   /** Free text for logs and the audit trail (host, pid, version). */
   agent: z.string().max(256).optional(),
 });

@@ -6,3 +6,4 @@ export * from './agent-ledger';
 export * from './analysis';
 export * from './start';
 export * from './rollout-nodes';
+export * from './command-freshness';

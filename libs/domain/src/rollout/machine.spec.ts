@@ -8,6 +8,7 @@ import {
   RolloutEvent,
   RolloutOptions,
   RolloutState,
+  ackWithoutNews,
   advanceRollout,
   decideRollout,
   defaultRolloutOptions,
@@ -197,6 +198,30 @@ describe('rollout state machine', () => {
     const h = d.agents[1].holdings(1);
     d.ack({ rolloutId: 'r1', layer: 1, attempt: 1, agent: 0, ranks: [0, 1], phase: 'commit', ok: true, holdings: h });
     expect(d.state.ignored.at(-1)?.why).toBe('agent 0 reported holdings for other ranks or layers');
+  });
+
+  it('says which acks add nothing (duplicates, replays, other rollouts, aborts, stale attempts): the service does not record them', () => {
+    const d = new Driver();
+    d.silent.add(0).add(1);
+    d.round();
+    const ok: RolloutAck = { rolloutId: 'r1', layer: 1, attempt: 1, agent: 0, ranks: [0, 1], phase: 'prepare', ok: true };
+    expect(ackWithoutNews(d.state, ok)).toBeNull();
+    d.ack(ok);
+    expect(ackWithoutNews(d.state, ok)).toBe('duplicate');
+    expect(ackWithoutNews(d.state, { ...ok, rolloutId: 'r0' })).toBe('rollout r0 is not r1');
+    expect(ackWithoutNews(d.state, { ...ok, phase: 'abort' })).toBe('abort acks are informational');
+    expect(ackWithoutNews(d.state, { ...ok, attempt: 0, agent: 1, ranks: [2, 3] })).toBe('stale: attempt 0, layer is at 1');
+    // what an impersonating ack says about its sender is still worth recording
+    expect(ackWithoutNews(d.state, { ...ok, agent: 1 })).toBeNull();
+    d.ack({ ...ok, agent: 1, ranks: [2, 3] });
+    expect(d.state.layers[0].phase).toBe('prepared');
+    expect(ackWithoutNews(d.state, ok)).toBe('duplicate: the layer is prepared');
+    d.round();
+    expect(ackWithoutNews(d.state, ok)).toBe('duplicate: the layer is committing');
+    const commit: RolloutAck = { ...ok, phase: 'commit', holdings: d.agents[0].holdings(1) };
+    expect(ackWithoutNews(d.state, commit)).toBeNull();
+    d.ack(commit);
+    expect(ackWithoutNews(d.state, commit)).toBe('duplicate');
   });
 
   it('after a service crash mid-commit, the rebuilt state re-sends COMMIT only to the agents that did not ack', () => {

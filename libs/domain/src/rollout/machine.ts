@@ -414,6 +414,26 @@ export function ackIdentityError(shape: DeploymentShape, ack: RolloutAck): strin
   return null;
 }
 
+/**
+ * Why an ack adds nothing to the rollout, or null when it may: another rollout's, an abort's
+ * (an aborted layer needs none), an attempt not in flight, or an agent's second answer to the
+ * phase in flight — a duplicate or a replay. The rollout service records only acks that may
+ * change the state; an ack naming ranks or layers it should not still is (what it says about
+ * the agent belongs in the audit trail).
+ */
+export function ackWithoutNews(s: RolloutState, ack: RolloutAck): string | null {
+  if (ack.rolloutId !== s.plan.rolloutId) return `rollout ${ack.rolloutId} is not ${s.plan.rolloutId}`;
+  const i = indexOf(s, ack.layer);
+  if (i < 0 || ackIdentityError(s.plan.shape, ack)) return null;
+  const l = s.layers[i];
+  if (ack.phase === 'abort') return 'abort acks are informational';
+  if (i !== s.active || ack.attempt !== l.attempt) return `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${i === s.active ? '' : ' and not in flight'}`;
+  if (ack.phase === 'prepare' && l.phase === 'prepared') return 'duplicate: the layer is prepared';
+  if (ack.phase === 'prepare' && l.phase === 'committing' && !l.repairing.includes(ack.agent)) return 'duplicate: the layer is committing';
+  if (ack.phase === (l.phase === 'committing' ? 'commit' : 'prepare') && l.acked.includes(ack.agent)) return 'duplicate';
+  return null;
+}
+
 function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
   if (ack.rolloutId !== s.plan.rolloutId) return ignore(s, ack, at, `rollout ${ack.rolloutId} is not ${s.plan.rolloutId}`);
   const who = ackIdentityError(s.plan.shape, ack);

@@ -59,6 +59,8 @@ export interface ControlSession<P> {
   readonly open: boolean;
   /** Writes one message; false when the connection is gone (the caller falls back). */
   send(msg: unknown): boolean;
+  /** Writes one line as it is (a signed message); false when the connection is gone. */
+  sendLine(line: string): boolean;
   close(): void;
 }
 
@@ -86,8 +88,12 @@ class SocketSession<P> implements ControlSession<P> {
   ) {}
 
   send(msg: unknown): boolean {
+    return this.sendLine(JSON.stringify(msg));
+  }
+
+  sendLine(line: string): boolean {
     if (!this.open || this.socket.destroyed) return false;
-    this.socket.write(encodeLine(msg));
+    this.socket.write(`${line}\n`);
     return true;
   }
 
@@ -237,8 +243,13 @@ export class ControlClient {
 
   /** Writes one message; false when not connected (the caller falls back to Kafka). */
   send(msg: unknown): boolean {
+    return this.sendLine(JSON.stringify(msg));
+  }
+
+  /** Writes one line as it is (a signed message); false when not connected. */
+  sendLine(line: string): boolean {
     if (!this.connected || !this.socket || this.socket.destroyed) return false;
-    this.socket.write(encodeLine(msg));
+    this.socket.write(`${line}\n`);
     return true;
   }
 

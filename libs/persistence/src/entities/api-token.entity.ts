@@ -24,6 +24,10 @@ export class ApiTokenEntity {
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
 
+  /** After this the token is refused; null: it does not expire. */
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
   /** Agent tokens: the one deployment (and node) the token may act for; null = any. */
   @Column({ name: 'scope_deployment', type: 'text', nullable: true })
   scopeDeployment!: string | null;

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { APP_CONFIG, AppConfig, LOGGER, ReadinessCheck } from '@eplb/platform';
 import { createDataSource, ensureDatabase, runMigrations } from '../data-source';
+import { AgentKeyRepository } from '../repositories/agent-key.repository';
 import { ApiTokenRepository } from '../repositories/api-token.repository';
 import { AuditLogRepository } from '../repositories/audit-log.repository';
 import { DeploymentRepository } from '../repositories/deployment.repository';
@@ -55,11 +56,12 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     repository(HeatWindowRepository),
     repository(PolicyRunRepository),
     repository(ApiTokenRepository),
+    repository(AgentKeyRepository),
     repository(RolloutEventRepository),
     repository(DeploymentRolloutsReader),
     repository(AuditLogRepository),
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, AuditLogRepository],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, AgentKeyRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, AuditLogRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}

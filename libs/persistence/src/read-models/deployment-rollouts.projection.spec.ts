@@ -21,8 +21,10 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     expect(v.pending().map((r) => r.payload.rolloutId)).toEqual(['r1']);
     expect(v.active()).toBeNull();
 
+    expect(v.startOrder('r1')).toBe(0);
     v.apply(ev(ROLLOUT_EVENTS.started, { rolloutId: 'r1', fromVersion: 1, toVersion: 2 }));
     expect(v.status('r1')).toBe('RUNNING');
+    expect(v.startOrder('r1')).toBe(1);
     expect(v.active()).toBe('r1');
     expect(v.pending()).toEqual([]);
 

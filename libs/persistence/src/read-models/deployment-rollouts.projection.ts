@@ -105,6 +105,20 @@ export class DeploymentRollouts {
     return null;
   }
 
+  /**
+   * A started rollout's place in the deployment's start order (1 = the first ever started; 0:
+   * not started) — read from the log, so every instance numbers a rollout the same: agents refuse
+   * commands of a rollout older than the newest they took.
+   */
+  startOrder(rolloutId: string): number {
+    let i = 0;
+    for (const rid of this.started.keys()) {
+      i++;
+      if (rid === rolloutId) return i;
+    }
+    return 0;
+  }
+
   /** Requests neither rejected nor started, oldest first. */
   pending(): RolloutRequestRecord[] {
     return [...this.requests.values()].filter((r) => !this.rejected.has(r.payload.rolloutId) && !this.started.has(r.payload.rolloutId));

@@ -33,9 +33,11 @@ describe('loadConfig', () => {
     }
   });
 
-  it('refuses to run in production without a bootstrap token', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('EPLB_BOOTSTRAP_TOKEN: required in production');
+  it('in production refuses the published development token and never falls back to it (only the API needs a bootstrap token)', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', EPLB_BOOTSTRAP_TOKEN: DEV_BOOTSTRAP_TOKEN })).toThrow('EPLB_BOOTSTRAP_TOKEN: the published development token is refused in production');
+    expect(loadConfig({ NODE_ENV: 'production' }).EPLB_BOOTSTRAP_TOKEN).toBeUndefined();
     expect(loadConfig({ NODE_ENV: 'production', EPLB_BOOTSTRAP_TOKEN: 'x'.repeat(32) }).EPLB_BOOTSTRAP_TOKEN).toBe('x'.repeat(32));
+    expect(loadConfig({}).EPLB_BOOTSTRAP_TOKEN).toBe(DEV_BOOTSTRAP_TOKEN);
   });
 
   it('gives the Kafka client SASL credentials only when mechanism, user and password are all set', () => {

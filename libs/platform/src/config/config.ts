@@ -71,6 +71,13 @@ export type AppConfig = z.infer<typeof configSchema>;
 /** A development-only operator token, so a fresh clone works; refused in production. */
 export const DEV_BOOTSTRAP_TOKEN = 'eplb-dev-operator-token-change-me';
 
+/**
+ * Outside production, where the rollout service keeps the private key it signs commands with
+ * (generated on first use) and where agents read its public half, so a fresh clone works. In
+ * production both are given (ROLLOUT_SIGNING_KEY_FILE, AGENT_SERVICE_PUBLIC_KEY_FILE).
+ */
+export const DEV_ROLLOUT_SIGNING_KEY_FILE = '.data/keys/rollout-service.key';
+
 export class ConfigError extends Error {}
 
 /** The Kafka client's SASL credentials, or undefined for an unauthenticated client. */
@@ -86,11 +93,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
-  if (config.EPLB_BOOTSTRAP_TOKEN === undefined) {
-    if (config.NODE_ENV === 'production') {
-      throw new ConfigError('invalid environment:\n  EPLB_BOOTSTRAP_TOKEN: required in production');
+  if (config.NODE_ENV === 'production') {
+    // the development token is in this repository for anyone to read
+    if (config.EPLB_BOOTSTRAP_TOKEN === DEV_BOOTSTRAP_TOKEN) {
+      throw new ConfigError('invalid environment:\n  EPLB_BOOTSTRAP_TOKEN: the published development token is refused in production');
     }
-    return { ...config, EPLB_BOOTSTRAP_TOKEN: DEV_BOOTSTRAP_TOKEN };
+    // only the API needs it (BootstrapTokenService refuses to start without it); other apps,
+    // agents above all, are not given the operator's token
+    return config;
   }
+  if (config.EPLB_BOOTSTRAP_TOKEN === undefined) return { ...config, EPLB_BOOTSTRAP_TOKEN: DEV_BOOTSTRAP_TOKEN };
   return config;
 }
