@@ -22,3 +22,10 @@ export interface IssuedToken {
   scope: TokenScopeBody | null;
   token: string;
 }
+
+/** `GET /v1/me`: the token the request carries, as the API knows it (never the token itself). */
+export interface WhoAmIResponse {
+  name: string;
+  role: TokenRole;
+  scope: TokenScopeBody | null;
+}
