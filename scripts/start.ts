@@ -23,7 +23,7 @@ interface AppSpec {
 }
 
 const APPS: AppSpec[] = [
-  { name: 'api', port: (c) => c.API_PORT, what: 'admin + analyst API (OpenAPI at /docs)' },
+  { name: 'api', port: (c) => c.API_PORT, what: 'admin + analyst API (OpenAPI at /docs, web console at /console)' },
   { name: 'collector', port: (c) => c.COLLECTOR_PORT, what: 'Kafka heat → Postgres' },
   { name: 'scheduler', port: (c) => c.SCHEDULER_PORT, what: 'BullMQ policy jobs' },
   { name: 'rollout', port: (c) => c.ROLLOUT_PORT, what: 'map versions and rollouts' },
