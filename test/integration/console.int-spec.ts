@@ -59,8 +59,9 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) execFileSync('bash', [join(ROOT, 'scripts/browser-deps.sh')], { stdio: 'inherit' });
-    // the console as `npm run build` makes it, into a directory of this run's own
-    const build = promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/console/vite.config.ts'], {
+    // the console as `npm run build` makes it, into a directory of this run's own, before the API
+    // starts: the API looks for it once, at start
+    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/console/vite.config.ts'], {
       cwd: ROOT,
       env: { ...process.env, CONSOLE_OUT_DIR: consoleDir },
     });
@@ -88,7 +89,6 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
       const r = await http<{ items: unknown[] }>('GET', `${api.url}/v1/deployments/${deployment}/heat/episodes`, { token: OPERATOR });
       return r.body.items?.length >= 2;
     }, 120_000);
-    await build;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
   }, 600_000);
 
@@ -128,6 +128,20 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     // no CDN at run time: every script and stylesheet comes from /console
     expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((u) => !u.startsWith('/console/'))).toEqual([]);
     expect(readdirSync(join(consoleDir, 'assets')).some((f) => f.endsWith('.js'))).toBe(true);
+  });
+
+  it('without a built console, /console answers a problem saying how to build it', async () => {
+    const bare = await startApi(testConfig({ CONSOLE_DIR: join(consoleDir, 'not-built') }));
+    try {
+      for (const path of ['/console', '/console/', `/console/deployments/${deployment}/heat`]) {
+        const r = await http('GET', `${bare.url}${path}`);
+        expect(r.status, path).toBe(404);
+        expect(r.contentType).toMatch(/^application\/problem\+json/);
+        expect(r.body).toMatchObject({ title: 'Console not built', detail: expect.stringContaining('npm run build') });
+      }
+    } finally {
+      await bare.close();
+    }
   });
 
   it('GET /v1/me names the token: role and scope, for an agent token too', async () => {
