@@ -172,7 +172,7 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     await page.close();
   });
 
-  it('the operator signs in; the fleet lists the deployment; its heat page draws the heatmap and names the hottest cell the API ranks first', async () => {
+  it('the operator signs in; the fleet lists the deployment (mode, imbalance, trend, agents); its heat page draws the heatmap and names the hottest cell the API ranks first', async () => {
     const page = await signIn(OPERATOR);
     expect(await page.getByTestId('who').getAttribute('data-role')).toBe('operator');
     const row = page.locator(`tr[data-deployment="${deployment}"]`);
@@ -180,7 +180,9 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     expect(await row.locator('[data-field="mode"]').textContent()).toBe('observe');
     expect(await row.locator('[data-field="imbalance"]').textContent()).toMatch(/^\d+\.\d{3}/);
     expect(await row.locator('[data-field="rebalancing"]').textContent()).toBe('no');
-    await row.scrollIntoViewIfNeeded();
+    // two stored episodes: a line of two points; no agent runs for its one node
+    expect(await row.locator('[data-field="trend"] svg polyline').count()).toBe(1);
+    expect(await row.locator('[data-field="agents"]').textContent()).toBe('0/1 healthy');
     await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png') });
 
     await page.getByTestId(`deployment-${deployment}`).click();

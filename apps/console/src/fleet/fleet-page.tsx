@@ -4,8 +4,9 @@ import { Link } from '../shell/link';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
 import { fleetRow, FleetRow, listAllDeployments } from './fleet-summary';
+import { Sparkline } from './sparkline';
 
-/** Every deployment at a glance: mode, imbalance now, rebalancing or not, the last rollout and its gain. */
+/** Every deployment at a glance: mode, imbalance now and over the last hour, rebalancing or not, agents, the last rollout and its gain. */
 export function FleetPage({ api }: { api: ApiClient }) {
   const deployments = useApi(() => listAllDeployments(api), [api]);
   return (
@@ -15,24 +16,28 @@ export function FleetPage({ api }: { api: ApiClient }) {
       {deployments.state === 'error' ? <ProblemView error={deployments.error} /> : null}
       {deployments.state === 'ok' && deployments.value.length === 0 ? <p class="muted">No deployments yet.</p> : null}
       {deployments.state === 'ok' && deployments.value.length > 0 ? (
-        <table class="fleet" data-testid="fleet">
-          <thead>
-            <tr>
-              <th>deployment</th>
-              <th>shape</th>
-              <th>mode</th>
-              <th>imbalance now</th>
-              <th>rebalancing</th>
-              <th>last rollout</th>
-              <th>measured gain</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deployments.value.map((d) => (
-              <FleetRowView key={d.id} api={api} id={d.id} load={() => fleetRow(api, d)} />
-            ))}
-          </tbody>
-        </table>
+        <div class="table-wrap">
+          <table class="fleet" data-testid="fleet">
+            <thead>
+              <tr>
+                <th>deployment</th>
+                <th>shape</th>
+                <th>mode</th>
+                <th>imbalance now</th>
+                <th>last hour</th>
+                <th>rebalancing</th>
+                <th>agents</th>
+                <th>last rollout</th>
+                <th>measured gain</th>
+              </tr>
+            </thead>
+            <tbody>
+              {deployments.value.map((d) => (
+                <FleetRowView key={d.id} api={api} id={d.id} load={() => fleetRow(api, d)} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
     </section>
   );
@@ -51,11 +56,11 @@ function FleetRowView({ api, id, load }: { api: ApiClient; id: string; load: () 
     return (
       <tr data-deployment={id}>
         {name}
-        <td colSpan={6}>{row.state === 'loading' ? <span class="muted">loading…</span> : <ProblemView error={row.error} />}</td>
+        <td colSpan={8}>{row.state === 'loading' ? <span class="muted">loading…</span> : <ProblemView error={row.error} />}</td>
       </tr>
     );
   }
-  const { deployment: d, imbalanceNow, worstLayer, rebalancing, lastRollout } = row.value;
+  const { deployment: d, imbalanceNow, worstLayer, trend, rebalancing, agents, lastRollout } = row.value;
   return (
     <tr data-deployment={id}>
       {name}
@@ -73,7 +78,13 @@ function FleetRowView({ api, id, load }: { api: ApiClient; id: string; load: () 
           </>
         )}
       </td>
+      <td data-field="trend">
+        <Sparkline values={trend} />
+      </td>
       <td data-field="rebalancing">{rebalancing ? <strong>rebalancing</strong> : 'no'}</td>
+      <td data-field="agents">
+        {agents.healthy}/{agents.total} healthy
+      </td>
       <td data-field="last-rollout">{lastRollout ? `v${lastRollout.mapVersion} ${lastRollout.status}` : <span class="muted">none</span>}</td>
       <td data-field="gain">{gainText(lastRollout)}</td>
     </tr>

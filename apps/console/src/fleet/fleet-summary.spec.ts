@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imbalanceNow } from './fleet-summary';
+import { agentHealthy, imbalanceNow, overallTrend } from './fleet-summary';
 
 describe('imbalanceNow', () => {
   it('averages the newest bucket over layers and names the worst layer', () => {
@@ -18,5 +18,19 @@ describe('imbalanceNow', () => {
 
   it('says nothing without heat', () => {
     expect(imbalanceNow({ resolution: 'episode', note: '', buckets: [] })).toEqual({ imbalanceNow: null, worstLayer: null });
+  });
+});
+
+describe('overallTrend', () => {
+  it('is the mean over layers per bucket, oldest first', () => {
+    const b = (mean: number[]) => ({ t: '', episodes: 1, mean, max: mean });
+    expect(overallTrend({ resolution: 'minute', note: '', buckets: [b([1, 3]), b([]), b([2, 2])] })).toEqual([2, 2]);
+  });
+});
+
+describe('agentHealthy', () => {
+  it('counts an agent heard directly or over Kafka, not a stale or missing one', () => {
+    const a = (status: 'connected' | 'kafka-only' | 'stale' | 'missing') => ({ node: 0, status, ranks: [], lastSeen: null, ageMs: null, principal: null, heldVersions: null });
+    expect((['connected', 'kafka-only', 'stale', 'missing'] as const).map((s) => agentHealthy(a(s)))).toEqual([true, true, false, false]);
   });
 });

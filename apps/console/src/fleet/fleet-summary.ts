@@ -1,5 +1,5 @@
 import type { ApiClient, HeatRangeQuery } from '@eplb/api-client';
-import type { DeploymentResponse, ImbalanceTrend, RolloutListItemWithOutcome } from '@eplb/contracts';
+import type { AgentStatusResponse, DeploymentResponse, ImbalanceTrend, RolloutListItemWithOutcome } from '@eplb/contracts';
 
 /** What the fleet page shows of one deployment. */
 export interface FleetRow {
@@ -8,7 +8,11 @@ export interface FleetRow {
   readonly imbalanceNow: number | null;
   /** The layer worst off in that bucket. */
   readonly worstLayer: { readonly layer: number; readonly imbalance: number } | null;
+  /** Per bucket of the last hour, oldest first: the mean over layers (the sparkline). */
+  readonly trend: number[];
   readonly rebalancing: boolean;
+  /** Nodes whose agent is heard (on the control channel or over Kafka), of all nodes. */
+  readonly agents: { readonly healthy: number; readonly total: number };
   readonly lastRollout: RolloutListItemWithOutcome | null;
 }
 
@@ -19,11 +23,19 @@ export interface FleetRow {
 export function imbalanceNow(trend: ImbalanceTrend): Pick<FleetRow, 'imbalanceNow' | 'worstLayer'> {
   const newest = trend.buckets.at(-1);
   if (!newest || newest.mean.length === 0) return { imbalanceNow: null, worstLayer: null };
-  const mean = newest.mean.reduce((a, b) => a + b, 0) / newest.mean.length;
+  const mean = meanOverLayers(newest.mean);
   let worst = 0;
   for (let l = 1; l < newest.mean.length; l++) if (newest.mean[l] > newest.mean[worst]) worst = l;
   return { imbalanceNow: mean, worstLayer: { layer: worst, imbalance: newest.mean[worst] } };
 }
+
+const meanOverLayers = (perLayer: readonly number[]): number => perLayer.reduce((a, b) => a + b, 0) / perLayer.length;
+
+/** The trend as one figure per bucket, oldest first (buckets without layers left out). */
+export const overallTrend = (trend: ImbalanceTrend): number[] => trend.buckets.filter((b) => b.mean.length > 0).map((b) => meanOverLayers(b.mean));
+
+/** An agent heard lately, directly or over Kafka, can take part in a rollout. */
+export const agentHealthy = (a: AgentStatusResponse): boolean => a.status === 'connected' || a.status === 'kafka-only';
 
 /** Every deployment, page by page, in id order. */
 export async function listAllDeployments(api: ApiClient): Promise<DeploymentResponse[]> {
@@ -37,18 +49,21 @@ export async function listAllDeployments(api: ApiClient): Promise<DeploymentResp
   }
 }
 
-/** One deployment's row: its imbalance in the last hour, whether it rebalances, its newest rollout. */
+/** One deployment's row: its imbalance in the last hour, whether it rebalances, its agents, its newest rollout. */
 export async function fleetRow(api: ApiClient, deployment: DeploymentResponse): Promise<FleetRow> {
-  const [trend, rebalancing, rollouts] = await Promise.all([
+  const [trend, rebalancing, rollouts, agents] = await Promise.all([
     // the phase the deployment balances is the one its imbalance is judged on
     api.imbalanceTrend(deployment.id, { phase: deployment.settings.phase as HeatRangeQuery['phase'] }),
     api.rebalancing(deployment.id),
     api.listRollouts(deployment.id),
+    api.agents(deployment.id),
   ]);
   return {
     deployment,
     ...imbalanceNow(trend),
+    trend: overallTrend(trend),
     rebalancing: rebalancing.rebalancing,
+    agents: { healthy: agents.agents.filter(agentHealthy).length, total: agents.agents.length },
     lastRollout: rollouts.items.at(-1) ?? null,
   };
 }
