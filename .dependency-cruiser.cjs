@@ -129,9 +129,18 @@ const forbidden = [
     name: 'no-test-code-in-production',
     comment: 'production code (apps, libs, scripts, migrations) imports neither specs, test support, benches nor test-only packages',
     severity: 'error',
-    from: { path: PRODUCTION, pathNot: NOT_PRODUCTION },
+    // apps/console is bundled by Vite at build time: its packages (Preact, ECharts) are build
+    // inputs, and production serves only what the build wrote to dist/console
+    from: { path: PRODUCTION, pathNot: [...NOT_PRODUCTION, '^apps/console/'] },
     // types from a devDependency (@types/express) compile away; code from one is missing in production
     to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+  },
+  {
+    name: 'console-via-api-client',
+    comment: 'the web console runs in a browser: it reaches the API through @eplb/api-client, and takes only types from other libs (a value import would bundle Kafka schemas and Node code)',
+    severity: 'error',
+    from: { path: '^apps/console/' },
+    to: { path: '^libs/', pathNot: '^libs/api-client/', dependencyTypesNot: ['type-only'] },
   },
   {
     name: 'no-circular',

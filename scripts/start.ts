@@ -26,7 +26,7 @@ interface AppSpec {
 }
 
 const APPS: AppSpec[] = [
-  { name: 'api', principal: 'api', port: (c) => c.API_PORT, what: 'admin + analyst API (OpenAPI at /docs)' },
+  { name: 'api', principal: 'api', port: (c) => c.API_PORT, what: 'admin + analyst API (OpenAPI at /docs, web console at /console)' },
   { name: 'collector', principal: 'collector', port: (c) => c.COLLECTOR_PORT, what: 'Kafka heat → Postgres' },
   { name: 'scheduler', port: (c) => c.SCHEDULER_PORT, what: 'BullMQ policy jobs' },
   { name: 'rollout', principal: 'rollout', port: (c) => c.ROLLOUT_PORT, what: 'map versions and rollouts' },

@@ -49,6 +49,7 @@ describe('import boundaries (.dependency-cruiser.cjs)', () => {
       ['lib-via-index', probe('apps/collector/src', 'relative-index', "export * from '../../../libs/domain/src/index';\n")],
       ['lib-via-index', probe('apps/collector/src', 'alias-deep', "export * from '@eplb/domain/src/errors';\n")],
       ['no-test-code-in-production', probe('libs/device/src', 'fast-check', "export { default as fc } from 'fast-check';\n")],
+      ['console-via-api-client', probe('apps/console/src', 'value', "export { TOPICS } from '@eplb/contracts';\n")],
     ];
     const cycleA = probe('libs/domain/src', 'cycle-a', `export { b } from './${TAG}-cycle-b';\nexport const a = 1;\n`);
     const cycleB = probe('libs/domain/src', 'cycle-b', `export { a } from './${TAG}-cycle-a';\nexport const b = 2;\n`);
@@ -56,6 +57,7 @@ describe('import boundaries (.dependency-cruiser.cjs)', () => {
       probe('libs/domain/src', 'relative', "export { DomainError } from './errors';\n"),
       probe('libs/planning/src', 'allowed-lib', "export * from '@eplb/persistence';\n"),
       probe('apps/collector/src', 'lib-index', "export * from '@eplb/domain';\n"),
+      probe('apps/console/src', 'client', "export { ApiClient } from '@eplb/api-client';\nexport type { WhoAmIResponse } from '@eplb/contracts';\n"),
     ];
 
     const [bad, good] = await Promise.all([lintBoundaries([...wrong.map(([, path]) => path), cycleA, cycleB]), lintBoundaries(right)]);

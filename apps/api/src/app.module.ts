@@ -28,6 +28,8 @@ import { IssueTokenUseCase } from './tokens/issue-token.use-case';
 import { ListTokensUseCase } from './tokens/list-tokens.use-case';
 import { RevokeTokenUseCase } from './tokens/revoke-token.use-case';
 import { TokensController } from './tokens/tokens.controller';
+import { MeController } from './tokens/me.controller';
+import { ConsoleStaticModule } from './console/console-static.module';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { RequestRolloutUseCase } from './rollouts/request-rollout.use-case';
 import { RolloutAgentsCheck } from './rollouts/rollout-agents.check';
@@ -55,8 +57,8 @@ export class ApiModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule],
-      controllers: [...healthControllers, TokensController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController, EventsController],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule, ConsoleStaticModule.forRoot(config.CONSOLE_DIR)],
+      controllers: [...healthControllers, TokensController, MeController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController, EventsController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },

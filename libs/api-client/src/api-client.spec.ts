@@ -37,6 +37,21 @@ describe('ApiClient', () => {
     expect(sent[0].body).toEqual({ mapVersion: 2, steps: [1, 'rest'], reason: 'why' });
   });
 
+  it('reads who the token is and the heat the console draws', async () => {
+    const { fn, sent } = fakeFetch({
+      'GET /v1/me': { body: { name: 'ana', role: 'analyst', scope: null } },
+      'GET /v1/deployments/d/heat/heatmap?phase=decode&from=2026-01-01T00%3A00%3A00Z': { body: { counts: [[1]] } },
+      'GET /v1/deployments/d/heat/top?phase=decode&k=3': { body: { resolution: 'episode', items: [] } },
+      'GET /v1/deployments/d/heat/imbalance?resolution=minute': { body: { resolution: 'minute', buckets: [], note: '' } },
+    });
+    const api = client(fn);
+    expect(await api.me()).toEqual({ name: 'ana', role: 'analyst', scope: null });
+    expect((await api.heatmap('d', { phase: 'decode', from: '2026-01-01T00:00:00Z' })).counts).toEqual([[1]]);
+    expect((await api.topExperts('d', { phase: 'decode', k: 3 })).items).toEqual([]);
+    expect((await api.imbalanceTrend('d', { resolution: 'minute' })).resolution).toBe('minute');
+    expect(sent.map((s) => s.method)).toEqual(['GET', 'GET', 'GET', 'GET']);
+  });
+
   it('puts defined query parameters in the URL and leaves the rest out', async () => {
     const { fn, sent } = fakeFetch({
       'GET /v1/deployments/d/runs?status=proposed': { body: { items: [] } },

@@ -7,9 +7,11 @@ import type {
   DeploymentResponse,
   EpisodeListResponse,
   HeatFile,
+  ImbalanceTrend,
   ImportMapRequest,
   IssuedToken,
   IssueTokenRequest,
+  LayersHeatmap,
   TokenList,
   TokenSummary,
   LoopStatusResponse,
@@ -30,8 +32,10 @@ import type {
   RolloutListWithOutcomesResponse,
   SettingsResponse,
   StartRolloutRequest,
+  TopExpertsResponse,
   WhatIfRequest,
   WhatIfResponse,
+  WhoAmIResponse,
 } from '@eplb/contracts';
 import { ApiProblem, ApiUnreachable } from './api-problem';
 
@@ -47,6 +51,9 @@ export interface ApiClientOptions {
   /** The fetch to use (tests inject one; default: the global fetch). */
   readonly fetch?: typeof fetch;
 }
+
+/** How finely the heat reads sum episodes (`auto`: by the range's length). */
+export type HeatResolution = 'auto' | 'episode' | 'minute' | 'hour';
 
 /** Query of the heat reads: a phase and an ISO-8601 range [from, to) (default: the last hour). */
 export type HeatRangeQuery = {
@@ -214,6 +221,26 @@ export class ApiClient {
   /** Revokes a token: refused from then on. */
   revokeToken(tokenId: string, reason?: string): Promise<TokenSummary> {
     return this.json('POST', `/v1/tokens/${encodeURIComponent(tokenId)}/revoke`, { body: reason ? { reason } : {} });
+  }
+
+  /** Who this client's token is: name, role and scope. */
+  me(): Promise<WhoAmIResponse> {
+    return this.json('GET', '/v1/me');
+  }
+
+  /** Layers × experts: tokens routed to each logical expert, summed over the range. */
+  heatmap(id: string, q: HeatRangeQuery & { resolution?: HeatResolution } = {}): Promise<LayersHeatmap> {
+    return this.json('GET', `${dep(id)}/heat/heatmap`, { query: q });
+  }
+
+  /** The k hottest (layer, logical expert) pairs over the range, hottest first. */
+  topExperts(id: string, q: HeatRangeQuery & { k?: number; layer?: number; resolution?: HeatResolution } = {}): Promise<TopExpertsResponse> {
+    return this.json('GET', `${dep(id)}/heat/top`, { query: q });
+  }
+
+  /** Per time bucket and layer, the mean and max per-episode imbalance under the map in force. */
+  imbalanceTrend(id: string, q: HeatRangeQuery & { resolution?: HeatResolution; limit?: number } = {}): Promise<ImbalanceTrend> {
+    return this.json('GET', `${dep(id)}/heat/imbalance`, { query: q });
   }
 
   heatEpisodes(id: string, q: HeatRangeQuery & { afterEpisode?: number; limit?: number; loads?: boolean } = {}): Promise<EpisodeListResponse> {

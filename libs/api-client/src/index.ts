@@ -1,2 +1,2 @@
-export { ApiClient, type ApiClientOptions, type EventsQuery, type HeatRangeQuery } from './api-client';
+export { ApiClient, type ApiClientOptions, type EventsQuery, type HeatRangeQuery, type HeatResolution } from './api-client';
 export { ApiProblem, ApiUnreachable } from './api-problem';

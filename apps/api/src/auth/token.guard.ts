@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiTokenRepository, Role } from '@eplb/persistence';
 import { IS_PUBLIC, PROBLEM_TYPES, ProblemError } from '@eplb/platform';
+import { ANY_SCOPE_KEY } from './any-scope.decorator';
 import { authenticate } from './bearer-token';
 import { ROLES_KEY } from './roles.decorator';
 import type { AuthedRequest } from './request-context';
@@ -30,8 +31,8 @@ export class TokenGuard implements CanActivate {
         detail: roles ? `role ${principal.role} may not do this; needs one of: ${roles.join(', ')}` : 'this route is not open to any role',
       });
     }
-    // a scoped (agent) token reads only its deployment's routes
-    const scope = principal.scope;
+    // a scoped (agent) token reads only its deployment's routes (and those about itself)
+    const scope = this.reflector.getAllAndOverride<boolean>(ANY_SCOPE_KEY, targets) ? undefined : principal.scope;
     const dep = (req as unknown as { params?: Record<string, string> }).params?.id;
     if (scope && (dep === undefined || dep !== scope.deployment)) {
       throw new ProblemError({

@@ -44,3 +44,10 @@ export interface TokenSummary {
 export interface TokenList {
   tokens: TokenSummary[];
 }
+
+/** `GET /v1/me`: the token the request carries, as the API knows it (never the token itself). */
+export interface WhoAmIResponse {
+  name: string;
+  role: TokenRole;
+  scope: TokenScopeBody | null;
+}

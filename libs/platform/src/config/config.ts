@@ -50,6 +50,8 @@ export const configSchema = z.object({
   ROLLOUT_PORT: port(3003),
   AGENT_PORT: port(3004),
   HTTP_HOST: z.string().default('127.0.0.1'),
+  /** The built web console the API serves under /console (`npm run build` writes it), relative to the working directory. */
+  CONSOLE_DIR: z.string().min(1).default('dist/console'),
   /** Operator token accepted from the first start on; stored hashed like any other. */
   EPLB_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** When false, apps expect the schema to be migrated by `npm run migration:run`. */
