@@ -29,7 +29,9 @@ describe('loadAgentKeys', () => {
   });
 
   it('in production refuses to start without a key kept across restarts or without the pinned service key', () => {
-    expect(() => loadAgentKeys(loadAgentSettings({ AGENT_SERVICE_PUBLIC_KEY: publicKeyText(service.publicKey) }), true, 'd', 0)).toThrow(/^AGENT_KEY_FILE or AGENT_STATE_DIR is required in production/);
+    expect(() => loadAgentKeys(loadAgentSettings({ AGENT_STATE_EPHEMERAL: 'true', AGENT_SERVICE_PUBLIC_KEY: publicKeyText(service.publicKey) }), true, 'd', 0)).toThrow(
+      /^AGENT_KEY_FILE or a kept AGENT_STATE_DIR is required in production/,
+    );
     expect(() => loadAgentKeys(loadAgentSettings({ AGENT_STATE_DIR: dir }), true, 'd', 0)).toThrow(/^AGENT_SERVICE_PUBLIC_KEY \(or _FILE\) is required in production/);
   });
 });

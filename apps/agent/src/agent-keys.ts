@@ -20,7 +20,7 @@ export interface AgentKeys {
 /**
  * Reads the agent's keys from its settings. Its own: AGENT_KEY_FILE, else a key generated on
  * first start in its state directory (it must survive restarts: the service trusts the key the
- * agent enrolled); with neither, outside production only, a key for this process alone (enrolled
+ * agent enrolled); with no state kept (AGENT_STATE_EPHEMERAL), outside production only, a key for this process alone (enrolled
  * again at every start). The service's: AGENT_SERVICE_PUBLIC_KEY or its file, else (outside
  * production) the development key the rollout service generates. In production both are required.
  */
@@ -30,14 +30,14 @@ export function loadAgentKeys(s: AgentSettings, production: boolean, deployment:
   if (s.AGENT_KEY_FILE) {
     own = readSigningKey(s.AGENT_KEY_FILE);
     ownFrom = s.AGENT_KEY_FILE;
-  } else if (s.AGENT_STATE_DIR) {
+  } else if (!s.AGENT_STATE_EPHEMERAL) {
     ownFrom = join(s.AGENT_STATE_DIR, `agent-${deployment}-node${node}.key`);
     own = loadOrCreateSigningKey(ownFrom).key;
   } else if (production) {
-    throw new Error('AGENT_KEY_FILE or AGENT_STATE_DIR is required in production: the agent signs its messages with a key kept across restarts');
+    throw new Error('AGENT_KEY_FILE or a kept AGENT_STATE_DIR is required in production (not AGENT_STATE_EPHEMERAL): the agent signs its messages with a key kept across restarts');
   } else {
     own = generateKeyPairSync('ed25519').privateKey;
-    ownFrom = 'generated for this process (no AGENT_STATE_DIR)';
+    ownFrom = 'generated for this process (AGENT_STATE_EPHEMERAL)';
   }
   let service: KeyObject;
   let serviceFrom: string;
