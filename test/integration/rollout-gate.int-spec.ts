@@ -156,8 +156,17 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
   });
 
   /** Complete episodes (newest first) where each of `layers` was on one version (`version`, when given) throughout. */
-  const episodes = (layers: number[], q: { version?: number; fromMs?: number; toMs?: number } = {}) =>
-    heat.layerImbalances(id, 'decode', { layers, completeOnly: true, newest: true, limit: 1000, ...q });
+  /**
+   * Complete episodes of `layers` (newest 1000), by when they started: the simulator's clock is
+   * this process's, so an episode starting after a switch was routed by the maps it switched to.
+   * (The repository ranges on when episodes were stored — the gate's clock — which an episode in
+   * flight at a switch can fall on either side of.)
+   */
+  const episodes = async (layers: number[], q: { version?: number; fromMs?: number; toMs?: number } = {}) => {
+    const { fromMs, toMs, version } = q;
+    const eps = await heat.layerImbalances(id, 'decode', { layers, completeOnly: true, newest: true, limit: 1000, ...(version !== undefined ? { version } : {}) });
+    return eps.filter((e) => (fromMs === undefined || e.startedAt.getTime() >= fromMs) && (toMs === undefined || e.startedAt.getTime() < toMs));
+  };
   const meanOf = (eps: { imbalance: number[] }[]) => eps.reduce((s, e) => s + e.imbalance.reduce((a, b) => a + b, 0) / e.imbalance.length, 0) / eps.length;
   const status = async (rid: string) => (await http('GET', `${api.url}/v1/deployments/${id}/rollouts/${rid}`, { token: OPERATOR })).body;
   const finished = (rid: string, want: string) =>

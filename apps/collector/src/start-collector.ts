@@ -7,7 +7,17 @@ import { CollectorModule } from './collector.module';
 import { HeatIngestService } from './heat/heat-ingest.service';
 
 /** Starts the collector as a hybrid app (HTTP for health, Kafka batches for heat); used by main and tests. */
-export async function startCollector(config: AppConfig, logger: Logger, port = config.COLLECTOR_PORT): Promise<INestApplication> {
+/**
+ * `onConsumerStopped`: what the process does once the heat consumer stopped for good (the Kafka
+ * client gave up). Readiness says why in any case; the deployable exits so that a fresh collector
+ * takes the partitions over, while an embedding process (a test, a bench) decides for itself.
+ */
+export async function startCollector(
+  config: AppConfig,
+  logger: Logger,
+  port = config.COLLECTOR_PORT,
+  onConsumerStopped: (app: INestApplication, reason: Error) => void = () => undefined,
+): Promise<INestApplication> {
   return bootstrapHttpApp({
     name: 'collector',
     module: CollectorModule.forRoot(config, logger),
@@ -24,12 +34,12 @@ export async function startCollector(config: AppConfig, logger: Logger, port = c
         groupId: CONSUMER_GROUPS.collector(config.KAFKA_GROUP_PREFIX),
         fromBeginning: config.COLLECTOR_START_FROM === 'earliest',
         onAssignment: (assigned) => ingest.onAssignment(assigned),
-        // No heat would be read any more while /healthz still said alive: say why, and exit so
-        // that a fresh collector (the supervisor's restart) takes the partitions over.
+        // No heat would be read any more while /healthz still said alive: say why (readiness),
+        // and let the process act (main.ts exits)
         onStopped: (reason) => {
           ingest.onConsumerStopped(reason);
-          logger.fatal({ err: reason }, 'the heat consumer stopped for good; exiting');
-          void app.close().finally(() => process.exit(1));
+          logger.fatal({ err: reason }, 'the heat consumer stopped for good');
+          onConsumerStopped(app, reason);
         },
       });
       app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
