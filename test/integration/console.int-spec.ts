@@ -83,7 +83,7 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
       return r.body.token;
     };
     analystToken = await issue({ name: `analyst-${deployment}`, role: 'analyst' });
-    agentToken = await issue({ name: `agent-${deployment}`, role: 'agent', scope: { deployment } });
+    agentToken = await issue({ name: `agent-${deployment}`, role: 'agent', scope: { deployment, node: 0 } });
     // both episodes stored
     await eventually(async () => {
       const r = await http<{ items: unknown[] }>('GET', `${api.url}/v1/deployments/${deployment}/heat/episodes`, { token: OPERATOR });
@@ -146,7 +146,7 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
 
   it('GET /v1/me names the token: role and scope, for an agent token too', async () => {
     expect((await http('GET', `${api.url}/v1/me`, { token: analystToken })).body).toEqual({ name: `analyst-${deployment}`, role: 'analyst', scope: null });
-    expect((await http('GET', `${api.url}/v1/me`, { token: agentToken })).body).toEqual({ name: `agent-${deployment}`, role: 'agent', scope: { deployment } });
+    expect((await http('GET', `${api.url}/v1/me`, { token: agentToken })).body).toEqual({ name: `agent-${deployment}`, role: 'agent', scope: { deployment, node: 0 } });
     expect((await http('GET', `${api.url}/v1/me`)).status).toBe(401);
     // only routes about the caller are open to a scoped token beyond its deployment's own
     expect((await http('GET', `${api.url}/v1/deployments`, { token: agentToken })).status).toBe(403);
