@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors';
 import { formatJson } from './common';
 import { exportEplbPlan, importEplbPlan, parseEplbPlan } from './eplb-plan';
-
-function fieldOf(fn: () => unknown): { field?: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DomainError) return { field: err.field, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a DomainError');
-}
+import { fieldOf } from '../../test/domain-error-field';
 
 describe('eplb plan files', () => {
   it('reads a plan with report fields, taking R from --ranks', () => {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors';
 import { formatJson } from './common';
 import { exportSglang, importSglang, parseSglang } from './sglang';
-
-function fieldOf(fn: () => unknown): { field?: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DomainError) return { field: err.field, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a DomainError');
-}
+import { fieldOf } from '../../test/domain-error-field';
 
 // Shaped like SGLang's `--init-expert-location` JSON: one row of P physical slots per model layer.
 const FILE = '{"physical_to_logical_map": [[0, 1, 2, 3, 0, 1], [3, 2, 1, 0, 3, 3]]}';

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors';
 import { exportTrtllm, importTrtllm } from './trtllm';
-
-function fieldOf(fn: () => unknown): { field?: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DomainError) return { field: err.field, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a DomainError');
-}
+import { fieldOf } from '../../test/domain-error-field';
 
 // The document of the file TensorRT-LLM's examples/wide_ep/ep_load_balancer/generate_eplb_config.py
 // writes (yaml.dump: sorted keys, layer_updates_per_iter), keys = model layer ids starting after 3

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors';
 import { formatJson } from './common';
 import { exportVllmAscend, importVllmAscend, parseVllmAscend } from './vllm-ascend';
+import { fieldOf } from '../../test/domain-error-field';
 
 // Same data and layout as vllm-ascend's tests/ut/eplb/core/a2/expert_map.json (1 MoE layer,
 // 2 devices × 5 slots, 8 logical experts; experts 7 and 2 have two replicas).
@@ -30,16 +30,6 @@ const twoLayers = () => ({
     { layer_id: 1, device_count: 2, device_list: [{ device_id: 0, device_expert: [3, 2, 1] }, { device_id: 1, device_expert: [0, 1, 2] }] },
   ],
 });
-
-function fieldOf(fn: () => unknown): { field?: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DomainError) return { field: err.field, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('vllm-ascend import', () => {
   it('reads the upstream example file', () => {
