@@ -13,10 +13,9 @@ import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { loadAgentSettings } from '../../apps/agent/src/agent-settings';
 import { AgentStatePersistence, AgentStateStore } from '../../apps/agent/src/agent-state';
 import { AgentModule } from '../../apps/agent/src/agent.module';
-import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { testConfig } from '../support/env';
 import { readOnly, writable } from '../support/read-only-dir';
-import { startRolloutApp } from '../support/rollout-app';
+import { startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { clusterShape, current, heldVersions, requestRollout, rolloutFinished, SimulatedCluster, startSimulatedCluster } from '../support/simulated-cluster';
 
 /**
@@ -28,7 +27,7 @@ import { clusterShape, current, heldVersions, requestRollout, rolloutFinished, S
 describe('agent state: durable by default, a failed save is a failed ack', () => {
   const config = testConfig();
   // a prepare timeout far beyond the test's wait: the failure must come from the agent's answer
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '120000', ROLLOUT_CONTROL_PORT: '0' });
+  const settings = testRolloutSettings({ ROLLOUT_PREPARE_TIMEOUT_MS: '120000' });
   const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-agent-state' });
   const dirs: string[] = [];
   const locked: string[] = [];

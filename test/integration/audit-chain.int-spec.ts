@@ -15,7 +15,7 @@ import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
-import { startRolloutApp } from '../support/rollout-app';
+import { startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys } from '../support/agent-keys';
@@ -29,12 +29,7 @@ import { agentKeys } from '../support/agent-keys';
  */
 describe('audit: the whole chain found by one correlation id', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({
-    ROLLOUT_TICK_MS: '20',
-    ROLLOUT_POLL_MS: '100',
-    ROLLOUT_RESEND_MS: '1000',
-    ROLLOUT_PREPARE_TIMEOUT_MS: '20000',
-    ROLLOUT_CONTROL_PORT: '0',
+  const settings = testRolloutSettings({
     ROLLOUT_ANALYSIS_MIN_EPISODES: '4',
     ROLLOUT_ANALYSIS_POLL_MS: '200',
     ROLLOUT_ANALYSIS_TIMEOUT_MS: '60000',

@@ -14,7 +14,7 @@ import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
-import { agentsLive, RunningRolloutApp, startRolloutApp } from '../support/rollout-app';
+import { agentsLive, RunningRolloutApp, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys } from '../support/agent-keys';
@@ -30,13 +30,8 @@ import { agentKeys } from '../support/agent-keys';
  */
 describe('auto mode: the loop deploys by itself, safely', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({
-    ROLLOUT_TICK_MS: '20',
-    ROLLOUT_POLL_MS: '100',
+  const settings = testRolloutSettings({
     ROLLOUT_AUTO_POLL_MS: '250',
-    ROLLOUT_RESEND_MS: '1000',
-    ROLLOUT_PREPARE_TIMEOUT_MS: '20000',
-    ROLLOUT_CONTROL_PORT: '0',
     ROLLOUT_ANALYSIS_MIN_EPISODES: '8',
     ROLLOUT_ANALYSIS_POLL_MS: '200',
     ROLLOUT_ANALYSIS_TIMEOUT_MS: '60000',

@@ -18,9 +18,8 @@ import { configureApiBodyParser } from '../../apps/api/src/body-parser';
 import { mapsCommand } from '../../apps/eplb/src/commands/maps.command';
 import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
 import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
-import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually } from '../support/apps';
-import { agentsLive, startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys, enrolAgentKey } from '../support/agent-keys';
@@ -33,7 +32,7 @@ import { agentKeys, enrolAgentKey } from '../support/agent-keys';
  */
 describe('eplb maps and eplb rollout (CLI over the API, rollout service and agents)', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '15000', ROLLOUT_CONTROL_PORT: '0' });
+  const settings = testRolloutSettings({ ROLLOUT_PREPARE_TIMEOUT_MS: '15000' });
   const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-cli-rollout-agents' });
   const BYTES = 4096;
   // 3 layers, 6 experts, 2 nodes × 2 ranks × 2 slots (P = 8)

@@ -10,7 +10,7 @@ import { readWholeStream, rolloutMachineEvents } from '@eplb/persistence';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { eventually } from '../support/apps';
 import { flushableRedisUrl, testConfig } from '../support/env';
-import { startRolloutApp } from '../support/rollout-app';
+import { startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { heldVersions, requestRollout, rolloutFinished, SimulatedCluster, startSimulatedCluster } from '../support/simulated-cluster';
 
 /**
@@ -23,12 +23,7 @@ import { heldVersions, requestRollout, rolloutFinished, SimulatedCluster, startS
 describe('rollout fence: generations from Postgres, one deployment never blocks another', () => {
   const redisUrl = flushableRedisUrl(testConfig().REDIS_URL, 9);
   const config = testConfig({ REDIS_URL: redisUrl });
-  const settings = loadRolloutSettings({
-    ROLLOUT_TICK_MS: '20',
-    ROLLOUT_POLL_MS: '100',
-    ROLLOUT_RESEND_MS: '1000',
-    ROLLOUT_PREPARE_TIMEOUT_MS: '20000',
-    ROLLOUT_CONTROL_PORT: '0',
+  const settings = testRolloutSettings({
     ROLLOUT_LOCK_TTL_MS: '1500',
   });
   const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-rollout-fence' });

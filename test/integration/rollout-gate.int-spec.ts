@@ -14,7 +14,7 @@ import { parseSimArgs, SimOptions } from '../../apps/simulator/src/sim-options';
 import { simulatorCli } from '../../apps/simulator/src/cli';
 import { routerModelFor } from '../../apps/simulator/src/run';
 import { eventually, RunningApp, startApi, startTestCollector } from '../support/apps';
-import { agentsLive, startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys } from '../support/agent-keys';
@@ -32,12 +32,8 @@ import { agentKeys } from '../support/agent-keys';
  */
 describe('rollout gate: simulator → collector → HeatAnalysis → rollout service → agents', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({
-    ROLLOUT_TICK_MS: '20',
-    ROLLOUT_POLL_MS: '100',
-    ROLLOUT_RESEND_MS: '1000',
+  const settings = testRolloutSettings({
     ROLLOUT_PREPARE_TIMEOUT_MS: '15000',
-    ROLLOUT_CONTROL_PORT: '0',
     ROLLOUT_ANALYSIS_MIN_EPISODES: '8',
     ROLLOUT_ANALYSIS_POLL_MS: '200',
     ROLLOUT_ANALYSIS_TIMEOUT_MS: '30000',

@@ -9,12 +9,11 @@ import { KafkajsBus, MessageConsumer } from '@eplb/messaging';
 import { DeploymentRepository, readWholeStream } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
-import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
-import { agentsLive, startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 
 interface Captured {
   readonly value: Buffer;
@@ -31,7 +30,7 @@ interface Captured {
  */
 describe('rollout replay and forgery: signed, bound, fresh commands and acks', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '30000', ROLLOUT_CONTROL_PORT: '0' });
+  const settings = testRolloutSettings({ ROLLOUT_PREPARE_TIMEOUT_MS: '30000' });
   const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-rollout-replay' });
   const BYTES = 512;
   const shape: DeploymentShape = { numLayers: 3, numExperts: 8, numRanks: 4, slotsPerRank: 2, numNodes: 2 };

@@ -17,7 +17,7 @@ import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 import { eventually, RunningApp, startApi } from '../support/apps';
-import { agentsLive, startRolloutApp } from '../support/rollout-app';
+import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 
@@ -29,7 +29,7 @@ import { http, OPERATOR } from '../support/http';
  */
 describe('rollout: service + agents over the control channel and Kafka', () => {
   const config = testConfig();
-  const settings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_RESEND_MS: '1000', ROLLOUT_PREPARE_TIMEOUT_MS: '15000', ROLLOUT_CONTROL_PORT: '0' });
+  const settings = testRolloutSettings({ ROLLOUT_PREPARE_TIMEOUT_MS: '15000' });
   const bus = new KafkajsBus({ brokers: config.KAFKA_BROKERS, clientId: 'test-rollout-agents' });
   const BYTES = 1024;
   const shape: DeploymentShape = { numLayers: 4, numExperts: 16, numRanks: 12, slotsPerRank: 2, numNodes: 3 };
@@ -328,7 +328,7 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-tls-'));
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-    const tlsSettings = loadRolloutSettings({ ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ROLLOUT_CONTROL_PORT: '0', ROLLOUT_CONTROL_TLS_CERT: cert, ROLLOUT_CONTROL_TLS_KEY: key });
+    const tlsSettings = testRolloutSettings({ ROLLOUT_CONTROL_TLS_CERT: cert, ROLLOUT_CONTROL_TLS_KEY: key });
     const { app: tlsApp, service: svc } = await startRolloutApp(config, tlsSettings, 'rollout-tls');
     try {
       const id = `rollout-tls-${randomUUID().slice(0, 8)}`;

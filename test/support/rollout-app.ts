@@ -2,9 +2,25 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { AppConfig, bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { RolloutModule } from '../../apps/rollout/src/rollout.module';
-import { RolloutSettings } from '../../apps/rollout/src/rollout-settings';
+import { RolloutSettings, loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { eventually } from './apps';
+
+/**
+ * Rollout settings for a test: a fast tick, poll and resend so a rollout of a few small layers
+ * finishes in seconds, and an ephemeral control port; `overrides` (the same variables as the
+ * environment's) set what the test is about, e.g. the prepare timeout or the analysis gate.
+ */
+export function testRolloutSettings(overrides: Record<string, string> = {}): RolloutSettings {
+  return loadRolloutSettings({
+    ROLLOUT_TICK_MS: '20',
+    ROLLOUT_POLL_MS: '100',
+    ROLLOUT_RESEND_MS: '1000',
+    ROLLOUT_PREPARE_TIMEOUT_MS: '20000',
+    ROLLOUT_CONTROL_PORT: '0',
+    ...overrides,
+  });
+}
 
 export interface RunningRolloutApp {
   readonly app: INestApplication;
