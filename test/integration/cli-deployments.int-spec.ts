@@ -9,20 +9,18 @@ import { eventsCommand } from '../../apps/eplb/src/commands/events.command';
 import { RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
 import { OPERATOR } from '../support/http';
+import { captureCliOutput, operatorCliClient } from '../support/cli';
 
 /** `eplb deployments …` against the real API: register, change settings, list runs (tables, -o json); errors are one line. */
 describe('eplb deployments (CLI over the API)', () => {
   let api: RunningApp;
   let client: ApiClient;
-  const out: string[] = [];
+  let out: string[] = [];
 
   beforeAll(async () => {
     api = await startApi(testConfig());
-    client = new ApiClient({ baseUrl: api.url, token: OPERATOR, reason: 'eplb CLI' });
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-      out.push(String(s));
-      return true;
-    });
+    client = operatorCliClient(api.url);
+    out = captureCliOutput();
   });
   afterAll(async () => {
     vi.restoreAllMocks();

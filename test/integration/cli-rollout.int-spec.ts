@@ -23,6 +23,7 @@ import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rol
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys, enrolAgentKey } from '../support/agent-keys';
+import { captureCliOutput, operatorCliClient } from '../support/cli';
 
 /**
  * `eplb maps …` and `eplb rollout …` against the real stack: the API (map versions: import,
@@ -42,7 +43,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
   const v2 = Array.from({ length: 3 }, (_, l) => (l === 1 ? v1[1].slice() : Array.from({ length: P }, (_, p) => (p * 5 + 2 * l + 1) % 6)));
   const dir = mkdtempSync(join(tmpdir(), 'eplb-cli-rollout-'));
   const id = `cli-ro-${randomUUID().slice(0, 8)}`;
-  const out: string[] = [];
+  let out: string[] = [];
   let api: { app: INestApplication; url: string };
   let rollout: INestApplication;
   let client: ApiClient;
@@ -67,7 +68,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     const apiLogger = createLogger('api', config.LOG_LEVEL);
     const app = await bootstrapHttpApp({ name: 'api', module: ApiModule.forRoot(config, apiLogger), logger: apiLogger, host: '127.0.0.1', port: 0, beforeListen: configureApiBodyParser });
     api = { app, url: await app.getUrl() };
-    client = new ApiClient({ baseUrl: api.url, token: OPERATOR, reason: 'eplb CLI' });
+    client = operatorCliClient(api.url);
     rollout = (await startRolloutApp(config, settings)).app;
     const r = await http('POST', `${api.url}/v1/deployments`, {
       token: OPERATOR,
@@ -80,10 +81,7 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
       },
     });
     expect(r.status).toBe(201);
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-      out.push(String(s));
-      return true;
-    });
+    out = captureCliOutput();
   });
   afterAll(async () => {
     vi.restoreAllMocks();

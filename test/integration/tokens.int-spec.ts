@@ -5,6 +5,7 @@ import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { captureCliOutput, operatorCliClient } from '../support/cli';
 
 /**
  * Token lifecycle through the API and `eplb tokens`: agent tokens only for one node, expiry,
@@ -14,16 +15,13 @@ describe('tokens: issue, expire, list, revoke (API and CLI)', () => {
   const config = testConfig();
   let api: RunningApp;
   let client: ApiClient;
-  const out: string[] = [];
+  let out: string[] = [];
   const tag = randomUUID().slice(0, 8);
 
   beforeAll(async () => {
     api = await startApi(config);
-    client = new ApiClient({ baseUrl: api.url, token: OPERATOR, reason: 'eplb CLI' });
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-      out.push(String(s));
-      return true;
-    });
+    client = operatorCliClient(api.url);
+    out = captureCliOutput();
   });
   afterAll(async () => {
     vi.restoreAllMocks();
