@@ -19,6 +19,7 @@ import { startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys } from '../support/agent-keys';
+import { startSimulatedBackends } from '../support/simulated-cluster';
 
 /**
  * Issue 14 (d), one chain of custody on the real stack: the simulator publishes skewed heat
@@ -77,10 +78,8 @@ describe('audit: the whole chain found by one correlation id', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
 
-    const bs = Array.from({ length: shape.numNodes }, (_, a) => new SimulatedBackend({ shape, agent: a, map: v1, version: 1, expertBytes: BYTES }));
+    const bs = await startSimulatedBackends({ shape, map: v1, expertBytes: BYTES });
     backends.push(...bs);
-    const ports = await Promise.all(bs.map((b) => b.listen(0)));
-    for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const control = { endpoints: [{ host: '127.0.0.1', port: rollout.get(RolloutService).controlChannelPort }] };
     runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control })));
     await Promise.all(runtimes.map((rt) => rt.start()));

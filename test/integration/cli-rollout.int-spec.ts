@@ -24,6 +24,7 @@ import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 import { captureCliOutput, operatorCliClient } from '../support/cli';
+import { startSimulatedBackends } from '../support/simulated-cluster';
 
 /**
  * `eplb maps …` and `eplb rollout …` against the real stack: the API (map versions: import,
@@ -211,10 +212,8 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
 
   it('rolls out from the CLI: start, rebalancing state, pause, resume, status, history, undo, abort', async () => {
     // agents on both nodes; every prepare takes a while, so the rollout can be watched and steered
-    const bs = Array.from({ length: shape.numNodes }, (_, a) => new SimulatedBackend({ shape, agent: a, map: v1, version: 1, expertBytes: BYTES, faults: { delayMs: 400 } }));
+    const bs = await startSimulatedBackends({ shape, map: v1, expertBytes: BYTES, faults: { delayMs: 400 } });
     backends.push(...bs);
-    const ports = await Promise.all(bs.map((b) => b.listen(0)));
-    for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     // on Kafka alone: their keys enrolled as an operator would
     const keys = bs.map(() => agentKeys());
     await Promise.all(keys.map((k, a) => enrolAgentKey(api.app.get(DataSource), id, a, k.own)));

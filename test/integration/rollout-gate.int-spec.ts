@@ -18,6 +18,7 @@ import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rol
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentKeys } from '../support/agent-keys';
+import { startSimulatedBackends } from '../support/simulated-cluster';
 
 /**
  * The rollout's analysis gate as a closed loop on the real stack: the simulator (its CLI, following
@@ -116,10 +117,8 @@ describe('rollout gate: simulator → collector → HeatAnalysis → rollout ser
     }
 
     // one agent per node, simulated backends holding v1's weights, on the direct control channel
-    const bs = Array.from({ length: shape.numNodes }, (_, a) => new SimulatedBackend({ shape, agent: a, map: v1, version: 1, expertBytes: BYTES }));
+    const bs = await startSimulatedBackends({ shape, map: v1, expertBytes: BYTES });
     backends.push(...bs);
-    const ports = await Promise.all(bs.map((b) => b.listen(0)));
-    for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
     const control = { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] };
     runtimes.push(...bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control })));

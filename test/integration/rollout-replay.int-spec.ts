@@ -14,6 +14,7 @@ import { eventually, RunningApp, startApi } from '../support/apps';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
 import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
+import { startSimulatedBackends } from '../support/simulated-cluster';
 
 interface Captured {
   readonly value: Buffer;
@@ -98,9 +99,7 @@ describe('rollout replay and forgery: signed, bound, fresh commands and acks', (
     });
     expect(r.status).toBe(201);
     await ds.transaction((em) => new DeploymentRepository(ds).createMapVersion(em, id, 1, v2, { actor: 'test', reason: 'replay test', correlationId: id }, { source: 'test' }));
-    backends.push(...[0, 1].map((a) => new SimulatedBackend({ shape, agent: a, map: v1, version: 1, expertBytes: BYTES })));
-    const ports = await Promise.all(backends.map((b) => b.listen(0)));
-    for (const b of backends) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
+    backends.push(...(await startSimulatedBackends({ shape, map: v1, expertBytes: BYTES })));
     // on Kafka alone (every command crosses the topic, where the attacker reads): keys enrolled by an operator
     await Promise.all(keys.map((k, a) => enrolAgentKey(ds, id, a, k.own)));
     await Promise.all([tap(TOPICS.rolloutCommands, commands), tap(TOPICS.rolloutAcks, acks)]);

@@ -20,6 +20,7 @@ import { eventually, RunningApp, startApi } from '../support/apps';
 import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
+import { startSimulatedBackends } from '../support/simulated-cluster';
 
 /**
  * Rollouts on the real stack: API → event store → rollout service (Redis lock, Kafka commands)
@@ -72,10 +73,8 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect(r.status).toBe(201);
     const ds = api.app.get(DataSource);
     await ds.transaction((em) => new DeploymentRepository(ds).createMapVersion(em, id, 1, target, { actor: 'test', reason: 'proposal approved', correlationId: id }, { source: 'test' }));
-    const bs = Array.from({ length: shape.numNodes }, (_, a) => new SimulatedBackend({ shape, agent: a, map: current, version: 1, expertBytes: BYTES }));
+    const bs = await startSimulatedBackends({ shape, map: current, expertBytes: BYTES });
     backends.push(...bs);
-    const ports = await Promise.all(bs.map((b) => b.listen(0)));
-    for (const b of bs) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
     const service = rollout.get(RolloutService);
     const control = via ? { endpoints: [{ host: '127.0.0.1', port: via.port }], tls: via.tls } : direct ? { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } : undefined;
     const keys = bs.map(() => agentKeys());

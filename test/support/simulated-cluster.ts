@@ -25,6 +25,20 @@ export interface SimulatedCluster {
 }
 
 /**
+ * One simulated backend per node of `shape`, every rank serving `map` as version 1, listening on
+ * loopback and peered with the others so remote transfers cross TCP; each gets its own copy of `faults`.
+ */
+export async function startSimulatedBackends(o: { shape: DeploymentShape; map: number[][]; expertBytes: number; faults?: SimulatedFaults }): Promise<SimulatedBackend[]> {
+  const backends = Array.from(
+    { length: o.shape.numNodes },
+    (_, a) => new SimulatedBackend({ shape: o.shape, agent: a, map: o.map, version: 1, expertBytes: o.expertBytes, ...(o.faults ? { faults: { ...o.faults } } : {}) }),
+  );
+  const ports = await Promise.all(backends.map((b) => b.listen(0)));
+  for (const b of backends) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
+  return backends;
+}
+
+/**
  * Registers `deployment` (v1 = `current`, v2 = `target`) and starts one in-process agent per node
  * (simulated backend moving weights over loopback TCP), each dialling the rollout service's
  * control channel; returns once every agent's consumer is assigned and its connection welcomed.
@@ -40,12 +54,7 @@ export async function startSimulatedCluster(
     meta,
   );
   await ds.transaction((em) => repo.createMapVersion(em, o.deployment, 1, target, meta, { source: 'test' }));
-  const backends = Array.from(
-    { length: clusterShape.numNodes },
-    (_, a) => new SimulatedBackend({ shape: clusterShape, agent: a, map: current, version: 1, expertBytes: EXPERT_BYTES, ...(o.faults ? { faults: { ...o.faults } } : {}) }),
-  );
-  const ports = await Promise.all(backends.map((b) => b.listen(0)));
-  for (const b of backends) b.setPeers(Object.fromEntries(ports.map((port, a) => [a, { host: '127.0.0.1', port }])));
+  const backends = await startSimulatedBackends({ shape: clusterShape, map: current, expertBytes: EXPERT_BYTES, ...(o.faults ? { faults: o.faults } : {}) });
   // each agent presents a token of its own, scoped to its node
   const tokens = await Promise.all(backends.map((_, a) => new ApiTokenRepository(ds).issue(`${o.deployment}-node-${a}`, 'agent', meta, { deployment: o.deployment, node: a })));
   const runtimes = backends.map(
