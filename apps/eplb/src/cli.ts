@@ -1,5 +1,6 @@
 import { formatHelp } from '@eplb/cli';
 import { describeFailure, EXIT, EXIT_CODES_HELP, exitCodeOf } from './exit-codes';
+import { tuneCompilerForOneShot } from './one-shot-compiler';
 
 /** A verb of the CLI: gets the arguments after its name, returns the process exit code. */
 export type Command = (argv: string[]) => Promise<number>;
@@ -40,7 +41,10 @@ const nouns: Record<string, Noun> = {
   plan: {
     usage: 'plan --input HEAT.json --output PLAN.json',
     summary: 'plan an expert map offline from a heat file',
-    load: async () => (await import('./commands/plan.command')).planCommand,
+    load: async () => {
+      tuneCompilerForOneShot();
+      return (await import('./commands/plan.command')).planCommand;
+    },
   },
   map: {
     usage: 'map convert --from FORMAT --to FORMAT',

@@ -410,13 +410,7 @@ export class PlacementState {
       if (mark[this.arg1[k]] !== stamp) m = this.top1[k];
       else if (this.arg2[k] >= 0 && mark[this.arg2[k]] !== stamp) m = this.top2[k];
       else if (this.arg3[k] >= 0 && mark[this.arg3[k]] !== stamp) m = this.top3[k];
-      if (m < 0) {
-        m = 0;
-        for (let r = 0; r < R; r++) {
-          if (mark[r] !== stamp && this.load[r * K + k] > m) m = this.load[r * K + k];
-        }
-      }
-      mk[k] = m;
+      mk[k] = m < 0 ? this.maxUnmarked(k, stamp) : m;
     }
     const ao = a * K, bo = b * K;
     let dv = 0;
@@ -438,6 +432,21 @@ export class PlacementState {
     let delta = 0;
     for (let k = 0; k < K; k++) delta += w[k] * (mk[k] - this.top1[k]);
     return delta;
+  }
+
+  /**
+   * Max load of episode k over the ranks not marked with `stamp` (0 when every rank is), by a
+   * scan: evalRetarget's rare case where the top three ranks are all affected. A method of its
+   * own so that evalRetarget's compiled code calls it rather than meeting, the first time the case
+   * comes, a comparison it has never seen run (which sends it back to the interpreter).
+   */
+  private maxUnmarked(k: number, stamp: number): number {
+    const { R, K } = this.pb;
+    let m = 0;
+    for (let r = 0; r < R; r++) {
+      if (this.mark[r] !== stamp && this.load[r * K + k] > m) m = this.load[r * K + k];
+    }
+    return m;
   }
 
   /**

@@ -104,8 +104,11 @@ export function bySizeDescending(size: Float64Array): Int32Array {
       let i = lo, j = mid, k = lo;
       while (i < mid && j < hi) {
         const x = a[i], y = a[j];
-        // y goes first: a larger size, or the same size and a larger id
-        if (size[y] > size[x] || (size[y] === size[x] && y > x)) {
+        const sx = size[x], sy = size[y];
+        // y goes first: a larger size, or the same size and a larger id. Every comparison is
+        // evaluated (| and &, not || and &&): ties are rare, and a comparison the compiled code
+        // has never seen run throws it back to the interpreter the first time one comes
+        if (((sy > sx ? 1 : 0) | ((sy === sx ? 1 : 0) & (y > x ? 1 : 0))) !== 0) {
           b[k++] = y;
           j++;
         } else {

@@ -76,11 +76,20 @@ export function layerStats(heat: HeatEpisodes, layer: number, split: number): La
     c1 += p1 - m * (2 * sum - x0 - prev1) + (K - 1) * m * m;
     c2 += p2 - m * (2 * sum - x0 - x1 - prev1 - prev2) + (K - 2) * m * m;
   }
-  if (K < 4) return { persists: true, level, olderLevel };
+  return { persists: autocorrelated(c0, c1, c2, energy, K), level, olderLevel };
+}
+
+/**
+ * Whether the pooled lag-1 or lag-2 autocovariance (c1, c2 against c0) leaves the white-noise band
+ * (true with fewer than 4 episodes: no test). A function of its own: the pass above is compiled while its loop runs (on-stack replacement),
+ * before the comparisons after the loop have ever run, and compiled code that meets a comparison
+ * it has no record of goes back to the interpreter — in every call that re-enters that code.
+ */
+function autocorrelated(c0: number, c1: number, c2: number, energy: number, K: number): boolean {
+  if (K < 4) return true;
   const band = 2 / Math.sqrt(K);
   // no deviation at all (to rounding): nothing persists
-  const persists = c0 > 1e-12 * energy && (Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band);
-  return { persists, level, olderLevel };
+  return c0 > 1e-12 * energy && (Math.abs(c1 / c0) > band || Math.abs(c2 / c0) > band);
 }
 
 /** The mean of n values without the t highest and t lowest (t by n), from running figures. */
