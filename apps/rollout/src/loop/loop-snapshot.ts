@@ -75,9 +75,7 @@ export class LoopSnapshotReader {
     if (last) {
       const machine = await this.rollouts.rolloutEvents(last.rolloutId);
       const judged = gatesJudged(machine);
-      // heat stored wholly after the rollout finished (the database's clock, as the event's time):
-      // the intervals' own times are the workers' clocks, which may be minutes off
-      const after = await this.heat.intervalsStoredFrom(deploymentId, d.settings.phase, d.intervalSteps / d.episodeSteps, last.at, 1);
+      const after = await this.heat.intervals(deploymentId, d.settings.phase, { fromMs: last.at, limit: 1 });
       const request = view.requests.get(last.rolloutId)?.payload;
       const operatorAborted = machine.some((e) => e.type === 'operator' && e.action === 'abort');
       const held = last.status === ROLLOUT_STATUS.aborted && last.failed && !operatorAborted && request?.onFailure === 'hold';

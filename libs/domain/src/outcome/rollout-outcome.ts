@@ -14,17 +14,11 @@ export interface OutcomeEpisode {
   readonly layerVersions: readonly number[];
 }
 
-/**
- * A sealed interval: its number, time span (the workers' clocks, from their reports), when the
- * collector stored its first episode and when it sealed it (the control plane's clock, the one
- * rollouts are stamped with), and its episodes.
- */
+/** A sealed interval: its number, time span and episodes. */
 export interface OutcomeInterval {
   readonly interval: number;
   readonly startedAtMs: number;
   readonly endedAtMs: number;
-  readonly storedFromMs: number;
-  readonly sealedAtMs: number;
   readonly episodes: readonly OutcomeEpisode[];
 }
 
@@ -77,35 +71,34 @@ export type OutcomeWindow =
   | { readonly kind: 'unmeasurable'; readonly why: string };
 
 /**
- * Picks the interval before (the newest one sealed by the time the rollout started) and the
- * interval after (the oldest one whose first episode was stored after it finished, every episode on the
+ * Picks the interval before (the newest sealed one that ended by the time the rollout started)
+ * and the interval after (the oldest one that started after it finished, every episode on the
  * versions the layers were left on — the heat source may take a moment to follow). An interval
  * after is only valid before the next rollout started; once that happened without one, the
  * outcome cannot be measured. The collector may seal the interval before late: without one, the
- * outcome waits until a later interval is sealed. Compared on the control plane's clock (stored,
- * sealed), never on the workers' (their reports' times can be minutes off).
+ * outcome waits until a later interval is sealed.
  */
 export function outcomeWindow(
   intervals: readonly OutcomeInterval[],
   rollout: { readonly startedAtMs: number; readonly finishedAtMs: number; readonly versionsAfter: readonly number[]; readonly nextStartedAtMs: number | null },
 ): OutcomeWindow {
   const sorted = [...intervals].sort((a, b) => a.interval - b.interval);
-  const before = sorted.filter((i) => i.sealedAtMs <= rollout.startedAtMs && i.episodes.length > 0).pop();
+  const before = sorted.filter((i) => i.endedAtMs <= rollout.startedAtMs && i.episodes.length > 0).pop();
   if (!before) {
     // intervals are sealed in order: once one that started later is sealed, none before will come
-    if (sorted.some((i) => i.storedFromMs >= rollout.startedAtMs)) return { kind: 'unmeasurable', why: 'no interval was sealed before the rollout started' };
+    if (sorted.some((i) => i.startedAtMs >= rollout.startedAtMs)) return { kind: 'unmeasurable', why: 'no interval was sealed before the rollout started' };
     return { kind: 'wait', why: 'no interval sealed before the rollout started yet' };
   }
   const onVersions = (e: OutcomeEpisode) => rollout.versionsAfter.every((v, l) => e.layerVersions[l] === v);
   const after = sorted.find(
     (i) =>
-      i.storedFromMs >= rollout.finishedAtMs &&
-      (rollout.nextStartedAtMs === null || i.sealedAtMs <= rollout.nextStartedAtMs) &&
+      i.startedAtMs >= rollout.finishedAtMs &&
+      (rollout.nextStartedAtMs === null || i.endedAtMs <= rollout.nextStartedAtMs) &&
       i.episodes.length > 0 &&
       i.episodes.every(onVersions),
   );
   if (after) return { kind: 'ready', before, after };
-  if (rollout.nextStartedAtMs !== null && sorted.some((i) => i.storedFromMs >= rollout.nextStartedAtMs!)) {
+  if (rollout.nextStartedAtMs !== null && sorted.some((i) => i.startedAtMs >= rollout.nextStartedAtMs!)) {
     return { kind: 'unmeasurable', why: 'the next rollout started before an interval was measured under this one' };
   }
   return { kind: 'wait', why: 'no interval sealed wholly under the versions the rollout left yet' };

@@ -36,11 +36,6 @@ const dayStart = (ms: number): Date => {
 };
 const dayName = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '');
 
-/** An interval row with when it was sealed and when its first episode was stored (the database's clock). */
-type StoredFromRow = { interval: string; started_at: Date; ended_at: Date; sealed_at: Date; stored_from: Date | null };
-/** SQL: when the collector stored the first episode of interval `i` ($4: episodes per interval). */
-const storedFrom = `(SELECT min(e.stored_at) FROM heat_episodes e WHERE e.deployment_id = i.deployment_id AND e.phase = i.phase AND e.episode >= i.interval * $4 AND e.episode < (i.interval + 1) * $4)`;
-
 /**
  * Episodes, intervals and rollups of the heat history. Hand-written SQL: these rows carry large
  * load vectors as bytea, and entity hydration would only add copies.
@@ -356,20 +351,20 @@ export class HeatWindowRepository {
   }
 
   /**
-   * What a rollout's outcome is judged on: the newest interval sealed by `beforeMs` (null: none)
-   * and up to `limit` intervals stored wholly from `afterMs` on (intervalsStoredFrom), oldest
-   * first, each with its episodes' measured imbalance and layer versions (no load vectors). Both on
-   * the database's clock (when the collector stored them), as the analysis gate: the intervals'
-   * own times are the workers' clocks, which can be minutes off the times a rollout was stamped
-   * with — a worker ahead made the heat before a rollout look like heat after it.
+   * What a rollout's outcome is judged on: the newest sealed interval that ended by `beforeMs`
+   * (null: none) and up to `limit` sealed intervals that started from `afterMs` on, oldest first,
+   * each with its episodes' measured imbalance and layer versions (no load vectors).
    */
   async outcomeIntervals(deploymentId: string, phase: string, episodesPerInterval: number, beforeMs: number, afterMs: number, limit = 16): Promise<{ before: OutcomeInterval | null; after: OutcomeInterval[] }> {
-    type Row = StoredFromRow;
+    type Row = { interval: string; started_at: Date; ended_at: Date };
     const [before]: Row[] = await this.ds.query(
-      `SELECT i.interval, i.started_at, i.ended_at, i.sealed_at, ${storedFrom} AS stored_from FROM heat_intervals i WHERE i.deployment_id = $1 AND i.phase = $2 AND i.sealed_at <= $3 ORDER BY i.interval DESC LIMIT 1`,
-      [deploymentId, phase, new Date(beforeMs), episodesPerInterval],
+      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND ended_at <= $3 ORDER BY interval DESC LIMIT 1`,
+      [deploymentId, phase, new Date(beforeMs)],
     );
-    const after = await this.intervalsStoredFrom(deploymentId, phase, episodesPerInterval, afterMs, limit);
+    const after: Row[] = await this.ds.query(
+      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 ORDER BY interval LIMIT $4`,
+      [deploymentId, phase, new Date(afterMs), limit],
+    );
     const withEpisodes = async (r: Row): Promise<OutcomeInterval> => {
       const n = Number(r.interval);
       const eps: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[] }[] = await this.ds.query(
@@ -380,31 +375,10 @@ export class HeatWindowRepository {
         interval: n,
         startedAtMs: r.started_at.getTime(),
         endedAtMs: r.ended_at.getTime(),
-        // an interval with no episode stored counts as stored when it was sealed
-        storedFromMs: (r.stored_from ?? r.sealed_at).getTime(),
-        sealedAtMs: r.sealed_at.getTime(),
         episodes: eps.map((e) => ({ episode: Number(e.episode), startedAtMs: e.started_at.getTime(), imbalance: e.imbalance.map(Number), layerVersions: e.layer_versions.map(Number) })),
       };
     };
     return { before: before ? await withEpisodes(before) : null, after: await Promise.all(after.map(withEpisodes)) };
-  }
-
-  /**
-   * Up to `limit` sealed intervals, oldest first, every episode of which the collector stored at
-   * or after `storedFromMs` (the database's clock): heat measured wholly after that moment, whatever
-   * the workers' clocks say. (An episode still open at that moment is stored after it; its layer
-   * versions tell what it measured.)
-   */
-  async intervalsStoredFrom(deploymentId: string, phase: string, episodesPerInterval: number, storedFromMs: number, limit: number): Promise<StoredFromRow[]> {
-    return this.ds.query(
-      `SELECT i.interval, i.started_at, i.ended_at, i.sealed_at, ${storedFrom} AS stored_from FROM heat_intervals i
-        WHERE i.deployment_id = $1 AND i.phase = $2 AND i.sealed_at >= $3
-          AND NOT EXISTS (
-            SELECT 1 FROM heat_episodes e
-             WHERE e.deployment_id = $1 AND e.phase = $2 AND e.episode >= i.interval * $4 AND e.episode < (i.interval + 1) * $4 AND e.stored_at < $3)
-        ORDER BY i.interval LIMIT $5`,
-      [deploymentId, phase, new Date(storedFromMs), episodesPerInterval, limit],
-    );
   }
 
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {
