@@ -48,6 +48,7 @@ const MAY: Record<string, 'public' | readonly (typeof ROLES)[number][]> = {
   'POST /v1/deployments/{id}/rollouts/{rid}/{action}': ['operator'],
   'GET /v1/deployments/{id}/rebalancing': ['operator', 'analyst', 'agent'],
   'GET /v1/deployments/{id}/agents': ['operator', 'analyst', 'agent'],
+  'POST /v1/deployments/{id}/agents/{node}/keys': ['operator'],
   'GET /v1/deployments/{id}/maps': ['operator', 'analyst'],
   'POST /v1/deployments/{id}/maps': ['operator'],
   'GET /v1/deployments/{id}/maps/{version}': ['operator', 'analyst', 'agent'],

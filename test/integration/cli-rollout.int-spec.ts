@@ -1,20 +1,21 @@
 import { INestApplication } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '@eplb/api-client';
-import { deploymentRolloutsStream } from '@eplb/contracts';
+import { deploymentRolloutsStream, publicKeyText } from '@eplb/contracts';
 import { SimulatedBackend } from '@eplb/device';
 import { DeploymentShape, diffMaps, MAP_FORMATS } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
-import { readStream } from '@eplb/persistence';
+import { AgentKeyRepository, readStream } from '@eplb/persistence';
 import { bootstrapHttpApp, createLogger } from '@eplb/platform';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { ApiModule } from '../../apps/api/src/app.module';
 import { configureApiBodyParser } from '../../apps/api/src/body-parser';
+import { agentsCommand } from '../../apps/eplb/src/commands/agents.command';
 import { mapsCommand } from '../../apps/eplb/src/commands/maps.command';
 import { rolloutCommand } from '../../apps/eplb/src/commands/rollout.command';
 import { tokensCommand } from '../../apps/eplb/src/commands/tokens.command';
@@ -22,7 +23,7 @@ import { eventually } from '../support/apps';
 import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { http, OPERATOR } from '../support/http';
-import { agentKeys, enrolAgentKey } from '../support/agent-keys';
+import { agentKeys } from '../support/agent-keys';
 import { captureCliOutput, operatorCliClient } from '../support/cli';
 import { startSimulatedBackends } from '../support/simulated-cluster';
 
@@ -210,13 +211,49 @@ describe('eplb maps and eplb rollout (CLI over the API, rollout service and agen
     await expect(rolloutCommand(['pause', id], client)).rejects.toThrow(`${id} has no rollout in progress to pause`);
   });
 
+  it("registers an agent's key for operators only; an unknown deployment, a node out of range or a key that is not Ed25519 is refused as problem+json", async () => {
+    const key = (node: number | string, body: unknown, token?: string) => http('POST', `${api.url}/v1/deployments/${id}/agents/${node}/keys`, { token, body });
+    const pub = publicKeyText(generateKeyPairSync('ed25519').publicKey);
+    const issue = async (role: string, scope?: { deployment: string; node: number }) =>
+      (await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${id}-${role}-${randomUUID().slice(0, 4)}`, role, ...(scope ? { scope } : {}) } })).body.token as string;
+    expect((await key(0, { publicKey: pub })).status).toBe(401);
+    expect((await key(0, { publicKey: pub }, await issue('analyst'))).status).toBe(403);
+    // an agent may not register its own key through the API: a stolen agent token would replace it
+    expect((await key(0, { publicKey: pub }, await issue('agent', { deployment: id, node: 0 }))).status).toBe(403);
+    const unknown = await http('POST', `${api.url}/v1/deployments/nope-${id}/agents/0/keys`, { token: OPERATOR, body: { publicKey: pub } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.contentType).toMatch(/^application\/problem\+json/);
+    const outOfRange = await key(shape.numNodes, { publicKey: pub }, OPERATOR);
+    expect(outOfRange.status).toBe(400);
+    expect(outOfRange.body.errors).toEqual([{ field: 'node', message: `node: deployment ${id} has nodes 0..${shape.numNodes - 1}, not ${shape.numNodes}` }]);
+    expect((await key('x', { publicKey: pub }, OPERATOR)).body.errors[0].field).toBe('param');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    for (const publicKey of [rsa, 'not a key']) {
+      const r = await key(0, { publicKey }, OPERATOR);
+      expect(r.status).toBe(400);
+      expect(r.contentType).toMatch(/^application\/problem\+json/);
+      expect(r.body.errors[0].field).toBe('publicKey');
+    }
+    expect((await key(0, { publicKey: pub, extra: 1 }, OPERATOR)).status).toBe(400);
+    // nothing was registered by the refused calls
+    expect(await new AgentKeyRepository(api.app.get(DataSource)).find(id, 0)).toBeNull();
+  });
+
   it('rolls out from the CLI: start, rebalancing state, pause, resume, status, history, undo, abort', async () => {
     // agents on both nodes; every prepare takes a while, so the rollout can be watched and steered
     const bs = await startSimulatedBackends({ shape, map: v1, expertBytes: BYTES, faults: { delayMs: 400 } });
     backends.push(...bs);
-    // on Kafka alone: their keys enrolled as an operator would
+    // on Kafka alone: their keys registered by an operator with `eplb agents enrol-key` (no hello
+    // on a control channel enrols them) — node 0 from the agent's own key file (only its public
+    // half leaves the CLI), node 1 from its public key; the service drops their acks otherwise
     const keys = bs.map(() => agentKeys());
-    await Promise.all(keys.map((k, a) => enrolAgentKey(api.app.get(DataSource), id, a, k.own)));
+    const keyFile = file('node0.key', keys[0].own.export({ format: 'pem', type: 'pkcs8' }).toString());
+    const enrolled0 = await cliJson(agentsCommand, ['enrol-key', id, '0', '--key', keyFile]);
+    expect(enrolled0).toEqual({ deployment: id, node: 0, publicKey: publicKeyText(keys[0].own), changed: true });
+    const publicPem = file('node1.pub', createPublicKey(keys[1].own).export({ format: 'pem', type: 'spki' }).toString());
+    expect(await cli(agentsCommand, ['enrol-key', id, '1', '--key', publicPem])).toBe(`registered: ${id} node 1 key ${publicKeyText(keys[1].own)}\n`);
+    expect((await cliJson(agentsCommand, ['enrol-key', id, '1', '--key', publicPem])).changed).toBe(false);
+    expect(await new AgentKeyRepository(api.app.get(DataSource)).find(id, 1)).toBe(publicKeyText(keys[1].own));
     const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: keys[a] }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));

@@ -41,6 +41,7 @@ import { ListRolloutsUseCase } from './rollouts/list-rollouts.use-case';
 import { GetRolloutUseCase } from './rollouts/get-rollout.use-case';
 import { AgentsController } from './rollouts/agents.controller';
 import { AgentsUseCase } from './rollouts/agents.use-case';
+import { EnrolAgentKeyUseCase } from './rollouts/enrol-agent-key.use-case';
 import { RebalancingController } from './rollouts/rebalancing.controller';
 import { RebalancingUseCase } from './rollouts/rebalancing.use-case';
 import { MapsController } from './maps/maps.controller';
@@ -89,6 +90,7 @@ export class ApiModule {
         GetRolloutUseCase,
         RebalancingUseCase,
         AgentsUseCase,
+        EnrolAgentKeyUseCase,
         GetMapVersionUseCase,
         DiffMapVersionsUseCase,
         ImportMapVersionUseCase,

@@ -38,6 +38,11 @@ const nouns: Record<string, Noun> = {
     summary: 'API tokens (agent tokens scoped to a node)',
     load: async () => (await import('./commands/tokens.command')).tokensCommand,
   },
+  agents: {
+    usage: 'agents enrol-key ID NODE',
+    summary: "register an agent's public key (agents on Kafka only)",
+    load: async () => (await import('./commands/agents.command')).agentsCommand,
+  },
   plan: {
     usage: 'plan --input HEAT.json --output PLAN.json',
     summary: 'plan an expert map offline from a heat file',

@@ -1,4 +1,5 @@
 import type {
+  AgentKeyResponse,
   AgentsResponse,
   ApprovalResponse,
   AuditEventsResponse,
@@ -189,6 +190,11 @@ export class ApiClient {
 
   agents(id: string): Promise<AgentsResponse> {
     return this.json('GET', `${dep(id)}/agents`);
+  }
+
+  /** Registers a node's agent public key (Ed25519, PEM or base64 DER): how an agent on Kafka only becomes trusted. */
+  enrolAgentKey(id: string, node: number, publicKey: string): Promise<AgentKeyResponse> {
+    return this.json('POST', `${dep(id)}/agents/${node}/keys`, { body: { publicKey } });
   }
 
   rebalancing(id: string): Promise<RebalancingResponse> {

@@ -16,7 +16,7 @@ import {
 } from '@eplb/contracts';
 import { RolloutAgentCommand, sameRanks } from '@eplb/domain';
 import { ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
-import { RolloutEventRepository } from '@eplb/persistence';
+import { NewEvent, RolloutEventRepository } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, gauge, LOGGER } from '@eplb/platform';
 import { RolloutInstance } from '../rollout-instance';
 import { ROLLOUT_SETTINGS, RolloutSettings } from '../rollout-settings';
@@ -212,18 +212,33 @@ export class AgentGateway {
     this.registry.connected(deployment, node, ranks, this.link(key));
     agentsConnected.inc({ deployment });
     this.logger.info({ deployment, node, principal, remote: sess.remote }, 'agent connected');
-    void this.events
-      .append([
-        {
-          stream: `agents:${deployment}`,
-          type: 'agent.connected',
-          payload: { node, ranks, remote: sess.remote, instance: this.instance.id },
-          actor: `token:${principal}`,
-          reason: `agent of node ${node} connected to rollout instance ${this.instance.id}`,
-          correlationId: this.instance.id,
-        },
-      ])
-      .catch((e: Error) => this.logger.warn({ err: e.message }, 'agent.connected not recorded'));
+    void this.recordConnected({
+      stream: `agents:${deployment}`,
+      type: 'agent.connected',
+      payload: { node, ranks, remote: sess.remote, instance: this.instance.id },
+      actor: `token:${principal}`,
+      reason: `agent of node ${node} connected to rollout instance ${this.instance.id}`,
+      correlationId: this.instance.id,
+    });
+  }
+
+  /**
+   * The audit log's record of a connection, written until it is stored: a Postgres restart or a
+   * dead pooled connection at that moment must not leave a connection the log never saw (the
+   * session goes on regardless). Retried with back-off while the service runs.
+   */
+  private async recordConnected(event: NewEvent): Promise<void> {
+    for (let attempt = 0; this.listening; attempt++) {
+      try {
+        await this.events.append([event]);
+        if (attempt > 0) this.logger.info({ stream: event.stream, attempts: attempt + 1 }, 'agent.connected recorded after retries');
+        return;
+      } catch (e) {
+        const waitMs = Math.min(5_000, 200 * 2 ** Math.min(attempt, 5));
+        this.logger.warn({ stream: event.stream, err: (e as Error).message, attempt, waitMs }, 'agent.connected not recorded yet: retried');
+        await new Promise((r) => setTimeout(r, waitMs).unref());
+      }
+    }
   }
 
   private onSessionClosed(sess: ControlSession<AgentPeer>): void {

@@ -105,6 +105,16 @@ export interface AgentsResponse {
   agents: AgentStatusResponse[];
 }
 
+/** POST .../agents/{node}/keys: a node's agent public key as registered by an operator. */
+export interface AgentKeyResponse {
+  deployment: string;
+  node: number;
+  /** The key as the rollout service verifies with it (base64 DER, SPKI). */
+  publicKey: string;
+  /** False when the node already had this very key registered the same way. */
+  changed: boolean;
+}
+
 /** GET .../rebalancing: what a request router needs to know — is the expert map changing, and how far. */
 export interface RebalancingResponse {
   deployment: string;
