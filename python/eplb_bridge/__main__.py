@@ -87,7 +87,7 @@ def main(argv=None):
             # a forward pass reads the live weights; the swap happens only between passes
             for layer_weights in weights:
                 for w in layer_weights:
-                    w[0, 0].item()
+                    w.view(-1)[0].item()
             time.sleep(a.step_ms / 1000)
             bridge.step_boundary()
             steps += 1

@@ -215,6 +215,10 @@ class ExpertBridge:
                 })
             return out
 
+    def preparing_layers(self):
+        with self._lock:
+            return sorted(self._preparing)
+
     def staged_layers(self):
         with self._lock:
             return sorted(self._staged)
@@ -283,7 +287,7 @@ class ExpertBridge:
                 for t in slots[it["slot"]]:
                     recvs.append(dist.P2POp(dist.irecv, t, self.global_rank(peer), self.group, tag))
         errors = []
-        works = dist.batch_isend_irecv(sends) if sends else []
+        works = self._post(sends, errors)
         # under a cap, receives are posted a chunk at a time (a send completes only when its receive
         # is posted, so this paces both sides); without one, all at once
         nbytes = lambda op: op.tensor.numel() * op.tensor.element_size()  # noqa: E731
@@ -303,7 +307,7 @@ class ExpertBridge:
                     time.sleep(due - time.monotonic())
             taken += size
             # a pair that went is drained even after an abort: its peer has posted its side
-            self._wait_all(dist.batch_isend_irecv(batch), errors)
+            self._wait_all(self._post(batch, errors), errors)
             self.stats["bytes_received"] += size
         self._wait_all(works, errors)
         self.stats["bytes_sent"] += sum(nbytes(op) for op in sends)
@@ -326,6 +330,22 @@ class ExpertBridge:
             for dst, s in zip(slots[it["slot"]], src):
                 dst.copy_(s)
         return slots, experts
+
+    @staticmethod
+    def _post(ops, errors):
+        """Posts the ops as one batch per peer, so a peer that is gone (gloo refuses ops on its
+        closed pair at once) costs its own ops only: the other peers' ops are posted regardless,
+        or those peers would wait forever for their counterparts."""
+        by_peer = {}
+        for op in ops:
+            by_peer.setdefault(op.peer, []).append(op)
+        works = []
+        for peer_ops in by_peer.values():
+            try:
+                works.extend(dist.batch_isend_irecv(peer_ops))
+            except RuntimeError as e:
+                errors.append(str(e))
+        return works
 
     @staticmethod
     def _wait_all(works, errors):

@@ -94,5 +94,6 @@ class BridgeServer:
         if op == "describe":
             return {"layers": b.describe(req.get("layers"))}
         if op == "hello":
-            return {"rank": b.rank, "layers": len(b.weights), "slotsPerRank": b.S, "staged": b.staged_layers()}
+            return {"rank": b.rank, "layers": len(b.weights), "slotsPerRank": b.S, "staged": b.staged_layers(),
+                    "preparing": b.preparing_layers(), "stats": dict(b.stats)}
         raise ValueError(f"unknown op {op!r}")

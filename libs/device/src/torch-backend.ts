@@ -101,11 +101,10 @@ export class TorchBackend implements DeviceBackend {
         return ans.staged;
       }),
     );
-    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) {
+    if (results.some((x) => x.status === 'rejected')) {
       // the node's ranks stage a layer together or not at all
       await Promise.allSettled(this.ranks.map((r) => this.client(r).request('abort', { layer, rollout })));
-      throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+      throw this.failure(results);
     }
     const sums = new Map<number, string>();
     for (const x of results) if (x.status === 'fulfilled') for (const [slot, c] of Object.entries(x.value)) sums.set(Number(slot), c);
@@ -117,8 +116,7 @@ export class TorchBackend implements DeviceBackend {
     const results = await Promise.allSettled(
       this.ranks.map((r) => this.client(r).request('commit', { layer, rollout: rolloutId ?? '', timeoutMs: this.opts.commitTimeoutMs ?? 60_000 })),
     );
-    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    if (results.some((x) => x.status === 'rejected')) throw this.failure(results);
     this.stagedChecksums.delete(layer);
   }
 
@@ -148,6 +146,17 @@ export class TorchBackend implements DeviceBackend {
   /** Ranks whose bridge does not answer (the engine worker died or closed its socket). */
   lostRanks(): number[] {
     return this.ranks.filter((r) => this.client(r).lost !== null);
+  }
+
+  /**
+   * One error for the node's failed ranks. A rank whose bridge is gone comes first: its peers'
+   * transfers then fail too (the P2P connection to it reset), and the gone rank is the cause.
+   */
+  private failure(results: PromiseSettledResult<unknown>[]): Error {
+    const why = results.flatMap((x) => (x.status === 'rejected' ? [x.reason instanceof Error ? x.reason.message : String(x.reason)] : []));
+    const lost = this.lostRanks();
+    const first = lost.length > 0 ? `rank(s) ${lost.join(',')} lost (${this.client(lost[0]).lost ?? 'no answer'})` : why[0];
+    return new Error([first, ...why.filter((w) => w !== first)].slice(0, 3).join('; '));
   }
 
   private client(rank: number): BridgeClient {
