@@ -139,7 +139,35 @@ def scenario_late(rank, store):
     return {"outcome": outcome, "waited": time.monotonic() - t0, "retry": staged}
 
 
-SCENARIOS = {"move": scenario_move, "abort": scenario_abort, "late": scenario_late}
+def scenario_two_layers(rank, store):
+    """Two layers prepared at once (an agent holding several layers staged), committed at one boundary."""
+    rows = [CUR[0], CUR[1]]
+    nxt = [NXT[0], list(reversed(CUR[1]))]
+    b = make_bridge(rank, rows, store)
+    staged = {}
+
+    def run(layer):
+        local, recv, send = lists_for(rank, rows[layer], nxt[layer])
+        staged[layer] = b.prepare(layer, "r1", 1, 2, nxt[layer], local, recv, send)
+    ts = [threading.Thread(target=run, args=(layer,)) for layer in (0, 1)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    both = b.staged_layers()
+    done = {}
+    cs = [threading.Thread(target=lambda layer=layer: done.__setitem__(layer, b.commit(layer, "r1"))) for layer in (0, 1)]
+    for t in cs:
+        t.start()
+    while len(b._pending) < 2:
+        time.sleep(0.001)
+    swapped = b.step_boundary()
+    for t in cs:
+        t.join()
+    return {"both": both, "swapped": sorted(swapped), "holdings": [done[0], done[1]], "next": nxt}
+
+
+SCENARIOS = {"move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
 
 
 def run_pair(scenario):
@@ -177,6 +205,18 @@ class BridgeOnGlooTest(unittest.TestCase):
             self.assertEqual(r["left"], [])
         # the plan exercised every kind of write: peer receives both ways and local copies
         self.assertTrue(got[0]["lists"][1] and got[1]["lists"][1] and (got[0]["lists"][0] or got[1]["lists"][0]))
+
+    def test_two_layers_staged_at_once_swap_at_one_step_boundary(self):
+        got = run_pair("two")
+        for rank in range(2):
+            r = got[rank]
+            self.assertNotIn("error", r, r)
+            self.assertEqual(r["both"], [0, 1])
+            self.assertEqual(r["swapped"], [0, 1])
+            for layer in (0, 1):
+                row = r["next"][layer][rank * S:rank * S + S]
+                self.assertEqual(r["holdings"][layer]["experts"], row)
+                self.assertEqual(r["holdings"][layer]["checksums"], reference_sums(layer, row))
 
     def test_abort_mid_prepare_drops_only_that_rollouts_staging(self):
         got = run_pair("abort")
