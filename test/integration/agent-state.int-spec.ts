@@ -100,6 +100,6 @@ describe('agent state: durable by default, a failed save is a failed ack', () =>
     expect(await heldVersions(c.backends)).toEqual([2, 2, 2, 2]);
     // what node 1 saved is what its ranks hold
     const saved = stores[1].load();
-    expect(saved?.backend.layers.map((l) => l.version)).toEqual([2, 2, 2, 2]);
+    expect(saved?.backend?.layers.map((l) => l.version)).toEqual([2, 2, 2, 2]);
   });
 });

@@ -10,4 +10,13 @@ describe('agent settings', () => {
     expect(loadAgentSettings({ AGENT_STATE_EPHEMERAL: 'true' }).AGENT_STATE_EPHEMERAL).toBe(true);
     expect(() => loadAgentSettings({ AGENT_STATE_EPHEMERAL: 'yes' })).toThrow();
   });
+
+  it('drives the simulated backend unless AGENT_BACKEND=torch names the ranks\' bridge sockets', () => {
+    expect(loadAgentSettings({}).AGENT_BACKEND).toBe('simulated');
+    const t = loadAgentSettings({ AGENT_BACKEND: 'torch', AGENT_BRIDGE_SOCKETS: '2=/run/eplb/d/rank-2.sock, 3=/run/eplb/d/rank-3.sock' });
+    expect(t.AGENT_BACKEND).toBe('torch');
+    expect(t.AGENT_BRIDGE_SOCKETS).toEqual({ 2: '/run/eplb/d/rank-2.sock', 3: '/run/eplb/d/rank-3.sock' });
+    expect(() => loadAgentSettings({ AGENT_BACKEND: 'nccl' })).toThrow();
+    expect(() => loadAgentSettings({ AGENT_BRIDGE_SOCKETS: '/run/eplb/d/rank-2.sock' })).toThrow(/rank=path/);
+  });
 });

@@ -8,6 +8,11 @@ import { parseControlEndpoints } from '@eplb/messaging';
  * - AGENT_MAP_FILE: JSON `{ shape: {numLayers, numExperts, numRanks, slotsPerRank, numNodes},
  *   version, physicalToLogical }` — the map the engine serves at start (the simulated backend
  *   fills its weight buffers from it; a real engine bridge would describe itself instead).
+ * - AGENT_BACKEND: `simulated` (default: byte buffers moved over our own TCP) or `torch` (the
+ *   node's engine ranks move their weights with torch.distributed through their bridges,
+ *   python/eplb_bridge); AGENT_BRIDGE_SOCKETS: `rank=path,...`, each rank's bridge socket (torch);
+ *   AGENT_BRIDGE_PREPARE_TIMEOUT_MS / AGENT_BRIDGE_COMMIT_TIMEOUT_MS: how long a bridge waits for
+ *   its transfer's peers / for the engine's step boundary.
  * - AGENT_LISTEN_PORT: TCP port (loopback) where the simulated backend serves peer fetches.
  * - AGENT_PEERS: `node=host:port,...` of the other agents' backends.
  * - AGENT_EXPERT_BYTES: size of one expert's weights in the simulated backend.
@@ -27,6 +32,24 @@ export const agentSettingsSchema = z.object({
   AGENT_DEPLOYMENT: deploymentIdSchema.optional(),
   AGENT_NODE: z.coerce.number().int().nonnegative().default(0),
   AGENT_MAP_FILE: z.string().min(1).optional(),
+  AGENT_BACKEND: z.enum(['simulated', 'torch']).default('simulated'),
+  AGENT_BRIDGE_SOCKETS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<number, string> = {};
+      for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^(\d+)=(\S+)$/.exec(part);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `bridge socket "${part}" is not rank=path` });
+          return z.NEVER;
+        }
+        out[Number(m[1])] = m[2];
+      }
+      return out;
+    }),
+  AGENT_BRIDGE_PREPARE_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  AGENT_BRIDGE_COMMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   AGENT_LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   AGENT_PEERS: z
     .string()

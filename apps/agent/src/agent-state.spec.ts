@@ -47,7 +47,7 @@ function restart(dir: string, agent: number): { backend: SimulatedBackend; persi
   const saved = store.load();
   const backend = new SimulatedBackend({ shape, agent, map: current, version: 1, expertBytes: BYTES });
   open.push(backend);
-  if (saved) backend.restore(saved.backend);
+  if (saved?.backend) backend.restore(saved.backend);
   const persistence = new AgentStatePersistence(store, backend, saved);
   const executor = new CommandExecutor(backend, 'r1', agent, backend.ranks);
   const ledger = persistence.ledger('r1');

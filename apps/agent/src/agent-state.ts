@@ -6,7 +6,8 @@ import type { CommandOrder, LedgerEntry } from '@eplb/domain';
 
 /**
  * What an agent keeps across restarts (AGENT_STATE_DIR), one JSON file per deployment and node:
- * - `backend`: the simulated device memory (SimulatedBackend.snapshot): per layer the version and
+ * - `backend`: the simulated device memory (SimulatedBackend.snapshot), or null under the torch
+ *   backend (the ranks' bridges hold the weights in the engine's memory and describe them). The snapshot: per layer the version and
  *   per rank the experts held with their checksums, the staged buffers of prepared layers with
  *   their plan parts, and the layers committed once. It stands for the engine's GPU memory, which
  *   outlives the agent process: after a restart the agent must report what the ranks really hold,
@@ -24,7 +25,7 @@ export interface AgentStateFile {
   readonly deployment: string;
   readonly node: number;
   readonly savedAt: string;
-  readonly backend: SimulatedBackendSnapshot;
+  readonly backend: SimulatedBackendSnapshot | null;
   /** rolloutId → ledger entries, oldest rollout first. */
   readonly ledgers: Record<string, [number, LedgerEntry][]>;
   /** Absent in files saved before commands were ordered. */
@@ -69,7 +70,7 @@ export class AgentStateStore {
     if (s.deployment !== this.deployment || s.node !== this.node) {
       throw new Error(`agent state ${this.path} is of ${s.deployment} node ${s.node}, not ${this.deployment} node ${this.node}`);
     }
-    if (!s.backend || typeof s.ledgers !== 'object' || s.ledgers === null) throw new Error(`agent state ${this.path} lacks backend or ledgers`);
+    if (s.backend === undefined || typeof s.ledgers !== 'object' || s.ledgers === null) throw new Error(`agent state ${this.path} lacks backend or ledgers`);
     return s;
   }
 
@@ -124,7 +125,7 @@ export class AgentStatePersistence implements AgentStatePort {
 
   constructor(
     private readonly store: AgentStateStore,
-    private readonly backend: { snapshot(): SimulatedBackendSnapshot },
+    private readonly backend: { snapshot(): SimulatedBackendSnapshot | null },
     loaded: AgentStateFile | null = null,
   ) {
     for (const [rid, entries] of Object.entries(loaded?.ledgers ?? {})) this.ledgers.set(rid, entries);

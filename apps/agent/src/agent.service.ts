@@ -1,19 +1,18 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { SimulatedBackend } from '@eplb/device';
-import type { DeploymentShape } from '@eplb/domain';
 import { MESSAGE_BUS, MessageBus } from '@eplb/messaging';
 import { APP_CONFIG, AppConfig, DEV_BOOTSTRAP_TOKEN, LOGGER } from '@eplb/platform';
+import { AgentBackend, AgentMapFile, createAgentBackend } from './agent-backend';
 import { loadAgentKeys } from './agent-keys';
 import { AGENT_SETTINGS, AgentSettings } from './agent-settings';
 import { AgentRuntime } from './agent-runtime';
 import { AgentStatePersistence, AgentStateStore } from './agent-state';
 
-/** The agent app: a simulated device backend for its node's ranks, driven over Kafka. */
+/** The agent app: the device backend of its node's ranks (AGENT_BACKEND: simulated or torch), driven over Kafka and its control channel. */
 @Injectable()
 export class AgentService implements OnApplicationBootstrap, OnApplicationShutdown {
-  backend: SimulatedBackend | null = null;
+  backend: AgentBackend | null = null;
   runtime: AgentRuntime | null = null;
   state: AgentStatePersistence | null = null;
 
@@ -36,17 +35,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     // connections and its messages on Kafka, which the service drops unsigned.
     const token = s.AGENT_TOKEN ?? (this.config.NODE_ENV === 'production' ? undefined : (this.config.EPLB_BOOTSTRAP_TOKEN ?? DEV_BOOTSTRAP_TOKEN));
     if (!token) throw new Error('AGENT_TOKEN is required in production: issue one with `eplb tokens issue NAME --role agent --deployment ID --node N`');
-    const file = JSON.parse(readFileSync(s.AGENT_MAP_FILE, 'utf8')) as { shape: DeploymentShape; version: number; physicalToLogical: number[][] };
-    this.backend = new SimulatedBackend({
-      shape: file.shape,
-      agent: s.AGENT_NODE,
-      map: file.physicalToLogical,
-      version: file.version,
-      expertBytes: s.AGENT_EXPERT_BYTES,
-      ...(s.AGENT_BYTES_PER_SECOND ? { bytesPerSecond: s.AGENT_BYTES_PER_SECOND } : {}),
-      ...(s.AGENT_FAULT_PREPARE_DELAY_MS > 0 ? { faults: { delayMs: s.AGENT_FAULT_PREPARE_DELAY_MS } } : {}),
-      ...(s.AGENT_FAULT_COMMIT_DELAY_MS > 0 ? { stepBoundary: () => new Promise<void>((r) => setTimeout(r, s.AGENT_FAULT_COMMIT_DELAY_MS)) } : {}),
-    });
+    const file = JSON.parse(readFileSync(s.AGENT_MAP_FILE, 'utf8')) as AgentMapFile;
+    this.backend = createAgentBackend(s, file);
     // The device memory outlives the agent process: pick up what the ranks held (and had staged)
     // when the previous agent process stopped, and the command ledgers. A state dir that cannot
     // be written stops the start here (store.load creates it, writeNow writes it).
@@ -70,13 +60,12 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const keys = loadAgentKeys(s, this.config.NODE_ENV === 'production', deployment, s.AGENT_NODE);
     this.logger.info({ key: keys.ownFrom, serviceKey: keys.serviceFrom }, 'agent signing keys');
-    const port = await this.backend.listen(s.AGENT_LISTEN_PORT);
-    this.backend.setPeers(s.AGENT_PEERS);
+    const port = await this.backend.start();
     this.runtime = new AgentRuntime({
       deployment,
       node: s.AGENT_NODE,
       ranks: this.backend.ranks,
-      backend: this.backend,
+      backend: this.backend.backend,
       bus: this.bus,
       groupPrefix: this.config.KAFKA_GROUP_PREFIX,
       ...(this.state ? { state: this.state } : {}),
@@ -97,7 +86,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       log: (level, msg, extra) => this.logger[level](extra ?? {}, msg),
     });
     await this.runtime.start();
-    this.logger.info({ deployment: s.AGENT_DEPLOYMENT, node: s.AGENT_NODE, ranks: this.backend.ranks, port }, 'agent started');
+    this.logger.info({ deployment: s.AGENT_DEPLOYMENT, node: s.AGENT_NODE, ranks: this.backend.ranks, backend: this.backend.kind, port }, 'agent started');
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -22,6 +22,12 @@ export interface StagingOptions {
    * staging, so a late or replayed abort of one rollout never clears another's staged weights.
    */
   readonly rolloutId?: string;
+  /**
+   * The layer's attempt: every agent gets the same for one prepare of a layer, so the ranks of a
+   * collective backend derive the same transfer from it (the torch backend tags its P2P ops with
+   * rollout, layer and attempt).
+   */
+  readonly attempt?: number;
 }
 
 export interface DeviceBackend {

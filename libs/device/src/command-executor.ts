@@ -56,7 +56,7 @@ export class CommandExecutor {
       case 'prepare':
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'preparing'));
         try {
-          await this.backend.prepare(cmd.layer, cmd.part, { rolloutId: this.rolloutId, ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) });
+          await this.backend.prepare(cmd.layer, cmd.part, { rolloutId: this.rolloutId, attempt: cmd.attempt, ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) });
         } catch (e) {
           const error = e instanceof Error ? e.message : String(e);
           // an abort (or a newer attempt) overtook this prepare: its outcome is no longer ours to report

@@ -7,3 +7,8 @@ export { expertWeights, checksum, expectedChecksum, weightManifest } from './wei
 export { encodeFrame, FrameReader, Throttle, MAX_HEADER, MAX_BODY } from './wire';
 export type { Frame } from './wire';
 export { CommandExecutor } from './command-executor';
+export { TorchBackend } from './torch-backend';
+export type { TorchBackendOptions } from './torch-backend';
+export { BridgeClient } from './bridge-client';
+export { bridgeLists } from './bridge-lists';
+export type { BridgeLists, BridgeLocal, BridgeRecv, BridgeSend } from './bridge-lists';

@@ -1,0 +1,57 @@
+"""How the ranks of one layer's transfer agree, and the order they post their P2P ops in.
+
+P2P ops only complete in pairs: a send waits for its recv. NCCL matches them by order per peer,
+gloo by (peer, tag) in posting order, so every pair of ranks must post the same ops in the same
+order and no rank may post ops its peer never will — the peer would wait forever, and gloo closes
+the pair on a timed-out op (the group cannot talk between those two ranks again). So before any op
+is posted each pair of ranks agrees through the process group's store that both sides run this
+transfer (same rollout, layer and attempt): each side counts itself in, and the first side to
+decide — both in: "go"; its deadline passed or its layer aborted: "abandoned" — decides for both
+(compare-and-set). Pairs that went are always drained to the end; a pair that was abandoned posts
+nothing, and the layer fails on both sides.
+"""
+
+import time
+import zlib
+
+GO = b"go"
+ABANDONED = b"abandoned"
+
+
+def transfer_tag(rollout, layer, attempt):
+    """The tag of every op of one (rollout, layer, attempt): both sides derive it from the command."""
+    return zlib.crc32(f"{rollout}/{layer}/{attempt}".encode("utf-8")) & 0x7FFFFFFF
+
+
+def pair_key(tag, a, b):
+    lo, hi = (a, b) if a < b else (b, a)
+    return f"xfer/{tag}/{lo}-{hi}"
+
+
+def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
+    """Per peer, whether this transfer goes ahead with it: {peer: True (go) | False (abandoned)}.
+
+    `deadline` (time.monotonic()) bounds the wait for late peers; `stopped()` true (the layer was
+    aborted) gives up on the pairs not decided yet.
+    """
+    out = {}
+    waiting = set(peers)
+    for p in peers:
+        store.add(pair_key(tag, rank, p) + "/in", 1)
+    while waiting:
+        give_up = stopped() or time.monotonic() >= deadline
+        for p in sorted(waiting):
+            key = pair_key(tag, rank, p)
+            both = store.add(key + "/in", 0) >= 2
+            if both or give_up:
+                # the first decision stands for both sides (the key is set only when empty)
+                out[p] = store.compare_set(key, "", GO if both else ABANDONED) == GO
+                waiting.discard(p)
+        if waiting:
+            time.sleep(poll_s)
+    return out
+
+
+def ordered(items, key):
+    """Items of one direction with one peer in the order both sides post them: by written slot."""
+    return sorted(items, key=key)

@@ -1,0 +1,259 @@
+"""The bridge on a real 2-process gloo group (CPU): P2P staging, commit at a step boundary,
+abort, a late peer. Run: /usr/bin/python3 -m unittest discover -s python/tests
+"""
+
+import datetime
+import multiprocessing as mp
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+try:
+    import torch
+    import torch.distributed as dist
+except ImportError:  # scripts/python-deps.sh installs Debian's python3-torch
+    torch = None
+
+S = 4
+LAYERS = 2
+KINDS = [(8, 4), (4, 4)]  # w13, w2 of one expert, float16
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_bridge(rank, rows, store):
+    from eplb_bridge import ExpertBridge, fill_reference
+    weights, experts = [], []
+    for layer, row in enumerate(rows):
+        mine = row[rank * S:(rank + 1) * S]
+        tensors = [torch.empty((S,) + d, dtype=torch.float16) for d in KINDS]
+        fill_reference(tensors, layer, mine)
+        weights.append(tensors)
+        experts.append(mine)
+    return ExpertBridge(rank, S, weights, experts, 1, dist.PrefixStore("eplb-bridge/", store))
+
+
+def reference_sums(layer, experts):
+    from eplb_bridge import expert_checksum, fill_reference
+    tensors = [torch.empty((len(experts),) + d, dtype=torch.float16) for d in KINDS]
+    fill_reference(tensors, layer, experts)
+    return [expert_checksum([t[j] for t in tensors]) for j in range(len(experts))]
+
+
+def lists_for(rank, cur, nxt):
+    """This rank's local / recv / send lists for one layer, as the agent derives them from a plan:
+    a slot whose expert changes reads it from its own rank if held, else the lowest rank holding it."""
+    local, recv, send = [], [], []
+    for r in range(2):
+        arrived = set()
+        for p in range(r * S, r * S + S):
+            e = nxt[p]
+            if e == cur[p]:
+                continue
+            if e in cur[r * S:r * S + S] or e in arrived:
+                if r == rank:
+                    local.append({"slot": p, "expert": e})
+                continue
+            src = min(q // S for q in range(len(cur)) if cur[q] == e)
+            arrived.add(e)
+            if r == rank:
+                recv.append({"slot": p, "expert": e, "source": src})
+            if src == rank:
+                send.append({"slot": p, "expert": e, "to": r})
+    return local, recv, send
+
+
+def worker(rank, port, scenario, out):
+    try:
+        store = dist.TCPStore("127.0.0.1", port, 2, rank == 0, timeout=datetime.timedelta(seconds=30))
+        dist.init_process_group("gloo", store=dist.PrefixStore("pg/", store), rank=rank, world_size=2, timeout=datetime.timedelta(seconds=30))
+        out.put((rank, SCENARIOS[scenario](rank, store)))
+        dist.barrier()
+        dist.destroy_process_group()
+    except Exception as e:  # the parent asserts on what each rank returned
+        out.put((rank, {"error": repr(e)}))
+
+
+CUR = [[0, 1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1, 0]]
+# layer 0: experts cross ranks both ways, one local copy, and a second slot of an arriving expert
+NXT = [[4, 1, 5, 0, 4, 0, 6, 4], [7, 6, 5, 4, 3, 2, 1, 0]]
+
+
+def scenario_move(rank, store):
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    staged = b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send)
+    live_during = b.describe([0])[0]
+    engine = threading.Thread(target=lambda: [b.step_boundary() or time.sleep(0.002) for _ in range(200)])
+    engine.start()
+    holdings = b.commit(0, "r1")
+    again = b.commit(0, "r1")
+    engine.join()
+    return {"staged": staged, "live_during": live_during, "holdings": holdings, "again": again, "left": b.staged_layers(), "lists": (local, recv, send)}
+
+
+def scenario_abort(rank, store):
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    other = b.prepare(1, "r0", 1, 1, CUR[1], [], [], [])  # another rollout's staging of another layer
+    result = {}
+
+    def run():
+        try:
+            b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, bytes_per_second=200)
+            result["prepare"] = "ok"
+        except Exception as e:
+            result["prepare"] = str(e)
+    t = threading.Thread(target=run)
+    t.start()
+    while not b._preparing:
+        time.sleep(0.001)
+    b.abort(0, "other-rollout")  # not ours to drop
+    b.abort(0, "r1")
+    t.join()
+    return {"prepare": result["prepare"], "staged": b.staged_layers(), "live": b.describe([0])[0], "other": other}
+
+
+def scenario_late(rank, store):
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    if rank == 1:
+        time.sleep(1.5)  # this rank's agent is late: rank 0 gives up on it first
+    t0 = time.monotonic()
+    try:
+        b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=0.5)
+        outcome = "ok"
+    except Exception as e:
+        outcome = str(e)
+    # the pair is still usable: the next attempt of the layer goes through on both ranks
+    staged = b.prepare(0, "r1", 2, 2, NXT[0], local, recv, send, timeout_s=20)
+    return {"outcome": outcome, "waited": time.monotonic() - t0, "retry": staged}
+
+
+def scenario_two_layers(rank, store):
+    """Two layers prepared at once (an agent holding several layers staged), committed at one boundary."""
+    rows = [CUR[0], CUR[1]]
+    nxt = [NXT[0], list(reversed(CUR[1]))]
+    b = make_bridge(rank, rows, store)
+    staged = {}
+
+    def run(layer):
+        local, recv, send = lists_for(rank, rows[layer], nxt[layer])
+        staged[layer] = b.prepare(layer, "r1", 1, 2, nxt[layer], local, recv, send)
+    ts = [threading.Thread(target=run, args=(layer,)) for layer in (0, 1)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    both = b.staged_layers()
+    done = {}
+    cs = [threading.Thread(target=lambda layer=layer: done.__setitem__(layer, b.commit(layer, "r1"))) for layer in (0, 1)]
+    for t in cs:
+        t.start()
+    while len(b._pending) < 2:
+        time.sleep(0.001)
+    swapped = b.step_boundary()
+    for t in cs:
+        t.join()
+    return {"both": both, "swapped": sorted(swapped), "holdings": [done[0], done[1]], "next": nxt}
+
+
+SCENARIOS = {"move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
+
+
+def run_pair(scenario):
+    # fork: the children inherit the imported torch (an import takes seconds on a loaded machine)
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    port = free_port()
+    ps = [ctx.Process(target=worker, args=(r, port, scenario, out)) for r in range(2)]
+    for p in ps:
+        p.start()
+    got = dict(out.get(timeout=120) for _ in ps)
+    for p in ps:
+        p.join(60)
+    return got
+
+
+@unittest.skipIf(torch is None, "python3-torch is not installed (scripts/python-deps.sh)")
+class BridgeOnGlooTest(unittest.TestCase):
+    def test_prepare_stages_off_the_live_weights_and_commit_swaps_at_the_step_boundary(self):
+        got = run_pair("move")
+        for rank in range(2):
+            r = got[rank]
+            self.assertNotIn("error", r, r)
+            old, new = CUR[0][rank * S:rank * S + S], NXT[0][rank * S:rank * S + S]
+            # the staged slots hold the new experts' reference bytes
+            want = {str(p): reference_sums(0, [NXT[0][p]])[0] for p in range(rank * S, rank * S + S) if NXT[0][p] != CUR[0][p]}
+            self.assertEqual({str(k): v for k, v in r["staged"].items()}, want)
+            # serving weights untouched while staged
+            self.assertEqual(r["live_during"]["experts"], old)
+            self.assertEqual(r["live_during"]["checksums"], reference_sums(0, old))
+            self.assertEqual(r["holdings"]["experts"], new)
+            self.assertEqual(r["holdings"]["checksums"], reference_sums(0, new))
+            self.assertEqual(r["holdings"]["version"], 2)
+            self.assertEqual(r["again"], r["holdings"])
+            self.assertEqual(r["left"], [])
+        # the plan exercised every kind of write: peer receives both ways and local copies
+        self.assertTrue(got[0]["lists"][1] and got[1]["lists"][1] and (got[0]["lists"][0] or got[1]["lists"][0]))
+
+    def test_two_layers_staged_at_once_swap_at_one_step_boundary(self):
+        got = run_pair("two")
+        for rank in range(2):
+            r = got[rank]
+            self.assertNotIn("error", r, r)
+            self.assertEqual(r["both"], [0, 1])
+            self.assertEqual(r["swapped"], [0, 1])
+            for layer in (0, 1):
+                row = r["next"][layer][rank * S:rank * S + S]
+                self.assertEqual(r["holdings"][layer]["experts"], row)
+                self.assertEqual(r["holdings"][layer]["checksums"], reference_sums(layer, row))
+
+    def test_abort_mid_prepare_drops_only_that_rollouts_staging(self):
+        got = run_pair("abort")
+        for rank in range(2):
+            r = got[rank]
+            self.assertNotIn("error", r, r)
+            self.assertIn("aborted", r["prepare"])
+            self.assertEqual(r["staged"], [1])  # rollout r0's staging of layer 1 stays
+            self.assertEqual(r["live"]["experts"], CUR[0][rank * S:rank * S + S])
+            self.assertEqual(r["live"]["checksums"], reference_sums(0, CUR[0][rank * S:rank * S + S]))
+
+    def test_a_late_peer_fails_the_layer_on_both_ranks_without_hanging_and_the_next_attempt_runs(self):
+        got = run_pair("late")
+        for rank in range(2):
+            self.assertNotIn("error", got[rank], got[rank])
+            self.assertIn("abandoned", got[rank]["outcome"])
+            self.assertTrue(got[rank]["retry"])
+        self.assertIn("did not join", got[0]["outcome"])
+
+
+@unittest.skipIf(torch is None, "python3-torch is not installed (scripts/python-deps.sh)")
+class ReferenceWeightsTest(unittest.TestCase):
+    def test_the_bytes_are_weights_ts_stream(self):
+        import hashlib
+        from eplb_bridge import expert_bytes
+        # expectedChecksum(3, 5, 1030) of libs/device/src/weights.ts (a tail of 2 bytes included)
+        self.assertEqual(hashlib.sha256(expert_bytes(3, [5], 1030)[0].tobytes()).hexdigest(),
+                         "a12b3ad79b4b907226527aa99772828d74f3a32c63eb6ff5e080fb8eae077f17")
+
+    def test_an_expert_checksum_covers_its_tensors_in_weight_order(self):
+        import hashlib
+        from eplb_bridge import expert_bytes, expert_checksum, fill_reference
+        tensors = [torch.empty((2,) + d, dtype=torch.float16) for d in KINDS]
+        fill_reference(tensors, 1, [9, 3])
+        nbytes = sum(2 * d[0] * d[1] for d in KINDS)
+        self.assertEqual(expert_checksum([t[1] for t in tensors]), hashlib.sha256(expert_bytes(1, [3], nbytes)[0].tobytes()).hexdigest())
+
+
+if __name__ == "__main__":
+    unittest.main()
