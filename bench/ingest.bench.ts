@@ -16,6 +16,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ClusterSimulator, roundRobinMap, RouterModel } from '@eplb/domain';
@@ -40,6 +41,16 @@ const COMPRESSION = process.env.INGEST_COMPRESSION === 'gzip' ? 'gzip' : 'none';
 const STEPS_PER_SEND = 4;
 const ROOT = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU seconds (user + system) a live process has used, from /proc (Linux): clock ticks of 1/100 s. */
+const cpuSeconds = (pid: number | undefined): number => {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
 const log = (s: string) => process.stderr.write(`[bench:ingest] ${s}\n`);
 
 async function main(): Promise<void> {
@@ -164,6 +175,9 @@ async function main(): Promise<void> {
       after = page[page.length - 1].episode;
     }
   }
+  // the collectors' own CPU per stored event: a figure the shared machine's load skews far less
+  // than throughput (a collector killed during the run takes its share with it)
+  const collectorCpu = collectors.reduce((sum, c) => sum + cpuSeconds(c?.pid), 0);
   // SIGTERM lets a profiled collector write its profile; wait for every one to go
   await Promise.all(collectors.map((c) => c && c.exitCode === null ? new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }) : undefined));
   await bus.close();
@@ -185,6 +199,7 @@ async function main(): Promise<void> {
     seconds: SECONDS,
     target_rate: RATE,
     kills: KILLS,
+    collector_cpu_us_per_event: Math.round((collectorCpu / Math.max(1, rows[0].events)) * 1e6),
     collectors: COLLECTORS,
     deployments: DEPLOYMENTS,
     load_avg_1m_start: Number(loadBefore.toFixed(2)),
@@ -203,7 +218,8 @@ async function main(): Promise<void> {
 Simulator → Kafka (one-node KRaft broker on this machine) → ${COLLECTORS === 1 ? 'collector (own process)' : `${COLLECTORS} collectors (own processes, one consumer group)`} → Postgres 15, DeepSeek-V3 shape
 (58 layers × 256 experts, 64 ranks × 5 slots), 16-step episodes; the broker, Postgres, producer and collector share the 2 cores.
 ${DEPLOYMENTS === 1 ? '' : `${DEPLOYMENTS} deployments of that shape, ${RATE / DEPLOYMENTS} events/s each (a deployment's heat is keyed to one partition).\n`}Producer: kafkajs, idempotent, acks=all, compression ${COMPRESSION}, ${STEPS_PER_SEND} steps × 64 ranks per request, up to 8 requests in flight.
-events_per_s = events stored / (time from first produce to last episode stored); lag = stored_at − ended_at per episode.
+events_per_s = events stored / (time from first produce to last episode stored); lag = stored_at − ended_at per episode;
+collector_cpu_us_per_event = the collectors' user + system CPU time (from /proc, startup included) / events stored.
 
 \`\`\`json
 ${JSON.stringify(result)}

@@ -77,6 +77,8 @@ describe('collectors added and removed mid-run', () => {
   it('keeps every deployment exact while a second collector joins, the first leaves and a third joins', { timeout: 600_000 }, async () => {
     const rng = new Prng(18);
     const tokens = new Map(deployments.map((d) => [d, 0]));
+    // the first collector reads from the log's end: it is in the group before heat flows
+    const a = await startCollector(PORTS[0]);
     let step = 0;
     let stopAt = Number.POSITIVE_INFINITY;
     // Heat flows all along, a step of every deployment's ranks per send, so every rebalance
@@ -101,7 +103,6 @@ describe('collectors added and removed mid-run', () => {
     };
 
     try {
-      const a = await startCollector(PORTS[0]);
       await eventually(async () => (await storedSince(new Date(0))) === deployments.length, 120_000, 500);
 
       // a second collector joins: the group shares the partitions out again
