@@ -12,7 +12,7 @@
  * over this many deployments; a deployment's heat is keyed to one partition, so several collectors
  * only share the work of several deployments), INGEST_PROFILE (a directory: each collector runs
  * under `node --cpu-prof` and writes its profile there), INGEST_PORT (3901: the first collector's
- * HTTP port, the others follow it).
+ * HTTP port, the others follow it), INGEST_ENCODING (v1: JSON; v2: binary rows, `eplb.heat.v2`).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ClusterSimulator, roundRobinMap, RouterModel } from '@eplb/domain';
-import { TOPICS } from '@eplb/contracts';
+import { encodeHeatEventV2, TOPICS } from '@eplb/contracts';
 import { KafkajsBus, OutgoingMessage } from '@eplb/messaging';
 import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
@@ -36,6 +36,7 @@ const COLLECTORS = Number(process.env.INGEST_COLLECTORS ?? 1);
 const DEPLOYMENTS = Number(process.env.INGEST_DEPLOYMENTS ?? 1);
 const PROFILE = process.env.INGEST_PROFILE;
 const PORT = Number(process.env.INGEST_PORT ?? 3901);
+const ENCODING = process.env.INGEST_ENCODING === 'v2' ? 'v2' : 'v1';
 const COMPRESSION = process.env.INGEST_COMPRESSION === 'gzip' ? 'gzip' : 'none';
 /** Steps per produce request: 64 ranks' reports of 4 steps travel together. */
 const STEPS_PER_SEND = 4;
@@ -90,10 +91,13 @@ async function main(): Promise<void> {
   const W = 64;
   const sim = new ClusterSimulator({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S }, new RouterModel({ numLayers: L, numExperts: E, tokensPerStep: 8192, topK: 8, seed: 7, scenarios: ['alternating', 'drift'] }), map.map((row) => ({ version: 1, physicalToLogical: row })));
   const loads: string[][] = [];
+  /** v2: each (step mod W, rank)'s rows encoded once; a message is a copy with its deployment, step and ts written in */
+  const rowsV2: Buffer[][] = [];
   const tokens: number[] = [];
   for (let w = 0; w < W; w++) {
     const { slots } = sim.next();
     const perRank: string[] = [];
+    const perRankV2: Buffer[] = [];
     let total = 0;
     for (let r = 0; r < R; r++) {
       const rows: number[][] = [];
@@ -103,8 +107,10 @@ async function main(): Promise<void> {
         rows.push(row);
       }
       perRank.push(JSON.stringify(rows));
+      perRankV2.push(encodeHeatEventV2({ deployment: deployments[0], rank: r, step: 0, steps: 1, phase: 'decode', mapVersion: 1, layerVersions: null, ts: new Date(0).toISOString(), load: rows }));
     }
     loads.push(perRank);
+    rowsV2.push(perRankV2);
     tokens.push(total);
   }
 
@@ -126,6 +132,17 @@ async function main(): Promise<void> {
     const ts = new Date().toISOString();
     for (const deployment of deployments) {
       for (let r = 0; r < R; r++) {
+        if (ENCODING === 'v2') {
+          const template = rowsV2[step % W][r];
+          const value = Buffer.allocUnsafe(template.length);
+          template.copy(value);
+          // every deployment id of a run has the first one's length: the rows sit where they did
+          value.write(deployment, 4, 'latin1');
+          value.writeDoubleLE(step, 4 + deployment.length + 16);
+          value.writeDoubleLE(Date.parse(ts), 4 + deployment.length + 24);
+          messages.push({ key: deployment, value });
+          continue;
+        }
         messages.push({ key: deployment, value: `{"v":1,"deployment":"${deployment}","rank":${r},"step":${step},"steps":1,"phase":"decode","mapVersion":1,"layerVersions":null,"ts":"${ts}","load":${loads[step % W][r]}}` });
       }
       produced += R;
@@ -200,6 +217,7 @@ async function main(): Promise<void> {
     target_rate: RATE,
     kills: KILLS,
     collector_cpu_us_per_event: Math.round((collectorCpu / Math.max(1, rows[0].events)) * 1e6),
+    encoding: ENCODING,
     collectors: COLLECTORS,
     deployments: DEPLOYMENTS,
     load_avg_1m_start: Number(loadBefore.toFixed(2)),
@@ -210,6 +228,7 @@ async function main(): Promise<void> {
     RATE !== 10_000 ? `INGEST_RATE=${RATE}` : '',
     COLLECTORS !== 1 ? `INGEST_COLLECTORS=${COLLECTORS}` : '',
     DEPLOYMENTS !== 1 ? `INGEST_DEPLOYMENTS=${DEPLOYMENTS}` : '',
+    ENCODING !== 'v1' ? `INGEST_ENCODING=${ENCODING}` : '',
   ].filter(Boolean).join(' ');
   const command = `${settings ? `${settings} ` : ''}npm run bench:ingest`;
   writeSection(
@@ -217,7 +236,7 @@ async function main(): Promise<void> {
     `Command: \`${command}\` (bench/ingest.bench.ts; INGEST_SECONDS=${SECONDS}, INGEST_RATE=${RATE}, INGEST_COLLECTORS=${COLLECTORS}, INGEST_DEPLOYMENTS=${DEPLOYMENTS}). Machine: ${machine()}; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadAfter.toFixed(2)} at the end.
 Simulator → Kafka (one-node KRaft broker on this machine) → ${COLLECTORS === 1 ? 'collector (own process)' : `${COLLECTORS} collectors (own processes, one consumer group)`} → Postgres 15, DeepSeek-V3 shape
 (58 layers × 256 experts, 64 ranks × 5 slots), 16-step episodes; the broker, Postgres, producer and collector share the 2 cores.
-${DEPLOYMENTS === 1 ? '' : `${DEPLOYMENTS} deployments of that shape, ${RATE / DEPLOYMENTS} events/s each (a deployment's heat is keyed to one partition).\n`}Producer: kafkajs, idempotent, acks=all, compression ${COMPRESSION}, ${STEPS_PER_SEND} steps × 64 ranks per request, up to 8 requests in flight.
+${DEPLOYMENTS === 1 ? '' : `${DEPLOYMENTS} deployments of that shape, ${RATE / DEPLOYMENTS} events/s each (a deployment's heat is keyed to one partition).\n`}Producer: kafkajs, ${ENCODING === 'v2' ? '`eplb.heat.v2` binary rows' : '`eplb.heat.v1` JSON'}, idempotent, acks=all, compression ${COMPRESSION}, ${STEPS_PER_SEND} steps × 64 ranks per request, up to 8 requests in flight.
 events_per_s = events stored / (time from first produce to last episode stored); lag = stored_at − ended_at per episode;
 collector_cpu_us_per_event = the collectors' user + system CPU time (from /proc, startup included) / events stored.
 

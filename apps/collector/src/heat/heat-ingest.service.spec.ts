@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS, TOPICS } from '@eplb/contracts';
+import { DEAD_LETTER_HEADERS, encodeHeatEventV2, TOPICS } from '@eplb/contracts';
 import { ClosedEpisode, roundRobinMap, StreamResume, WindowShape } from '@eplb/domain';
 import type { BatchContext, IncomingMessage, MessageBatch, MessageBus, OutgoingMessage } from '@eplb/messaging';
 import { HeatPartition, HeatPartitionClaims, HeatPartitionLost, HeatWindowRepository } from '@eplb/persistence';
@@ -246,5 +246,23 @@ describe('HeatIngestService under outages', () => {
       [0, 8],
       [1, 8],
     ]);
+  });
+
+  it('reads eplb.heat.v2 rows beside v1 JSON, and dead-letters malformed rows with the reason', async () => {
+    const { store, broker, ingest } = setup();
+    const rows = (rank: number, step: number) => encodeHeatEventV2({ ...report(rank, step), phase: 'decode' });
+    const v2 = (rank: number, step: number): IncomingMessage => ({ ...message(''), value: rows(rank, step) });
+    const messages: IncomingMessage[] = [];
+    // v2 and v1 reports interleaved within the episodes
+    for (let s = 0; s < 8; s++) messages.push(v2(0, s), message(report(1, s)));
+    const truncated = rows(0, 9).subarray(0, 20);
+    messages.push({ ...message(''), value: truncated });
+    const batch: MessageBatch = { topic: TOPICS.heat, partition: 0, messages };
+    expect(await ingest.ingest(batch)).toEqual({ durableBefore: String(lastOffset(batch) + 1) });
+    expect([...store.episodes.values()].map((e) => [e.episode, e.events, Array.from(e.slotLoad)])).toEqual([
+      [0, 8, [4, 6, 8, 6]],
+      [1, 8, [4, 22, 8, 22]],
+    ]);
+    expect(broker.letters.map((l) => l.headers?.[DEAD_LETTER_HEADERS.reason])).toEqual([expect.stringMatching(/^\(root\): 20 bytes is too short for a version 2 heat event/)]);
   });
 });

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { checkAgainstDeployment, CONSUMER_GROUPS, HeatEventV1, parseHeatEvent, TOPICS } from '@eplb/contracts';
+import { checkAgainstDeployment, CONSUMER_GROUPS, HeatEvent, parseHeatReport, TOPICS } from '@eplb/contracts';
 import { Drained, EpisodeAccumulator, EpisodeStream, RankHeat } from '@eplb/domain';
 import type { BatchContext, BatchResult, IncomingMessage, MessageBatch } from '@eplb/messaging';
 import { HeatPartition, HeatPartitionClaims, HeatPartitionLost, HeatWindowRepository } from '@eplb/persistence';
@@ -44,7 +44,7 @@ interface Classified {
   readonly duplicates: number;
 }
 
-const toRankHeat = (e: HeatEventV1): RankHeat => ({
+const toRankHeat = (e: HeatEvent): RankHeat => ({
   rank: e.rank,
   step: e.step,
   steps: e.steps,
@@ -58,7 +58,7 @@ const toRankHeat = (e: HeatEventV1): RankHeat => ({
 const NO_CONTEXT: BatchContext = { heartbeat: () => Promise.resolve(), isRunning: () => false };
 
 /**
- * Turns `eplb.heat.v1` batches into episodes and intervals. Open episodes live in memory; an
+ * Turns heat batches (`eplb.heat.v1` JSON or `eplb.heat.v2` binary rows) into episodes and intervals. Open episodes live in memory; an
  * offset is committed only once every report before it is stored (in a closed episode) or
  * dead-lettered, so a crash replays exactly what was not yet durable, and the episodes' receipt
  * bitmaps make the replay count nothing twice (invariants 3 and 5).
@@ -213,7 +213,7 @@ export class HeatIngestService {
     let counted = 0;
     // What a retried batch offers again is a duplicate here: the open episodes' receipts hold it.
     for (const message of batch.messages) {
-      const verdict = parseHeatEvent(message.value);
+      const verdict = parseHeatReport(message.value);
       if (!verdict.ok) {
         rejected.push({ message, reason: verdict.reason });
         continue;
