@@ -196,7 +196,16 @@ async function main(): Promise<void> {
   // than throughput (a collector killed during the run takes its share with it)
   const collectorCpu = collectors.reduce((sum, c) => sum + cpuSeconds(c?.pid), 0);
   // SIGTERM lets a profiled collector write its profile; wait for every one to go
-  await Promise.all(collectors.map((c) => c && c.exitCode === null ? new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }) : undefined));
+  await Promise.all(
+    collectors.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (!c || c.exitCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
   await bus.close();
   await ds.destroy();
 
