@@ -209,9 +209,11 @@ export class KafkajsBus implements MessageBus {
             // which for a stateful handler can be behind what was fetched.
             const last = batch.messages[batch.messages.length - 1].offset;
             if (result && 'replay' in result) {
-              const from = resumeAt.get(at) ?? batch.messages[0].offset;
-              log?.('warn', `replaying partition from offset ${from}: ${result.replay}`, { topic: batch.topic, partition: batch.partition });
-              consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from });
+              // Unknown here only when the group rejoined during the batch: the rejoin already
+              // reads the partition from its committed offset.
+              const from = resumeAt.get(at);
+              log?.('warn', `replaying partition from offset ${from ?? 'committed'}: ${result.replay}`, { topic: batch.topic, partition: batch.partition });
+              if (from !== undefined) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from });
               return;
             }
             resolveOffset(last);
