@@ -9,6 +9,7 @@
 
 from .publisher import (
     COLLECTOR_CODECS,
+    ENCODINGS,
     PHASES,
     TOPIC,
     HeatAccumulator,
@@ -17,11 +18,13 @@ from .publisher import (
     build_event,
     check_counts,
     encode_event,
+    encode_event_v2,
     format_ts,
 )
 
 __all__ = [
     "COLLECTOR_CODECS",
+    "ENCODINGS",
     "PHASES",
     "TOPIC",
     "HeatAccumulator",
@@ -30,5 +33,6 @@ __all__ = [
     "build_event",
     "check_counts",
     "encode_event",
+    "encode_event_v2",
     "format_ts",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 import threading
 import time
 from itertools import chain
@@ -21,6 +22,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable, List, Optional, Sequence
 
 TOPIC = "eplb.heat.v1"
+ENCODINGS = ("v1", "v2")
+HEAT_V2_FORMAT = 2
+_V2_LAYER_VERSIONS = 1
+_V2_F64_COUNTS = 2
+_U32_MAX = 0xFFFFFFFF
 PHASES = ("prefill", "decode", "mixed")
 DEPLOYMENT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_DEPLOYMENT_LEN = 128
@@ -237,6 +243,50 @@ def encode_event(event: dict) -> bytes:
     return json.dumps(event, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def _ts_ms(ts: str) -> int:
+    dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return (int(dt.timestamp()) * 1000) + dt.microsecond // 1000
+
+
+def encode_event_v2(event: dict) -> bytes:
+    """The event (as ``build_event`` returns it) as ``eplb.heat.v2`` binary rows (docs/design.md,
+    "Heat event, version 2"; the TypeScript codec is ``libs/contracts/src/heat/heat-event.v2.ts``):
+    the same topic and key, read by the collector without parsing text. Counts travel as u32 when
+    every one fits, else as f64."""
+    dep = event["deployment"].encode("utf-8")
+    load = event["load"]
+    num_layers, slots = len(load), len(load[0])
+    flat = list(chain.from_iterable(load))
+    wide = max(flat) > _U32_MAX
+    lv = event["layerVersions"]
+    for field in ("rank", "steps", "mapVersion"):
+        if event[field] > _U32_MAX:
+            raise ValueError(f"{field}: {event[field]} does not fit version 2 (at most {_U32_MAX}); publish version 1")
+    if lv is not None and max(lv) > _U32_MAX:
+        raise ValueError(f"layerVersions: a version above {_U32_MAX} does not fit version 2; publish version 1")
+    if num_layers > 0xFFFF or slots > 0xFFFF:
+        raise ValueError(f"load: {num_layers} layers x {slots} slots is too large for version 2")
+    flags = (_V2_LAYER_VERSIONS if lv is not None else 0) | (_V2_F64_COUNTS if wide else 0)
+    parts = [
+        struct.pack("<BBBB", HEAT_V2_FORMAT, PHASES.index(event["phase"]), flags, len(dep)),
+        dep,
+        struct.pack(
+            "<IIIHHdd",
+            event["rank"],
+            event["steps"],
+            event["mapVersion"],
+            num_layers,
+            slots,
+            float(event["step"]),
+            float(_ts_ms(event["ts"])),
+        ),
+    ]
+    if lv is not None:
+        parts.append(struct.pack(f"<{num_layers}I", *lv))
+    parts.append(struct.pack(f"<{len(flat)}{'d' if wide else 'I'}", *flat))
+    return b"".join(parts)
+
+
 # --------------------------------------------------------------------------------------------
 # Publisher
 # --------------------------------------------------------------------------------------------
@@ -270,8 +320,13 @@ class HeatPublisher:
         client_id: Optional[str] = None,
         extra_config: Optional[dict] = None,
         producer: Any = None,
+        encoding: str = "v1",
     ) -> None:
         self.deployment = check_deployment(deployment)
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding: must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+        # v2: binary rows the collector reads without parsing text; same topic, key and checks
+        self._encode = encode_event_v2 if encoding == "v2" else encode_event
         self.rank = _int("rank", rank, 0)
         self.phase = check_phase(phase)
         if compression not in COLLECTOR_CODECS:
@@ -362,7 +417,7 @@ class HeatPublisher:
         if self._closed:
             raise RuntimeError("publisher is closed")
         event = self.build(step, counts, map_version, layer_versions, steps, ts, phase)
-        self._produce(encode_event(event))
+        self._produce(self._encode(event))
         return event
 
     def _produce(self, value: bytes) -> None:

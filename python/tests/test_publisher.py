@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from eplb_heat import HeatAccumulator, HeatBackpressureError, HeatPublisher, build_event, check_counts, encode_event, format_ts  # noqa: E402
+from eplb_heat import HeatAccumulator, HeatBackpressureError, HeatPublisher, build_event, check_counts, encode_event, encode_event_v2, format_ts  # noqa: E402
 
 
 class FakeMsg:
@@ -317,6 +317,44 @@ class TestAccumulator(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, r"^every:"):
             HeatAccumulator(p, every=0)
         self.assertEqual(acc.pending_steps, 1)
+
+
+# The same bytes are decoded by the TypeScript codec's test (libs/contracts/src/heat/heat-event.v2.spec.ts).
+V2_GOLDEN = (
+    "02010106647376332d6103000000010000000c00000002000300000000000000304100b0e765e51e7a42"
+    "0c0000000b000000000000001100000004000000090000000000000021000000"
+)
+V2_GOLDEN_WIDE = (
+    "02000206647376332d6103000000010000000c00000002000300000000000000304100b0e765e51e7a42"
+    "000000000000000000000000000031400000000000001040000000000000224000000000000000000000000000007042"
+)
+
+
+class TestEncodingV2(unittest.TestCase):
+    def test_golden_rows(self):
+        e = build_event("dsv3-a", 3, 1048576, [[0, 17, 4], [9, 0, 33]], 12, layer_versions=[12, 11], ts=1795000000.123)
+        self.assertEqual(encode_event_v2(e).hex(), V2_GOLDEN)
+
+    def test_counts_beyond_u32_travel_as_f64(self):
+        e = build_event("dsv3-a", 3, 1048576, [[0, 17, 4], [9, 0, 2**40]], 12, phase="prefill", ts=1795000000.123)
+        self.assertEqual(encode_event_v2(e).hex(), V2_GOLDEN_WIDE)
+
+    def test_fields_beyond_u32_are_refused(self):
+        e = build_event("dsv3-a", 2**33, 0, [[1]], 1)
+        with self.assertRaisesRegex(ValueError, "^rank:.*version 1"):
+            encode_event_v2(e)
+
+    def test_publisher_sends_v2(self):
+        p, prod = pub(encoding="v2")
+        e = p.publish_step(7, L2S3, 2)
+        topic, key, value = prod.sent[0]
+        self.assertEqual((topic, key), ("eplb.heat.v1", b"dsv3-a"))
+        self.assertEqual(value, encode_event_v2(e))
+        self.assertEqual(value[0], 2)
+
+    def test_unknown_encoding_refused(self):
+        with self.assertRaisesRegex(ValueError, "^encoding:"):
+            pub(encoding="v3")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ export async function simulatorCli(env: CliEnv): Promise<number> {
       log: (level, message) => (level === 'error' || level === 'warn' ? env.stderr(`sim: ${message}`) : undefined),
     });
     try {
-      publisher = new HeatPublisher(await bus.producer(), { validate: o.validate, maxBatchSize: 256, lingerMs: 5, maxInFlight: 2 });
+      publisher = new HeatPublisher(await bus.producer(), { validate: o.validate, encoding: o.encoding, maxBatchSize: 256, lingerMs: 5, maxInFlight: 2 });
     } catch (err) {
       await Promise.allSettled([bus.close(), mapSource.close?.()]);
       throw err;

@@ -25,6 +25,7 @@ describe('simulator arguments', () => {
       token: d.token,
       brokers: null,
       validate: true,
+      encoding: 'v1',
       mapSource: 'api',
       dryRun: false,
     });
@@ -60,6 +61,7 @@ describe('simulator arguments', () => {
       token: 't',
       brokers: ['a:1', 'b:2'],
       validate: false,
+      encoding: 'v1',
       mapRefreshMs: 250,
       mapSource: 'static',
       dryRun: true,

@@ -23,6 +23,7 @@ export const SIM_OPTIONS = {
   api: { type: 'string', value: 'URL', help: 'control-plane API (default http://127.0.0.1:3000)' },
   token: { type: 'string', value: 'T', help: 'API token (default EPLB_TOKEN, else the development operator token)' },
   brokers: { type: 'string', value: 'LIST', help: 'Kafka brokers host:port,... (default KAFKA_BROKERS; KAFKA_SASL_* authenticate as the worker principal)' },
+  encoding: { type: 'string', value: 'V', help: 'v1 (JSON, default) | v2 (binary rows the collector reads without parsing text)' },
   'no-validate': { type: 'boolean', help: "skip the contract check per event (the simulator's events are well-formed by construction)" },
   'map-source': {
     type: 'string',
@@ -69,6 +70,7 @@ export interface SimOptions {
   readonly token: string;
   readonly brokers: readonly string[] | null;
   readonly validate: boolean;
+  readonly encoding: 'v1' | 'v2';
   readonly mapRefreshMs: number;
   readonly mapSource: MapSourceKind;
   readonly dryRun: boolean;
@@ -76,6 +78,11 @@ export interface SimOptions {
 
 export const MAP_SOURCES = ['api', 'db', 'static'] as const;
 export type MapSourceKind = (typeof MAP_SOURCES)[number];
+
+const encodingOf = (v: string): 'v1' | 'v2' => {
+  if (v !== 'v1' && v !== 'v2') throw new UsageError(`--encoding: must be v1 or v2, got ${v}`);
+  return v;
+};
 
 const intOf = (name: string, v: string, min: number): number => {
   const n = Number(v);
@@ -156,6 +163,7 @@ export function parseSimArgs(argv: readonly string[], defaults: { token: string;
     token: str('token') ?? defaults.token,
     brokers: brokers ? brokers.split(',').map((b) => b.trim()) : null,
     validate: !o.flag('no-validate'),
+    encoding: encodingOf(str('encoding') ?? 'v1'),
     mapRefreshMs: intOf('map-refresh-ms', str('map-refresh-ms') ?? '1000', 10),
     mapSource: mapSource as MapSourceKind,
     dryRun: o.flag('dry-run'),

@@ -1,6 +1,8 @@
 export * from './topics';
 export { deploymentIdSchema } from './deployment-id';
 export * from './heat/heat-event.v1';
+export * from './heat/heat-event.v2';
+export * from './heat/heat-event';
 export * from './dead-letter/dead-letter';
 export * from './rollout/rollout-messages.v1';
 export * from './rollout/rollout-streams';

@@ -38,9 +38,14 @@ export interface BatchContext {
  * not yet stored; the consumer commits it as the next offset to read after a restart. Handlers
  * that keep state in memory (open windows) commit only up to their oldest open state.
  */
-export interface BatchResult {
-  readonly durableBefore: string;
-}
+export type BatchResult =
+  | { readonly durableBefore: string }
+  /**
+   * The handler dropped what it held of this partition in memory (another member of the group
+   * took the partition over meanwhile): nothing is committed, and the partition is read again
+   * from where a restart would resume, so that every report not yet durable comes back.
+   */
+  | { readonly replay: string };
 
 /**
  * Handles a whole batch of one partition. Resolving without a result means every message's effect

@@ -19,6 +19,7 @@ export {
 } from './repositories/deployment.repository';
 export { shapeOf } from './repositories/deployment-shape.mapper';
 export { HeatWindowRepository, type StoredEpisode, type StoredInterval } from './repositories/heat-window.repository';
+export { HeatPartitionClaims, HeatPartitionLost, type HeatPartition } from './repositories/heat-partition-claims';
 export { ApiTokenRepository, ROLES, hashToken, type Role, type TokenPrincipal, type TokenRecord, type TokenScope } from './repositories/api-token.repository';
 export { AgentKeyRepository, type KeyEnrolment } from './repositories/agent-key.repository';
 export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunStatus } from './repositories/policy-run.repository';

@@ -21,7 +21,8 @@ export interface CollectorDeployment extends HeatDeploymentView {
 @Injectable()
 export class DeploymentCache {
   private readonly entries = new Map<string, { view: CollectorDeployment | null; at: number }>();
-  private readonly maps = new Map<string, number[][]>();
+  /** deployment → map version → physical_to_logical per layer */
+  private readonly maps = new Map<string, Map<number, number[][]>>();
 
   constructor(private readonly deployments: DeploymentRepository) {}
 
@@ -55,20 +56,30 @@ export class DeploymentCache {
 
   /** Loads the versions an event refers to, so that attribution can look them up synchronously. */
   async ensureMaps(id: string, versions: Iterable<number>): Promise<void> {
+    let byVersion = this.maps.get(id);
+    if (!byVersion) this.maps.set(id, (byVersion = new Map()));
     for (const v of versions) {
-      const key = `${id}@${v}`;
-      if (this.maps.has(key)) continue;
+      if (byVersion.has(v)) continue;
       const map = await this.deployments.mapVersion(id, v);
       if (!map) throw new Error(`map version ${v} of ${id} is registered but has no map`);
-      this.maps.set(key, map);
+      byVersion.set(v, map);
     }
   }
 
+  /**
+   * Attribution asks once per layer of every report (58 times per DeepSeek-V3 event): the lookup
+   * holds its deployment's versions and remembers the last one asked for, with no key to build.
+   */
   lookup(id: string): MapLookup {
+    let lastVersion = -1;
+    let last: number[][] | undefined;
     return (version, layer) => {
-      const map = this.maps.get(`${id}@${version}`);
-      if (!map) throw new Error(`map version ${version} of ${id} not loaded`);
-      return map[layer];
+      if (version !== lastVersion) {
+        last = this.maps.get(id)?.get(version);
+        if (!last) throw new Error(`map version ${version} of ${id} not loaded`);
+        lastVersion = version;
+      }
+      return last![layer];
     };
   }
 }

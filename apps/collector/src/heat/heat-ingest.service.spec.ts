@@ -1,10 +1,10 @@
 import pino from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS, TOPICS } from '@eplb/contracts';
+import { DEAD_LETTER_HEADERS, encodeHeatEventV2, TOPICS } from '@eplb/contracts';
 import { ClosedEpisode, roundRobinMap, StreamResume, WindowShape } from '@eplb/domain';
 import type { BatchContext, IncomingMessage, MessageBatch, MessageBus, OutgoingMessage } from '@eplb/messaging';
-import type { HeatWindowRepository } from '@eplb/persistence';
+import { HeatPartition, HeatPartitionClaims, HeatPartitionLost, HeatWindowRepository } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import type { CollectorDeployment, DeploymentCache } from './deployment-cache';
 import { HeatDeadLetters } from './heat-dead-letters';
@@ -69,6 +69,17 @@ class Store {
   } as unknown as HeatWindowRepository;
 }
 
+/** The partitions' claims: the generation each partition is at. */
+class Claims {
+  generation = 0;
+  readonly repo = {
+    claim: async () => ++this.generation,
+    assertHeld: async (_em: EntityManager, at: HeatPartition, held: number) => {
+      if (held !== this.generation) throw new HeatPartitionLost(at, held, this.generation);
+    },
+  } as unknown as HeatPartitionClaims;
+}
+
 /** The dead-letter topic; unreachable while `down` is set. */
 class Broker {
   letters: OutgoingMessage[] = [];
@@ -126,8 +137,9 @@ const setup = () => {
   const broker = new Broker();
   const logger = pino({ level: 'silent' });
   const deadLetters = new HeatDeadLetters(broker.bus, logger);
-  const ingest = new HeatIngestService(store.ds, store.repo, cache, deadLetters, logger, loadConfig({}));
-  return { store, broker, ingest, deadLetters };
+  const claims = new Claims();
+  const ingest = new HeatIngestService(store.ds, store.repo, claims.repo, cache, deadLetters, logger, loadConfig({}));
+  return { store, broker, ingest, deadLetters, claims };
 };
 
 describe('HeatIngestService under outages', () => {
@@ -213,5 +225,44 @@ describe('HeatIngestService under outages', () => {
     // later batches commit past it too
     const c = steps(16, 24);
     expect(await ingest.ingest(c)).toEqual({ durableBefore: String(lastOffset(c) + 1) });
+  });
+
+  it('a partition another collector claimed meanwhile: nothing of the batch is stored or committed, and the partition is read again under a fresh claim', async () => {
+    const { store, claims, ingest } = setup();
+    const a = steps(0, 6);
+    // episode 0 closes; episode 1 (steps 4, 5) stays open in memory
+    expect(await ingest.ingest(a)).toEqual({ durableBefore: String(lastOffset(a) - 3) });
+    expect(claims.generation).toBe(1);
+    // another member of the group took the partition over and claimed it
+    claims.generation++;
+    const b = steps(6, 8);
+    expect(await ingest.ingest(b)).toEqual({ replay: expect.stringMatching(/claimed by another collector/) });
+    expect([...store.episodes.keys()]).toEqual([0]);
+    // given the partition back from its committed offset, it claims afresh and counts each report once
+    const replayed: MessageBatch = { ...b, messages: [...a.messages.slice(-4), ...b.messages] };
+    expect(await ingest.ingest(replayed)).toEqual({ durableBefore: String(lastOffset(b) + 1) });
+    expect(claims.generation).toBe(3);
+    expect([...store.episodes.values()].map((e) => [e.episode, e.events])).toEqual([
+      [0, 8],
+      [1, 8],
+    ]);
+  });
+
+  it('reads eplb.heat.v2 rows beside v1 JSON, and dead-letters malformed rows with the reason', async () => {
+    const { store, broker, ingest } = setup();
+    const rows = (rank: number, step: number) => encodeHeatEventV2({ ...report(rank, step), phase: 'decode' });
+    const v2 = (rank: number, step: number): IncomingMessage => ({ ...message(''), value: rows(rank, step) });
+    const messages: IncomingMessage[] = [];
+    // v2 and v1 reports interleaved within the episodes
+    for (let s = 0; s < 8; s++) messages.push(v2(0, s), message(report(1, s)));
+    const truncated = rows(0, 9).subarray(0, 20);
+    messages.push({ ...message(''), value: truncated });
+    const batch: MessageBatch = { topic: TOPICS.heat, partition: 0, messages };
+    expect(await ingest.ingest(batch)).toEqual({ durableBefore: String(lastOffset(batch) + 1) });
+    expect([...store.episodes.values()].map((e) => [e.episode, e.events, Array.from(e.slotLoad)])).toEqual([
+      [0, 8, [4, 6, 8, 6]],
+      [1, 8, [4, 22, 8, 22]],
+    ]);
+    expect(broker.letters.map((l) => l.headers?.[DEAD_LETTER_HEADERS.reason])).toEqual([expect.stringMatching(/^\(root\): 20 bytes is too short for a version 2 heat event/)]);
   });
 });

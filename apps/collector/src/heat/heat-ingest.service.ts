@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { checkAgainstDeployment, HeatEventV1, parseHeatEvent, TOPICS } from '@eplb/contracts';
+import { checkAgainstDeployment, CONSUMER_GROUPS, HeatEvent, parseHeatReport, TOPICS } from '@eplb/contracts';
 import { Drained, EpisodeAccumulator, EpisodeStream, RankHeat } from '@eplb/domain';
 import type { BatchContext, BatchResult, IncomingMessage, MessageBatch } from '@eplb/messaging';
-import { HeatWindowRepository } from '@eplb/persistence';
+import { HeatPartition, HeatPartitionClaims, HeatPartitionLost, HeatWindowRepository } from '@eplb/persistence';
 import { APP_CONFIG, AppConfig, counter, LOGGER } from '@eplb/platform';
 import { CollectorDeployment, DeploymentCache } from './deployment-cache';
 import { HeatDeadLetters, Rejected } from './heat-dead-letters';
@@ -13,6 +15,7 @@ import { observeHeatBatch, observeStoredEpisodes } from './heat-metrics';
 const heatEvents = counter('eplb_collector_heat_events_total', 'Heat events by outcome', ['outcome'] as const);
 const windows = counter('eplb_collector_windows_total', 'Episodes stored and intervals sealed', ['kind', 'closed_by'] as const);
 const storeFailures = counter('eplb_collector_store_failures_total', 'Heat batches whose transaction failed (the batch is retried)');
+const partitionsLost = counter('eplb_collector_partitions_lost_total', 'Heat partitions another collector claimed while this one still held them (their state dropped, read again)');
 
 interface Stream {
   readonly deployment: CollectorDeployment;
@@ -41,7 +44,7 @@ interface Classified {
   readonly duplicates: number;
 }
 
-const toRankHeat = (e: HeatEventV1): RankHeat => ({
+const toRankHeat = (e: HeatEvent): RankHeat => ({
   rank: e.rank,
   step: e.step,
   steps: e.steps,
@@ -55,7 +58,7 @@ const toRankHeat = (e: HeatEventV1): RankHeat => ({
 const NO_CONTEXT: BatchContext = { heartbeat: () => Promise.resolve(), isRunning: () => false };
 
 /**
- * Turns `eplb.heat.v1` batches into episodes and intervals. Open episodes live in memory; an
+ * Turns heat batches (`eplb.heat.v1` JSON or `eplb.heat.v2` binary rows) into episodes and intervals. Open episodes live in memory; an
  * offset is committed only once every report before it is stored (in a closed episode) or
  * dead-lettered, so a crash replays exactly what was not yet durable, and the episodes' receipt
  * bitmaps make the replay count nothing twice (invariants 3 and 5).
@@ -64,19 +67,37 @@ const NO_CONTEXT: BatchContext = { heartbeat: () => Promise.resolve(), isRunning
  * episodes and intervals due are computed as a value, stored, then settled. A transaction that
  * fails (Postgres restarting) throws, the consumer retries the same batch with back-off, and the
  * retry meets the state the first attempt met; `storeFailing` says so meanwhile (readiness).
+ *
+ * Several collectors share the heat topic in one consumer group. A partition's episodes are
+ * assembled by one collector at a time: the first batch after an assignment claims the partition
+ * (HeatPartitionClaims) before its streams resume from storage, and every store transaction checks
+ * the claim. A rebalance drops all in-memory state; Kafka then hands each partition out from its
+ * committed offset, so the new owner (or this one again) replays exactly the reports not yet
+ * durable and resumes what storage holds — a restart for that partition. A collector that finds
+ * its claim taken (it missed a rebalance) stores nothing of that batch, drops the partition's state
+ * and reads it again from its committed offset; it writes nothing the new owner did not see.
  */
 @Injectable()
 export class HeatIngestService {
   private readonly streams = new Map<string, Stream>();
+  /** Partition → generation of this collector's claim on it (taken at its first batch). */
+  private readonly claims = new Map<number, number>();
+  /** Bumped by every group (re)join: a batch begun under an older assignment commits nothing. */
+  private assignment = 0;
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly group: string;
 
   constructor(
     private readonly ds: DataSource,
     private readonly windowsRepo: HeatWindowRepository,
+    private readonly claimsRepo: HeatPartitionClaims,
     private readonly cache: DeploymentCache,
     private readonly deadLetters: HeatDeadLetters,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.group = CONSUMER_GROUPS.collector(config.KAFKA_GROUP_PREFIX);
+  }
 
   /** Whether the consumer has joined its group (readiness): until then no heat is read. */
   joined = false;
@@ -91,28 +112,62 @@ export class HeatIngestService {
     this.consumerStopped = `the heat consumer stopped for good: ${reason.message}`;
   }
 
-  /** After a rebalance, forget state of partitions we no longer own: their new owner replays them. */
-  onAssignment(assigned: Record<string, number[]>): void {
+  /**
+   * After a (re)join, forget every partition's state, kept ones included: another member may have
+   * owned one meanwhile, and Kafka hands each partition out again from its committed offset, from
+   * which the owner replays what is not yet durable.
+   */
+  onAssignment(_assigned: Record<string, number[]>): void {
     this.joined = true;
-    const mine = new Set(assigned[TOPICS.heat] ?? []);
-    for (const [key, s] of this.streams) if (!mine.has(s.partition)) this.streams.delete(key);
+    this.assignment++;
+    this.streams.clear();
+    this.claims.clear();
+  }
+
+  /** Drops what this collector holds of one partition: its next batch claims it afresh. */
+  private forget(partition: number): void {
+    this.claims.delete(partition);
+    for (const [key, s] of this.streams) if (s.partition === partition) this.streams.delete(key);
+  }
+
+  private at(partition: number): HeatPartition {
+    return { group: this.group, topic: TOPICS.heat, partition };
   }
 
   async ingest(batch: MessageBatch, ctx: BatchContext = NO_CONTEXT): Promise<BatchResult> {
+    const assignment = this.assignment;
     let classified: Classified;
     let due: { stream: Stream; due: Drained }[];
     let outcome: { merged: number; duplicates: number; rejected: Rejected[] };
     try {
+      // claimed before any stream of the partition resumes from storage: what a previous owner
+      // stored is then all there is to resume from
+      let generation = this.claims.get(batch.partition);
+      if (generation === undefined) {
+        generation = await this.claimsRepo.claim(this.at(batch.partition), this.owner);
+        this.claims.set(batch.partition, generation);
+      }
       classified = await this.classify(batch);
       due = [...classified.touched].map((s) => ({ stream: s, due: s.episodes.due() }));
-      outcome = await this.persist(due, classified.late);
+      outcome = await this.persist({ at: this.at(batch.partition), generation }, due, classified.late);
     } catch (err) {
+      if (err instanceof HeatPartitionLost) {
+        partitionsLost.inc();
+        this.logger.warn({ partition: batch.partition, err: err.message }, 'heat partition claimed by another collector: its state dropped, read again from the committed offset');
+        this.forget(batch.partition);
+        return { replay: err.message };
+      }
       this.storeFailing = `heat not stored: ${(err as Error).message}`;
       storeFailures.inc();
       throw err;
     }
     const { rejected, late, counted, duplicates } = classified;
     this.storeFailing = null;
+    if (assignment !== this.assignment) {
+      // The group rejoined while this batch was stored: the streams it settles are gone, and the
+      // partition is read again from its committed offset; commit nothing from here.
+      return { replay: 'the consumer group rebalanced while the batch was stored' };
+    }
     // Committed: only now may the streams close what was stored, and offsets move past it.
     for (const { stream, due: d } of due) {
       stream.episodes.settle(d);
@@ -158,7 +213,7 @@ export class HeatIngestService {
     let counted = 0;
     // What a retried batch offers again is a duplicate here: the open episodes' receipts hold it.
     for (const message of batch.messages) {
-      const verdict = parseHeatEvent(message.value);
+      const verdict = parseHeatReport(message.value);
       if (!verdict.ok) {
         rejected.push({ message, reason: verdict.reason });
         continue;
@@ -219,6 +274,7 @@ export class HeatIngestService {
    * nothing in memory: the caller settles the streams once it committed.
    */
   private async persist(
+    claim: { at: HeatPartition; generation: number },
     due: { stream: Stream; due: Drained }[],
     late: Late[],
   ): Promise<{ merged: number; duplicates: number; rejected: Rejected[] }> {
@@ -233,6 +289,7 @@ export class HeatIngestService {
       // a failed attempt's counts must not leak into the retry's
       [merged, duplicates, sealed] = [0, 0, 0];
       rejected.length = 0;
+      await this.claimsRepo.assertHeld(em, claim.at, claim.generation);
       const deployments = new Set([...work.map((c) => c.stream.deployment.id), ...late.map((l) => l.stream.deployment.id)]);
       for (const id of [...deployments].sort()) await this.windowsRepo.lock(em, id);
       for (const { stream, due: d } of work) {

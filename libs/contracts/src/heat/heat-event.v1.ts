@@ -109,7 +109,7 @@ export function parseHeatEvent(raw: Buffer | string | null): HeatVerdict {
  * Shape and version checks that need the deployment, and the timestamp's bounds (`now` and the
  * retention in days are injected: the collector reads them from its clock and config).
  */
-export function checkAgainstDeployment(e: HeatEventV1, d: HeatDeploymentView, now: number, retentionDays: number): string | null {
+export function checkAgainstDeployment(e: Omit<HeatEventV1, 'v'>, d: HeatDeploymentView, now: number, retentionDays: number): string | null {
   if (e.rank >= d.numRanks) return `rank: ${e.rank} is not a rank of ${e.deployment} (0..${d.numRanks - 1})`;
   if (e.load.length !== d.numLayers) return `load: has ${e.load.length} layers, expected ${d.numLayers}`;
   for (let l = 0; l < e.load.length; l++) {

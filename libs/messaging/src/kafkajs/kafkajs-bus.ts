@@ -152,10 +152,13 @@ export class KafkajsBus implements MessageBus {
     const log = this.options.log;
     const handle: MessageConsumer = {
       run: async (handler: BatchHandler) => {
-        if (options.onAssignment) {
-          const notify = options.onAssignment;
-          consumer.on(consumer.events.GROUP_JOIN, (e) => notify(e.payload.memberAssignment));
-        }
+        // Where a restart would resume each partition: the first offset fetched after a (re)join
+        // (the group's committed offset, or the reset policy's), then each offset committed.
+        const resumeAt = new Map<string, string>();
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          resumeAt.clear();
+          options.onAssignment?.(e.payload.memberAssignment);
+        });
         if (options.onStopped) {
           const stopped = options.onStopped;
           // kafkajs restarts a consumer after retriable crashes by itself; after the others it only logs
@@ -171,6 +174,8 @@ export class KafkajsBus implements MessageBus {
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
             if (batch.messages.length === 0) return;
+            const at = `${batch.topic}\u0000${batch.partition}`;
+            if (!resumeAt.has(at)) resumeAt.set(at, batch.messages[0].offset);
             const ctx = { heartbeat, isRunning: () => running && isRunning() && !isStale() };
             let result: BatchResult | void = undefined;
             // Infrastructure errors (database down) must not skip messages: retry the same batch
@@ -213,9 +218,18 @@ export class KafkajsBus implements MessageBus {
             // Resolving moves the fetch position on; the commit says where a restart resumes,
             // which for a stateful handler can be behind what was fetched.
             const last = batch.messages[batch.messages.length - 1].offset;
+            if (result && 'replay' in result) {
+              // Unknown here only when the group rejoined during the batch: the rejoin already
+              // reads the partition from its committed offset.
+              const from = resumeAt.get(at);
+              log?.('warn', `replaying partition from offset ${from ?? 'committed'}: ${result.replay}`, { topic: batch.topic, partition: batch.partition });
+              if (from !== undefined) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from });
+              return;
+            }
             resolveOffset(last);
             const next = result ? result.durableBefore : (BigInt(last) + 1n).toString();
             await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+            resumeAt.set(at, next);
           },
         });
       },

@@ -1,4 +1,4 @@
-import { firstIssue, HeatEventV1, heatEventV1Schema, TOPICS } from '@eplb/contracts';
+import { encodeHeatEventV2, firstIssue, HeatEventV1, heatEventV1Schema, TOPICS } from '@eplb/contracts';
 import type { MessageProducer, OutgoingMessage } from '../message-bus';
 
 export interface HeatPublisherOptions {
@@ -14,6 +14,11 @@ export interface HeatPublisherOptions {
   readonly maxInFlight?: number;
   /** Check each event against heatEventV1Schema before accepting it. Default true. */
   readonly validate?: boolean;
+  /**
+   * How events travel: `v1` JSON (default) or `v2` binary rows (docs/design.md, "Heat event,
+   * version 2"), which the collector reads without parsing text. Validation is the same.
+   */
+  readonly encoding?: 'v1' | 'v2';
   /** close() also closes the producer. Default true. */
   readonly closeProducer?: boolean;
 }
@@ -85,6 +90,7 @@ export class HeatPublisher {
   private readonly maxBuffered: number;
   private readonly maxInFlight: number;
   private readonly validate: boolean;
+  private readonly encoding: 'v1' | 'v2';
   private readonly closeProducer: boolean;
 
   private buffer: Entry[] = [];
@@ -107,6 +113,7 @@ export class HeatPublisher {
     this.maxBuffered = positive('maxBuffered', options.maxBuffered ?? 4096);
     this.maxInFlight = positive('maxInFlight', options.maxInFlight ?? 2);
     this.validate = options.validate ?? true;
+    this.encoding = options.encoding ?? 'v1';
     this.closeProducer = options.closeProducer ?? true;
   }
 
@@ -124,7 +131,7 @@ export class HeatPublisher {
         throw new InvalidHeatEventError(firstIssue(parsed.error));
       }
     }
-    const message: OutgoingMessage = { key: event.deployment, value: JSON.stringify(event) };
+    const message: OutgoingMessage = { key: event.deployment, value: this.encoding === 'v2' ? encodeHeatEventV2(event) : JSON.stringify(event) };
     while (!this.hasRoom()) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
       this.throwIfFailed();

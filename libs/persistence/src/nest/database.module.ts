@@ -7,6 +7,7 @@ import { AgentKeyRepository } from '../repositories/agent-key.repository';
 import { ApiTokenRepository } from '../repositories/api-token.repository';
 import { AuditLogRepository } from '../repositories/audit-log.repository';
 import { DeploymentRepository } from '../repositories/deployment.repository';
+import { HeatPartitionClaims } from '../repositories/heat-partition-claims';
 import { HeatWindowRepository } from '../repositories/heat-window.repository';
 import { PolicyRunRepository } from '../repositories/policy-run.repository';
 import { RolloutEventRepository } from '../repositories/rollout-event.repository';
@@ -54,6 +55,7 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     PostgresCheck,
     repository(DeploymentRepository),
     repository(HeatWindowRepository),
+    repository(HeatPartitionClaims),
     repository(PolicyRunRepository),
     repository(ApiTokenRepository),
     repository(AgentKeyRepository),
@@ -61,7 +63,7 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     repository(DeploymentRolloutsReader),
     repository(AuditLogRepository),
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, ApiTokenRepository, AgentKeyRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, AuditLogRepository],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, HeatPartitionClaims, ApiTokenRepository, AgentKeyRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, AuditLogRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}
