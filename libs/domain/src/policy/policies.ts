@@ -26,13 +26,21 @@ function paysFor(gain: number, transfers: number, perTransfer: number, minGain: 
 }
 
 /**
- * Every episode its own shot: the frontier of a stale map whose heat persists is walked on the
- * episodes one by one (its moves are judged by the per-episode peaks the next interval will be
- * measured by, not by a mean that hides them); heat that does not persist is walked on its
- * typical levels instead (the layer's robust shot), so that a burst does not make the plan.
+ * One shot of a layer's episodes: their weighted mean, each episode first scaled to the same total
+ * (as groupEpisodes makes a shot). Heat that is stationary within the window differs from episode
+ * to episode by noise only, which the next interval will not repeat: its mean is the estimate of
+ * the load to come, and a plan fitted to the episodes one by one fits that noise.
  */
-function episodesProblem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array): LayerProblem {
-  return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, heat.length, heat.map((ep) => ep[layer]), w);
+function meanShot(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array): LayerProblem {
+  const E = shape.numExperts;
+  const h = new Float64Array(E);
+  for (let k = 0; k < heat.length; k++) {
+    const ep = heat[k][layer];
+    let total = 0;
+    for (let e = 0; e < E; e++) total += ep[e];
+    if (total > 0) for (let e = 0; e < E; e++) h[e] += (w[k] * ep[e]) / total;
+  }
+  return oneShot(shape, h);
 }
 
 /** A one-shot problem from one heat vector. */
@@ -208,21 +216,23 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // is only whether the map in service still fits it. A map whose traffic has gone (a new
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
       // frontier, as far as its transfer budget allows and the noise lets gains be told apart;
-      // one that still fits stays as it is (what a fresh plan would gain on it is noise)
-      // built only for a layer that is walked (most stay)
-      let built: LayerProblem | null = robust ? pb : null;
-      const walked = (): LayerProblem => (built ??= episodesProblem(shape, heat, l, w));
+      // one that still fits stays as it is (what a fresh plan would gain on it is noise). The
+      // frontier is walked on the shot itself, the mean of the episodes (or their typical levels):
+      // the next interval's episodes carry noise of their own, which no plan can foresee, over
+      // the mean load a plan can flatten — a walk fitted to the seen episodes' peaks one by one
+      // fits their noise and leaves the mean load less flat than a plain greedy re-plan does
+      const walked = (): LayerProblem => pb;
       const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
       // better than the walk from the map in service and far dearer
-      const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked(), options, 300_000) : undefined;
+      const exact = shape.numExperts <= 32 ? () => searchFromScratch(pb, options, 300_000) : undefined;
       const split = K - (K >> 1);
       const move: StaleMove = {
         walked,
         // the older half as the layer's own problem is built: its typical levels when its heat
-        // does not persist, else its episodes one by one
-        older: () => (robust ? oneShot(shape, robust.olderLevel) : episodesProblem(shape, heat.slice(0, split), l, decayWeights(split, options.halfLife ?? 2 * split))),
+        // does not persist, else the mean of its episodes
+        older: () => (robust ? oneShot(shape, robust.olderLevel) : meanShot(shape, heat.slice(0, split), l, decayWeights(split, options.halfLife ?? 2 * split))),
         budget: () => transferBudget(heat, l, current[l], R, S, budgetShare),
         ...(exact ? { target: exact } : {}),
       };

@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalances } from './episode-imbalance';
-import { bestWithin, searchPath } from './search-path';
+import { bestWithin, budgetFrontier } from './search-path';
 
 /**
  * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
@@ -206,12 +206,12 @@ export function staleVerdict(
       // the move made from the older half, judged on the newer half; the excess is read no finer
       // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
       const po = move.older();
-      const older = searchPath(po, current, po.P);
+      const older = budgetFrontier(po, current, budget);
       const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       const pb = walked();
-      const path = searchPath(pb, current, pb.P, target);
+      const path = budgetFrontier(pb, current, budget, target);
       const i = bestWithin(path, budget, noise.fitSd / Math.sqrt(K));
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
@@ -222,9 +222,10 @@ export function staleVerdict(
     if (!heldOutLacksPower(layers, noise.dof)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
   }
   const pb = walked();
-  const path = searchPath(pb, current, pb.P, target);
+  const budget = move.budget();
+  const path = budgetFrontier(pb, current, budget, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
-  const i = bestWithin(path, move.budget(), floor);
+  const i = bestWithin(path, budget, floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
