@@ -11,6 +11,7 @@ import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstr
 import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
 import { layerTransfers } from '../transfer/transfer-plan';
+import { peakAwareHeat } from './peak-aware-heat';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -23,24 +24,6 @@ function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: F
 /** Whether a gain (mean per-episode imbalance) is worth its transfers. */
 function paysFor(gain: number, transfers: number, perTransfer: number, minGain: number): boolean {
   return gain >= minGain && gain > perTransfer * transfers;
-}
-
-/**
- * One shot of a layer's episodes: their weighted mean, each episode first scaled to the same total
- * (as groupEpisodes makes a shot). Heat that is stationary within the window differs from episode
- * to episode by noise only, which the next interval will not repeat: its mean is the estimate of
- * the load to come, and a plan fitted to the episodes one by one fits that noise.
- */
-function meanShot(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array): LayerProblem {
-  const E = shape.numExperts;
-  const h = new Float64Array(E);
-  for (let k = 0; k < heat.length; k++) {
-    const ep = heat[k][layer];
-    let total = 0;
-    for (let e = 0; e < E; e++) total += ep[e];
-    if (total > 0) for (let e = 0; e < E; e++) h[e] += (w[k] * ep[e]) / total;
-  }
-  return oneShot(shape, h);
 }
 
 /** A one-shot problem from one heat vector. */
@@ -217,22 +200,25 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
       // frontier, as far as its transfer budget allows and the noise lets gains be told apart;
       // one that still fits stays as it is (what a fresh plan would gain on it is noise). The
-      // frontier is walked on the shot itself, the mean of the episodes (or their typical levels):
+      // frontier is walked on one shot of the expected load, not on the seen episodes one by one:
       // the next interval's episodes carry noise of their own, which no plan can foresee, over
-      // the mean load a plan can flatten — a walk fitted to the seen episodes' peaks one by one
-      // fits their noise and leaves the mean load less flat than a plain greedy re-plan does
-      const walked = (): LayerProblem => pb;
+      // the mean load a plan can flatten — a walk fitted to the seen episodes' peaks fits their
+      // noise and leaves the mean load less flat than a plain greedy re-plan does. What the
+      // episodes do tell is how much each expert wanders, which the next peaks will feel: the
+      // shot is the peak-aware heat about the mean (about the typical levels where the heat does
+      // not persist)
+      let built: LayerProblem | null = null;
+      const walked = (): LayerProblem => (built ??= oneShot(shape, peakAwareHeat(heat, l, R, S, w, robust?.level)));
       const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
       // better than the walk from the map in service and far dearer
-      const exact = shape.numExperts <= 32 ? () => searchFromScratch(pb, options, 300_000) : undefined;
+      const exact = shape.numExperts <= 32 ? () => searchFromScratch(walked(), options, 300_000) : undefined;
       const split = K - (K >> 1);
       const move: StaleMove = {
         walked,
-        // the older half as the layer's own problem is built: its typical levels when its heat
-        // does not persist, else the mean of its episodes
-        older: () => (robust ? oneShot(shape, robust.olderLevel) : meanShot(shape, heat.slice(0, split), l, decayWeights(split, options.halfLife ?? 2 * split))),
+        // the older half's shot, built as the layer's own
+        older: () => oneShot(shape, peakAwareHeat(heat.slice(0, split), l, R, S, decayWeights(split, options.halfLife ?? 2 * split), robust?.olderLevel)),
         budget: () => transferBudget(heat, l, current[l], R, S, budgetShare),
         ...(exact ? { target: exact } : {}),
       };
