@@ -56,11 +56,15 @@ export function heldOutLacksPower(layers: number, dof: number): boolean {
 }
 
 /**
- * z on one window: the one-standard-error rule of default's other checks. The counting se it is
- * applied to is an upper bound (the two maps' errors are added as if independent, though they
- * share the counts), so the rule is stricter than one se of the gain itself.
+ * z on one window for a deployment of `layers` layers: the rule runs on every layer, as the
+ * held-out test does, so it is held to the same family-wise false-alarm rate (staleZ with the
+ * noise known: the counting se is a model's, not estimated from episodes). The counting se it is
+ * applied to is an upper bound of the counting noise (the two maps' errors are added as if
+ * independent, though they share the counts), but counts are not all that wanders: real routing
+ * wanders more than Poisson counting, which one window cannot show — so a stale map (a new
+ * workload) shows gains of dozens of counting se, and noise a few.
  */
-const ONE_WINDOW_Z = 1;
+const oneWindowZ = (layers: number): number => staleZ(layers);
 
 /** One layer's held-out judgement: per newer episode, imbalance under the map in service minus under the fresh plan. */
 export interface HeldOutScreen {
@@ -172,7 +176,7 @@ export interface StaleMove {
  * over the layers by Holm's step-down), and so must the gain of the move itself on the held-out episodes
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
- * exceed both minGain and the counting noise (ONE_WINDOW_Z), the excess read no finer than that
+ * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
  * noise.
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
@@ -228,7 +232,7 @@ export function staleVerdict(
   const i = bestWithin(path, budget, floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
-  const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
+  const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
   return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
 }
 
