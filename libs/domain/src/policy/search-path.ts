@@ -25,7 +25,7 @@ export interface SearchPath {
 /** Weight of the spread next to the peak while walking (the search's own default for several shots). */
 const SPREAD = 3;
 
-export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number, target?: () => ArrayLike<number>, lambda = 0): SearchPath {
+export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number, target?: () => ArrayLike<number>, lambda = 0, budget = Infinity): SearchPath {
   const st = new PlacementState(pb, current);
   const rows: Int32Array[] = [Int32Array.from(st.slot)];
   const transfers: number[] = [0];
@@ -38,7 +38,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
   // each replica that changes hands is a point of its own: a budget may end between two of them
   adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   // one point per move, up to maxMoves
-  localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push });
+  // past `budget` transfers no point is of use: the walk ends there
+  localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget });
   st.release();
   if (target) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
@@ -74,7 +75,7 @@ export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, bud
   const rows: Int32Array[] = [], transfers: number[] = [], f: number[] = [];
   let perTransfer = 0;
   for (const share of PRICE_SHARES) {
-    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer);
+    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget);
     // the mean gain per transfer the budget needs: the excess of the map in service over it
     if (share === 0) perTransfer = Math.max(0, path.f[0] - 1) / Math.max(1, budget);
     const from = rows.length === 0 ? 0 : 1; // point 0, the map in service, once
