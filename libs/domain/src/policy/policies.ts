@@ -11,6 +11,7 @@ import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstr
 import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
 import { layerTransfers } from '../transfer/transfer-plan';
+import { peakAwareHeat } from './peak-aware-heat';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -23,16 +24,6 @@ function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: F
 /** Whether a gain (mean per-episode imbalance) is worth its transfers. */
 function paysFor(gain: number, transfers: number, perTransfer: number, minGain: number): boolean {
   return gain >= minGain && gain > perTransfer * transfers;
-}
-
-/**
- * Every episode its own shot: the frontier of a stale map whose heat persists is walked on the
- * episodes one by one (its moves are judged by the per-episode peaks the next interval will be
- * measured by, not by a mean that hides them); heat that does not persist is walked on its
- * typical levels instead (the layer's robust shot), so that a burst does not make the plan.
- */
-function episodesProblem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array): LayerProblem {
-  return new LayerProblem(shape.numExperts, shape.numRanks, shape.slotsPerRank, heat.length, heat.map((ep) => ep[layer]), w);
 }
 
 /** A one-shot problem from one heat vector. */
@@ -208,10 +199,16 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // is only whether the map in service still fits it. A map whose traffic has gone (a new
       // workload, input length, phase of serving) is re-planned along its gain vs transfers
       // frontier, as far as its transfer budget allows and the noise lets gains be told apart;
-      // one that still fits stays as it is (what a fresh plan would gain on it is noise)
-      // built only for a layer that is walked (most stay)
-      let built: LayerProblem | null = robust ? pb : null;
-      const walked = (): LayerProblem => (built ??= episodesProblem(shape, heat, l, w));
+      // one that still fits stays as it is (what a fresh plan would gain on it is noise). The
+      // frontier is walked on one shot of the expected load, not on the seen episodes one by one:
+      // the next interval's episodes carry noise of their own, which no plan can foresee, over
+      // the mean load a plan can flatten — a walk fitted to the seen episodes' peaks fits their
+      // noise and leaves the mean load less flat than a plain greedy re-plan does. What the
+      // episodes do tell is how much each expert wanders, which the next peaks will feel: the
+      // shot is the peak-aware heat about the mean (about the typical levels where the heat does
+      // not persist)
+      let built: LayerProblem | null = null;
+      const walked = (): LayerProblem => (built ??= oneShot(shape, peakAwareHeat(heat, l, R, S, w, robust?.level)));
       const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no
@@ -220,9 +217,8 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       const split = K - (K >> 1);
       const move: StaleMove = {
         walked,
-        // the older half as the layer's own problem is built: its typical levels when its heat
-        // does not persist, else its episodes one by one
-        older: () => (robust ? oneShot(shape, robust.olderLevel) : episodesProblem(shape, heat.slice(0, split), l, decayWeights(split, options.halfLife ?? 2 * split))),
+        // the older half's shot, built as the layer's own
+        older: () => oneShot(shape, peakAwareHeat(heat.slice(0, split), l, R, S, decayWeights(split, options.halfLife ?? 2 * split), robust?.olderLevel)),
         budget: () => transferBudget(heat, l, current[l], R, S, budgetShare),
         ...(exact ? { target: exact } : {}),
       };

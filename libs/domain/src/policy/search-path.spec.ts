@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LayerProblem } from './engine';
-import { SearchPath, bestWithin, searchPath } from './search-path';
+import { greedyLayer } from './greedy';
+import { SearchPath, bestWithin, budgetFrontier, searchPath } from './search-path';
 
 // a frontier read only through its transfers and objectives
 const path = (transfers: number[], f: number[]): SearchPath => ({ rows: transfers.map(() => new Int32Array(0)), transfers, f });
@@ -33,5 +34,32 @@ describe('searchPath', () => {
     for (let i = 1; i < p.transfers.length; i++) expect(p.transfers[i] - p.transfers[i - 1]).toBeLessThanOrEqual(2);
     expect(p.transfers[1]).toBe(1);
     expect(Math.min(...p.f)).toBeLessThan(p.f[0]);
+  });
+});
+
+describe('budgetFrontier', () => {
+  // a stale map: planned for one hot set, the traffic now heats other experts
+  const E = 24, R = 4, S = 8;
+  const old = Float64Array.from({ length: E }, (_, e) => 1000 / (1 + e));
+  const now = Float64Array.from({ length: E }, (_, e) => 1000 / (1 + ((e * 7 + 5) % E)));
+  const current = greedyLayer(old, R, S);
+  const pb = new LayerProblem(E, R, S, 1, [now], Float64Array.of(1));
+
+  it('reaches within every budget at least what the steepest walk alone reaches there', () => {
+    const walk = searchPath(pb, current, pb.P);
+    for (const budget of [2, 4, 8, 12, 20]) {
+      const frontier = budgetFrontier(pb, current, budget);
+      const a = frontier.f[bestWithin(frontier, budget, 0)];
+      expect(a).toBeLessThanOrEqual(walk.f[bestWithin(walk, budget, 0)] + 1e-12);
+      expect(a).toBeLessThan(frontier.f[0]);
+    }
+  });
+
+  it('holds the map in service once, as point 0, and every point within the slots', () => {
+    const frontier = budgetFrontier(pb, current, 6);
+    expect(Array.from(frontier.rows[0])).toEqual(Array.from(current));
+    expect(frontier.transfers.filter((t, i) => t === 0 && frontier.f[i] === frontier.f[0]).length).toBeGreaterThanOrEqual(1);
+    expect(frontier.rows.slice(1).every((row) => !row.every((e, p) => e === current[p]))).toBe(true);
+    expect(Math.max(...frontier.transfers)).toBeLessThanOrEqual(R * S);
   });
 });

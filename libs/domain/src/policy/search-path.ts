@@ -25,7 +25,7 @@ export interface SearchPath {
 /** Weight of the spread next to the peak while walking (the search's own default for several shots). */
 const SPREAD = 3;
 
-export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number, target?: () => ArrayLike<number>): SearchPath {
+export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number, target?: () => ArrayLike<number>, lambda = 0, budget = Infinity): SearchPath {
   const st = new PlacementState(pb, current);
   const rows: Int32Array[] = [Int32Array.from(st.slot)];
   const transfers: number[] = [0];
@@ -38,7 +38,8 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
   // each replica that changes hands is a point of its own: a budget may end between two of them
   adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   // one point per move, up to maxMoves
-  localSearch(st, { lambda: 0, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push });
+  // past `budget` transfers no point is of use: the walk ends there
+  localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget });
   st.release();
   if (target) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
@@ -50,6 +51,40 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
       f.push(far.objective());
     }
     far.release();
+  }
+  return { rows, transfers, f };
+}
+
+/**
+ * Prices per transfer of the walks a budget frontier unites, as shares of the mean gain per
+ * transfer that would remove the layer's whole excess within its budget: 0 takes the steepest
+ * move whatever it costs (a swap of two new replicas is two transfers), the others prefer the
+ * moves that gain most per transfer — the cheap ones a small budget should be spent on. Shares,
+ * not absolute prices, so they mean the same on every shape and heat.
+ */
+const PRICE_SHARES = [0, 1 / 300, 1 / 100, 1 / 30];
+
+/**
+ * A layer's gain vs transfers frontier for a transfer `budget`: the points of several walks from
+ * the map in service (searchPath), each at another price per transfer (PRICE_SHARES), united.
+ * One walk is one sequence of moves: at a price of 0 the steepest moves come first and a budget
+ * ends it early, at a high price it stops where moves cost more than they gain. Their union is a
+ * frontier whose best point within the budget (bestWithin) is the best any of them reaches.
+ */
+export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath {
+  const rows: Int32Array[] = [], transfers: number[] = [], f: number[] = [];
+  let perTransfer = 0;
+  for (const share of PRICE_SHARES) {
+    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget);
+    // the mean gain per transfer the budget needs: the excess of the map in service over it
+    if (share === 0) perTransfer = Math.max(0, path.f[0] - 1) / Math.max(1, budget);
+    const from = rows.length === 0 ? 0 : 1; // point 0, the map in service, once
+    for (let i = from; i < path.rows.length; i++) {
+      rows.push(path.rows[i]);
+      transfers.push(path.transfers[i]);
+      f.push(path.f[i]);
+    }
+    if (!(perTransfer > 0)) break;
   }
   return { rows, transfers, f };
 }

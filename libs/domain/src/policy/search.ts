@@ -72,6 +72,8 @@ export interface SearchLimits {
    * of restarting the search (its scratch arrays, its compiled loop) for every move.
    */
   readonly onMove?: () => void;
+  /** Asked after each move: true ends the search there (a walk past its transfer budget). */
+  readonly stop?: () => boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export function localSearch(st: PlacementState, limits: SearchLimits): number {
     if (!scan.findBest()) break;
     scan.applyBest();
     limits.onMove?.();
+    if (limits.stop?.()) return moves + 1;
   }
   return moves;
 }

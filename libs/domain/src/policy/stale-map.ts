@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalances } from './episode-imbalance';
-import { bestWithin, searchPath } from './search-path';
+import { bestWithin, budgetFrontier } from './search-path';
 
 /**
  * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
@@ -56,11 +56,15 @@ export function heldOutLacksPower(layers: number, dof: number): boolean {
 }
 
 /**
- * z on one window: the one-standard-error rule of default's other checks. The counting se it is
- * applied to is an upper bound (the two maps' errors are added as if independent, though they
- * share the counts), so the rule is stricter than one se of the gain itself.
+ * z on one window for a deployment of `layers` layers: the rule runs on every layer, as the
+ * held-out test does, so it is held to the same family-wise false-alarm rate (staleZ with the
+ * noise known: the counting se is a model's, not estimated from episodes). The counting se it is
+ * applied to is an upper bound of the counting noise (the two maps' errors are added as if
+ * independent, though they share the counts), but counts are not all that wanders: real routing
+ * wanders more than Poisson counting, which one window cannot show — so a stale map (a new
+ * workload) shows gains of dozens of counting se, and noise a few.
  */
-const ONE_WINDOW_Z = 1;
+const oneWindowZ = (layers: number): number => staleZ(layers);
 
 /** One layer's held-out judgement: per newer episode, imbalance under the map in service minus under the fresh plan. */
 export interface HeldOutScreen {
@@ -172,7 +176,7 @@ export interface StaleMove {
  * over the layers by Holm's step-down), and so must the gain of the move itself on the held-out episodes
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
- * exceed both minGain and the counting noise (ONE_WINDOW_Z), the excess read no finer than that
+ * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
  * noise.
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
@@ -206,12 +210,12 @@ export function staleVerdict(
       // the move made from the older half, judged on the newer half; the excess is read no finer
       // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
       const po = move.older();
-      const older = searchPath(po, current, po.P);
+      const older = budgetFrontier(po, current, budget);
       const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       const pb = walked();
-      const path = searchPath(pb, current, pb.P, target);
+      const path = budgetFrontier(pb, current, budget, target);
       const i = bestWithin(path, budget, noise.fitSd / Math.sqrt(K));
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
@@ -222,12 +226,13 @@ export function staleVerdict(
     if (!heldOutLacksPower(layers, noise.dof)) return { row: null, transfers: 0, basis: 'held-out', gain: test.mean, se };
   }
   const pb = walked();
-  const path = searchPath(pb, current, pb.P, target);
+  const budget = move.budget();
+  const path = budgetFrontier(pb, current, budget, target);
   const floor = countingNoise(heat, layer, current, current, R, S);
-  const i = bestWithin(path, move.budget(), floor);
+  const i = bestWithin(path, budget, floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
-  const take = i > 0 && gain >= minGain && gain > ONE_WINDOW_Z * se;
+  const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
   return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
 }
 
