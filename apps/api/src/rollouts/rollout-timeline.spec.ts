@@ -9,8 +9,9 @@ const target = [current[0], [5, 1, 2, 3, 4, 0, 0, 1], current[2], [0, 2, 1, 3, 4
 const plan = planRollout({ rolloutId: 'r1', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target, expertBytes: 10, steps: [1, { layers: 'rest', analysis: true }] });
 const created: RolloutEvent = { type: 'created', at: 1000, plan, options: defaultRolloutOptions };
 
-const partOf = (layer: number, agent: number, inverse = false) => (inverse ? plan.layers.find((l) => l.layer === layer)!.inverse : plan.layers.find((l) => l.layer === layer)!.forward)[agent];
-const prepare = (layer: number, attempt: number, agent: number, inverse = false): RolloutAgentCommand => ({ kind: 'prepare', layer, attempt, agent, part: partOf(layer, agent, inverse) });
+const partOf = (layer: number, agent: number) => plan.layers.find((l) => l.layer === layer)!.forward[agent];
+// as the log stores it: without the part, which the plan holds
+const prepare = (layer: number, attempt: number, agent: number): RolloutAgentCommand => ({ kind: 'prepare', layer, attempt, agent }) as unknown as RolloutAgentCommand;
 const commit = (layer: number, attempt: number, agent: number): RolloutAgentCommand => ({ kind: 'commit', layer, attempt, agent, ranks: partOf(layer, agent).ranks });
 const decided = (at: number, ...commands: RolloutEvent & { type: 'decided' } extends { commands: infer C } ? C : never): RolloutEvent => ({ type: 'decided', at, commands });
 const ack = (at: number, layer: number, attempt: number, agent: number, phase: 'prepare' | 'commit' | 'abort', ok = true, error?: string): RolloutEvent => ({
@@ -51,20 +52,30 @@ describe('rolloutTimeline', () => {
     expect([t.startedMs, t.lastEventMs, t.fromVersion, t.toVersion]).toEqual([1000, 3600, 1, 2]);
   });
 
-  it('ends a bar at a refusal or a deadline with why, and marks a rollback as the inverse direction', () => {
-    const layer = plan.layers[0].layer;
+  it('ends a bar at a refusal or a deadline with why, and marks a rollback of a committed layer as the inverse direction', () => {
+    const [first, second] = plan.layers.map((l) => l.layer);
     const t = rolloutTimeline('r1', [
       created,
-      decided(1010, prepare(layer, 1, 0), prepare(layer, 1, 1)),
-      ack(1020, layer, 1, 0, 'prepare', false, 'out of memory'),
-      decided(1030, prepare(layer, 2, 0, true), prepare(layer, 2, 1, true)),
-      decided(40_000, { kind: 'expire', phase: 'prepare', layer, attempt: 2 }),
+      decided(1010, prepare(first, 1, 0), prepare(first, 1, 1)),
+      ack(1011, first, 1, 0, 'prepare'),
+      ack(1012, first, 1, 1, 'prepare'),
+      decided(1013, commit(first, 1, 0), commit(first, 1, 1)),
+      ack(1014, first, 1, 0, 'commit'),
+      ack(1015, first, 1, 1, 'commit'),
+      decided(1016, prepare(second, 1, 0), prepare(second, 1, 1)),
+      ack(1020, second, 1, 0, 'prepare', false, 'out of memory'),
+      // the failure rolls the committed layer back: a new attempt on it, the other way
+      decided(1030, prepare(first, 2, 0), prepare(first, 2, 1)),
+      decided(40_000, { kind: 'expire', phase: 'prepare', layer: first, attempt: 2 }),
     ]);
-    expect(t.bars.map((b) => [b.attempt, b.direction, b.outcome, b.error, b.endMs])).toEqual([
-      [1, 'forward', 'failed', 'out of memory', 1020],
-      [2, 'inverse', 'expired', 'prepare deadline passed', 40_000],
+    expect(t.bars.map((b) => [b.layer, b.phase, b.attempt, b.direction, b.outcome, b.error, b.endMs])).toEqual([
+      [first, 'prepare', 1, 'forward', 'ok', null, 1012],
+      [first, 'commit', 1, 'forward', 'ok', null, 1015],
+      [second, 'prepare', 1, 'forward', 'failed', 'out of memory', 1020],
+      [first, 'prepare', 2, 'inverse', 'expired', 'prepare deadline passed', 40_000],
     ]);
-    expect(t.bytesMoved).toBe(0);
+    // the committed layer is still on the target until its rollback commits
+    expect(t.bytesMoved).toBe(plan.layers[0].bytes);
   });
 
   it('is empty before the rollout started', () => {

@@ -32,7 +32,9 @@ export function rolloutTimeline(rolloutId: string, events: readonly RolloutEvent
       case 'decided':
         for (const c of e.commands) {
           if (c.kind === 'prepare' || c.kind === 'commit' || c.kind === 'abort') {
-            if (c.kind === 'prepare') direction.set(`${c.layer}:${c.attempt}`, plan && c.part.version !== plan.toVersion ? 'inverse' : 'forward');
+            // the log keeps a prepare without its part (the plan has it): a prepare of a layer whose
+            // forward commit completed is rolling it back
+            if (c.kind === 'prepare' && !direction.has(`${c.layer}:${c.attempt}`)) direction.set(`${c.layer}:${c.attempt}`, plan && committedVersion.get(c.layer) === plan.toVersion ? 'inverse' : 'forward');
             const k = key(c.layer, c.attempt, c.kind);
             if (open.has(k) || bars.some((b) => b.layer === c.layer && b.attempt === c.attempt && b.phase === c.kind)) continue;
             const bar: Mutable<RolloutTimelineBar> = {
