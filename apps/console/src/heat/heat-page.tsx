@@ -1,6 +1,6 @@
 import type { ApiClient } from '@eplb/api-client';
 import type { LayersHeatmap, TopExpertsResponse } from '@eplb/contracts';
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { saveText } from '../shell/download';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
@@ -21,8 +21,15 @@ const TOP_K = 10;
  * re-read it (live).
  */
 export function HeatPage({ api, deployment }: { api: ApiClient; deployment: string }) {
-  const [range, setRange] = useState<RangeId>('1h');
-  const [phase, setPhase] = useState<Phase>('decode');
+  // the range and phase are in the address (?range=24h&phase=prefill): a view can be shared, and reload keeps it
+  const [range, setRange] = useState<RangeId>(() => fromSearch('range', RANGES.map((r) => r.id), '1h'));
+  const [phase, setPhase] = useState<Phase>(() => fromSearch('phase', PHASES, 'decode'));
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    url.searchParams.set('range', range);
+    url.searchParams.set('phase', phase);
+    window.history.replaceState(null, '', url);
+  }, [range, phase]);
   const live = useLive(api, deployment, phase);
   // one [from, to) per read: the sections of a page show the same span
   const q = useMemo(() => rangeQuery(range, phase), [range, phase, live.ticks.heat]);
@@ -68,6 +75,11 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
       {heat.state === 'ok' ? <HeatView api={api} deployment={deployment} map={heat.value.map} top={heat.value.top} q={q} tick={live.ticks.heat} /> : null}
     </section>
   );
+}
+
+function fromSearch<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const v = new URLSearchParams(window.location.search).get(name);
+  return (allowed as readonly string[]).includes(v ?? '') ? (v as T) : fallback;
 }
 
 export function LiveBadge({ connected }: { connected: boolean }) {

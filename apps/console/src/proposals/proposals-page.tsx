@@ -2,6 +2,7 @@ import type { ApiClient } from '@eplb/api-client';
 import type { PolicyRunResponse } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
 import { LiveBadge } from '../heat/heat-page';
+import { formatDuration } from '../shell/format';
 import { Link } from '../shell/link';
 import { ProblemView } from '../shell/problem-view';
 import { ReasonedAction } from '../shell/reasoned-action';
@@ -92,7 +93,7 @@ function RunDetail({ api, deployment, runId, canAct, tick }: { api: ApiClient; d
       </h2>
       <p>{r.reason}</p>
       <p class="muted">
-        {r.policy} on {r.phase} interval {r.interval} against map v{r.baseMapVersion}, planned in {r.runMs} ms.
+        {r.policy} on {r.phase} interval {r.interval} against map v{r.baseMapVersion}, planned in {formatDuration(r.runMs)}.
         {f.currentMean !== null && f.candidateMean !== null ? ` Mean imbalance ${f.currentMean.toFixed(3)} now → ${f.candidateMean.toFixed(3)} projected.` : ''}
       </p>
       {r.decision ? (

@@ -2,6 +2,7 @@ import type { ApiClient } from '@eplb/api-client';
 import type { WhatIfRequest, WhatIfResponse } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
 import { RANGES, RangeId, rangeQuery, PHASES, Phase } from '../heat/time-range';
+import { formatDuration } from '../shell/format';
 import { ProblemView } from '../shell/problem-view';
 import { LayerFiguresTable } from './layer-figures-table';
 
@@ -76,7 +77,7 @@ export function WhatIfForm({ api, deployment, defaultPolicy, latestVersion }: { 
         <div data-testid="what-if-result" data-status={result.status}>
           <p>
             <strong>{result.status}</strong>: {result.reason} — {result.policy} against map version {result.mapVersion}, episodes {result.episodes.from}–{result.episodes.to} ({result.episodes.count}), planned in{' '}
-            {result.runMs} ms; mean imbalance {result.currentMean.toFixed(3)} → {result.candidateMean.toFixed(3)}.
+            {formatDuration(result.runMs)}; mean imbalance {result.currentMean.toFixed(3)} → {result.candidateMean.toFixed(3)}.
           </p>
           <LayerFiguresTable layers={result.layers} transfers={result.transfers} bytes={result.bytes} testId="what-if-layers" />
         </div>
