@@ -134,9 +134,17 @@ async function main(): Promise<void> {
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       await context.addInitScript(`window.sessionStorage.setItem('eplb.console.session', ${JSON.stringify(JSON.stringify({ token: DEV_BOOTSTRAP_TOKEN, name: 'bench', role: 'operator' }))})`);
       const page = await context.newPage();
-      page.setDefaultTimeout(120_000);
+      page.setDefaultTimeout(60_000);
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       await page.goto(url);
-      await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(MARK)}).length > 0`);
+      try {
+        await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(MARK)}).length > 0`);
+      } catch (err) {
+        const shown = (await page.evaluate('document.body.innerText')) as string;
+        throw new Error(`no heatmap drawn: ${String(err)}\npage: ${shown.slice(0, 600)}\nerrors: ${errors.join('\n')}`);
+      }
       const run = (await page.evaluate(READ_TIMINGS)) as Run;
       const hottest = await page.getByTestId('hottest').getAttribute('data-layer');
       if (hottest === null) throw new Error('the heat page named no hottest cell');
