@@ -155,7 +155,8 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png') });
 
     await page.getByTestId(`deployment-${deployment}`).click();
-    await page.waitForURL(`**/console/deployments/${deployment}/heat`);
+    // the heat page keeps its range and phase in the query
+    await page.waitForURL(new RegExp(`/console/deployments/${deployment}/heat(\\?|$)`));
     const hottest = page.getByTestId('hottest');
     await hottest.waitFor();
     await page.waitForFunction(canvasDrawn('[data-testid="heatmap"]'));
@@ -176,7 +177,7 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     await page.reload();
     await page.getByTestId('hottest').waitFor();
     await page.close();
-  });
+  }, 300_000);
 
   it('an analyst signs in and sees the same pages with no action buttons', async () => {
     const page = await signIn(analystToken, `/console/deployments/${deployment}/heat`);

@@ -117,6 +117,9 @@ function Exports({ api, deployment, q }: { api: ApiClient; deployment: string; q
 
 function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; deployment: string; map: LayersHeatmap; top: TopExpertsResponse; q: { phase: Phase; from: string; to: string }; tick: number }) {
   const hottest = useMemo(() => hottestCell(map.counts), [map]);
+  // what the page is opened for comes first: the sections below read and draw once the heatmap is
+  // on the canvas, so their requests and charts do not hold up its first paint
+  const [drawn, setDrawn] = useState(false);
   if (!hottest) return <p class="muted" data-testid="no-heat">No heat stored for this range and phase.</p>;
   return (
     <>
@@ -124,7 +127,7 @@ function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; depl
         Hottest cell: <strong>layer {hottest.layer}, expert {hottest.expert}</strong> — {hottest.count} tokens ({map.resolution} resolution, {new Date(map.from).toLocaleString()} to{' '}
         {new Date(map.to).toLocaleString()})
       </p>
-      <HeatmapCanvas counts={map.counts} />
+      <HeatmapCanvas counts={map.counts} onDrawn={() => setDrawn(true)} />
       <div class="columns">
         <div>
           <h2>Top {top.items.length} hot experts</h2>
@@ -136,10 +139,10 @@ function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; depl
             ))}
           </ol>
         </div>
-        <RankLoadView api={api} deployment={deployment} counts={map.counts} tick={tick} />
+        {drawn ? <RankLoadView api={api} deployment={deployment} counts={map.counts} tick={tick} /> : null}
       </div>
-      <LayerTimeView api={api} deployment={deployment} layers={map.counts.length} initialLayer={hottest.layer} range={q} tick={tick} />
-      <ImbalanceByLayerView api={api} deployment={deployment} range={q} tick={tick} />
+      {drawn ? <LayerTimeView api={api} deployment={deployment} layers={map.counts.length} initialLayer={hottest.layer} range={q} tick={tick} /> : null}
+      {drawn ? <ImbalanceByLayerView api={api} deployment={deployment} range={q} tick={tick} /> : null}
     </>
   );
 }

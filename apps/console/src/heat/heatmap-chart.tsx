@@ -11,7 +11,7 @@ echarts.use([HeatmapChart, GridComponent, TooltipComponent, VisualMapComponent, 
 export const HEATMAP_DRAWN = 'eplb:heatmap-drawn';
 
 /** Layers (rows) × logical experts (columns), coloured by the tokens each expert was routed. */
-export function HeatmapCanvas({ counts }: { counts: readonly (readonly number[])[] }) {
+export function HeatmapCanvas({ counts, onDrawn }: { counts: readonly (readonly number[])[]; onDrawn?: () => void }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!host.current) return;
@@ -30,6 +30,7 @@ export function HeatmapCanvas({ counts }: { counts: readonly (readonly number[])
     // canvas (subscribed first: setOption may render, and finish, before it returns)
     chart.on('finished', () => {
       if (performance.getEntriesByName(HEATMAP_DRAWN).length === 0) performance.mark(HEATMAP_DRAWN);
+      onDrawn?.();
     });
     chart.setOption({
       animation: false,
