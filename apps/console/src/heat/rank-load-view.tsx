@@ -52,7 +52,10 @@ export function RankLoadView({ api, deployment, counts, tick }: { api: ApiClient
               <tr key={r.rank} data-rank={r.rank} class={r.ratio > 1.1 ? 'hot' : ''}>
                 <td>{r.rank}</td>
                 <td>
-                  <span class="load-bar" style={{ width: `${(100 * r.load) / max}%` }} /> {Math.round(r.load)}
+                  <span class="load-track">
+                    <span class="load-bar" style={{ width: `${(100 * r.load) / max}%` }} />
+                  </span>{' '}
+                  {Math.round(r.load)}
                 </td>
                 <td>{r.ratio.toFixed(2)}</td>
                 <td>
