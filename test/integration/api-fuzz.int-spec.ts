@@ -45,6 +45,7 @@ const MAY: Record<string, 'public' | readonly (typeof ROLES)[number][]> = {
   'POST /v1/deployments/{id}/rollouts': ['operator'],
   'GET /v1/deployments/{id}/rollouts': ['operator', 'analyst'],
   'GET /v1/deployments/{id}/rollouts/{rid}': ['operator', 'analyst'],
+  'GET /v1/deployments/{id}/rollouts/{rid}/timeline': ['operator', 'analyst'],
   'POST /v1/deployments/{id}/rollouts/{rid}/{action}': ['operator'],
   'GET /v1/deployments/{id}/rebalancing': ['operator', 'analyst', 'agent'],
   'GET /v1/deployments/{id}/agents': ['operator', 'analyst', 'agent'],
@@ -55,6 +56,7 @@ const MAY: Record<string, 'public' | readonly (typeof ROLES)[number][]> = {
   'GET /v1/deployments/{id}/maps/{version}/diff': ['operator', 'analyst'],
   'GET /v1/deployments/{id}/loop': ['operator', 'analyst'],
   'GET /v1/deployments/{id}/events': ['operator', 'analyst'],
+  'GET /v1/deployments/{id}/live': ['operator', 'analyst'],
 };
 
 /** Generated requests per route: more where a caller gets past authorisation (the use cases run), a few where it must not. */

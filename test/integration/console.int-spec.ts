@@ -1,10 +1,8 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium, Browser, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS, TopExpertsResponse } from '@eplb/contracts';
 import { KafkajsBus, MessageProducer } from '@eplb/messaging';
@@ -12,25 +10,7 @@ import { eventually, RunningApp, startApi, startTestCollector } from '../support
 import { testConfig } from '../support/env';
 import { heatEvent } from '../support/heat';
 import { http, OPERATOR } from '../support/http';
-import { ROOT } from '../support/processes';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = join(ROOT, 'docs/screenshots');
-/**
- * Runs in the page (a string: this program has no DOM types): the heatmap's canvas holds more
- * than a thousand coloured pixels, i.e. ECharts drew cells on it, not only an empty frame.
- */
-const CANVAS_DRAWN = `(() => {
-  const canvas = document.querySelector('[data-testid="heatmap"] canvas');
-  const ctx = canvas && canvas.width > 0 ? canvas.getContext('2d') : null;
-  if (!ctx) return false;
-  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  let coloured = 0;
-  for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && (data[i] < 200 || data[i + 1] < 200)) coloured++;
-  return coloured > 1000;
-})()`;
-// a loaded two-core machine: a page waits this long for what the API and the browser do
-const PAGE_WAIT_MS = 60_000;
+import { buildConsole, canvasDrawn, launchChromium, SCREENSHOTS, signInTab } from '../support/console-browser';
 
 /**
  * The web console in headless Chromium (Debian's, scripts/browser-deps.sh) against the real API
@@ -58,13 +38,9 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     );
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) execFileSync('bash', [join(ROOT, 'scripts/browser-deps.sh')], { stdio: 'inherit' });
     // the console as `npm run build` makes it, into a directory of this run's own, before the API
     // starts: the API looks for it once, at start
-    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/console/vite.config.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, CONSOLE_OUT_DIR: consoleDir },
-    });
+    await buildConsole(consoleDir);
     [api, collector] = await Promise.all([startApi(config), startTestCollector(config)]);
     producer = await bus.producer();
     const created = await http('POST', `${api.url}/v1/deployments`, {
@@ -89,7 +65,7 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
       const r = await http<{ items: unknown[] }>('GET', `${api.url}/v1/deployments/${deployment}/heat/episodes`, { token: OPERATOR });
       return r.body.items?.length >= 2;
     }, 120_000);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+    browser = await launchChromium();
   }, 600_000);
 
   afterAll(async () => {
@@ -101,14 +77,7 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
   });
 
   /** A fresh tab (its own sessionStorage) signed in with `token` on the sign-in page. */
-  async function signIn(token: string, path = '/console/'): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.setDefaultTimeout(PAGE_WAIT_MS);
-    await page.goto(`${api.url}${path}`);
-    await page.getByTestId('token').fill(token);
-    await page.getByTestId('sign-in').click();
-    return page;
-  }
+  const signIn = (token: string, path = '/console/'): Promise<Page> => signInTab(browser, api.url, token, path);
 
   it('serves the built console under /console without a token: files with their types and cache headers, the app for any path below', async () => {
     const index = await fetch(`${api.url}/console/`);
@@ -186,10 +155,11 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png') });
 
     await page.getByTestId(`deployment-${deployment}`).click();
-    await page.waitForURL(`**/console/deployments/${deployment}/heat`);
+    // the heat page keeps its range and phase in the query
+    await page.waitForURL(new RegExp(`/console/deployments/${deployment}/heat(\\?|$)`));
     const hottest = page.getByTestId('hottest');
     await hottest.waitFor();
-    await page.waitForFunction(CANVAS_DRAWN);
+    await page.waitForFunction(canvasDrawn('[data-testid="heatmap"]'));
     const top = (await http<TopExpertsResponse>('GET', `${api.url}/v1/deployments/${deployment}/heat/top?k=10`, { token: OPERATOR })).body;
     expect(top.items[0]).toMatchObject(HOT);
     expect(await hottest.getAttribute('data-layer')).toBe(String(top.items[0].layer));
@@ -197,13 +167,17 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     expect(Number(await hottest.getAttribute('data-count'))).toBe(top.items[0].count);
     const listed = await page.getByTestId('top').locator('li').evaluateAll((lis) => lis.map((li) => `${li.getAttribute('data-layer')}:${li.getAttribute('data-expert')}`));
     expect(listed).toEqual(top.items.map((h) => `${h.layer}:${h.expert}`));
-    await page.screenshot({ path: join(SCREENSHOTS, 'heat.png') });
+    // the sections under the heatmap drawn too: per-rank load, one layer over time, the imbalance trend
+    await page.getByTestId('rank-load').waitFor();
+    await page.waitForFunction(canvasDrawn('[data-testid="layer-time"]', 100));
+    await page.waitForFunction(canvasDrawn('[data-testid="imbalance-trend"]', 100));
+    await page.screenshot({ path: join(SCREENSHOTS, 'heat.png'), fullPage: true });
 
     // the token is kept for the tab: a reload stays signed in
     await page.reload();
     await page.getByTestId('hottest').waitFor();
     await page.close();
-  });
+  }, 300_000);
 
   it('an analyst signs in and sees the same pages with no action buttons', async () => {
     const page = await signIn(analystToken, `/console/deployments/${deployment}/heat`);

@@ -19,6 +19,11 @@ export async function http<T = any>(method: string, url: string, opts: { token?:
     },
     body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
   });
+  // an event stream does not end by itself: its status and type are the answer, its body is left unread
+  if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, contentType: 'text/event-stream', body: '' as T };
+  }
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -39,6 +39,7 @@ import { LoopStatusUseCase } from './loop/loop-status.use-case';
 import { ControlRolloutUseCase } from './rollouts/control-rollout.use-case';
 import { ListRolloutsUseCase } from './rollouts/list-rollouts.use-case';
 import { GetRolloutUseCase } from './rollouts/get-rollout.use-case';
+import { RolloutTimelineUseCase } from './rollouts/rollout-timeline.use-case';
 import { AgentsController } from './rollouts/agents.controller';
 import { AgentsUseCase } from './rollouts/agents.use-case';
 import { EnrolAgentKeyUseCase } from './rollouts/enrol-agent-key.use-case';
@@ -51,6 +52,8 @@ import { ImportMapVersionUseCase } from './maps/import-map-version.use-case';
 import { ListMapVersionsUseCase } from './maps/list-map-versions.use-case';
 import { EventsController } from './events/events.controller';
 import { ListEventsUseCase } from './events/list-events.use-case';
+import { LiveController } from './live/live.controller';
+import { DeploymentLiveService } from './live/deployment-live.service';
 
 /** Admin and analyst HTTP API. */
 @Module({})
@@ -59,7 +62,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DatabaseModule, MessagingModule, RedisModule, PlanningModule, ConsoleStaticModule.forRoot(config.CONSOLE_DIR)],
-      controllers: [...healthControllers, TokensController, MeController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController, EventsController],
+      controllers: [...healthControllers, TokensController, MeController, DeploymentsController, HeatController, PolicyController, RolloutsController, RebalancingController, AgentsController, MapsController, LoopController, EventsController, LiveController],
       providers: [
         readinessChecks(PostgresCheck, KafkaCheck, RedisCheck),
         { provide: APP_GUARD, useClass: TokenGuard },
@@ -88,6 +91,7 @@ export class ApiModule {
         ControlRolloutUseCase,
         ListRolloutsUseCase,
         GetRolloutUseCase,
+        RolloutTimelineUseCase,
         RebalancingUseCase,
         AgentsUseCase,
         EnrolAgentKeyUseCase,
@@ -96,6 +100,7 @@ export class ApiModule {
         ImportMapVersionUseCase,
         ListMapVersionsUseCase,
         ListEventsUseCase,
+        DeploymentLiveService,
       ],
     };
   }

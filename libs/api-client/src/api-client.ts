@@ -13,6 +13,10 @@ import type {
   IssuedToken,
   IssueTokenRequest,
   LayersHeatmap,
+  LayerTimeHeatmap,
+  LiveChange,
+  LiveKind,
+  RolloutTimeline,
   TokenList,
   TokenSummary,
   LoopStatusResponse,
@@ -39,6 +43,7 @@ import type {
   WhoAmIResponse,
 } from '@eplb/contracts';
 import { ApiProblem, ApiUnreachable } from './api-problem';
+import { readEventStream } from './event-stream';
 
 export interface ApiClientOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:3000` (a trailing slash is fine). */
@@ -184,6 +189,11 @@ export class ApiClient {
     return this.json('GET', `${dep(id)}/rollouts/${seg(rolloutId)}`);
   }
 
+  /** The rollout over time: per layer its prepare/commit/abort bars, batches and gate verdicts, bytes. */
+  rolloutTimeline(id: string, rolloutId: string): Promise<RolloutTimeline> {
+    return this.json('GET', `${dep(id)}/rollouts/${seg(rolloutId)}/timeline`);
+  }
+
   controlRollout(id: string, rolloutId: string, action: RolloutControlAction, body: RolloutControlRequest): Promise<RolloutControlAccepted> {
     return this.json('POST', `${dep(id)}/rollouts/${seg(rolloutId)}/${action}`, { body });
   }
@@ -249,6 +259,16 @@ export class ApiClient {
     return this.json('GET', `${dep(id)}/heat/imbalance`, { query: q });
   }
 
+  /** One layer × experts × time, a bucket per row (`next`: the `from` of the next page). */
+  layerHeatmap(id: string, layer: number, q: HeatRangeQuery & { resolution?: HeatResolution; limit?: number } = {}): Promise<LayerTimeHeatmap> {
+    return this.json('GET', `${dep(id)}/heat/heatmap`, { query: { ...q, layer } });
+  }
+
+  /** `layer_id,expert_id,count` summed over the range, as CSV text. */
+  heatCsv(id: string, q: HeatRangeQuery & { resolution?: HeatResolution } = {}): Promise<string> {
+    return this.text('GET', `${dep(id)}/heat/export.csv`, { query: q });
+  }
+
   heatEpisodes(id: string, q: HeatRangeQuery & { afterEpisode?: number; limit?: number; loads?: boolean } = {}): Promise<EpisodeListResponse> {
     return this.json('GET', `${dep(id)}/heat/episodes`, { query: q });
   }
@@ -256,6 +276,35 @@ export class ApiClient {
   /** A stored range as the heat file `eplb plan --input` reads. */
   heatFile(id: string, q: HeatRangeQuery & { episodes?: number } = {}): Promise<HeatFile> {
     return this.json('GET', `${dep(id)}/heat/export/heat-file`, { query: q });
+  }
+
+  // --- live changes ------------------------------------------------------------------------
+
+  /**
+   * The deployment's changes as they happen (`GET .../live`, server-sent events read with fetch so
+   * the bearer header goes along): yields each change until the API ends the stream (after a while,
+   * or when the token is revoked) or `signal` aborts. A refusal throws ApiProblem like any call.
+   */
+  async *live(id: string, q: { phase?: HeatRangeQuery['phase'] } = {}, signal?: AbortSignal): AsyncGenerator<LiveChange> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.base}${dep(id)}/live${queryString(q)}`, {
+        headers: { authorization: `Bearer ${this.options.token}`, accept: 'text/event-stream' },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw new ApiUnreachable(this.base, describeFetchError(err));
+    }
+    if (!res.ok || !res.body) throw ApiProblem.fromBody(res.status, res.statusText, await res.text());
+    try {
+      for await (const e of readEventStream(res.body)) {
+        if (e.event === 'end') return;
+        if ((LIVE_EVENTS as readonly string[]).includes(e.event)) yield JSON.parse(e.data) as LiveChange;
+      }
+    } catch (err) {
+      if (!signal?.aborted) throw new ApiUnreachable(this.base, describeFetchError(err));
+    }
   }
 
   // --- transport ---------------------------------------------------------------------------
@@ -288,6 +337,8 @@ export class ApiClient {
     return text;
   }
 }
+
+const LIVE_EVENTS: readonly LiveKind[] = ['rollout', 'heat', 'audit'];
 
 const dep = (id: string): string => `/v1/deployments/${seg(id)}`;
 const seg = (s: string): string => encodeURIComponent(s);

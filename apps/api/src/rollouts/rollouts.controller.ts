@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ROLLOUT_CONTROL_ACTIONS, RolloutAccepted, RolloutControlAccepted, RolloutControlAction, RolloutDetailWithOutcome, RolloutListWithOutcomesResponse, deploymentIdSchema } from '@eplb/contracts';
+import { ROLLOUT_CONTROL_ACTIONS, RolloutAccepted, RolloutControlAccepted, RolloutControlAction, RolloutDetailWithOutcome, RolloutListWithOutcomesResponse, RolloutTimeline, deploymentIdSchema } from '@eplb/contracts';
 import { EventMeta } from '@eplb/persistence';
 import { ZodPipe } from '@eplb/platform';
 import { Actor } from '../auth/request-context';
@@ -11,6 +11,7 @@ import { GetRolloutUseCase } from './get-rollout.use-case';
 import { ListRolloutsUseCase } from './list-rollouts.use-case';
 import { RequestRolloutUseCase } from './request-rollout.use-case';
 import { rolloutSteps } from './rollout-step.schema';
+import { RolloutTimelineUseCase } from './rollout-timeline.use-case';
 
 const startBody = z.strictObject({
   mapVersion: z.number().int().positive(),
@@ -41,6 +42,7 @@ export class RolloutsController {
     private readonly controlRollout: ControlRolloutUseCase,
     private readonly listRollouts: ListRolloutsUseCase,
     private readonly getRollout: GetRolloutUseCase,
+    private readonly timeline: RolloutTimelineUseCase,
   ) {}
 
   @Post()
@@ -64,6 +66,13 @@ export class RolloutsController {
   @ApiOperation({ summary: 'One rollout: status, failure, per layer its status and version, and its measured outcome (imbalance before → after, per layer, beside the projection)' })
   get(@Param('id', id) dep: string, @Param('rid', rid) rolloutId: string): Promise<RolloutDetailWithOutcome> {
     return this.getRollout.execute(dep, rolloutId);
+  }
+
+  @Get(':rid/timeline')
+  @Roles('operator', 'analyst')
+  @ApiOperation({ summary: "One rollout over time: per layer its prepare/commit/abort bars (first send to last ack, refusal or deadline), batches with their gates' verdicts, bytes planned and moved, the operator's controls" })
+  timelineOf(@Param('id', id) dep: string, @Param('rid', rid) rolloutId: string): Promise<RolloutTimeline> {
+    return this.timeline.execute(dep, rolloutId);
   }
 
   @Post(':rid/:action')

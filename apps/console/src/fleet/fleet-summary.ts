@@ -1,4 +1,4 @@
-import type { ApiClient, HeatRangeQuery } from '@eplb/api-client';
+import { allPages, ApiClient, HeatRangeQuery } from '@eplb/api-client';
 import type { AgentStatusResponse, DeploymentResponse, ImbalanceTrend, RolloutListItemWithOutcome } from '@eplb/contracts';
 
 /** What the fleet page shows of one deployment. */
@@ -38,27 +38,26 @@ export const overallTrend = (trend: ImbalanceTrend): number[] => trend.buckets.f
 export const agentHealthy = (a: AgentStatusResponse): boolean => a.status === 'connected' || a.status === 'kafka-only';
 
 /** Every deployment, page by page, in id order. */
-export async function listAllDeployments(api: ApiClient): Promise<DeploymentResponse[]> {
-  const all: DeploymentResponse[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await api.listDeployments({ limit: 100, after });
-    all.push(...page.items);
-    if (!page.next) return all;
-    after = page.next;
-  }
+export function listAllDeployments(api: ApiClient): Promise<DeploymentResponse[]> {
+  return allPages(
+    (after: string | undefined) => api.listDeployments({ limit: 100, after }),
+    (p) => p,
+  );
 }
 
 /** The imbalance trend over the default range (the last hour), every page of it: the newest bucket is on the last. */
 async function wholeTrend(api: ApiClient, id: string, phase: HeatRangeQuery['phase']): Promise<ImbalanceTrend> {
-  const first = await api.imbalanceTrend(id, { phase });
-  const buckets = [...first.buckets];
-  for (let next = first.next; next !== null; ) {
-    const page = await api.imbalanceTrend(id, { phase, from: next });
-    buckets.push(...page.buckets);
-    next = page.next;
-  }
-  return { ...first, buckets, next: null };
+  let resolution = '';
+  let note = '';
+  const buckets = await allPages(
+    (from: string | undefined) => api.imbalanceTrend(id, { phase, ...(from ? { from } : {}) }),
+    (p) => {
+      resolution = p.resolution;
+      note = p.note;
+      return { items: p.buckets, next: p.next };
+    },
+  );
+  return { resolution, note, buckets, next: null };
 }
 
 /** One deployment's row: its imbalance in the last hour, whether it rebalances, its agents, its newest rollout. */

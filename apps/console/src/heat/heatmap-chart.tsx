@@ -7,8 +7,11 @@ import { useEffect, useRef } from 'preact/hooks';
 // Only the parts drawn here, on a canvas: a DeepSeek-V3 heatmap is 58 × 256 = 14 848 cells.
 echarts.use([HeatmapChart, GridComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
+/** A performance mark (User Timing) set once a page's first heatmap is drawn: what bench:console measures. */
+export const HEATMAP_DRAWN = 'eplb:heatmap-drawn';
+
 /** Layers (rows) × logical experts (columns), coloured by the tokens each expert was routed. */
-export function HeatmapCanvas({ counts }: { counts: readonly (readonly number[])[] }) {
+export function HeatmapCanvas({ counts, onDrawn }: { counts: readonly (readonly number[])[]; onDrawn?: () => void }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!host.current) return;
@@ -23,6 +26,12 @@ export function HeatmapCanvas({ counts }: { counts: readonly (readonly number[])
         if (c > max) max = c;
       }),
     );
+    // the page's first meaningful paint: the browser's own timeline marks when the cells are on the
+    // canvas (subscribed first: setOption may render, and finish, before it returns)
+    chart.on('finished', () => {
+      if (performance.getEntriesByName(HEATMAP_DRAWN).length === 0) performance.mark(HEATMAP_DRAWN);
+      onDrawn?.();
+    });
     chart.setOption({
       animation: false,
       tooltip: { formatter: (p: { value: [number, number, number] }) => `layer ${p.value[1]}, expert ${p.value[0]}: ${p.value[2]} tokens` },

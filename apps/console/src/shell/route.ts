@@ -1,24 +1,31 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** The console's pages, from the path under /console (the API answers every such path with the app). */
-export type Route = { page: 'fleet' } | { page: 'heat'; deployment: string };
+/** The pages about one deployment, in the order the console's tabs show them. */
+export const DEPLOYMENT_PAGES = ['heat', 'proposals', 'maps', 'rollouts', 'agents', 'audit'] as const;
+export type DeploymentPage = (typeof DEPLOYMENT_PAGES)[number];
+
+/**
+ * The console's pages, from the path under /console (the API answers every such path with the
+ * app); `item` names a rollout (rollouts) or a map version (maps) the page opens on.
+ */
+export type Route = { page: 'fleet' } | { page: DeploymentPage; deployment: string; item?: string };
 
 const BASE = '/console';
 
 export function parseRoute(pathname: string): Route {
   const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname;
-  const heat = /^\/deployments\/([^/]+)\/heat\/?$/.exec(rest);
-  if (heat) return { page: 'heat', deployment: decodeURIComponent(heat[1]) };
+  const m = /^\/deployments\/([^/]+)\/([a-z]+)(?:\/([^/]+))?\/?$/.exec(rest);
+  if (m && (DEPLOYMENT_PAGES as readonly string[]).includes(m[2])) {
+    const route: Route = { page: m[2] as DeploymentPage, deployment: decodeURIComponent(m[1]) };
+    return m[3] ? { ...route, item: decodeURIComponent(m[3]) } : route;
+  }
   return { page: 'fleet' };
 }
 
 export function hrefOf(route: Route): string {
-  switch (route.page) {
-    case 'fleet':
-      return `${BASE}/`;
-    case 'heat':
-      return `${BASE}/deployments/${encodeURIComponent(route.deployment)}/heat`;
-  }
+  if (route.page === 'fleet') return `${BASE}/`;
+  const item = route.item === undefined ? '' : `/${encodeURIComponent(route.item)}`;
+  return `${BASE}/deployments/${encodeURIComponent(route.deployment)}/${route.page}${item}`;
 }
 
 /** Moves to a page without reloading: the history entry is the link, so back and reload work. */

@@ -13,3 +13,4 @@ export * from './rollout-requests';
 export * from './loop';
 export * from './events';
 export * from './outcomes';
+export * from './live';

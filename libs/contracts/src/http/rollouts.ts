@@ -132,3 +132,45 @@ export interface RebalancingResponse {
   /** Per layer, the version every rank is on (committed read model). */
   layerVersions: number[];
 }
+
+/** One transition of one layer as the rollout's log tells it: sent at `startMs`, answered by every agent at `endMs`. */
+export interface RolloutTimelineBar {
+  layer: number;
+  phase: 'prepare' | 'commit' | 'abort';
+  /** `inverse`: part of rolling the layer back to the version it came from. */
+  direction: 'forward' | 'inverse';
+  attempt: number;
+  startMs: number;
+  /** null while agents have still to answer. */
+  endMs: number | null;
+  /** `open`: in flight; `failed`: an agent refused; `expired`: the deadline passed first. */
+  outcome: 'ok' | 'failed' | 'expired' | 'open';
+  /** What the refusing agent said, or which deadline passed. */
+  error: string | null;
+}
+
+/** One batch of the plan and, when it is gated, the analysis asked for and its verdict. */
+export interface RolloutTimelineBatch {
+  index: number;
+  layers: number[];
+  analysis: boolean;
+  gate: { requestedMs: number; verdictMs: number | null; passed: boolean | null; detail: string | null } | null;
+}
+
+/** `GET .../rollouts/{rid}/timeline`: the rollout's log folded into bars over time (empty before it started). */
+export interface RolloutTimeline {
+  rolloutId: string;
+  startedMs: number | null;
+  /** The newest event's time: where an unfinished bar is drawn up to. */
+  lastEventMs: number | null;
+  fromVersion: number | null;
+  toVersion: number | null;
+  /** Per changed layer, in rollout order: the experts it moves and their bytes. */
+  layers: { layer: number; transfers: number; bytes: number }[];
+  bytesPlanned: number;
+  /** Bytes of the layers committed forward and not rolled back. */
+  bytesMoved: number;
+  bars: RolloutTimelineBar[];
+  batches: RolloutTimelineBatch[];
+  operator: { atMs: number; action: string; actor: string | null; reason: string | null }[];
+}

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:console`: the web console's heat page for a DeepSeek-V3 deployment (58 layers ×
+ * 256 experts) over a day of heat at minute resolution (and its hour rollups), seeded straight
+ * into Postgres, served by the real API process (`dist/`, the console in `dist/console`) and
+ * opened in headless Chromium. The figure is the browser's own: the User Timing mark the console
+ * sets when the layers × experts heatmap is on the canvas (`eplb:heatmap-drawn`), in ms since the
+ * navigation started — its first meaningful paint. Target: ≤ 1 s.
+ *
+ * The database is DATABASE_URL's (run it against a database of your own).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { roundRobinMap, RouterModel } from '@eplb/domain';
+import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
+import { infraUp } from '../scripts/infra/up';
+import { machine } from './lib/machine';
+import { writeSection } from './lib/results';
+
+// DeepSeek-V3: 58 MoE layers × 256 routed experts; 32 ranks × 9 slots (32 redundant slots), 4 nodes
+const L = 58, E = 256, R = 32, S = 9, N = 4;
+const MINUTES = 1440;
+const SAMPLES = 256;
+const PORT = 3904;
+const RUNS = 9;
+const WARMUPS = 2;
+const TARGET_MS = 1000;
+const CHROMIUM = '/usr/bin/chromium';
+const MARK = 'eplb:heatmap-drawn';
+/**
+ * Runs in the page (a string: this program has no DOM types): the mark, first contentful paint,
+ * DOMContentLoaded, and the Resource Timing of the layers × experts heatmap and top-k requests.
+ */
+const READ_TIMINGS = `(() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  const resources = performance.getEntriesByType('resource');
+  const heatmap = resources.find((r) => /\\/heat\\/heatmap\\?(?!.*layer=)/.test(r.name));
+  const top = resources.find((r) => r.name.includes('/heat/top?'));
+  return {
+    fmp: performance.getEntriesByName(${JSON.stringify(MARK)})[0].startTime,
+    fcp: fcp ? fcp.startTime : null,
+    domContentLoaded: nav.domContentLoadedEventEnd,
+    heatmapRequest: heatmap ? { start: heatmap.startTime, end: heatmap.responseEnd, bytes: heatmap.decodedBodySize } : null,
+    topRequest: top ? { start: top.startTime, end: top.responseEnd } : null,
+  };
+})()`;
+const log = (s: string) => process.stderr.write(`[bench:console] ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Run {
+  fmp: number;
+  fcp: number | null;
+  domContentLoaded: number;
+  heatmapRequest: { start: number; end: number; bytes: number } | null;
+  topRequest: { start: number; end: number } | null;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  await infraUp(config, log);
+  const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-console');
+  await ds.initialize();
+  const deployment = `bench-console-${randomUUID().slice(0, 8)}`;
+  const shape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
+  await new DeploymentRepository(ds).create(
+    { id: deployment, ...shape, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: roundRobinMap(shape) },
+    { actor: 'bench', reason: 'console heat page benchmark', correlationId: deployment },
+  );
+
+  // 256 distinct per-minute vectors from the router model (drift and spikes), cycled over the day
+  // server-side; each hour's rollup is the sum of its 60 minutes, so both resolutions agree
+  const model = new RouterModel({ numLayers: L, numExperts: E, tokensPerStep: 8192, topK: 8, seed: 16, scenarios: ['drift', 'spikes'] });
+  const samples: Float32Array[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const sum = new Float32Array(E);
+    for (let s = 0; s < 20; s++) {
+      const step = model.next();
+      for (let e = 0; e < E; e++) sum[e] += step[(i % L) * E + e] * 60;
+    }
+    samples.push(sum);
+  }
+  const sampleOf = (m: number, l: number): number => (m * L + l) % SAMPLES;
+  const t0 = Date.now();
+  const end = Math.floor(Date.now() / 60_000) * 60_000;
+  const start = end - MINUTES * 60_000;
+  const repo = new HeatWindowRepository(ds);
+  await repo.ensurePartitions([start, end]);
+  await ds.query(`CREATE TEMP TABLE samples (i int PRIMARY KEY, logical bytea NOT NULL)`);
+  await ds.query(`INSERT INTO samples SELECT * FROM unnest($1::int[], $2::bytea[])`, [samples.map((_, i) => i), samples.map((s) => Buffer.from(s.buffer))]);
+  await ds.query(
+    `INSERT INTO heat_rollups (deployment_id, phase, resolution, layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max)
+     SELECT $1, 'decode', 'minute', l, $2::timestamptz + make_interval(mins => m), s.logical, 75, 75 * (1.2 + 0.3 * sin(m / 90.0 + l)), 1.9
+     FROM generate_series(0, ${MINUTES - 1}) m CROSS JOIN generate_series(0, ${L - 1}) l JOIN samples s ON s.i = (m * ${L} + l) % ${SAMPLES}`,
+    [deployment, new Date(start)],
+  );
+  // hour buckets are aligned to the hour: the day's first and last are partial, as the collector's would be
+  const hours = new Map<number, Float32Array[]>();
+  for (let m = 0; m < MINUTES; m++) {
+    const bucket = Math.floor((start + m * 60_000) / 3_600_000) * 3_600_000;
+    let rows = hours.get(bucket);
+    if (!rows) hours.set(bucket, (rows = Array.from({ length: L }, () => new Float32Array(E))));
+    for (let l = 0; l < L; l++) {
+      const v = samples[sampleOf(m, l)];
+      for (let e = 0; e < E; e++) rows[l][e] += v[e];
+    }
+  }
+  for (const [bucket, rows] of hours) {
+    await ds.query(
+      `INSERT INTO heat_rollups (deployment_id, phase, resolution, layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max)
+       SELECT $1, 'decode', 'hour', l, $2, v, 4500, 4500 * 1.3, 2.1 FROM unnest($3::int[], $4::bytea[]) AS t(l, v)`,
+      [deployment, new Date(bucket), rows.map((_, l) => l), rows.map((r) => Buffer.from(r.buffer))],
+    );
+  }
+  await ds.query('ANALYZE heat_rollups');
+  const [{ rows, bytes }] = await ds.query(`SELECT count(*)::int AS rows, sum(pg_column_size(heat_rollups.*))::bigint AS bytes FROM heat_rollups WHERE deployment_id = $1`, [deployment]);
+  log(`seeded ${rows} rollup rows (${(Number(bytes) / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const api: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'dist/apps/api/src/main.js')], {
+    env: { ...process.env, API_PORT: String(PORT), LOG_LEVEL: 'warn', CONSOLE_DIR: join(__dirname, '..', 'dist/console') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const runs: Run[] = [];
+  const loadBefore = loadavg()[0];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+  try {
+    while (!(await fetch(`http://127.0.0.1:${PORT}/readyz`).then((r) => r.ok, () => false))) await sleep(200);
+    const url = `http://127.0.0.1:${PORT}/console/deployments/${deployment}/heat?range=24h&phase=decode`;
+    for (let i = 0; i < WARMUPS + RUNS; i++) {
+      // a fresh context each time: an empty browser cache and a tab whose session holds the token, as after sign-in
+      const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      await context.addInitScript(`window.sessionStorage.setItem('eplb.console.session', ${JSON.stringify(JSON.stringify({ token: DEV_BOOTSTRAP_TOKEN, name: 'bench', role: 'operator' }))})`);
+      const page = await context.newPage();
+      page.setDefaultTimeout(60_000);
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(url);
+      try {
+        await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(MARK)}).length > 0`);
+      } catch (err) {
+        const shown = (await page.evaluate('document.body.innerText')) as string;
+        throw new Error(`no heatmap drawn: ${String(err)}\npage: ${shown.slice(0, 600)}\nerrors: ${errors.join('\n')}`);
+      }
+      const run = (await page.evaluate(READ_TIMINGS)) as Run;
+      const hottest = await page.getByTestId('hottest').getAttribute('data-layer');
+      if (hottest === null) throw new Error('the heat page named no hottest cell');
+      if (i >= WARMUPS) runs.push(run);
+      log(`run ${i + 1 - WARMUPS}: first meaningful paint ${run.fmp.toFixed(0)} ms (heatmap request ${run.heatmapRequest?.start.toFixed(0)}–${run.heatmapRequest?.end.toFixed(0)} ms)`);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+    api.kill('SIGTERM');
+    if (!process.env.CONSOLE_BENCH_KEEP) await ds.query(`DELETE FROM heat_rollups WHERE deployment_id = $1`, [deployment]);
+    await ds.destroy();
+  }
+  const loadAfter = loadavg()[0];
+
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)];
+  const fmp = runs.map((r) => r.fmp);
+  const fcp = runs.flatMap((r) => (r.fcp === null ? [] : [r.fcp]));
+  const dcl = runs.map((r) => r.domContentLoaded);
+  const req = runs.flatMap((r) => (r.heatmapRequest ? [r.heatmapRequest.end - r.heatmapRequest.start] : []));
+  const reqStart = runs.flatMap((r) => (r.heatmapRequest ? [r.heatmapRequest.start] : []));
+  const afterResponse = runs.flatMap((r) => (r.heatmapRequest ? [r.fmp - r.heatmapRequest.end] : []));
+  const row = (name: string, xs: number[]) => `| ${name} | ${median(xs).toFixed(0)} | ${sorted(xs)[0].toFixed(0)} | ${sorted(xs).at(-1)!.toFixed(0)} |`;
+  const met = median(fmp) <= TARGET_MS;
+  writeSection(
+    'Console heat page: first meaningful paint (`npm run bench:console`)',
+    `Command: \`DATABASE_URL=postgres://postgres@127.0.0.1:5432/<your database> npm run bench:console\` (bench/console-heat.bench.ts). Machine: ${machine()}; load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (1 min).
+One DeepSeek-V3 deployment (58 layers × 256 experts, 32 ranks × 9 slots) with a day of decode heat at minute
+resolution and its hour rollups (${rows} rollup rows, ${(Number(bytes) / 1e6).toFixed(0)} MB), seeded into Postgres. The real API process serves the built
+console; headless Chromium (Debian's) opens \`/console/deployments/<id>/heat?range=24h\` in a fresh context each run (empty
+cache, the session already in the tab), ${RUNS} runs after ${WARMUPS} warm-ups. Figures are the browser's own timings in ms since
+navigation start: the console's User Timing mark \`${MARK}\` (ECharts' \`finished\` after the 58 × 256 cells are drawn,
+the page's first meaningful paint), first contentful paint, DOMContentLoaded, and the Resource Timing of the heatmap request
+(the API sums the day's ${24 + 1} hour rollups: minutes × layers × experts would exceed its read budget).
+
+| figure | median | min | max |
+|---|---:|---:|---:|
+${row('first meaningful paint (heatmap drawn)', fmp)}
+${fcp.length ? row('first contentful paint', fcp) : '| first contentful paint | n/a | | |'}
+${row('DOMContentLoaded', dcl)}
+${row('heatmap request start', reqStart)}
+${row('heatmap request duration', req)}
+${row('from heatmap response to drawn', afterResponse)}
+
+Target ≤ ${TARGET_MS} ms (median): **${met ? 'met' : 'not met'}** on this machine at this load.`,
+  );
+  process.stdout.write(`${JSON.stringify({ rows, bytes: Number(bytes), runs })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:console failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
