@@ -91,6 +91,7 @@ export class RolloutPlanner {
         maxRollbackAttempts: this.settings.ROLLOUT_MAX_ROLLBACK_ATTEMPTS,
         rollbackRetryMs: this.settings.ROLLOUT_ROLLBACK_RETRY_MS,
         analysisTimeoutMs: this.settings.ROLLOUT_ANALYSIS_TIMEOUT_MS,
+        window: this.settings.ROLLOUT_WINDOW,
         onFailure: req.payload.onFailure ?? 'rollback',
         ...(req.payload.bytesPerSecond ? { bytesPerSecond: req.payload.bytesPerSecond } : {}),
       },
