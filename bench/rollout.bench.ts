@@ -144,10 +144,10 @@ async function startDeployment(ds: DataSource, redis: Redis, group: string, cont
 }
 
 /** Requests one rollout and waits for it to succeed; its machine events and the wall time from request to finished. */
-async function rollout(ds: DataSource, d: { deployment: string; meta: { actor: string; reason: string; correlationId: string } }, mapVersion: number, bytesPerSecond?: number) {
+async function rollout(ds: DataSource, d: { deployment: string; meta: { actor: string; reason: string; correlationId: string } }, mapVersion: number, bytesPerSecond?: number, window?: number) {
   const rolloutId = randomUUID();
   const start = Date.now();
-  await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion, ...(bytesPerSecond ? { bytesPerSecond } : {}) }, ...d.meta }]));
+  await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion, ...(bytesPerSecond ? { bytesPerSecond } : {}), ...(window ? { window } : {}) }, ...d.meta }]));
   // the deployment's rollouts, folded incrementally: the poll must cost the measured processes little
   const followed = new DeploymentRolloutsReader(ds).follow(d.deployment);
   for (;;) {
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
 
   // the rollout service as deployed: its own process (dist/apps/rollout)
   const [httpPort, controlPort] = [3990, 3991];
-  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sprof'] : []), join(ROOT, 'dist/apps/rollout/src/main.js')], {
+  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVICE_PROF === '1' ? '/tmp/sprof' : process.env.SERVICE_PROF}`] : []), join(ROOT, 'dist/apps/rollout/src/main.js')], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, ROLLOUT_PORT: String(httpPort), ROLLOUT_CONTROL_PORT: String(controlPort), ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ...(WINDOW ? { ROLLOUT_WINDOW: WINDOW } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -239,6 +239,10 @@ async function main(): Promise<void> {
     const rolloutS = (ls[ls.length - 1].committed - first) / 1000;
     const realPer = perLayer(ls);
     log(`realistic rollout: ${ls.length} layers, ${mib(Math.max(...inflow))} into the busiest agent at ${mib(CAP)}/s: ${rolloutS.toFixed(2)} s (transfers alone ${transferBound.toFixed(2)} s); request to finished ${measured.wall} ms`);
+    // the same rollout one layer after the other (window 1), for comparison: back to v2
+    const serial = layerTimes((await rollout(ds, real, 2, CAP, 1)).events);
+    const serialS = (serial[serial.length - 1].committed - Math.min(...serial.map((x) => x.prepare))) / 1000;
+    log(`the same with window 1: ${serialS.toFixed(2)} s`);
     real.stop();
 
     // 3. the floor, in this run: the same messages between bare processes
@@ -287,11 +291,13 @@ ${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} r
 |---|---|---|---|---|---|
 | ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} |
 
-**Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back.
+**Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back, with the service's window (${created.options.window ?? 1}).
 
 | layers | rollout (first prepare → last commit ack) s | transfer bound s | ratio | per layer p50 / p99 ms | request → finished s (planning and the 100 ms poll included) |
 |---|---|---|---|---|---|
 | ${ls.length} | ${rolloutS.toFixed(2)} | ${transferBound.toFixed(2)} | ${(rolloutS / transferBound).toFixed(3)} | ${pct(realPer, 0.5)} / ${pct(realPer, 0.99)} | ${(measured.wall / 1000).toFixed(2)} |
+
+For comparison, the same rollout with window 1 (the request's \`window\`: one layer after the other, as before the window) right after: ${serialS.toFixed(2)} s, ${(serialS / transferBound).toFixed(3)} × the transfer bound.
 
 Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBound)} (${(rolloutS / transferBound).toFixed(3)}×); per-layer overhead p50 ≤ 2 × the floor's p50 — ${met(result.layer_overhead_p50_ms <= 2 * floor.p50)} (${result.layer_overhead_p50_ms} ms vs 2 × ${floor.p50} ms).`,
     );
