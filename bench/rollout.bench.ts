@@ -44,6 +44,8 @@ const WINDOW = process.env.ROLLOUT_BENCH_WINDOW;
 const EXPERT_BYTES = 16;
 const REAL_EXPERT_BYTES = Number(process.env.ROLLOUT_BENCH_EXPERT_BYTES ?? 32 * 1024);
 const CAP = Number(process.env.ROLLOUT_BENCH_BYTES_PER_SECOND ?? 8 * 1024 * 1024);
+/** Unmeasured realistic rollouts before the measured one (the new agents' first large transfers). */
+const REAL_WARMUP = Number(process.env.ROLLOUT_BENCH_REAL_WARMUP ?? 1);
 const ROOT = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`[bench:rollout] ${s}\n`);
@@ -226,9 +228,9 @@ async function main(): Promise<void> {
     // 2. a realistic rollout: weights that take time to move, under the rollout's cap
     const real = await startDeployment(ds, redis, group, controlPort, httpPort, REAL_EXPERT_BYTES, 3930);
     stops.push(real.stop);
-    const warm = await rollout(ds, real, 2, CAP);
-    log(`realistic warm-up rollout (not measured): ${warm.wall} ms`);
-    const measured = await rollout(ds, real, 1, CAP);
+    const warm = REAL_WARMUP > 0 ? await rollout(ds, real, 2, CAP) : null;
+    if (warm) log(`realistic warm-up rollout (not measured): ${warm.wall} ms`);
+    const measured = await rollout(ds, real, warm ? 1 : 2, CAP);
     const ls = layerTimes(measured.events);
     const created = measured.events.find((e) => e.type === 'created') as RolloutEvent & { type: 'created' };
     const plan: RolloutPlan = created.plan;
@@ -239,8 +241,8 @@ async function main(): Promise<void> {
     const rolloutS = (ls[ls.length - 1].committed - first) / 1000;
     const realPer = perLayer(ls);
     log(`realistic rollout: ${ls.length} layers, ${mib(Math.max(...inflow))} into the busiest agent at ${mib(CAP)}/s: ${rolloutS.toFixed(2)} s (transfers alone ${transferBound.toFixed(2)} s); request to finished ${measured.wall} ms`);
-    // the same rollout one layer after the other (window 1), for comparison: back to v2
-    const serial = layerTimes((await rollout(ds, real, 2, CAP, 1)).events);
+    // the same rollout one layer after the other (window 1), for comparison: back again
+    const serial = layerTimes((await rollout(ds, real, warm ? 2 : 1, CAP, 1)).events);
     const serialS = (serial[serial.length - 1].committed - Math.min(...serial.map((x) => x.prepare))) / 1000;
     log(`the same with window 1: ${serialS.toFixed(2)} s`);
     real.stop();
@@ -274,7 +276,7 @@ async function main(): Promise<void> {
     const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
     writeSection(
       `Rollout${env ? ` (${env})` : ''} (\`${env ? `${env} ` : ''}npm run bench:rollout\`)`,
-      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}). Machine: ${machine()}; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadAfter)} at the end (the machine is shared).
+      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}, ROLLOUT_BENCH_EXPERT_BYTES=${REAL_EXPERT_BYTES}, ROLLOUT_BENCH_BYTES_PER_SECOND=${CAP}, ROLLOUT_BENCH_REAL_WARMUP=${REAL_WARMUP}). Machine: ${machine()}; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadAfter)} at the end (the machine is shared).
 ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend), ${L} layers; the plan: ${planText}. Rollout service in its own process (dist/apps/rollout), window ${window} (layers in flight at once; commits one at a time, in order), Postgres, Redis (lock) and Kafka on the same 2 cores.
 Control: ${how}; the commit decisions are written to Postgres before they are sent, with the acks and prepare decisions before them.
 
@@ -291,7 +293,7 @@ ${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} r
 |---|---|---|---|---|---|
 | ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} |
 
-**Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back, with the service's window (${created.options.window ?? 1}).
+**Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). ${warm ? `One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back` : 'No unmeasured rollout first (ROLLOUT_BENCH_REAL_WARMUP=0): measured, the first one of these agents'}, with the service's window (${created.options.window ?? 1}).
 
 | layers | rollout (first prepare → last commit ack) s | transfer bound s | ratio | per layer p50 / p99 ms | request → finished s (planning and the 100 ms poll included) |
 |---|---|---|---|---|---|
