@@ -47,6 +47,7 @@ const CAP = Number(process.env.ROLLOUT_BENCH_BYTES_PER_SECOND ?? 8 * 1024 * 1024
 /** Unmeasured realistic rollouts before the measured one (the new agents' first large transfers). */
 const REAL_WARMUP = Number(process.env.ROLLOUT_BENCH_REAL_WARMUP ?? 1);
 const ROOT = join(__dirname, '..');
+const JOIN_TIMEOUT_MS = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`[bench:rollout] ${s}\n`);
 const readyz = (port: number) =>
@@ -133,15 +134,19 @@ async function startDeployment(ds: DataSource, redis: Redis, group: string, cont
     const reg = await redis.hgetall(agentRegistryKey(deployment));
     return Array.from({ length: N }, (_, a) => reg[String(a)]).every((e) => e && (TRANSPORT === 'kafka' || (JSON.parse(e) as AgentRegistryEntry).connected));
   };
+  const stop = () => {
+    for (const a of agents) a.kill('SIGTERM');
+  };
+  // (a busy shared machine may take minutes to start eight processes)
   while (!(await readyz(httpPort)) || !(await joined())) {
-    if (Date.now() - t0 > 120_000) throw new Error('agents did not join within 120 s');
+    if (Date.now() - t0 > JOIN_TIMEOUT_MS) {
+      stop();
+      throw new Error(`agents did not join within ${JOIN_TIMEOUT_MS / 1000} s`);
+    }
     await sleep(200);
   }
   await sleep(2000); // let the last group rebalances settle
   log(`8 agents of ${deployment} (${expertBytes}-byte experts) joined in ${Date.now() - t0} ms (transport: ${TRANSPORT})`);
-  const stop = () => {
-    for (const a of agents) a.kill('SIGTERM');
-  };
   return { deployment, meta, stop };
 }
 
