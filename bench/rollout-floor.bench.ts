@@ -8,6 +8,8 @@
  *   write   — one INSERT of 19 event rows (bench:rollout's per-layer count and sizes) into Postgres;
  *   commit  — one line to each process; each acks with 40 checksums (a commit ack's holdings).
  * FLOOR_LAYERS (default 232, after 58 unmeasured) layers back to back. Last line: one JSON object.
+ * bench:rollout runs `measureFloor` in its own run, so its figures stand beside the floor of the
+ * same moment on this (shared, busy) machine.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -70,9 +72,18 @@ function child(me: number, coordinatorPort: number, peerBase: number): void {
   }, 300);
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
-  const pg = new Client({ connectionString: config.DATABASE_URL });
+export interface RolloutFloor {
+  readonly layers: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly prepare: readonly [number, number];
+  readonly write: readonly [number, number];
+  readonly commit: readonly [number, number];
+}
+
+/** Runs the floor's layers against `databaseUrl`; per-layer figures in ms (p50, p99). */
+export async function measureFloor(databaseUrl: string, layers = LAYERS): Promise<RolloutFloor> {
+  const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
   await pg.query('CREATE TEMP TABLE floor_events (id bigserial PRIMARY KEY, stream text, type text, payload jsonb)');
   const socks: Socket[] = [];
@@ -108,7 +119,7 @@ async function main(): Promise<void> {
     const prepares: number[] = [];
     const writes: number[] = [];
     const commits: number[] = [];
-    for (let k = 0; k < WARMUP + LAYERS; k++) {
+    for (let k = 0; k < WARMUP + layers; k++) {
       const a = performance.now();
       await fan('prepare', k % 58);
       const b = performance.now();
@@ -122,23 +133,9 @@ async function main(): Promise<void> {
       writes.push(c - b);
       commits.push(d - c);
     }
-    const q = (xs: number[], p: number) => xs.slice().sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)];
-    const f = (x: number) => x.toFixed(1);
-    const result = { ranks: 64, agents: N, layers: LAYERS, floor_p50_ms: Number(f(q(totals, 0.5))), floor_p99_ms: Number(f(q(totals, 0.99))) };
-    writeSection(
-      'Rollout floor (`npm run bench:rollout-floor`)',
-      `Command: \`npm run bench:rollout-floor\` (bench/rollout-floor.bench.ts). Machine: ${machine()}.
-bench:rollout's message pattern with nothing of ours in it: a coordinator and ${N} bare Node processes on loopback TCP, one JSON line per
-message. Per layer: prepare (a line of bench:rollout's part size to each process; each fetches a 16-byte expert from six of the other seven, then acks),
-one Postgres INSERT of 19 event rows of bench:rollout's sizes, commit (a line to each; each acks with 40 checksums). ${LAYERS} layers measured after ${WARMUP} unmeasured.
-
-| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
-|---|---|---|---|---|---|
-| ${LAYERS} | ${f(q(totals, 0.5))} | ${f(q(totals, 0.99))} | ${f(q(prepares, 0.5))} / ${f(q(prepares, 0.99))} | ${f(q(writes, 0.5))} / ${f(q(writes, 0.99))} | ${f(q(commits, 0.5))} / ${f(q(commits, 0.99))} |
-
-This is the floor under bench:rollout's per-layer figures on this machine: the same processes, messages and write, no rollout logic.`,
-    );
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    const q = (xs: number[], p: number) => Number(xs.slice().sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)].toFixed(1));
+    const both = (xs: number[]) => [q(xs, 0.5), q(xs, 0.99)] as const;
+    return { layers, p50: q(totals, 0.5), p99: q(totals, 0.99), prepare: both(prepares), write: both(writes), commit: both(commits) };
   } finally {
     for (const k of kids) k.kill('SIGTERM');
     server.close();
@@ -146,8 +143,32 @@ This is the floor under bench:rollout's per-layer figures on this machine: the s
   }
 }
 
+async function main(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const fl = await measureFloor(config.DATABASE_URL);
+  const result = { ranks: 64, agents: N, layers: fl.layers, floor_p50_ms: fl.p50, floor_p99_ms: fl.p99 };
+  writeSection(
+    'Rollout floor (`npm run bench:rollout-floor`)',
+    `Command: \`npm run bench:rollout-floor\` (bench/rollout-floor.bench.ts). Machine: ${machine()}.
+${floorDescription(fl.layers)}
+
+| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
+|---|---|---|---|---|---|
+| ${fl.layers} | ${fl.p50} | ${fl.p99} | ${fl.prepare.join(' / ')} | ${fl.write.join(' / ')} | ${fl.commit.join(' / ')} |
+
+This is the floor under bench:rollout's per-layer figures on this machine: the same processes, messages and write, no rollout logic.`,
+  );
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** What the floor measures, in a sentence or two (for RESULTS.md). */
+export const floorDescription = (layers: number): string => `bench:rollout's message pattern with nothing of ours in it: a coordinator and ${N} bare Node processes on loopback TCP, one JSON line per
+message. Per layer: prepare (a line of bench:rollout's part size to each process; each fetches a 16-byte expert from six of the other seven, then acks),
+one Postgres INSERT of 19 event rows of bench:rollout's sizes, commit (a line to each; each acks with 40 checksums). ${layers} layers measured after ${WARMUP} unmeasured.`;
+
+// a child process of the floor (forked from this file), or the bench itself — not when imported
 if (process.argv[2] === 'child') child(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
-else
+else if (require.main === module)
   main().then(
     () => process.exit(0),
     (e: Error) => {

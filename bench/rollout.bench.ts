@@ -1,30 +1,37 @@
 /**
- * `npm run bench:rollout`: control-plane overhead of a rollout per layer (prepare + commit) for a
- * DeepSeek-V3 shape — 64 ranks on 8 nodes, one agent process per node serving its 8 ranks (the
- * built dist/apps/agent, simulated backend), 58 layers, zero-cost transfers (16-byte experts) —
- * driven by the rollout service (dist/apps/rollout, its own process) over the direct control channel (Kafka with
- * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock).
- *
- * Per layer: from the `decided` event that sends its prepares to the ack event that completes its
- * commit (both stamped by the service; from the event log). ROLLOUT_BENCH_WARMUP (default 1)
- * unmeasured rollouts, then ROLLOUT_BENCH_ROUNDS (default 3) measured ones, alternating v1↔v2,
- * 58 layers each. ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between
- * nodes. Last line: one JSON object.
+ * `npm run bench:rollout`: what a rollout costs beyond its transfers, for a DeepSeek-V3 shape — 64
+ * ranks on 8 nodes, one agent process per node serving its 8 ranks (the built dist/apps/agent,
+ * simulated backend), 58 layers — driven by the rollout service (dist/apps/rollout, its own
+ * process, ROLLOUT_WINDOW layers in flight) over the direct control channel (Kafka with
+ * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock). One run measures:
+ * 1. zero-cost transfers (16-byte experts): the control plane's time per layer, from the service's
+ *    own event stamps in the log — ROLLOUT_BENCH_WARMUP (default 1) unmeasured rollouts, then
+ *    ROLLOUT_BENCH_ROUNDS (default 3) measured ones, alternating v1↔v2;
+ * 2. a realistic rollout: experts of ROLLOUT_BENCH_EXPERT_BYTES (default 32 KiB — what this
+ *    machine moves between eight processes beside everything else) under a cap of
+ *    ROLLOUT_BENCH_BYTES_PER_SECOND per agent (default 8 MiB/s), its total time against the time
+ *    its transfers alone need at that cap (one unmeasured rollout first);
+ * 3. the floor (bench/rollout-floor.bench.ts): the same messages between bare processes, now.
+ * ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between nodes (both parts).
+ * ROLLOUT_BENCH_WINDOW: the service's ROLLOUT_WINDOW (default: the service's own default).
+ * Last line: one JSON object.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
 import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, publicKeyText, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { loadOrCreateSigningKey } from '@eplb/messaging';
-import { DeploymentShape, RolloutEvent, roundRobinMap } from '@eplb/domain';
+import { DeploymentShape, RolloutEvent, RolloutPlan, roundRobinMap } from '@eplb/domain';
 import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, readWholeStream } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
+import { floorDescription, measureFloor } from './rollout-floor.bench';
 
 const L = 58, E = 256, R = 64, S = 5, N = 8;
 const ROUNDS = Number(process.env.ROLLOUT_BENCH_ROUNDS ?? 3);
@@ -33,8 +40,14 @@ const TRANSPORT = process.env.ROLLOUT_BENCH_TRANSPORT === 'kafka' ? 'kafka' : 'd
 const PLAN = process.env.ROLLOUT_BENCH_PLAN === 'local' ? 'local' : 'remote';
 /** Unmeasured rollouts first (JIT, first connections); 0 counts the first layer after the agents start. */
 const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? 1);
+const WINDOW = process.env.ROLLOUT_BENCH_WINDOW;
 const EXPERT_BYTES = 16;
+const REAL_EXPERT_BYTES = Number(process.env.ROLLOUT_BENCH_EXPERT_BYTES ?? 32 * 1024);
+const CAP = Number(process.env.ROLLOUT_BENCH_BYTES_PER_SECOND ?? 8 * 1024 * 1024);
+/** Unmeasured realistic rollouts before the measured one (the new agents' first large transfers). */
+const REAL_WARMUP = Number(process.env.ROLLOUT_BENCH_REAL_WARMUP ?? 1);
 const ROOT = join(__dirname, '..');
+const JOIN_TIMEOUT_MS = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`[bench:rollout] ${s}\n`);
 const readyz = (port: number) =>
@@ -46,44 +59,64 @@ const pct = (xs: number[], q: number) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 };
+const mib = (b: number) => `${(b / 1024 / 1024).toFixed(b % (1024 * 1024) === 0 ? 0 : 2)} MiB`;
 
-async function main(): Promise<void> {
-  const group = `bench-rollout-${Date.now()}`;
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group });
-  await infraUp(config, log);
-  const shape: DeploymentShape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
+const shape: DeploymentShape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
+const v1 = roundRobinMap(shape);
+// remote (default): every slot of every layer takes what a rank of another node holds — local
+// slot j of rank r the same slot of rank r + 8c + 1, c = 1 + (j + l) mod 7, a permutation of
+// each slot column, so v2 is a valid map — and each agent fetches from five or six of the other
+// seven nodes; local: every rank's slots rotate in place (local copies only)
+const v2 =
+  PLAN === 'local'
+    ? v1.map((row) => row.map((_, p) => row[Math.floor(p / S) * S + ((p + 1) % S)]))
+    : v1.map((row, l) => row.map((_, p) => row[((Math.floor(p / S) + 8 * (1 + ((p % S) + l) % 7) + 1) % R) * S + (p % S)]));
+
+/** Per layer, from the service's stamps: prepare decided, last prepare ack, commit decided, last commit ack. */
+interface LayerTimes {
+  prepare: number;
+  prepared: number;
+  commit: number;
+  committed: number;
+}
+
+function layerTimes(events: RolloutEvent[]): LayerTimes[] {
+  const t = new Map<number, Partial<LayerTimes>>();
+  const at = (l: number) => t.get(l) ?? (t.set(l, {}), t.get(l)!);
+  for (const e of events) {
+    if (e.type === 'decided') {
+      for (const c of e.commands) {
+        if (c.kind === 'prepare' && at(c.layer).prepare === undefined) at(c.layer).prepare = e.at;
+        if (c.kind === 'commit' && at(c.layer).commit === undefined) at(c.layer).commit = e.at;
+      }
+    }
+    if (e.type === 'ack' && e.ack.ok && e.ack.phase === 'prepare') at(e.ack.layer).prepared = e.at;
+    if (e.type === 'ack' && e.ack.ok && e.ack.phase === 'commit') at(e.ack.layer).committed = e.at;
+  }
+  return ([...t.values()] as LayerTimes[]).sort((a, b) => a.committed - b.committed);
+}
+
+/**
+ * A layer's cost to the rollout: the time from the previous layer's last commit ack to its own
+ * (the first layer: from its prepare decided) — what each layer adds to the rollout's duration.
+ * With a window the next layers' prepares overlap the earlier commits, so this is less than one
+ * layer's prepare-to-commit latency; with window 1 they are the same plus the gap between layers.
+ */
+const perLayer = (ls: LayerTimes[]): number[] => ls.map((x, k) => x.committed - (k === 0 ? x.prepare : ls[k - 1].committed));
+
+/** A deployment with its 8 agent processes, as deployed (tokens, enrolled keys, peers). */
+async function startDeployment(ds: DataSource, redis: Redis, group: string, controlPort: number, httpPort: number, expertBytes: number, portBase: number) {
   const deployment = `bench-rollout-${randomUUID().slice(0, 8)}`;
-  const v1 = roundRobinMap(shape);
-  // remote (default): every slot of every layer takes what a rank of another node holds — local
-  // slot j of rank r the same slot of rank r + 8c + 1, c = 1 + (j + l) mod 7, a permutation of
-  // each slot column, so v2 is a valid map — and each agent fetches from five or six of the other
-  // seven nodes; local: every rank's slots rotate in place (local copies only)
-  const v2 =
-    PLAN === 'local'
-      ? v1.map((row) => row.map((_, p) => row[Math.floor(p / S) * S + ((p + 1) % S)]))
-      : v1.map((row, l) => row.map((_, p) => row[((Math.floor(p / S) + 8 * (1 + ((p % S) + l) % 7) + 1) % R) * S + (p % S)]));
-
-  // the rollout service as deployed: its own process (dist/apps/rollout)
-  const [httpPort, controlPort] = [3990, 3991];
-  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sprof'] : []), join(ROOT, 'dist/apps/rollout/src/main.js')], {
-    env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, ROLLOUT_PORT: String(httpPort), ROLLOUT_CONTROL_PORT: String(controlPort), ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-rollout');
-  await ds.initialize();
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: false });
   const repo = new DeploymentRepository(ds);
   const meta = { actor: 'bench', reason: 'rollout benchmark', correlationId: deployment };
-  await repo.create({ id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: v1, settings: { expertBytes: EXPERT_BYTES } }, meta);
+  await repo.create({ id: deployment, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: v1, settings: { expertBytes } }, meta);
   await ds.transaction((em) => repo.createMapVersion(em, deployment, 1, v2, meta, { source: 'bench' }));
-
   // each agent's token (role agent, scoped to its node), as an operator would issue it
   const tokens = await Promise.all(Array.from({ length: N }, async (_, a) => (await new ApiTokenRepository(ds).issue(`${deployment}-agent-${a}`, 'agent', meta, { deployment, node: a })).token));
-  // one agent process per node, as deployed
   const dir = mkdtempSync(join(tmpdir(), 'eplb-rollout-bench-'));
   const mapFile = join(dir, 'map.json');
   writeFileSync(mapFile, JSON.stringify({ shape, version: 1, physicalToLogical: v1 }));
-  const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${7910 + a}`).join(',');
+  const peers = Array.from({ length: N }, (_, a) => `${a}=127.0.0.1:${portBase + 4000 + a}`).join(',');
   // each agent's signing key, enrolled as an operator would (on Kafka alone an agent has no hello to enrol it in)
   const keyFiles = Array.from({ length: N }, (_, a) => join(dir, `agent-${a}.key`));
   for (const [a, f] of keyFiles.entries()) {
@@ -91,117 +124,193 @@ async function main(): Promise<void> {
   }
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
     spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
-      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(3910 + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(7910 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(EXPERT_BYTES), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: tokens[a], AGENT_KEY_FILE: keyFiles[a], AGENT_STATE_EPHEMERAL: 'true' },
+      env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(portBase + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(portBase + 4000 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(expertBytes), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: tokens[a], AGENT_KEY_FILE: keyFiles[a], AGENT_STATE_EPHEMERAL: 'true' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
-  try {
-    const t0 = Date.now();
-    // joined: every agent in the service's registry (connected on the control channel, unless Kafka only)
-    const joined = async () => {
-      const reg = await redis.hgetall(agentRegistryKey(deployment));
-      return Array.from({ length: N }, (_, a) => reg[String(a)]).every((e) => e && (TRANSPORT === 'kafka' || (JSON.parse(e) as AgentRegistryEntry).connected));
-    };
-    while (!(await readyz(httpPort)) || !(await joined())) {
-      if (Date.now() - t0 > 120_000) throw new Error('agents did not join within 120 s');
-      await sleep(200);
+  const t0 = Date.now();
+  // joined: every agent in the service's registry (connected on the control channel, unless Kafka only)
+  const joined = async () => {
+    const reg = await redis.hgetall(agentRegistryKey(deployment));
+    return Array.from({ length: N }, (_, a) => reg[String(a)]).every((e) => e && (TRANSPORT === 'kafka' || (JSON.parse(e) as AgentRegistryEntry).connected));
+  };
+  const stop = () => {
+    for (const a of agents) a.kill('SIGTERM');
+  };
+  // (a busy shared machine may take minutes to start eight processes)
+  while (!(await readyz(httpPort)) || !(await joined())) {
+    if (Date.now() - t0 > JOIN_TIMEOUT_MS) {
+      stop();
+      throw new Error(`agents did not join within ${JOIN_TIMEOUT_MS / 1000} s`);
     }
-    await sleep(2000); // let the last group rebalances settle
-    log(`8 agents joined in ${Date.now() - t0} ms (transport: ${TRANSPORT})`);
+    await sleep(200);
+  }
+  await sleep(2000); // let the last group rebalances settle
+  log(`8 agents of ${deployment} (${expertBytes}-byte experts) joined in ${Date.now() - t0} ms (transport: ${TRANSPORT})`);
+  return { deployment, meta, stop };
+}
 
-    const overheads: number[] = [];
+/** Requests one rollout and waits for it to succeed; its machine events and the wall time from request to finished. */
+async function rollout(ds: DataSource, d: { deployment: string; meta: { actor: string; reason: string; correlationId: string } }, mapVersion: number, bytesPerSecond?: number, window?: number) {
+  const rolloutId = randomUUID();
+  const start = Date.now();
+  await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(d.deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion, ...(bytesPerSecond ? { bytesPerSecond } : {}), ...(window ? { window } : {}) }, ...d.meta }]));
+  // the deployment's rollouts, folded incrementally: the poll must cost the measured processes little
+  const followed = new DeploymentRolloutsReader(ds).follow(d.deployment);
+  for (;;) {
+    const v = await followed.refresh();
+    const f = v.finished.get(rolloutId);
+    if (f) {
+      if (f.status !== 'SUCCEEDED') throw new Error(`rollout ${rolloutId} ended ${f.status}: ${JSON.stringify(f.failure)}`);
+      break;
+    }
+    if (v.rejected.has(rolloutId)) throw new Error(`rejected: ${v.rejected.get(rolloutId)}`);
+    if (Date.now() - start > 300_000) throw new Error('rollout did not finish within 300 s');
+    await sleep(100);
+  }
+  const wall = Date.now() - start;
+  const events = (await readWholeStream(ds.manager, `rollout:${rolloutId}`)).map((e) => e.payload as unknown as RolloutEvent);
+  return { events, wall };
+}
+
+async function main(): Promise<void> {
+  const group = `bench-rollout-${Date.now()}`;
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group });
+  await infraUp(config, log);
+  const loadBefore = loadavg();
+
+  // the rollout service as deployed: its own process (dist/apps/rollout)
+  const [httpPort, controlPort] = [3990, 3991];
+  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVICE_PROF === '1' ? '/tmp/sprof' : process.env.SERVICE_PROF}`] : []), join(ROOT, 'dist/apps/rollout/src/main.js')], {
+    env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, ROLLOUT_PORT: String(httpPort), ROLLOUT_CONTROL_PORT: String(controlPort), ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ...(WINDOW ? { ROLLOUT_WINDOW: WINDOW } : {}) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-rollout');
+  await ds.initialize();
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: false });
+  const stops: (() => void)[] = [];
+  try {
+    // 1. zero-cost transfers: the control plane alone
+    const zero = await startDeployment(ds, redis, group, controlPort, httpPort, EXPERT_BYTES, 3910);
+    stops.push(zero.stop);
+    const perLayers: number[] = [];
+    const latencies: number[] = [];
     const prepares: number[] = [];
     const commits: number[] = [];
     const walls: number[] = [];
+    const spans: number[] = [];
     const starts: number[] = [];
+    let window = 1;
     let cold: { first: number; p50: number } | null = null;
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
-      const rolloutId = randomUUID();
       const mapVersion = round % 2 === 0 ? 2 : 1;
-      const start = Date.now();
-      await ds.transaction((em) => appendEvents(em, [{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion }, ...meta }]));
-      // the deployment's rollouts, folded incrementally: the poll must cost the measured processes little
-      const followed = new DeploymentRolloutsReader(ds).follow(deployment);
-      for (;;) {
-        const v = await followed.refresh();
-        const f = v.finished.get(rolloutId);
-        if (f) {
-          if (f.status !== 'SUCCEEDED') throw new Error(`rollout ${rolloutId} ended ${f.status}: ${JSON.stringify(f.failure)}`);
-          break;
-        }
-        if (v.rejected.has(rolloutId)) throw new Error(`rejected: ${v.rejected.get(rolloutId)}`);
-        if (Date.now() - start > 300_000) throw new Error('rollout did not finish within 300 s');
-        await sleep(100);
-      }
-      const wall = Date.now() - start;
-      const events = (await readWholeStream(ds.manager, `rollout:${rolloutId}`)).map((e) => e.payload as unknown as RolloutEvent);
-      // per layer: prepare decided → last prepare ack; commit decided → last commit ack (service clock)
-      const t = new Map<number, { prepare?: number; prepared?: number; commit?: number; committed?: number }>();
-      const at = (l: number) => t.get(l) ?? (t.set(l, {}), t.get(l)!);
-      for (const e of events) {
-        if (e.type === 'decided') {
-          for (const c of e.commands) {
-            if (c.kind === 'prepare' && at(c.layer).prepare === undefined) at(c.layer).prepare = e.at;
-            if (c.kind === 'commit' && at(c.layer).commit === undefined) at(c.layer).commit = e.at;
-          }
-        }
-        if (e.type === 'ack' && e.ack.ok && e.ack.phase === 'prepare') at(e.ack.layer).prepared = e.at;
-        if (e.type === 'ack' && e.ack.ok && e.ack.phase === 'commit') at(e.ack.layer).committed = e.at;
-      }
-      const layers = [...t.values()].sort((a, b) => a.prepare! - b.prepare!);
-      // starting: the plan computed and recorded (the created event), before the first prepare
+      const { events, wall } = await rollout(ds, zero, mapVersion);
+      const ls = layerTimes(events);
       const created = events.find((e) => e.type === 'created')!;
-      starts.push(layers[0].prepare! - created.at);
-      const totals = layers.map((x) => x.committed! - x.prepare!);
+      if (created.type === 'created') window = created.options.window ?? 1;
+      const first = Math.min(...ls.map((x) => x.prepare));
+      // starting: the plan computed and recorded (the created event), before the first prepare
+      starts.push(first - created.at);
+      const per = perLayer(ls);
       if (round < WARMUP) {
-        if (round === 0) cold = { first: totals[0], p50: pct(totals, 0.5) };
-        log(`warm-up round ${round + 1} (not measured): ${layers.length} layers in ${wall} ms; its first layer ${totals[0]} ms, p50 ${pct(totals, 0.5)} ms`);
+        if (round === 0) cold = { first: per[0], p50: pct(per, 0.5) };
+        log(`warm-up round ${round + 1} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms`);
         continue;
       }
       walls.push(wall);
-      overheads.push(...totals);
-      prepares.push(...layers.map((x) => x.prepared! - x.prepare!));
-      commits.push(...layers.map((x) => x.committed! - x.commit!));
-      log(`round ${round + 1 - WARMUP}: v${3 - mapVersion}→v${mapVersion}, ${layers.length} layers in ${wall} ms`);
+      spans.push(ls[ls.length - 1].committed - first);
+      perLayers.push(...per);
+      latencies.push(...ls.map((x) => x.committed - x.prepare));
+      prepares.push(...ls.map((x) => x.prepared - x.prepare));
+      commits.push(...ls.map((x) => x.committed - x.commit));
+      log(`round ${round + 1 - WARMUP}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
     }
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
+    zero.stop();
+
+    // 2. a realistic rollout: weights that take time to move, under the rollout's cap
+    const real = await startDeployment(ds, redis, group, controlPort, httpPort, REAL_EXPERT_BYTES, 3930);
+    stops.push(real.stop);
+    const warm = REAL_WARMUP > 0 ? await rollout(ds, real, 2, CAP) : null;
+    if (warm) log(`realistic warm-up rollout (not measured): ${warm.wall} ms`);
+    const measured = await rollout(ds, real, warm ? 1 : 2, CAP);
+    const ls = layerTimes(measured.events);
+    const created = measured.events.find((e) => e.type === 'created') as RolloutEvent & { type: 'created' };
+    const plan: RolloutPlan = created.plan;
+    // what the transfers alone need: the busiest agent's inflow at the cap (each agent has its own)
+    const inflow = Array.from({ length: N }, (_, a) => plan.layers.reduce((sum, l) => sum + l.forward[a].bytesIn, 0));
+    const transferBound = Math.max(...inflow) / CAP;
+    const first = Math.min(...ls.map((x) => x.prepare));
+    const rolloutS = (ls[ls.length - 1].committed - first) / 1000;
+    const realPer = perLayer(ls);
+    log(`realistic rollout: ${ls.length} layers, ${mib(Math.max(...inflow))} into the busiest agent at ${mib(CAP)}/s: ${rolloutS.toFixed(2)} s (transfers alone ${transferBound.toFixed(2)} s); request to finished ${measured.wall} ms`);
+    // the same rollout one layer after the other (window 1), for comparison: back again
+    const serial = layerTimes((await rollout(ds, real, warm ? 2 : 1, CAP, 1)).events);
+    const serialS = (serial[serial.length - 1].committed - Math.min(...serial.map((x) => x.prepare))) / 1000;
+    log(`the same with window 1: ${serialS.toFixed(2)} s`);
+    real.stop();
+
+    // 3. the floor, in this run: the same messages between bare processes
+    const floor = await measureFloor(config.DATABASE_URL);
+    log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
+    const loadAfter = loadavg();
+
     const result = {
       ranks: R,
       agents: N,
       layers: L,
-      layer_overhead_p50_ms: pct(overheads, 0.5),
-      layer_overhead_p99_ms: pct(overheads, 0.99),
+      layer_overhead_p50_ms: pct(perLayers, 0.5),
+      layer_overhead_p99_ms: pct(perLayers, 0.99),
+      floor_p50_ms: floor.p50,
+      floor_p99_ms: floor.p99,
+      rollout_s: Number(rolloutS.toFixed(2)),
+      transfer_bound_s: Number(transferBound.toFixed(2)),
     };
-    const mean = overheads.reduce((a, b) => a + b, 0) / overheads.length;
     const how =
       TRANSPORT === 'direct'
         ? 'two round trips on the direct control channel (service → 8 agents → service, TCP, one JSON line each way)'
         : 'two Kafka round trips (service → 8 agents → service; no control channel)';
-    const plan =
+    const planText =
       PLAN === 'local'
-        ? 'every rank\'s slots rotate in place (local copies only, no peer transfer)'
+        ? "every rank's slots rotate in place (local copies only, no peer transfer)"
         : 'every slot of every layer takes the expert a rank of another node holds (each agent fetches from five or six of the other seven nodes)';
-    const env = [TRANSPORT === 'kafka' ? 'ROLLOUT_BENCH_TRANSPORT=kafka' : '', PLAN === 'local' ? 'ROLLOUT_BENCH_PLAN=local' : ''].filter(Boolean).join(' ');
+    const env = [TRANSPORT === 'kafka' ? 'ROLLOUT_BENCH_TRANSPORT=kafka' : '', PLAN === 'local' ? 'ROLLOUT_BENCH_PLAN=local' : '', WINDOW ? `ROLLOUT_BENCH_WINDOW=${WINDOW}` : ''].filter(Boolean).join(' ');
+    const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
+    const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
     writeSection(
       `Rollout${env ? ` (${env})` : ''} (\`${env ? `${env} ` : ''}npm run bench:rollout\`)`,
-      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}). Machine: ${machine()}.
-${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend, ${EXPERT_BYTES}-byte experts: transfers cost ~nothing),
-${L} layers; the plan: ${plan}. Rollout service in its own process (dist/apps/rollout), Postgres, Redis (lock) and Kafka on the same 2 cores.
-Per layer, from the service's own event stamps: prepare decided → last prepare ack → commit decided → last commit ack — ${how},
-and one Postgres transaction per layer (the commit decision is written before it is sent, with the acks and the prepare decision before it).
+      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}, ROLLOUT_BENCH_EXPERT_BYTES=${REAL_EXPERT_BYTES}, ROLLOUT_BENCH_BYTES_PER_SECOND=${CAP}, ROLLOUT_BENCH_REAL_WARMUP=${REAL_WARMUP}). Machine: ${machine()}; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadAfter)} at the end (the machine is shared).
+${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend), ${L} layers; the plan: ${planText}. Rollout service in its own process (dist/apps/rollout), window ${window} (layers in flight at once; commits one at a time, in order), Postgres, Redis (lock) and Kafka on the same 2 cores.
+Control: ${how}; the commit decisions are written to Postgres before they are sent, with the acks and prepare decisions before them.
+
+**Zero-cost transfers** (${EXPERT_BYTES}-byte experts). Per layer, from the service's own event stamps: *per layer* = the time it adds to the rollout (previous layer's last commit ack → its own; the first layer: from its prepare decided) — the JSON's \`layer_overhead_*\`; *latency* = its prepare decided → its last commit ack (with a window it includes waiting for the layers before it); prepare = prepare decided → last prepare ack; commit = commit decided → last commit ack (the stall at commit).
 ${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} ran first and ${WARMUP === 1 ? 'is' : 'are'} not counted: the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
 
-| layers measured | p50 ms | p99 ms | mean ms | max ms | prepare p50 / p99 ms | commit p50 / p99 ms | whole rollout (ms, per round) | start: plan computed and recorded (ms, per round) |
-|---|---|---|---|---|---|---|---|---|
-| ${overheads.length} | ${result.layer_overhead_p50_ms} | ${result.layer_overhead_p99_ms} | ${mean.toFixed(1)} | ${Math.max(...overheads)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${walls.join(', ')} | ${starts.slice(WARMUP).join(', ')} |
+| layers measured | per layer p50 / p99 ms | latency p50 / p99 ms | prepare p50 / p99 ms | commit p50 / p99 ms | first prepare → last commit ack (ms, per round) | request → finished (ms, per round) | start: plan computed and recorded (ms, per round) |
+|---|---|---|---|---|---|---|---|
+| ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(WARMUP).join(', ')} |
 
-Target: p99 ≤ 10 ms.`,
+**Floor, measured in the same run** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
+
+| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
+|---|---|---|---|---|---|
+| ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} |
+
+**Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). ${warm ? `One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back` : 'No unmeasured rollout first (ROLLOUT_BENCH_REAL_WARMUP=0): measured, the first one of these agents'}, with the service's window (${created.options.window ?? 1}).
+
+| layers | rollout (first prepare → last commit ack) s | transfer bound s | ratio | per layer p50 / p99 ms | request → finished s (planning and the 100 ms poll included) |
+|---|---|---|---|---|---|
+| ${ls.length} | ${rolloutS.toFixed(2)} | ${transferBound.toFixed(2)} | ${(rolloutS / transferBound).toFixed(3)} | ${pct(realPer, 0.5)} / ${pct(realPer, 0.99)} | ${(measured.wall / 1000).toFixed(2)} |
+
+For comparison, the same rollout with window 1 (the request's \`window\`: one layer after the other, as before the window) right after: ${serialS.toFixed(2)} s, ${(serialS / transferBound).toFixed(3)} × the transfer bound.
+
+Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBound)} (${(rolloutS / transferBound).toFixed(3)}×); per-layer overhead p50 ≤ 2 × the floor's p50 — ${met(result.layer_overhead_p50_ms <= 2 * floor.p50)} (${result.layer_overhead_p50_ms} ms vs 2 × ${floor.p50} ms).`,
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
-    log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    for (const a of agents) a.kill('SIGTERM');
+    for (const stop of stops) stop();
     service.kill('SIGTERM');
     redis.disconnect();
     await ds.destroy();

@@ -251,10 +251,15 @@ describe('rollout faults: service and agent processes', () => {
     return (await new DeploymentRolloutsReader(ds).load(dep)).view;
   }
 
-  async function request(dep: string): Promise<string> {
+  /**
+   * `window`: layers in flight at once (default: the service's). Scenarios that stop a process at
+   * one point of one layer's prepare or commit ask for 1, so that point is reached with nothing
+   * else in flight; the others run with the service's window.
+   */
+  async function request(dep: string, window?: number): Promise<string> {
     const rolloutId = randomUUID();
     await ds.transaction((em) =>
-      appendEvents(em, [{ stream: deploymentRolloutsStream(dep), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion: 2 }, actor: 'test', reason: 'fault test', correlationId: rolloutId }]),
+      appendEvents(em, [{ stream: deploymentRolloutsStream(dep), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion: 2, ...(window ? { window } : {}) }, actor: 'test', reason: 'fault test', correlationId: rolloutId }]),
     );
     return rolloutId;
   }
@@ -421,7 +426,7 @@ describe('rollout faults: service and agent processes', () => {
     const t0 = Date.now();
     const dep = `faults-agent-${randomUUID().slice(0, 8)}`;
     const agents = await deploymentWithAgents(dep, [800, 800, 800]);
-    const rid = await request(dep);
+    const rid = await request(dep, 1);
     // pause while the second layer prepares: it ends PREPARED (every agent acked), not committed
     const order = await eventually(async () => {
       const s = await stateOf(rid);
@@ -508,7 +513,7 @@ describe('rollout faults: service and agent processes', () => {
     const dep = `faults-midprep-${randomUUID().slice(0, 8)}`;
     // agent 1 takes 2 s to stage a layer; agents 0 and 2 stage at once
     const agents = await deploymentWithAgents(dep, [0, 2000, 0]);
-    const rid = await request(dep);
+    const rid = await request(dep, 1);
     const acked = (events: RolloutEvent[], agent: number, layer: number) =>
       events.some((e) => e.type === 'ack' && e.ack.agent === agent && e.ack.layer === layer && e.ack.phase === 'prepare' && e.ack.ok);
     // the first layer committed, the second prepared by agents 0 and 2: agent 1 is staging it now
@@ -552,7 +557,7 @@ describe('rollout faults: service and agent processes', () => {
     const dep = `faults-midcommit-${randomUUID().slice(0, 8)}`;
     // agent 1 waits 5 s for its step boundary before each swap; the others swap at once
     const agents = await deploymentWithAgents(dep, [0, 0, 0], [0, 5000, 0]);
-    const rid = await request(dep);
+    const rid = await request(dep, 1);
     const commitAcked = (events: RolloutEvent[], agent: number, layer: number) =>
       events.some((e) => e.type === 'ack' && e.ack.agent === agent && e.ack.layer === layer && e.ack.phase === 'commit' && e.ack.ok);
     // the first layer: agents 0 and 2 swapped and acked its commit; agent 1 is waiting to swap

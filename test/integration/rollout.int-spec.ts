@@ -149,7 +149,8 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const id = `rollout-fault-${randomUUID().slice(0, 8)}`;
     const bs = await deploymentWithAgents(id, false);
     bs[1].faults.failPrepareLayers = [2]; // layers go 0, 1, 2, 3 (no gains): 0 and 1 commit first
-    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'fault test' } });
+    // one layer after the other (window 1): with more in flight, layer 2 would stage beside 0 and 1
+    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, window: 1, reason: 'fault test' } });
     expect(r.status).toBe(202);
     const rid = r.body.rolloutId as string;
     const done = await eventually(async () => {
@@ -196,7 +197,8 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     const id = `rollout-held-${randomUUID().slice(0, 8)}`;
     const bs = await deploymentWithAgents(id, true);
     bs[1].faults.failPrepareLayers = [2];
-    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, onFailure: 'hold', reason: 'hold test' } });
+    // window 1: layers 0 and 1 commit before layer 2 stages and fails
+    const r = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, onFailure: 'hold', window: 1, reason: 'hold test' } });
     expect(r.status).toBe(202);
     const held = await eventually(async () => {
       const s = await status(id, r.body.rolloutId);

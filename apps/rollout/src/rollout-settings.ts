@@ -15,6 +15,11 @@ export const rolloutSettingsSchema = z.object({
   ROLLOUT_MAX_ROLLBACK_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   ROLLOUT_ROLLBACK_RETRY_MS: z.coerce.number().int().min(0).default(1_000),
   /**
+   * Layers of a rollout in flight at once: the next ones stage while the oldest commits (commits
+   * stay one at a time, in order). 1 = one layer after the other.
+   */
+  ROLLOUT_WINDOW: z.coerce.number().int().min(1).max(64).default(4),
+  /**
    * The direct control channel agents dial (TCP, newline-delimited JSON). 0 = any free port
    * (tests); Kafka carries commands for agents without a connection.
    */

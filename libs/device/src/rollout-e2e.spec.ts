@@ -29,7 +29,8 @@ afterEach(async () => {
   await Promise.all(backends.splice(0).map((b) => b.close()));
 });
 
-async function run(opts: { failLayer?: number; crashAt?: number }): Promise<{ state: RolloutState; events: RolloutEvent[] }> {
+/** `window`: layers in flight at once (default: the machine's default, several). */
+async function run(opts: { failLayer?: number; crashAt?: number; window?: number }): Promise<{ state: RolloutState; events: RolloutEvent[] }> {
   const plan = planRollout({
     rolloutId: 'e2e',
     deployment: 'd',
@@ -49,7 +50,7 @@ async function run(opts: { failLayer?: number; crashAt?: number }): Promise<{ st
   if (opts.failLayer !== undefined) bs[2].faults.failPrepareLayers = [opts.failLayer];
   const agents = bs.map((b, a) => new CommandExecutor(b, 'e2e', a, b.ranks));
 
-  const events: RolloutEvent[] = [{ type: 'created', at: 0, plan, options: { ...defaultRolloutOptions, resendMs: 50 } }];
+  const events: RolloutEvent[] = [{ type: 'created', at: 0, plan, options: { ...defaultRolloutOptions, resendMs: 50, ...(opts.window ? { window: opts.window } : {}) } }];
   let state = reduceRollout(null, events[0]);
   let now = 0;
   for (let round = 0; round < 200 && !isRolloutTerminal(state); round++) {
@@ -99,10 +100,22 @@ describe('rollout over simulated backends (loopback TCP)', () => {
   it('an agent failing mid-rollout: the layer is aborted, committed layers rolled back, the previous weights on every rank', async () => {
     const plan = planRollout({ rolloutId: 'x', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target, expertBytes: BYTES });
     const third = plan.layers[2].layer;
-    const { state } = await run({ failLayer: third });
+    // one layer after the other: the first two commit before the third stages
+    const { state } = await run({ failLayer: third, window: 1 });
     expect(state.status).toBe('ROLLED_BACK');
     expect(state.failure?.reason).toMatch(new RegExp(`layer ${third}: agent 2 failed to prepare: injected fault`));
     expect(state.layers.map((l) => l.status)).toEqual(['ROLLED_BACK', 'ROLLED_BACK', 'ABORTED', 'PENDING']);
+  });
+
+  it('with several layers in flight, an agent failing on one aborts every layer still staging; the previous weights on every rank', async () => {
+    const plan = planRollout({ rolloutId: 'x', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target, expertBytes: BYTES });
+    const { state } = await run({ failLayer: plan.layers[2].layer, window: 3 });
+    expect(state.status).toBe('ROLLED_BACK');
+    expect(state.layers.every((l) => l.version === 1 && l.status !== 'COMMITTED')).toBe(true);
+    for (const b of backends) {
+      expect(b.stagedLayers()).toEqual([]);
+      for (const lh of (await b.describe()).layers) expect(lh.version).toBe(1);
+    }
   });
 
   it('a service crash between recording and sending (prepare or commit) is resumed from the log', async () => {

@@ -237,6 +237,25 @@ describe('SimulatedBackend over loopback TCP', () => {
     await expectHolds(backends, shape, next);
   });
 
+  it('holds several layers staged at once (a rollout window); together their prepares stay within the cap', async () => {
+    const shape: DeploymentShape = { numLayers: 2, numExperts: 8, numRanks: 4, slotsPerRank: 2, numNodes: 2 };
+    const current = [
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    ];
+    const next = current.map(() => [4, 5, 6, 7, 0, 1, 2, 3]);
+    const plan = planRollout({ rolloutId: 'r', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
+    const backends = await startCluster(shape, current);
+    const t0 = Date.now();
+    // each side takes in 2 layers × 4 × 2048 bytes at 40 kB/s: the first expert at once, the rest ≈ 358 ms later
+    await Promise.all(plan.layers.flatMap((pl) => backends.map((b, a) => b.prepare(pl.layer, pl.forward[a], { bytesPerSecond: 40_000, rolloutId: 'r' }))));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(330);
+    // both staged: committing one leaves the other staged, then it commits too
+    await Promise.all(backends.map((b) => b.commit(0, 'r')));
+    await Promise.all(backends.map((b) => b.commit(1, 'r')));
+    await expectHolds(backends, shape, next);
+  });
+
   it('connects to loopback peers only', async () => {
     const shape = shapes[0];
     const { current, next } = randomMaps(shape, 5);

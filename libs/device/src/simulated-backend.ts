@@ -68,6 +68,12 @@ export class SimulatedBackend implements DeviceBackend {
   readonly ranks: number[];
   readonly faults: SimulatedFaults;
   readonly throttle: Throttle;
+  /**
+   * The rollout's cap on what this node takes in, shared by every prepare running at once: with
+   * several layers staging (a rollout's window), together they stay within the cap, and the
+   * earlier layer's transfers, queued first, go first.
+   */
+  private readonly inbound = new Throttle(undefined);
   /** Bytes sent to and received from peers since start (for tests and metrics). */
   readonly traffic = { sent: 0, received: 0, fetches: 0 };
   private readonly state: Map<number, RankLayer>[] = [];
@@ -173,8 +179,9 @@ export class SimulatedBackend implements DeviceBackend {
       const buffers = new Map<number, Buffer>();
       const deferred: { slot: number; rank: number; expert: number }[] = [];
       const remote = new Map<number, { slot: number; rank: number; expert: number }[]>();
-      // one cap for all of this prepare's peers together
-      const inbound = opts?.bytesPerSecond ? new Throttle(opts.bytesPerSecond) : null;
+      // one cap for all of this prepare's peers and every other prepare running beside it
+      if (opts?.bytesPerSecond) this.inbound.bytesPerSecond = opts.bytesPerSecond;
+      const inbound = opts?.bytesPerSecond ? this.inbound : null;
       for (const rec of part.receives) {
         const rank = Math.floor(rec.slot / S);
         const src = this.state[layer].get(rec.source);

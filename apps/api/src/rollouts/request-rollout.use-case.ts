@@ -12,6 +12,7 @@ export interface RequestRolloutCommand {
   readonly steps?: RolloutStepInput[];
   readonly onFailure?: 'rollback' | 'hold';
   readonly bytesPerSecond?: number;
+  readonly window?: number;
   readonly reason: string;
   /** Queue it even when nodes it needs have no live agent. */
   readonly force?: boolean;

@@ -19,6 +19,8 @@ const startBody = z.strictObject({
   onFailure: z.enum(['rollback', 'hold']).optional(),
   /** Cap on the bytes each agent sends per second during this rollout (keeps transfers from starving serving). */
   bytesPerSecond: z.number().positive().max(1e12).optional(),
+  /** Layers in flight at once (1 = one after the other); absent: the rollout service's ROLLOUT_WINDOW. */
+  window: z.number().int().min(1).max(64).optional(),
   reason: z.string().min(1).max(2000),
   /** Queue it even when nodes it needs have no live agent (refused with 409 naming them otherwise). */
   force: z.boolean().optional(),

@@ -7,6 +7,9 @@ import { LOGGER } from '@eplb/platform';
 import { ROLLOUT_SERVICE_ACTOR } from '../rollout-instance';
 import { ROLLOUT_SETTINGS, RolloutSettings } from '../rollout-settings';
 
+/** Most layers a rollout stages at once (each holds a layer's incoming weights in device memory). */
+export const MAX_WINDOW = 64;
+
 /** What a request becomes: turned down (why), or a plan with the events that start it. */
 export type PlannedRollout =
   | { readonly ok: false; readonly why: string }
@@ -50,6 +53,8 @@ export class RolloutPlanner {
       if (!m) return { ok: false, why: `map version ${version} does not exist` };
       maps.set(version, m);
     }
+    const window = req.payload.window ?? this.settings.ROLLOUT_WINDOW;
+    if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) return { ok: false, why: `window must be a whole number of layers from 1 to ${MAX_WINDOW}, got ${String(window)}` };
     const target = maps.get(toVersion)!;
     const current = committedRows(versions, maps);
     // largest expected gain first: imbalance under the newest sealed interval's heat, now vs after
@@ -91,6 +96,7 @@ export class RolloutPlanner {
         maxRollbackAttempts: this.settings.ROLLOUT_MAX_ROLLBACK_ATTEMPTS,
         rollbackRetryMs: this.settings.ROLLOUT_ROLLBACK_RETRY_MS,
         analysisTimeoutMs: this.settings.ROLLOUT_ANALYSIS_TIMEOUT_MS,
+        window,
         onFailure: req.payload.onFailure ?? 'rollback',
         ...(req.payload.bytesPerSecond ? { bytesPerSecond: req.payload.bytesPerSecond } : {}),
       },

@@ -7,6 +7,8 @@ export interface StartRolloutRequest {
   onFailure?: 'rollback' | 'hold';
   /** Cap on the bytes each agent takes in per second during this rollout. */
   bytesPerSecond?: number;
+  /** Layers in flight at once (1 = one after the other); absent: the rollout service's default. */
+  window?: number;
   reason: string;
   /** Queue it even when nodes it needs have no live agent (refused with 409 naming them, `nodes`, otherwise). */
   force?: boolean;

@@ -50,6 +50,8 @@ export interface RolloutRequestedPayload {
   readonly onFailure?: 'rollback' | 'hold';
   /** Cap on the bytes each agent sends per second (weights moved between ranks). */
   readonly bytesPerSecond?: number;
+  /** Layers in flight at once for this rollout (1 = one after the other); absent: the service's ROLLOUT_WINDOW. */
+  readonly window?: number;
   /** Queued although nodes it needs had no live agent (the operator forced it). */
   readonly forced?: boolean;
   /** Requested by the automatic loop (auto mode), not by an operator: its rollback trips the loop's breaker. */

@@ -31,7 +31,9 @@ const scenarioArb = fc
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
     R: fc.constantFrom(2, 4, 6),
     S: fc.integer({ min: 1, max: 3 }),
-    L: fc.integer({ min: 1, max: 5 }),
+    L: fc.integer({ min: 1, max: 6 }),
+    /** Layers in flight at once (1: one after the other). */
+    window: fc.constantFrom(1, 2, 3, 5),
     nodesPick: fc.nat(),
     ePick: fc.nat(),
     drop: fc.constantFrom(0, 0.05, 0.2),
@@ -75,7 +77,7 @@ type Msg =
   | { at: number; kind: 'ack'; ack: RolloutAck }
   | { at: number; kind: 'analysis'; batch: number; passed: boolean };
 
-function runScenario(sc: Scenario): { state: RolloutState; events: RolloutEvent[]; agents: FakeAgent[]; current: number[][]; target: number[][]; impersonations: number } {
+function runScenario(sc: Scenario): { state: RolloutState; events: RolloutEvent[]; agents: FakeAgent[]; current: number[][]; target: number[][]; impersonations: number; overlapped: boolean } {
   const rnd = rng(sc.seed);
   const { shape } = sc;
   const P = shape.numRanks * shape.slotsPerRank;
@@ -94,7 +96,7 @@ function runScenario(sc: Scenario): { state: RolloutState; events: RolloutEvent[
   // the model's manifest: without it a corrupted expert that has a single replica goes unnoticed
   const checksums = current.map((_, l) => Array.from({ length: E }, (_, e) => fakeChecksum(l, e)));
   const plan = planRollout({ rolloutId: 'ro', deployment: 'd', shape, fromVersion: 7, toVersion: 8, current, target, expertBytes: 1, steps, gain: current.map(() => rnd()), checksums });
-  const options = { ...defaultRolloutOptions, prepareTimeoutMs: 400, commitTimeoutMs: 300, analysisTimeoutMs: 500, resendMs: 60, onFailure: sc.hold ? ('hold' as const) : ('rollback' as const), maxRollbackAttempts: 3 };
+  const options = { ...defaultRolloutOptions, prepareTimeoutMs: 400, commitTimeoutMs: 300, analysisTimeoutMs: 500, resendMs: 60, onFailure: sc.hold ? ('hold' as const) : ('rollback' as const), maxRollbackAttempts: 3, window: sc.window };
   const agents = Array.from({ length: shape.numNodes }, (_, a) => new FakeAgent(shape, a, 'ro', current, 7));
 
   const FAULT_UNTIL = 3000;
@@ -122,7 +124,12 @@ function runScenario(sc: Scenario): { state: RolloutState; events: RolloutEvent[
     if (!calm && rnd() < sc.dup) net.push({ ...m, at: m.at + 1 + Math.floor(rnd() * sc.maxDelay * 2) });
   };
 
-  const check = () => checkInvariants(state, agents, current, target, plan.fromVersion, plan.toVersion);
+  let overlapped = false;
+  const check = () => {
+    checkInvariants(state, agents, current, target, plan.fromVersion, plan.toVersion);
+    checkWindow(state, sc.window);
+    if (state.ahead.length > 0 && state.layers[state.active!].phase === 'committing') overlapped = true;
+  };
 
   for (let it = 0; it < 20_000; it++) {
     now += 1 + Math.floor(rnd() * 20);
@@ -205,7 +212,7 @@ function runScenario(sc: Scenario): { state: RolloutState; events: RolloutEvent[
     if (calm && isRolloutTerminal(state) && net.length === 0) break;
   }
   if (process.env.DEBUG_ROLLOUT) console.log(JSON.stringify({ now, status: state.status, events: events.length }));
-  return { state, events, agents, current, target, impersonations };
+  return { state, events, agents, current, target, impersonations, overlapped };
 }
 
 function checkInvariants(state: RolloutState, agents: FakeAgent[], current: number[][], target: number[][], from: number, to: number): void {
@@ -220,14 +227,39 @@ function checkInvariants(state: RolloutState, agents: FakeAgent[], current: numb
   }
 }
 
+/**
+ * The window: at most `window` layers in flight, forward ones only beside each other, at most one
+ * committing — the oldest — and commits in plan order.
+ */
+function checkWindow(state: RolloutState, window: number): void {
+  const flying = state.active === null ? [] : [state.active, ...state.ahead];
+  if (state.active === null && state.ahead.length > 0) throw new Error('layers staged ahead with none in flight');
+  if (flying.length > window) throw new Error(`${flying.length} layers in flight, window ${window}`);
+  for (let k = 1; k < flying.length; k++) {
+    if (flying[k] <= flying[k - 1]) throw new Error(`in flight out of plan order: ${flying.join(',')}`);
+    const l = state.layers[flying[k]];
+    if (l.direction !== 'forward' || (l.phase !== 'preparing' && l.phase !== 'prepared')) throw new Error(`layer ${l.layer} ahead is ${l.direction} ${l.phase}`);
+  }
+  const committing = state.layers.filter((l) => l.phase === 'committing');
+  if (committing.length > 1 || (committing.length === 1 && committing[0] !== state.layers[state.active!])) throw new Error('a commit not of the oldest layer in flight');
+  for (let k = 1; k < state.committedOrder.length; k++) {
+    if (state.committedOrder[k] <= state.committedOrder[k - 1]) throw new Error(`commits out of plan order: ${state.committedOrder.join(',')}`);
+  }
+}
+
 describe('rollout state machine under random faults (fast-check)', () => {
   it('never leaves a layer mixed; ends on the target or the previous version per layer, as the event log says', () => {
     let outcomes = { SUCCEEDED: 0, ROLLED_BACK: 0, ABORTED: 0 } as Record<string, number>;
     let impersonations = 0;
+    const windowed = { SUCCEEDED: 0, ROLLED_BACK: 0, ABORTED: 0, overlapped: 0 } as Record<string, number>;
     fc.assert(
       fc.property(scenarioArb, (sc) => {
-        const { state, events, agents, current, target, impersonations: n } = runScenario(sc);
+        const { state, events, agents, current, target, impersonations: n, overlapped } = runScenario(sc);
         impersonations += n;
+        if (sc.window > 1 && overlapped) {
+          windowed.overlapped++;
+          windowed[state.status]++;
+        }
         expect(isRolloutTerminal(state), `not finished: ${state.status}`).toBe(true);
         outcomes[state.status]++;
         // the audit: rebuilding from the log gives the same state
@@ -254,6 +286,10 @@ describe('rollout state machine under random faults (fast-check)', () => {
     expect(outcomes.SUCCEEDED).toBeGreaterThan(0);
     expect(outcomes.ROLLED_BACK).toBeGreaterThan(0);
     expect(outcomes.ABORTED).toBeGreaterThan(0);
+    // …with layers staging while an earlier one commits, too
+    expect(windowed.SUCCEEDED).toBeGreaterThan(0);
+    expect(windowed.ROLLED_BACK).toBeGreaterThan(0);
+    expect(windowed.ABORTED).toBeGreaterThan(0);
     // …and sends acks for ranks the sender does not serve, each checked where it is applied
     expect(impersonations).toBeGreaterThan(0);
     outcomes = {};

@@ -13,6 +13,7 @@ import {
   decideRollout,
   defaultRolloutOptions,
   layerVersions,
+  prepareDeadlineMs,
   reduceRollout,
   replayRollout,
 } from './machine';
@@ -41,7 +42,8 @@ class Driver {
   constructor(opts: Partial<RolloutOptions> = {}, steps?: BatchStep[], extra: { checksums?: string[][] } = {}) {
     const plan = planRollout({ rolloutId: 'r1', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target, expertBytes: 10, gain: [0, 3, 2, 1], steps, ...extra });
     this.agents = [0, 1].map((a) => new FakeAgent(shape, a, 'r1', current, 1));
-    this.state = this.push({ type: 'created', at: this.now, plan, options: { ...defaultRolloutOptions, ...opts } });
+    // one layer at a time unless a test asks for a window (the window has tests of its own)
+    this.state = this.push({ type: 'created', at: this.now, plan, options: { ...defaultRolloutOptions, window: 1, ...opts } });
   }
 
   push(ev: RolloutEvent): RolloutState {
@@ -445,6 +447,100 @@ describe('rollout state machine', () => {
     d.round(200);
     expect(d.state.failure?.reason).toMatch(/prepare timed out/);
     expect(d.sent[0].kind === 'prepare' && d.sent[0].bytesPerSecond).toBe(10);
+  });
+});
+
+describe('rollout state machine with a window of layers in flight', () => {
+  const kinds = (cs: RolloutAgentCommand[]) => [...new Set(cs.map((c) => `${c.kind} ${c.layer}`))];
+
+  it('stages the next layers while the oldest commits; commits one at a time, in plan order', () => {
+    const d = new Driver({ window: 2 });
+    const order: string[] = [];
+    for (let i = 0; i < 20 && d.state.status !== 'SUCCEEDED'; i++) order.push(...kinds(d.round()));
+    // layers 1 and 2 stage together; layer 3 enters the window once layer 1 committed and stages
+    // while layer 2 commits; layer 2 commits only after layer 1 did
+    expect(order).toEqual(['prepare 1', 'prepare 2', 'commit 1', 'commit 2', 'prepare 3', 'commit 3']);
+    expect(versionsOf(d)).toEqual([
+      [1, 'COMMITTED', 2],
+      [2, 'COMMITTED', 2],
+      [3, 'COMMITTED', 2],
+    ]);
+    expect(replayRollout(d.events)).toEqual(d.state);
+    // never two layers committing at once, never a commit out of plan order
+    let committing: number | null = null;
+    for (const c of d.sent) if (c.kind === 'commit') committing = c.layer;
+    expect(committing).toBe(3);
+  });
+
+  it('a layer staged ahead that fails aborts every layer still staging; committed ones roll back, newest first', () => {
+    const d = new Driver({ window: 3 });
+    d.agents[1].failPrepare = (layer) => layer === 3;
+    d.run();
+    expect(d.state.status).toBe('ROLLED_BACK');
+    expect(d.state.failure?.reason).toMatch(/layer 3: agent 1 failed to prepare/);
+    expect(versionsOf(d).map(([, , v]) => v)).toEqual([1, 1, 1]);
+    // the cluster agrees with the log on every layer
+    for (const l of d.state.layers) expect(new Set(clusterLayer(d.agents, l.layer).versions)).toEqual(new Set([1]));
+    expect(d.sent.filter((c) => c.kind === 'abort').map((c) => c.layer)).toContain(3);
+    expect(d.state.ahead).toEqual([]);
+    expect(replayRollout(d.events)).toEqual(d.state);
+  });
+
+  it('an operator abort while layers stage ahead aborts them and keeps the one committing; hold stops there', () => {
+    const d = new Driver({ window: 3, onFailure: 'hold' });
+    d.round(); // prepares of layers 1, 2, 3
+    expect(d.state.active).not.toBeNull();
+    expect(d.state.ahead).toHaveLength(2);
+    d.silent.add(0);
+    d.round(); // commit of layer 1 sent; agent 0 does not answer
+    expect(d.state.layers[d.state.active!].phase).toBe('committing');
+    d.push({ type: 'operator', at: d.now, action: 'abort', actor: 'op' });
+    const aborts = d.round();
+    expect(kinds(aborts)).toEqual(['abort 2', 'abort 3']);
+    d.silent.clear();
+    d.round(defaultRolloutOptions.resendMs); // the commit is sent again to agent 0
+    d.run();
+    expect(d.state.status).toBe('ABORTED');
+    expect(versionsOf(d)).toEqual([
+      [1, 'COMMITTED', 2],
+      [2, 'ABORTED', 1],
+      [3, 'ABORTED', 1],
+    ]);
+  });
+
+  it('stages nothing past a batch whose analysis has not passed', () => {
+    const d = new Driver({ window: 3 }, [{ layers: 1, analysis: true }, 'rest']);
+    expect(kinds(d.round())).toEqual(['prepare 1']);
+    d.round();
+    expect(d.state.status).toBe('ANALYSING');
+    expect(d.round()).toEqual([]);
+    d.push({ type: 'analysis', at: d.now, batch: 0, passed: true });
+    expect(kinds(d.round())).toEqual(['prepare 2', 'prepare 3']);
+    expect(d.run().status).toBe('SUCCEEDED');
+  });
+
+  it('pause holds the commit of the oldest layer; the ones ahead stay staged until resume', () => {
+    const d = new Driver({ window: 3 });
+    d.push({ type: 'operator', at: d.now, action: 'pause' });
+    expect(d.round()).toEqual([]);
+    d.push({ type: 'operator', at: d.now, action: 'resume' });
+    d.round(); // prepares of three layers
+    d.push({ type: 'operator', at: d.now, action: 'pause' });
+    expect(d.round()).toEqual([]);
+    expect(d.state.layers.map((l) => l.status)).toEqual(['PREPARED', 'PREPARED', 'PREPARED']);
+    d.push({ type: 'operator', at: d.now, action: 'resume' });
+    expect(d.run().status).toBe('SUCCEEDED');
+  });
+
+  it('the prepare deadline of a layer staged ahead counts the bytes of the window before it', () => {
+    const d = new Driver({ window: 3, prepareTimeoutMs: 100, bytesPerSecond: 10, resendMs: 1e9 });
+    d.silent.add(0);
+    d.silent.add(1);
+    d.round();
+    // plan position 2 waits for the inflow of positions 0..2 at the cap, position 0 only for its own
+    const own = (i: number) => Math.max(...d.state.plan.layers[i].forward.map((p) => p.bytesIn));
+    expect(prepareDeadlineMs(d.state, 0, 'forward')).toBe(100 + Math.ceil((own(0) * 1000) / 10));
+    expect(prepareDeadlineMs(d.state, 2, 'forward')).toBe(100 + Math.ceil(((own(0) + own(1) + own(2)) * 1000) / 10));
   });
 });
 

@@ -9,9 +9,12 @@ import { RolloutStatus, TERMINAL_ROLLOUT_STATUSES } from './status';
  *   commands = decideRollout(state, now)        — what to do next; the runner records them as one
  *                                          `decided` event BEFORE sending them (write-ahead)
  * `replayRollout(events)` rebuilds the state after a crash; a `restarted` event then makes `decideRollout`
- * re-send whatever is in flight. One layer transition is in flight at a time, so a layer is on
- * one version on all ranks except while its COMMIT is being acknowledged, and a COMMIT, once
- * decided, is re-sent until every agent acked it (agents treat it idempotently) — never aborted.
+ * re-send whatever is in flight. Up to `window` forward layers stage at once (prepares of the next
+ * layers overlap the commits of earlier ones), but commits go one at a time in plan order, and
+ * only the oldest layer in flight commits: a layer is on one version on all ranks except while its
+ * COMMIT is being acknowledged, and a COMMIT, once decided, is re-sent until every agent acked it
+ * (agents treat it idempotently) — never aborted. A failure aborts every layer still staging;
+ * rollback runs one layer at a time, newest commit first.
  */
 
 export type LayerStatus =
@@ -40,6 +43,12 @@ export interface RolloutOptions {
   readonly resendMs: number;
   /** Per-agent transfer cap handed to the agents; also stretches the prepare timeout. */
   readonly bytesPerSecond?: number;
+  /**
+   * Forward layers in flight at once: the next layers stage while the oldest commits, so the
+   * control round trips hide behind the transfers. 1 = strictly one layer after the other;
+   * absent (older logs): 1. Agents share the transfer cap between the layers they stage.
+   */
+  readonly window?: number;
   /** After a failure: roll committed layers back in reverse order, or hold them. */
   readonly onFailure: 'rollback' | 'hold';
   /** Attempts to roll one layer back before giving up on it (it stays on the target version). */
@@ -60,6 +69,7 @@ export const defaultRolloutOptions: RolloutOptions = {
   onFailure: 'rollback',
   maxRollbackAttempts: 5,
   rollbackRetryMs: 1_000,
+  window: 4,
 };
 
 /** Longest wait between two attempts to roll a layer back. */
@@ -162,8 +172,13 @@ export interface RolloutState {
   readonly resumeTo: 'RUNNING' | 'ANALYSING' | null;
   /** In plan order. */
   readonly layers: LayerState[];
-  /** Index (into layers) of the transition in flight. */
+  /** Index (into layers) of the oldest transition in flight: the only one that may commit. */
   readonly active: number | null;
+  /**
+   * Indexes of forward layers staging behind `active` (preparing or prepared, plan order): they
+   * commit in turn once they become `active`. Empty whenever `active` is null.
+   */
+  readonly ahead: number[];
   readonly gate: { readonly batch: number; readonly requested: boolean; readonly since: number } | null;
   readonly gatesPassed: number[];
   readonly promoted: boolean;
@@ -204,6 +219,7 @@ export function initialState(plan: RolloutPlan, options: RolloutOptions, at: num
     // (plans recorded before per-layer versions existed have no l.fromVersion)
     layers: plan.layers.map((l) => idle(l.layer, l.fromVersion ?? plan.fromVersion)),
     active: null,
+    ahead: [],
     gate: null,
     gatesPassed: [],
     promoted: false,
@@ -292,14 +308,21 @@ const fail = (s: RolloutState, reason: string, at: number): RolloutState => {
     resumeTo: null,
     status: s.onFailure === 'rollback' ? 'ROLLING_BACK' : s.status,
   };
-  if (s.active !== null) {
-    const l = s.layers[s.active];
+  for (const i of inFlight(s)) {
+    const l = s.layers[i];
     if (l.direction === 'forward' && (l.phase === 'preparing' || l.phase === 'prepared')) {
-      out = setLayer(out, s.active, { abortDue: true });
+      out = setLayer(out, i, { abortDue: true });
     }
   }
   return out;
 };
+
+/** Indexes of the transitions in flight, oldest (the one that commits next) first. */
+export const inFlight = (s: RolloutState): number[] => (s.active === null ? [] : [s.active, ...s.ahead]);
+
+/** The rollout with layer `i`'s transition no longer in flight: the next one behind it becomes the oldest. */
+const landed = (s: RolloutState, i: number): RolloutState =>
+  s.active === i ? { ...s, active: s.ahead[0] ?? null, ahead: s.ahead.slice(1) } : { ...s, ahead: s.ahead.filter((k) => k !== i) };
 
 function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutState {
   switch (c.kind) {
@@ -324,7 +347,7 @@ function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutS
             commitOverdue: false,
             repairing: [],
           }),
-          active: i,
+          ...(s.active === null ? { active: i } : { ahead: [...s.ahead, i] }),
         };
       }
       return c.attempt === l.attempt ? setLayer(s, i, { sentAt: at }) : s;
@@ -355,8 +378,8 @@ function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutS
       // Nothing was committed: every rank still serves the layer's previous version.
       const forward = l.direction === 'forward';
       const attempts = forward ? l.rollbackAttempts : l.rollbackAttempts + 1;
-      return {
-        ...setLayer(s, i, {
+      return landed(
+        setLayer(s, i, {
           status: forward ? 'ABORTED' : 'COMMITTED',
           version: forward ? (s.plan.layers[i].fromVersion ?? s.plan.fromVersion) : s.plan.toVersion,
           direction: null,
@@ -367,8 +390,8 @@ function applyDecision(s: RolloutState, c: RolloutCommand, at: number): RolloutS
           rollbackGaveUp: !forward && attempts >= s.options.maxRollbackAttempts,
           rollbackRetryAt: forward ? l.rollbackRetryAt : at + rollbackBackoffMs(s.options, attempts),
         }),
-        active: null,
-      };
+        i,
+      );
     }
     case 'analyse':
       return s.gate && s.gate.batch === c.batch ? { ...s, gate: { ...s.gate, requested: true, since: at } } : s;
@@ -427,7 +450,8 @@ export function ackWithoutNews(s: RolloutState, ack: RolloutAck): string | null 
   if (i < 0 || ackIdentityError(s.plan.shape, ack)) return null;
   const l = s.layers[i];
   if (ack.phase === 'abort') return 'abort acks are informational';
-  if (i !== s.active || ack.attempt !== l.attempt) return `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${i === s.active ? '' : ' and not in flight'}`;
+  const flying = inFlight(s).includes(i);
+  if (!flying || ack.attempt !== l.attempt) return `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${flying ? '' : ' and not in flight'}`;
   if (ack.phase === 'prepare' && l.phase === 'prepared') return 'duplicate: the layer is prepared';
   if (ack.phase === 'prepare' && l.phase === 'committing' && !l.repairing.includes(ack.agent)) return 'duplicate: the layer is committing';
   if (ack.phase === (l.phase === 'committing' ? 'commit' : 'prepare') && l.acked.includes(ack.agent)) return 'duplicate';
@@ -442,7 +466,8 @@ function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
   if (i < 0) return ignore(s, ack, at, `layer ${ack.layer} is not part of the rollout`);
   const l = s.layers[i];
   if (ack.phase === 'abort') return s; // informational: an aborted layer needs no ack
-  if (i !== s.active || ack.attempt !== l.attempt) return ignore(s, ack, at, `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${i === s.active ? '' : ' and not in flight'}`);
+  const flying = inFlight(s).includes(i);
+  if (!flying || ack.attempt !== l.attempt) return ignore(s, ack, at, `stale: attempt ${ack.attempt}, layer is at ${l.attempt}${flying ? '' : ' and not in flight'}`);
   if (l.phase === 'committing' && ack.phase === 'prepare' && l.repairing.includes(ack.agent)) {
     // the refusing agent staged the layer again: its commit is due at once
     if (!ack.ok) return ignore(s, ack, at, `agent ${ack.agent} failed to stage layer ${l.layer} again: ${ack.error ?? 'no reason given'}; retrying`);
@@ -494,8 +519,7 @@ function applyAck(s: RolloutState, ack: RolloutAck, at: number): RolloutState {
     repairing: [],
   });
   out = {
-    ...out,
-    active: null,
+    ...landed(out, i),
     committedOrder: forward ? [...out.committedOrder, i] : out.committedOrder.filter((k) => k !== i),
   };
   if (verifyError) out = fail(out, `layer ${l.layer}: holdings do not match version ${parts[0].version}: ${verifyError}`, at);
@@ -553,7 +577,7 @@ function applyOperator(s: RolloutState, action: OperatorAction, at: number, roll
 
 function applyRestart(s: RolloutState, at: number): RolloutState {
   let out: RolloutState = s;
-  if (s.active !== null) out = setLayer(out, s.active, { sentAt: Number.NEGATIVE_INFINITY, phaseStartedAt: at });
+  for (const i of inFlight(s)) out = setLayer(out, i, { sentAt: Number.NEGATIVE_INFINITY, phaseStartedAt: at });
   if (out.gate) out = { ...out, gate: { ...out.gate, requested: false, since: at } };
   return out;
 }
@@ -587,13 +611,22 @@ export const rollbackQueue = (s: RolloutState): number[] =>
 // ---------------------------------------------------------------------------------------------
 // Decisions
 
-/** Prepare deadline of a layer: the base plus the largest inflow at the byte cap. */
+/**
+ * Prepare deadline of a layer: the base plus the largest inflow at the byte cap — forward, the
+ * inflow of the window up to it, as the agents share the cap among the layers they stage and
+ * take the earlier ones' bytes first.
+ */
 export function prepareDeadlineMs(s: RolloutState, i: number, dir: RolloutDirection): number {
   const cap = s.options.bytesPerSecond;
   if (!cap) return s.options.prepareTimeoutMs;
-  const maxIn = Math.max(0, ...partsOf(s, i, dir).map((p) => p.bytesIn));
-  return s.options.prepareTimeoutMs + Math.ceil((maxIn * 1000) / cap);
+  const from = dir === 'forward' ? Math.max(0, i - windowOf(s) + 1) : i;
+  let inflow = 0;
+  for (let k = from; k <= i; k++) inflow += Math.max(0, ...partsOf(s, k, dir).map((p) => p.bytesIn));
+  return s.options.prepareTimeoutMs + Math.ceil((inflow * 1000) / cap);
 }
+
+/** Forward layers that may be in flight at once. */
+const windowOf = (s: RolloutState): number => Math.max(1, Math.floor(s.options.window ?? 1));
 
 /**
  * What to do now. Pure: the same state and time give the same commands; after the runner records
@@ -602,45 +635,13 @@ export function prepareDeadlineMs(s: RolloutState, i: number, dir: RolloutDirect
  */
 export function decideRollout(s: RolloutState, now: number): RolloutCommand[] {
   if (isRolloutTerminal(s)) return [];
-  const agents = s.plan.agents;
-  const all = Array.from({ length: agents }, (_, a) => a);
-  if (s.active !== null) {
-    const i = s.active;
-    const l = s.layers[i];
-    const dir = l.direction as RolloutDirection;
-    const parts = partsOf(s, i, dir);
-    const ranks = (a: number) => parts[a].ranks;
-    const resendDue = now - l.sentAt >= s.options.resendMs;
-    if (l.abortDue) return all.map((a) => ({ kind: 'abort', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) }));
-    switch (l.phase) {
-      case 'preparing': {
-        if (now - l.phaseStartedAt >= prepareDeadlineMs(s, i, dir)) return [{ kind: 'expire', phase: 'prepare', layer: l.layer, attempt: l.attempt }];
-        if (!resendDue) return [];
-        return missing(s, l).map((a) => prepareCommand(s, l.layer, l.attempt, parts[a]));
-      }
-      case 'prepared': {
-        // forward: no commit while paused or after a failure (the abort is due then); inverse: always
-        if (dir === 'forward' && (s.status === 'PAUSED' || s.failure)) return [];
-        return all.map((a) => ({ kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) }));
-      }
-      case 'committing': {
-        const out: RolloutCommand[] = [];
-        if (!l.commitOverdue && now - l.phaseStartedAt >= s.options.commitTimeoutMs) {
-          out.push({ kind: 'expire', phase: 'commit', layer: l.layer, attempt: l.attempt });
-        }
-        if (resendDue) {
-          for (const a of missing(s, l)) {
-            out.push(l.repairing.includes(a) ? prepareCommand(s, l.layer, l.attempt, parts[a], true) : { kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: ranks(a) });
-          }
-        }
-        return out;
-      }
-      default:
-        return [];
-    }
-  }
+  const flying = inFlight(s);
+  // deadlines alone first: an expiry may fail the rollout, which changes what else is due
+  const expired = flying.flatMap((i) => expiry(s, i, now));
+  if (expired.length > 0) return expired;
+  const out = flying.flatMap((i) => transitionCommands(s, i, now));
   if (s.failure) {
-    if (s.onFailure !== 'rollback') return [];
+    if (flying.length > 0 || s.onFailure !== 'rollback') return out;
     const q = rollbackQueue(s);
     if (q.length === 0) return [];
     const i = q[0];
@@ -651,16 +652,82 @@ export function decideRollout(s: RolloutState, now: number): RolloutCommand[] {
   if (s.status === 'ANALYSING' && s.gate) {
     if (!s.gate.requested) {
       const batch = s.plan.batches[s.gate.batch];
-      return [{ kind: 'analyse', batch: batch.index, layers: batch.layers }];
+      return [...out, { kind: 'analyse', batch: batch.index, layers: batch.layers }];
     }
-    if (now - s.gate.since >= s.options.analysisTimeoutMs) return [{ kind: 'expire', phase: 'analysis', layer: null, attempt: 0 }];
-    return [];
+    if (now - s.gate.since >= s.options.analysisTimeoutMs) return [...out, { kind: 'expire', phase: 'analysis', layer: null, attempt: 0 }];
+    return out;
   }
-  if (s.status !== 'RUNNING') return [];
-  const next = s.layers.findIndex((l) => l.status === 'PENDING');
-  if (next < 0) return [];
-  const l = s.layers[next];
-  return s.plan.layers[next].forward.map((p) => prepareCommand(s, l.layer, l.attempt + 1, p));
+  return [...out, ...nextPrepares(s, flying)];
+}
+
+/** A deadline of transition `i` that has passed (none while its abort is due). */
+function expiry(s: RolloutState, i: number, now: number): RolloutCommand[] {
+  const l = s.layers[i];
+  if (l.abortDue) return [];
+  if (l.phase === 'preparing' && now - l.phaseStartedAt >= prepareDeadlineMs(s, i, l.direction as RolloutDirection)) {
+    return [{ kind: 'expire', phase: 'prepare', layer: l.layer, attempt: l.attempt }];
+  }
+  if (l.phase === 'committing' && !l.commitOverdue && now - l.phaseStartedAt >= s.options.commitTimeoutMs) {
+    return [{ kind: 'expire', phase: 'commit', layer: l.layer, attempt: l.attempt }];
+  }
+  return [];
+}
+
+/** The commands transition `i` needs now: its abort, resends, or — the oldest in flight only — its commit. */
+function transitionCommands(s: RolloutState, i: number, now: number): RolloutCommand[] {
+  const l = s.layers[i];
+  const dir = l.direction as RolloutDirection;
+  const parts = partsOf(s, i, dir);
+  const all = Array.from({ length: s.plan.agents }, (_, a) => a);
+  const resendDue = now - l.sentAt >= s.options.resendMs;
+  if (l.abortDue) return all.map((a) => ({ kind: 'abort', layer: l.layer, attempt: l.attempt, agent: a, ranks: parts[a].ranks }));
+  switch (l.phase) {
+    case 'preparing':
+      return resendDue ? missing(s, l).map((a) => prepareCommand(s, l.layer, l.attempt, parts[a])) : [];
+    case 'prepared':
+      // commits go in plan order, one at a time; forward: none while paused or after a failure
+      // (the abort is due then); inverse: always
+      if (i !== s.active || (dir === 'forward' && (s.status === 'PAUSED' || s.failure))) return [];
+      return all.map((a) => ({ kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: parts[a].ranks }));
+    case 'committing':
+      if (!resendDue) return [];
+      return missing(s, l).map((a) =>
+        l.repairing.includes(a) ? prepareCommand(s, l.layer, l.attempt, parts[a], true) : { kind: 'commit', layer: l.layer, attempt: l.attempt, agent: a, ranks: parts[a].ranks },
+      );
+    default:
+      return [];
+  }
+}
+
+/**
+ * Prepares of the next pending layers while the window has room: running, no failure, nothing
+ * rolling back, and never past a batch whose analysis has not passed (its layers are staged only
+ * once the gate before them is through).
+ */
+function nextPrepares(s: RolloutState, flying: number[]): RolloutCommand[] {
+  if (s.status !== 'RUNNING' || flying.some((i) => s.layers[i].direction !== 'forward')) return [];
+  let room = windowOf(s) - flying.length;
+  const out: RolloutCommand[] = [];
+  for (let j = 0; j < s.layers.length && room > 0; j++) {
+    const l = s.layers[j];
+    if (l.status !== 'PENDING') continue;
+    if (gateBefore(s, j)) break;
+    out.push(...s.plan.layers[j].forward.map((p) => prepareCommand(s, l.layer, l.attempt + 1, p)));
+    room--;
+  }
+  return out;
+}
+
+/** Whether a batch with an analysis gate not yet passed (nor promoted past) ends before plan position `j`. */
+function gateBefore(s: RolloutState, j: number): boolean {
+  if (s.promoted) return false;
+  let end = -1;
+  for (const b of s.plan.batches) {
+    end += b.layers.length;
+    if (end >= j) return false;
+    if (b.analysis && !s.gatesPassed.includes(b.index)) return true;
+  }
+  return false;
 }
 
 const prepareCommand = (s: RolloutState, layer: number, attempt: number, part: AgentPlanPart, repair = false): RolloutCommand => ({
@@ -719,6 +786,8 @@ export function rolloutSummary(s: RolloutState) {
     promoted: s.promoted,
     gate: s.gate,
     active: s.active === null ? null : s.layers[s.active].layer,
+    /** Every layer in flight, the oldest (the one committing next) first. */
+    inFlight: inFlight(s).map((i) => s.layers[i].layer),
     layers: layerVersions(s),
     ignoredAcks: s.ignored.length,
   };
