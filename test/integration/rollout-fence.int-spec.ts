@@ -72,8 +72,10 @@ describe('rollout fence: generations from Postgres, one deployment never blocks 
     await eventually(async () => (await redis.exists(`eplb:rollout-lock:${dep}`)) === 0, 15_000, 50);
     await redis.flushdb(); // Redis comes back empty (or without its last second of AOF)
 
-    for (const b of c.backends) b.faults.delayMs = 400; // slow enough to flush in the middle
-    const rid = await requestRollout(ds, dep, 2);
+    // slow enough to flush in the middle, one layer at a time (with several layers in flight the
+    // rollout could end before the holder notices its lock is gone)
+    for (const b of c.backends) b.faults.delayMs = 400;
+    const rid = await requestRollout(ds, dep, 2, 1);
     await eventually(async () => {
       const s = replayRollout(rolloutMachineEvents(await readWholeStream(ds.manager, rolloutStream(rid))));
       return s.layers.some((l) => l.status === 'COMMITTED');

@@ -85,11 +85,16 @@ export async function startSimulatedCluster(
   };
 }
 
-/** Appends a rollout request for `deployment` to `mapVersion`, as the API would; returns its id. */
-export async function requestRollout(ds: DataSource, deployment: string, mapVersion: number): Promise<string> {
+/**
+ * Appends a rollout request for `deployment` to `mapVersion`, as the API would; returns its id.
+ * `window`: layers in flight at once (absent: the service's setting); 1 for a test that needs a
+ * fault to land while one layer is under way and the others wait.
+ */
+export async function requestRollout(ds: DataSource, deployment: string, mapVersion: number, window?: number): Promise<string> {
   const rolloutId = randomUUID();
+  const payload = { rolloutId, mapVersion, ...(window ? { window } : {}) };
   await ds.transaction((em) =>
-    appendEvents(em, [{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload: { rolloutId, mapVersion }, actor: 'test', reason: 'rollout test', correlationId: rolloutId }]),
+    appendEvents(em, [{ stream: deploymentRolloutsStream(deployment), type: ROLLOUT_EVENTS.requested, payload, actor: 'test', reason: 'rollout test', correlationId: rolloutId }]),
   );
   return rolloutId;
 }
