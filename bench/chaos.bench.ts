@@ -29,7 +29,6 @@
  * (8), CHAOS_PG_RESTARTS (3), CHAOS_BROKER_RESTARTS (3), CHAOS_REDIS_FLUSHES (1),
  * CHAOS_AGENT_KILLS (1), CHAOS_COMMIT_DELAY_MS (1500).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +59,7 @@ import { DedicatedPostgres, freePort } from '../scripts/infra/postgres';
 import { DedicatedRedis } from '../scripts/infra/redis';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
+import { AppProcess } from '../test/support/processes';
 
 const L = 4, E = 16, R = 16, S = 2, N = 2, K = 8;
 const EXPERT_BYTES = 1024;
@@ -70,7 +70,6 @@ const BROKER_RESTARTS = Number(process.env.CHAOS_BROKER_RESTARTS ?? 3);
 const REDIS_FLUSHES = Number(process.env.CHAOS_REDIS_FLUSHES ?? 1);
 const AGENT_KILLS = Number(process.env.CHAOS_AGENT_KILLS ?? 1);
 const COMMIT_DELAY_MS = Number(process.env.CHAOS_COMMIT_DELAY_MS ?? 1500);
-const ROOT = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[bench:chaos] ${new Date().toISOString().slice(11, 19)} +${((Date.now() - t0) / 1000).toFixed(0)}s ${s}\n`);
@@ -79,57 +78,6 @@ type FaultName = 'pg_restarts' | 'broker_restarts' | 'redis_flushes' | 'agent_ki
 interface Fault {
   readonly name: FaultName;
   run(): Promise<void>;
-}
-
-/** A built app as its own process: its JSON log lines kept (stdout), stderr passed through. */
-class App {
-  readonly logs: Record<string, unknown>[] = [];
-  readonly exited: Promise<number | null>;
-  private readonly proc: ChildProcess;
-  private rest = '';
-
-  constructor(
-    readonly label: string,
-    app: string,
-    env: Record<string, string>,
-  ) {
-    this.proc = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/src/main.js`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    this.proc.stdout!.setEncoding('utf8');
-    this.proc.stdout!.on('data', (chunk: string) => {
-      const lines = (this.rest + chunk).split('\n');
-      this.rest = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        try {
-          this.logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.logs.push({ msg: line });
-        }
-      }
-    });
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  logged(msg: string): Record<string, unknown>[] {
-    return this.logs.filter((l) => l.msg === msg);
-  }
-
-  /** Warnings and errors it logged, as `level msg (err)` lines. */
-  troubles(): string[] {
-    return this.logs.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal' || l.level === 40 || l.level === 50 || l.level === 60).map((l) => `${String(l.level)} ${String(l.msg)}${l.err ? ` (${String(l.err)})` : ''}`);
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
-    if (!this.running) return;
-    this.proc.kill(signal);
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(t);
-  }
 }
 
 async function main(): Promise<Record<string, number>> {
@@ -143,8 +91,8 @@ async function main(): Promise<Record<string, number>> {
   let ds: DataSource | null = null;
   let bus: KafkajsBus | null = null;
   let redis: Redis | null = null;
-  let service: App | null = null;
-  const agents: App[] = [];
+  let service: AppProcess | null = null;
+  const agents: AppProcess[] = [];
   try {
     await startKafka(k, log);
     const group = `chaos-${randomUUID().slice(0, 8)}`;
@@ -205,7 +153,7 @@ async function main(): Promise<Record<string, number>> {
     // the service's signing key made here, so the agents can pin its public half from the start
     const serviceKey = publicKeyText(loadOrCreateSigningKey(serviceEnv.ROLLOUT_SIGNING_KEY_FILE).key);
     let serviceRestarts = 0;
-    const startService = () => (service = new App('rollout', 'rollout', serviceEnv));
+    const startService = () => (service = new AppProcess('rollout', 'rollout', serviceEnv));
     startService();
     const tokens = await Promise.all(Array.from({ length: N }, async (_, a) => (await new ApiTokenRepository(ds!).issue(`${deployment}-agent-${a}`, 'agent', meta, { deployment, node: a })).token));
     const mapFile = join(dir, 'map.json');
@@ -237,7 +185,7 @@ async function main(): Promise<Record<string, number>> {
       // the last node waits for its step boundary before each swap: the window the agent kill aims at
       AGENT_FAULT_COMMIT_DELAY_MS: a === N - 1 ? String(COMMIT_DELAY_MS) : '0',
     });
-    const startAgent = (a: number) => (agents[a] = new App(`agent-${a}`, 'agent', agentEnv(a)));
+    const startAgent = (a: number) => (agents[a] = new AppProcess(`agent-${a}`, 'agent', agentEnv(a)));
     for (let a = 0; a < N; a++) startAgent(a);
     const joined = async () => {
       const reg = await redis!.hgetall(agentRegistryKey(deployment)).catch(() => ({}) as Record<string, string>);
@@ -517,7 +465,7 @@ async function main(): Promise<Record<string, number>> {
     return result;
   } finally {
     await Promise.all(agents.map((a) => a.stop('SIGTERM').catch(() => undefined)));
-    await (service as App | null)?.stop('SIGTERM').catch(() => undefined);
+    await (service as AppProcess | null)?.stop('SIGTERM').catch(() => undefined);
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     redis?.disconnect();

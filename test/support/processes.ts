@@ -56,6 +56,13 @@ export class AppProcess {
     );
   }
 
+  /** Warnings and errors it logged, as `level msg (err)` lines. */
+  troubles(): string[] {
+    return this.logs
+      .filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal' || l.level === 40 || l.level === 50 || l.level === 60)
+      .map((l) => `${String(l.level)} ${String(l.msg)}${l.err ? ` (${String(l.err)})` : ''}`);
+  }
+
   /** Sends `signal` and waits for the process to end (SIGKILL after `graceMs` if it does not). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
     if (!this.running) return;
