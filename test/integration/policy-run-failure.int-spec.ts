@@ -34,7 +34,7 @@ describe('scheduler: a failed policy run is recorded, retried until it is', () =
     const id = `run-failure-${randomUUID().slice(0, 8)}`;
     const shape = { numLayers: 2, numExperts: 8, numRanks: 4, slotsPerRank: 2, numNodes: 2 };
     await new DeploymentRepository(ds).create(
-      { id, ...shape, numGroups: null, episodeSteps: 4, intervalSteps: 16, latenessSteps: 0, initialMap: roundRobinMap(shape), settings: { cadenceSeconds: 0 } },
+      { id, ...shape, numGroups: null, episodeSteps: 4, intervalSteps: 16, latenessSteps: 0, initialMap: roundRobinMap(shape), settings: { cadenceSeconds: 0, policy: 'incremental' } },
       { actor: 'test', reason: 'policy run failure test', correlationId: id },
     );
     const job = app.get(PolicyRunJob);
@@ -42,10 +42,11 @@ describe('scheduler: a failed policy run is recorded, retried until it is', () =
     const record = vi.spyOn(app.get(PolicyRunRepository), 'record').mockRejectedValueOnce(new Error('database is restarting'));
     await app.get(PolicyQueue).queue.add(POLICY_RUN_JOB, { deployment: id });
     const runs = await eventually(async () => {
-      const rows = (await ds.query(`SELECT status, reason FROM policy_runs WHERE deployment_id = $1`, [id])) as { status: string; reason: string }[];
+      const rows = (await ds.query(`SELECT status, reason, policy FROM policy_runs WHERE deployment_id = $1`, [id])) as { status: string; reason: string; policy: string }[];
       return rows.length > 0 ? rows : null;
     }, 30_000, 200);
-    expect(runs).toEqual([{ status: 'failed', reason: 'the policy crashed' }]);
+    // labelled with the policy the deployment runs, as its metric is
+    expect(runs).toEqual([{ status: 'failed', reason: 'the policy crashed', policy: 'incremental' }]);
     expect(record).toHaveBeenCalledTimes(2);
   });
 });

@@ -97,7 +97,6 @@ export class PolicyRunJob {
    * instead of losing it (idempotent: one run key per failed job).
    */
   private async failed(job: Job<PolicyRunData>, err: Error): Promise<void> {
-    recordFailedPolicyRun();
     const data: FailedRunData = { deployment: job.data.deployment, jobId: String(job.id), attempts: job.attemptsMade, reason: err.message };
     await this.queue.queue.add(POLICY_RUN_FAILED_JOB, data, {
       jobId: `failed-${job.id}`,
@@ -109,13 +108,15 @@ export class PolicyRunJob {
   }
 
   private async recordFailure(f: FailedRunData): Promise<void> {
-    await this.runs.record(
+    // the policy the deployment was set to run; none when the deployment itself is gone
+    const policy = (await this.deployments.find(f.deployment))?.settings.policy ?? '-';
+    const { created } = await this.runs.record(
       {
         deploymentId: f.deployment,
         runKey: `${f.deployment}:failed:${f.jobId}`,
         phase: '-',
         interval: -1,
-        policy: '-',
+        policy,
         status: 'failed',
         reason: f.reason,
         baseMapVersion: 0,
@@ -125,5 +126,6 @@ export class PolicyRunJob {
       },
       { actor: 'scheduler', reason: 'policy run failed after its retries', correlationId: `job:${f.jobId}` },
     );
+    if (created) recordFailedPolicyRun(policy);
   }
 }

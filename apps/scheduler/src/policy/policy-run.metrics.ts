@@ -14,7 +14,7 @@ export function recordPolicyRun(policy: string, status: 'proposed' | 'nothing', 
   runDuration.observe({ policy }, runMs / 1000);
 }
 
-/** A run whose job failed for good; the policy is unknown when the deployment could not be read. */
-export function recordFailedPolicyRun(policy = 'unknown'): void {
+/** A run whose job failed for good, counted once when its record is stored ('-': the deployment is gone). */
+export function recordFailedPolicyRun(policy: string): void {
   runs.inc({ policy, status: 'failed' });
 }
