@@ -12,7 +12,7 @@
  * over this many deployments; a deployment's heat is keyed to one partition, so several collectors
  * only share the work of several deployments), INGEST_PROFILE (a directory: each collector runs
  * under `node --cpu-prof` and writes its profile there), INGEST_PORT (3901: the first collector's
- * HTTP port, the others follow it), INGEST_ENCODING (v1: JSON; v2: binary rows, `eplb.heat.v2`).
+ * HTTP port, the others follow it), INGEST_ENCODING (v2: binary rows, `eplb.heat.v2`, the encoding for high rates; v1: JSON).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -36,7 +36,7 @@ const COLLECTORS = Number(process.env.INGEST_COLLECTORS ?? 1);
 const DEPLOYMENTS = Number(process.env.INGEST_DEPLOYMENTS ?? 1);
 const PROFILE = process.env.INGEST_PROFILE;
 const PORT = Number(process.env.INGEST_PORT ?? 3901);
-const ENCODING = process.env.INGEST_ENCODING === 'v2' ? 'v2' : 'v1';
+const ENCODING = process.env.INGEST_ENCODING === 'v1' ? 'v1' : 'v2';
 const COMPRESSION = process.env.INGEST_COMPRESSION === 'gzip' ? 'gzip' : 'none';
 /** Steps per produce request: 64 ranks' reports of 4 steps travel together. */
 const STEPS_PER_SEND = 4;
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     RATE !== 10_000 ? `INGEST_RATE=${RATE}` : '',
     COLLECTORS !== 1 ? `INGEST_COLLECTORS=${COLLECTORS}` : '',
     DEPLOYMENTS !== 1 ? `INGEST_DEPLOYMENTS=${DEPLOYMENTS}` : '',
-    ENCODING !== 'v1' ? `INGEST_ENCODING=${ENCODING}` : '',
+    ENCODING !== 'v2' ? `INGEST_ENCODING=${ENCODING}` : '',
   ].filter(Boolean).join(' ');
   const command = `${settings ? `${settings} ` : ''}npm run bench:ingest`;
   writeSection(
