@@ -16,15 +16,17 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterSimulator, roundRobinMap, RouterModel } from '@eplb/domain';
 import { encodeHeatEventV2, TOPICS } from '@eplb/contracts';
 import { KafkajsBus, OutgoingMessage } from '@eplb/messaging';
 import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
-import { infraUp } from '../scripts/infra/up';
+import { KafkaInstance, startKafka, stopKafka } from '../scripts/infra/kafka';
+import { freePort } from '../scripts/infra/postgres';
+import { ensurePostgres, ensureRedis, migrate } from '../scripts/infra/up';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 
@@ -54,9 +56,33 @@ const cpuSeconds = (pid: number | undefined): number => {
 };
 const log = (s: string) => process.stderr.write(`[bench:ingest] ${s}\n`);
 
+/**
+ * A broker of the bench's own, on free ports with a throw-away data dir: a minute at 20,000 events/s
+ * is over a million reports, which must not become the backlog of a stack that later reads the
+ * shared broker's heat topic from its start.
+ */
+async function ownBroker(): Promise<KafkaInstance> {
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const k: KafkaInstance = { broker: `127.0.0.1:${port}`, dataDir: mkdtempSync(join(tmpdir(), 'eplb-bench-ingest-kafka-')), port, controllerPort };
+  await startKafka(k, log);
+  return k;
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
-  await infraUp(config, log);
+  const broker = await ownBroker();
+  try {
+    await measure(broker);
+  } finally {
+    await stopKafka(broker, log).catch(() => false);
+    rmSync(broker.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(broker: KafkaInstance): Promise<void> {
+  const config = loadConfig({ ...process.env, KAFKA_BROKERS: broker.broker, LOG_LEVEL: 'warn' });
+  await ensurePostgres(config, log);
+  await migrate(config, log);
+  await ensureRedis(config, log);
   const ds = createDataSource(config.DATABASE_URL, 'eplb-bench');
   await ds.initialize();
   const run = `bench-ingest-${randomUUID().slice(0, 8)}`;
@@ -75,7 +101,7 @@ async function main(): Promise<void> {
   const startCollector = async (i: number) => {
     const port = PORT + i;
     collectors[i] = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []), join(ROOT, 'dist/apps/collector/src/main.js')], {
-      env: { ...process.env, COLLECTOR_PORT: String(port), KAFKA_GROUP_PREFIX: group, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: 'warn' },
+      env: { ...process.env, KAFKA_BROKERS: broker.broker, COLLECTOR_PORT: String(port), KAFKA_GROUP_PREFIX: group, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     for (;;) {
@@ -243,7 +269,7 @@ async function main(): Promise<void> {
   writeSection(
     command === 'npm run bench:ingest' ? 'Ingestion (`npm run bench:ingest`)' : `Ingestion (\`${command}\`)`,
     `Command: \`${command}\` (bench/ingest.bench.ts; INGEST_SECONDS=${SECONDS}, INGEST_RATE=${RATE}, INGEST_COLLECTORS=${COLLECTORS}, INGEST_DEPLOYMENTS=${DEPLOYMENTS}). Machine: ${machine()}; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadAfter.toFixed(2)} at the end.
-Simulator → Kafka (one-node KRaft broker on this machine) → ${COLLECTORS === 1 ? 'collector (own process)' : `${COLLECTORS} collectors (own processes, one consumer group)`} → Postgres 15, DeepSeek-V3 shape
+Simulator → Kafka (a one-node KRaft broker of the bench's own on this machine) → ${COLLECTORS === 1 ? 'collector (own process)' : `${COLLECTORS} collectors (own processes, one consumer group)`} → Postgres 15, DeepSeek-V3 shape
 (58 layers × 256 experts, 64 ranks × 5 slots), 16-step episodes; the broker, Postgres, producer and collector share the 2 cores.
 ${DEPLOYMENTS === 1 ? '' : `${DEPLOYMENTS} deployments of that shape, ${RATE / DEPLOYMENTS} events/s each (a deployment's heat is keyed to one partition).\n`}Producer: kafkajs, ${ENCODING === 'v2' ? '`eplb.heat.v2` binary rows' : '`eplb.heat.v1` JSON'}, idempotent, acks=all, compression ${COMPRESSION}, ${STEPS_PER_SEND} steps × 64 ranks per request, up to 8 requests in flight.
 events_per_s = events stored / (time from first produce to last episode stored); lag = stored_at − ended_at per episode;
