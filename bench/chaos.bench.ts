@@ -20,6 +20,10 @@
  * do not all hold the rows of one and the same map version (or a rank's label says another
  * version than its rows). stuck_deployments: a deployment whose rollout is not finished, whose
  * request was never taken, or whose rollout lock is still held once everything settled.
+ * agents_rebuilt: after the Redis flush, the API's list of the deployment's agents (what
+ * `GET /v1/deployments/{id}/agents` answers, read from the registry the rollout service keeps in
+ * Redis) shows every node connected again within REGISTRY_REBUILD_BOUND_MS; the bench fails
+ * otherwise.
  * The agent kill waits for the moment an agent has not yet swapped a layer whose commit the other
  * agent already acked (agent 1 waits CHAOS_COMMIT_DELAY_MS for its step boundary before each swap,
  * which makes that window), then SIGKILLs it and starts it again on its state directory.
@@ -53,6 +57,7 @@ import {
   runMigrations,
 } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
+import { AgentsUseCase } from '../apps/api/src/rollouts/agents.use-case';
 import { startCollector } from '../apps/collector/src/start-collector';
 import { KafkaInstance, startKafka, stopKafka } from '../scripts/infra/kafka';
 import { DedicatedPostgres, freePort } from '../scripts/infra/postgres';
@@ -70,6 +75,12 @@ const BROKER_RESTARTS = Number(process.env.CHAOS_BROKER_RESTARTS ?? 3);
 const REDIS_FLUSHES = Number(process.env.CHAOS_REDIS_FLUSHES ?? 1);
 const AGENT_KILLS = Number(process.env.CHAOS_AGENT_KILLS ?? 1);
 const COMMIT_DELAY_MS = Number(process.env.CHAOS_COMMIT_DELAY_MS ?? 1500);
+/**
+ * How soon after the Redis flush every agent must show connected in the API's list again: the
+ * rollout service rewrites an agent's registry entry at least every 5 s while its heartbeats
+ * (1 s here) come in; the rest is room for a loaded machine.
+ */
+const REGISTRY_REBUILD_BOUND_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[bench:chaos] ${new Date().toISOString().slice(11, 19)} +${((Date.now() - t0) / 1000).toFixed(0)}s ${s}\n`);
@@ -80,7 +91,7 @@ interface Fault {
   run(): Promise<void>;
 }
 
-async function main(): Promise<Record<string, number>> {
+async function main(): Promise<Record<string, number | boolean | null>> {
   const pg = await DedicatedPostgres.create();
   const redisServer = await DedicatedRedis.create();
   const kafka: KafkaInstance = { broker: '', dataDir: mkdtempSync(join(tmpdir(), 'eplb-kafka-')), port: await freePort(), controllerPort: await freePort() };
@@ -187,9 +198,12 @@ async function main(): Promise<Record<string, number>> {
     });
     const startAgent = (a: number) => (agents[a] = new AppProcess(`agent-${a}`, 'agent', agentEnv(a)));
     for (let a = 0; a < N; a++) startAgent(a);
+    // the agents as the API lists them (`GET /v1/deployments/{id}/agents`): the registry in Redis
+    const agentsList = new AgentsUseCase(repo, redis);
+    const listed = async () => (await agentsList.execute(deployment).catch(() => null))?.agents ?? [];
     const joined = async () => {
-      const reg = await redis!.hgetall(agentRegistryKey(deployment)).catch(() => ({}) as Record<string, string>);
-      return Array.from({ length: N }, (_, a) => reg[String(a)]).every((e) => e && (JSON.parse(e) as { connected?: boolean }).connected);
+      const list = await listed();
+      return list.length === N && list.every((a) => a.status === 'connected');
     };
     for (const deadline = Date.now() + 120_000; !(await joined()); await sleep(200)) {
       if (Date.now() > deadline) throw new Error('agents did not join the rollout service within 120 s');
@@ -345,11 +359,32 @@ async function main(): Promise<Record<string, number>> {
         log(`agent ${victim} SIGKILLed mid-commit of layer ${layer}; restarted, staged on restore: ${JSON.stringify(again.logged('agent state restored')[0]?.staged ?? null)}`);
       },
     };
+    // Redis emptied: the agent registry (and the rest) is gone; the API's agent list must show
+    // every agent connected again, written anew by the rollout service from their heartbeats
+    const rebuildSeconds: number[] = [];
+    const redisFlush: Fault = {
+      name: 'redis_flushes',
+      run: async () => {
+        await redisServer.flushAll();
+        const since = Date.now();
+        const left = await redis!.hlen(agentRegistryKey(deployment)).catch(() => -1);
+        for (;;) {
+          if (await joined()) break;
+          if (Date.now() - since > REGISTRY_REBUILD_BOUND_MS) {
+            const list = await listed();
+            throw new Error(`the agent registry was not rebuilt within ${REGISTRY_REBUILD_BOUND_MS / 1000} s of the Redis flush: the API lists ${list.map((a) => `node ${a.node} ${a.status}`).join(', ') || 'nothing'}`);
+          }
+          await sleep(100);
+        }
+        rebuildSeconds.push((Date.now() - since) / 1000);
+        log(`Redis flushed (${left} registry entries right after); the API lists every agent connected again after ${rebuildSeconds[rebuildSeconds.length - 1].toFixed(1)} s`);
+      },
+    };
     const rounds = Math.max(PG_RESTARTS, BROKER_RESTARTS, REDIS_FLUSHES, AGENT_KILLS);
     for (let i = 0; i < rounds; i++) {
       if (i < PG_RESTARTS) faults.push({ name: 'pg_restarts', run: () => pg.restartImmediate() });
       if (i < BROKER_RESTARTS) faults.push(kafkaRestart);
-      if (i < REDIS_FLUSHES) faults.push({ name: 'redis_flushes', run: () => redisServer.flushAll() });
+      if (i < REDIS_FLUSHES) faults.push(redisFlush);
       if (i < AGENT_KILLS) faults.push(agentKill);
     }
     const counts: Record<FaultName, number> = { pg_restarts: 0, broker_restarts: 0, redis_flushes: 0, agent_kills: 0 };
@@ -429,6 +464,8 @@ async function main(): Promise<Record<string, number>> {
       duplicated: Math.max(0, events - produced),
       mixed_layers: mixed,
       stuck_deployments: stuck ? 1 : 0,
+      // every flush was followed by the registry rebuilt (a flush without it threw); null: no flush
+      agents_rebuilt: counts.redis_flushes > 0 ? rebuildSeconds.length === counts.redis_flushes : null,
       layers_off_log: offLog,
       rollouts_requested: requested,
       rollouts_succeeded: outcomes.SUCCEEDED ?? 0,
@@ -456,9 +493,11 @@ async function main(): Promise<Record<string, number>> {
         `|${catchUps.map(() => '---').join('|')}|`,
         `| ${catchUps.map((c) => (c.seconds === null ? 'not caught up' : c.seconds.toFixed(1))).join(' | ')} |`,
         '',
+        `After the Redis flush the API listed every agent connected again after ${rebuildSeconds.map((x) => `${x.toFixed(1)} s`).join(', ') || '(no flush)'} (bound ${REGISTRY_REBUILD_BOUND_MS / 1000} s).`,
+        '',
         `The rollout service logged ${serviceTroubles.length} warnings/errors; layers whose holdings agree with each other but not with the log's committed version: ${offLog}.`,
         '',
-        JSON.stringify({ ...counts, produced, stored: events, lost: result.lost, duplicated: result.duplicated, mixed_layers: mixed, stuck_deployments: result.stuck_deployments }),
+        JSON.stringify({ ...counts, produced, stored: events, lost: result.lost, duplicated: result.duplicated, mixed_layers: mixed, stuck_deployments: result.stuck_deployments, agents_rebuilt: result.agents_rebuilt }),
       ].join('\n'),
     );
     if (serviceTroubles.length > 0) log(`rollout service warnings/errors (last 20):\n  ${serviceTroubles.slice(-20).join('\n  ')}`);
@@ -480,10 +519,10 @@ async function main(): Promise<Record<string, number>> {
 
 main().then(
   (result) => {
-    const { pg_restarts, broker_restarts, redis_flushes, agent_kills, produced, stored, lost, duplicated, mixed_layers, stuck_deployments } = result;
+    const { pg_restarts, broker_restarts, redis_flushes, agent_kills, produced, stored, lost, duplicated, mixed_layers, stuck_deployments, agents_rebuilt } = result;
     process.stderr.write(`${JSON.stringify(result)}\n`);
-    process.stdout.write(`${JSON.stringify({ pg_restarts, broker_restarts, redis_flushes, agent_kills, produced, stored, lost, duplicated, mixed_layers, stuck_deployments })}\n`);
-    if (lost !== 0 || duplicated !== 0 || mixed_layers !== 0 || stuck_deployments !== 0 || result.tokens_produced !== result.tokens_stored) process.exitCode = 1;
+    process.stdout.write(`${JSON.stringify({ pg_restarts, broker_restarts, redis_flushes, agent_kills, produced, stored, lost, duplicated, mixed_layers, stuck_deployments, agents_rebuilt })}\n`);
+    if (lost !== 0 || duplicated !== 0 || mixed_layers !== 0 || stuck_deployments !== 0 || agents_rebuilt === false || result.tokens_produced !== result.tokens_stored) process.exitCode = 1;
   },
   (err: unknown) => {
     process.stderr.write(`bench:chaos failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

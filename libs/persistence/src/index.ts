@@ -26,6 +26,7 @@ export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunS
 export { rebuildDeployments } from './read-models/deployments.projection';
 export { RolloutEventRepository } from './repositories/rollout-event.repository';
 export {
+  committedVersionsThrough,
   DeploymentRollouts,
   rolloutMachineEvents,
   type FinishedRollout,

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { agentRegistryKey, LOOP_ACTORS, nodesWithoutLiveAgent, ROLLOUT_EVENTS } from '@eplb/contracts';
-import { ApprovedVersion, FinishedOutcome, FinishedRollout, LoopSnapshot, ROLLOUT_STATUS, RolloutEvent, rolloutNodes } from '@eplb/domain';
-import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, HeatWindowRepository, shapeOf } from '@eplb/persistence';
+import { ApprovedVersion, FinishedOutcome, FinishedRollout, intervalMeasuredUnder, LoopSnapshot, ROLLOUT_STATUS, RolloutEvent, rolloutNodes } from '@eplb/domain';
+import { committedVersionsThrough, DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, HeatWindowRepository, shapeOf } from '@eplb/persistence';
 import { REDIS } from '@eplb/platform';
 
 /** What the loop decides on, and what it needs to act on the decision. */
@@ -14,6 +14,9 @@ export interface GatheredLoop {
   readonly approvedCorrelation: string | null;
 }
 
+/** Intervals sealed since the last rollout finished that the cool-down looks at (the newest): one measured under its map ends it. */
+const COOL_DOWN_CANDIDATES = 4;
+
 const OUTCOMES: Record<string, FinishedOutcome> = {
   [ROLLOUT_STATUS.succeeded]: 'succeeded',
   [ROLLOUT_STATUS.rolledBack]: 'rolled-back',
@@ -24,8 +27,8 @@ const OUTCOMES: Record<string, FinishedOutcome> = {
  * Gathers the automatic loop's snapshot of one deployment from the stores: its mode and since
  * when (deployments), the map in service, the rollout in flight, the last finished rollout and its
  * automatic starts (the rollouts stream), the newest version the scheduler approved that is
- * neither requested nor discarded (map versions), intervals sealed after the last rollout (the
- * collector's heat), and which nodes a rollout to it needs have no live agent (agent registry).
+ * neither requested nor discarded (map versions), intervals measured under the map the last
+ * rollout left (the collector's heat), and which nodes a rollout to it needs have no live agent (agent registry).
  */
 @Injectable()
 export class LoopSnapshotReader {
@@ -46,8 +49,8 @@ export class LoopSnapshotReader {
     // versions already requested or discarded, and the automatic starts
     let settled = 0;
     const automaticStarts: number[] = [];
-    let last: { rolloutId: string; status: string; failed: boolean; at: number } | null = null;
-    for (const e of events) {
+    let last: { rolloutId: string; status: string; failed: boolean; at: number; index: number } | null = null;
+    for (const [index, e] of events.entries()) {
       const p = e.payload as Record<string, unknown>;
       if (e.type === ROLLOUT_EVENTS.requested) {
         settled = Math.max(settled, Number(p.mapVersion));
@@ -55,7 +58,7 @@ export class LoopSnapshotReader {
       } else if (e.type === ROLLOUT_EVENTS.versionDiscarded) {
         settled = Math.max(settled, Number(p.version));
       } else if (e.type === ROLLOUT_EVENTS.finished) {
-        last = { rolloutId: String(p.rolloutId), status: String(p.status), failed: p.failure !== null && p.failure !== undefined, at: e.occurredAt.getTime() };
+        last = { rolloutId: String(p.rolloutId), status: String(p.status), failed: p.failure !== null && p.failure !== undefined, at: e.occurredAt.getTime(), index };
       }
     }
 
@@ -75,7 +78,10 @@ export class LoopSnapshotReader {
     if (last) {
       const machine = await this.rollouts.rolloutEvents(last.rolloutId);
       const judged = gatesJudged(machine);
-      const after = await this.heat.intervals(deploymentId, d.settings.phase, { fromMs: last.at, limit: 1 });
+      // the newest intervals sealed since it finished (the database's clock), counted only if
+      // measured wholly under the map it left: a collector that is behind seals old heat late
+      const left = { versions: committedVersionsThrough(deploymentId, events, last.index, d.numLayers), storedFromMs: last.at };
+      const sealed = await this.heat.sealedIntervals(deploymentId, d.settings.phase, d.intervalSteps / d.episodeSteps, { sealedFromMs: last.at, newest: true, limit: COOL_DOWN_CANDIDATES });
       const request = view.requests.get(last.rolloutId)?.payload;
       const operatorAborted = machine.some((e) => e.type === 'operator' && e.action === 'abort');
       const held = last.status === ROLLOUT_STATUS.aborted && last.failed && !operatorAborted && request?.onFailure === 'hold';
@@ -85,7 +91,7 @@ export class LoopSnapshotReader {
         outcome: held ? 'held' : (OUTCOMES[last.status] ?? 'aborted'),
         finishedAt: last.at,
         judged,
-        intervalsMeasuredAfter: after.length,
+        intervalsMeasuredAfter: sealed.filter((i) => intervalMeasuredUnder(i, left)).length,
       };
     }
 

@@ -1,15 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { ROLLOUT_EVENTS, RolloutOutcomePayload } from '@eplb/contracts';
 import { describeOutcome, outcomeWindow, ProjectedFigures, rolloutOutcome } from '@eplb/domain';
-import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, HeatWindowRepository, PolicyRunRepository, StoredEvent } from '@eplb/persistence';
+import { committedVersionsThrough, DeploymentRecord, DeploymentRepository, HeatWindowRepository, PolicyRunRepository, StoredEvent } from '@eplb/persistence';
+
+/** Intervals sealed before the rollout started that may hold the heat before it (the newest first). */
+const BEFORE_CANDIDATES = 4;
+/**
+ * Intervals sealed from the rollout's start on that are searched for the interval after it (the
+ * oldest first): a collector this many intervals behind leaves the outcome waiting until
+ * ROLLOUT_OUTCOME_MAX_WAIT_MS says it could not be measured.
+ */
+const AFTER_CANDIDATES = 48;
 
 /** A finished rollout's outcome to record (with the one-line reason), or not yet. */
 export type OutcomeMeasurement = { readonly kind: 'record'; readonly payload: RolloutOutcomePayload; readonly reason: string } | { readonly kind: 'wait'; readonly why: string };
 
 /**
  * Measures what one finished rollout achieved: from the deployment's rollouts stream (when it
- * started and ended, the versions it left each layer on, whether another one started after it),
- * the collector's sealed intervals around it, and the figures of the policy run its map version
+ * started and ended, the versions each layer was on before it and after it, whether another one
+ * started after it), the collector's sealed intervals around it (chosen by the database's clock,
+ * judged by the versions the workers reported), and the figures of the policy run its map version
  * came from. The arithmetic is the domain's (rolloutOutcome).
  */
 @Injectable()
@@ -27,20 +37,23 @@ export class RolloutOutcomeMeasurer {
     if (startedAt < 0 || finishedAt < 0) return { kind: 'wait', why: 'not finished' };
     const started = events[startedAt];
     const finished = events[finishedAt];
-    // the versions the layers were left on: the stream folded up to the rollout's end
-    const upTo = new DeploymentRollouts(d.id);
-    for (const e of events.slice(0, finishedAt + 1)) upTo.apply(e);
-    const versionsAfter = upTo.committedVersions(d.numLayers);
     const next = events.slice(finishedAt + 1).find((e) => e.type === ROLLOUT_EVENTS.started);
+    const previous = events.slice(0, startedAt).filter((e) => e.type === ROLLOUT_EVENTS.finished).pop();
     const fromVersion = Number(started.payload.fromVersion);
     const toVersion = Number(started.payload.toVersion);
     const base = { rolloutId, status: String(finished.payload.status), fromVersion, toVersion };
 
-    const { before, after } = await this.heat.outcomeIntervals(d.id, d.settings.phase, d.intervalSteps / d.episodeSteps, started.occurredAt.getTime(), finished.occurredAt.getTime());
-    const window = outcomeWindow(before ? [before, ...after] : after, {
-      startedAtMs: started.occurredAt.getTime(),
-      finishedAtMs: finished.occurredAt.getTime(),
-      versionsAfter,
+    // every time here is the database's (events' occurred_at, intervals' sealed_at, episodes'
+    // stored_at); which map the heat was measured under is what the workers reported per layer
+    const startedMs = started.occurredAt.getTime();
+    const perInterval = d.intervalSteps / d.episodeSteps;
+    const candidates = [
+      ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedBeforeMs: startedMs, newest: true, limit: BEFORE_CANDIDATES })),
+      ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedFromMs: startedMs, limit: AFTER_CANDIDATES })),
+    ];
+    const window = outcomeWindow(candidates, {
+      before: { versions: committedVersionsThrough(d.id, events, startedAt - 1, d.numLayers), storedFromMs: previous ? previous.occurredAt.getTime() : 0 },
+      after: { versions: committedVersionsThrough(d.id, events, finishedAt, d.numLayers), storedFromMs: finished.occurredAt.getTime() },
       nextStartedAtMs: next ? next.occurredAt.getTime() : null,
     });
     if (window.kind === 'wait') return window;

@@ -31,7 +31,7 @@ export interface FinishedRollout {
   readonly finishedAt: number;
   /** True when every analysis gate of the rollout decided, or it had none. */
   readonly judged: boolean;
-  /** Intervals sealed wholly after `finishedAt` (measured under the map the rollout left). */
+  /** Intervals measured wholly under the map the rollout left, stored after it finished (`intervalMeasuredUnder`). */
   readonly intervalsMeasuredAfter: number;
 }
 

@@ -1,15 +1,20 @@
 /**
  * What a rollout achieved, as the collector measured it: the mean per-episode imbalance (max /
- * mean rank load, the figure a policy run projects) on the last interval sealed before the
- * rollout started against the first interval sealed wholly after it ended — per layer and over
- * all layers — next to what the proposal projected for the same layers. Pure: the rollout service
+ * mean rank load, the figure a policy run projects) on the last interval measured under the map
+ * the rollout started from against the first interval measured wholly under the map it left — per
+ * layer and over all layers — next to what the proposal projected for the same layers. Pure: the rollout service
  * gathers the episodes and the run's figures and records the result as an event.
  */
 
-/** One stored episode as the outcome reads it: per layer its measured imbalance and the version it was on (0: mixed). */
+/**
+ * One stored episode as the outcome reads it: per layer its measured imbalance and the version it
+ * was on (0: mixed), and when the collector stored it (the database's clock). `startedAtMs` is the
+ * worker's clock (its reports' `ts`): shown, never compared with the control plane's times.
+ */
 export interface OutcomeEpisode {
   readonly episode: number;
   readonly startedAtMs: number;
+  readonly storedAtMs: number;
   readonly imbalance: readonly number[];
   readonly layerVersions: readonly number[];
 }
@@ -71,37 +76,55 @@ export type OutcomeWindow =
   | { readonly kind: 'unmeasurable'; readonly why: string };
 
 /**
- * Picks the interval before (the newest sealed one that ended by the time the rollout started)
- * and the interval after (the oldest one that started after it finished, every episode on the
- * versions the layers were left on — the heat source may take a moment to follow). An interval
- * after is only valid before the next rollout started; once that happened without one, the
- * outcome cannot be measured. The collector may seal the interval before late: without one, the
- * outcome waits until a later interval is sealed.
+ * The map a stretch of heat is judged under: per layer the version the workers must have reported,
+ * and from when (the database's clock, as the rollout's events and the collector's `stored_at`
+ * are) its heat may have been stored.
+ */
+export interface MapUnder {
+  readonly versions: readonly number[];
+  readonly storedFromMs: number;
+}
+
+/**
+ * An episode counts as heat of a map only if every layer was on the map's version throughout and
+ * the collector stored it once that map could be in service. Workers' clocks take no part: a
+ * worker ten minutes off stamps its reports ten minutes off, and a collector that is behind
+ * stores old heat late — the versions the workers reported say which map they ran.
+ */
+export const episodeMeasuredUnder = (e: OutcomeEpisode, map: MapUnder): boolean =>
+  e.storedAtMs >= map.storedFromMs && map.versions.every((v, l) => e.layerVersions[l] === v);
+
+/** A sealed interval measured wholly under a map: it has episodes, and each is heat of that map. */
+export const intervalMeasuredUnder = (i: OutcomeInterval, map: MapUnder): boolean => i.episodes.length > 0 && i.episodes.every((e) => episodeMeasuredUnder(e, map));
+
+/**
+ * Picks the interval after (the first sealed interval measured wholly under the versions the
+ * rollout left, stored from its end on) and the interval before (the newest sealed interval ahead
+ * of it measured wholly under the versions in service when it started, stored from the end of the
+ * rollout before it on). Intervals are numbered by steps and sealed in order, so once the interval
+ * after is sealed every candidate before it is too. Without an interval after, the outcome waits —
+ * unless the next rollout's heat already followed this rollout's (an episode stored after the next
+ * rollout started, off these versions, later in steps than heat under them): then none will come.
  */
 export function outcomeWindow(
   intervals: readonly OutcomeInterval[],
-  rollout: { readonly startedAtMs: number; readonly finishedAtMs: number; readonly versionsAfter: readonly number[]; readonly nextStartedAtMs: number | null },
+  rollout: { readonly before: MapUnder; readonly after: MapUnder; readonly nextStartedAtMs: number | null },
 ): OutcomeWindow {
   const sorted = [...intervals].sort((a, b) => a.interval - b.interval);
-  const before = sorted.filter((i) => i.endedAtMs <= rollout.startedAtMs && i.episodes.length > 0).pop();
-  if (!before) {
-    // intervals are sealed in order: once one that started later is sealed, none before will come
-    if (sorted.some((i) => i.startedAtMs >= rollout.startedAtMs)) return { kind: 'unmeasurable', why: 'no interval was sealed before the rollout started' };
-    return { kind: 'wait', why: 'no interval sealed before the rollout started yet' };
+  const after = sorted.find((i) => intervalMeasuredUnder(i, rollout.after));
+  if (!after) {
+    const next = rollout.nextStartedAtMs;
+    if (next !== null) {
+      const episodes = sorted.flatMap((i) => i.episodes);
+      const firstUnder = Math.min(...episodes.filter((e) => episodeMeasuredUnder(e, rollout.after)).map((e) => e.episode));
+      const superseded = episodes.some((e) => e.storedAtMs >= next && e.episode > firstUnder && !episodeMeasuredUnder(e, rollout.after));
+      if (superseded) return { kind: 'unmeasurable', why: 'the next rollout started before an interval was measured under this one' };
+    }
+    return { kind: 'wait', why: 'no interval sealed wholly under the versions the rollout left yet' };
   }
-  const onVersions = (e: OutcomeEpisode) => rollout.versionsAfter.every((v, l) => e.layerVersions[l] === v);
-  const after = sorted.find(
-    (i) =>
-      i.startedAtMs >= rollout.finishedAtMs &&
-      (rollout.nextStartedAtMs === null || i.endedAtMs <= rollout.nextStartedAtMs) &&
-      i.episodes.length > 0 &&
-      i.episodes.every(onVersions),
-  );
-  if (after) return { kind: 'ready', before, after };
-  if (rollout.nextStartedAtMs !== null && sorted.some((i) => i.startedAtMs >= rollout.nextStartedAtMs!)) {
-    return { kind: 'unmeasurable', why: 'the next rollout started before an interval was measured under this one' };
-  }
-  return { kind: 'wait', why: 'no interval sealed wholly under the versions the rollout left yet' };
+  const before = sorted.filter((i) => i.interval < after.interval && intervalMeasuredUnder(i, rollout.before)).pop();
+  if (!before) return { kind: 'unmeasurable', why: 'no interval was measured wholly under the versions in service before the rollout' };
+  return { kind: 'ready', before, after };
 }
 
 /** Per layer, the mean over the interval's episodes of the measured imbalance. */

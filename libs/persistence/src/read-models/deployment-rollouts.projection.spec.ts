@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ROLLOUT_EVENTS } from '@eplb/contracts';
-import { DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent } from './deployment-rollouts.projection';
+import { committedVersionsThrough, DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent } from './deployment-rollouts.projection';
 
 let id = 0;
 const ev = (type: string, payload: Record<string, unknown>): RolloutStreamEvent => ({
@@ -81,5 +81,21 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     v.apply(ev('deployment.created', { rolloutId: 'r1' }));
     expect(v.requests.size + v.started.size + v.finished.size + v.controls.length).toBe(0);
     expect(rolloutMachineEvents([{ type: 'rollout.created', payload: { type: 'created', at: 1 } }, { type: 'agent.connected', payload: {} }])).toEqual([{ type: 'created', at: 1 }]);
+  });
+
+  it('names the map in service at a point of the log: before a rollout started, and where it left the layers', () => {
+    const log = [
+      ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 2 }),
+      ev(ROLLOUT_EVENTS.started, { rolloutId: 'r1', fromVersion: 1, toVersion: 2 }),
+      ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 0, version: 2 }),
+      ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 1, version: 2 }),
+      ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r1', status: 'SUCCEEDED', failure: null }),
+      ev(ROLLOUT_EVENTS.started, { rolloutId: 'r2', fromVersion: 2, toVersion: 3 }),
+      ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r2', layer: 1, version: 3 }),
+    ];
+    expect(committedVersionsThrough('d', log, -1, 2)).toEqual([1, 1]);
+    expect(committedVersionsThrough('d', log, 0, 2)).toEqual([1, 1]);
+    expect(committedVersionsThrough('d', log, 4, 2)).toEqual([2, 2]);
+    expect(committedVersionsThrough('d', log, log.length - 1, 2)).toEqual([2, 3]);
   });
 });

@@ -152,6 +152,17 @@ export class DeploymentRollouts {
   }
 }
 
+/**
+ * Per layer the version committed once the deployment's rollouts stream is folded through
+ * `events[lastIndex]` (−1: none of it, every layer on `baseVersion`): the map in service at that
+ * point of the log.
+ */
+export function committedVersionsThrough(deployment: string, events: readonly RolloutStreamEvent[], lastIndex: number, layers: number, baseVersion = 1): number[] {
+  const view = new DeploymentRollouts(deployment);
+  for (const e of events.slice(0, lastIndex + 1)) view.apply(e);
+  return view.committedVersions(layers, baseVersion);
+}
+
 /** The state-machine events of a `rollout:<id>` stream, as the reducer takes them. */
 export const rolloutMachineEvents = (stored: readonly Pick<RolloutStreamEvent, 'type' | 'payload'>[]): RolloutEvent[] =>
   stored.filter((e) => e.type.startsWith('rollout.')).map((e) => e.payload as unknown as RolloutEvent);

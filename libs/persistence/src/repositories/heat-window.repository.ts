@@ -351,34 +351,46 @@ export class HeatWindowRepository {
   }
 
   /**
-   * What a rollout's outcome is judged on: the newest sealed interval that ended by `beforeMs`
-   * (null: none) and up to `limit` sealed intervals that started from `afterMs` on, oldest first,
-   * each with its episodes' measured imbalance and layer versions (no load vectors).
+   * Sealed intervals chosen by when they were sealed (`sealed_at`, the database's clock, as the
+   * control plane's events are): `sealedFromMs` on and/or before `sealedBeforeMs`, up to `limit`
+   * of them, the newest (`newest`) or the oldest; returned in interval order, each with its
+   * episodes' measured imbalance, layer versions and `stored_at` (no load vectors) — what a
+   * rollout's outcome and the loop's cool-down judge with `intervalMeasuredUnder`.
    */
-  async outcomeIntervals(deploymentId: string, phase: string, episodesPerInterval: number, beforeMs: number, afterMs: number, limit = 16): Promise<{ before: OutcomeInterval | null; after: OutcomeInterval[] }> {
-    type Row = { interval: string; started_at: Date; ended_at: Date };
-    const [before]: Row[] = await this.ds.query(
-      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND ended_at <= $3 ORDER BY interval DESC LIMIT 1`,
-      [deploymentId, phase, new Date(beforeMs)],
+  async sealedIntervals(
+    deploymentId: string,
+    phase: string,
+    episodesPerInterval: number,
+    q: { sealedFromMs?: number; sealedBeforeMs?: number; newest?: boolean; limit: number },
+  ): Promise<OutcomeInterval[]> {
+    const rows: { interval: string; started_at: Date; ended_at: Date }[] = await this.ds.query(
+      `SELECT interval, started_at, ended_at FROM heat_intervals
+       WHERE deployment_id = $1 AND phase = $2 AND sealed_at >= $3 AND sealed_at < $4
+       ORDER BY interval ${q.newest ? 'DESC' : 'ASC'} LIMIT $5`,
+      [deploymentId, phase, new Date(q.sealedFromMs ?? 0), new Date(q.sealedBeforeMs ?? 8.64e15), q.limit],
     );
-    const after: Row[] = await this.ds.query(
-      `SELECT interval, started_at, ended_at FROM heat_intervals WHERE deployment_id = $1 AND phase = $2 AND started_at >= $3 ORDER BY interval LIMIT $4`,
-      [deploymentId, phase, new Date(afterMs), limit],
+    if (rows.length === 0) return [];
+    const numbers = rows.map((r) => Number(r.interval)).sort((a, b) => a - b);
+    const eps: { episode: string; started_at: Date; stored_at: Date; imbalance: number[]; layer_versions: number[] }[] = await this.ds.query(
+      `SELECT episode, started_at, stored_at, imbalance, layer_versions FROM heat_episodes
+       WHERE deployment_id = $1 AND phase = $2 AND episode >= $3 AND episode < $4 AND (episode / $5) = ANY($6::bigint[])
+       ORDER BY episode`,
+      [deploymentId, phase, numbers[0] * episodesPerInterval, (numbers[numbers.length - 1] + 1) * episodesPerInterval, episodesPerInterval, numbers],
     );
-    const withEpisodes = async (r: Row): Promise<OutcomeInterval> => {
-      const n = Number(r.interval);
-      const eps: { episode: string; started_at: Date; imbalance: number[]; layer_versions: number[] }[] = await this.ds.query(
-        `SELECT episode, started_at, imbalance, layer_versions FROM heat_episodes WHERE deployment_id = $1 AND phase = $2 AND episode >= $3 AND episode < $4 ORDER BY episode`,
-        [deploymentId, phase, n * episodesPerInterval, (n + 1) * episodesPerInterval],
-      );
-      return {
-        interval: n,
-        startedAtMs: r.started_at.getTime(),
-        endedAtMs: r.ended_at.getTime(),
-        episodes: eps.map((e) => ({ episode: Number(e.episode), startedAtMs: e.started_at.getTime(), imbalance: e.imbalance.map(Number), layerVersions: e.layer_versions.map(Number) })),
-      };
-    };
-    return { before: before ? await withEpisodes(before) : null, after: await Promise.all(after.map(withEpisodes)) };
+    const byInterval = new Map<number, OutcomeInterval['episodes'][number][]>(numbers.map((n) => [n, []]));
+    for (const e of eps) {
+      const n = Math.floor(Number(e.episode) / episodesPerInterval);
+      byInterval.get(n)?.push({
+        episode: Number(e.episode),
+        startedAtMs: e.started_at.getTime(),
+        storedAtMs: e.stored_at.getTime(),
+        imbalance: e.imbalance.map(Number),
+        layerVersions: e.layer_versions.map(Number),
+      });
+    }
+    return rows
+      .map((r) => ({ interval: Number(r.interval), startedAtMs: r.started_at.getTime(), endedAtMs: r.ended_at.getTime(), episodes: byInterval.get(Number(r.interval)) ?? [] }))
+      .sort((a, b) => a.interval - b.interval);
   }
 
   async intervals(deploymentId: string, phase: string, q: { fromMs?: number; toMs?: number; limit: number }): Promise<StoredInterval[]> {

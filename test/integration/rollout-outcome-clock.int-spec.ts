@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { ClosedEpisode, roundRobinMap, ROLLOUT_STATUS, WindowShape } from '@eplb/domain';
+import { appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
+import { LoopSnapshotReader } from '../../apps/rollout/src/loop/loop-snapshot';
+import { RolloutOutcomeMeasurer } from '../../apps/rollout/src/outcome/rollout-outcome.measurer';
+import { testConfig } from '../support/env';
+
+/**
+ * A rollout's measured outcome and the automatic loop's cool-down with workers whose clocks are
+ * ten minutes off the control plane's: the episodes and intervals carry the workers' times (their
+ * reports' `ts`), the rollout's start and end are the database's. And the collector is behind:
+ * an interval of heat from before the rollout is sealed after it ended. The outcome is measured on
+ * the heat each map produced — old heat stored late is not taken for the map the rollout left —
+ * and the cool-down ends with the first interval measured under that map, not before.
+ */
+describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
+  const config = testConfig();
+  const L = 2, E = 4, R = 2, S = 2, K = 4;
+  const w: WindowShape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, episodeSteps: K, intervalSteps: 4 * K, latenessSteps: K };
+  const perInterval = w.intervalSteps / w.episodeSteps;
+  let ds: DataSource;
+  let redis: Redis;
+  let heat: HeatWindowRepository;
+  let measurer: RolloutOutcomeMeasurer;
+  let reader: DeploymentRolloutsReader;
+  let loop: LoopSnapshotReader;
+
+  beforeAll(async () => {
+    ds = createDataSource(config.DATABASE_URL, 'eplb-test-outcome-clock');
+    await ds.initialize();
+    redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+    heat = new HeatWindowRepository(ds);
+    const deployments = new DeploymentRepository(ds);
+    reader = new DeploymentRolloutsReader(ds);
+    measurer = new RolloutOutcomeMeasurer(heat, deployments, new PolicyRunRepository(ds));
+    loop = new LoopSnapshotReader(deployments, reader, heat, redis);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await ds?.destroy();
+  });
+
+  /** One interval of complete episodes as the collector stores and seals it, stamped with the worker's clock. */
+  const seal = async (id: string, n: number, imbalance: number, versions: number[], skewMs: number) => {
+    const episodes: ClosedEpisode[] = Array.from({ length: perInterval }, (_, i) => {
+      const e = n * perInterval + i;
+      const ts = Date.now() + skewMs + i;
+      return {
+        phase: 'decode',
+        episode: e,
+        startStep: e * K,
+        endStep: (e + 1) * K,
+        slotLoad: new Float64Array(L * R * S).fill(1),
+        logicalLoad: new Float64Array(L * E).fill(1),
+        imbalance: new Float64Array(L).fill(imbalance),
+        layerVersions: Int32Array.from(versions),
+        received: new Uint8Array(Math.ceil((R * K) / 8)).fill(255),
+        events: R * K,
+        lateEvents: 0,
+        missingRanks: [],
+        missingRankSteps: 0,
+        firstTsMs: ts,
+        lastTsMs: ts,
+        closedBy: 'complete',
+      };
+    });
+    await heat.ensurePartitions(episodes.map((e) => e.firstTsMs));
+    await ds.transaction(async (em) => {
+      await heat.lock(em, id);
+      await heat.insertEpisodes(em, id, episodes);
+      expect(await heat.sealInterval(em, id, 'decode', n, w)).toBe(true);
+    });
+  };
+
+  /** Events of the deployment's rollouts stream, as the rollout service records them (stored on the database's clock). */
+  const record = (id: string, events: { type: string; payload: Record<string, unknown> }[]) =>
+    ds.transaction((em) => appendEvents(em, events.map((e) => ({ stream: deploymentRolloutsStream(id), ...e, actor: 'service:rollout', reason: 'test', correlationId: id }))));
+
+  const measure = async (id: string, rid: string) => {
+    const d = (await new DeploymentRepository(ds).find(id))!;
+    return measurer.measure(d, (await reader.load(id)).events, rid);
+  };
+  const coolDown = async (id: string) => (await loop.gather(id))!.snapshot.lastFinished!;
+
+  for (const [name, skewMs] of [['ten minutes ahead', 600_000], ['ten minutes behind', -600_000]] as const) {
+    it(`measures the outcome on the heat of each map and ends the cool-down under the new one, worker clocks ${name}`, async () => {
+      const id = `outcome-clock-${randomUUID().slice(0, 8)}`;
+      const rid = randomUUID();
+      await new DeploymentRepository(ds).create(
+        { id, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1, numGroups: null, episodeSteps: K, intervalSteps: w.intervalSteps, latenessSteps: K, initialMap: roundRobinMap({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1 }) },
+        { actor: 'test', reason: 'skewed worker clocks', correlationId: id },
+      );
+      await seal(id, 0, 1.5, [1, 1], skewMs);
+      await seal(id, 1, 1.5, [1, 1], skewMs);
+      await record(id, [
+        { type: ROLLOUT_EVENTS.requested, payload: { rolloutId: rid, mapVersion: 2 } },
+        { type: ROLLOUT_EVENTS.started, payload: { rolloutId: rid, fromVersion: 1, toVersion: 2, layers: [0, 1] } },
+      ]);
+      // mid-rollout: layer 0 on v2, layer 1 not yet
+      await seal(id, 2, 1.3, [2, 1], skewMs);
+      await record(id, [
+        { type: ROLLOUT_EVENTS.layerCommitted, payload: { rolloutId: rid, layer: 0, version: 2 } },
+        { type: ROLLOUT_EVENTS.layerCommitted, payload: { rolloutId: rid, layer: 1, version: 2 } },
+        { type: ROLLOUT_EVENTS.finished, payload: { rolloutId: rid, status: ROLLOUT_STATUS.succeeded, failure: null } },
+      ]);
+
+      // the collector behind: heat of v1 sealed after the rollout ended is no measurement of v2
+      await seal(id, 3, 1.5, [1, 1], skewMs);
+      expect(await measure(id, rid)).toMatchObject({ kind: 'wait' });
+      expect(await coolDown(id)).toMatchObject({ rolloutId: rid, judged: true, intervalsMeasuredAfter: 0 });
+
+      await seal(id, 4, 1.1, [2, 2], skewMs);
+      const m = await measure(id, rid);
+      expect(m.kind).toBe('record');
+      if (m.kind !== 'record') return;
+      expect(m.payload.why).toBeNull();
+      expect(m.payload.outcome).toMatchObject({ before: { interval: 3, imbalance: expect.closeTo(1.5, 9) }, after: { interval: 4, imbalance: expect.closeTo(1.1, 9) }, gain: expect.closeTo(0.4, 9) });
+      expect(await coolDown(id)).toMatchObject({ rolloutId: rid, intervalsMeasuredAfter: 1 });
+    });
+  }
+});
