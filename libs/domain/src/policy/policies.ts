@@ -205,10 +205,14 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // the mean load a plan can flatten — a walk fitted to the seen episodes' peaks fits their
       // noise and leaves the mean load less flat than a plain greedy re-plan does. What the
       // episodes do tell is how much each expert wanders, which the next peaks will feel: the
-      // shot is the peak-aware heat about the mean (about the typical levels where the heat does
-      // not persist)
+      // shot is the peak-aware heat about the mean. The typical levels of heat that does not
+      // persist still decide whether the layer is stale (the held-out screen and the older half's
+      // move: a burst must not make the case for moving), but a layer shown stale is walked for
+      // its mean: the levels trim each expert's high episodes, which reads an expert whose new
+      // traffic comes in swings as cooler than the next interval will find it, and the wandering
+      // the trim would keep out is read robustly (MAD) by the peak-aware heat already
       let built: LayerProblem | null = null;
-      const walked = (): LayerProblem => (built ??= oneShot(shape, peakAwareHeat(heat, l, R, S, w, robust?.level)));
+      const walked = (): LayerProblem => (built ??= oneShot(shape, peakAwareHeat(heat, l, R, S, w)));
       const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no

@@ -214,9 +214,14 @@ export function staleVerdict(
       const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
+      // the move itself has been confirmed on unseen episodes: now it goes as far as the budget
+      // lets it. The noise floor that picked the older half's move says how far a fitted map's
+      // imbalance wanders, which every point of the frontier shares (they are read on the same
+      // heat); it does not tell two points apart, and stopping short of the budget left a shifted
+      // layer's load less flat than a plain re-plan leaves it
       const pb = walked();
       const path = budgetFrontier(pb, current, budget, target);
-      const i = bestWithin(path, budget, noise.fitSd / Math.sqrt(K));
+      const i = bestWithin(path, budget, 0);
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
