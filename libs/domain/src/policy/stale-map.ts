@@ -153,8 +153,8 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 
 /**
  * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
- * far as the layer's transfer `budget` allows, to its point of lowest excess read no finer than
- * the noise of the heat (bestWithin): a map whose traffic has gone misplaces load on every rank,
+ * far as the layer's transfer `budget` allows, to its point of lowest excess (bestWithin; on one
+ * window, read no finer than the counting noise): a map whose traffic has gone misplaces load on every rank,
  * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
  * gain the budget had room for. `older` is the same problem on the older half of the episodes:
  * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
