@@ -54,6 +54,11 @@ export function realCuts(): Variant[] {
   const wide: DeploymentShape = { ...p.shape, numRanks: 64, slotsPerRank: 5, numNodes: 8 };
   const in4096 = getPolicy('greedy')({ shape: wide, heat: fit.heat }).physicalToLogical;
   out.push({ name: 'dsv3-prefill-shift-64x5', shape: wide, heat: p.heat, current: in4096, future: p.future });
+  // held back: the same loads on a third engine shape (16 ranks × 20 slots, 64 redundant), added
+  // after default's stale walk was changed, and not looked at while changing it
+  const deep: DeploymentShape = { ...p.shape, numRanks: 16, slotsPerRank: 20, numNodes: 2 };
+  const deepIn4096 = getPolicy('greedy')({ shape: deep, heat: fit.heat }).physicalToLogical;
+  out.push({ name: 'dsv3-prefill-shift-16x20', shape: deep, heat: p.heat, current: deepIn4096, future: p.future });
   const in2048 = getPolicy('greedy')({ shape: wide, heat: p.heat }).physicalToLogical;
   out.push({ name: 'dsv3-fit-64x5', shape: wide, heat: fit.heat, current: in2048, future: fit.future });
   return out;
@@ -103,10 +108,13 @@ export function generated(): Variant[] {
   // a third shape and seed, added after default's stale rule was changed, to check it on a draw it
   // was not looked at on: 96 experts on 12 ranks × 10 slots (24 redundant slots), top-4 routing
   const c: Gen = { E: 96, R: 12, S: 10, L: 8, topK: 4 };
+  // a fourth, held back the same way after the stale walk was changed: 160 experts on 20 ranks ×
+  // 10 slots (40 redundant), top-8 routing, 6 layers
+  const d: Gen = { E: 160, R: 20, S: 10, L: 6, topK: 8 };
   const shapeOf = (g: Gen): DeploymentShape => ({ numLayers: g.L, numExperts: g.E, numRanks: g.R, slotsPerRank: g.S, numNodes: 1 });
   const greedy = (g: Gen, heat: HeatEpisodes): number[][] => getPolicy('greedy')({ shape: shapeOf(g), heat }).physicalToLogical;
   const out: Variant[] = [];
-  for (const [g, tag, seed] of [[a, '64x8x10', 21], [b, '128x16x10', 31], [c, '96x12x10', 41]] as const) {
+  for (const [g, tag, seed] of [[a, '64x8x10', 21], [b, '128x16x10', 31], [c, '96x12x10', 41], [d, '160x20x10', 61]] as const) {
     // a new workload: the map in service planned on one seed's traffic, the traffic from another's
     const [oldTraffic] = draw(g, ['stationary'], seed, 16);
     const [, seen, future] = draw(g, ['stationary'], seed + 1, 16);

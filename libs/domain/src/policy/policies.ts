@@ -12,6 +12,7 @@ import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
 import { layerTransfers } from '../transfer/transfer-plan';
 import { peakAwareHeat } from './peak-aware-heat';
+import { huberLevel } from './huber-level';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -205,10 +206,15 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // the mean load a plan can flatten — a walk fitted to the seen episodes' peaks fits their
       // noise and leaves the mean load less flat than a plain greedy re-plan does. What the
       // episodes do tell is how much each expert wanders, which the next peaks will feel: the
-      // shot is the peak-aware heat about the mean (about the typical levels where the heat does
-      // not persist)
+      // shot is the peak-aware heat about the mean. Where the heat does not persist, the typical
+      // levels (trimmed means) still decide whether the layer is stale (the held-out screen and
+      // the older half's move: a burst must not make the case for moving), but a layer shown
+      // stale is walked about each expert's Huber location (huberLevel): the trim throws away
+      // each expert's two highest and two lowest episodes whatever they hold, which on heat that
+      // is merely noisy discards evidence the walk needs, while the Huber estimate is the mean
+      // there and still holds a burst to a few sds
       let built: LayerProblem | null = null;
-      const walked = (): LayerProblem => (built ??= oneShot(shape, peakAwareHeat(heat, l, R, S, w, robust?.level)));
+      const walked = (): LayerProblem => (built ??= oneShot(shape, peakAwareHeat(heat, l, R, S, w, robust ? huberLevel(heat, l, w) : undefined)));
       const screen = K >= 4 ? { test: screens[l], noise, layers: shape.numLayers, family: families[l] } : null;
       // the far end of the frontier: the exact search's plan, where the exact search runs (layers
       // of at most 32 experts, as in flash); beyond, a from-scratch plan is local search too, no

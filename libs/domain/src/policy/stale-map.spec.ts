@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentShape } from '../shape/deployment-shape';
-import { HeatEpisodes } from '../heat/heat';
+import { HeatEpisodes, windowSum } from '../heat/heat';
 import { imbalance } from '../heat/imbalance';
 import { layerTransfers } from '../transfer/transfer-plan';
 import { getPolicy } from './registry';
+import { LayerProblem, PlacementState } from './engine';
+import { greedyLayer } from './greedy';
+import { budgetFrontier } from './search-path';
+import { heldOutScreen, holmFamilies, pooledNoise, staleVerdict } from './stale-map';
 
 // 64 experts with zipf popularity on 8 ranks × 10 slots; a workload is a permutation of which
 // expert holds which popularity rank, and each episode draws noise of ±15% around it
@@ -62,6 +66,25 @@ describe('default on a map in service that its traffic has left (stale) or not (
       expect(c!.gain).toBeGreaterThan(2 * c!.se);
     }
     expect(totals(d.physicalToLogical, current)).toBeLessThanOrEqual(totals(g.physicalToLogical, current) / 3 + 1e-9);
+  });
+
+  it('walks a layer shown stale to the lowest excess its frontier reaches within the budget, not to the first point within the noise of it', () => {
+    const seen = episodes(now, K);
+    const screens = [0, 1].map((l) => heldOutScreen(seen, l, current[l], R, S, null));
+    const noise = pooledNoise(screens);
+    const families = holmFamilies(screens, noise);
+    const oneShot = (heat: HeatEpisodes, l: number): LayerProblem => new LayerProblem(E, R, S, 1, [windowSum(heat, l)], Float64Array.of(1));
+    for (let l = 0; l < shape.numLayers; l++) {
+      const budget = Math.floor(layerTransfers(current[l], greedyLayer(windowSum(seen, l), R, S), S) / 3);
+      const move = { walked: () => oneShot(seen, l), older: () => oneShot(seen.slice(0, K >> 1), l), budget: () => budget };
+      const v = staleVerdict(seen, l, current[l], R, S, move, { test: screens[l], noise, layers: shape.numLayers, family: families[l] }, 0.01);
+      expect(v.row).not.toBeNull();
+      const path = budgetFrontier(oneShot(seen, l), current[l], budget);
+      const lowest = Math.min(...path.f.filter((_, i) => path.transfers[i] <= budget));
+      const st = new PlacementState(oneShot(seen, l), v.row!);
+      expect(st.objective()).toBeLessThanOrEqual(lowest + 1e-12);
+      expect(v.transfers).toBeLessThanOrEqual(budget);
+    }
   });
 
   it('spends at most the operator\'s share of a greedy re-plan\'s transfers, and more of a larger share', () => {

@@ -153,8 +153,8 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 
 /**
  * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
- * far as the layer's transfer `budget` allows, to its point of lowest excess read no finer than
- * the noise of the heat (bestWithin): a map whose traffic has gone misplaces load on every rank,
+ * far as the layer's transfer `budget` allows, to its point of lowest excess (bestWithin; on one
+ * window, read no finer than the counting noise): a map whose traffic has gone misplaces load on every rank,
  * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
  * gain the budget had room for. `older` is the same problem on the older half of the episodes:
  * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
@@ -214,9 +214,14 @@ export function staleVerdict(
       const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
+      // the move itself has been confirmed on unseen episodes: now it goes as far as the budget
+      // lets it. The noise floor that picked the older half's move says how far a fitted map's
+      // imbalance wanders, which every point of the frontier shares (they are read on the same
+      // heat); it does not tell two points apart, and stopping short of the budget left a shifted
+      // layer's load less flat than a plain re-plan leaves it
       const pb = walked();
       const path = budgetFrontier(pb, current, budget, target);
-      const i = bestWithin(path, budget, noise.fitSd / Math.sqrt(K));
+      const i = bestWithin(path, budget, 0);
       return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
