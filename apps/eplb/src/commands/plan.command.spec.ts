@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assertPhysicalToLogical, heatFileToInput, importEplbPlan, planFileDocument, getPolicy, rankLoads } from '@eplb/domain';
-import { parseExcludeRanks, planCommand, planMain } from './plan.command';
+import { heatFileText, parseExcludeRanks, planCommand, planMain } from './plan.command';
 
 const TOY = { num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] };
 // the toy's skew counted over a hundred times the tokens: against a map in service, the gain default
@@ -90,6 +90,15 @@ describe('eplb plan', () => {
     expect(stderr[0]).toMatch(/^eplb plan: option --policy: unknown policy "magic"/);
     expect(await planCommand(['--input', input])).toBe(2);
     expect(stderr[1]).toBe('eplb plan: missing required option --output\n');
+  });
+});
+
+describe('heatFileText', () => {
+  it('reads ASCII bytes as the same text UTF-8 gives, and any other byte as UTF-8', () => {
+    const ascii = Buffer.from(JSON.stringify(TOY));
+    expect(heatFileText(ascii)).toBe(ascii.toString('utf8'));
+    const named = Buffer.from('\ufeff{"deployment":"dsv3-é","heat":[[[1]]]}', 'utf8');
+    expect(heatFileText(named)).toBe('\ufeff{"deployment":"dsv3-é","heat":[[[1]]]}');
   });
 });
 

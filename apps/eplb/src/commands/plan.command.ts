@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { readFile, writeFile } from 'node:fs/promises';
 import { LayerReport, PolicyInput, getPolicy, heatFileFromText, heatFileToInput, planFileDocument, policyNames } from '@eplb/domain';
 import { formatHelp, parseCommandLine, requiredOption, UsageError } from '@eplb/cli';
@@ -41,11 +42,20 @@ export interface PlanIo {
 }
 
 const nodeIo: PlanIo = {
-  readText: (p) => readFile(p, 'utf8'),
+  readText: async (p) => heatFileText(await readFile(p)),
   writeText: (p, t) => writeFile(p, t),
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 };
+
+/**
+ * A file's text: a heat file is ASCII JSON, whose text is its bytes read as Latin-1 — one copy,
+ * where decoding it as UTF-8 is a validating pass over megabytes; any other byte (a name in UTF-8,
+ * a byte-order mark) is decoded as UTF-8.
+ */
+export function heatFileText(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
 
 export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number> {
   const args = parseCommandLine(argv, PLAN_OPTIONS);

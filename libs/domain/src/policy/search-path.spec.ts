@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LayerProblem } from './engine';
-import { greedyLayer } from './greedy';
+import { LayerProblem, PlacementState } from './engine';
+import { greedyLayer, replicateMinMax } from './greedy';
+import { adoptReplicaCounts } from './replica-counts';
 import { SearchPath, bestWithin, budgetFrontier, searchPath } from './search-path';
 
 // a frontier read only through its transfers and objectives
@@ -53,6 +54,37 @@ describe('budgetFrontier', () => {
       expect(a).toBeLessThanOrEqual(walk.f[bestWithin(walk, budget, 0)] + 1e-12);
       expect(a).toBeLessThan(frontier.f[0]);
     }
+  });
+
+  it('is the union of its walks made one by one: a walk that follows the one before it makes the same moves a scan of its own would', () => {
+    // shapes with plenty of swap and donor candidates, stale maps of seeded random heat
+    let seed = 7;
+    let followed = 0;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const [e, r, s] of [[24, 4, 8], [40, 8, 6], [64, 16, 5]]) {
+      const was = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
+      const is = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
+      const from = greedyLayer(was, r, s);
+      const problem = new LayerProblem(e, r, s, 1, [is], Float64Array.of(1));
+      for (const budget of [4, 12, 40]) {
+        const frontier = budgetFrontier(problem, from, budget);
+        // the same walks, each scanning every map itself (as budgetFrontier's prices)
+        const first = searchPath(problem, from, problem.P, undefined, 0, budget);
+        const perTransfer = Math.max(0, first.f[0] - 1) / Math.max(1, budget);
+        const alone = [first, ...[1 / 300, 1 / 100, 1 / 30].map((share) => searchPath(problem, from, problem.P, undefined, share * perTransfer, budget))];
+        const rows = alone.flatMap((p, w) => p.rows.slice(w === 0 ? 0 : 1).map((row) => Array.from(row)));
+        expect(frontier.rows.map((row) => Array.from(row))).toEqual(rows);
+        expect(frontier.f).toEqual(alone.flatMap((p, w) => p.f.slice(w === 0 ? 0 : 1)));
+        // points the second walk shares with the first beyond the counts adopted: moves it followed
+        const st = new PlacementState(problem, from);
+        let adopted = 1;
+        adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => adopted++);
+        let i = 0;
+        while (i < first.rows.length && i < alone[1].rows.length && first.rows[i].every((x, j) => x === alone[1].rows[i][j])) i++;
+        followed += Math.max(0, i - adopted);
+      }
+    }
+    expect(followed).toBeGreaterThan(0);
   });
 
   it('holds the map in service once, as point 0, and every point within the slots', () => {

@@ -1,7 +1,7 @@
 import { LayerProblem, PlacementState } from './engine';
 import { replicateMinMax } from './greedy';
 import { adoptReplicaCounts } from './replica-counts';
-import { localSearch } from './search';
+import { WalkRecord, localSearch } from './search';
 import { matchRanks } from './rank-matching';
 
 /**
@@ -25,7 +25,15 @@ export interface SearchPath {
 /** Weight of the spread next to the peak while walking (the search's own default for several shots). */
 const SPREAD = 3;
 
-export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMoves: number, target?: () => ArrayLike<number>, lambda = 0, budget = Infinity): SearchPath {
+export function searchPath(
+  pb: LayerProblem,
+  current: ArrayLike<number>,
+  maxMoves: number,
+  target?: () => ArrayLike<number>,
+  lambda = 0,
+  budget = Infinity,
+  walks: { readonly follow?: WalkRecord; readonly record?: WalkRecord } = {},
+): SearchPath {
   const st = new PlacementState(pb, current);
   const rows: Int32Array[] = [Int32Array.from(st.slot)];
   const transfers: number[] = [0];
@@ -39,7 +47,7 @@ export function searchPath(pb: LayerProblem, current: ArrayLike<number>, maxMove
   adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   // one point per move, up to maxMoves
   // past `budget` transfers no point is of use: the walk ends there
-  localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget });
+  localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget, ...walks });
   st.release();
   if (target) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
@@ -74,8 +82,15 @@ const PRICE_SHARES = [0, 1 / 300, 1 / 100, 1 / 30];
 export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath {
   const rows: Int32Array[] = [], transfers: number[] = [], f: number[] = [];
   let perTransfer = 0;
-  for (const share of PRICE_SHARES) {
-    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget);
+  // every walk starts from the same map: each follows the one before it while their prices pick
+  // the same moves, with no scan of its own there (WalkRecord)
+  let follow: WalkRecord | undefined;
+  for (let w = 0; w < PRICE_SHARES.length; w++) {
+    const share = PRICE_SHARES[w];
+    // room for a few dozen maps of about a slot's worth of candidates each before it grows
+    const record = w < PRICE_SHARES.length - 1 ? new WalkRecord(32 * pb.P) : undefined;
+    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget, { follow, record });
+    follow = record;
     // the mean gain per transfer the budget needs: the excess of the map in service over it
     if (share === 0) perTransfer = Math.max(0, path.f[0] - 1) / Math.max(1, budget);
     const from = rows.length === 0 ? 0 : 1; // point 0, the map in service, once

@@ -74,6 +74,72 @@ export interface SearchLimits {
   readonly onMove?: () => void;
   /** Asked after each move: true ends the search there (a walk past its transfer budget). */
   readonly stop?: () => boolean;
+  /** Receives, per map searched, the candidate moves met and the move made (see WalkRecord). */
+  readonly record?: WalkRecord;
+  /**
+   * An earlier walk from the same map at another price: its moves are repeated without a scan for
+   * as long as this search's price picks the same move among the candidates it recorded there.
+   */
+  readonly follow?: WalkRecord;
+}
+
+/**
+ * The candidates of one walk, map by map: walks of one frontier start from the same map at
+ * different prices per transfer, and a candidate's gain is its gain before any price less the price
+ * times its change of transfers — so at a map two walks share, one scan tells both which move each
+ * makes. A walk that follows another's record makes the same move while its price agrees, and
+ * stops following at the first map where it does not (from there its maps are its own).
+ */
+export class WalkRecord {
+  /** Per map of the walk, where its candidates are in the lists below: [start, end). */
+  readonly from: number[] = [];
+  readonly to: number[] = [];
+  /** The move made at each map (kind 0: none; 1 swap p, q; 2 retarget slot p to expert q). */
+  readonly kind: number[] = [];
+  readonly p: number[] = [];
+  readonly q: number[] = [];
+  /** Candidates in the order the scan met them: gain before the price, change of transfers, move. */
+  base: Float64Array;
+  dt: Int8Array;
+  ck: Uint8Array;
+  cp: Int32Array;
+  cq: Int32Array;
+  n = 0;
+
+  /** `capacity`: candidates held before the lists grow (they double). */
+  constructor(capacity = 1024) {
+    this.base = new Float64Array(capacity);
+    this.dt = new Int8Array(capacity);
+    this.ck = new Uint8Array(capacity);
+    this.cp = new Int32Array(capacity);
+    this.cq = new Int32Array(capacity);
+  }
+
+  add(base: number, dt: number, kind: number, p: number, q: number): void {
+    if (this.n === this.base.length) this.grow();
+    const i = this.n++;
+    this.base[i] = base; this.dt[i] = dt; this.ck[i] = kind; this.cp[i] = p; this.cq[i] = q;
+  }
+
+  /** Ends the map's candidates (from `start`) with the move made there. */
+  close(start: number, kind: number, p: number, q: number): void {
+    this.from.push(start); this.to.push(this.n);
+    this.kind.push(kind); this.p.push(p); this.q.push(q);
+  }
+
+  /** The map `step` of `other` taken as this walk's own (the two walks are at the same map). */
+  share(other: WalkRecord, step: number, kind: number, p: number, q: number): void {
+    const start = this.n;
+    for (let i = other.from[step]; i < other.to[step]; i++) this.add(other.base[i], other.dt[i], other.ck[i], other.cp[i], other.cq[i]);
+    this.close(start, kind, p, q);
+  }
+
+  private grow(): void {
+    const n = this.base.length * 2;
+    const base = new Float64Array(n), dt = new Int8Array(n), ck = new Uint8Array(n), cp = new Int32Array(n), cq = new Int32Array(n);
+    base.set(this.base); dt.set(this.dt); ck.set(this.ck); cp.set(this.cp); cq.set(this.cq);
+    this.base = base; this.dt = dt; this.ck = ck; this.cp = cp; this.cq = cq;
+  }
 }
 
 /**
@@ -90,12 +156,21 @@ export interface SearchLimits {
  */
 export function localSearch(st: PlacementState, limits: SearchLimits): number {
   const scan = new MoveScan(st, limits);
+  const follow = limits.follow;
+  let following = follow !== undefined;
   let moves = 0;
   for (; moves < limits.maxMoves; moves++) {
-    scan.pickBottlenecks();
-    scan.pickPartners();
-    scan.pickDonors();
-    if (!scan.findBest()) break;
+    if (following && moves < follow!.kind.length) {
+      // the same map as the followed walk here: its candidates name this walk's move too
+      following = scan.pickRecorded(follow!, moves);
+    } else {
+      following = false;
+      scan.pickBottlenecks();
+      scan.pickPartners();
+      scan.pickDonors();
+      scan.findBest();
+    }
+    if (!scan.found()) break;
     scan.applyBest();
     limits.onMove?.();
     if (limits.stop?.()) return moves + 1;
@@ -118,6 +193,7 @@ class MoveScan {
   private readonly partner: Uint8Array;
   private readonly wload: Float64Array;
   private readonly pick: Int32Array;
+  private readonly record: WalkRecord | undefined;
   private nb = 0;
   private dcount = 0;
   private bestGain = 0;
@@ -145,6 +221,7 @@ class MoveScan {
     this.partner = new Uint8Array(R);
     this.wload = new Float64Array(R);
     this.pick = new Int32Array(Math.max(1, this.nPartners));
+    this.record = limits.record;
   }
 
   /** Bottleneck ranks: the peak rank of each shot, then the ranks most above the mean (load 1). */
@@ -239,6 +316,7 @@ class MoveScan {
   findBest(): boolean {
     const st = this.st;
     const S = st.pb.S;
+    const start = this.record ? this.record.n : 0;
     this.bestGain = 1e-9;
     this.bestKind = 0;
     this.bestP = -1;
@@ -253,14 +331,41 @@ class MoveScan {
         if (st.reps[st.slot[p]] >= 2) this.scanShedding(p, r1);
       }
     }
+    this.record?.close(start, this.bestKind, this.bestP, this.bestQ);
     return this.bestKind !== 0;
+  }
+
+  /** Whether the last scan (or recorded map) found a move that gains. */
+  found(): boolean {
+    return this.bestKind !== 0;
+  }
+
+  /**
+   * The best move at map `step` of the walk `follow` recorded, at this search's price, from the
+   * candidates recorded there: the same comparisons in the same order as findBest's. True when it is
+   * the move that walk made (the two walks are then at the same map again).
+   */
+  pickRecorded(follow: WalkRecord, step: number): boolean {
+    const lambda = this.lambda;
+    this.bestGain = 1e-9;
+    this.bestKind = 0;
+    this.bestP = -1;
+    this.bestQ = -1;
+    for (let i = follow.from[step]; i < follow.to[step]; i++) {
+      const gain = follow.base[i] - (lambda !== 0 ? lambda * follow.dt[i] : 0);
+      if (gain > this.bestGain) {
+        this.bestGain = gain; this.bestKind = follow.ck[i]; this.bestP = follow.cp[i]; this.bestQ = follow.cq[i];
+      }
+    }
+    this.record?.share(follow, step, this.bestKind, this.bestP, this.bestQ);
+    return this.bestKind === follow.kind[step] && this.bestP === follow.p[step] && this.bestQ === follow.q[step];
   }
 
   /** Slot p of bottleneck rank r1 swapped with any slot of a partner rank. */
   private scanSwaps(p: number, r1: number): void {
     const st = this.st;
     const { E, S, P } = st.pb;
-    const partner = this.partner, lambda = this.lambda, beta = this.beta, tie = this.tie;
+    const partner = this.partner, lambda = this.lambda, beta = this.beta, tie = this.tie, record = this.record;
     const a = st.slot[p];
     for (let q = 0; q < P; q++) {
       const r2 = (q / S) | 0;
@@ -272,7 +377,10 @@ class MoveScan {
       if (b === a || st.cnt[r1 * E + b] > 0 || st.cnt[r2 * E + a] > 0) continue;
       const dF = st.evalSwap(p, q, beta > 0);
       if (dF >= tie) continue;
-      const gain = -dF - beta * st.lastDV - (lambda !== 0 ? lambda * st.swapTransfers(p, q) : 0);
+      const base = -dF - beta * st.lastDV;
+      const dt = lambda !== 0 || record ? st.swapTransfers(p, q) : 0;
+      if (record) record.add(base, dt, 1, p, q);
+      const gain = base - (lambda !== 0 ? lambda * dt : 0);
       if (gain > this.bestGain) {
         this.bestGain = gain; this.bestKind = 1; this.bestP = p; this.bestQ = q;
       }
@@ -283,7 +391,7 @@ class MoveScan {
   private scanDonors(p: number, r1: number): void {
     const st = this.st;
     const { E, S } = st.pb;
-    const donorList = this.donorList, lambda = this.lambda, beta = this.beta, tie = this.tie;
+    const donorList = this.donorList, lambda = this.lambda, beta = this.beta, tie = this.tie, record = this.record;
     const a = st.slot[p];
     for (let j = 0; j < this.dcount; j++) {
       const q = donorList[j];
@@ -292,7 +400,10 @@ class MoveScan {
       if (st.screenRetarget(q, a, r1) >= tie) continue;
       const dF = st.evalRetarget(q, a, beta > 0);
       if (dF >= tie) continue;
-      const gain = -dF - beta * st.lastDV - (lambda !== 0 ? lambda * st.retargetTransfers(q, a) : 0);
+      const base = -dF - beta * st.lastDV;
+      const dt = lambda !== 0 || record ? st.retargetTransfers(q, a) : 0;
+      if (record) record.add(base, dt, 2, q, a);
+      const gain = base - (lambda !== 0 ? lambda * dt : 0);
       if (gain > this.bestGain) {
         this.bestGain = gain; this.bestKind = 2; this.bestP = q; this.bestQ = a;
       }
@@ -303,7 +414,7 @@ class MoveScan {
   private scanShedding(p: number, r1: number): void {
     const st = this.st;
     const E = st.pb.E;
-    const donorList = this.donorList, lambda = this.lambda, beta = this.beta, tie = this.tie;
+    const donorList = this.donorList, lambda = this.lambda, beta = this.beta, tie = this.tie, record = this.record;
     const a = st.slot[p];
     for (let j = 0; j < this.dcount; j++) {
       const b = st.slot[donorList[j]];
@@ -311,7 +422,10 @@ class MoveScan {
       if (st.screenRetarget(p, b, r1) >= tie) continue;
       const dF = st.evalRetarget(p, b, beta > 0);
       if (dF >= tie) continue;
-      const gain = -dF - beta * st.lastDV - (lambda !== 0 ? lambda * st.retargetTransfers(p, b) : 0);
+      const base = -dF - beta * st.lastDV;
+      const dt = lambda !== 0 || record ? st.retargetTransfers(p, b) : 0;
+      if (record) record.add(base, dt, 2, p, b);
+      const gain = base - (lambda !== 0 ? lambda * dt : 0);
       if (gain > this.bestGain) {
         this.bestGain = gain; this.bestKind = 2; this.bestP = p; this.bestQ = b;
       }
