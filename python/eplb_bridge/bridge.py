@@ -32,6 +32,11 @@ class BridgeError(Exception):
     pass
 
 
+# rollouts per layer whose aborts are remembered: a prepare is overtaken by the abort sent right
+# after it, so only the few newest rollouts can still have one on its way
+_ABORTS_KEPT = 4
+
+
 @dataclass
 class _Staging:
     rollout: str
@@ -46,6 +51,7 @@ class _Staging:
 @dataclass
 class _Preparing:
     rollout: str
+    attempt: int
     aborted: bool = False
 
 
@@ -85,6 +91,8 @@ class ExpertBridge:
         self._lock = threading.RLock()
         self._staged = {}
         self._preparing = {}
+        # per layer, the attempt each recent rollout aborted ({rollout: attempt}, the newest last)
+        self._aborted = {}
         self._pending = []
         self._committed_once = set()
         self._side_stream = torch.cuda.Stream(device=device) if device is not None and device.type == "cuda" else None
@@ -138,11 +146,17 @@ class ExpertBridge:
         """
         self._check_layer(layer)
         with self._lock:
+            # each request runs on its own thread, so an abort sent after this prepare may have
+            # run first: the prepare of an attempt already aborted never starts (its peers gave
+            # the pair up, or will), rather than staging weights nobody will commit or drop
+            dropped = self._aborted.get(layer, {}).get(rollout)
+            if dropped is not None and attempt <= dropped:
+                raise BridgeError(f"prepare of layer {layer} aborted before it started (attempt {attempt})")
             prev = self._preparing.get(layer)
             if prev:
                 prev.aborted = True
             self._staged.pop(layer, None)
-            token = _Preparing(rollout)
+            token = _Preparing(rollout, attempt)
             self._preparing[layer] = token
         try:
             with self._on_side_stream():
@@ -189,15 +203,22 @@ class ExpertBridge:
             raise BridgeError(pc.error)
         return self.describe([layer])[0]
 
-    def abort(self, layer, rollout):
-        """Drops what `rollout` staged (or is staging) for the layer; another rollout's staging stays."""
+    def abort(self, layer, rollout, attempt=None):
+        """Drops what `rollout` staged (or is staging) for the layer; another rollout's staging stays.
+        With `attempt`: that attempt and older ones only, and a prepare of them that arrives
+        after this abort (the agent sent it first, its thread ran second) is refused."""
         self._check_layer(layer)
         with self._lock:
+            if attempt is not None and rollout:
+                recent = self._aborted.setdefault(layer, {})
+                recent[rollout] = max(attempt, recent.pop(rollout, attempt))
+                while len(recent) > _ABORTS_KEPT:
+                    del recent[next(iter(recent))]
             running = self._preparing.get(layer)
-            if running and (not rollout or running.rollout == rollout):
+            if running and (not rollout or running.rollout == rollout) and (attempt is None or running.attempt <= attempt):
                 running.aborted = True
             st = self._staged.get(layer)
-            if st and (not rollout or st.rollout == rollout):
+            if st and (not rollout or st.rollout == rollout) and (attempt is None or st.attempt <= attempt):
                 del self._staged[layer]
 
     def describe(self, layers=None):

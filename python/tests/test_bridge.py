@@ -196,7 +196,24 @@ def scenario_fails_mid_transfer(rank, store):
     return {"first": first, "retry": retry, "recv": len(recv), "preparing": b.preparing_layers()}
 
 
-SCENARIOS = {"mid": scenario_fails_mid_transfer, "move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
+def scenario_abort_overtakes_prepare(rank, store):
+    """The agent sent PREPARE then ABORT of attempt 1, but the abort's thread ran first: the
+    prepare must not start (and stage weights nobody drops); attempt 2 runs."""
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    b.abort(0, "r1", 1)
+    b.abort(0, "r0", 7)  # another rollout's abort is not this one's
+    try:
+        b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20)
+        first = "ok"
+    except Exception as e:
+        first = str(e)
+    after_first = b.staged_layers()
+    retry = b.prepare(0, "r1", 2, 2, NXT[0], local, recv, send, timeout_s=20)
+    return {"first": first, "after_first": after_first, "retry": retry}
+
+
+SCENARIOS = {"overtaken": scenario_abort_overtakes_prepare, "mid": scenario_fails_mid_transfer, "move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
 
 
 def run_pair(scenario):
@@ -269,6 +286,16 @@ class BridgeOnGlooTest(unittest.TestCase):
             want = {p: reference_sums(0, [NXT[0][p]])[0] for p in range(rank * S, rank * S + S) if NXT[0][p] != CUR[0][p]}
             self.assertEqual(got[rank]["retry"], want)
             self.assertEqual(got[rank]["preparing"], [])
+
+    def test_a_prepare_whose_abort_ran_first_does_not_start_and_the_next_attempt_runs(self):
+        got = run_pair("overtaken")
+        for rank in range(2):
+            r = got[rank]
+            self.assertNotIn("error", r, r)
+            self.assertIn("aborted before it started", r["first"])
+            self.assertEqual(r["after_first"], [])
+            want = {p: reference_sums(0, [NXT[0][p]])[0] for p in range(rank * S, rank * S + S) if NXT[0][p] != CUR[0][p]}
+            self.assertEqual(r["retry"], want)
 
     def test_a_late_peer_fails_the_layer_on_both_ranks_without_hanging_and_the_next_attempt_runs(self):
         got = run_pair("late")
