@@ -32,6 +32,11 @@ class BridgeError(Exception):
     pass
 
 
+# rollouts per layer whose aborts are remembered: a prepare is overtaken by the abort sent right
+# after it, so only the few newest rollouts can still have one on its way
+_ABORTS_KEPT = 4
+
+
 @dataclass
 class _Staging:
     rollout: str
@@ -46,6 +51,7 @@ class _Staging:
 @dataclass
 class _Preparing:
     rollout: str
+    attempt: int
     aborted: bool = False
 
 
@@ -85,9 +91,12 @@ class ExpertBridge:
         self._lock = threading.RLock()
         self._staged = {}
         self._preparing = {}
+        # per layer, the attempt each recent rollout aborted ({rollout: attempt}, the newest last)
+        self._aborted = {}
         self._pending = []
         self._committed_once = set()
         self._side_stream = torch.cuda.Stream(device=device) if device is not None and device.type == "cuda" else None
+        self._grouped_p2p = dist.get_backend(group) == "nccl"
         self.stats = {"bytes_received": 0, "bytes_sent": 0, "prepares": 0, "commits": 0}
 
     # ---------------------------------------------------------------------------------------
@@ -137,11 +146,17 @@ class ExpertBridge:
         """
         self._check_layer(layer)
         with self._lock:
+            # each request runs on its own thread, so an abort sent after this prepare may have
+            # run first: the prepare of an attempt already aborted never starts (its peers gave
+            # the pair up, or will), rather than staging weights nobody will commit or drop
+            dropped = self._aborted.get(layer, {}).get(rollout)
+            if dropped is not None and attempt <= dropped:
+                raise BridgeError(f"prepare of layer {layer} aborted before it started (attempt {attempt})")
             prev = self._preparing.get(layer)
             if prev:
                 prev.aborted = True
             self._staged.pop(layer, None)
-            token = _Preparing(rollout)
+            token = _Preparing(rollout, attempt)
             self._preparing[layer] = token
         try:
             with self._on_side_stream():
@@ -188,15 +203,22 @@ class ExpertBridge:
             raise BridgeError(pc.error)
         return self.describe([layer])[0]
 
-    def abort(self, layer, rollout):
-        """Drops what `rollout` staged (or is staging) for the layer; another rollout's staging stays."""
+    def abort(self, layer, rollout, attempt=None):
+        """Drops what `rollout` staged (or is staging) for the layer; another rollout's staging stays.
+        With `attempt`: that attempt and older ones only, and a prepare of them that arrives
+        after this abort (the agent sent it first, its thread ran second) is refused."""
         self._check_layer(layer)
         with self._lock:
+            if attempt is not None and rollout:
+                recent = self._aborted.setdefault(layer, {})
+                recent[rollout] = max(attempt, recent.pop(rollout, attempt))
+                while len(recent) > _ABORTS_KEPT:
+                    del recent[next(iter(recent))]
             running = self._preparing.get(layer)
-            if running and (not rollout or running.rollout == rollout):
+            if running and (not rollout or running.rollout == rollout) and (attempt is None or running.attempt <= attempt):
                 running.aborted = True
             st = self._staged.get(layer)
-            if st and (not rollout or st.rollout == rollout):
+            if st and (not rollout or st.rollout == rollout) and (attempt is None or st.attempt <= attempt):
                 del self._staged[layer]
 
     def describe(self, layers=None):
@@ -271,46 +293,19 @@ class ExpertBridge:
         experts = {it["slot"]: it["expert"] for it in local + recv}
         tag = transfer_tag(rollout, layer, attempt)
         peers = sorted({it["source"] for it in recv} | {it["to"] for it in send})
+        # every op is built before the ranks agree: once a pair went ahead, nothing may stop this
+        # side from posting its whole part
+        sends = {peer: [] for peer in peers}
+        for it, j in ordered(send_src, key=lambda x: x[0]["slot"]):
+            for w in self.weights[layer]:
+                sends[it["to"]].append(dist.P2POp(dist.isend, w[j], self.global_rank(it["to"]), self.group, tag))
+        recvs = {peer: [] for peer in peers}
+        for it in ordered(recv, key=lambda x: x["slot"]):
+            for t in slots[it["slot"]]:
+                recvs[it["source"]].append(dist.P2POp(dist.irecv, t, self.global_rank(it["source"]), self.group, tag))
         go = agree(self.store, tag, self.rank, peers, time.monotonic() + timeout_s, stopped) if peers else {}
-        sends = []
-        for peer in peers:
-            if not go[peer]:
-                continue
-            for it, j in ordered([x for x in send_src if x[0]["to"] == peer], key=lambda x: x[0]["slot"]):
-                for w in self.weights[layer]:
-                    sends.append(dist.P2POp(dist.isend, w[j], self.global_rank(peer), self.group, tag))
-        recvs = []
-        for peer in peers:
-            if not go[peer]:
-                continue
-            for it in ordered([x for x in recv if x["source"] == peer], key=lambda x: x["slot"]):
-                for t in slots[it["slot"]]:
-                    recvs.append(dist.P2POp(dist.irecv, t, self.global_rank(peer), self.group, tag))
-        errors = []
-        works = self._post(sends, errors)
-        # under a cap, receives are posted a chunk at a time (a send completes only when its receive
-        # is posted, so this paces both sides); without one, all at once
-        nbytes = lambda op: op.tensor.numel() * op.tensor.element_size()  # noqa: E731
-        chunk = max(1, int(bytes_per_second // 10)) if bytes_per_second else None
-        start = time.monotonic()
-        taken = 0
-        i = 0
-        while i < len(recvs):
-            batch, size = [], 0
-            while i < len(recvs) and (chunk is None or not batch or size + nbytes(recvs[i]) <= chunk):
-                batch.append(recvs[i])
-                size += nbytes(recvs[i])
-                i += 1
-            if bytes_per_second:
-                due = start + taken / bytes_per_second
-                if due > time.monotonic():
-                    time.sleep(due - time.monotonic())
-            taken += size
-            # a pair that went is drained even after an abort: its peer has posted its side
-            self._wait_all(self._post(batch, errors), errors)
-            self.stats["bytes_received"] += size
-        self._wait_all(works, errors)
-        self.stats["bytes_sent"] += sum(nbytes(op) for op in sends)
+        went = [p for p in peers if go[p]]
+        errors = self._exchange([op for p in went for op in sends[p]], [op for p in went for op in recvs[p]], bytes_per_second)
         abandoned = [p for p in peers if not go[p]]
         if errors:
             raise BridgeError(f"transfer of layer {layer} failed: {errors[0]}")
@@ -331,26 +326,78 @@ class ExpertBridge:
                 dst.copy_(s)
         return slots, experts
 
-    @staticmethod
-    def _post(ops, errors):
-        """Posts the ops as one batch per peer, so a peer that is gone (gloo refuses ops on its
-        closed pair at once) costs its own ops only: the other peers' ops are posted regardless,
-        or those peers would wait forever for their counterparts."""
+    def _exchange(self, sends, recvs, bytes_per_second):
+        """Posts the pairs' agreed ops and waits for every one of them; returns the errors.
+
+        Both sides of a pair that went ahead have posted, or will post, their whole part, so this
+        side posts and waits for all of its own whatever happens meanwhile (an abort, a failure in
+        this thread): a peer whose counterpart ops are never posted waits in gloo until the group's
+        timeout, which then closes the pair for every later transfer; and a work dropped before it
+        completed leaves gloo holding a buffer that is gone, which stalls the pair's connection.
+        """
+        errors = []
+        nbytes = lambda op: op.tensor.numel() * op.tensor.element_size()  # noqa: E731
+        unwaited = self._post(sends, errors)
+        i = 0
+        try:
+            # under a cap, receives are posted a chunk at a time (a send completes only when its
+            # receive is posted, so this paces both sides); without one, all at once
+            chunk = max(1, int(bytes_per_second // 10)) if bytes_per_second else None
+            start = time.monotonic()
+            taken = 0
+            while i < len(recvs):
+                j, size = i, 0
+                while j < len(recvs) and (chunk is None or j == i or size + nbytes(recvs[j]) <= chunk):
+                    size += nbytes(recvs[j])
+                    j += 1
+                if bytes_per_second:
+                    _sleep_until(start + taken / bytes_per_second)
+                taken += size
+                batch = self._post(recvs[i:j], errors)
+                i = j
+                unwaited.extend(batch)
+                self._wait_all(batch, unwaited, errors)
+                self.stats["bytes_received"] += size
+        finally:
+            # whatever stopped the paced loop, the rest is posted at once and everything is waited
+            unwaited.extend(self._post(recvs[i:], errors))
+            self._wait_all(list(unwaited), unwaited, errors)
+        self.stats["bytes_sent"] += sum(nbytes(op) for op in sends)
+        return errors
+
+    def _post(self, ops, errors):
+        """Posts the ops per peer, so a peer that is gone (gloo refuses ops on its closed pair at
+        once) costs its own ops only: the other peers' ops are posted regardless, or those peers
+        would wait forever for their counterparts. On gloo each op is posted on its own: a batch
+        that fails part-way returns no works, dropping those of the ops it did post while gloo
+        still holds their buffers. NCCL needs a peer's sends and receives in one group call."""
         by_peer = {}
         for op in ops:
             by_peer.setdefault(op.peer, []).append(op)
         works = []
         for peer_ops in by_peer.values():
-            try:
-                works.extend(dist.batch_isend_irecv(peer_ops))
-            except RuntimeError as e:
-                errors.append(str(e))
+            for part in ([peer_ops] if self._grouped_p2p else [[op] for op in peer_ops]):
+                try:
+                    works.extend(dist.batch_isend_irecv(part))
+                except Exception as e:  # a refused op is its peer's failure, reported with the layer's
+                    errors.append(str(e))
+                    break
         return works
 
     @staticmethod
-    def _wait_all(works, errors):
+    def _wait_all(works, unwaited, errors):
         for w in works:
             try:
                 w.wait()
-            except RuntimeError as e:
+            except Exception as e:  # every posted op is waited; its failure is reported with the layer's
                 errors.append(str(e))
+            finally:
+                unwaited.remove(w)
+
+
+def _sleep_until(due):
+    """Sleeps until `due` (time.monotonic()); the clock is read once, so a thread descheduled
+    after the read never asks for a negative sleep."""
+    delay = due - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)

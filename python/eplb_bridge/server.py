@@ -89,7 +89,7 @@ class BridgeServer:
         if op == "commit":
             return {"holdings": b.commit(req["layer"], req.get("rollout", ""), timeout_s=req.get("timeoutMs", 60_000) / 1000)}
         if op == "abort":
-            b.abort(req["layer"], req.get("rollout", ""))
+            b.abort(req["layer"], req.get("rollout", ""), req.get("attempt"))
             return {}
         if op == "describe":
             return {"layers": b.describe(req.get("layers"))}

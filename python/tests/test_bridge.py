@@ -167,7 +167,53 @@ def scenario_two_layers(rank, store):
     return {"both": both, "swapped": sorted(swapped), "holdings": [done[0], done[1]], "next": nxt}
 
 
-SCENARIOS = {"move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
+def scenario_fails_mid_transfer(rank, store):
+    """Rank 0's prepare fails part-way through a transfer both ranks went ahead with (here its
+    pacing raises; before, a pacing sleep given a negative length when the thread was descheduled
+    between two clock reads): rank 1 must not be left waiting for ops rank 0 never posted, and the
+    pair must carry the next attempt."""
+    import eplb_bridge.bridge as bridge_module
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    if rank == 0:
+        real, calls = bridge_module._sleep_until, []
+
+        def failing(due):
+            calls.append(due)
+            if len(calls) == 2:
+                raise RuntimeError("pacing failed mid-transfer")
+            real(due)
+        bridge_module._sleep_until = failing
+    try:
+        b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, bytes_per_second=600, timeout_s=20)
+        first = "ok"
+    except Exception as e:
+        first = str(e)
+    finally:
+        if rank == 0:
+            bridge_module._sleep_until = real
+    retry = b.prepare(0, "r1", 2, 2, NXT[0], local, recv, send, timeout_s=20)
+    return {"first": first, "retry": retry, "recv": len(recv), "preparing": b.preparing_layers()}
+
+
+def scenario_abort_overtakes_prepare(rank, store):
+    """The agent sent PREPARE then ABORT of attempt 1, but the abort's thread ran first: the
+    prepare must not start (and stage weights nobody drops); attempt 2 runs."""
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    b.abort(0, "r1", 1)
+    b.abort(0, "r0", 7)  # another rollout's abort is not this one's
+    try:
+        b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20)
+        first = "ok"
+    except Exception as e:
+        first = str(e)
+    after_first = b.staged_layers()
+    retry = b.prepare(0, "r1", 2, 2, NXT[0], local, recv, send, timeout_s=20)
+    return {"first": first, "after_first": after_first, "retry": retry}
+
+
+SCENARIOS = {"overtaken": scenario_abort_overtakes_prepare, "mid": scenario_fails_mid_transfer, "move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
 
 
 def run_pair(scenario):
@@ -227,6 +273,29 @@ class BridgeOnGlooTest(unittest.TestCase):
             self.assertEqual(r["staged"], [1])  # rollout r0's staging of layer 1 stays
             self.assertEqual(r["live"]["experts"], CUR[0][rank * S:rank * S + S])
             self.assertEqual(r["live"]["checksums"], reference_sums(0, CUR[0][rank * S:rank * S + S]))
+
+    def test_a_failure_part_way_through_a_transfer_still_posts_every_agreed_op_and_the_pair_carries_the_next_attempt(self):
+        got = run_pair("mid")
+        for rank in range(2):
+            self.assertNotIn("error", got[rank], got[rank])
+        self.assertGreaterEqual(got[0]["recv"], 2)  # rank 0 paces at least two receives: the failure lands between them
+        self.assertIn("pacing failed mid-transfer", got[0]["first"])
+        # rank 1 got everything rank 0 sends and sent everything rank 0 had agreed to receive
+        self.assertEqual(got[1]["first"], "ok")
+        for rank in range(2):
+            want = {p: reference_sums(0, [NXT[0][p]])[0] for p in range(rank * S, rank * S + S) if NXT[0][p] != CUR[0][p]}
+            self.assertEqual(got[rank]["retry"], want)
+            self.assertEqual(got[rank]["preparing"], [])
+
+    def test_a_prepare_whose_abort_ran_first_does_not_start_and_the_next_attempt_runs(self):
+        got = run_pair("overtaken")
+        for rank in range(2):
+            r = got[rank]
+            self.assertNotIn("error", r, r)
+            self.assertIn("aborted before it started", r["first"])
+            self.assertEqual(r["after_first"], [])
+            want = {p: reference_sums(0, [NXT[0][p]])[0] for p in range(rank * S, rank * S + S) if NXT[0][p] != CUR[0][p]}
+            self.assertEqual(r["retry"], want)
 
     def test_a_late_peer_fails_the_layer_on_both_ranks_without_hanging_and_the_next_attempt_runs(self):
         got = run_pair("late")

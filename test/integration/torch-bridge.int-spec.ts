@@ -195,8 +195,9 @@ describe('torch bridge: rollouts move real tensors with torch.distributed (gloo)
   });
 
   it('an abort mid-prepare with rollback: the layer being prepared is dropped, the committed layers are moved back, every rank on the old map', async () => {
-    // one layer at a time: abort once two layers committed and the third is being prepared
-    const rid = await start(3, { bytesPerSecond: 60_000, window: 1 });
+    // at the default layer window: abort once two layers committed while later layers are being
+    // prepared (several at once, their transfers between the same ranks in flight together)
+    const rid = await start(3, { bytesPerSecond: 60_000 });
     await eventually(async () => {
       const s = await status(rid);
       const committed = s.layers.filter((l: { status: string }) => l.status === 'COMMITTED').length;
@@ -216,8 +217,8 @@ describe('torch bridge: rollouts move real tensors with torch.distributed (gloo)
   });
 
   it('a bridge process killed mid-prepare: the layer is aborted, the other ranks keep the old map and stage nothing, the agent reports the rank lost', async () => {
-    // one layer at a time, so the kill lands in one layer's prepare with nothing committed yet
-    const rid = await start(3, { bytesPerSecond: 30_000, window: 1 });
+    // at the default layer window: the kill lands in the first layers' prepares, nothing committed yet
+    const rid = await start(3, { bytesPerSecond: 30_000 });
     await eventually(async () => {
       const h = await probes[3].request<Hello>('hello', {});
       return h.preparing.length > 0;

@@ -40,8 +40,12 @@ export interface DeviceBackend {
   prepare(layer: number, part: AgentPlanPart, opts?: StagingOptions): Promise<void>;
   /** With `rolloutId`: only what that rollout staged is swapped in (another rollout's staging is refused). */
   commit(layer: number, rolloutId?: string): Promise<void>;
-  /** With `rolloutId`: only what that rollout staged (or is staging) is dropped; another rollout's staging stays. */
-  abort(layer: number, rolloutId?: string): Promise<void>;
+  /**
+   * With `rolloutId`: only what that rollout staged (or is staging) is dropped; another rollout's staging stays.
+   * With `attempt` too: that attempt and older ones only, and a prepare of them that reaches the
+   * device after the abort (a backend that runs requests concurrently) does not start.
+   */
+  abort(layer: number, rolloutId?: string, attempt?: number): Promise<void>;
   describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }>;
   /** Ranks of this node that are gone (device lost, engine worker dead); the agent reports them. Absent: it cannot tell. */
   lostRanks?(): number[];

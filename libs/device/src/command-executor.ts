@@ -85,7 +85,7 @@ export class CommandExecutor {
       case 'abort':
         this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'aborted'));
         // this rollout's staging only: another rollout's staged weights are not ours to drop
-        await this.backend.abort(cmd.layer, this.rolloutId);
+        await this.backend.abort(cmd.layer, this.rolloutId, cmd.attempt);
         return { ...base, phase: 'abort', ok: true };
     }
   }

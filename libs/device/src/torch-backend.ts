@@ -102,7 +102,8 @@ export class TorchBackend implements DeviceBackend {
       }),
     );
     if (results.some((x) => x.status === 'rejected')) {
-      // the node's ranks stage a layer together or not at all
+      // the node's ranks stage a layer together or not at all (no attempt: a repair of this
+      // attempt may still come)
       await Promise.allSettled(this.ranks.map((r) => this.client(r).request('abort', { layer, rollout })));
       throw this.failure(results);
     }
@@ -120,11 +121,11 @@ export class TorchBackend implements DeviceBackend {
     this.stagedChecksums.delete(layer);
   }
 
-  async abort(layer: number, rolloutId?: string): Promise<void> {
+  async abort(layer: number, rolloutId?: string, attempt?: number): Promise<void> {
     this.checkLayer(layer);
     this.stagedChecksums.delete(layer);
     // a rank whose bridge is gone holds nothing staged any more: its abort is done
-    await Promise.allSettled(this.ranks.map((r) => this.client(r).request('abort', { layer, rollout: rolloutId ?? '' })));
+    await Promise.allSettled(this.ranks.map((r) => this.client(r).request('abort', { layer, rollout: rolloutId ?? '', ...(attempt !== undefined ? { attempt } : {}) })));
   }
 
   async describe(layers?: readonly number[]): Promise<{ layers: LayerHoldings[] }> {
