@@ -1,7 +1,7 @@
 import type { ApiClient, EventsQuery } from '@eplb/api-client';
 import type { AuditEventResponse } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
-import { LiveBadge } from '../heat/heat-page';
+import { LiveBadge } from '../shell/live-badge';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';

@@ -2,6 +2,7 @@ import type { ApiClient } from '@eplb/api-client';
 import type { LayersHeatmap, TopExpertsResponse } from '@eplb/contracts';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { saveText } from '../shell/download';
+import { LiveBadge } from '../shell/live-badge';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
@@ -80,14 +81,6 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
 function fromSearch<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
   const v = new URLSearchParams(window.location.search).get(name);
   return (allowed as readonly string[]).includes(v ?? '') ? (v as T) : fallback;
-}
-
-export function LiveBadge({ connected }: { connected: boolean }) {
-  return (
-    <span class={`live ${connected ? 'on' : 'off'}`} data-testid="live" data-connected={String(connected)} title={connected ? 'updates as the API records changes' : 'reconnecting to the live stream'}>
-      {connected ? 'live' : 'offline'}
-    </span>
-  );
 }
 
 function Exports({ api, deployment, q }: { api: ApiClient; deployment: string; q: { phase: Phase; from: string; to: string } }) {
