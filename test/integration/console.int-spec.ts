@@ -165,6 +165,8 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     expect(await hottest.getAttribute('data-layer')).toBe(String(top.items[0].layer));
     expect(await hottest.getAttribute('data-expert')).toBe(String(top.items[0].expert));
     expect(Number(await hottest.getAttribute('data-count'))).toBe(top.items[0].count);
+    // the top-k is read beside the heatmap, not before it: its list may come after the canvas
+    await page.getByTestId('top').waitFor();
     const listed = await page.getByTestId('top').locator('li').evaluateAll((lis) => lis.map((li) => `${li.getAttribute('data-layer')}:${li.getAttribute('data-expert')}`));
     expect(listed).toEqual(top.items.map((h) => `${h.layer}:${h.expert}`));
     // the sections under the heatmap drawn too: per-rank load, one layer over time, the imbalance trend

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { saveText } from '../shell/download';
 import { LiveBadge } from '../shell/live-badge';
 import { ProblemView } from '../shell/problem-view';
-import { useApi } from '../shell/use-api';
+import { Loaded, useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
 import { HeatmapCanvas } from './heatmap-chart';
 import { hottestCell } from './hottest-cell';
@@ -34,14 +34,10 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
   const live = useLive(api, deployment, phase);
   // one [from, to) per read: the sections of a page show the same span
   const q = useMemo(() => rangeQuery(range, phase), [range, phase, live.ticks.heat]);
-  const heat = useApi(
-    async (): Promise<{ map: LayersHeatmap; top: TopExpertsResponse }> => {
-      const [map, top] = await Promise.all([api.heatmap(deployment, q), api.topExperts(deployment, { ...q, k: TOP_K })]);
-      return { map, top };
-    },
-    [api, deployment, range, phase],
-    live.ticks.heat,
-  );
+  // two reads, not one: the heatmap (and its hottest cell) is drawn as soon as it is in, without
+  // waiting for the API to rank the top-k, which takes it longer
+  const heat = useApi(() => api.heatmap(deployment, q), [api, deployment, range, phase], live.ticks.heat);
+  const top = useApi(() => api.topExperts(deployment, { ...q, k: TOP_K }), [api, deployment, range, phase], live.ticks.heat);
 
   return (
     <section>
@@ -73,7 +69,7 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
       </form>
       {heat.state === 'loading' ? <p class="muted">Loading heat…</p> : null}
       {heat.state === 'error' ? <ProblemView error={heat.error} /> : null}
-      {heat.state === 'ok' ? <HeatView api={api} deployment={deployment} map={heat.value.map} top={heat.value.top} q={q} tick={live.ticks.heat} /> : null}
+      {heat.state === 'ok' ? <HeatView api={api} deployment={deployment} map={heat.value} top={top} q={q} tick={live.ticks.heat} /> : null}
     </section>
   );
 }
@@ -108,7 +104,7 @@ function Exports({ api, deployment, q }: { api: ApiClient; deployment: string; q
   );
 }
 
-function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; deployment: string; map: LayersHeatmap; top: TopExpertsResponse; q: { phase: Phase; from: string; to: string }; tick: number }) {
+function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; deployment: string; map: LayersHeatmap; top: Loaded<TopExpertsResponse>; q: { phase: Phase; from: string; to: string }; tick: number }) {
   const hottest = useMemo(() => hottestCell(map.counts), [map]);
   // what the page is opened for comes first: the sections below read and draw once the heatmap is
   // on the canvas, so their requests and charts do not hold up its first paint
@@ -123,14 +119,20 @@ function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; depl
       <HeatmapCanvas counts={map.counts} onDrawn={() => setDrawn(true)} />
       <div class="columns">
         <div>
-          <h2>Top {top.items.length} hot experts</h2>
-          <ol class="top" data-testid="top">
-            {top.items.map((h) => (
-              <li key={`${h.layer}:${h.expert}`} data-layer={h.layer} data-expert={h.expert}>
-                layer {h.layer}, expert {h.expert}: {h.count} tokens, {(h.share * 100).toFixed(1)}% of the layer
-              </li>
-            ))}
-          </ol>
+          {top.state === 'loading' ? <p class="muted">Ranking the hot experts…</p> : null}
+          {top.state === 'error' ? <ProblemView error={top.error} /> : null}
+          {top.state === 'ok' ? (
+            <>
+              <h2>Top {top.value.items.length} hot experts</h2>
+              <ol class="top" data-testid="top">
+                {top.value.items.map((h) => (
+                  <li key={`${h.layer}:${h.expert}`} data-layer={h.layer} data-expert={h.expert}>
+                    layer {h.layer}, expert {h.expert}: {h.count} tokens, {(h.share * 100).toFixed(1)}% of the layer
+                  </li>
+                ))}
+              </ol>
+            </>
+          ) : null}
         </div>
         {drawn ? <RankLoadView api={api} deployment={deployment} counts={map.counts} tick={tick} /> : null}
       </div>
