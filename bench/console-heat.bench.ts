@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   log(`seeded ${rows} rollup rows (${(Number(bytes) / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const api: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'dist/apps/api/src/main.js')], {
-    env: { ...process.env, API_PORT: String(PORT), LOG_LEVEL: 'warn', CONSOLE_DIR: join(__dirname, '..', 'dist/console') },
+    env: { ...process.env, API_PORT: String(PORT), LOG_LEVEL: 'warn', CONSOLE_DIR: process.env.CONSOLE_BENCH_DIR ?? join(__dirname, '..', 'dist/console') },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const runs: Run[] = [];

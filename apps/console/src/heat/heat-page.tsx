@@ -3,6 +3,7 @@ import type { LayersHeatmap, TopExpertsResponse } from '@eplb/contracts';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { saveText } from '../shell/download';
 import { LiveBadge } from '../shell/live-badge';
+import { Loading } from '../shell/loading';
 import { ProblemView } from '../shell/problem-view';
 import { Loaded, useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
@@ -10,6 +11,7 @@ import { HeatmapCanvas } from './heatmap-chart';
 import { hottestCell } from './hottest-cell';
 import { ImbalanceByLayerView } from './imbalance-by-layer-view';
 import { LayerTimeView } from './layer-time-view';
+import { PhaseSelect, RangeSelect } from './range-select';
 import { RankLoadView } from './rank-load-view';
 import { Phase, PHASES, RangeId, RANGES, rangeQuery } from './time-range';
 
@@ -45,31 +47,13 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
         Heat of <span data-testid="heat-deployment">{deployment}</span> <LiveBadge connected={live.connected} />
       </h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          range{' '}
-          <select data-testid="range" value={range} onChange={(e) => setRange(e.currentTarget.value as RangeId)}>
-            {RANGES.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          phase{' '}
-          <select data-testid="phase" value={phase} onChange={(e) => setPhase(e.currentTarget.value as Phase)}>
-            {PHASES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RangeSelect value={range} onChange={setRange} testId="range" />
+        <PhaseSelect value={phase} onChange={setPhase} testId="phase" />
         <Exports api={api} deployment={deployment} q={q} />
       </form>
-      {heat.state === 'loading' ? <p class="muted">Loading heat…</p> : null}
-      {heat.state === 'error' ? <ProblemView error={heat.error} /> : null}
-      {heat.state === 'ok' ? <HeatView api={api} deployment={deployment} map={heat.value} top={top} q={q} tick={live.ticks.heat} /> : null}
+      <Loading loaded={heat} what="heat">
+        {(map) => <HeatView api={api} deployment={deployment} map={map} top={top} q={q} tick={live.ticks.heat} />}
+      </Loading>
     </section>
   );
 }
@@ -119,20 +103,20 @@ function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; depl
       <HeatmapCanvas counts={map.counts} onDrawn={() => setDrawn(true)} />
       <div class="columns">
         <div>
-          {top.state === 'loading' ? <p class="muted">Ranking the hot experts…</p> : null}
-          {top.state === 'error' ? <ProblemView error={top.error} /> : null}
-          {top.state === 'ok' ? (
-            <>
-              <h2>Top {top.value.items.length} hot experts</h2>
-              <ol class="top" data-testid="top">
-                {top.value.items.map((h) => (
-                  <li key={`${h.layer}:${h.expert}`} data-layer={h.layer} data-expert={h.expert}>
-                    layer {h.layer}, expert {h.expert}: {h.count} tokens, {(h.share * 100).toFixed(1)}% of the layer
-                  </li>
-                ))}
-              </ol>
-            </>
-          ) : null}
+          <Loading loaded={top} what="the hot experts">
+            {({ items }) => (
+              <>
+                <h2>Top {items.length} hot experts</h2>
+                <ol class="top" data-testid="top">
+                  {items.map((h) => (
+                    <li key={`${h.layer}:${h.expert}`} data-layer={h.layer} data-expert={h.expert}>
+                      layer {h.layer}, expert {h.expert}: {h.count} tokens, {(h.share * 100).toFixed(1)}% of the layer
+                    </li>
+                  ))}
+                </ol>
+              </>
+            )}
+          </Loading>
         </div>
         {drawn ? <RankLoadView api={api} deployment={deployment} counts={map.counts} tick={tick} /> : null}
       </div>
