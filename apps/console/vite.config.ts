@@ -25,10 +25,10 @@ export default defineConfig({
     chunkSizeWarningLimit: 1200,
     rollupOptions: {
       output: {
-        // what several pages share (the shell, the API client, the time ranges) is one chunk the
+        // what several pages share (the shell, the API client, the time ranges and their selects) is one chunk the
         // entry preloads beside itself, not a few-hundred-byte file each that a page then waits
         // for: every file is a round trip to the API before the page can ask for its data
-        manualChunks: (id) => (/\/apps\/console\/src\/(shell|session)\/|\/libs\/|\/heat\/time-range\.ts$/.test(id) && !id.endsWith('/shell/echarts.ts') ? 'shell' : undefined),
+        manualChunks: (id) => (/\/apps\/console\/src\/(shell|session)\/|\/libs\/|\/heat\/(time-range\.ts|range-select\.tsx)$/.test(id) && !id.endsWith('/shell/echarts.ts') ? 'shell' : undefined),
       },
     },
   },
