@@ -11,7 +11,9 @@
  * the CPU time the renderer's main thread spent (thread time of its top-level tasks) from the
  * navigation to the mark.
  *
- * The database is DATABASE_URL's (run it against a database of your own).
+ * The database is DATABASE_URL's (run it against a database of your own). CONSOLE_BENCH_DIR=<dir>
+ * serves another build of the console (e.g. an older commit's, for a comparison in the same
+ * conditions); CONSOLE_BENCH_TRACE=<file> keeps the last traced load's trace.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
