@@ -18,6 +18,8 @@ interface Hover {
   readonly count: number;
   readonly x: number;
   readonly y: number;
+  /** On the right half the label goes left of the pointer, so it stays inside the chart. */
+  readonly flip: boolean;
 }
 
 /**
@@ -61,13 +63,13 @@ export function HeatmapCanvas({ counts, onDrawn }: { counts: readonly (readonly 
     const x = e.clientX - box.left;
     const y = e.clientY - box.top;
     const cell = cellAt(x - PAD.left, y - PAD.top, { width: box.width - PAD.left - PAD.right, height: HEIGHT - PAD.top - PAD.bottom }, layers, experts);
-    setHover(cell ? { ...cell, count: counts[cell.layer][cell.expert], x, y } : null);
+    setHover(cell ? { ...cell, count: counts[cell.layer][cell.expert], x, y, flip: x > box.width / 2 } : null);
   };
   return (
     <div ref={host} class="heatmap" data-testid="heatmap" onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
       <canvas ref={canvas} />
       {hover ? (
-        <div class="chart-tip" data-testid="heatmap-tip" style={{ left: `${hover.x + 12}px`, top: `${hover.y + 12}px` }}>
+        <div class="chart-tip" data-testid="heatmap-tip" style={{ ...(hover.flip ? { right: `${(host.current?.clientWidth ?? 0) - hover.x + 12}px` } : { left: `${hover.x + 12}px` }), top: `${hover.y + 12}px` }}>
           layer {hover.layer}, expert {hover.expert}: {hover.count} tokens
         </div>
       ) : null}
