@@ -20,7 +20,16 @@ export default defineConfig({
     outDir: process.env.CONSOLE_OUT_DIR ?? resolve(repo, 'dist/console'),
     emptyOutDir: true,
     target: 'es2022',
-    // ECharts alone is ~600 kB minified even with only the parts the console uses
+    // ECharts alone is ~600 kB minified even with only the parts the console uses; it is a chunk
+    // of its own, fetched when a chart first draws (shell/use-echart.ts)
     chunkSizeWarningLimit: 1200,
+    rollupOptions: {
+      output: {
+        // what several pages share (the shell, the API client, the time ranges and their selects) is one chunk the
+        // entry preloads beside itself, not a few-hundred-byte file each that a page then waits
+        // for: every file is a round trip to the API before the page can ask for its data
+        manualChunks: (id) => (/\/apps\/console\/src\/(shell|session)\/|\/libs\/|\/heat\/(time-range\.ts|range-select\.tsx)$/.test(id) && !id.endsWith('/shell/echarts.ts') ? 'shell' : undefined),
+      },
+    },
   },
 });

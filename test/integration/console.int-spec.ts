@@ -165,6 +165,15 @@ describe('web console in a browser: sign-in, fleet, heat, roles', () => {
     expect(await hottest.getAttribute('data-layer')).toBe(String(top.items[0].layer));
     expect(await hottest.getAttribute('data-expert')).toBe(String(top.items[0].expert));
     expect(Number(await hottest.getAttribute('data-count'))).toBe(top.items[0].count);
+    // hovering a cell names its layer, expert and count: the hottest cell's centre (layer 0 is the bottom row)
+    const box = (await page.getByTestId('heatmap').boundingBox())!;
+    const plot = { left: 64, right: 24, top: 16, bottom: 96 };
+    const plotWidth = box.width - plot.left - plot.right;
+    const plotHeight = 480 - plot.top - plot.bottom;
+    await page.mouse.move(box.x + plot.left + ((HOT.expert + 0.5) / shape.experts) * plotWidth, box.y + plot.top + ((shape.layers - 1 - HOT.layer + 0.5) / shape.layers) * plotHeight);
+    expect(await page.getByTestId('heatmap-tip').textContent()).toBe(`layer ${HOT.layer}, expert ${HOT.expert}: ${await hottest.getAttribute('data-count')} tokens`);
+    // the top-k is read beside the heatmap, not before it: its list may come after the canvas
+    await page.getByTestId('top').waitFor();
     const listed = await page.getByTestId('top').locator('li').evaluateAll((lis) => lis.map((li) => `${li.getAttribute('data-layer')}:${li.getAttribute('data-expert')}`));
     expect(listed).toEqual(top.items.map((h) => `${h.layer}:${h.expert}`));
     // the sections under the heatmap drawn too: per-rank load, one layer over time, the imbalance trend

@@ -1,17 +1,20 @@
 import type { ApiClient } from '@eplb/api-client';
 import { useMemo, useState } from 'preact/hooks';
-import { AgentsPage } from './agents/agents-page';
-import { AuditPage } from './audit/audit-page';
-import { FleetPage } from './fleet/fleet-page';
-import { HeatPage } from './heat/heat-page';
-import { MapsPage } from './maps/maps-page';
-import { ProposalsPage } from './proposals/proposals-page';
-import { RolloutsPage } from './rollouts/rollouts-page';
 import { Session, clientFor, signOut, storedSession } from './session/session';
 import { SignInPage } from './session/sign-in-page';
 import { DeploymentNav } from './shell/deployment-nav';
+import { lazyPage } from './shell/lazy-page';
 import { Link } from './shell/link';
 import { Route, useRoute } from './shell/route';
+
+// a bundle per page: a tab fetches and parses the code of the pages it opens, when it opens them
+const FleetPage = lazyPage(() => import('./fleet/fleet-page').then((m) => m.FleetPage));
+const HeatPage = lazyPage(() => import('./heat/heat-page').then((m) => m.HeatPage));
+const ProposalsPage = lazyPage(() => import('./proposals/proposals-page').then((m) => m.ProposalsPage));
+const MapsPage = lazyPage(() => import('./maps/maps-page').then((m) => m.MapsPage));
+const RolloutsPage = lazyPage(() => import('./rollouts/rollouts-page').then((m) => m.RolloutsPage));
+const AgentsPage = lazyPage(() => import('./agents/agents-page').then((m) => m.AgentsPage));
+const AuditPage = lazyPage(() => import('./audit/audit-page').then((m) => m.AuditPage));
 
 /** Signed in: the page the path names, under a header saying who is signed in. Otherwise: sign in. */
 export function App() {

@@ -1,6 +1,6 @@
 import type { ApiClient } from '@eplb/api-client';
-import { LiveBadge } from '../heat/heat-page';
 import { formatDuration } from '../shell/format';
+import { LiveBadge } from '../shell/live-badge';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';

@@ -1,7 +1,8 @@
 import type { ApiClient, EventsQuery } from '@eplb/api-client';
 import type { AuditEventResponse } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
-import { LiveBadge } from '../heat/heat-page';
+import { LiveBadge } from '../shell/live-badge';
+import { Loading } from '../shell/loading';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
@@ -74,36 +75,36 @@ export function AuditPage({ api, deployment }: { api: ApiClient; deployment: str
           Filter
         </button>
       </form>
-      {first.state === 'loading' ? <p class="muted">Loading events…</p> : null}
-      {first.state === 'error' ? <ProblemView error={first.error} /> : null}
-      {first.state === 'ok' ? (
-        <>
-          <EventTable
-            events={[...first.value, ...older]}
-            onCorrelation={(c) => {
-              const f = { ...EMPTY, correlation: c };
-              setDraft(f);
-              setFilters(f);
-            }}
-          />
-          {cursor ? (
-            <button
-              type="button"
-              data-testid="audit-more"
-              onClick={() => {
-                setError(null);
-                api.listEvents(deployment, { ...toQuery(filters), cursor }).then((p) => {
-                  setOlder((o) => [...o, ...p.items]);
-                  setCursor(p.nextCursor);
-                }, setError);
+      <Loading loaded={first} what="events">
+        {(newest) => (
+          <>
+            <EventTable
+              events={[...newest, ...older]}
+              onCorrelation={(c) => {
+                const f = { ...EMPTY, correlation: c };
+                setDraft(f);
+                setFilters(f);
               }}
-            >
-              Older events
-            </button>
-          ) : null}
-          {error ? <ProblemView error={error} /> : null}
-        </>
-      ) : null}
+            />
+            {cursor ? (
+              <button
+                type="button"
+                data-testid="audit-more"
+                onClick={() => {
+                  setError(null);
+                  api.listEvents(deployment, { ...toQuery(filters), cursor }).then((p) => {
+                    setOlder((o) => [...o, ...p.items]);
+                    setCursor(p.nextCursor);
+                  }, setError);
+                }}
+              >
+                Older events
+              </button>
+            ) : null}
+            {error ? <ProblemView error={error} /> : null}
+          </>
+        )}
+      </Loading>
     </section>
   );
 }

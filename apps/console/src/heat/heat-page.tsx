@@ -2,13 +2,16 @@ import type { ApiClient } from '@eplb/api-client';
 import type { LayersHeatmap, TopExpertsResponse } from '@eplb/contracts';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { saveText } from '../shell/download';
+import { LiveBadge } from '../shell/live-badge';
+import { Loading } from '../shell/loading';
 import { ProblemView } from '../shell/problem-view';
-import { useApi } from '../shell/use-api';
+import { Loaded, useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
 import { HeatmapCanvas } from './heatmap-chart';
 import { hottestCell } from './hottest-cell';
 import { ImbalanceByLayerView } from './imbalance-by-layer-view';
 import { LayerTimeView } from './layer-time-view';
+import { PhaseSelect, RangeSelect } from './range-select';
 import { RankLoadView } from './rank-load-view';
 import { Phase, PHASES, RangeId, RANGES, rangeQuery } from './time-range';
 
@@ -33,14 +36,10 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
   const live = useLive(api, deployment, phase);
   // one [from, to) per read: the sections of a page show the same span
   const q = useMemo(() => rangeQuery(range, phase), [range, phase, live.ticks.heat]);
-  const heat = useApi(
-    async (): Promise<{ map: LayersHeatmap; top: TopExpertsResponse }> => {
-      const [map, top] = await Promise.all([api.heatmap(deployment, q), api.topExperts(deployment, { ...q, k: TOP_K })]);
-      return { map, top };
-    },
-    [api, deployment, range, phase],
-    live.ticks.heat,
-  );
+  // two reads, not one: the heatmap (and its hottest cell) is drawn as soon as it is in, without
+  // waiting for the API to rank the top-k, which takes it longer
+  const heat = useApi(() => api.heatmap(deployment, q), [api, deployment, range, phase], live.ticks.heat);
+  const top = useApi(() => api.topExperts(deployment, { ...q, k: TOP_K }), [api, deployment, range, phase], live.ticks.heat);
 
   return (
     <section>
@@ -48,31 +47,13 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
         Heat of <span data-testid="heat-deployment">{deployment}</span> <LiveBadge connected={live.connected} />
       </h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          range{' '}
-          <select data-testid="range" value={range} onChange={(e) => setRange(e.currentTarget.value as RangeId)}>
-            {RANGES.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          phase{' '}
-          <select data-testid="phase" value={phase} onChange={(e) => setPhase(e.currentTarget.value as Phase)}>
-            {PHASES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RangeSelect value={range} onChange={setRange} testId="range" />
+        <PhaseSelect value={phase} onChange={setPhase} testId="phase" />
         <Exports api={api} deployment={deployment} q={q} />
       </form>
-      {heat.state === 'loading' ? <p class="muted">Loading heat…</p> : null}
-      {heat.state === 'error' ? <ProblemView error={heat.error} /> : null}
-      {heat.state === 'ok' ? <HeatView api={api} deployment={deployment} map={heat.value.map} top={heat.value.top} q={q} tick={live.ticks.heat} /> : null}
+      <Loading loaded={heat} what="heat">
+        {(map) => <HeatView api={api} deployment={deployment} map={map} top={top} q={q} tick={live.ticks.heat} />}
+      </Loading>
     </section>
   );
 }
@@ -80,14 +61,6 @@ export function HeatPage({ api, deployment }: { api: ApiClient; deployment: stri
 function fromSearch<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
   const v = new URLSearchParams(window.location.search).get(name);
   return (allowed as readonly string[]).includes(v ?? '') ? (v as T) : fallback;
-}
-
-export function LiveBadge({ connected }: { connected: boolean }) {
-  return (
-    <span class={`live ${connected ? 'on' : 'off'}`} data-testid="live" data-connected={String(connected)} title={connected ? 'updates as the API records changes' : 'reconnecting to the live stream'}>
-      {connected ? 'live' : 'offline'}
-    </span>
-  );
 }
 
 function Exports({ api, deployment, q }: { api: ApiClient; deployment: string; q: { phase: Phase; from: string; to: string } }) {
@@ -115,7 +88,7 @@ function Exports({ api, deployment, q }: { api: ApiClient; deployment: string; q
   );
 }
 
-function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; deployment: string; map: LayersHeatmap; top: TopExpertsResponse; q: { phase: Phase; from: string; to: string }; tick: number }) {
+function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; deployment: string; map: LayersHeatmap; top: Loaded<TopExpertsResponse>; q: { phase: Phase; from: string; to: string }; tick: number }) {
   const hottest = useMemo(() => hottestCell(map.counts), [map]);
   // what the page is opened for comes first: the sections below read and draw once the heatmap is
   // on the canvas, so their requests and charts do not hold up its first paint
@@ -130,14 +103,20 @@ function HeatView({ api, deployment, map, top, q, tick }: { api: ApiClient; depl
       <HeatmapCanvas counts={map.counts} onDrawn={() => setDrawn(true)} />
       <div class="columns">
         <div>
-          <h2>Top {top.items.length} hot experts</h2>
-          <ol class="top" data-testid="top">
-            {top.items.map((h) => (
-              <li key={`${h.layer}:${h.expert}`} data-layer={h.layer} data-expert={h.expert}>
-                layer {h.layer}, expert {h.expert}: {h.count} tokens, {(h.share * 100).toFixed(1)}% of the layer
-              </li>
-            ))}
-          </ol>
+          <Loading loaded={top} what="the hot experts">
+            {({ items }) => (
+              <>
+                <h2>Top {items.length} hot experts</h2>
+                <ol class="top" data-testid="top">
+                  {items.map((h) => (
+                    <li key={`${h.layer}:${h.expert}`} data-layer={h.layer} data-expert={h.expert}>
+                      layer {h.layer}, expert {h.expert}: {h.count} tokens, {(h.share * 100).toFixed(1)}% of the layer
+                    </li>
+                  ))}
+                </ol>
+              </>
+            )}
+          </Loading>
         </div>
         {drawn ? <RankLoadView api={api} deployment={deployment} counts={map.counts} tick={tick} /> : null}
       </div>

@@ -1,10 +1,10 @@
 import { allPages, ApiClient } from '@eplb/api-client';
 import type { MapVersionResponse } from '@eplb/contracts';
 import { useMemo, useState } from 'preact/hooks';
-import { LiveBadge } from '../heat/heat-page';
 import { saveText } from '../shell/download';
 import { formatBytes } from '../shell/format';
 import { Link } from '../shell/link';
+import { LiveBadge } from '../shell/live-badge';
 import { ProblemView } from '../shell/problem-view';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';

@@ -1,9 +1,10 @@
 import type { ApiClient } from '@eplb/api-client';
 import type { PolicyRunResponse } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
-import { LiveBadge } from '../heat/heat-page';
 import { formatDuration } from '../shell/format';
 import { Link } from '../shell/link';
+import { LiveBadge } from '../shell/live-badge';
+import { Loading } from '../shell/loading';
 import { ProblemView } from '../shell/problem-view';
 import { ReasonedAction } from '../shell/reasoned-action';
 import { useApi } from '../shell/use-api';
@@ -23,15 +24,15 @@ export function ProposalsPage({ api, deployment, runId, canAct }: { api: ApiClie
       <h1>
         Proposals <LiveBadge connected={live.connected} />
       </h1>
-      {runs.state === 'loading' ? <p class="muted">Loading runs…</p> : null}
-      {runs.state === 'error' ? <ProblemView error={runs.error} /> : null}
-      {runs.state === 'ok' ? (
-        <>
-          <RunList deployment={deployment} runs={runs.value[0].items} selected={runId} />
-          {runId ? <RunDetail key={runId} api={api} deployment={deployment} runId={runId} canAct={canAct} tick={live.ticks.audit} /> : null}
-          <WhatIfForm api={api} deployment={deployment} defaultPolicy={runs.value[1].settings.policy} latestVersion={runs.value[1].mapVersion} />
-        </>
-      ) : null}
+      <Loading loaded={runs} what="runs">
+        {([list, settings]) => (
+          <>
+            <RunList deployment={deployment} runs={list.items} selected={runId} />
+            {runId ? <RunDetail key={runId} api={api} deployment={deployment} runId={runId} canAct={canAct} tick={live.ticks.audit} /> : null}
+            <WhatIfForm api={api} deployment={deployment} defaultPolicy={settings.settings.policy} latestVersion={settings.mapVersion} />
+          </>
+        )}
+      </Loading>
     </section>
   );
 }

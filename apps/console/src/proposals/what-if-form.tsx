@@ -1,7 +1,8 @@
 import type { ApiClient } from '@eplb/api-client';
 import type { WhatIfRequest, WhatIfResponse } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
-import { RANGES, RangeId, rangeQuery, PHASES, Phase } from '../heat/time-range';
+import { PhaseSelect, RangeSelect } from '../heat/range-select';
+import { RangeId, rangeQuery, Phase } from '../heat/time-range';
 import { formatDuration } from '../shell/format';
 import { ProblemView } from '../shell/problem-view';
 import { LayerFiguresTable } from './layer-figures-table';
@@ -42,26 +43,8 @@ export function WhatIfForm({ api, deployment, defaultPolicy, latestVersion }: { 
         <label>
           policy <input data-testid="what-if-policy" value={policy} onInput={(e) => setPolicy(e.currentTarget.value)} size={14} />
         </label>
-        <label>
-          range{' '}
-          <select value={range} onChange={(e) => setRange(e.currentTarget.value as RangeId)}>
-            {RANGES.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          phase{' '}
-          <select value={phase} onChange={(e) => setPhase(e.currentTarget.value as Phase)}>
-            {PHASES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RangeSelect value={range} onChange={setRange} />
+        <PhaseSelect value={phase} onChange={setPhase} />
         <label>
           map version <input type="number" min={1} value={mapVersion} onInput={(e) => setMapVersion(e.currentTarget.value)} style={{ width: '5em' }} />
         </label>

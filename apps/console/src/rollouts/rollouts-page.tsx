@@ -1,9 +1,9 @@
 import type { ApiClient } from '@eplb/api-client';
 import type { RolloutControlAction, RolloutListItemWithOutcome } from '@eplb/contracts';
 import { useState } from 'preact/hooks';
-import { LiveBadge } from '../heat/heat-page';
 import { formatBytes, formatDuration } from '../shell/format';
 import { Link } from '../shell/link';
+import { LiveBadge } from '../shell/live-badge';
 import { navigate } from '../shell/route';
 import { ProblemView } from '../shell/problem-view';
 import { ReasonedAction } from '../shell/reasoned-action';
