@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS, RolloutAckV1 } from '@eplb/contracts';
-import { ackWithoutNews, advanceRollout, isRolloutTerminal, reduceRollout, replayRollout, ROLLOUT_STATUS, RolloutAck, RolloutEvent } from '@eplb/domain';
+import { ackWithoutNews, advanceRollout, beforeRecord, isRolloutTerminal, reduceRollout, replayRollout, ROLLOUT_STATUS, RolloutAck, RolloutEvent } from '@eplb/domain';
 import { DeploymentRollouts, DeploymentRolloutsReader, FollowedRollouts, NewEvent, RolloutControlRecord, RolloutRequestRecord } from '@eplb/persistence';
 import { counter, gauge, LOGGER } from '@eplb/platform';
 import { AgentGateway } from '../agents/agent-gateway';
@@ -236,12 +236,29 @@ export class RolloutRunner {
     // clock loop within 250 ms): one transaction per layer. After a crash the log holds a prefix;
     // the replacement decides the same prepare again (same attempt, same part), re-sends what is in
     // flight, and the agents answer from their ledgers.
+    //
+    // Prepares go out before that write (they only stage, see beforeRecord): the agents stage
+    // the next layers while the commit decision is being recorded, instead of after it, beside
+    // the commit on the critical path.
     const stagingOnly =
       !finished && inputs.every((e) => e.type === 'ack') && adv.events.every((e) => e.type !== 'decided' || e.commands.every((c) => c.kind === 'prepare'));
+    const { early, afterRecord } = beforeRecord(adv.send);
+    const binding = { rolloutId: d.rolloutId, rolloutSeq: d.rolloutSeq, generation: this.log.generation(d.deployment) };
     if (stagingOnly) {
       if (d.unrecorded.length === 0) d.unrecordedSince = now;
       d.unrecorded.push(...rows);
-    } else await this.log.record(d, [...d.unrecorded.splice(0), ...rows]);
+    } else {
+      const write = this.log.record(d, [...d.unrecorded.splice(0), ...rows]);
+      // awaited below; if sending the prepares throws first, the write's own failure is handled by the log (it stops the driver)
+      write.catch(() => undefined);
+      if (early.length > 0) {
+        // (a prepare is sent only while the lock is surely ours, as every command)
+        await this.log.fenced(d.deployment);
+        await this.gateway.send(d.deployment, binding, early);
+        early.length = 0;
+      }
+      await write;
+    }
     d.state = s;
     rebalancingGauge.set({ deployment: d.deployment }, isRolloutTerminal(s) ? 0 : 1);
     for (const c of committed) view.committed.set(c.layer, c.version);
@@ -253,8 +270,9 @@ export class RolloutRunner {
       if (c.kind === 'analyse') this.watchGate(d, d.rolloutId, c.batch, c.layers);
     }
     // a commit or abort is sent only while the lock is surely ours (lease; else Redis)
-    if (adv.send.length > 0) await this.log.fenced(d.deployment);
-    await this.gateway.send(d.deployment, { rolloutId: d.rolloutId, rolloutSeq: d.rolloutSeq, generation: this.log.generation(d.deployment) }, adv.send);
+    const rest = [...early, ...afterRecord];
+    if (rest.length > 0) await this.log.fenced(d.deployment);
+    await this.gateway.send(d.deployment, binding, rest);
   }
 
   /** Waits on the analysis gate of a batch and feeds its verdict to the machine. */
