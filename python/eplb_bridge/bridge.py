@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from .transfers import agree, ordered, transfer_tag
+from .transfers import SerialStore, agree, ordered, transfer_tag
 from .weights import expert_checksum
 
 
@@ -82,13 +82,14 @@ class ExpertBridge:
         self.weights = weights
         self.experts = [list(e) for e in experts]
         self.versions = list(version) if isinstance(version, (list, tuple)) else [version] * len(weights)
-        self.store = store
+        self.store = SerialStore(store)
         self.group = group
         self.global_rank = global_rank or (lambda r: r)
         self.device = device
         self.checkpoint = checkpoint
         self.on_commit = on_commit
         self._lock = threading.RLock()
+        self._post_lock = threading.Lock()
         self._staged = {}
         self._preparing = {}
         # per layer, the attempt each recent rollout aborted ({rollout: attempt}, the newest last)
@@ -378,7 +379,11 @@ class ExpertBridge:
         for peer_ops in by_peer.values():
             for part in ([peer_ops] if self._grouped_p2p else [[op] for op in peer_ops]):
                 try:
-                    works.extend(dist.batch_isend_irecv(part))
+                    # one thread posts at a time: posting only queues the ops (the waits run
+                    # concurrently), and it keeps concurrent layers from entering the process
+                    # group's native code for the same pair at once
+                    with self._post_lock:
+                        works.extend(dist.batch_isend_irecv(part))
                 except Exception as e:  # a refused op is its peer's failure, reported with the layer's
                     errors.append(str(e))
                     break

@@ -11,6 +11,7 @@ decide — both in: "go"; its deadline passed or its layer aborted: "abandoned" 
 nothing, and the layer fails on both sides.
 """
 
+import threading
 import time
 import zlib
 
@@ -26,6 +27,32 @@ def transfer_tag(rollout, layer, attempt):
 def pair_key(tag, a, b):
     lo, hi = (a, b) if a < b else (b, a)
     return f"xfer/{tag}/{lo}-{hi}"
+
+
+class SerialStore:
+    """The store the transfers agree through, one call at a time.
+
+    Several layers' transfers agree at once, each on its own thread, and a torch.distributed
+    TCPStore client talks to its server over one socket: calls from two threads at once could
+    interleave their requests and replies on it. The calls are short (none that blocks until a key
+appears), so a lock costs nothing.
+    """
+
+    def __init__(self, store):
+        self._store = store
+        self._lock = threading.Lock()
+
+    def add(self, key, amount):
+        with self._lock:
+            return self._store.add(key, amount)
+
+    def compare_set(self, key, expected, desired):
+        with self._lock:
+            return self._store.compare_set(key, expected, desired)
+
+    def set(self, key, value):
+        with self._lock:
+            return self._store.set(key, value)
 
 
 def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
