@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedEpisode, roundRobinMap } from '@eplb/domain';
+import { roundRobinMap } from '@eplb/domain';
 import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 import { HeatAnalysis, HeatAnalysisQuery } from '../../apps/rollout/src/heat-analysis';
 import { testConfig } from '../support/env';
+import { completeEpisode } from '../support/heat';
 
 /**
  * The analysis gate with workers whose clocks are ten minutes off the control plane's: the
@@ -31,28 +32,14 @@ describe('analysis gate with skewed worker clocks', () => {
 
   /** Complete episodes as the collector stores them, stamped with the worker's clock. */
   const store = async (id: string, first: number, count: number, imbalance: number, version: number, skewMs: number) => {
-    const episodes: ClosedEpisode[] = Array.from({ length: count }, (_, i) => {
-      const ts = Date.now() + skewMs + i;
-      return {
-        phase: 'decode',
-        episode: first + i,
-        startStep: (first + i) * K,
-        endStep: (first + i + 1) * K,
-        slotLoad: new Float64Array(L * R * S).fill(1),
-        logicalLoad: new Float64Array(L * E).fill(1),
+    const episodes = Array.from({ length: count }, (_, i) =>
+      completeEpisode({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, episodeSteps: K }, first + i, {
         // a little noise per episode, so the gate has a spread to judge
         imbalance: Float64Array.from({ length: L }, (_, l) => imbalance + 0.01 * Math.sin(3 * i + l)),
         layerVersions: new Int32Array(L).fill(version),
-        received: new Uint8Array(Math.ceil((R * K) / 8)).fill(255),
-        events: R * K,
-        lateEvents: 0,
-        missingRanks: [],
-        missingRankSteps: 0,
-        firstTsMs: ts,
-        lastTsMs: ts,
-        closedBy: 'complete',
-      };
-    });
+        tsMs: Date.now() + skewMs + i,
+      }),
+    );
     await heat.ensurePartitions(episodes.map((e) => e.firstTsMs));
     await ds.transaction(async (em) => {
       await heat.lock(em, id);

@@ -3,11 +3,12 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
-import { ClosedEpisode, roundRobinMap, ROLLOUT_STATUS, WindowShape } from '@eplb/domain';
+import { roundRobinMap, ROLLOUT_STATUS, WindowShape } from '@eplb/domain';
 import { appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
 import { LoopSnapshotReader } from '../../apps/rollout/src/loop/loop-snapshot';
 import { RolloutOutcomeMeasurer } from '../../apps/rollout/src/outcome/rollout-outcome.measurer';
 import { testConfig } from '../support/env';
+import { completeEpisode } from '../support/heat';
 
 /**
  * A rollout's measured outcome and the automatic loop's cool-down with workers whose clocks are
@@ -46,28 +47,9 @@ describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
 
   /** One interval of complete episodes as the collector stores and seals it, stamped with the worker's clock. */
   const seal = async (id: string, n: number, imbalance: number, versions: number[], skewMs: number) => {
-    const episodes: ClosedEpisode[] = Array.from({ length: perInterval }, (_, i) => {
-      const e = n * perInterval + i;
-      const ts = Date.now() + skewMs + i;
-      return {
-        phase: 'decode',
-        episode: e,
-        startStep: e * K,
-        endStep: (e + 1) * K,
-        slotLoad: new Float64Array(L * R * S).fill(1),
-        logicalLoad: new Float64Array(L * E).fill(1),
-        imbalance: new Float64Array(L).fill(imbalance),
-        layerVersions: Int32Array.from(versions),
-        received: new Uint8Array(Math.ceil((R * K) / 8)).fill(255),
-        events: R * K,
-        lateEvents: 0,
-        missingRanks: [],
-        missingRankSteps: 0,
-        firstTsMs: ts,
-        lastTsMs: ts,
-        closedBy: 'complete',
-      };
-    });
+    const episodes = Array.from({ length: perInterval }, (_, i) =>
+      completeEpisode(w, n * perInterval + i, { imbalance: new Float64Array(L).fill(imbalance), layerVersions: Int32Array.from(versions), tsMs: Date.now() + skewMs + i }),
+    );
     await heat.ensurePartitions(episodes.map((e) => e.firstTsMs));
     await ds.transaction(async (em) => {
       await heat.lock(em, id);
