@@ -24,6 +24,30 @@ function spread(st: PlacementState): number {
   return v;
 }
 
+/**
+ * A move's evaluated change of F, V and transfers equals the change recomputed from scratch on
+ * the map after it (`next`), and the state the move is applied to is the state built from `next`.
+ */
+function expectMoveAsRecomputed(
+  pb: LayerProblem,
+  row: number[],
+  original: ArrayLike<number>,
+  next: number[],
+  evaluate: (st: PlacementState) => { dF: number; dV: number; dT: number },
+  apply: (st: PlacementState) => void,
+): void {
+  const st = new PlacementState(pb, row, original);
+  const { dF, dV, dT } = evaluate(st);
+  const fresh = new PlacementState(pb, next, original);
+  expect(dF).toBeCloseTo(fresh.objective() - st.objective(), 9);
+  expect(dV).toBeCloseTo(spread(fresh) - spread(st), 9);
+  expect(dT).toBe(fresh.transfers - st.transfers);
+  apply(st);
+  expect(Array.from(st.slot)).toEqual(next);
+  expect(st.objective()).toBeCloseTo(fresh.objective(), 9);
+  expect(st.transfers).toBe(fresh.transfers);
+}
+
 /** A map of E experts on R·S slots: every expert once, the rest of the slots any expert, shuffled. */
 const layerCase: fc.Arbitrary<Case> = fc
   .record({ R: fc.integer({ min: 2, max: 6 }), S: fc.integer({ min: 1, max: 3 }), K: fc.integer({ min: 1, max: 4 }) })
@@ -63,22 +87,10 @@ describe('PlacementState deltas', () => {
         const q = j % P;
         // slots of two ranks holding two experts (the search never swaps an expert with itself)
         fc.pre(Math.floor(p / pb.S) !== Math.floor(q / pb.S) && row[p] !== row[q]);
-        const st = new PlacementState(pb, row, original);
-        const dF = st.evalSwap(p, q, true);
-        const dV = st.lastDV;
-        const dT = st.swapTransfers(p, q);
         const next = [...row];
         next[p] = row[q];
         next[q] = row[p];
-        const fresh = new PlacementState(pb, next, original);
-        expect(dF).toBeCloseTo(fresh.objective() - st.objective(), 9);
-        expect(dV).toBeCloseTo(spread(fresh) - spread(st), 9);
-        expect(dT).toBe(fresh.transfers - st.transfers);
-        // and the state a swap is applied to is the state built from the map after it
-        st.applySwap(p, q);
-        expect(Array.from(st.slot)).toEqual(next);
-        expect(st.objective()).toBeCloseTo(fresh.objective(), 9);
-        expect(st.transfers).toBe(fresh.transfers);
+        expectMoveAsRecomputed(pb, row, original, next, (st) => ({ dF: st.evalSwap(p, q, true), dV: st.lastDV, dT: st.swapTransfers(p, q) }), (st) => st.applySwap(p, q));
       }),
       { numRuns: 400 },
     );
@@ -94,20 +106,9 @@ describe('PlacementState deltas', () => {
         fc.pre(donors.length > 0);
         const p = donors[i % donors.length];
         const b = (row[p] + 1 + (j % (pb.E - 1))) % pb.E;
-        const st = new PlacementState(pb, row, original);
-        const dF = st.evalRetarget(p, b, true);
-        const dV = st.lastDV;
-        const dT = st.retargetTransfers(p, b);
         const next = [...row];
         next[p] = b;
-        const fresh = new PlacementState(pb, next, original);
-        expect(dF).toBeCloseTo(fresh.objective() - st.objective(), 9);
-        expect(dV).toBeCloseTo(spread(fresh) - spread(st), 9);
-        expect(dT).toBe(fresh.transfers - st.transfers);
-        st.applyRetarget(p, b);
-        expect(Array.from(st.slot)).toEqual(next);
-        expect(st.objective()).toBeCloseTo(fresh.objective(), 9);
-        expect(st.transfers).toBe(fresh.transfers);
+        expectMoveAsRecomputed(pb, row, original, next, (st) => ({ dF: st.evalRetarget(p, b, true), dV: st.lastDV, dT: st.retargetTransfers(p, b) }), (st) => st.applyRetarget(p, b));
       }),
       { numRuns: 3000 },
     );
