@@ -11,7 +11,7 @@ import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus, loadOrCreateSigningKey } from '@eplb/messaging';
 import { DEV_ROLLOUT_SIGNING_KEY_FILE } from '@eplb/platform';
-import { ApiTokenRepository, DeploymentRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
+import { ApiTokenRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
@@ -19,6 +19,7 @@ import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
+import { registerDeployment } from '../support/deployments';
 import { http, OPERATOR } from '../support/http';
 import { startSimulatedBackends } from '../support/simulated-cluster';
 
@@ -60,19 +61,8 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
    * with `direct`, each keeps a control connection to the service (as deployed); without, they talk over Kafka only.
    */
   async function deploymentWithAgents(id: string, direct: boolean, via?: { port: number; tls: { ca: Buffer } }): Promise<SimulatedBackend[]> {
-    const r = await http('POST', `${api.url}/v1/deployments`, {
-      token: OPERATOR,
-      body: {
-        id,
-        shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: S, nodes: shape.numNodes },
-        windows: { episodeSteps: 4, intervalSteps: 16, latenessSteps: 4 },
-        initialMap: current,
-        settings: { expertBytes: BYTES },
-      },
-    });
-    expect(r.status).toBe(201);
+    await registerDeployment(api, { id, shape, initialMap: current, expertBytes: BYTES, versions: [{ map: target, reason: 'proposal approved' }] });
     const ds = api.app.get(DataSource);
-    await ds.transaction((em) => new DeploymentRepository(ds).createMapVersion(em, id, 1, target, { actor: 'test', reason: 'proposal approved', correlationId: id }, { source: 'test' }));
     const bs = await startSimulatedBackends({ shape, map: current, expertBytes: BYTES });
     backends.push(...bs);
     const service = rollout.get(RolloutService);

@@ -3,12 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BridgeClient, expectedChecksum } from '@eplb/device';
 import { DeploymentShape, planTransfers } from '@eplb/domain';
 import { KafkajsBus } from '@eplb/messaging';
-import { DeploymentRepository } from '@eplb/persistence';
 import { AgentBackend, createAgentBackend } from '../../apps/agent/src/agent-backend';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
 import { loadAgentSettings } from '../../apps/agent/src/agent-settings';
@@ -18,6 +16,7 @@ import { agentKeys } from '../support/agent-keys';
 import { eventually, RunningApp, startApi } from '../support/apps';
 import { agentsLive, startRolloutApp } from '../support/rollout-app';
 import { testConfig } from '../support/env';
+import { registerDeployment } from '../support/deployments';
 import { http, OPERATOR } from '../support/http';
 import { BridgeProcess, startBridges, stopBridges } from '../support/torch-bridges';
 
@@ -65,21 +64,16 @@ describe('torch bridge: rollouts move real tensors with torch.distributed (gloo)
   beforeAll(async () => {
     [api, bridges] = await Promise.all([startApi(config), startBridges({ dir, shape, map: current, version: 1, weights: WEIGHTS })]);
     rollout = (await startRolloutApp(config, settings)).app;
-    const r = await http('POST', `${api.url}/v1/deployments`, {
-      token: OPERATOR,
-      body: {
-        id,
-        shape: { layers: shape.numLayers, experts: shape.numExperts, ranks: shape.numRanks, slotsPerRank: S, nodes: shape.numNodes },
-        windows: { episodeSteps: 4, intervalSteps: 16, latenessSteps: 4 },
-        initialMap: current,
-        settings: { expertBytes: BYTES },
-      },
+    await registerDeployment(api, {
+      id,
+      shape,
+      initialMap: current,
+      expertBytes: BYTES,
+      versions: [
+        { map: target, reason: 'proposal approved' },
+        { map: current, reason: 'back to the start' },
+      ],
     });
-    expect(r.status).toBe(201);
-    const ds = api.app.get(DataSource);
-    const repo = new DeploymentRepository(ds);
-    await ds.transaction((em) => repo.createMapVersion(em, id, 1, target, { actor: 'test', reason: 'proposal approved', correlationId: id }, { source: 'test' }));
-    await ds.transaction((em) => repo.createMapVersion(em, id, 2, current, { actor: 'test', reason: 'back to the start', correlationId: id }, { source: 'test' }));
     const mapFile = { shape, version: 1, physicalToLogical: current };
     agents = [0, 1].map((node) =>
       createAgentBackend(
