@@ -242,12 +242,14 @@ export class RolloutRunner {
     // the commit on the critical path.
     const stagingOnly =
       !finished && inputs.every((e) => e.type === 'ack') && adv.events.every((e) => e.type !== 'decided' || e.commands.every((c) => c.kind === 'prepare'));
-    const { early, afterRecord } = beforeRecord(adv.send);
     const binding = { rolloutId: d.rolloutId, rolloutSeq: d.rolloutSeq, generation: this.log.generation(d.deployment) };
+    /** What is still to send once the step is on record (or, staging only, at once). */
+    let pending = adv.send;
     if (stagingOnly) {
       if (d.unrecorded.length === 0) d.unrecordedSince = now;
       d.unrecorded.push(...rows);
     } else {
+      const { early, afterRecord } = beforeRecord(adv.send);
       const write = this.log.record(d, [...d.unrecorded.splice(0), ...rows]);
       // awaited below; if sending the prepares throws first, the write's own failure is handled by the log (it stops the driver)
       write.catch(() => undefined);
@@ -255,8 +257,8 @@ export class RolloutRunner {
         // (a prepare is sent only while the lock is surely ours, as every command)
         await this.log.fenced(d.deployment);
         await this.gateway.send(d.deployment, binding, early);
-        early.length = 0;
       }
+      pending = afterRecord;
       await write;
     }
     d.state = s;
@@ -270,9 +272,8 @@ export class RolloutRunner {
       if (c.kind === 'analyse') this.watchGate(d, d.rolloutId, c.batch, c.layers);
     }
     // a commit or abort is sent only while the lock is surely ours (lease; else Redis)
-    const rest = [...early, ...afterRecord];
-    if (rest.length > 0) await this.log.fenced(d.deployment);
-    await this.gateway.send(d.deployment, binding, rest);
+    if (pending.length > 0) await this.log.fenced(d.deployment);
+    await this.gateway.send(d.deployment, binding, pending);
   }
 
   /** Waits on the analysis gate of a batch and feeds its verdict to the machine. */
