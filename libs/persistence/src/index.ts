@@ -27,6 +27,7 @@ export { rebuildDeployments } from './read-models/deployments.projection';
 export { RolloutEventRepository } from './repositories/rollout-event.repository';
 export {
   committedVersionsThrough,
+  versionsPerLayer,
   DeploymentRollouts,
   rolloutMachineEvents,
   type FinishedRollout,

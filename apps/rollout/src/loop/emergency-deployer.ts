@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { agentRegistryKey, agentStatus, deploymentRolloutsStream, LOOP_ACTORS, readAgentEntry, ROLLOUT_EVENTS, RolloutRequestedPayload } from '@eplb/contracts';
 import { decideEmergency, HeatEpisodes, lostRanks, mapAroundLostRanks, nodeOfRank } from '@eplb/domain';
-import { DeploymentRecord, DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository, RolloutEventRepository, shapeOf } from '@eplb/persistence';
+import { DeploymentRecord, DeploymentRepository, HeatWindowRepository, RolloutEventRepository, shapeOf } from '@eplb/persistence';
 import { LOGGER, REDIS } from '@eplb/platform';
+import { LoopRollouts } from './loop-rollouts';
 
 /** A rank silent in each of this many newest episodes, while its node's agent is alive, is lost. */
 export const SILENT_EPISODES = 8;
@@ -22,7 +23,7 @@ export const SILENT_EPISODES = 8;
 export class EmergencyDeployer {
   constructor(
     private readonly deployments: DeploymentRepository,
-    private readonly rollouts: DeploymentRolloutsReader,
+    private readonly rollouts: LoopRollouts,
     private readonly heat: HeatWindowRepository,
     private readonly events: RolloutEventRepository,
     @Inject(REDIS) private readonly redis: Redis,
@@ -34,7 +35,7 @@ export class EmergencyDeployer {
     const d = await this.deployments.find(dep);
     if (!d || d.settings.mode === 'observe') return null;
     const shape = shapeOf(d);
-    const { view, events } = await this.rollouts.load(dep);
+    const view = await this.rollouts.refresh(dep);
     const raw = await this.redis.hgetall(agentRegistryKey(dep));
     const alive = (node: number) => ['connected', 'kafka-only'].includes(agentStatus(readAgentEntry(raw, node), now));
     const reported: number[] = [];
@@ -45,10 +46,8 @@ export class EmergencyDeployer {
     const episodes = await this.heat.newestMissingRanks(dep, d.settings.phase, SILENT_EPISODES);
     const lost = lostRanks({ episodes, silentEpisodes: SILENT_EPISODES, reported, agentAlive: (r) => alive(nodeOfRank(shape, r)) });
     if (lost.length === 0) return null;
-    const handled = new Set<number>();
-    for (const e of events) if (e.type === ROLLOUT_EVENTS.emergencyPlanned) for (const rank of (e.payload.lostRanks as number[]) ?? []) handled.add(rank);
     const rolloutInFlight = view.active() !== null || view.pending().length > 0;
-    const decision = decideEmergency({ mode: d.settings.mode, lost, handled: [...handled], rolloutInFlight });
+    const decision = decideEmergency({ mode: d.settings.mode, lost, handled: [...view.plannedAround], rolloutInFlight });
     if (decision.kind === 'none') return null;
     if (decision.kind === 'wait') {
       this.logger.warn({ deployment: dep, lost }, decision.reason);

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { agentRegistryKey, LOOP_ACTORS, nodesWithoutLiveAgent, ROLLOUT_EVENTS } from '@eplb/contracts';
+import { agentRegistryKey, LOOP_ACTORS, nodesWithoutLiveAgent } from '@eplb/contracts';
 import { ApprovedVersion, FinishedOutcome, FinishedRollout, intervalMeasuredUnder, LoopSnapshot, ROLLOUT_STATUS, RolloutEvent, rolloutNodes } from '@eplb/domain';
-import { committedVersionsThrough, DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, HeatWindowRepository, shapeOf } from '@eplb/persistence';
+import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, HeatWindowRepository, shapeOf, versionsPerLayer } from '@eplb/persistence';
 import { REDIS } from '@eplb/platform';
+import { LoopRollouts } from './loop-rollouts';
 
 /** What the loop decides on, and what it needs to act on the decision. */
 export interface GatheredLoop {
@@ -34,7 +35,8 @@ const OUTCOMES: Record<string, FinishedOutcome> = {
 export class LoopSnapshotReader {
   constructor(
     private readonly deployments: DeploymentRepository,
-    private readonly rollouts: DeploymentRolloutsReader,
+    private readonly rollouts: LoopRollouts,
+    private readonly reader: DeploymentRolloutsReader,
     private readonly heat: HeatWindowRepository,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
@@ -42,25 +44,11 @@ export class LoopSnapshotReader {
   async gather(deploymentId: string, now = Date.now()): Promise<GatheredLoop | null> {
     const d = await this.deployments.find(deploymentId);
     if (!d) return null;
-    const { view, events } = await this.rollouts.load(deploymentId);
+    const view = await this.rollouts.refresh(deploymentId);
     const inService = view.inService(d.numLayers);
     const rolloutInFlight = view.active() !== null || view.pending().length > 0;
-
-    // versions already requested or discarded, and the automatic starts
-    let settled = 0;
-    const automaticStarts: number[] = [];
-    let last: { rolloutId: string; status: string; failed: boolean; at: number; index: number } | null = null;
-    for (const [index, e] of events.entries()) {
-      const p = e.payload as Record<string, unknown>;
-      if (e.type === ROLLOUT_EVENTS.requested) {
-        settled = Math.max(settled, Number(p.mapVersion));
-        if (p.automatic === true) automaticStarts.push(e.occurredAt.getTime());
-      } else if (e.type === ROLLOUT_EVENTS.versionDiscarded) {
-        settled = Math.max(settled, Number(p.version));
-      } else if (e.type === ROLLOUT_EVENTS.finished) {
-        last = { rolloutId: String(p.rolloutId), status: String(p.status), failed: p.failure !== null && p.failure !== undefined, at: e.occurredAt.getTime(), index };
-      }
-    }
+    const settled = view.settledVersion;
+    const last = view.lastFinished;
 
     let approved: ApprovedVersion | null = null;
     let approvedCorrelation: string | null = null;
@@ -76,12 +64,13 @@ export class LoopSnapshotReader {
 
     let lastFinished: FinishedRollout | null = null;
     if (last) {
-      const machine = await this.rollouts.rolloutEvents(last.rolloutId);
+      const machine = await this.reader.rolloutEvents(last.rolloutId);
       const judged = gatesJudged(machine);
+      const at = last.finishedAt?.getTime() ?? now;
       // the newest intervals sealed since it finished (the database's clock), counted only if
       // measured wholly under the map it left: a collector that is behind seals old heat late
-      const left = { versions: committedVersionsThrough(deploymentId, events, last.index, d.numLayers), storedFromMs: last.at };
-      const sealed = await this.heat.sealedIntervals(deploymentId, d.settings.phase, d.intervalSteps / d.episodeSteps, { sealedFromMs: last.at, newest: true, limit: COOL_DOWN_CANDIDATES });
+      const left = { versions: versionsPerLayer(last.committed, d.numLayers), storedFromMs: at };
+      const sealed = await this.heat.sealedIntervals(deploymentId, d.settings.phase, d.intervalSteps / d.episodeSteps, { sealedFromMs: at, newest: true, limit: COOL_DOWN_CANDIDATES });
       const request = view.requests.get(last.rolloutId)?.payload;
       const operatorAborted = machine.some((e) => e.type === 'operator' && e.action === 'abort');
       const held = last.status === ROLLOUT_STATUS.aborted && last.failed && !operatorAborted && request?.onFailure === 'hold';
@@ -89,7 +78,7 @@ export class LoopSnapshotReader {
         rolloutId: last.rolloutId,
         automatic: request?.automatic === true,
         outcome: held ? 'held' : (OUTCOMES[last.status] ?? 'aborted'),
-        finishedAt: last.at,
+        finishedAt: at,
         judged,
         intervalsMeasuredAfter: sealed.filter((i) => intervalMeasuredUnder(i, left)).length,
       };
@@ -107,7 +96,7 @@ export class LoopSnapshotReader {
         rolloutInFlight,
         approved,
         lastFinished,
-        automaticStarts,
+        automaticStarts: view.automaticRequests.map((t) => t.getTime()),
         maxAutomaticPerHour: d.settings.maxAutoRolloutsPerHour,
       },
     };

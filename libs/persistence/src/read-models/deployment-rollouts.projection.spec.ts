@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ROLLOUT_EVENTS } from '@eplb/contracts';
-import { committedVersionsThrough, DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent } from './deployment-rollouts.projection';
+import { committedVersionsThrough, DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent, versionsPerLayer } from './deployment-rollouts.projection';
 
 let id = 0;
 const ev = (type: string, payload: Record<string, unknown>): RolloutStreamEvent => ({
@@ -97,5 +97,30 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     expect(committedVersionsThrough('d', log, 0, 2)).toEqual([1, 1]);
     expect(committedVersionsThrough('d', log, 4, 2)).toEqual([2, 2]);
     expect(committedVersionsThrough('d', log, log.length - 1, 2)).toEqual([2, 3]);
+  });
+
+  it("keeps what the automatic loop decides on as it folds: settled versions, automatic requests' times, the last finished rollout and the map it left, ranks planned around", () => {
+    const at = (ms: number, e: RolloutStreamEvent): RolloutStreamEvent => ({ ...e, occurredAt: new Date(ms) });
+    const v = new DeploymentRollouts('d');
+    expect([v.settledVersion, v.lastFinished, v.automaticRequests.length, v.plannedAround.size]).toEqual([0, null, 0, 0]);
+    v.apply(at(1000, ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 2, automatic: true })));
+    v.apply(ev(ROLLOUT_EVENTS.started, { rolloutId: 'r1', fromVersion: 1, toVersion: 2 }));
+    v.apply(ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 0, version: 2 }));
+    const finished = at(5000, ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r1', status: 'ROLLED_BACK', failure: { reason: 'gate', at: 4 } }));
+    v.apply(finished);
+    v.apply(ev(ROLLOUT_EVENTS.versionDiscarded, { version: 4, parentVersion: 1 }));
+    v.apply(at(7000, ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r2', mapVersion: 3 })));
+    v.apply(ev(ROLLOUT_EVENTS.started, { rolloutId: 'r2', fromVersion: 2, toVersion: 3 }));
+    v.apply(ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r2', layer: 1, version: 3 }));
+    v.apply(ev(ROLLOUT_EVENTS.emergencyPlanned, { lostRanks: [3, 17], mapVersion: null, rolloutId: null }));
+    v.apply(finished); // read again in a re-read window: changes nothing
+
+    expect(v.settledVersion).toBe(4);
+    expect(v.automaticRequests.map((d) => d.getTime())).toEqual([1000]);
+    expect(v.lastFinished).toMatchObject({ rolloutId: 'r1', status: 'ROLLED_BACK', failed: true, finishedAt: new Date(5000) });
+    // the map r1 left, not the layer r2 committed since
+    expect(versionsPerLayer(v.lastFinished!.committed, 2)).toEqual([2, 1]);
+    expect(v.committedVersions(2)).toEqual([2, 3]);
+    expect([...v.plannedAround]).toEqual([3, 17]);
   });
 });

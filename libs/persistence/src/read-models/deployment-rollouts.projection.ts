@@ -46,6 +46,18 @@ export interface FinishedRollout {
 }
 
 /**
+ * The newest finished rollout as the loop needs it: when it was stored (read with times) and the
+ * version every layer was on once it finished (the map it left: later commits are another rollout's).
+ */
+export interface LastFinishedRollout {
+  readonly rolloutId: string;
+  readonly status: RolloutStatus;
+  readonly failed: boolean;
+  readonly finishedAt?: Date;
+  readonly committed: ReadonlyMap<number, number>;
+}
+
+/**
  * Read model of one deployment's rollouts, folded from its `rollouts:<deployment>` stream:
  * requests and their fate, operator controls, measured outcomes, and the committed map (per layer, the version
  * every rank is on; layers never rolled out are on `baseVersion`). Folding an event twice changes
@@ -60,6 +72,14 @@ export class DeploymentRollouts {
   readonly committed = new Map<number, number>();
   /** Measured outcomes of finished rollouts, in the order they were recorded. */
   readonly outcomes = new Map<string, RolloutOutcomePayload>();
+  /** The highest map version requested or discarded: what the automatic loop has settled. */
+  settledVersion = 0;
+  /** When each automatic request was stored (read with times), oldest first. */
+  readonly automaticRequests: Date[] = [];
+  /** The newest finished rollout (null: none yet). */
+  lastFinished: LastFinishedRollout | null = null;
+  /** Ranks an emergency map was planned around (each once: its return is the operator's call). */
+  readonly plannedAround = new Set<number>();
   private readonly seen = new Set<string>();
 
   constructor(readonly deployment: string) {}
@@ -72,6 +92,14 @@ export class DeploymentRollouts {
     switch (e.type) {
       case ROLLOUT_EVENTS.requested:
         this.requests.set(p.rolloutId, { ...meta, payload: p as RolloutRequestedPayload });
+        this.settledVersion = Math.max(this.settledVersion, Number(p.mapVersion));
+        if (p.automatic === true && e.occurredAt) this.automaticRequests.push(e.occurredAt);
+        break;
+      case ROLLOUT_EVENTS.versionDiscarded:
+        this.settledVersion = Math.max(this.settledVersion, Number(p.version));
+        break;
+      case ROLLOUT_EVENTS.emergencyPlanned:
+        for (const rank of (p.lostRanks as number[] | undefined) ?? []) this.plannedAround.add(rank);
         break;
       case ROLLOUT_EVENTS.controlRequested:
         this.controls.push({ ...meta, payload: p as RolloutControlPayload });
@@ -92,6 +120,13 @@ export class DeploymentRollouts {
         break;
       case ROLLOUT_EVENTS.finished:
         this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null });
+        this.lastFinished = {
+          rolloutId: String(p.rolloutId),
+          status: p.status,
+          failed: p.failure !== null && p.failure !== undefined,
+          ...(e.occurredAt ? { finishedAt: e.occurredAt } : {}),
+          committed: new Map(this.committed),
+        };
         break;
       case ROLLOUT_EVENTS.outcomeMeasured:
         if (!this.outcomes.has(p.rolloutId)) this.outcomes.set(p.rolloutId, p as RolloutOutcomePayload);
@@ -126,7 +161,7 @@ export class DeploymentRollouts {
 
   /** Per layer the committed version (length `layers`). */
   committedVersions(layers: number, baseVersion = 1): number[] {
-    return Array.from({ length: layers }, (_, l) => this.committed.get(l) ?? baseVersion);
+    return versionsPerLayer(this.committed, layers, baseVersion);
   }
 
   /**
@@ -150,6 +185,11 @@ export class DeploymentRollouts {
       finished: this.finished.get(rolloutId)?.status ?? null,
     });
   }
+}
+
+/** Per layer the version of a layer → version map (length `layers`; a layer never committed is on `baseVersion`). */
+export function versionsPerLayer(committed: ReadonlyMap<number, number>, layers: number, baseVersion = 1): number[] {
+  return Array.from({ length: layers }, (_, l) => committed.get(l) ?? baseVersion);
 }
 
 /**
