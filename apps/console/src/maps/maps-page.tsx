@@ -6,6 +6,7 @@ import { formatBytes } from '../shell/format';
 import { Link } from '../shell/link';
 import { LiveBadge } from '../shell/live-badge';
 import { ProblemView } from '../shell/problem-view';
+import { Loading } from '../shell/loading';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
 import { ENGINE_FORMATS, fileOf } from './engine-formats';
@@ -23,50 +24,54 @@ export function MapsPage({ api, deployment, version }: { api: ApiClient; deploym
     [api, deployment],
     live.ticks.audit,
   );
-  if (versions.state === 'loading') return <p class="muted">Loading map versions…</p>;
-  if (versions.state === 'error') return <ProblemView error={versions.error} />;
-  const selected = version !== undefined ? Number(version) : versions.value[0]?.version;
   return (
-    <section>
-      <h1>
-        Map versions <LiveBadge connected={live.connected} />
-      </h1>
-      <div class="table-wrap">
-        <table class="grid" data-testid="map-versions">
-          <thead>
-            <tr>
-              <th>version</th>
-              <th>parent</th>
-              <th>source</th>
-              <th>inputs</th>
-              <th>by</th>
-              <th>why</th>
-              <th>when</th>
-            </tr>
-          </thead>
-          <tbody>
-            {versions.value.map((v) => (
-              <tr key={v.version} data-version={v.version} class={v.version === selected ? 'selected' : ''}>
-                <td>
-                  <Link to={{ page: 'maps', deployment, item: String(v.version) }} testId={`map-${v.version}`}>
-                    v{v.version}
-                  </Link>
-                </td>
-                <td>{v.parentVersion === null ? '—' : `v${v.parentVersion}`}</td>
-                <td>{v.source}</td>
-                <td>
-                  <Origin deployment={deployment} v={v} />
-                </td>
-                <td>{v.createdBy}</td>
-                <td class="wrap">{v.reason}</td>
-                <td>{new Date(v.createdAt).toLocaleString()}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {selected !== undefined ? <VersionDetail key={selected} api={api} deployment={deployment} version={selected} /> : null}
-    </section>
+    <Loading loaded={versions} what="map versions">
+      {(listed) => {
+        const selected = version !== undefined ? Number(version) : listed[0]?.version;
+        return (
+          <section>
+            <h1>
+              Map versions <LiveBadge connected={live.connected} />
+            </h1>
+            <div class="table-wrap">
+              <table class="grid" data-testid="map-versions">
+                <thead>
+                  <tr>
+                    <th>version</th>
+                    <th>parent</th>
+                    <th>source</th>
+                    <th>inputs</th>
+                    <th>by</th>
+                    <th>why</th>
+                    <th>when</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {listed.map((v) => (
+                    <tr key={v.version} data-version={v.version} class={v.version === selected ? 'selected' : ''}>
+                      <td>
+                        <Link to={{ page: 'maps', deployment, item: String(v.version) }} testId={`map-${v.version}`}>
+                          v{v.version}
+                        </Link>
+                      </td>
+                      <td>{v.parentVersion === null ? '—' : `v${v.parentVersion}`}</td>
+                      <td>{v.source}</td>
+                      <td>
+                        <Origin deployment={deployment} v={v} />
+                      </td>
+                      <td>{v.createdBy}</td>
+                      <td class="wrap">{v.reason}</td>
+                      <td>{new Date(v.createdAt).toLocaleString()}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {selected !== undefined ? <VersionDetail key={selected} api={api} deployment={deployment} version={selected} /> : null}
+          </section>
+        );
+      }}
+    </Loading>
   );
 }
 
@@ -100,80 +105,83 @@ function VersionDetail({ api, deployment, version }: { api: ApiClient; deploymen
     () => (detail.state === 'ok' ? slotGrid(detail.value.map.physicalToLogical[shown], detail.value.parent?.physicalToLogical[shown] ?? null, detail.value.map.slotsPerRank) : null),
     [detail, shown],
   );
-  if (detail.state === 'loading') return <p class="muted">Loading version {version}…</p>;
-  if (detail.state === 'error') return <ProblemView error={detail.error} />;
-  const { map, diff } = detail.value;
   return (
-    <section class="panel" data-testid="map-detail" data-version={version}>
-      <h2>
-        Version {version}
-        {map.parentVersion !== null ? ` against its parent v${map.parentVersion}` : ' (no parent)'}
-      </h2>
-      <Export api={api} deployment={deployment} version={version} />
-      {diff ? (
-        <>
-          <p data-testid="map-diff-totals">
-            {diff.totals.layersChanged} layers changed, {diff.totals.slotsChanged} slots, {diff.totals.transfers} transfers ({formatBytes(diff.totals.bytes)}), {diff.totals.localCopies} local copies.
-          </p>
-          <table class="grid compact" data-testid="map-diff">
-            <thead>
-              <tr>
-                <th>layer</th>
-                <th>slots changed</th>
-                <th>transfers</th>
-                <th>local copies</th>
-                <th>bytes</th>
-                <th>ranks touched</th>
-              </tr>
-            </thead>
-            <tbody>
-              {diff.layers
-                .filter((l) => l.slotsChanged > 0)
-                .map((l) => (
-                  <tr key={l.layer} data-layer={l.layer} class={l.layer === shown ? 'selected' : ''}>
-                    <td>
-                      <button type="button" class="plain" onClick={() => setLayer(l.layer)}>
-                        layer {l.layer}
-                      </button>
-                    </td>
-                    <td>{l.slotsChanged}</td>
-                    <td>{l.transfers}</td>
-                    <td>{l.localCopies}</td>
-                    <td>{formatBytes(l.bytes)}</td>
-                    <td>{l.ranksTouched}</td>
+    <Loading loaded={detail} what={`version ${version}`}>
+      {({ map, diff }) => {
+        return (
+          <section class="panel" data-testid="map-detail" data-version={version}>
+            <h2>
+              Version {version}
+              {map.parentVersion !== null ? ` against its parent v${map.parentVersion}` : ' (no parent)'}
+            </h2>
+            <Export api={api} deployment={deployment} version={version} />
+            {diff ? (
+              <>
+                <p data-testid="map-diff-totals">
+                  {diff.totals.layersChanged} layers changed, {diff.totals.slotsChanged} slots, {diff.totals.transfers} transfers ({formatBytes(diff.totals.bytes)}), {diff.totals.localCopies} local copies.
+                </p>
+                <table class="grid compact" data-testid="map-diff">
+                  <thead>
+                    <tr>
+                      <th>layer</th>
+                      <th>slots changed</th>
+                      <th>transfers</th>
+                      <th>local copies</th>
+                      <th>bytes</th>
+                      <th>ranks touched</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {diff.layers
+                      .filter((l) => l.slotsChanged > 0)
+                      .map((l) => (
+                        <tr key={l.layer} data-layer={l.layer} class={l.layer === shown ? 'selected' : ''}>
+                          <td>
+                            <button type="button" class="plain" onClick={() => setLayer(l.layer)}>
+                              layer {l.layer}
+                            </button>
+                          </td>
+                          <td>{l.slotsChanged}</td>
+                          <td>{l.transfers}</td>
+                          <td>{l.localCopies}</td>
+                          <td>{formatBytes(l.bytes)}</td>
+                          <td>{l.ranksTouched}</td>
+                        </tr>
+                      ))}
+                  </tbody>
+                </table>
+              </>
+            ) : null}
+            <h3>
+              Layer{' '}
+              <select data-testid="grid-layer" value={shown} onChange={(e) => setLayer(Number(e.currentTarget.value))}>
+                {map.physicalToLogical.map((_, l) => (
+                  <option key={l} value={l}>
+                    {l}
+                  </option>
+                ))}
+              </select>{' '}
+              slots: ranks × slots, the logical expert each serves{diff ? '; changed slots show the expert they served before' : ''}
+            </h3>
+            <table class="slots" data-testid="slot-grid">
+              <tbody>
+                {grid?.map((rank, r) => (
+                  <tr key={r}>
+                    <th>rank {r}</th>
+                    {rank.map((c) => (
+                      <td key={c.slot} class={c.before !== null ? 'changed' : ''} title={`slot ${c.slot}${c.before !== null ? `: was expert ${c.before}` : ''}`} data-changed={c.before !== null ? 'true' : undefined}>
+                        {c.expert}
+                        {c.before !== null ? <small> ←{c.before}</small> : null}
+                      </td>
+                    ))}
                   </tr>
                 ))}
-            </tbody>
-          </table>
-        </>
-      ) : null}
-      <h3>
-        Layer{' '}
-        <select data-testid="grid-layer" value={shown} onChange={(e) => setLayer(Number(e.currentTarget.value))}>
-          {map.physicalToLogical.map((_, l) => (
-            <option key={l} value={l}>
-              {l}
-            </option>
-          ))}
-        </select>{' '}
-        slots: ranks × slots, the logical expert each serves{diff ? '; changed slots show the expert they served before' : ''}
-      </h3>
-      <table class="slots" data-testid="slot-grid">
-        <tbody>
-          {grid?.map((rank, r) => (
-            <tr key={r}>
-              <th>rank {r}</th>
-              {rank.map((c) => (
-                <td key={c.slot} class={c.before !== null ? 'changed' : ''} title={`slot ${c.slot}${c.before !== null ? `: was expert ${c.before}` : ''}`} data-changed={c.before !== null ? 'true' : undefined}>
-                  {c.expert}
-                  {c.before !== null ? <small> ←{c.before}</small> : null}
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
+              </tbody>
+            </table>
+          </section>
+        );
+      }}
+    </Loading>
   );
 }
 

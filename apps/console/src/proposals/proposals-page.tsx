@@ -5,7 +5,6 @@ import { formatDuration } from '../shell/format';
 import { Link } from '../shell/link';
 import { LiveBadge } from '../shell/live-badge';
 import { Loading } from '../shell/loading';
-import { ProblemView } from '../shell/problem-view';
 import { ReasonedAction } from '../shell/reasoned-action';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
@@ -82,67 +81,70 @@ function RunDetail({ api, deployment, runId, canAct, tick }: { api: ApiClient; d
   const run = useApi(() => api.getRun(deployment, runId), [api, deployment, runId], tick + refresh);
   const [deploy, setDeploy] = useState(true);
   const [outcome, setOutcome] = useState<{ mapVersion: number; rolloutId: string | null } | null>(null);
-  if (run.state === 'loading') return <p class="muted">Loading the run…</p>;
-  if (run.state === 'error') return <ProblemView error={run.error} />;
-  const r = run.value;
-  const f = runFigures(r.figures);
-  const open = r.status === 'proposed' && !r.decision;
   return (
-    <section class="panel" data-testid="run-detail" data-run={r.id}>
-      <h2>
-        Run {r.id.slice(0, 8)}: {r.status}
-      </h2>
-      <p>{r.reason}</p>
-      <p class="muted">
-        {r.policy} on {r.phase} interval {r.interval} against map v{r.baseMapVersion}, planned in {formatDuration(r.runMs)}.
-        {f.currentMean !== null && f.candidateMean !== null ? ` Mean imbalance ${f.currentMean.toFixed(3)} now → ${f.candidateMean.toFixed(3)} projected.` : ''}
-      </p>
-      {r.decision ? (
-        <p data-testid="run-decision">
-          {r.decision.decision} by {r.decision.by ?? '?'} {r.decision.at ? `at ${new Date(r.decision.at).toLocaleString()}` : ''}
-          {r.decision.reason ? `: ${r.decision.reason}` : ''}
-          {r.decision.mapVersion ? (
-            <>
-              {' '}
-              — <Link to={{ page: 'maps', deployment, item: String(r.decision.mapVersion) }}>map version {r.decision.mapVersion}</Link>
-            </>
-          ) : null}
-        </p>
-      ) : null}
-      {f.layers.length ? <LayerFiguresTable layers={f.layers} transfers={f.transfers} bytes={f.bytes} testId="run-layers" /> : null}
-      {outcome ? (
-        <p data-testid="run-outcome">
-          Approved as map version {outcome.mapVersion}
-          {outcome.rolloutId ? (
-            <>
-              ; its rollout:{' '}
-              <Link to={{ page: 'rollouts', deployment, item: outcome.rolloutId }} testId="run-rollout">
-                {outcome.rolloutId}
-              </Link>
-            </>
-          ) : null}
-          .
-        </p>
-      ) : null}
-      {canAct && open ? (
-        <div class="actions">
-          <ReasonedAction
-            label={deploy ? 'Approve and deploy' : 'Approve'}
-            testId="approve"
-            run={async (reason) => {
-              const a = await api.approveRun(deployment, runId, reason, { deploy });
-              setOutcome({ mapVersion: a.mapVersion, rolloutId: a.rollout?.rolloutId ?? null });
-              return a;
-            }}
-            onDone={() => setRefresh((n) => n + 1)}
-          >
-            <label>
-              <input type="checkbox" data-testid="approve-deploy" checked={deploy} onChange={(e) => setDeploy(e.currentTarget.checked)} /> deploy now
-            </label>
-          </ReasonedAction>
-          <ReasonedAction label="Reject" testId="reject" danger run={(reason) => api.rejectRun(deployment, runId, reason)} onDone={() => setRefresh((n) => n + 1)} />
-        </div>
-      ) : null}
-    </section>
+    <Loading loaded={run} what="the run">
+      {(r) => {
+        const f = runFigures(r.figures);
+        const open = r.status === 'proposed' && !r.decision;
+        return (
+          <section class="panel" data-testid="run-detail" data-run={r.id}>
+            <h2>
+              Run {r.id.slice(0, 8)}: {r.status}
+            </h2>
+            <p>{r.reason}</p>
+            <p class="muted">
+              {r.policy} on {r.phase} interval {r.interval} against map v{r.baseMapVersion}, planned in {formatDuration(r.runMs)}.
+              {f.currentMean !== null && f.candidateMean !== null ? ` Mean imbalance ${f.currentMean.toFixed(3)} now → ${f.candidateMean.toFixed(3)} projected.` : ''}
+            </p>
+            {r.decision ? (
+              <p data-testid="run-decision">
+                {r.decision.decision} by {r.decision.by ?? '?'} {r.decision.at ? `at ${new Date(r.decision.at).toLocaleString()}` : ''}
+                {r.decision.reason ? `: ${r.decision.reason}` : ''}
+                {r.decision.mapVersion ? (
+                  <>
+                    {' '}
+                    — <Link to={{ page: 'maps', deployment, item: String(r.decision.mapVersion) }}>map version {r.decision.mapVersion}</Link>
+                  </>
+                ) : null}
+              </p>
+            ) : null}
+            {f.layers.length ? <LayerFiguresTable layers={f.layers} transfers={f.transfers} bytes={f.bytes} testId="run-layers" /> : null}
+            {outcome ? (
+              <p data-testid="run-outcome">
+                Approved as map version {outcome.mapVersion}
+                {outcome.rolloutId ? (
+                  <>
+                    ; its rollout:{' '}
+                    <Link to={{ page: 'rollouts', deployment, item: outcome.rolloutId }} testId="run-rollout">
+                      {outcome.rolloutId}
+                    </Link>
+                  </>
+                ) : null}
+                .
+              </p>
+            ) : null}
+            {canAct && open ? (
+              <div class="actions">
+                <ReasonedAction
+                  label={deploy ? 'Approve and deploy' : 'Approve'}
+                  testId="approve"
+                  run={async (reason) => {
+                    const a = await api.approveRun(deployment, runId, reason, { deploy });
+                    setOutcome({ mapVersion: a.mapVersion, rolloutId: a.rollout?.rolloutId ?? null });
+                    return a;
+                  }}
+                  onDone={() => setRefresh((n) => n + 1)}
+                >
+                  <label>
+                    <input type="checkbox" data-testid="approve-deploy" checked={deploy} onChange={(e) => setDeploy(e.currentTarget.checked)} /> deploy now
+                  </label>
+                </ReasonedAction>
+                <ReasonedAction label="Reject" testId="reject" danger run={(reason) => api.rejectRun(deployment, runId, reason)} onDone={() => setRefresh((n) => n + 1)} />
+              </div>
+            ) : null}
+          </section>
+        );
+      }}
+    </Loading>
   );
 }

@@ -5,8 +5,8 @@ import { formatBytes, formatDuration } from '../shell/format';
 import { Link } from '../shell/link';
 import { LiveBadge } from '../shell/live-badge';
 import { navigate } from '../shell/route';
-import { ProblemView } from '../shell/problem-view';
 import { ReasonedAction } from '../shell/reasoned-action';
+import { Loading } from '../shell/loading';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
 import { actionsFor, RolloutAction } from './rollout-actions';
@@ -16,21 +16,25 @@ import { TimelineChart } from './timeline-chart';
 export function RolloutsPage({ api, deployment, rolloutId, canAct }: { api: ApiClient; deployment: string; rolloutId?: string; canAct: boolean }) {
   const live = useLive(api, deployment);
   const list = useApi(() => api.listRollouts(deployment), [api, deployment], live.ticks.rollout);
-  if (list.state === 'loading') return <p class="muted">Loading rollouts…</p>;
-  if (list.state === 'error') return <ProblemView error={list.error} />;
-  const items = [...list.value.items].reverse();
-  const selected = rolloutId ?? items[0]?.rolloutId;
   return (
-    <section>
-      <h1>
-        Rollouts <LiveBadge connected={live.connected} />
-      </h1>
-      <p class="muted">
-        Layers committed on versions {[...new Set(list.value.committedVersions)].join(', ') || '—'}; {list.value.rebalancing ? <strong>rebalancing now</strong> : 'not rebalancing'}.
-      </p>
-      {items.length === 0 ? <p class="muted">No rollouts yet.</p> : <RolloutList deployment={deployment} items={items} selected={selected} />}
-      {selected ? <RolloutDetailView key={selected} api={api} deployment={deployment} rolloutId={selected} canAct={canAct} tick={live.ticks.rollout} /> : null}
-    </section>
+    <Loading loaded={list} what="rollouts">
+      {(listed) => {
+        const items = [...listed.items].reverse();
+        const selected = rolloutId ?? items[0]?.rolloutId;
+        return (
+          <section>
+            <h1>
+              Rollouts <LiveBadge connected={live.connected} />
+            </h1>
+            <p class="muted">
+              Layers committed on versions {[...new Set(listed.committedVersions)].join(', ') || '—'}; {listed.rebalancing ? <strong>rebalancing now</strong> : 'not rebalancing'}.
+            </p>
+            {items.length === 0 ? <p class="muted">No rollouts yet.</p> : <RolloutList deployment={deployment} items={items} selected={selected} />}
+            {selected ? <RolloutDetailView key={selected} api={api} deployment={deployment} rolloutId={selected} canAct={canAct} tick={live.ticks.rollout} /> : null}
+          </section>
+        );
+      }}
+    </Loading>
   );
 }
 
@@ -76,88 +80,91 @@ function RolloutList({ deployment, items, selected }: { deployment: string; item
 function RolloutDetailView({ api, deployment, rolloutId, canAct, tick }: { api: ApiClient; deployment: string; rolloutId: string; canAct: boolean; tick: number }) {
   const [refresh, setRefresh] = useState(0);
   const data = useApi(() => Promise.all([api.getRollout(deployment, rolloutId), api.rolloutTimeline(deployment, rolloutId)]), [api, deployment, rolloutId], tick + refresh);
-  if (data.state === 'loading') return <p class="muted">Loading the rollout…</p>;
-  if (data.state === 'error') return <ProblemView error={data.error} />;
-  const [r, t] = data.value;
-  const done = (t.lastEventMs ?? 0) - (t.startedMs ?? 0);
   return (
-    <section class="panel" data-testid="rollout-detail" data-rollout={rolloutId} data-status={r.status}>
-      <h2>
-        Rollout {rolloutId.slice(0, 8)}: <span data-testid="rollout-status">{r.status}</span>
-      </h2>
-      <p>
-        {r.fromVersion !== undefined ? `v${r.fromVersion} → ` : ''}v{r.mapVersion}, requested by {r.requestedBy}: {r.reason}
-        {r.rejected ? ` — rejected: ${r.rejected}` : ''}
-        {r.failure ? ` — failed: ${r.failure.reason}` : ''}
-        {r.promoted ? ' — promoted past its gates' : ''}
-      </p>
-      <p data-testid="rollout-bytes">
-        {t.layers.length} layers, {t.layers.reduce((s, l) => s + l.transfers, 0)} transfers; bytes moved <strong>{formatBytes(t.bytesMoved)}</strong> of {formatBytes(t.bytesPlanned)} planned
-        {t.startedMs !== null ? `, ${formatDuration(done)} from start to the newest event` : ''}.
-      </p>
-      <TimelineChart timeline={t} />
-      {t.batches.length ? (
-        <table class="grid compact" data-testid="batches">
-          <thead>
-            <tr>
-              <th>batch</th>
-              <th>layers</th>
-              <th>gate</th>
-              <th>verdict</th>
-            </tr>
-          </thead>
-          <tbody>
-            {t.batches.map((b) => (
-              <tr key={b.index} data-batch={b.index}>
-                <td>{b.index}</td>
-                <td>{b.layers.join(', ')}</td>
-                <td>{b.analysis ? (b.gate ? `asked after ${formatDuration(b.gate.requestedMs - (t.startedMs ?? 0))}` : 'not yet') : 'none'}</td>
-                <td class="wrap">{b.gate?.verdictMs ? `${b.gate.passed ? 'passed' : 'failed'}${b.gate.detail ? `: ${b.gate.detail}` : ''}` : b.analysis ? 'pending' : '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <table class="grid compact" data-testid="rollout-layers">
-        <thead>
-          <tr>
-            <th>layer</th>
-            <th>status</th>
-            <th>version</th>
-            <th>transfers</th>
-            <th>bytes</th>
-          </tr>
-        </thead>
-        <tbody>
-          {r.layers.map((l) => {
-            const plan = t.layers.find((p) => p.layer === l.layer);
-            return (
-              <tr key={l.layer} data-layer={l.layer} data-status={l.status}>
-                <td>{l.layer}</td>
-                <td>
-                  {l.status}
-                  {l.verifyError ? ` (${l.verifyError})` : ''}
-                </td>
-                <td>{l.version ?? 'committing'}</td>
-                <td>{plan?.transfers ?? '—'}</td>
-                <td>{plan ? formatBytes(plan.bytes) : '—'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      {t.operator.length ? (
-        <ul class="muted">
-          {t.operator.map((o, i) => (
-            <li key={i}>
-              {o.action} by {o.actor ?? '?'} at {new Date(o.atMs).toLocaleTimeString()}
-              {o.reason ? `: ${o.reason}` : ''}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      {canAct ? <Controls api={api} deployment={deployment} rolloutId={rolloutId} actions={actionsFor(r.status, r.fromVersion)} fromVersion={r.fromVersion} onDone={() => setRefresh((n) => n + 1)} /> : null}
-    </section>
+    <Loading loaded={data} what="the rollout">
+      {([r, t]) => {
+        const done = (t.lastEventMs ?? 0) - (t.startedMs ?? 0);
+        return (
+          <section class="panel" data-testid="rollout-detail" data-rollout={rolloutId} data-status={r.status}>
+            <h2>
+              Rollout {rolloutId.slice(0, 8)}: <span data-testid="rollout-status">{r.status}</span>
+            </h2>
+            <p>
+              {r.fromVersion !== undefined ? `v${r.fromVersion} → ` : ''}v{r.mapVersion}, requested by {r.requestedBy}: {r.reason}
+              {r.rejected ? ` — rejected: ${r.rejected}` : ''}
+              {r.failure ? ` — failed: ${r.failure.reason}` : ''}
+              {r.promoted ? ' — promoted past its gates' : ''}
+            </p>
+            <p data-testid="rollout-bytes">
+              {t.layers.length} layers, {t.layers.reduce((s, l) => s + l.transfers, 0)} transfers; bytes moved <strong>{formatBytes(t.bytesMoved)}</strong> of {formatBytes(t.bytesPlanned)} planned
+              {t.startedMs !== null ? `, ${formatDuration(done)} from start to the newest event` : ''}.
+            </p>
+            <TimelineChart timeline={t} />
+            {t.batches.length ? (
+              <table class="grid compact" data-testid="batches">
+                <thead>
+                  <tr>
+                    <th>batch</th>
+                    <th>layers</th>
+                    <th>gate</th>
+                    <th>verdict</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {t.batches.map((b) => (
+                    <tr key={b.index} data-batch={b.index}>
+                      <td>{b.index}</td>
+                      <td>{b.layers.join(', ')}</td>
+                      <td>{b.analysis ? (b.gate ? `asked after ${formatDuration(b.gate.requestedMs - (t.startedMs ?? 0))}` : 'not yet') : 'none'}</td>
+                      <td class="wrap">{b.gate?.verdictMs ? `${b.gate.passed ? 'passed' : 'failed'}${b.gate.detail ? `: ${b.gate.detail}` : ''}` : b.analysis ? 'pending' : '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : null}
+            <table class="grid compact" data-testid="rollout-layers">
+              <thead>
+                <tr>
+                  <th>layer</th>
+                  <th>status</th>
+                  <th>version</th>
+                  <th>transfers</th>
+                  <th>bytes</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.layers.map((l) => {
+                  const plan = t.layers.find((p) => p.layer === l.layer);
+                  return (
+                    <tr key={l.layer} data-layer={l.layer} data-status={l.status}>
+                      <td>{l.layer}</td>
+                      <td>
+                        {l.status}
+                        {l.verifyError ? ` (${l.verifyError})` : ''}
+                      </td>
+                      <td>{l.version ?? 'committing'}</td>
+                      <td>{plan?.transfers ?? '—'}</td>
+                      <td>{plan ? formatBytes(plan.bytes) : '—'}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {t.operator.length ? (
+              <ul class="muted">
+                {t.operator.map((o, i) => (
+                  <li key={i}>
+                    {o.action} by {o.actor ?? '?'} at {new Date(o.atMs).toLocaleTimeString()}
+                    {o.reason ? `: ${o.reason}` : ''}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {canAct ? <Controls api={api} deployment={deployment} rolloutId={rolloutId} actions={actionsFor(r.status, r.fromVersion)} fromVersion={r.fromVersion} onDone={() => setRefresh((n) => n + 1)} /> : null}
+          </section>
+        );
+      }}
+    </Loading>
   );
 }
 
