@@ -21,17 +21,17 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { roundRobinMap, RouterModel } from '@eplb/domain';
-import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
+import { roundRobinMap } from '@eplb/domain';
+import { createDataSource, DeploymentRepository } from '@eplb/persistence';
 import { DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
+import { seedHeatDay } from './lib/heat-day';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 
 // DeepSeek-V3: 58 MoE layers × 256 routed experts; 32 ranks × 9 slots (32 redundant slots), 4 nodes
 const L = 58, E = 256, R = 32, S = 9, N = 4;
 const MINUTES = 1440;
-const SAMPLES = 256;
 const PORT = 3904;
 const RUNS = 9;
 const WARMUPS = 2;
@@ -132,51 +132,8 @@ async function main(): Promise<void> {
     { actor: 'bench', reason: 'console heat page benchmark', correlationId: deployment },
   );
 
-  // 256 distinct per-minute vectors from the router model (drift and spikes), cycled over the day
-  // server-side; each hour's rollup is the sum of its 60 minutes, so both resolutions agree
-  const model = new RouterModel({ numLayers: L, numExperts: E, tokensPerStep: 8192, topK: 8, seed: 16, scenarios: ['drift', 'spikes'] });
-  const samples: Float32Array[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const sum = new Float32Array(E);
-    for (let s = 0; s < 20; s++) {
-      const step = model.next();
-      for (let e = 0; e < E; e++) sum[e] += step[(i % L) * E + e] * 60;
-    }
-    samples.push(sum);
-  }
-  const sampleOf = (m: number, l: number): number => (m * L + l) % SAMPLES;
   const t0 = Date.now();
-  const end = Math.floor(Date.now() / 60_000) * 60_000;
-  const start = end - MINUTES * 60_000;
-  const repo = new HeatWindowRepository(ds);
-  await repo.ensurePartitions([start, end]);
-  await ds.query(`CREATE TEMP TABLE samples (i int PRIMARY KEY, logical bytea NOT NULL)`);
-  await ds.query(`INSERT INTO samples SELECT * FROM unnest($1::int[], $2::bytea[])`, [samples.map((_, i) => i), samples.map((s) => Buffer.from(s.buffer))]);
-  await ds.query(
-    `INSERT INTO heat_rollups (deployment_id, phase, resolution, layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max)
-     SELECT $1, 'decode', 'minute', l, $2::timestamptz + make_interval(mins => m), s.logical, 75, 75 * (1.2 + 0.3 * sin(m / 90.0 + l)), 1.9
-     FROM generate_series(0, ${MINUTES - 1}) m CROSS JOIN generate_series(0, ${L - 1}) l JOIN samples s ON s.i = (m * ${L} + l) % ${SAMPLES}`,
-    [deployment, new Date(start)],
-  );
-  // hour buckets are aligned to the hour: the day's first and last are partial, as the collector's would be
-  const hours = new Map<number, Float32Array[]>();
-  for (let m = 0; m < MINUTES; m++) {
-    const bucket = Math.floor((start + m * 60_000) / 3_600_000) * 3_600_000;
-    let rows = hours.get(bucket);
-    if (!rows) hours.set(bucket, (rows = Array.from({ length: L }, () => new Float32Array(E))));
-    for (let l = 0; l < L; l++) {
-      const v = samples[sampleOf(m, l)];
-      for (let e = 0; e < E; e++) rows[l][e] += v[e];
-    }
-  }
-  for (const [bucket, rows] of hours) {
-    await ds.query(
-      `INSERT INTO heat_rollups (deployment_id, phase, resolution, layer, bucket, logical_load, episodes, imbalance_sum, imbalance_max)
-       SELECT $1, 'decode', 'hour', l, $2, v, 4500, 4500 * 1.3, 2.1 FROM unnest($3::int[], $4::bytea[]) AS t(l, v)`,
-      [deployment, new Date(bucket), rows.map((_, l) => l), rows.map((r) => Buffer.from(r.buffer))],
-    );
-  }
-  await ds.query('ANALYZE heat_rollups');
+  await seedHeatDay(ds, deployment, shape, MINUTES);
   const [{ rows, bytes }] = await ds.query(`SELECT count(*)::int AS rows, sum(pg_column_size(heat_rollups.*))::bigint AS bytes FROM heat_rollups WHERE deployment_id = $1`, [deployment]);
   log(`seeded ${rows} rollup rows (${(Number(bytes) / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 

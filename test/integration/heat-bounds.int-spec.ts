@@ -92,6 +92,21 @@ describe('heat reads over a 400-day range stay bounded', () => {
     expect(auto.body.counts).toEqual(Array(L).fill(Array(E).fill(DAYS)));
   });
 
+  it('sums minutes over a range with ragged ends: the whole hours from the hour rollups, the ends from the minutes', async () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    const HOUR = 3_600_000;
+    // day 0 11:30 → day 2 12:30 holds the 12:00 minute buckets of days 0, 1 and 2
+    const sum = await get(`heatmap?resolution=minute&from=${at(start + 11.5 * HOUR)}&to=${at(start + 2 * DAY + 12.5 * HOUR)}`);
+    expect(sum.status, JSON.stringify(sum.body)).toBe(200);
+    expect(sum.body.resolution).toBe('minute');
+    expect(sum.body.counts).toEqual(Array(L).fill(Array(E).fill(3)));
+    // ending at day 2 12:00 leaves that day's bucket out (a bucket counts from its start)
+    const top = await get(`top?resolution=minute&layer=5&k=1&from=${at(start + 12 * HOUR + 30_000)}&to=${at(start + 2 * DAY + 12 * HOUR)}`);
+    expect(top.status).toBe(200);
+    // from 12:00:30 the day-0 bucket (starting 12:00) is out too: only day 1's
+    expect(top.body.items).toEqual([{ layer: 5, expert: 0, count: 1, share: 1 / E }]);
+  });
+
   it('refuses a page whose limit alone exceeds the cap', async () => {
     const r = await get(`heatmap?layer=0&resolution=minute&limit=10080&encoding=f32&${range}`);
     expect(r.status).toBe(200);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HeatWindowRepository } from '@eplb/persistence';
 import { HeatRange, pickResolution, Resolution, RESOLUTIONS } from './heat-range';
 import { checkReadBudget, MAX_HEAT_READ_CELLS, overReadBudget, withinReadBudget } from './heat-read-budget';
+import { splitAtHours } from './hour-split';
 
 /** One time bucket of one layer: logical loads and the per-episode imbalance of its episodes. */
 export interface LayerBucket {
@@ -26,8 +27,8 @@ const COARSER: Record<Resolution, Resolution | null> = { episode: 'minute', minu
 const bucketsSpanned = (r: HeatRange, res: 'minute' | 'hour') => Math.ceil(r.toMs / BUCKET_MS[res]) - Math.ceil(r.fromMs / BUCKET_MS[res]);
 
 /**
- * Reads heat as per-layer time buckets at a resolution, from episodes or from rollups, so every
- * analyst view is one fold over the same shape of data. Every read stays within the read budget
+ * Reads heat as per-layer time buckets at a resolution, from episodes or from rollups, or summed
+ * over a whole range. Every read stays within the read budget
  * (heat-read-budget.ts) and is bounded in SQL: a whole range is sized before it is read, a page
  * reads only its buckets.
  */
@@ -36,24 +37,42 @@ export class HeatSeries {
   constructor(private readonly windows: HeatWindowRepository) {}
 
   /**
-   * Every bucket of the range, for folds over all of it (sums, top-k), of all layers or `layer`.
-   * `auto` takes the coarser resolution when the finer one exceeds the budget; an explicit one
-   * that does is refused.
+   * Each layer's logical load summed over the range (all layers, or `layer`; a layer with no heat
+   * in it is absent). `auto` takes the coarser resolution when the finer one exceeds the budget;
+   * an explicit one that does is refused. At minute resolution the whole hours inside the range
+   * are read from the hour rollups (the same episodes, a sixtieth of the rows) and only the ragged
+   * ends from the minute ones: the answer is the minutes' sum.
    */
-  async whole(r: HeatRange, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<{ resolution: Resolution; buckets: LayerBucket[] }> {
+  async totals(r: HeatRange, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<{ resolution: Resolution; totals: Map<number, Float64Array> }> {
     const { numLayers: L, numExperts: E } = r.deployment;
     const layers = layer === undefined ? L : 1;
+    const totals = new Map<number, Float64Array>();
     for (let res: Resolution | null = pickResolution(r, asked); res; res = asked === 'auto' ? COARSER[res] : null) {
       if (res === 'episode') {
         const fits = Math.floor(MAX_HEAT_READ_CELLS / (layers * E));
         const episodes = await this.windows.countEpisodes(r.deployment.id, r.phase, { fromMs: r.fromMs, toMs: r.toMs, atMost: fits + 1 });
-        if (withinReadBudget(episodes * layers * E)) return { resolution: res, buckets: (await this.page(r, res, { layer, limit: fits, withLoads: true })).buckets };
+        if (withinReadBudget(episodes * layers * E)) {
+          for (const b of (await this.page(r, res, { layer, limit: fits, withLoads: true })).buckets) {
+            let row = totals.get(b.layer);
+            if (!row) totals.set(b.layer, (row = new Float64Array(E)));
+            for (let e = 0; e < E; e++) row[e] += b.logical[e];
+          }
+          return { resolution: res, totals };
+        }
         if (asked !== 'auto') throw overReadBudget('query.resolution', `more than ${fits} episodes × ${layers} layers × ${E} experts`, episodes * layers * E);
         continue;
       }
       const cells = bucketsSpanned(r, res) * layers * E;
       if (withinReadBudget(cells)) {
-        return { resolution: res, buckets: await this.windows.rollups(r.deployment.id, r.phase, res, { fromMs: r.fromMs, toMs: r.toMs, layer }) };
+        const id = r.deployment.id;
+        if (res === 'hour') {
+          await this.windows.addRollupTotals(id, r.phase, 'hour', { fromMs: r.fromMs, toMs: r.toMs, layer }, totals, E);
+        } else {
+          const { hours, minutes } = splitAtHours(r.fromMs, r.toMs);
+          if (hours) await this.windows.addRollupTotals(id, r.phase, 'hour', { ...hours, layer }, totals, E);
+          for (const m of minutes) await this.windows.addRollupTotals(id, r.phase, 'minute', { ...m, layer }, totals, E);
+        }
+        return { resolution: res, totals };
       }
       if (asked !== 'auto' || COARSER[res] === null) throw overReadBudget('query.resolution', `${bucketsSpanned(r, res)} ${res} buckets × ${layers} layers × ${E} experts`, cells);
     }

@@ -19,19 +19,14 @@ export class HeatmapUseCase {
   /** layers × experts, summed over the range. */
   async layers(r: HeatRange, asked: (typeof RESOLUTIONS)[number]): Promise<LayersHeatmap> {
     const { numLayers: L, numExperts: E } = r.deployment;
-    const sums = Array.from({ length: L }, () => new Float64Array(E));
-    const { resolution, buckets } = await this.series.whole(r, asked);
-    for (const b of buckets) {
-      const row = sums[b.layer];
-      for (let e = 0; e < E; e++) row[e] += b.logical[e];
-    }
+    const { resolution, totals } = await this.series.totals(r, asked);
     return {
       deployment: r.deployment.id,
       phase: r.phase,
       from: new Date(r.fromMs).toISOString(),
       to: new Date(r.toMs).toISOString(),
       resolution,
-      counts: sums.map((s) => Array.from(s)),
+      counts: Array.from({ length: L }, (_, l) => Array.from(totals.get(l) ?? new Float64Array(E))),
     };
   }
 

@@ -10,13 +10,7 @@ export class TopExpertsUseCase {
 
   async execute(r: HeatRange, k: number, asked: (typeof RESOLUTIONS)[number], layer?: number): Promise<TopExpertsResponse> {
     const E = r.deployment.numExperts;
-    const sums = new Map<number, Float64Array>();
-    const { resolution, buckets } = await this.series.whole(r, asked, layer);
-    for (const b of buckets) {
-      let row = sums.get(b.layer);
-      if (!row) sums.set(b.layer, (row = new Float64Array(E)));
-      for (let e = 0; e < E; e++) row[e] += b.logical[e];
-    }
+    const { resolution, totals: sums } = await this.series.totals(r, asked, layer);
     const all: HotExpert[] = [];
     for (const [l, row] of sums) {
       const total = row.reduce((a, b) => a + b, 0);

@@ -4,7 +4,7 @@ import { ClosedEpisode, intervalOfEpisode, measuredImbalance, OutcomeInterval, S
 import { appendEvents } from './event-store';
 import { EPISODE_COLUMNS, EpisodeRow, StoredEpisode, toEpisode } from './heat-episode.row';
 import { foldIntoRollups } from './heat-rollups.writer';
-import { fromBytes, fromBytes32, toBytes } from './vector-bytes';
+import { addBytes32, fromBytes, fromBytes32, toBytes } from './vector-bytes';
 
 /**
  * How far a worker's clock (the `ts` of its reports, hence an episode's `started_at`) may be from
@@ -430,6 +430,31 @@ export class HeatWindowRepository {
       [deploymentId, phase, resolution, q.layer, new Date(q.fromMs), new Date(q.toMs), q.limit],
     );
     return { bucketMs: rows.map((r) => r.bucket.getTime()), bytes: rows.map((r) => r.logical_load) };
+  }
+
+  /**
+   * Adds each layer's logical load over the rollup buckets of a range into `totals` (one vector
+   * per layer, created on first sight), decoding each stored vector in place: a sum over a day of
+   * minutes reads tens of thousands of rows and keeps none of them.
+   */
+  async addRollupTotals(
+    deploymentId: string,
+    phase: string,
+    resolution: 'minute' | 'hour',
+    q: { fromMs: number; toMs: number; layer?: number },
+    totals: Map<number, Float64Array>,
+    numExperts: number,
+  ): Promise<void> {
+    const rows: { layer: number; logical_load: Buffer }[] = await this.ds.query(
+      `SELECT layer, logical_load FROM heat_rollups
+       WHERE deployment_id = $1 AND phase = $2 AND resolution = $3 AND bucket >= $4 AND bucket < $5 ${q.layer !== undefined ? 'AND layer = $6' : ''}`,
+      [deploymentId, phase, resolution, new Date(q.fromMs), new Date(q.toMs), ...(q.layer !== undefined ? [q.layer] : [])],
+    );
+    for (const r of rows) {
+      let row = totals.get(r.layer);
+      if (!row) totals.set(r.layer, (row = new Float64Array(numExperts)));
+      addBytes32(row, r.logical_load);
+    }
   }
 
   /** Rollup rows of a range: per layer (or one layer), per bucket. */

@@ -37,3 +37,9 @@ export function fromBytes32(b: Buffer): Float64Array {
   else for (let i = 0; i < f.length; i++) f[i] = b.readFloatLE(i * 4);
   return Float64Array.from(f);
 }
+
+/** Adds a stored float32 vector into `into` (widened to float64), without a vector of its own per call. */
+export function addBytes32(into: Float64Array, b: Buffer): void {
+  const n = Math.min(into.length, b.length >> 2);
+  for (let i = 0; i < n; i++) into[i] += b.readFloatLE(i * 4);
+}
