@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DeploymentRollouts, FollowedRollouts } from '@eplb/persistence';
 import { counter, LOGGER } from '@eplb/platform';
+import { OnePassAtATime } from '../one-pass-at-a-time';
 import { RolloutLock } from '../rollout-lock';
 import { RolloutInstance } from '../rollout-instance';
 import { DeploymentDriver } from './deployment-driver';
@@ -18,7 +19,13 @@ const driveFailures = counter('eplb_rollout_drive_failures_total', 'Polls on whi
  */
 @Injectable()
 export class RolloutRequestsPoller {
-  private polling: Promise<void> | null = null;
+  private readonly polls = new OnePassAtATime(
+    async () => {
+      await this.pollOnce();
+      this.polled = true;
+    },
+    (e) => this.logger.error({ err: e.message }, 'rollout poll failed'),
+  );
   private polled = false;
 
   constructor(
@@ -41,20 +48,12 @@ export class RolloutRequestsPoller {
   /** One poll at a time: a call while one runs gets that one. */
   poll(): Promise<void> {
     if (this.drivers.closed) return Promise.resolve();
-    this.polling ??= this.pollOnce()
-      .then(() => {
-        this.polled = true;
-      })
-      .catch((e: Error) => this.logger.error({ err: e.message }, 'rollout poll failed'))
-      .finally(() => {
-        this.polling = null;
-      });
-    return this.polling;
+    return this.polls.run();
   }
 
   /** Waits for the poll under way, if any (shutdown). */
-  async drain(): Promise<void> {
-    await this.polling?.catch(() => undefined);
+  drain(): Promise<void> {
+    return this.polls.drain();
   }
 
   private async pollOnce(): Promise<void> {

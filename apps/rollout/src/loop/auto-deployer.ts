@@ -9,6 +9,7 @@ import { counter, LOGGER, REDIS } from '@eplb/platform';
 import { DeploymentDriver } from '../driving/deployment-driver';
 import { RolloutDrivers } from '../driving/rollout-drivers';
 import { RolloutLog } from '../driving/rollout-log';
+import { OnePassAtATime } from '../one-pass-at-a-time';
 import { RolloutInstance } from '../rollout-instance';
 import { RolloutLock } from '../rollout-lock';
 import { EmergencyDeployer } from './emergency-deployer';
@@ -27,7 +28,10 @@ const decisions = counter('eplb_auto_loop_decisions_total', 'Decisions of the au
  */
 @Injectable()
 export class AutoDeployer {
-  private running: Promise<void> | null = null;
+  private readonly passes = new OnePassAtATime(
+    () => this.pass(),
+    (e) => this.logger.error({ err: e.message }, 'automatic loop pass failed'),
+  );
   /** Per deployment the last wait reason logged, so a long wait is logged once. */
   private readonly waiting = new Map<string, string>();
 
@@ -48,16 +52,11 @@ export class AutoDeployer {
   /** One pass over the deployments in auto mode; a call while one runs gets that one. */
   tick(): Promise<void> {
     if (this.drivers.closed) return Promise.resolve();
-    this.running ??= this.pass()
-      .catch((e: Error) => this.logger.error({ err: e.message }, 'automatic loop pass failed'))
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
+    return this.passes.run();
   }
 
-  async drain(): Promise<void> {
-    await this.running?.catch(() => undefined);
+  drain(): Promise<void> {
+    return this.passes.drain();
   }
 
   /** Lost ranks first (approve and auto mode: the emergency map goes before anything else), then auto mode's versions. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentRepository, DeploymentRolloutsReader, FollowedRollouts, RolloutEventRepository } from '@eplb/persistence';
 import { gauge, LOGGER } from '@eplb/platform';
+import { OnePassAtATime } from '../one-pass-at-a-time';
 import { ROLLOUT_SERVICE_ACTOR } from '../rollout-instance';
 import { ROLLOUT_SETTINGS, RolloutSettings } from '../rollout-settings';
 import { RolloutOutcomeMeasurer } from './rollout-outcome.measurer';
@@ -26,7 +27,10 @@ export class OutcomeRecorder {
   /** Per rollout: when to look again, and the pause after that. */
   private readonly later = new Map<string, { at: number; pauseMs: number }>();
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly passes = new OnePassAtATime(
+    () => this.pass(),
+    (e) => this.logger.warn({ err: e.message }, 'measuring rollout outcomes failed; trying again'),
+  );
 
   constructor(
     private readonly reader: DeploymentRolloutsReader,
@@ -47,17 +51,12 @@ export class OutcomeRecorder {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running?.catch(() => undefined);
+    await this.passes.drain();
   }
 
   /** One pass over every deployment's finished rollouts without an outcome (one pass at a time). */
   poll(): Promise<void> {
-    this.running ??= this.pass()
-      .catch((e: Error) => this.logger.warn({ err: e.message }, 'measuring rollout outcomes failed; trying again'))
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
+    return this.passes.run();
   }
 
   private async pass(): Promise<void> {
