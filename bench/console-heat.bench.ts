@@ -16,21 +16,17 @@
  * conditions); CONSOLE_BENCH_TRACE=<file> keeps the last traced load's trace.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { roundRobinMap } from '@eplb/domain';
-import { createDataSource, DeploymentRepository } from '@eplb/persistence';
+import { createDataSource } from '@eplb/persistence';
 import { DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
-import { seedHeatDay } from './lib/heat-day';
+import { createHeatDeployment, DSV3_SHAPE, seedHeatDay } from './lib/heat-day';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 
-// DeepSeek-V3: 58 MoE layers × 256 routed experts; 32 ranks × 9 slots (32 redundant slots), 4 nodes
-const L = 58, E = 256, R = 32, S = 9, N = 4;
 const MINUTES = 1440;
 const PORT = 3904;
 const RUNS = 9;
@@ -125,15 +121,10 @@ async function main(): Promise<void> {
   await infraUp(config, log);
   const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-console');
   await ds.initialize();
-  const deployment = `bench-console-${randomUUID().slice(0, 8)}`;
-  const shape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
-  await new DeploymentRepository(ds).create(
-    { id: deployment, ...shape, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: roundRobinMap(shape) },
-    { actor: 'bench', reason: 'console heat page benchmark', correlationId: deployment },
-  );
+  const deployment = await createHeatDeployment(ds, 'bench-console', 'console heat page benchmark');
 
   const t0 = Date.now();
-  await seedHeatDay(ds, deployment, shape, MINUTES);
+  await seedHeatDay(ds, deployment, DSV3_SHAPE, MINUTES);
   const [{ rows, bytes }] = await ds.query(`SELECT count(*)::int AS rows, sum(pg_column_size(heat_rollups.*))::bigint AS bytes FROM heat_rollups WHERE deployment_id = $1`, [deployment]);
   log(`seeded ${rows} rollup rows (${(Number(bytes) / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -7,18 +7,15 @@
  * beside this one, on the same data, in interleaved rounds (the ratio holds on a loaded machine).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { roundRobinMap } from '@eplb/domain';
-import { createDataSource, DeploymentRepository } from '@eplb/persistence';
+import { createDataSource } from '@eplb/persistence';
 import { DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
-import { seedHeatDay } from './lib/heat-day';
+import { createHeatDeployment, DSV3_SHAPE, seedHeatDay } from './lib/heat-day';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 
-const L = 58, E = 256, R = 32, S = 9, N = 4;
 const ROUNDS = Number(process.env.HEAT_SUMS_ROUNDS ?? 9);
 const log = (s: string) => process.stderr.write(`[bench:heat-sums] ${s}\n`);
 
@@ -66,13 +63,8 @@ async function main(): Promise<void> {
   await infraUp(config, log);
   const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-heat-sums');
   await ds.initialize();
-  const deployment = `bench-sums-${randomUUID().slice(0, 8)}`;
-  const shape = { numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: N };
-  await new DeploymentRepository(ds).create(
-    { id: deployment, ...shape, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: roundRobinMap(shape) },
-    { actor: 'bench', reason: 'heat sums benchmark', correlationId: deployment },
-  );
-  const start = await seedHeatDay(ds, deployment, shape, 1080);
+  const deployment = await createHeatDeployment(ds, 'bench-sums', 'heat sums benchmark');
+  const start = await seedHeatDay(ds, deployment, DSV3_SHAPE, 1080);
   // 16 hours, from 7 minutes past an hour to 23 minutes past another
   const from = Math.ceil(start / 3_600_000) * 3_600_000 + 7 * 60_000;
   const to = from + 15 * 3_600_000 + 16 * 60_000;

@@ -1,8 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { RouterModel } from '@eplb/domain';
-import { HeatWindowRepository } from '@eplb/persistence';
+import { roundRobinMap, RouterModel } from '@eplb/domain';
+import { DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
 
 const SAMPLES = 256;
+
+/** DeepSeek-V3: 58 MoE layers × 256 routed experts; 32 ranks × 9 slots (32 redundant slots), 4 nodes. */
+export const DSV3_SHAPE = { numLayers: 58, numExperts: 256, numRanks: 32, slotsPerRank: 9, numNodes: 4 } as const;
+
+/** Registers a DeepSeek-V3-shaped deployment (round-robin map) for a heat bench; its id starts with `prefix`. */
+export async function createHeatDeployment(ds: DataSource, prefix: string, reason: string): Promise<string> {
+  const id = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await new DeploymentRepository(ds).create(
+    { id, ...DSV3_SHAPE, numGroups: null, episodeSteps: 16, intervalSteps: 1024, latenessSteps: 64, initialMap: roundRobinMap(DSV3_SHAPE) },
+    { actor: 'bench', reason, correlationId: id },
+  );
+  return id;
+}
 
 /**
  * Seeds `minutes` of decode heat ending at the current minute as the collector's rollups: minute
