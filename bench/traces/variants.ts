@@ -47,6 +47,9 @@ export function realCuts(): Variant[] {
     out.push({ name: `${stem}-${kind}-early`, shape: t.shape, heat: t.heat.slice(0, h), current: t.current, future: t.heat.slice(h) });
     out.push({ name: `${stem}-${kind}-late`, shape: t.shape, heat: t.future.slice(0, hf), current: t.current, future: t.future.slice(hf) });
     out.push({ name: `${stem}-${kind}-onewindow`, shape: t.shape, heat: summed(t.heat), current: t.current, future: t.future });
+    // held back: the early cut seen as ONE summed window, added after default's one-window rule
+    // was changed (another window of the same routing, or of the shifted one, than it was looked at on)
+    out.push({ name: `${stem}-${kind}-early-onewindow`, shape: t.shape, heat: summed(t.heat.slice(0, h)), current: t.current, future: t.heat.slice(h) });
   }
   const p = readReal('real-dsv3-prefill-shift');
   out.push({ name: 'dsv3-prefill-shift-reversed', shape: p.shape, heat: p.future, current: p.current, future: p.heat });
@@ -123,6 +126,8 @@ export function generated(): Variant[] {
     for (const [kind, scen] of [['drift', ['drift']], ['alternating', ['alternating']], ['spikes', ['spikes']], ['stationary', ['stationary']]] as const) {
       const [before, s2, f2] = draw(g, [...scen], seed + 7, 16);
       out.push({ name: `gen-${kind}-${tag}`, shape: shapeOf(g), heat: s2, current: greedy(g, before), future: f2 });
+      // held back the same way: stationary traffic seen as one summed window, on the map made for it
+      if (kind === 'stationary') out.push({ name: `gen-${kind}-${tag}-onewindow`, shape: shapeOf(g), heat: summed(s2), current: greedy(g, before), future: f2 });
     }
   }
   return out;

@@ -6,7 +6,7 @@ import { branchAndBound } from './bnb';
 import { greedyLayer, hierarchicalApplies, hierarchicalLayer, packLpt, replicateMinMax } from './greedy';
 import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
-import { StaleMove, heldOutScreen, holmFamilies, pooledNoise, staleVerdict } from './stale-map';
+import { StaleMove, heldOutScreen, holmFamilies, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
 import { bestWithin, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
@@ -146,10 +146,11 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  *   check confirms that plan, within the layer's transfer budget (transferBudget);
  * - heat that forms one shot (stationary within the window, noise, random spikes, or a single
  *   window) asks only whether the map in service still fits it (staleVerdict): a map shown stale
- *   out of sample (or, on one window, beyond its counting noise) is re-planned along its gain vs
- *   transfers frontier as far as the layer's transfer budget allows; one that still fits stays
- *   as it is. Heat whose deviations
- *   do not persist (heatPersists) is planned from each expert's typical (trimmed mean) share;
+ *   out of sample (or, on one window, beyond its counting noise, scaled by how much more than
+ *   counting the deployment's layers that fit their map wander: oneWindowInflation) is
+ *   re-planned along its gain vs transfers frontier as far as the layer's transfer budget
+ *   allows; one that still fits stays as it is. Heat whose deviations do not persist
+ *   (heatPersists) is planned from each expert's typical (trimmed mean) share;
  * - heat of several shots (alternating phases) takes the better, episode by episode, of the
  *   search from the map in service and a sticky construction, redeployed only when its imbalance
  *   exceeds 1 + threshold, its gain pays (minGain, λ per transfer) and the held-out check
@@ -183,6 +184,9 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
     : [];
   const noise = pooledNoise(screens);
   const families = holmFamilies(screens, noise);
+  // the layers judged by the one-window rule, their z (gain in counting se) and whether it moved
+  // them: their threshold is read against the deployment's own layers when the loop is done
+  const oneWindow: { layer: number; z: number; moved: boolean }[] = [];
   for (let l = 0; l < shape.numLayers; l++) {
     const stats = allStats[l];
     const persists = stats.persists;
@@ -230,6 +234,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       };
       const stale = staleVerdict(heat, l, current[l], R, S, move, screen, minGain);
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
+      if (stale.basis === 'one-window') oneWindow.push({ layer: l, z: stale.se > 0 ? stale.gain / stale.se : 0, moved: stale.row !== null });
       out.push(Array.from(stale.row ?? current[l]));
       continue;
     }
@@ -260,6 +265,15 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
     out.push(confirmed ? Array.from(best.slot) : Array.from(current[l]));
     if (best !== st) best.release();
     st.release();
+  }
+  // a layer the one-window rule moved stays after all when its z does not clear the threshold
+  // scaled by how much more than counting the layers that fit their map wander (oneWindowInflation)
+  const zt = oneWindowZ(shape.numLayers);
+  const inflation = oneWindowInflation(oneWindow.map((o) => o.z), zt);
+  for (const o of oneWindow) {
+    if (!o.moved || o.z > zt * inflation) continue;
+    out[o.layer] = Array.from(current[o.layer]);
+    if (notes?.[o.layer]) notes[o.layer] = { ...notes[o.layer], stale: false };
   }
   return out;
 }

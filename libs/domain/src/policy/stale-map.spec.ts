@@ -7,7 +7,7 @@ import { getPolicy } from './registry';
 import { LayerProblem, PlacementState } from './engine';
 import { greedyLayer } from './greedy';
 import { budgetFrontier } from './search-path';
-import { heldOutScreen, holmFamilies, pooledNoise, staleVerdict } from './stale-map';
+import { heldOutScreen, holmFamilies, normalQuantile, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 
 // 64 experts with zipf popularity on 8 ranks × 10 slots; a workload is a permutation of which
 // expert holds which popularity rank, and each episode draws noise of ±15% around it
@@ -169,5 +169,37 @@ describe('a held-out test with little power', () => {
       expect(layer.redeployed, `layer ${l}`).toBe(true);
       expect(layer.episodeAfter).toBeLessThan(layer.episodeBefore! - 0.05);
     }
+  });
+});
+
+describe('the one-window threshold read from the layers themselves (oneWindowInflation)', () => {
+  it('is the lower quartile of the layers\' z over the counting null\'s, when at least a quarter of them are not shown stale', () => {
+    const zt = oneWindowZ(12);
+    const zs = [0.5, 0.6, 0.8, 1.1, 1.5, 2.1, 2.3, 2.5, 2.7, 2.9, 3.9, 6.9];
+    // the lower quartile of 12 values: three quarters of the way from the 3rd to the 4th
+    expect(oneWindowInflation(zs, zt)).toBeCloseTo((0.8 + 0.75 * 0.3) / normalQuantile(5 / 8), 12);
+    // the order of the layers does not matter
+    expect(oneWindowInflation([...zs].reverse(), zt)).toBe(oneWindowInflation(zs, zt));
+  });
+
+  it('is 1 when the layers fit the counting model, when more than three quarters are shown stale, and with no layers', () => {
+    expect(oneWindowInflation([0, 0.1, 0.2, 0.3, 0.9, 1.2, 2, 30], oneWindowZ(8))).toBe(1);
+    expect(oneWindowInflation([40, 52, 61, 70, 88, 113, 2, 75], oneWindowZ(8))).toBe(1);
+    expect(oneWindowInflation([], oneWindowZ(8))).toBe(1);
+  });
+
+  it('keeps a deployment whose routing wanders more than counting on the map made for it, and still moves one whose traffic has gone', () => {
+    // 12 layers; each window's expert levels wander ±3% about the workload's (beyond the counting
+    // noise of 20 000 picks a rank): two windows of one workload differ, the workload stays
+    const wide: DeploymentShape = { ...shape, numLayers: 12 };
+    const window = (perm: number[]): HeatEpisodes => [
+      Array.from({ length: wide.numLayers }, () => Float64Array.from({ length: E }, (_, e) => Math.round((320_000 / (perm[e] + 1)) * (0.97 + 0.06 * rnd())))),
+    ];
+    const old = workload(1);
+    const current = getPolicy('greedy')({ shape: wide, heat: window(old) }).physicalToLogical;
+    const same = getPolicy('default')({ shape: wide, heat: window(old), current });
+    expect(same.layers.every((r) => r.transfers === 0 && r.certainty?.basis === 'one-window')).toBe(true);
+    const shifted = getPolicy('default')({ shape: wide, heat: window(workload(2)), current });
+    expect(shifted.layers.every((r) => r.certainty?.stale === true && r.transfers > 0)).toBe(true);
   });
 });

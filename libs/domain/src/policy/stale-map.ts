@@ -64,7 +64,30 @@ export function heldOutLacksPower(layers: number, dof: number): boolean {
  * wanders more than Poisson counting, which one window cannot show — so a stale map (a new
  * workload) shows gains of dozens of counting se, and noise a few.
  */
-const oneWindowZ = (layers: number): number => staleZ(layers);
+export const oneWindowZ = (layers: number): number => staleZ(layers);
+
+/**
+ * How much more the one-window test's z wanders than the counting model says, read from the
+ * deployment's own layers (an empirical null): a z is a layer's gain in counting se, and a layer
+ * that still fits its map shows a z of about the counting null's — unless its routing wanders
+ * more than Poisson counting, which real routing does and one window cannot show layer by layer.
+ * Over the layers it can: when at least a quarter of them are not shown stale (their lower
+ * quartile of z is below the threshold `zt`), those are taken as the null, and the ratio of that
+ * quartile to the counting null's (the z of a fitting layer is at least as large as |N(0, 1)|,
+ * whose lower quartile is Φ⁻¹(5/8)) is how far the counting se understates the noise. When more
+ * than three quarters of the layers are shown stale (a new workload moves every layer) none is a
+ * null to read: 1, the counting test as it is. Never below 1.
+ */
+export function oneWindowInflation(zs: readonly number[], zt: number): number {
+  if (zs.length === 0) return 1;
+  const sorted = [...zs].sort((a, b) => a - b);
+  // the lower quartile, interpolated between order statistics
+  const at = (sorted.length - 1) / 4;
+  const lo = Math.floor(at);
+  const q1 = sorted[lo] + (at - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? sorted[lo]) - sorted[lo]);
+  if (!(q1 < zt)) return 1;
+  return Math.max(1, q1 / normalQuantile(5 / 8));
+}
 
 /** One layer's held-out judgement: per newer episode, imbalance under the map in service minus under the fresh plan. */
 export interface HeldOutScreen {
@@ -177,7 +200,7 @@ export interface StaleMove {
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
  * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
- * noise.
+ * noise. (The caller, which sees every layer, may then hold such a move back: oneWindowInflation.)
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
  * building its problem is a pass over the episodes.
