@@ -210,8 +210,9 @@ export function staleVerdict(
       // the move made from the older half, judged on the newer half; the excess is read no finer
       // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
       const po = move.older();
-      const older = budgetFrontier(po, current, budget);
-      const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
+      const floor = noise.fitSd / Math.sqrt(split);
+      const older = budgetFrontier(po, current, budget, undefined, floor);
+      const j = bestWithin(older, budget, floor);
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       // the move itself has been confirmed on unseen episodes: now it goes as far as the budget
