@@ -78,7 +78,9 @@ describe('budgetFrontier', () => {
         // points the second walk shares with the first beyond the counts adopted: moves it followed
         const st = new PlacementState(problem, from);
         let adopted = 1;
-        adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => adopted++);
+        adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => {
+          adopted++;
+        });
         let i = 0;
         while (i < first.rows.length && i < alone[1].rows.length && first.rows[i].every((x, j) => x === alone[1].rows[i][j])) i++;
         followed += Math.max(0, i - adopted);
