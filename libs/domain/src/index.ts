@@ -23,7 +23,7 @@ export {
 } from './transfer/transfer-plan';
 export type { TransferPlan, LayerTransferPlan, ExpertReceive, Link } from './transfer/transfer-plan';
 export { heatFileToInput, planFileDocument } from './policy/heat-file';
-export { heatFileFromText } from './policy/heat-file-text';
+export { heatFileFromBytes, heatFileFromText } from './policy/heat-file-text';
 export * from './simulation';
 export * from './proposal';
 export * from './rollout';

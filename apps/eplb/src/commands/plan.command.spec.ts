@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assertPhysicalToLogical, heatFileToInput, importEplbPlan, planFileDocument, getPolicy, rankLoads } from '@eplb/domain';
-import { heatFileText, parseExcludeRanks, planCommand, planMain } from './plan.command';
+import { parseExcludeRanks, planCommand, planMain } from './plan.command';
 
 const TOY = { num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] };
 // the toy's skew counted over a hundred times the tokens: against a map in service, the gain default
@@ -77,7 +77,7 @@ describe('eplb plan', () => {
 
   it('prints its options and an example with --help', async () => {
     const printed: string[] = [];
-    const io = { readText: async () => '', writeText: async () => undefined, stdout: (t: string) => printed.push(t), stderr: (t: string) => printed.push(t) };
+    const io = { readBytes: async () => new Uint8Array(0), writeText: async () => undefined, stdout: (t: string) => printed.push(t), stderr: (t: string) => printed.push(t) };
     expect(await planMain(['--help'], io)).toBe(0);
     expect(printed.join('')).toMatch(/^usage: eplb plan --input HEAT\.json --output PLAN\.json[\s\S]*--policy NAME[\s\S]*example:\n {2}eplb plan /);
     expect(await planMain(['--inptu', 'x'], io)).toBe(2);
@@ -93,12 +93,14 @@ describe('eplb plan', () => {
   });
 });
 
-describe('heatFileText', () => {
-  it('reads ASCII bytes as the same text UTF-8 gives, and any other byte as UTF-8', () => {
-    const ascii = Buffer.from(JSON.stringify(TOY));
-    expect(heatFileText(ascii)).toBe(ascii.toString('utf8'));
-    const named = Buffer.from('\ufeff{"deployment":"dsv3-é","heat":[[[1]]]}', 'utf8');
-    expect(heatFileText(named)).toBe('\ufeff{"deployment":"dsv3-é","heat":[[[1]]]}');
+describe('eplb plan on a file beyond ASCII', () => {
+  it('plans a UTF-8 file with a byte-order mark and a name beyond ASCII as the same file in ASCII', async () => {
+    const ascii = write('ascii.json', { deployment: 'dsv3-e', ...BUSY });
+    const named = join(dir, 'named.json');
+    writeFileSync(named, Buffer.from(`\ufeff${JSON.stringify({ deployment: 'dsv3-é', ...BUSY })}`, 'utf8'));
+    expect(await planCommand(['--input', ascii, '--output', join(dir, 'a.json')])).toBe(0);
+    expect(await planCommand(['--input', named, '--output', join(dir, 'n.json')])).toBe(0);
+    expect(readFileSync(join(dir, 'n.json'), 'utf8')).toBe(readFileSync(join(dir, 'a.json'), 'utf8'));
   });
 });
 

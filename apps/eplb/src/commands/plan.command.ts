@@ -1,6 +1,5 @@
-import { isAscii } from 'node:buffer';
 import { readFile, writeFile } from 'node:fs/promises';
-import { LayerReport, PolicyInput, getPolicy, heatFileFromText, heatFileToInput, planFileDocument, policyNames } from '@eplb/domain';
+import { LayerReport, PolicyInput, getPolicy, heatFileFromBytes, heatFileToInput, planFileDocument, policyNames } from '@eplb/domain';
 import { formatHelp, parseCommandLine, requiredOption, UsageError } from '@eplb/cli';
 
 /**
@@ -35,27 +34,18 @@ export function parseExcludeRanks(text: string | undefined): number[] {
 }
 
 export interface PlanIo {
-  readonly readText: (path: string) => Promise<string>;
+  readonly readBytes: (path: string) => Promise<Uint8Array>;
   readonly writeText: (path: string, text: string) => Promise<void>;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
 }
 
 const nodeIo: PlanIo = {
-  readText: async (p) => heatFileText(await readFile(p)),
+  readBytes: (p) => readFile(p),
   writeText: (p, t) => writeFile(p, t),
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 };
-
-/**
- * A file's text: a heat file is ASCII JSON, whose text is its bytes read as Latin-1 — one copy,
- * where decoding it as UTF-8 is a validating pass over megabytes; any other byte (a name in UTF-8,
- * a byte-order mark) is decoded as UTF-8.
- */
-export function heatFileText(bytes: Buffer): string {
-  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-}
 
 export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number> {
   const args = parseCommandLine(argv, PLAN_OPTIONS);
@@ -109,16 +99,17 @@ export async function runPlanCommand(argv: string[], io: PlanIo): Promise<number
 }
 
 /**
- * The heat file as the policy's input: read straight from its text when it is in the plain form
- * (heatFileFromText), else parsed as JSON and checked by heatFileToInput, which names what is wrong.
- * A helper of its own so that the text does not stay reachable from the command's frame while the
- * policy runs: on a big file it is megabytes the collector would otherwise keep marking.
+ * The heat file as the policy's input: read straight from its bytes when it is in the plain form
+ * (heatFileFromBytes), else decoded, parsed as JSON and checked by heatFileToInput, which names
+ * what is wrong. A helper of its own so that the bytes do not stay reachable from the command's
+ * frame while the policy runs: on a big file they are megabytes.
  */
 async function readHeatFile(io: PlanIo, path: string): Promise<Omit<PolicyInput, 'options'>> {
-  const raw = await io.readText(path);
-  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-  const plain = heatFileFromText(text);
+  const bytes = await io.readBytes(path);
+  const plain = heatFileFromBytes(bytes);
   if (plain) return plain;
+  // UTF-8, a leading byte-order mark dropped (TextDecoder's default)
+  const text = new TextDecoder('utf-8').decode(bytes);
   let doc: unknown;
   try {
     doc = JSON.parse(text);

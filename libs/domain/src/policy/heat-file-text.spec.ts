@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { heatFileFromText } from './heat-file-text';
+import { heatFileFromBytes, heatFileFromText } from './heat-file-text';
 import { heatFileToInput } from './heat-file';
 
 /** What the general path makes of the same text. */
@@ -28,6 +28,15 @@ describe('heatFileFromText', () => {
   it('reads a plain file as the general path does: integers, fractions, exponents, long digit runs, spacing', () => {
     for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, 2), JSON.stringify(doc, null, '\t').replace(/\n/g, '\r\n')]) {
       const read = heatFileFromText(text);
+      expect(read).not.toBeNull();
+      expect(plain(read!)).toEqual(plain(general(text)));
+    }
+  });
+
+  it('reads the bytes of a UTF-8 file, a byte-order mark and names beyond ASCII included, as the general path reads its text', () => {
+    const text = JSON.stringify({ deployment: 'dsv3-é ☃', ...doc, note: 'ü' });
+    for (const bytes of [new TextEncoder().encode(text), Uint8Array.from([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)])]) {
+      const read = heatFileFromBytes(bytes);
       expect(read).not.toBeNull();
       expect(plain(read!)).toEqual(plain(general(text)));
     }

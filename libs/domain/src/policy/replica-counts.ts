@@ -7,9 +7,10 @@ import { PlacementState } from './engine';
  * those slots the one whose rewrite raises the objective least is taken (the spread Σ load²
  * breaks ties), the experts that lack the most per-replica heat first. Every other slot keeps
  * its expert, so the transfers are about the number of replicas that change hands. `step`, when
- * given, is called after each slot rewritten (a frontier records every point on the way).
+ * given, is called after each slot rewritten (a frontier records every point on the way); its
+ * answer true ends the adoption there (the frontier has reached a point nothing after it beats).
  */
-export function adoptReplicaCounts(st: PlacementState, reps: ArrayLike<number>, spread: number, step?: () => void): void {
+export function adoptReplicaCounts(st: PlacementState, reps: ArrayLike<number>, spread: number, step?: () => boolean | void): void {
   const { E, S, P, hsum } = st.pb;
   for (;;) {
     // the expert lacking most: largest heat per replica among those below their count
@@ -34,6 +35,6 @@ export function adoptReplicaCounts(st: PlacementState, reps: ArrayLike<number>, 
     // no rank can take it without a second replica on one rank: leave the counts as they are
     if (bp < 0) return;
     st.applyRetarget(bp, a);
-    step?.();
+    if (step?.() === true) return;
   }
 }

@@ -78,13 +78,41 @@ describe('budgetFrontier', () => {
         // points the second walk shares with the first beyond the counts adopted: moves it followed
         const st = new PlacementState(problem, from);
         let adopted = 1;
-        adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => adopted++);
+        adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => {
+          adopted++;
+        });
         let i = 0;
         while (i < first.rows.length && i < alone[1].rows.length && first.rows[i].every((x, j) => x === alone[1].rows[i][j])) i++;
         followed += Math.max(0, i - adopted);
       }
     }
     expect(followed).toBeGreaterThan(0);
+  });
+
+  it('with a floor, ends at the first point within the budget that reaches it: bestWithin picks the same map, from fewer points', () => {
+    let seed = 11;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    let shorter = 0;
+    for (const [e, r, s] of [[24, 4, 8], [40, 8, 6], [64, 16, 5]]) {
+      const was = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
+      const is = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
+      const from = greedyLayer(was, r, s);
+      const problem = new LayerProblem(e, r, s, 1, [is], Float64Array.of(1));
+      for (const budget of [4, 12, 40]) {
+        const full = budgetFrontier(problem, from, budget);
+        // floors from below the best point's excess (nothing reached: the whole frontier) to above the map in service's
+        for (const floor of [0, 0.005, 0.02, 0.05, 0.2, 1]) {
+          const cut = budgetFrontier(problem, from, budget, undefined, floor);
+          const i = bestWithin(full, budget, floor), j = bestWithin(cut, budget, floor);
+          expect(Array.from(cut.rows[j])).toEqual(Array.from(full.rows[i]));
+          expect(cut.transfers[j]).toBe(full.transfers[i]);
+          // the points it has are the full frontier's first ones
+          expect(cut.f).toEqual(full.f.slice(0, cut.f.length));
+          if (cut.f.length < full.f.length) shorter++;
+        }
+      }
+    }
+    expect(shorter).toBeGreaterThan(0);
   });
 
   it('holds the map in service once, as point 0, and every point within the slots', () => {

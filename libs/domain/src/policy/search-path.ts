@@ -13,7 +13,9 @@ import { matchRanks } from './rank-matching';
  * service; the objective may rise while counts are adopted, so callers read the frontier as
  * "the best point within a transfer budget". With `target` (a from-scratch plan of the problem,
  * flash-class), that plan with its ranks matched to the map in service ends the frontier when it
- * is better than where the walk stopped.
+ * is better than where the walk stopped. With `floor` (the noise floor bestWithin will read the
+ * frontier with), the walk ends at its first point within the budget whose excess F − 1 is at or
+ * below it (`settled`): bestWithin takes no point after that one, so walking on is wasted work.
  */
 export interface SearchPath {
   readonly rows: Int32Array[];
@@ -33,23 +35,28 @@ export function searchPath(
   lambda = 0,
   budget = Infinity,
   walks: { readonly follow?: WalkRecord; readonly record?: WalkRecord } = {},
-): SearchPath {
+  floor = -Infinity,
+): SearchPath & { readonly settled: boolean } {
   const st = new PlacementState(pb, current);
   const rows: Int32Array[] = [Int32Array.from(st.slot)];
   const transfers: number[] = [0];
   const f: number[] = [st.objective()];
-  const push = (): void => {
+  let settled = f[0] - 1 <= floor && budget >= 0;
+  const push = (): boolean => {
+    const fi = st.objective();
     rows.push(Int32Array.from(st.slot));
     transfers.push(st.transfers);
-    f.push(st.objective());
+    f.push(fi);
+    if (fi - 1 <= floor && st.transfers <= budget) settled = true;
+    return settled;
   };
   // each replica that changes hands is a point of its own: a budget may end between two of them
-  adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
+  if (!settled) adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   // one point per move, up to maxMoves
   // past `budget` transfers no point is of use: the walk ends there
-  localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget, ...walks });
+  if (!settled) localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget || settled, ...walks });
   st.release();
-  if (target) {
+  if (target && !settled) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
     // search from the map in service stops short of it
     const far = new PlacementState(pb, matchRanks(current, target(), pb.R, pb.S, pb.E), current);
@@ -60,7 +67,7 @@ export function searchPath(
     }
     far.release();
   }
-  return { rows, transfers, f };
+  return { rows, transfers, f, settled };
 }
 
 /**
@@ -78,8 +85,11 @@ const PRICE_SHARES = [0, 1 / 300, 1 / 100, 1 / 30];
  * One walk is one sequence of moves: at a price of 0 the steepest moves come first and a budget
  * ends it early, at a high price it stops where moves cost more than they gain. Their union is a
  * frontier whose best point within the budget (bestWithin) is the best any of them reaches.
+ * `floor`: the floor bestWithin will be asked with; the frontier ends at its first point within
+ * the budget that reaches it (no later point can be picked over it), so a layer whose map is
+ * flattened to the noise early in the first walk costs that walk's start only.
  */
-export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath {
+export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>, floor = -Infinity): SearchPath {
   const rows: Int32Array[] = [], transfers: number[] = [], f: number[] = [];
   let perTransfer = 0;
   // every walk starts from the same map: each follows the one before it while their prices pick
@@ -89,7 +99,7 @@ export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, bud
     const share = PRICE_SHARES[w];
     // room for a few dozen maps of about a slot's worth of candidates each before it grows
     const record = w < PRICE_SHARES.length - 1 ? new WalkRecord(32 * pb.P) : undefined;
-    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget, { follow, record });
+    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget, { follow, record }, floor);
     follow = record;
     // the mean gain per transfer the budget needs: the excess of the map in service over it
     if (share === 0) perTransfer = Math.max(0, path.f[0] - 1) / Math.max(1, budget);
@@ -99,7 +109,7 @@ export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, bud
       transfers.push(path.transfers[i]);
       f.push(path.f[i]);
     }
-    if (!(perTransfer > 0)) break;
+    if (path.settled || !(perTransfer > 0)) break;
   }
   return { rows, transfers, f };
 }

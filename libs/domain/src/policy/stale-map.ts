@@ -233,8 +233,9 @@ export function staleVerdict(
       // the move made from the older half, judged on the newer half; the excess is read no finer
       // than the noise of the heat it was planned from (the pooled per-episode sd over √episodes)
       const po = move.older();
-      const older = budgetFrontier(po, current, budget);
-      const j = bestWithin(older, budget, noise.fitSd / Math.sqrt(split));
+      const floor = noise.fitSd / Math.sqrt(split);
+      const older = budgetFrontier(po, current, budget, undefined, floor);
+      const j = bestWithin(older, budget, floor);
       const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       // the move itself has been confirmed on unseen episodes: now it goes as far as the budget
@@ -299,15 +300,18 @@ function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, 
   return Math.sqrt((ia * ia) / Math.max(1, ma) + (ib * ib) / Math.max(1, mb));
 }
 
+// Acklam's coefficients, built once (the quantile is asked per layer and per step of Holm's order)
+const ACKLAM_A = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+const ACKLAM_B = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+const ACKLAM_C = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+const ACKLAM_D = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+
 /**
  * The standard normal quantile Φ⁻¹(p), 0 < p < 1 (Acklam's rational approximation, relative error
  * below 1.2e-9: ample for a test threshold).
  */
 export function normalQuantile(p: number): number {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const a = ACKLAM_A, b = ACKLAM_B, c = ACKLAM_C, d = ACKLAM_D;
   const lo = 0.02425;
   if (p < lo) {
     const q = Math.sqrt(-2 * Math.log(p));
