@@ -8,11 +8,12 @@ import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
 import { StaleMove, heldOutScreen, holmFamilies, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
-import { bestWithin, searchPath } from './search-path';
+import { bestWithin, budgetFrontier, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
 import { layerTransfers } from '../transfer/transfer-plan';
 import { peakAwareHeat } from './peak-aware-heat';
 import { huberLevel } from './huber-level';
+import { BurstVerdict, burstScreen, burstVerdict } from './burst-screen';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -149,7 +150,10 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  *   out of sample (or, on one window, beyond its counting noise) is re-planned along its gain vs
  *   transfers frontier as far as the layer's transfer budget allows; one that still fits stays
  *   as it is. Heat whose deviations
- *   do not persist (heatPersists) is planned from each expert's typical (trimmed mean) share;
+ *   do not persist (heatPersists) is planned from each expert's typical (trimmed mean) share; where
+ *   the map in service, not stale, is shown fitted to the bursts of the window it was planned on
+ *   (burstVerdict: the newer episodes judged with their bursts clipped, one test over the
+ *   deployment), such a layer is walked as a stale one is;
  * - heat of several shots (alternating phases) takes the better, episode by episode, of the
  *   search from the map in service and a sticky construction, redeployed only when its imbalance
  *   exceeds 1 + threshold, its gain pays (minGain, λ per transfer) and the held-out check
@@ -183,6 +187,12 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
     : [];
   const noise = pooledNoise(screens);
   const families = holmFamilies(screens, noise);
+  // the layers whose heat does not persist, judged without their bursts: is the map in service
+  // fitted to the bursts it was planned on (one test over the deployment)
+  const burstDiffs = K >= 4 && options.maxShots === undefined
+    ? allStats.map((st, l) => (st.persists ? null : burstScreen(heat, l, current[l], R, S, st.olderLevel)))
+    : [];
+  const bursts: BurstVerdict = burstVerdict(burstDiffs);
   for (let l = 0; l < shape.numLayers; l++) {
     const stats = allStats[l];
     const persists = stats.persists;
@@ -229,6 +239,16 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
         ...(exact ? { target: exact } : {}),
       };
       const stale = staleVerdict(heat, l, current[l], R, S, move, screen, minGain);
+      if (stale.row === null && robust && bursts.fitted) {
+        // not stale, but fitted to old bursts: walked as a stale layer is, on the same shot of
+        // each expert's typical level, as far as its budget allows
+        const budget = move.budget();
+        const path = budgetFrontier(walked(), current[l], budget, exact);
+        const i = bestWithin(path, budget, 0);
+        if (notes) notes[l] = { basis: 'held-out', gain: bursts.gain, se: bursts.se, stale: i > 0 };
+        out.push(Array.from(i > 0 ? path.rows[i] : current[l]));
+        continue;
+      }
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       out.push(Array.from(stale.row ?? current[l]));
       continue;
