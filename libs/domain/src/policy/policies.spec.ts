@@ -229,6 +229,18 @@ describe('drifting heat (default plans for a forecast of the drift)', () => {
     seed = saved;
   });
 
+  it('forecastShots plans no farther than the window forecasts: horizons with a quarter of its episodes as pairs', async () => {
+    const { forecastReach, forecastShots } = await import('./drift');
+    expect([4, 8, 16, 32].map(forecastReach)).toEqual([3, 6, 12, 24]);
+    const saved = seed;
+    const heat = series(0, true);
+    seed = saved;
+    // asked for the whole next window, the shots are those of the reach
+    expect(forecastShots(heat, 0, K, 4, K)).toEqual(forecastShots(heat, 0, K, 4, forecastReach(K)));
+    // within the reach the horizon is kept: a shorter one forecasts nearer shares
+    expect(forecastShots(heat, 0, K, 4, 4)).not.toEqual(forecastShots(heat, 0, K, 4, forecastReach(K)));
+  });
+
   it('beats the stale map in service, and greedy by the drift target, on the next interval with at most 2/3 of greedy transfers', () => {
     const before = series(0, true), seen = series(K, true), next = series(2 * K, true);
     const current = getPolicy('greedy')({ shape, heat: before }).physicalToLogical;
