@@ -5,6 +5,7 @@ import { RouterModel, ScenarioKind } from '../simulation/router-model';
 import { layerTransfers } from '../transfer/transfer-plan';
 import { getPolicy } from './registry';
 import { layerStats } from './layer-stats';
+import { greedyLayer } from './greedy';
 import { burstFreeEpisodes, burstScreen, burstVerdict } from './burst-screen';
 
 const E = 64, R = 8, S = 10, L = 6, K = 16;
@@ -29,7 +30,7 @@ function windows(scenario: ScenarioKind, seed: number): [HeatEpisodes, HeatEpiso
 function verdictOn(scenario: ScenarioKind, seed: number) {
   const [before, seen] = windows(scenario, seed);
   const current = getPolicy('greedy')({ shape, heat: before }).physicalToLogical;
-  const screens = Array.from({ length: L }, (_, l) => burstScreen(seen, l, current[l], R, S, layerStats(seen, l, K - (K >> 1)).olderLevel));
+  const screens = Array.from({ length: L }, (_, l) => burstScreen(seen, l, current[l], greedyLayer(layerStats(seen, l, K - (K >> 1)).olderLevel, R, S), R, S));
   return { before, seen, current, verdict: burstVerdict(screens) };
 }
 

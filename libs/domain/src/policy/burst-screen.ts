@@ -1,5 +1,4 @@
 import { HeatEpisodes } from '../heat/heat';
-import { greedyLayer } from './greedy';
 import { episodeImbalances } from './episode-imbalance';
 import { staleZ } from './stale-map';
 
@@ -32,47 +31,51 @@ const MAD_SD = 1.4826;
 export function burstFreeEpisodes(heat: HeatEpisodes, layer: number, from: number, to: number): HeatEpisodes {
   const n = to - from;
   const E = heat[0][layer].length;
-  const shares: Float64Array[] = [];
-  for (let k = from; k < to; k++) {
-    const h = heat[k][layer];
+  // shares of episode i at [i·E, (i + 1)·E)
+  const shares = new Float64Array(n * E);
+  for (let i = 0; i < n; i++) {
+    const h = heat[from + i][layer];
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
     const f = total > 0 ? 1 / total : 0;
-    shares.push(Float64Array.from(h, (x) => x * f));
+    for (let e = 0, o = i * E; e < E; e++) shares[o + e] = h[e] * f;
   }
   const col = new Float64Array(n);
-  const dev = new Float64Array(n);
   for (let e = 0; e < E; e++) {
-    for (let i = 0; i < n; i++) col[i] = shares[i][e];
-    col.sort();
-    const med = median(col);
-    for (let i = 0; i < n; i++) dev[i] = Math.abs(col[i] - med);
-    dev.sort();
-    const c = BURST_CLIP * MAD_SD * median(dev);
-    for (let i = 0; i < n; i++) shares[i][e] = Math.min(med + c, Math.max(med - c, shares[i][e]));
+    for (let i = 0; i < n; i++) col[i] = shares[i * E + e];
+    const med = sortedMedian(col);
+    for (let i = 0; i < n; i++) col[i] = Math.abs(shares[i * E + e] - med);
+    const c = BURST_CLIP * MAD_SD * sortedMedian(col);
+    for (let i = 0, o = e; i < n; i++, o += E) shares[o] = Math.min(med + c, Math.max(med - c, shares[o]));
   }
-  return shares.map((x) => [x]);
+  return Array.from({ length: n }, (_, i) => [shares.subarray(i * E, (i + 1) * E)]);
 }
 
-/** The median of sorted values. */
-function median(s: Float64Array): number {
-  const n = s.length;
-  return n & 1 ? s[n >> 1] : 0.5 * (s[(n >> 1) - 1] + s[n >> 1]);
+/** The median of `x`, which it sorts in place (insertion sort: a window's held-out episodes are few). */
+function sortedMedian(x: Float64Array): number {
+  const n = x.length;
+  for (let i = 1; i < n; i++) {
+    const v = x[i];
+    let j = i - 1;
+    for (; j >= 0 && x[j] > v; j--) x[j + 1] = x[j];
+    x[j + 1] = v;
+  }
+  return n & 1 ? x[n >> 1] : 0.5 * (x[(n >> 1) - 1] + x[n >> 1]);
 }
 
 /**
  * One layer's held-out judgement without bursts: per newer episode, the imbalance of the map in
- * service minus that of the plain greedy planned on `olderLevel` (each expert's typical share in the
- * older half of the episodes), both on the newer episodes with their bursts clipped.
+ * service minus that of `fresh`, a plan made from the older half of the episodes only (the stale
+ * test's fresh plan: the plain greedy on each expert's typical share there), both on the newer
+ * episodes with their bursts clipped.
  */
-export function burstScreen(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, R: number, S: number, olderLevel: ArrayLike<number>): Float64Array {
+export function burstScreen(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, fresh: ArrayLike<number>, R: number, S: number): Float64Array {
   const K = heat.length;
-  const split = K - (K >> 1);
-  const clipped = burstFreeEpisodes(heat, layer, split, K);
+  const clipped = burstFreeEpisodes(heat, layer, K - (K >> 1), K);
   const base = episodeImbalances(clipped, 0, 0, clipped.length, current, R, S);
-  const fresh = episodeImbalances(clipped, 0, 0, clipped.length, greedyLayer(olderLevel, R, S), R, S);
+  const next = episodeImbalances(clipped, 0, 0, clipped.length, fresh, R, S);
   const diffs = new Float64Array(base.length);
-  for (let k = 0; k < base.length; k++) diffs[k] = base[k] - fresh[k];
+  for (let k = 0; k < base.length; k++) diffs[k] = base[k] - next[k];
   return diffs;
 }
 

@@ -190,7 +190,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
   // the layers whose heat does not persist, judged without their bursts: is the map in service
   // fitted to the bursts it was planned on (one test over the deployment)
   const burstDiffs = K >= 4 && options.maxShots === undefined
-    ? allStats.map((st, l) => (st.persists ? null : burstScreen(heat, l, current[l], R, S, st.olderLevel)))
+    ? allStats.map((st, l) => (st.persists ? null : burstScreen(heat, l, current[l], screens[l].plan, R, S)))
     : [];
   const bursts: BurstVerdict = burstVerdict(burstDiffs);
   for (let l = 0; l < shape.numLayers; l++) {
