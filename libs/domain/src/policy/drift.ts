@@ -63,14 +63,26 @@ export function heatPersists(heat: HeatEpisodes, layer: number): boolean {
 }
 
 /**
- * Forecast of a layer's heat shares over the next `horizon` episodes (default K) after episodes
+ * How far ahead a window of K episodes forecasts: a horizon h is learnt from the K − h pairs of its
+ * episodes h apart, and the far horizons' few pairs carry their episodes' noise, not the drift —
+ * planned for, a far shot's noise sets the plan's peaks. The reach ends where a horizon still has
+ * a quarter of the window's episodes as pairs (as many as default's held-out check holds out).
+ */
+export function forecastReach(K: number): number {
+  return Math.max(1, K - Math.max(1, K >> 2));
+}
+
+/**
+ * Forecast of a layer's heat shares over the next `horizon` episodes (default K; at most
+ * forecastReach(K)) after episodes
  * [0, K), one shot for each of `shots` equal parts of that interval. Under drift, popularity moves from
  * expert to expert while the popularity ranks themselves keep their typical fortunes: so an
  * expert's share h episodes ahead is forecast as the mean, over the window, of the share that
  * the expert holding its current rank (in the newest episode) had h episodes later — learnt from
  * the window itself, including that the hottest expert falls when its turn comes (a per-expert
  * trend would extrapolate it further up). Each part's shot pools every horizon in that part
- * (horizons beyond the window: the longest it holds). Returns `shots` share vectors.
+ * (horizons beyond the reach are not forecast: the plan is for the part of the interval the window
+ * can see). Returns `shots` share vectors.
  */
 export function forecastShots(heat: HeatEpisodes, layer: number, K: number, shots: number, horizon = K): Float64Array[] {
   const E = heat[0][layer].length;
@@ -94,10 +106,11 @@ export function forecastShots(heat: HeatEpisodes, layer: number, K: number, shot
   const out: Float64Array[] = [];
   const acc = new Float64Array(E);
   const last = (K - 1) * E;
+  const reach = Math.min(horizon, forecastReach(K));
   for (let j = 0; j < shots; j++) {
-    // part j of the next interval: horizons lo..hi, as far as the window holds pairs for them
-    const hi = Math.max(1, Math.min(K - 1, Math.round(((j + 1) * horizon) / shots)));
-    const lo = Math.min(hi, Math.max(1, Math.round((j * horizon) / shots) + 1));
+    // part j of the interval the forecast reaches: horizons lo..hi
+    const hi = Math.max(1, Math.min(K - 1, Math.round(((j + 1) * reach) / shots)));
+    const lo = Math.min(hi, Math.max(1, Math.round((j * reach) / shots) + 1));
     acc.fill(0);
     let n = 0;
     for (let h = lo; h <= hi; h++) {

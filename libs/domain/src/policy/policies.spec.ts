@@ -229,6 +229,32 @@ describe('drifting heat (default plans for a forecast of the drift)', () => {
     seed = saved;
   });
 
+  it('forecastShots plans no farther than the window forecasts: horizons with a quarter of its episodes as pairs', async () => {
+    const { forecastReach, forecastShots } = await import('./drift');
+    expect([4, 8, 16, 32].map(forecastReach)).toEqual([3, 6, 12, 24]);
+    const saved = seed;
+    const heat = series(0, true);
+    seed = saved;
+    // asked for the whole next window, the shots are those of the reach
+    expect(forecastShots(heat, 0, K, 4, K)).toEqual(forecastShots(heat, 0, K, 4, forecastReach(K)));
+    // within the reach the horizon is kept: a shorter one forecasts nearer shares
+    expect(forecastShots(heat, 0, K, 4, 4)).not.toEqual(forecastShots(heat, 0, K, 4, forecastReach(K)));
+  });
+
+  it('plans a short window of drift for the forecast too, which the persistence test reads as noise', async () => {
+    const { heatPersists } = await import('./drift');
+    const saved = seed;
+    const n = 8;
+    const window = (from: number): HeatEpisodes => heatOf(Array.from({ length: n }, (_, k) => [episode(from + 2 * k, true)]));
+    const before = window(0), seen = window(2 * n), next = window(4 * n);
+    seed = saved;
+    expect(heatPersists(seen, 0)).toBe(false);
+    const current = getPolicy('greedy')({ shape, heat: before }).physicalToLogical;
+    const d = getPolicy('default')({ shape, heat: seen, current });
+    const g = getPolicy('greedy')({ shape, heat: seen, current });
+    expect(meanPeak(d.physicalToLogical[0], next) - 1).toBeLessThanOrEqual(0.6 * (meanPeak(g.physicalToLogical[0], next) - 1));
+  });
+
   it('beats the stale map in service, and greedy by the drift target, on the next interval with at most 2/3 of greedy transfers', () => {
     const before = series(0, true), seen = series(K, true), next = series(2 * K, true);
     const current = getPolicy('greedy')({ shape, heat: before }).physicalToLogical;

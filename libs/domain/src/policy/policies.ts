@@ -8,11 +8,12 @@ import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
 import { StaleMove, heldOutScreen, holmFamilies, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
-import { bestWithin, searchPath } from './search-path';
+import { bestWithin, budgetFrontier, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
 import { layerTransfers } from '../transfer/transfer-plan';
 import { peakAwareHeat } from './peak-aware-heat';
 import { huberLevel } from './huber-level';
+import { BurstVerdict, burstScreen, burstVerdict } from './burst-screen';
 
 /** One layer's problem: its episodes grouped into shots (maxShots 0 keeps every episode). */
 function problem(shape: DeploymentShape, heat: HeatEpisodes, layer: number, w: Float64Array, options: PolicyOptions): LayerProblem {
@@ -150,7 +151,10 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  *   counting the deployment's layers that fit their map wander: oneWindowInflation) is
  *   re-planned along its gain vs transfers frontier as far as the layer's transfer budget
  *   allows; one that still fits stays as it is. Heat whose deviations do not persist
- *   (heatPersists) is planned from each expert's typical (trimmed mean) share;
+ *   (heatPersists) is planned from each expert's typical (trimmed mean) share; where the map in
+ *   service, not stale, is shown fitted to the bursts of the window it was planned on
+ *   (burstVerdict: the newer episodes judged with their bursts clipped, one test over the
+ *   deployment), such a layer is walked as a stale one is;
  * - heat of several shots (alternating phases) takes the better, episode by episode, of the
  *   search from the map in service and a sticky construction, redeployed only when its imbalance
  *   exceeds 1 + threshold, its gain pays (minGain, λ per transfer) and the held-out check
@@ -187,11 +191,20 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
   // the layers judged by the one-window rule, their z (gain in counting se) and whether it moved
   // them: their threshold is read against the deployment's own layers when the loop is done
   const oneWindow: { layer: number; z: number; moved: boolean }[] = [];
+  // the layers whose heat does not persist, judged without their bursts: is the map in service
+  // fitted to the bursts it was planned on (one test over the deployment)
+  const burstDiffs = K >= 4 && options.maxShots === undefined
+    ? allStats.map((st, l) => (st.persists ? null : burstScreen(heat, l, current[l], screens[l].plan, R, S)))
+    : [];
+  const bursts: BurstVerdict = burstVerdict(burstDiffs);
   for (let l = 0; l < shape.numLayers; l++) {
     const stats = allStats[l];
     const persists = stats.persists;
-    // drift is a deviation that persists: a layer that fails that test is not planned for one
-    const drift = persists ? driftMap(shape, heat, l, current[l], lambda, options) : null;
+    // drift is told by driftMap's own test (the halves' shares apart beyond the interleavings')
+    // and confirmed on held-out episodes, whether or not the persistence test saw it: that test's
+    // white-noise band is wide on a short window (±0.71 on 8 episodes), and drifting heat read as
+    // noise there was planned as stationary
+    const drift = driftMap(shape, heat, l, current[l], lambda, options);
     if (drift) {
       out.push(Array.from(drift));
       continue;
@@ -233,6 +246,16 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
         ...(exact ? { target: exact } : {}),
       };
       const stale = staleVerdict(heat, l, current[l], R, S, move, screen, minGain);
+      if (stale.row === null && robust && bursts.fitted) {
+        // not stale, but fitted to old bursts: walked as a stale layer is, on the same shot of
+        // each expert's typical level, as far as its budget allows
+        const budget = move.budget();
+        const path = budgetFrontier(walked(), current[l], budget, exact);
+        const i = bestWithin(path, budget, 0);
+        if (notes) notes[l] = { basis: 'held-out', gain: bursts.gain, se: bursts.se, stale: i > 0 };
+        out.push(Array.from(i > 0 ? path.rows[i] : current[l]));
+        continue;
+      }
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
       if (stale.basis === 'one-window') oneWindow.push({ layer: l, z: stale.se > 0 ? stale.gain / stale.se : 0, moved: stale.row !== null });
       out.push(Array.from(stale.row ?? current[l]));
@@ -300,8 +323,8 @@ const DEFAULT_DRIFT_PENALTY = 0.05;
  * default 10 — stationary layers stay within a few units, alternating ones far below 1), the map is
  * planned for a forecast of the next interval (planForDrift) instead of the past; it is taken only
  * if the same plan made without the newest quarter of the episodes, for that quarter, beats the
- * map in service on it by z standard errors (the check of heldOutConfirms). null: not drifting,
- * not persisting, or not confirmed.
+ * map in service on it by z standard errors (the check of heldOutConfirms). null: not drifting or not
+ * confirmed.
  */
 function driftMap(
   shape: DeploymentShape,

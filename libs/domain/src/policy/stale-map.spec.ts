@@ -139,7 +139,7 @@ describe("Holm's step-down over the layers", () => {
   it('tests the most stale layer as in the whole family, each next one as in a family one smaller, and stops at the first not shown stale', async () => {
     const { holmFamilies, staleZ } = await import('./stale-map');
     const noise = { sd: 1, dof: 1000, fitSd: 0 };
-    const screen = (mean: number) => ({ diffs: new Float64Array(4), mean, fresh: new Float64Array(4) });
+    const screen = (mean: number) => ({ diffs: new Float64Array(4), mean, fresh: new Float64Array(4), plan: new Int32Array(0) });
     // se = 1/√4: a layer tested as in a family of m needs a mean above staleZ(m)/2
     const bar = (m: number): number => staleZ(m, noise.dof + 1) / 2;
     const between = (bar(5) + bar(4)) / 2; // short of Bonferroni over 5, enough for a family of 4

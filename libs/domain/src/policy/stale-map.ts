@@ -95,6 +95,8 @@ export interface HeldOutScreen {
   readonly mean: number;
   /** Per newer episode, the imbalance of the fresh plan (a map that fits the traffic). */
   readonly fresh: Float64Array;
+  /** The fresh plan itself. */
+  readonly plan: Int32Array;
 }
 
 /**
@@ -110,11 +112,12 @@ export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayL
   const K = heat.length;
   const split = K - (K >> 1);
   const base = episodeImbalances(heat, layer, split, K, current, R, S);
-  const fresh = episodeImbalances(heat, layer, split, K, greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S), R, S);
+  const plan = greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S);
+  const fresh = episodeImbalances(heat, layer, split, K, plan, R, S);
   const diffs = new Float64Array(base.length);
   let sum = 0;
   for (let k = 0; k < base.length; k++) sum += diffs[k] = base[k] - fresh[k];
-  return { diffs, mean: sum / Math.max(1, base.length), fresh };
+  return { diffs, mean: sum / Math.max(1, base.length), fresh, plan };
 }
 
 /**
