@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deploymentIdSchema } from '../deployment-id';
 import { firstIssue, readJson } from '../parse';
+import { isRolloutAckV1, isRolloutCommandV1 } from './rollout-message-check';
 
 /**
  * The rollout protocol's Kafka path (the fallback when an agent's direct control channel is down),
@@ -136,17 +137,19 @@ export type RolloutAckV1 = z.infer<typeof rolloutAckV1Schema>;
 
 export type RolloutParse<T> = { ok: true; message: T } | { ok: false; reason: string };
 
-function parseWith<T>(schema: z.ZodType<T>, raw: Buffer | string | null): RolloutParse<T> {
+/** `valid`: a hand-written check that accepts nothing `schema` refuses (rollout-message-check), run first on hot messages. */
+function parseWith<T>(schema: z.ZodType<T>, raw: Buffer | string | null, valid?: (json: unknown) => boolean): RolloutParse<T> {
   const read = readJson(raw);
   if (!read.ok) return read;
+  if (valid?.(read.json)) return { ok: true, message: read.json as T };
   const parsed = schema.safeParse(read.json);
   return parsed.success ? { ok: true, message: parsed.data } : { ok: false, reason: firstIssue(parsed.error) };
 }
 
 /** Parses a command message; the reason names the first offending field. */
-export const parseRolloutCommand = (raw: Buffer | string | null): RolloutParse<RolloutCommandV1> => parseWith(rolloutCommandV1Schema, raw);
+export const parseRolloutCommand = (raw: Buffer | string | null): RolloutParse<RolloutCommandV1> => parseWith(rolloutCommandV1Schema, raw, isRolloutCommandV1);
 /** Parses an ack or holdings message; the reason names the first offending field. */
-export const parseRolloutAck = (raw: Buffer | string | null): RolloutParse<RolloutAckV1> => parseWith(rolloutAckV1Schema, raw);
+export const parseRolloutAck = (raw: Buffer | string | null): RolloutParse<RolloutAckV1> => parseWith(rolloutAckV1Schema, raw, isRolloutAckV1);
 
 /**
  * The first line an agent sends on the direct control channel (libs/messaging ControlChannel),
