@@ -209,8 +209,18 @@ async function main(): Promise<void> {
     // CPU over the measured rounds (their planning included), per measured layer
     const cpuNow = () => ({ service: processCpuMs(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0) });
     let cpuFrom = cpuNow();
+    // what the processes use idle (Kafka clients, timers), so the figure per layer can leave out what load adds by stretching the layers
+    let idle = { service: 0, agents: 0 };
+    let measuredFrom = 0;
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
-      if (round === WARMUP) cpuFrom = cpuNow();
+      if (round === WARMUP) {
+        const [at, from] = [Date.now(), cpuNow()];
+        await sleep(3000);
+        const to = cpuNow();
+        idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
+        cpuFrom = cpuNow();
+        measuredFrom = Date.now();
+      }
       const mapVersion = round % 2 === 0 ? 2 : 1;
       const { events, wall } = await rollout(ds, zero, mapVersion);
       const ls = layerTimes(events);
@@ -235,7 +245,9 @@ async function main(): Promise<void> {
     }
     const cpuTo = cpuNow();
     const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
-    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
+    const measuredMs = Date.now() - measuredFrom;
+    const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
+    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
@@ -243,7 +255,7 @@ async function main(): Promise<void> {
     if (ZERO_ONLY) {
       const floor = await measureFloor(config.DATABASE_URL);
       log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
-      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)) })}\n`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)) })}\n`);
       return;
     }
 
@@ -311,7 +323,7 @@ ${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} r
 |---|---|---|---|---|---|---|---|
 | ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(WARMUP).join(', ')} |
 
-CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms.
+CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms.
 
 **Floor, measured in the same run** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
 
