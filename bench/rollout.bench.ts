@@ -14,6 +14,8 @@
  * 3. the floor (bench/rollout-floor.bench.ts): the same messages between bare processes, now.
  * ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between nodes (both parts).
  * ROLLOUT_BENCH_WINDOW: the service's ROLLOUT_WINDOW (default: the service's own default).
+ * ROLLOUT_BENCH_ZERO_ONLY=1: parts 1 and 3 alone (for iterating on the control plane; nothing written to
+ * bench/RESULTS.md). Part 1 also reports the CPU the service and the agents used per layer.
  * Last line: one JSON object.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -30,6 +32,7 @@ import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource,
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
+import { processCpuMs } from './lib/process-cpu';
 import { writeSection } from './lib/results';
 import { floorDescription, measureFloor } from './rollout-floor.bench';
 
@@ -46,6 +49,7 @@ const REAL_EXPERT_BYTES = Number(process.env.ROLLOUT_BENCH_EXPERT_BYTES ?? 32 * 
 const CAP = Number(process.env.ROLLOUT_BENCH_BYTES_PER_SECOND ?? 8 * 1024 * 1024);
 /** Unmeasured realistic rollouts before the measured one (the new agents' first large transfers). */
 const REAL_WARMUP = Number(process.env.ROLLOUT_BENCH_REAL_WARMUP ?? 1);
+const ZERO_ONLY = process.env.ROLLOUT_BENCH_ZERO_ONLY === '1';
 const ROOT = join(__dirname, '..');
 const JOIN_TIMEOUT_MS = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,7 +151,7 @@ async function startDeployment(ds: DataSource, redis: Redis, group: string, cont
   }
   await sleep(2000); // let the last group rebalances settle
   log(`8 agents of ${deployment} (${expertBytes}-byte experts) joined in ${Date.now() - t0} ms (transport: ${TRANSPORT})`);
-  return { deployment, meta, stop };
+  return { deployment, meta, stop, agentPids: agents.map((a) => a.pid) };
 }
 
 /** Requests one rollout and waits for it to succeed; its machine events and the wall time from request to finished. */
@@ -202,7 +206,21 @@ async function main(): Promise<void> {
     const starts: number[] = [];
     let window = 1;
     let cold: { first: number; p50: number } | null = null;
+    // CPU over the measured rounds (their planning included), per measured layer
+    const cpuNow = () => ({ service: processCpuMs(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0) });
+    let cpuFrom = cpuNow();
+    // what the processes use idle (Kafka clients, timers), so the figure per layer can leave out what load adds by stretching the layers
+    let idle = { service: 0, agents: 0 };
+    let measuredFrom = 0;
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
+      if (round === WARMUP) {
+        const [at, from] = [Date.now(), cpuNow()];
+        await sleep(3000);
+        const to = cpuNow();
+        idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
+        cpuFrom = cpuNow();
+        measuredFrom = Date.now();
+      }
       const mapVersion = round % 2 === 0 ? 2 : 1;
       const { events, wall } = await rollout(ds, zero, mapVersion);
       const ls = layerTimes(events);
@@ -225,10 +243,21 @@ async function main(): Promise<void> {
       commits.push(...ls.map((x) => x.committed - x.commit));
       log(`round ${round + 1 - WARMUP}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
     }
+    const cpuTo = cpuNow();
+    const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
+    const measuredMs = Date.now() - measuredFrom;
+    const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
+    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
     zero.stop();
+    if (ZERO_ONLY) {
+      const floor = await measureFloor(config.DATABASE_URL);
+      log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)) })}\n`);
+      return;
+    }
 
     // 2. a realistic rollout: weights that take time to move, under the rollout's cap
     const real = await startDeployment(ds, redis, group, controlPort, httpPort, REAL_EXPERT_BYTES, 3930);
@@ -265,6 +294,8 @@ async function main(): Promise<void> {
       layer_overhead_p99_ms: pct(perLayers, 0.99),
       floor_p50_ms: floor.p50,
       floor_p99_ms: floor.p99,
+      cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)),
+      cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)),
       rollout_s: Number(rolloutS.toFixed(2)),
       transfer_bound_s: Number(transferBound.toFixed(2)),
     };
@@ -291,6 +322,8 @@ ${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} r
 | layers measured | per layer p50 / p99 ms | latency p50 / p99 ms | prepare p50 / p99 ms | commit p50 / p99 ms | first prepare → last commit ack (ms, per round) | request → finished (ms, per round) | start: plan computed and recorded (ms, per round) |
 |---|---|---|---|---|---|---|---|
 | ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(WARMUP).join(', ')} |
+
+CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms.
 
 **Floor, measured in the same run** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
 

@@ -6,17 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicKeyText, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, TOPICS } from '@eplb/contracts';
+import { ControlSessionCrypto, publicKeyText, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus, loadOrCreateSigningKey } from '@eplb/messaging';
 import { DEV_ROLLOUT_SIGNING_KEY_FILE } from '@eplb/platform';
 import { ApiTokenRepository, readWholeStream, rolloutMachineEvents as machineEventsOf } from '@eplb/persistence';
 import { AgentRuntime } from '../../apps/agent/src/agent-runtime';
+import { AgentRegistry } from '../../apps/rollout/src/agents/agent-registry';
 import { RolloutService } from '../../apps/rollout/src/rollout.service';
 import { loadRolloutSettings } from '../../apps/rollout/src/rollout-settings';
 import { agentKeys, enrolAgentKey } from '../support/agent-keys';
 import { eventually, RunningApp, startApi } from '../support/apps';
+import { dialControl } from '../support/control-dial';
 import { agentsLive, startRolloutApp, testRolloutSettings } from '../support/rollout-app';
 import { testConfig } from '../support/env';
 import { registerDeployment } from '../support/deployments';
@@ -220,41 +222,32 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     expect((await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body.committedVersions).toEqual([1, 1, 1, 1]);
   });
 
-  it('the control channel refuses a bad token, a node that is not the deployment\'s, ranks of another node, and drops acks for another agent', async () => {
+  it('the control channel refuses a bad token, a node that is not the deployment\'s, ranks of another node, an unsigned hello, and drops acks for another agent', async () => {
     const id = `rollout-auth-${randomUUID().slice(0, 8)}`;
     await deploymentWithAgents(id, true);
     const service = rollout.get(RolloutService);
     const port = service.controlChannelPort;
     const agentKey = generateKeyPairSync('ed25519').privateKey;
+    const serviceKey = agentKeys().service;
     const hello = (over: Record<string, unknown>) => ({ v: 1, type: 'hello', token: OPERATOR, deployment: id, node: 0, ranks: [0, 1, 2, 3], publicKey: publicKeyText(agentKey), ...over });
-    /** A message as the agent holding `agentKey` sends it on the channel: signed. */
-    const signedBy = (key: KeyObject, msg: unknown) => {
-      const value = JSON.stringify(msg);
-      return signedLine(signRolloutMessage(key, value), value);
-    };
-    const answer = async (h: unknown, then?: string): Promise<string> => {
-      const { connect } = await import('node:net');
-      return new Promise((resolve, reject) => {
-        const sock = connect({ host: '127.0.0.1', port }, () => {
-          sock.write(`${JSON.stringify(h)}\n`);
-          if (then) sock.write(`${then}\n`);
-        });
-        let buf = '';
-        sock.on('data', (c) => {
-          buf += c.toString();
-          if (buf.includes('\n')) {
-            sock.destroy();
-            resolve(buf.split('\n')[0]);
-          }
-        });
-        sock.on('error', reject);
-      });
+    /** The service's first answer to `h` signed by `signer`; with a welcome, `then` is sent on the session. */
+    const answer = async (h: Record<string, unknown>, then?: (s: ControlSessionCrypto) => string[], signer: KeyObject = agentKey): Promise<string> => {
+      const c = await dialControl(port, h, signer, serviceKey);
+      if (c.session && then) for (const line of then(c.session)) c.send(line);
+      // (the lines are written before the socket closes: the service reads them first)
+      setTimeout(() => c.close(), 50).unref();
+      return c.answer;
     };
     expect(JSON.parse(await answer(hello({ token: 'not-a-token' })))).toEqual({ type: 'refused', reason: 'token not accepted (needs an active agent or operator token)' });
     expect(JSON.parse(await answer(hello({ node: 7 }))).reason).toMatch(/node 7 is not a node of/);
     expect(JSON.parse(await answer(hello({ ranks: [4, 5, 6, 7] }))).reason).toBe('node 0 serves ranks [0,1,2,3], not [4,5,6,7]');
     expect(JSON.parse(await answer(hello({ deployment: 'no-such-deployment' }))).reason).toMatch(/does not exist/);
     expect(JSON.parse(await answer(hello({ publicKey: undefined }))).reason).toMatch(/^hello: publicKey: /);
+    // the hello must be signed by the key it enrols, and name an ephemeral key for the session
+    expect(JSON.parse(await answer(hello({}), undefined, generateKeyPairSync('ed25519').privateKey))).toEqual({ type: 'refused', reason: 'hello: not signed by the key it names (publicKey)' });
+    expect(JSON.parse(await answer(hello({ ephemeral: undefined }))).reason).toMatch(/^hello: ephemeral: /);
+    // the welcome is signed with the service's key and keys a session for this connection (dialControl checks both)
+    expect(JSON.parse(await answer(hello({})))).toMatchObject({ v: 1, type: 'welcome' });
     // a token scoped to node 1 of this deployment acts for node 1 only
     const scoped = await http('POST', `${api.url}/v1/tokens`, { token: OPERATOR, body: { name: `${id}-node-1`, role: 'agent', scope: { deployment: id, node: 1 } } });
     expect(scoped.status).toBe(201);
@@ -275,18 +268,65 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     // accepted as node 2 — then an ack claiming to come from node 1 is dropped and counted
     const invalidBefore = service.stats.invalidMessages;
     const forged = { v: 1, type: 'ack', deployment: id, node: 1, generation: 1, sentAt: Date.now(), expiresAt: Date.now() + 60_000, ack: { rolloutId: 'x', layer: 0, attempt: 1, agent: 1, ranks: [4, 5, 6, 7], phase: 'prepare', ok: true } };
-    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), signedBy(agentKey, forged))).type).toBe('welcome');
+    const node2 = hello({ node: 2, ranks: [8, 9, 10, 11] });
+    expect(JSON.parse(await answer(node2, (s) => [s.sealer.seal(JSON.stringify(forged))])).type).toBe('welcome');
     await eventually(async () => service.stats.invalidMessages > invalidBefore, 5_000);
     // … and so is one that names its own node outside but another agent inside
     const inner = { ...forged, node: 2 };
     const before2 = service.stats.invalidMessages;
-    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), signedBy(agentKey, inner))).type).toBe('welcome');
+    expect(JSON.parse(await answer(node2, (s) => [s.sealer.seal(JSON.stringify(inner))])).type).toBe('welcome');
     await eventually(async () => service.stats.invalidMessages > before2, 5_000);
-    // … and one not signed by the key enrolled in the hello
-    const before3 = service.stats.invalidMessages;
-    const heartbeat = { v: 1, type: 'heartbeat', deployment: id, node: 2, ranks: [8, 9, 10, 11], sentAt: Date.now(), expiresAt: Date.now() + 60_000 };
-    expect(JSON.parse(await answer(hello({ node: 2, ranks: [8, 9, 10, 11] }), signedBy(generateKeyPairSync('ed25519').privateKey, heartbeat))).type).toBe('welcome');
-    await eventually(async () => service.stats.invalidMessages > before3, 5_000);
+  });
+
+  it('the control channel takes a line only with its connection\'s MAC and the next sequence number: forged MACs, replays and other connections\' lines are dropped', async () => {
+    // no agents of its own: what the registry hears of node 2 comes from this test's connections alone
+    const id = `rollout-mac-${randomUUID().slice(0, 8)}`;
+    await registerDeployment(api, { id, shape, initialMap: current, expertBytes: BYTES, versions: [{ map: target, reason: 'proposal approved' }] });
+    const service = rollout.get(RolloutService);
+    const registry = rollout.get(AgentRegistry);
+    const port = service.controlChannelPort;
+    const agentKey = generateKeyPairSync('ed25519').privateKey;
+    const serviceKey = agentKeys().service;
+    const hello = { v: 1, type: 'hello', token: OPERATOR, deployment: id, node: 2, ranks: [8, 9, 10, 11], publicKey: publicKeyText(agentKey) };
+    // a heartbeat per test step, told apart by its sentAt (what the registry records as heard)
+    const heartbeat = (sentAt: number) => JSON.stringify({ v: 1, type: 'heartbeat', deployment: id, node: 2, ranks: [8, 9, 10, 11], sentAt, expiresAt: Date.now() + 60_000 });
+    const heard = () => registry.lastSeen.get(`${id}/2`) ?? 0;
+    /** Sends `line` once the clock has moved past the last time heard, then waits until it is heard. */
+    const taken = async (line: string, c: { send(l: string): void }) => {
+      const before = heard();
+      await eventually(async () => Date.now() > before, 1_000);
+      c.send(line);
+      await eventually(async () => heard() > before, 5_000);
+    };
+    const dropped = async (line: string, c: { send(l: string): void }) => {
+      const before = service.stats.invalidMessages;
+      c.send(line);
+      await eventually(async () => service.stats.invalidMessages === before + 1, 5_000);
+    };
+    const old = await dialControl(port, hello, agentKey, serviceKey);
+    const c = await dialControl(port, hello, agentKey, serviceKey);
+    try {
+      const s = c.session!;
+      // a genuine line is taken
+      const first = s.sealer.seal(heartbeat(1));
+      await taken(first, c);
+      // the same line again: its sequence number is spent
+      await dropped(first, c);
+      // a forged MAC (the next number, the right text, a MAC not made with the key)
+      const next = s.sealer.seal(heartbeat(2));
+      const [seq, mac, ...rest] = next.split(' ');
+      await dropped([seq, `${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BB' : 'AA'}`, ...rest].join(' '), c);
+      // a line sealed with the keys of another connection of the same agent (its number would be next there)
+      await dropped(old.session!.sealer.seal(heartbeat(3)), c);
+      // an Ed25519-signed line as Kafka carries it: on the channel only session lines count
+      const value = heartbeat(4);
+      await dropped(signedLine(signRolloutMessage(agentKey, value), value), c);
+      // none of the refused lines moved the sequence on: the genuine next line is still taken
+      await taken(next, c);
+    } finally {
+      c.close();
+      old.close();
+    }
   });
 
   it('an agent on Kafka runs only the commands the service signed: unsigned ones and ones signed with another key are dropped', async () => {

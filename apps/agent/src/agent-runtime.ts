@@ -1,6 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import {
   agentGroup,
+  agentSession,
+  ControlSessionCrypto,
+  deriveSessionKeys,
+  EphemeralKey,
+  newEphemeralKey,
+  parseControlWelcome,
   parseRolloutCommand,
   publicKeyText,
   readSignedLine,
@@ -54,11 +60,25 @@ export interface AgentRuntimeOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 }
 
+/**
+ * One control connection to one rollout-service instance. Per connection (control-session): a
+ * fresh ephemeral key in the signed hello, and once the service's signed welcome answered it, the
+ * session's keys that seal and open every line after.
+ */
+interface ControlLink {
+  readonly client: ControlClient;
+  readonly endpoint: string;
+  welcomed: boolean;
+  ephemeral: EphemeralKey | null;
+  session: ControlSessionCrypto | null;
+}
+
 export interface AgentStats {
   executed: number;
   refused: number;
-  /** Signed commands not taken: expired, or older than the newest (generation, rollout) taken — replays and stale senders. */
+  /** Authenticated commands not taken: expired, or older than the newest (generation, rollout) taken — replays and stale senders. */
   stale: number;
+  /** Commands dropped unread: not signed by the service (Kafka), not sealed with the connection's key or out of sequence (control channel), or malformed. */
   invalid: number;
   acksSent: number;
   /** Commands that arrived on the direct control channel (the rest came over Kafka). */
@@ -72,13 +92,14 @@ export interface AgentStats {
  * through a CommandExecutor per rollout (idempotent: repeats answer again, stale ones are
  * dropped), refuses commands naming ranks it does not serve, and answers where the command came
  * from (`eplb.rollout.acks.v1` without a connection). On start it reports what its ranks hold.
- * Both ways are signed (libs/contracts rollout-signature): it runs only commands the service's
- * pinned key signed, not expired and not older than the newest (fence generation, rollout) it
- * took (admitCommandOrder), and signs all it sends with its own key.
+ * Both ways are authenticated: on Kafka by Ed25519 signatures (libs/contracts rollout-signature),
+ * on a control connection by the MACs of the session agreed in its signed hello and the service's
+ * signed welcome (control-session). It runs only commands from the service (its pinned key), not
+ * expired and not older than the newest (fence generation, rollout) it took (admitCommandOrder).
  */
 export class AgentRuntime {
   readonly stats: AgentStats = { executed: 0, refused: 0, stale: 0, invalid: 0, acksSent: 0, directCommands: 0 };
-  private readonly links: { client: ControlClient; welcomed: boolean }[] = [];
+  private readonly links: ControlLink[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly executors = new Map<string, CommandExecutor>();
   private producer: MessageProducer | null = null;
@@ -120,7 +141,7 @@ export class AgentRuntime {
       },
     });
     await this.consumer.run(async (batch) => {
-      for (const m of batch.messages) this.onMessage(m.value, null, m.headers[ROLLOUT_SIGNATURE_HEADER]);
+      for (const m of batch.messages) this.onKafkaCommand(m.value, m.headers[ROLLOUT_SIGNATURE_HEADER]);
     });
     for (const endpoint of this.o.control?.endpoints ?? []) this.dial(endpoint);
     // heartbeats on the control channel, or on Kafka while no connection is up
@@ -147,9 +168,9 @@ export class AgentRuntime {
       const { layers } = await this.o.backend.describe();
       const sentAt = Date.now();
       const msg: RolloutAckV1 = { v: 1, type: 'holdings', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), layers, sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, ...this.lost() };
-      const line = this.signed(msg);
-      for (const l of this.links) if (l.welcomed && l.client.sendLine(signedLine(line.signature, line.value))) delivered = true;
-      if (await this.publishSigned(line, null)) delivered = true;
+      const value = JSON.stringify(msg);
+      for (const l of this.links) if (this.sendDirect(l, value)) delivered = true;
+      if (await this.publish(value)) delivered = true;
     } catch (e) {
       this.o.log?.('error', 'holdings not reported: retried with the next heartbeat', { err: (e as Error).message });
     }
@@ -157,42 +178,101 @@ export class AgentRuntime {
   }
 
   private dial(endpoint: ControlEndpoint): void {
-    const link = { client: null as unknown as ControlClient, welcomed: false };
-    link.client = new ControlClient({
-      endpoint,
-      ...(this.o.control?.tls ? { tls: this.o.control.tls } : {}),
-      hello: () => ({ v: 1, type: 'hello', token: this.o.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), publicKey: publicKeyText(this.o.keys.own), agent: `pid ${process.pid}` }),
-      onState: (connected, detail) => {
-        if (!connected) link.welcomed = false;
-        this.o.log?.('info', 'control channel', { detail });
-      },
-      onMessage: (line) => {
-        if (!link.welcomed) {
-          // the first answer is the service's verdict on our hello
-          let first: { type?: string; reason?: string } = {};
-          try {
-            first = JSON.parse(line) as typeof first;
-          } catch {
-            /* handled below */
+    const where = `${endpoint.host}:${endpoint.port}`;
+    const link: ControlLink = {
+      endpoint: where,
+      welcomed: false,
+      ephemeral: null,
+      session: null,
+      client: new ControlClient({
+        endpoint,
+        ...(this.o.control?.tls ? { tls: this.o.control.tls } : {}),
+        hello: () => this.hello(link),
+        onState: (connected, detail) => {
+          if (!connected) {
+            link.welcomed = false;
+            link.session = null;
           }
-          if (first.type === 'welcome') {
-            link.welcomed = true;
-            this.controlRefused = null;
-            void this.reportHoldings();
-          } else {
-            // not only logged: the agent is not ready while refused (AgentReadinessCheck)
-            this.controlRefused = `${endpoint.host}:${endpoint.port}: ${first.reason ?? line.slice(0, 200)}`;
-            this.o.log?.('error', 'control channel refused', { endpoint: `${endpoint.host}:${endpoint.port}`, reason: first.reason ?? line.slice(0, 200) });
-          }
-          return;
-        }
-        this.stats.directCommands++;
-        const { signature, value } = readSignedLine(line);
-        this.onMessage(value, link.client, signature);
-      },
-    });
+          this.o.log?.('info', 'control channel', { detail });
+        },
+        onMessage: (line) => {
+          if (link.welcomed) this.onControlLine(link, line);
+          else this.onWelcome(link, line);
+        },
+      }),
+    };
     this.links.push(link);
     link.client.start();
+  }
+
+  /** The hello of a new connection: a fresh ephemeral key, signed with the agent's own key with all else it says. */
+  private hello(link: ControlLink): string {
+    link.welcomed = false;
+    link.session = null;
+    link.ephemeral = newEphemeralKey();
+    const value = JSON.stringify({ v: 1, type: 'hello', token: this.o.token, deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), publicKey: publicKeyText(this.o.keys.own), ephemeral: link.ephemeral.publicText, agent: `pid ${process.pid}` });
+    return signedLine(signRolloutMessage(this.o.keys.own, value), value);
+  }
+
+  /**
+   * The service's first answer on a connection: a welcome signed with its pinned key that answers
+   * this connection's hello (its ephemeral key echoed) keys the session; a refusal, or anything
+   * else, leaves the agent not ready (AgentReadinessCheck) and the connection is dialled again.
+   */
+  private onWelcome(link: ControlLink, line: string): void {
+    let why: string;
+    if (line.startsWith('{')) {
+      let refused: { type?: string; reason?: string } = {};
+      try {
+        refused = JSON.parse(line) as typeof refused;
+      } catch {
+        /* reported below as it is */
+      }
+      why = refused.type === 'refused' && refused.reason ? refused.reason : `unsigned answer: ${line.slice(0, 200)}`;
+    } else {
+      const { signature, value } = readSignedLine(line);
+      const w = parseControlWelcome(value);
+      if (!verifyRolloutMessage(this.o.keys.service, value, signature)) why = 'welcome not signed by the pinned rollout-service key';
+      else if (!w.ok) why = `welcome: ${w.reason}`;
+      else if (!link.ephemeral || w.message.agentEphemeral !== link.ephemeral.publicText) why = 'welcome answers another connection (ephemeral key not ours)';
+      else {
+        try {
+          link.session = agentSession(deriveSessionKeys(link.ephemeral.privateKey, w.message.ephemeral, link.ephemeral.publicText, w.message.ephemeral));
+          link.welcomed = true;
+          link.ephemeral = null;
+          this.controlRefused = null;
+          void this.reportHoldings();
+          return;
+        } catch (e) {
+          why = `welcome: ephemeral: ${(e as Error).message}`;
+        }
+      }
+    }
+    this.controlRefused = `${link.endpoint}: ${why}`;
+    this.o.log?.('error', 'control channel refused', { endpoint: link.endpoint, reason: why });
+    link.client.drop();
+  }
+
+  /** A line after the welcome: a command, taken only when sealed with this connection's key and next in its sequence. */
+  private onControlLine(link: ControlLink, line: string): void {
+    const opened = link.session?.opener.open(line) ?? { ok: false as const, reason: 'no session' };
+    if (!opened.ok) {
+      this.stats.invalid++;
+      this.o.log?.('warn', 'control line not sealed with the connection\'s key dropped', { endpoint: link.endpoint, reason: opened.reason });
+      return;
+    }
+    this.stats.directCommands++;
+    this.take(opened.value, link);
+  }
+
+  /** A command on Kafka: taken only when the service's pinned key signed it. */
+  private onKafkaCommand(raw: Buffer | null, signature: string | undefined): void {
+    if (raw === null || !verifyRolloutMessage(this.o.keys.service, raw, signature)) {
+      this.stats.invalid++;
+      this.o.log?.('warn', 'rollout command without a valid signature of the rollout service dropped', { transport: 'kafka' });
+      return;
+    }
+    this.take(raw, null);
   }
 
   /** The ranks the backend says are gone, as heartbeats and holdings carry them. */
@@ -204,22 +284,18 @@ export class AgentRuntime {
   private async sendHeartbeat(): Promise<void> {
     if (this.holdingsDue) await this.reportHoldings();
     const sentAt = Date.now();
-    const line = this.signed({ v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, ...this.lost() });
+    const msg: RolloutAckV1 = { v: 1, type: 'heartbeat', deployment: this.o.deployment, node: this.o.node, ranks: this.o.ranks.slice(), sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, ...this.lost() };
+    const value = JSON.stringify(msg);
     let sent = false;
-    for (const l of this.links) if (l.welcomed && l.client.sendLine(signedLine(line.signature, line.value))) sent = true;
-    if (!sent) await this.publishSigned(line, null);
+    for (const l of this.links) if (this.sendDirect(l, value)) sent = true;
+    if (!sent) await this.publish(value);
   }
 
   /**
-   * `via`: the control connection the command came on (answered there), null for Kafka. Either
-   * way a command counts only when the service's pinned key signed it, and only while it is fresh.
+   * An authenticated command (its transport checked who sent it); `via`: the control connection it
+   * came on (answered there), null for Kafka. It counts only while it is fresh.
    */
-  private onMessage(raw: Buffer | string | null, via: ControlClient | null, signature: string | undefined): void {
-    if (raw === null || !verifyRolloutMessage(this.o.keys.service, raw, signature)) {
-      this.stats.invalid++;
-      this.o.log?.('warn', 'rollout command without a valid signature of the rollout service dropped', { transport: via ? 'direct' : 'kafka' });
-      return;
-    }
+  private take(raw: Buffer | string, via: ControlLink | null): void {
     const p = parseRolloutCommand(raw);
     if (!p.ok) {
       this.stats.invalid++;
@@ -296,27 +372,25 @@ export class AgentRuntime {
   }
 
   /** `generation`: the fence generation of the command answered (the service takes acks of its own only). */
-  private async sendAck(ack: RolloutAck, via: ControlClient | null, generation: number): Promise<void> {
+  /** Answers on the connection the command came on while it is up, else on Kafka (an ack is given again when the service re-sends its command). */
+  private async sendAck(ack: RolloutAck, via: ControlLink | null, generation: number): Promise<void> {
     const sentAt = Date.now();
-    await this.publishSigned(this.signed({ v: 1, type: 'ack', deployment: this.o.deployment, node: this.o.node, ack, generation, sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS }), via);
+    const msg: RolloutAckV1 = { v: 1, type: 'ack', deployment: this.o.deployment, node: this.o.node, ack, generation, sentAt, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS };
+    const value = JSON.stringify(msg);
+    if (!(via && this.sendDirect(via, value))) await this.publish(value);
     this.stats.acksSent++;
   }
 
-  /** A message as sent: its JSON text and the agent's signature of it. */
-  private signed(msg: RolloutAckV1): { value: string; signature: string } {
-    const value = JSON.stringify(msg);
-    return { value, signature: signRolloutMessage(this.o.keys.own, value) };
+  /** Writes `value` on a welcomed connection, sealed with its session's key; false when it is not up. */
+  private sendDirect(link: ControlLink, value: string): boolean {
+    return link.welcomed && link.session !== null && link.client.sendLine(link.session.sealer.seal(value));
   }
 
-  /**
-   * Answers on the connection the command came on while it is up, else on Kafka; false when it
-   * did not get out (an ack is given again when the service re-sends its command).
-   */
-  private async publishSigned(line: { value: string; signature: string }, via: ControlClient | null): Promise<boolean> {
-    if (via?.sendLine(signedLine(line.signature, line.value))) return true;
+  /** Publishes `value` on Kafka, signed with the agent's own key; false when it did not get out. */
+  private async publish(value: string): Promise<boolean> {
     if (!this.producer) return false;
     try {
-      await this.producer.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value: line.value, headers: { [ROLLOUT_SIGNATURE_HEADER]: line.signature } }]);
+      await this.producer.send(TOPICS.rolloutAcks, [{ key: this.o.deployment, value, headers: { [ROLLOUT_SIGNATURE_HEADER]: signRolloutMessage(this.o.keys.own, value) } }]);
       return true;
     } catch (e) {
       this.o.log?.('error', 'agent message not sent', { err: (e as Error).message });

@@ -6,6 +6,7 @@ export * from './heat/heat-event';
 export * from './dead-letter/dead-letter';
 export * from './rollout/rollout-messages.v1';
 export * from './rollout/rollout-streams';
+export { agentSession, deriveSessionKeys, isEphemeralKeyText, newEphemeralKey, serviceSession, SessionOpener, SessionSealer, type ControlSessionCrypto, type EphemeralKey, type SessionKeys, type SessionOpen } from './rollout/control-session';
 export { AGENT_STALE_AFTER_MS, agentStatus, nodesWithoutLiveAgent, readAgentEntry, type AgentStatus } from './rollout/agent-status';
 export { firstIssue, readJson, type JsonRead } from './parse';
 export { publicKeyText, readPublicKey, readSignedLine, ROLLOUT_MESSAGE_TTL_MS, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, verifyRolloutMessage } from './rollout/rollout-signature';

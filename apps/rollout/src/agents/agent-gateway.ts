@@ -3,16 +3,13 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
   parseRolloutAck,
-  readSignedLine,
   rolloutGroup,
   ROLLOUT_MESSAGE_TTL_MS,
   ROLLOUT_SIGNATURE_HEADER,
   RolloutAckV1,
   RolloutCommandV1,
-  signedLine,
   signRolloutMessage,
   TOPICS,
-  verifyRolloutMessage,
 } from '@eplb/contracts';
 import { RolloutAgentCommand, sameRanks } from '@eplb/domain';
 import { ControlServer, ControlSession, MESSAGE_BUS, MessageBus, MessageConsumer, MessageProducer } from '@eplb/messaging';
@@ -28,7 +25,7 @@ import { ServiceSigningKey } from './service-signing-key';
 
 const agentsConnected = gauge('eplb_rollout_agents_connected', 'Agents connected to this instance on the direct control channel', ['deployment'] as const);
 const commandsSent = counter('eplb_rollout_commands_sent_total', 'Commands sent to agents, by transport', ['transport'] as const);
-const agentMessagesDropped = counter('eplb_rollout_agent_messages_dropped_total', 'Agent messages dropped: invalid, not signed by its node\'s enrolled key, expired, or for another agent', ['reason'] as const);
+const agentMessagesDropped = counter('eplb_rollout_agent_messages_dropped_total', 'Agent messages dropped: invalid, not signed by its node\'s enrolled key (Kafka) or not sealed with its connection\'s key and sequence (control channel), expired, or for another agent', ['reason'] as const);
 
 /** What a command is bound to besides itself: its rollout, that rollout's start order, and the sender's fence generation. */
 export interface CommandBinding {
@@ -39,10 +36,11 @@ export interface CommandBinding {
 
 /**
  * The service's two ways to the agents: the direct control channel they dial (one authenticated
- * session per node, which speaks only for that node) and Kafka. Both carry the same signed
- * messages, checked the same way: commands signed with the service's key (agents pin its public
- * half), agent messages taken only when signed with the key their node's agent enrolled and not
- * expired. Commands go direct when the agent has a session here, else over Kafka; what agents
+ * session per node, which speaks only for that node) and Kafka. Both carry the same messages,
+ * authenticated per transport: on Kafka each is signed (commands with the service's key, which
+ * agents pin; agent messages with the key their node's agent enrolled); on the control channel
+ * each line carries the MAC of its connection's session keys, agreed in the signed hello and
+ * welcome (libs/contracts control-session). Agent messages are taken only when not expired. Commands go direct when the agent has a session here, else over Kafka; what agents
  * send, either way, is recorded in the agent registry and acks are handed to `onAck`.
  */
 @Injectable()
@@ -152,29 +150,28 @@ export class AgentGateway {
   }
 
   /**
-   * Sends each command, signed with the service's key and bound to its rollout, the sender's fence
-   * generation and an expiry, over the agent's direct control channel when it has one to this
-   * instance, else over Kafka (where every agent also listens). Agents execute idempotently, so a
+   * Sends each command, bound to its rollout, the sender's fence generation and an expiry, over the
+   * agent's direct control channel when it has one to this instance (sealed with the connection's
+   * key), else over Kafka (signed with the service's key; every agent also listens there). Agents execute idempotently, so a
    * command that arrives both ways, or again after a resend, is answered and not run twice.
    */
   async send(deployment: string, binding: CommandBinding, commands: readonly RolloutAgentCommand[]): Promise<void> {
     if (commands.length === 0) return;
     const sentAt = Date.now();
-    const viaKafka: { value: string; signature: string }[] = [];
+    const viaKafka: string[] = [];
     for (const command of commands) {
       const msg: RolloutCommandV1 = { v: 1, deployment, ...binding, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, command, sentAt };
       const value = JSON.stringify(msg);
-      const signature = signRolloutMessage(this.signingKey.privateKey, value);
       const sess = this.sessions.get(`${deployment}/${command.agent}`);
-      if (sess?.sendLine(signedLine(signature, value))) {
+      if (sess?.open && sess.sendLine(sess.peer.session.sealer.seal(value))) {
         this.stats.commandsSentDirect++;
         commandsSent.inc({ transport: 'direct' });
-      } else viaKafka.push({ value, signature });
+      } else viaKafka.push(value);
     }
     this.stats.commandsSent += commands.length;
     if (viaKafka.length === 0) return;
     if (!this.producer) throw new Error('Kafka producer not started');
-    const messages = viaKafka.map(({ value, signature }) => ({ key: deployment, value, headers: { [ROLLOUT_SIGNATURE_HEADER]: signature } }));
+    const messages = viaKafka.map((value) => ({ key: deployment, value, headers: { [ROLLOUT_SIGNATURE_HEADER]: signRolloutMessage(this.signingKey.privateKey, value) } }));
     await this.producer.send(TOPICS.rolloutCommands, messages);
     commandsSent.inc({ transport: 'kafka' }, viaKafka.length);
   }
@@ -252,13 +249,13 @@ export class AgentGateway {
   }
 
   private onControlLine(sess: ControlSession<AgentPeer>, line: string): void {
-    // signed with the key the agent enrolled in this connection's hello, as on Kafka
-    const { signature, value } = readSignedLine(line);
-    if (!verifyRolloutMessage(sess.peer.publicKey, value, signature)) {
-      this.drop('unsigned', { remote: sess.remote, deployment: sess.peer.deployment, node: sess.peer.node }, 'control message without a valid signature of the agent\'s enrolled key dropped');
+    // sealed with this connection's key (agreed in its signed hello and welcome), next in its sequence
+    const opened = sess.peer.session.opener.open(line);
+    if (!opened.ok) {
+      this.drop('unsigned', { remote: sess.remote, deployment: sess.peer.deployment, node: sess.peer.node, reason: opened.reason }, 'control message not sealed with its connection\'s key dropped');
       return;
     }
-    const p = parseRolloutAck(value);
+    const p = parseRolloutAck(opened.value);
     if (!p.ok) {
       this.drop('invalid', { remote: sess.remote, reason: p.reason }, 'invalid control message dropped');
       return;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deploymentIdSchema } from '../deployment-id';
 import { firstIssue, readJson } from '../parse';
+import { isRolloutAckV1, isRolloutCommandV1 } from './rollout-message-check';
 
 /**
  * The rollout protocol's Kafka path (the fallback when an agent's direct control channel is down),
@@ -136,25 +137,28 @@ export type RolloutAckV1 = z.infer<typeof rolloutAckV1Schema>;
 
 export type RolloutParse<T> = { ok: true; message: T } | { ok: false; reason: string };
 
-function parseWith<T>(schema: z.ZodType<T>, raw: Buffer | string | null): RolloutParse<T> {
+/** `valid`: a hand-written check that accepts nothing `schema` refuses (rollout-message-check), run first on hot messages. */
+function parseWith<T>(schema: z.ZodType<T>, raw: Buffer | string | null, valid?: (json: unknown) => boolean): RolloutParse<T> {
   const read = readJson(raw);
   if (!read.ok) return read;
+  if (valid?.(read.json)) return { ok: true, message: read.json as T };
   const parsed = schema.safeParse(read.json);
   return parsed.success ? { ok: true, message: parsed.data } : { ok: false, reason: firstIssue(parsed.error) };
 }
 
 /** Parses a command message; the reason names the first offending field. */
-export const parseRolloutCommand = (raw: Buffer | string | null): RolloutParse<RolloutCommandV1> => parseWith(rolloutCommandV1Schema, raw);
+export const parseRolloutCommand = (raw: Buffer | string | null): RolloutParse<RolloutCommandV1> => parseWith(rolloutCommandV1Schema, raw, isRolloutCommandV1);
 /** Parses an ack or holdings message; the reason names the first offending field. */
-export const parseRolloutAck = (raw: Buffer | string | null): RolloutParse<RolloutAckV1> => parseWith(rolloutAckV1Schema, raw);
+export const parseRolloutAck = (raw: Buffer | string | null): RolloutParse<RolloutAckV1> => parseWith(rolloutAckV1Schema, raw, isRolloutAckV1);
 
 /**
- * The first line an agent sends on the direct control channel (libs/messaging ControlChannel):
- * its token (role agent or operator), what it serves, and its public key (publicKeyText), which
- * the service enrols for the node: what the agent signs from then on, on either transport, is
- * verified with it. The service answers `welcome` or
- * `refused` with the reason; after that the channel carries the same command and ack messages as
- * the Kafka topics.
+ * The first line an agent sends on the direct control channel (libs/messaging ControlChannel),
+ * signed (`SIGNATURE JSON`) with the key it names: its token (role agent or operator), what it
+ * serves, its Ed25519 public key (publicKeyText), which the service enrols for the node (what the
+ * agent signs on Kafka from then on is verified with it), and `ephemeral`, the X25519 key it made
+ * for this connection (control-session: the session's MAC keys). The service answers with a
+ * signed `welcome` or a plain `refused` with the reason; after that the channel carries the same
+ * command and ack messages as the Kafka topics, each line MACed with the session's keys.
  */
 export const agentHelloV1Schema = z.strictObject({
   v: z.literal(1),
@@ -165,8 +169,25 @@ export const agentHelloV1Schema = z.strictObject({
   ranks: natArray(1),
   /** The agent's Ed25519 public key, base64 DER (SPKI): 44 bytes. */
   publicKey: z.string().regex(/^[A-Za-z0-9+/]{58,64}={0,2}$/, 'must be a base64 Ed25519 public key'),
+  /** The agent's X25519 public key for this connection alone (base64 of its 32 bytes). */
+  ephemeral: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 X25519 public key (32 bytes)'),
   /** Free text for logs and the audit trail (host, pid, version). */
   agent: z.string().max(256).optional(),
 });
 export type AgentHelloV1 = z.infer<typeof agentHelloV1Schema>;
 export const parseAgentHello = (raw: Buffer | string | null): RolloutParse<AgentHelloV1> => parseWith(agentHelloV1Schema, raw);
+
+/**
+ * The service's answer to an accepted hello, signed with its key (agents pin the public half):
+ * its own X25519 key for the connection (`ephemeral`) and the agent's, echoed (`agentEphemeral`),
+ * so a recorded welcome answers no other connection.
+ */
+export const controlWelcomeV1Schema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('welcome'),
+  instance: z.string().min(1).max(256),
+  ephemeral: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 X25519 public key (32 bytes)'),
+  agentEphemeral: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 X25519 public key (32 bytes)'),
+});
+export type ControlWelcomeV1 = z.infer<typeof controlWelcomeV1Schema>;
+export const parseControlWelcome = (raw: Buffer | string | null): RolloutParse<ControlWelcomeV1> => parseWith(controlWelcomeV1Schema, raw);

@@ -65,7 +65,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
       ...(tls ? { tls } : {}),
       authenticate: async (hello) => {
         const h = JSON.parse(hello) as { token?: string; name?: string };
-        return h.token === 'good' ? { ok: true, peer: { name: String(h.name) }, welcome: { type: 'welcome' } } : { ok: false, reason: 'bad token' };
+        return h.token === 'good' ? { ok: true, peer: { name: String(h.name) }, welcome: JSON.stringify({ type: 'welcome' }) } : { ok: false, reason: 'bad token' };
       },
       onSession: (x) => sessions.push(x),
       onMessage: (x, line) => received.push(`${x.peer.name}:${line}`),
@@ -81,7 +81,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     const received: string[] = [];
     const { port, sessions } = await server(received);
     const got: string[] = [];
-    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => JSON.stringify({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
     closers.push(() => c.close());
     c.start();
     await until(() => sessions.length === 1 && got.length === 1);
@@ -97,7 +97,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     const invalid: string[] = [];
     const { port, sessions } = await server([], invalid);
     const got: string[] = [];
-    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'bad' }), onMessage: (l) => got.push(l), retryMs: 10_000 });
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => JSON.stringify({ token: 'bad' }), onMessage: (l) => got.push(l), retryMs: 10_000 });
     closers.push(() => c.close());
     c.start();
     await until(() => got.length === 1);
@@ -123,7 +123,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     await until(() => invalid.some((r) => r.includes('longer than')));
     // the server still accepts others
     const got: string[] = [];
-    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'good', name: 'y' }), onMessage: (l) => got.push(l) });
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => JSON.stringify({ token: 'good', name: 'y' }), onMessage: (l) => got.push(l) });
     closers.push(() => c.close());
     c.start();
     await until(() => got.length === 1);
@@ -138,7 +138,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
       endpoint: { host: '127.0.0.1', port },
       hello: () => {
         hellos++;
-        return { token: 'good', name: 'agent' };
+        return JSON.stringify({ token: 'good', name: 'agent' });
       },
       onMessage: () => undefined,
       retryMs: 20,
@@ -175,7 +175,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
       const received: string[] = [];
       const { port, sessions } = await server(received, [], tls);
       const got: string[] = [];
-      const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, tls: { ca: tls.cert }, hello: () => ({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
+      const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, tls: { ca: tls.cert }, hello: () => JSON.stringify({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
       closers.push(() => c.close());
       c.start();
       await until(() => sessions.length === 1 && got.length === 1);
@@ -196,7 +196,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
         tls: {},
         hello: () => {
           hellos++;
-          return { token: 'good', name: 'x' };
+          return JSON.stringify({ token: 'good', name: 'x' });
         },
         onMessage: () => undefined,
         onState: (_up, detail) => states.push(detail),
@@ -207,7 +207,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
       await until(() => states.some((s) => /TLS connection to 127\.0\.0\.1:\d+ failed: self[- ]signed certificate/.test(s)));
       expect(hellos).toBe(0);
       // a plain client's hello is not TLS: the handshake fails on the server, no session
-      const plain = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => ({ token: 'good', name: 'plain' }), onMessage: () => undefined, retryMs: 10_000 });
+      const plain = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => JSON.stringify({ token: 'good', name: 'plain' }), onMessage: () => undefined, retryMs: 10_000 });
       closers.push(() => plain.close());
       plain.start();
       await until(() => invalid.some((r) => r.startsWith('TLS handshake failed')));

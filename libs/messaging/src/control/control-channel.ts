@@ -10,9 +10,10 @@ import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls
  * busy node and a layer's prepare + commit is four such trips (bench:rollout).
  *
  * The server knows nothing of rollouts: the first line a client sends is its hello, which the
- * `authenticate` callback accepts (returning who the peer is) or refuses (the reason is sent back
- * as `{"type":"refused","reason":…}` and the connection closed). Lines after that go to
- * `onMessage` with the session they came on. Malformed lines never throw: they are counted and
+ * `authenticate` callback accepts (returning who the peer is, and the welcome line to answer) or
+ * refuses (the reason is sent back as `{"type":"refused","reason":…}` and the connection closed).
+ * Lines after that go to `onMessage` with the session they came on; what they say and how they
+ * are authenticated (the rollout's session MACs, libs/contracts control-session) is the callers'. Malformed lines never throw: they are counted and
  * reported to `onInvalid`, and the connection stays.
  *
  * With `tls` on both ends the channel runs over TLS: the hello carries the agent's token, which
@@ -64,7 +65,8 @@ export interface ControlSession<P> {
   close(): void;
 }
 
-export type Authentication<P> = { ok: true; peer: P; welcome?: unknown } | { ok: false; reason: string };
+/** `welcome`: the line sent back on acceptance, as it is (a signed message). */
+export type Authentication<P> = { ok: true; peer: P; welcome?: string } | { ok: false; reason: string };
 
 export interface ControlServerOptions<P> {
   authenticate(hello: string): Promise<Authentication<P>>;
@@ -175,7 +177,7 @@ export class ControlServer<P> {
                 return;
               }
               session = new SocketSession(this.nextId++, auth.peer, remote, socket);
-              if (auth.welcome !== undefined) session.send(auth.welcome);
+              if (auth.welcome !== undefined) session.sendLine(auth.welcome);
               this.o.onSession?.(session);
               for (const q of queued.splice(0)) deliver(q);
             },
@@ -207,8 +209,8 @@ export interface ControlEndpoint {
 
 export interface ControlClientOptions {
   readonly endpoint: ControlEndpoint;
-  /** The first line sent on every (re)connection. */
-  readonly hello: () => unknown;
+  /** The first line sent on every (re)connection, as it is (a signed hello). */
+  readonly hello: () => string;
   onMessage(line: string): void;
   onState?(connected: boolean, detail: string): void;
   /** Back-off between reconnection attempts (doubles up to `maxRetryMs`). */
@@ -253,6 +255,11 @@ export class ControlClient {
     return true;
   }
 
+  /** Drops the current connection (a peer that failed a check): it is dialled again after the back-off. */
+  drop(): void {
+    this.socket?.destroy();
+  }
+
   close(): void {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
@@ -273,7 +280,7 @@ export class ControlClient {
     socket.on(tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       this.delay = this.o.retryMs ?? 200;
-      socket.write(encodeLine(this.o.hello()));
+      socket.write(`${this.o.hello()}\n`);
       this.o.onState?.(true, `connected to ${host}:${port}`);
     });
     socket.on('data', (chunk: Buffer) => {
