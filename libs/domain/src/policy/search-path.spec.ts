@@ -7,6 +7,21 @@ import { SearchPath, bestWithin, budgetFrontier, searchPath } from './search-pat
 // a frontier read only through its transfers and objectives
 const path = (transfers: number[], f: number[]): SearchPath => ({ rows: transfers.map(() => new Int32Array(0)), transfers, f });
 
+/**
+ * Stale maps of seeded random heat, in shapes with plenty of swap and donor candidates: per shape
+ * and budget, the problem (the heat now) and the map in service (a greedy of the heat before).
+ */
+function* staleMaps(seed: number): Generator<{ problem: LayerProblem; from: Int32Array; budget: number }> {
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const [e, r, s] of [[24, 4, 8], [40, 8, 6], [64, 16, 5]]) {
+    const was = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
+    const is = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
+    const from = greedyLayer(was, r, s);
+    const problem = new LayerProblem(e, r, s, 1, [is], Float64Array.of(1));
+    for (const budget of [4, 12, 40]) yield { problem, from, budget };
+  }
+}
+
 describe('bestWithin', () => {
   const p = path([0, 4, 8, 12, 20], [1.5, 1.2, 1.1, 1.05, 1.04]);
 
@@ -57,59 +72,42 @@ describe('budgetFrontier', () => {
   });
 
   it('is the union of its walks made one by one: a walk that follows the one before it makes the same moves a scan of its own would', () => {
-    // shapes with plenty of swap and donor candidates, stale maps of seeded random heat
-    let seed = 7;
     let followed = 0;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    for (const [e, r, s] of [[24, 4, 8], [40, 8, 6], [64, 16, 5]]) {
-      const was = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
-      const is = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
-      const from = greedyLayer(was, r, s);
-      const problem = new LayerProblem(e, r, s, 1, [is], Float64Array.of(1));
-      for (const budget of [4, 12, 40]) {
-        const frontier = budgetFrontier(problem, from, budget);
-        // the same walks, each scanning every map itself (as budgetFrontier's prices)
-        const first = searchPath(problem, from, problem.P, undefined, 0, budget);
-        const perTransfer = Math.max(0, first.f[0] - 1) / Math.max(1, budget);
-        const alone = [first, ...[1 / 300, 1 / 100, 1 / 30].map((share) => searchPath(problem, from, problem.P, undefined, share * perTransfer, budget))];
-        const rows = alone.flatMap((p, w) => p.rows.slice(w === 0 ? 0 : 1).map((row) => Array.from(row)));
-        expect(frontier.rows.map((row) => Array.from(row))).toEqual(rows);
-        expect(frontier.f).toEqual(alone.flatMap((p, w) => p.f.slice(w === 0 ? 0 : 1)));
-        // points the second walk shares with the first beyond the counts adopted: moves it followed
-        const st = new PlacementState(problem, from);
-        let adopted = 1;
-        adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => {
-          adopted++;
-        });
-        let i = 0;
-        while (i < first.rows.length && i < alone[1].rows.length && first.rows[i].every((x, j) => x === alone[1].rows[i][j])) i++;
-        followed += Math.max(0, i - adopted);
-      }
+    for (const { problem, from, budget } of staleMaps(7)) {
+      const frontier = budgetFrontier(problem, from, budget);
+      // the same walks, each scanning every map itself (as budgetFrontier's prices)
+      const first = searchPath(problem, from, problem.P, undefined, 0, budget);
+      const perTransfer = Math.max(0, first.f[0] - 1) / Math.max(1, budget);
+      const alone = [first, ...[1 / 300, 1 / 100, 1 / 30].map((share) => searchPath(problem, from, problem.P, undefined, share * perTransfer, budget))];
+      const rows = alone.flatMap((p, w) => p.rows.slice(w === 0 ? 0 : 1).map((row) => Array.from(row)));
+      expect(frontier.rows.map((row) => Array.from(row))).toEqual(rows);
+      expect(frontier.f).toEqual(alone.flatMap((p, w) => p.f.slice(w === 0 ? 0 : 1)));
+      // points the second walk shares with the first beyond the counts adopted: moves it followed
+      const st = new PlacementState(problem, from);
+      let adopted = 1;
+      adoptReplicaCounts(st, replicateMinMax(problem.hsum, problem.P, problem.R), 3, () => {
+        adopted++;
+      });
+      let i = 0;
+      while (i < first.rows.length && i < alone[1].rows.length && first.rows[i].every((x, j) => x === alone[1].rows[i][j])) i++;
+      followed += Math.max(0, i - adopted);
     }
     expect(followed).toBeGreaterThan(0);
   });
 
   it('with a floor, ends at the first point within the budget that reaches it: bestWithin picks the same map, from fewer points', () => {
-    let seed = 11;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     let shorter = 0;
-    for (const [e, r, s] of [[24, 4, 8], [40, 8, 6], [64, 16, 5]]) {
-      const was = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
-      const is = Float64Array.from({ length: e }, () => 1000 * rand() ** 3);
-      const from = greedyLayer(was, r, s);
-      const problem = new LayerProblem(e, r, s, 1, [is], Float64Array.of(1));
-      for (const budget of [4, 12, 40]) {
-        const full = budgetFrontier(problem, from, budget);
-        // floors from below the best point's excess (nothing reached: the whole frontier) to above the map in service's
-        for (const floor of [0, 0.005, 0.02, 0.05, 0.2, 1]) {
-          const cut = budgetFrontier(problem, from, budget, undefined, floor);
-          const i = bestWithin(full, budget, floor), j = bestWithin(cut, budget, floor);
-          expect(Array.from(cut.rows[j])).toEqual(Array.from(full.rows[i]));
-          expect(cut.transfers[j]).toBe(full.transfers[i]);
-          // the points it has are the full frontier's first ones
-          expect(cut.f).toEqual(full.f.slice(0, cut.f.length));
-          if (cut.f.length < full.f.length) shorter++;
-        }
+    for (const { problem, from, budget } of staleMaps(11)) {
+      const full = budgetFrontier(problem, from, budget);
+      // floors from below the best point's excess (nothing reached: the whole frontier) to above the map in service's
+      for (const floor of [0, 0.005, 0.02, 0.05, 0.2, 1]) {
+        const cut = budgetFrontier(problem, from, budget, undefined, floor);
+        const i = bestWithin(full, budget, floor), j = bestWithin(cut, budget, floor);
+        expect(Array.from(cut.rows[j])).toEqual(Array.from(full.rows[i]));
+        expect(cut.transfers[j]).toBe(full.transfers[i]);
+        // the points it has are the full frontier's first ones
+        expect(cut.f).toEqual(full.f.slice(0, cut.f.length));
+        if (cut.f.length < full.f.length) shorter++;
       }
     }
     expect(shorter).toBeGreaterThan(0);
