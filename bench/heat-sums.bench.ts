@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createDataSource } from '@eplb/persistence';
 import { DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
+import { freePorts } from '../test/support/processes';
 import { createHeatDeployment, DSV3_SHAPE, seedHeatDay } from './lib/heat-day';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
@@ -71,8 +72,9 @@ async function main(): Promise<void> {
   const range = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;
   const paths = { heatmap: `/v1/deployments/${deployment}/heat/heatmap?${range}`, top: `/v1/deployments/${deployment}/heat/top?k=20&${range}` };
 
-  const apis = [startApi('this build', join(__dirname, '..', 'dist/apps/api/src/main.js'), 3911)];
-  if (process.env.HEAT_SUMS_AGAINST) apis.push(startApi('earlier build', process.env.HEAT_SUMS_AGAINST, 3912));
+  const [port, againstPort] = await freePorts(2);
+  const apis = [startApi('this build', join(__dirname, '..', 'dist/apps/api/src/main.js'), port)];
+  if (process.env.HEAT_SUMS_AGAINST) apis.push(startApi('earlier build', process.env.HEAT_SUMS_AGAINST, againstPort));
   const results = new Map<string, Record<keyof typeof paths, { ms: number[]; readyzMs: number[] }>>();
   const loadBefore = loadavg()[0];
   try {

@@ -11,6 +11,7 @@ import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@e
 import { eventually } from '../support/apps';
 import { testConfig } from '../support/env';
 import { heatEvent } from '../support/heat';
+import { freePorts } from '../support/processes';
 
 /**
  * kill -9 the collector five times while heat flows; every restart resumes from the committed
@@ -23,17 +24,26 @@ describe('collector killed with SIGKILL during a run', () => {
   const deployment = `kill-${randomUUID().slice(0, 8)}`;
   const L = 4, E = 16, R = 8, S = 3, K = 8;
   const STEPS = 2000;
-  const PORT = 3911;
+  let port = 0;
   let ds: DataSource;
   let producer: MessageProducer;
   let collector: ChildProcess | null = null;
 
   const start = async () => {
     collector = spawn(process.execPath, [join(root, 'dist/apps/collector/src/main.js')], {
-      env: { ...process.env, DATABASE_URL: config.DATABASE_URL, COLLECTOR_PORT: String(PORT), KAFKA_GROUP_PREFIX: config.KAFKA_GROUP_PREFIX, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: process.env.KILL_TEST_LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, DATABASE_URL: config.DATABASE_URL, COLLECTOR_PORT: String(port), KAFKA_GROUP_PREFIX: config.KAFKA_GROUP_PREFIX, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: process.env.KILL_TEST_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', process.env.KILL_TEST_LOG ? openSync(process.env.KILL_TEST_LOG, 'a') : 'ignore', 'inherit'],
     });
-    await eventually(async () => (await fetch(`http://127.0.0.1:${PORT}/readyz`)).ok, 60_000);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
+  };
+
+  /** SIGKILL, and wait until the process is gone: its successor binds the same port. */
+  const kill = async () => {
+    const c = collector as ChildProcess | null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const gone = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGKILL');
+    await gone;
   };
 
   beforeAll(async () => {
@@ -45,11 +55,12 @@ describe('collector killed with SIGKILL during a run', () => {
       { actor: 'test', reason: 'kill -9 test', correlationId: deployment },
     );
     producer = await bus.producer();
+    [port] = await freePorts(1);
     await start();
   });
 
   afterAll(async () => {
-    (collector as ChildProcess | null)?.kill('SIGKILL');
+    await kill();
     await producer?.close();
     await bus.close();
     await ds?.destroy();
@@ -68,7 +79,7 @@ describe('collector killed with SIGKILL during a run', () => {
       }
       await producer.send(TOPICS.heat, messages);
       if (kills.has(step)) {
-        (collector as ChildProcess | null)?.kill('SIGKILL');
+        await kill();
         await start();
       }
     }
