@@ -57,6 +57,11 @@ describe('torch bridge: rollouts move real tensors with torch.distributed (gloo)
   let rollout: INestApplication;
   let bridges: BridgeProcess[] = [];
   let agents: AgentBackend[] = [];
+  /** The agents' own log on stderr when TEST_LOG_LEVEL asks for logs (a stalled rollout is read from it). */
+  const agentLog = (node: number) =>
+    (process.env.TEST_LOG_LEVEL ?? 'silent') === 'silent'
+      ? {}
+      : { log: (level: string, msg: string, extra?: object) => void process.stderr.write(`[agent ${node}] ${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) };
   const runtimes: AgentRuntime[] = [];
   /** The test's own connections to the bridges: it reads what the ranks serve, as the engine would. */
   const probes: BridgeClient[] = [];
@@ -89,7 +94,7 @@ describe('torch bridge: rollouts move real tensors with torch.distributed (gloo)
     await Promise.all(agents.map((a) => a.start()));
     const service = rollout.get(RolloutService);
     const control = { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] };
-    const rts = agents.map((a, node) => new AgentRuntime({ deployment: id, node, ranks: a.ranks, backend: a.backend, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control }));
+    const rts = agents.map((a, node) => new AgentRuntime({ deployment: id, node, ranks: a.ranks, backend: a.backend, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control, ...agentLog(node) }));
     runtimes.push(...rts);
     await Promise.all(rts.map((rt) => rt.start()));
     await eventually(async () => rts.every((rt) => rt.ready && rt.controlConnected), 60_000);

@@ -56,7 +56,14 @@ export async function startBridges(opts: {
     let err = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (c: string) => (err = (err + c).slice(-20_000)));
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) =>
+      proc.once('exit', (code, signal) => {
+        // a bridge that dies mid-test leaves its rank unreachable (ECONNREFUSED at the next prepare):
+        // say how it ended and what it last wrote, or the rollout that fails on it is all one sees
+        process.stderr.write(`[bridge ${rank}] exited (code ${String(code)}, signal ${String(signal)}); stderr tail:\n${err.slice(-4000)}\n`);
+        r(code);
+      }),
+    );
     const ready = new Promise<void>((resolve, reject) => {
       let out = '';
       proc.stdout!.setEncoding('utf8');
