@@ -12,6 +12,7 @@ numNodes}, version, physicalToLogical}. Rank 0 hosts the TCP store. Prints one J
 
 import argparse
 import datetime
+import faulthandler
 import json
 import signal
 import sys
@@ -35,6 +36,10 @@ def parse_weights(spec):
 
 
 def main(argv=None):
+    # a crash in native code (torch, gloo) kills the process without a Python traceback: print
+    # every thread's Python stack on SIGSEGV, SIGFPE, SIGABRT and SIGBUS first, so the bridge's
+    # stderr says where it was
+    faulthandler.enable()
     ap = argparse.ArgumentParser(prog="eplb_bridge")
     ap.add_argument("--rank", type=int, required=True)
     ap.add_argument("--world-size", type=int, required=True)
