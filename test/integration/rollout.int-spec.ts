@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlSessionCrypto, publicKeyText, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, TOPICS } from '@eplb/contracts';
+import { ControlSessionCrypto, deploymentRolloutsStream, publicKeyText, ROLLOUT_EVENTS, ROLLOUT_SIGNATURE_HEADER, signedLine, signRolloutMessage, TOPICS } from '@eplb/contracts';
 import { expectedChecksum, SimulatedBackend } from '@eplb/device';
 import { DeploymentShape } from '@eplb/domain';
 import { KafkajsBus, loadOrCreateSigningKey } from '@eplb/messaging';
@@ -220,6 +220,41 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
     ]);
     await expectHoldings(bs, current, [1, 1, 1, 1]);
     expect((await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body.committedVersions).toEqual([1, 1, 1, 1]);
+  });
+
+  it('a rollout with nothing to move (the target\'s rows are what every layer serves) succeeds at once, is recorded finished once, and the next request runs', async () => {
+    const id = `rollout-noop-${randomUUID().slice(0, 8)}`;
+    // version 2 = target; version 3 = the rows of version 1 again, as an undo proposal would be
+    await registerDeployment(api, { id, shape, initialMap: current, expertBytes: BYTES, versions: [{ map: target, reason: 'proposal approved' }, { map: current, reason: 'same rows again' }] });
+    const bs = await startSimulatedBackends({ shape, map: current, expertBytes: BYTES });
+    backends.push(...bs);
+    const service = rollout.get(RolloutService);
+    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control: { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } }));
+    runtimes.push(...rts);
+    await Promise.all(rts.map((rt) => rt.start()));
+    await eventually(async () => rts.every((rt) => rt.ready && rt.controlConnected), 60_000);
+    await agentsLive(api.url, id, OPERATOR);
+    const finishedOf = (rid: string) =>
+      eventually(async () => {
+        const s = await status(id, rid);
+        return ['SUCCEEDED', 'ROLLED_BACK', 'ABORTED', 'FAILED', 'REJECTED'].includes(s.status) ? s : null;
+      }, 45_000, 200);
+
+    const noop = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 3, reason: 'same rows' } });
+    expect(noop.status).toBe(202);
+    const done = await finishedOf(noop.body.rolloutId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.layers).toEqual([]);
+    expect((await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body.committedVersions).toEqual([3, 3, 3, 3]);
+
+    // the deployment is not held by it: the next request is taken up and runs to its end
+    const next = await http('POST', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR, body: { mapVersion: 2, reason: 'after the no-op' } });
+    expect(next.status).toBe(202);
+    expect((await finishedOf(next.body.rolloutId)).status).toBe('SUCCEEDED');
+    await expectHoldings(bs, target, [2, 2, 2, 2]);
+    const ds = api.app.get(DataSource);
+    const finishedRows = (await readWholeStream(ds.manager, deploymentRolloutsStream(id))).filter((e) => e.type === ROLLOUT_EVENTS.finished && (e.payload as { rolloutId: string }).rolloutId === noop.body.rolloutId);
+    expect(finishedRows).toHaveLength(1);
   });
 
   it('the control channel refuses a bad token, a node that is not the deployment\'s, ranks of another node, an unsigned hello, and drops acks for another agent', async () => {

@@ -205,9 +205,14 @@ export class RolloutRunner {
     const adv = advanceRollout(s, now, { actor: ROLLOUT_SERVICE_ACTOR });
     s = adv.state;
     this.layerMetrics.observe(d.deployment, before, s, now);
-    const events = [...inputs, ...adv.events];
-    if (events.length === 0) return;
     const view = this.rollouts.view(d.deployment);
+    // The deployment's stream learns once that the rollout ended. A plan with nothing to move
+    // (the target's rows are what every layer serves already) is terminal as it is created, so
+    // `before` is terminal too: without its finished row the rollout would stay the deployment's
+    // active one, resumed on every poll, and block every later request.
+    const finished = isRolloutTerminal(s) && (!isRolloutTerminal(before) || !view.finished.has(d.rolloutId));
+    const events = [...inputs, ...adv.events];
+    if (events.length === 0 && !finished) return;
     const chain = d.correlationId ?? d.rolloutId;
     const rows: NewEvent[] = events.map((e) => machineRow(d.rolloutId!, chain, e));
     const committed: { layer: number; version: number }[] = [];
@@ -216,7 +221,6 @@ export class RolloutRunner {
         committed.push({ layer: l.layer, version: l.version });
       }
     }
-    const finished = isRolloutTerminal(s) && !isRolloutTerminal(before);
     if (finished && s.status === ROLLOUT_STATUS.succeeded) {
       // layers the two versions share were on the target's rows all along: they are on it now
       const inPlan = new Set(s.plan.layers.map((l) => l.layer));
