@@ -14,6 +14,7 @@ import argparse
 import datetime
 import faulthandler
 import json
+import os
 import signal
 import sys
 import threading
@@ -99,7 +100,13 @@ def main(argv=None):
     except KeyboardInterrupt:
         pass
     server.close()
-    dist.destroy_process_group()
+    # Exit without the interpreter's finalisation: request threads may still sit in gloo (a
+    # transfer's wait), and finalising under them ends in std::terminate (SIGABRT) when such a
+    # thread wakes to take the GIL. The peers see this rank's connections close either way, as
+    # after destroy_process_group.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
