@@ -305,13 +305,19 @@ class ExpertBridge:
             for t in slots[it["slot"]]:
                 recvs[it["source"]].append(dist.P2POp(dist.irecv, t, self.global_rank(it["source"]), self.group, tag))
         go = agree(self.store, tag, self.rank, peers, time.monotonic() + timeout_s, stopped) if peers else {}
-        went = [p for p in peers if go[p]]
+        went = [p for p in peers if go[p] is None]
         errors = self._exchange([op for p in went for op in sends[p]], [op for p in went for op in recvs[p]], bytes_per_second)
-        abandoned = [p for p in peers if not go[p]]
+        abandoned = [p for p in peers if go[p] is not None]
         if errors:
             raise BridgeError(f"transfer of layer {layer} failed: {errors[0]}")
         if abandoned:
-            why = "aborted" if stopped() else f"rank(s) {','.join(map(str, abandoned))} did not join within {timeout_s}s"
+            late = [p for p in abandoned if go[p].startswith("rank(s)")]
+            if stopped():
+                why = "aborted"
+            elif late:
+                why = f"rank(s) {','.join(map(str, late))} did not join within {timeout_s}s"
+            else:
+                why = go[abandoned[0]]
             raise BridgeError(f"transfer of layer {layer} abandoned: {why}")
         # local copies last: a second slot of an expert that arrived on this rank copies the arrival
         for it in local:

@@ -56,10 +56,12 @@ appears), so a lock costs nothing.
 
 
 def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
-    """Per peer, whether this transfer goes ahead with it: {peer: True (go) | False (abandoned)}.
+    """Per peer, whether this transfer goes ahead with it: {peer: None (go) | why it was abandoned}.
 
     `deadline` (time.monotonic()) bounds the wait for late peers; `stopped()` true (the layer was
-    aborted) gives up on the pairs not decided yet.
+    aborted) gives up on the pairs not decided yet. The side that abandons a pair writes why, so
+    the other side's failure names the real cause (its peer's layer was aborted) rather than a
+    wait that never happened.
     """
     out = {}
     waiting = set(peers)
@@ -72,11 +74,22 @@ def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
             both = store.add(key + "/in", 0) >= 2
             if both or give_up:
                 # the first decision stands for both sides (the key is set only when empty)
-                out[p] = store.compare_set(key, "", GO if both else ABANDONED) == GO
+                mine = GO if both else ABANDONED + (b":aborted:" if stopped() else b":late:") + str(rank).encode()
+                decided = store.compare_set(key, "", mine)
+                out[p] = None if decided == GO else abandon_reason(decided, rank, p)
                 waiting.discard(p)
         if waiting:
             time.sleep(poll_s)
     return out
+
+
+def abandon_reason(decided, rank, peer):
+    """Why a pair was abandoned, from the value its deciding side wrote, as `rank`'s side says it."""
+    parts = decided.decode("utf-8", "replace").split(":")
+    cause, by = (parts[1], int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else ("late", rank)
+    if cause == "aborted":
+        return "aborted" if by == rank else f"rank {by} gave it up (its layer was aborted)"
+    return f"rank(s) {peer} did not join" if by == rank else f"rank {by} gave it up (rank(s) {rank} did not join in its time)"
 
 
 def ordered(items, key):

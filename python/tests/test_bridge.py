@@ -139,6 +139,33 @@ def scenario_late(rank, store):
     return {"outcome": outcome, "waited": time.monotonic() - t0, "retry": staged}
 
 
+def scenario_peer_aborted(rank, store):
+    """Rank 1's layer is aborted while it waits for rank 0 to join: rank 0, joining after, fails
+    the layer naming that abort, not a wait of its own."""
+    b = make_bridge(rank, CUR, store)
+    local, recv, send = lists_for(rank, CUR[0], NXT[0])
+    result = {}
+
+    def run():
+        try:
+            b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20)
+            result["outcome"] = "ok"
+        except Exception as e:
+            result["outcome"] = str(e)
+    if rank == 1:
+        t = threading.Thread(target=run)
+        t.start()
+        while not b._preparing:
+            time.sleep(0.001)
+        b.abort(0, "r1")
+        t.join()
+        store.set("peer-aborted/decided", "1")
+    else:
+        store.wait(["peer-aborted/decided"])
+        run()
+    return result
+
+
 def scenario_two_layers(rank, store):
     """Two layers prepared at once (an agent holding several layers staged), committed at one boundary."""
     rows = [CUR[0], CUR[1]]
@@ -213,7 +240,7 @@ def scenario_abort_overtakes_prepare(rank, store):
     return {"first": first, "after_first": after_first, "retry": retry}
 
 
-SCENARIOS = {"overtaken": scenario_abort_overtakes_prepare, "mid": scenario_fails_mid_transfer, "move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
+SCENARIOS = {"peer_aborted": scenario_peer_aborted, "overtaken": scenario_abort_overtakes_prepare, "mid": scenario_fails_mid_transfer, "move": scenario_move, "abort": scenario_abort, "late": scenario_late, "two": scenario_two_layers}
 
 
 def run_pair(scenario):
@@ -304,6 +331,14 @@ class BridgeOnGlooTest(unittest.TestCase):
             self.assertIn("abandoned", got[rank]["outcome"])
             self.assertTrue(got[rank]["retry"])
         self.assertIn("did not join", got[0]["outcome"])
+        self.assertIn("rank 0 gave it up (rank(s) 1 did not join in its time)", got[1]["outcome"])
+
+    def test_a_peer_whose_layer_was_aborted_is_named_as_the_cause_on_the_other_side(self):
+        got = run_pair("peer_aborted")
+        for rank in range(2):
+            self.assertNotIn("error", got[rank], got[rank])
+        self.assertIn("abandoned: aborted", got[1]["outcome"])
+        self.assertIn("abandoned: rank 1 gave it up (its layer was aborted)", got[0]["outcome"])
 
 
 @unittest.skipIf(torch is None, "python3-torch is not installed (scripts/python-deps.sh)")
