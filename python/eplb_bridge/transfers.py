@@ -6,17 +6,20 @@ order and no rank may post ops its peer never will — the peer would wait forev
 the pair on a timed-out op (the group cannot talk between those two ranks again). So before any op
 is posted each pair of ranks agrees through the process group's store that both sides run this
 transfer (same rollout, layer and attempt): each side counts itself in, and the first side to
-decide — both in: "go"; its deadline passed or its layer aborted: "abandoned" — decides for both
-(compare-and-set). Pairs that went are always drained to the end; a pair that was abandoned posts
-nothing, and the layer fails on both sides.
+decide — both in: "go"; its deadline passed or its layer aborted: "abandoned" — decides for both.
+Pairs that went are always drained to the end; a pair that was abandoned posts nothing, and the
+layer fails on both sides.
+
+The agreement uses the store's atomic `add` only. The first side to take the pair's decider
+ticket writes the decision as a number the other side reads. (`compare_set` would do it in one
+call, but torch's binding of it before 2.4 builds its Python result with the GIL released: called
+from several threads, as the layers' transfers do, it corrupts the interpreter's heap and the
+process dies later in unrelated code.)
 """
 
 import threading
 import time
 import zlib
-
-GO = b"go"
-ABANDONED = b"abandoned"
 
 
 def transfer_tag(rollout, layer, attempt):
@@ -35,7 +38,7 @@ class SerialStore:
     Several layers' transfers agree at once, each on its own thread, and a torch.distributed
     TCPStore client talks to its server over one socket: calls from two threads at once could
     interleave their requests and replies on it. The calls are short (none that blocks until a key
-appears), so a lock costs nothing.
+    appears), so a lock costs nothing.
     """
 
     def __init__(self, store):
@@ -46,47 +49,76 @@ appears), so a lock costs nothing.
         with self._lock:
             return self._store.add(key, amount)
 
-    def compare_set(self, key, expected, desired):
-        with self._lock:
-            return self._store.compare_set(key, expected, desired)
 
-    def set(self, key, value):
-        with self._lock:
-            return self._store.set(key, value)
+# A pair's decision as the number its decider adds to the pair's decision key (0: not yet).
+_GO = 1
+_CAUSES = ("late", "aborted")
+
+
+def _decision_code(both, cause, rank, lo):
+    """GO, or abandoned for `cause` by `rank` (the pair's lower or higher rank)."""
+    return _GO if both else 2 + 2 * _CAUSES.index(cause) + (0 if rank == lo else 1)
+
+
+def _decoded(code, lo, hi):
+    """(None, None) for go, else (cause, the rank that abandoned)."""
+    if code == _GO:
+        return None, None
+    k = code - 2
+    return _CAUSES[k // 2], (lo if k % 2 == 0 else hi)
 
 
 def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
     """Per peer, whether this transfer goes ahead with it: {peer: None (go) | why it was abandoned}.
 
     `deadline` (time.monotonic()) bounds the wait for late peers; `stopped()` true (the layer was
-    aborted) gives up on the pairs not decided yet. The side that abandons a pair writes why, so
+    aborted) gives up on the pairs not decided yet. The side that abandons a pair records why, so
     the other side's failure names the real cause (its peer's layer was aborted) rather than a
     wait that never happened.
     """
     out = {}
     waiting = set(peers)
+    # pairs whose other side took the decider ticket: its decision is read once it is written
+    reading = {}
     for p in peers:
         store.add(pair_key(tag, rank, p) + "/in", 1)
     while waiting:
         give_up = stopped() or time.monotonic() >= deadline
         for p in sorted(waiting):
             key = pair_key(tag, rank, p)
-            both = store.add(key + "/in", 0) >= 2
-            if both or give_up:
-                # the first decision stands for both sides (the key is set only when empty)
-                mine = GO if both else ABANDONED + (b":aborted:" if stopped() else b":late:") + str(rank).encode()
-                decided = store.compare_set(key, "", mine)
-                out[p] = None if decided == GO else abandon_reason(decided, rank, p)
+            lo, hi = min(rank, p), max(rank, p)
+            if p not in reading:
+                both = store.add(key + "/in", 0) >= 2
+                if not (both or give_up):
+                    continue
+                if store.add(key + "/decider", 1) == 1:
+                    # the first decision stands for both sides
+                    code = _decision_code(both, "aborted" if stopped() else "late", rank, lo)
+                    store.add(key + "/decision", code)
+                    out[p] = None if code == _GO else abandon_reason(*_decoded(code, lo, hi), rank, p)
+                    waiting.discard(p)
+                    continue
+                reading[p] = time.monotonic()
+            code = store.add(key + "/decision", 0)
+            if code:
+                out[p] = None if code == _GO else abandon_reason(*_decoded(code, lo, hi), rank, p)
+                waiting.discard(p)
+            elif time.monotonic() - reading[p] > _DECIDER_GRACE_S:
+                # the decider took its ticket and never wrote: it died in between
+                out[p] = f"rank(s) {p} did not join"
                 waiting.discard(p)
         if waiting:
             time.sleep(poll_s)
     return out
 
 
-def abandon_reason(decided, rank, peer):
-    """Why a pair was abandoned, from the value its deciding side wrote, as `rank`'s side says it."""
-    parts = decided.decode("utf-8", "replace").split(":")
-    cause, by = (parts[1], int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else ("late", rank)
+# How long a side waits for the decision of a peer that took the decider ticket (it writes it in
+# its next store call; only a process that died in between never does).
+_DECIDER_GRACE_S = 30.0
+
+
+def abandon_reason(cause, by, rank, peer):
+    """Why a pair was abandoned (`cause` recorded by rank `by`), as `rank`'s side says it."""
     if cause == "aborted":
         return "aborted" if by == rank else f"rank {by} gave it up (its layer was aborted)"
     return f"rank(s) {peer} did not join" if by == rank else f"rank {by} gave it up (rank(s) {rank} did not join in its time)"
