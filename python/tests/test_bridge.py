@@ -12,6 +12,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bridge_plans  # noqa: E402
+from bridge_plans import outcome  # noqa: E402
 
 try:
     import torch
@@ -50,26 +53,7 @@ def reference_sums(layer, experts):
 
 
 def lists_for(rank, cur, nxt):
-    """This rank's local / recv / send lists for one layer, as the agent derives them from a plan:
-    a slot whose expert changes reads it from its own rank if held, else the lowest rank holding it."""
-    local, recv, send = [], [], []
-    for r in range(2):
-        arrived = set()
-        for p in range(r * S, r * S + S):
-            e = nxt[p]
-            if e == cur[p]:
-                continue
-            if e in cur[r * S:r * S + S] or e in arrived:
-                if r == rank:
-                    local.append({"slot": p, "expert": e})
-                continue
-            src = min(q // S for q in range(len(cur)) if cur[q] == e)
-            arrived.add(e)
-            if r == rank:
-                recv.append({"slot": p, "expert": e, "source": src})
-            if src == rank:
-                send.append({"slot": p, "expert": e, "to": r})
-    return local, recv, send
+    return bridge_plans.lists_for(rank, cur, nxt, 2, S)
 
 
 def worker(rank, port, scenario, out):
@@ -108,11 +92,7 @@ def scenario_abort(rank, store):
     result = {}
 
     def run():
-        try:
-            b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, bytes_per_second=200)
-            result["prepare"] = "ok"
-        except Exception as e:
-            result["prepare"] = str(e)
+        result["prepare"] = outcome(lambda: b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, bytes_per_second=200))
     t = threading.Thread(target=run)
     t.start()
     while not b._preparing:
@@ -129,14 +109,10 @@ def scenario_late(rank, store):
     if rank == 1:
         time.sleep(1.5)  # this rank's agent is late: rank 0 gives up on it first
     t0 = time.monotonic()
-    try:
-        b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=0.5)
-        outcome = "ok"
-    except Exception as e:
-        outcome = str(e)
+    first = outcome(lambda: b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=0.5))
     # the pair is still usable: the next attempt of the layer goes through on both ranks
     staged = b.prepare(0, "r1", 2, 2, NXT[0], local, recv, send, timeout_s=20)
-    return {"outcome": outcome, "waited": time.monotonic() - t0, "retry": staged}
+    return {"outcome": first, "waited": time.monotonic() - t0, "retry": staged}
 
 
 def scenario_peer_aborted(rank, store):
@@ -147,11 +123,7 @@ def scenario_peer_aborted(rank, store):
     result = {}
 
     def run():
-        try:
-            b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20)
-            result["outcome"] = "ok"
-        except Exception as e:
-            result["outcome"] = str(e)
+        result["outcome"] = outcome(lambda: b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20))
     if rank == 1:
         t = threading.Thread(target=run)
         t.start()
@@ -230,11 +202,7 @@ def scenario_abort_overtakes_prepare(rank, store):
     local, recv, send = lists_for(rank, CUR[0], NXT[0])
     b.abort(0, "r1", 1)
     b.abort(0, "r0", 7)  # another rollout's abort is not this one's
-    try:
-        b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20)
-        first = "ok"
-    except Exception as e:
-        first = str(e)
+    first = outcome(lambda: b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, timeout_s=20))
     after_first = b.staged_layers()
     retry = b.prepare(0, "r1", 2, 2, NXT[0], local, recv, send, timeout_s=20)
     return {"first": first, "after_first": after_first, "retry": retry}

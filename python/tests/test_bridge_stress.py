@@ -18,6 +18,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bridge_plans import lists_for, outcome  # noqa: E402
 
 try:
     import torch
@@ -46,28 +48,6 @@ def rows_of(seed):
             rows.append(row)
         if all(len(set(row[r * S:(r + 1) * S])) == S for row in rows for r in range(WORLD)):
             return rows
-
-
-def lists_for(rank, cur, nxt):
-    """This rank's local / recv / send lists for one layer, as the agent derives them from a plan."""
-    local, recv, send = [], [], []
-    for r in range(WORLD):
-        arrived = set()
-        for p in range(r * S, r * S + S):
-            e = nxt[p]
-            if e == cur[p]:
-                continue
-            if e in cur[r * S:r * S + S] or e in arrived:
-                if r == rank:
-                    local.append({"slot": p, "expert": e})
-                continue
-            src = min(q // S for q in range(len(cur)) if cur[q] == e)
-            arrived.add(e)
-            if r == rank:
-                recv.append({"slot": p, "expert": e, "source": src})
-            if src == rank:
-                send.append({"slot": p, "expert": e, "to": r})
-    return local, recv, send
 
 
 def worker(rank, port, out):
@@ -104,13 +84,10 @@ def worker(rank, port, out):
             results = {}
 
             def prepare(layer, rnd=rnd, nxt=nxt, results=results):
-                local, recv, send = lists_for(rank, cur[layer], nxt[layer])
-                try:
-                    # every other layer paced, so some layers' receives are still being posted while others finish
-                    b.prepare(layer, f"r{rnd}", 1, rnd + 2, nxt[layer], local, recv, send, bytes_per_second=400_000 if layer % 2 else None, timeout_s=30)
-                    results[layer] = "ok"
-                except Exception as e:  # the parent asserts on it
-                    results[layer] = str(e)
+                local, recv, send = lists_for(rank, cur[layer], nxt[layer], WORLD, S)
+                # every other layer paced, so some layers' receives are still being posted while others finish
+                results[layer] = outcome(lambda: b.prepare(layer, f"r{rnd}", 1, rnd + 2, nxt[layer], local, recv, send,
+                                                           bytes_per_second=400_000 if layer % 2 else None, timeout_s=30))
             threads = [threading.Thread(target=prepare, args=(layer,)) for layer in range(LAYERS)]
             for t in threads:
                 t.start()
