@@ -130,5 +130,17 @@ export function generated(): Variant[] {
       if (kind === 'stationary') out.push({ name: `gen-${kind}-${tag}-onewindow`, shape: shapeOf(g), heat: summed(s2), current: greedy(g, before), future: f2 });
     }
   }
+  // held back after default's one-window walk was changed (a stale layer walked to the lowest
+  // excess within its budget): shifts on two shapes and seeds it was not looked at on — 192
+  // experts on 24 ranks × 9 slots (24 redundant, top-8) and 48 experts on 6 ranks × 10 slots (12
+  // redundant, top-4), each as its window and as one summed window
+  const e: Gen = { E: 192, R: 24, S: 9, L: 4, topK: 8 };
+  const f: Gen = { E: 48, R: 6, S: 10, L: 8, topK: 4 };
+  for (const [g, tag, seed] of [[e, '192x24x9', 71], [f, '48x6x10', 81]] as const) {
+    const [oldTraffic] = draw(g, ['stationary'], seed, 16);
+    const [, seen, future] = draw(g, ['stationary'], seed + 1, 16);
+    out.push({ name: `gen-shift-${tag}`, shape: shapeOf(g), heat: seen, current: greedy(g, oldTraffic), future });
+    out.push({ name: `gen-shift-${tag}-onewindow`, shape: shapeOf(g), heat: summed(seen), current: greedy(g, oldTraffic), future });
+  }
   return out;
 }
