@@ -1,5 +1,5 @@
 import { HeatEpisodes } from '../heat/heat';
-import { episodeImbalances } from './episode-imbalance';
+import { episodeImbalancesOfTwo } from './episode-imbalance';
 import { staleZ } from './stale-map';
 
 /**
@@ -48,7 +48,9 @@ export function burstFreeEpisodes(heat: HeatEpisodes, layer: number, from: numbe
     const c = BURST_CLIP * MAD_SD * sortedMedian(col);
     for (let i = 0, o = e; i < n; i++, o += E) shares[o] = Math.min(med + c, Math.max(med - c, shares[o]));
   }
-  return Array.from({ length: n }, (_, i) => [shares.subarray(i * E, (i + 1) * E)]);
+  const episodes: Float64Array[][] = [];
+  for (let i = 0; i < n; i++) episodes.push([shares.subarray(i * E, (i + 1) * E)]);
+  return episodes;
 }
 
 /** The median of `x`, which it sorts in place (insertion sort: a window's held-out episodes are few). */
@@ -72,8 +74,7 @@ function sortedMedian(x: Float64Array): number {
 export function burstScreen(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, fresh: ArrayLike<number>, R: number, S: number): Float64Array {
   const K = heat.length;
   const clipped = burstFreeEpisodes(heat, layer, K - (K >> 1), K);
-  const base = episodeImbalances(clipped, 0, 0, clipped.length, current, R, S);
-  const next = episodeImbalances(clipped, 0, 0, clipped.length, fresh, R, S);
+  const { a: base, b: next } = episodeImbalancesOfTwo(clipped, 0, 0, clipped.length, current, fresh, R, S);
   const diffs = new Float64Array(base.length);
   for (let k = 0; k < base.length; k++) diffs[k] = base[k] - next[k];
   return diffs;

@@ -139,6 +139,23 @@ export function groupEpisodes(
 
 const pool: ArrayBuffer[] = [];
 
+/**
+ * inverse[n] = 1 / n, for replica counts: the engine's shares. Read from a Float64Array, a share
+ * is a double wherever it is used; computed as 1 / n, compiled code that has seen only whole
+ * quotients there (n = 1, the count of most experts) divides as integers and is thrown back to
+ * the interpreter at the first expert with two replicas ("lost precision"), then compiled again.
+ * The same values as 1 / n. Grows to the largest count asked for.
+ */
+let inverse = new Float64Array(0);
+
+function inverses(n: number): Float64Array {
+  if (inverse.length <= n) {
+    inverse = new Float64Array(Math.max(n + 1, 2 * inverse.length));
+    for (let i = 0; i < inverse.length; i++) inverse[i] = 1 / i;
+  }
+  return inverse;
+}
+
 /** A zeroed buffer of `bytes`, from the pool of released ones when one fits. */
 function takeBuffer(bytes: number): ArrayBuffer {
   for (let i = 0; i < pool.length; i++) {
@@ -178,6 +195,14 @@ export class PlacementState {
   private readonly prv: Int32Array;
   /** mark[r] === stamp: rank r is affected by the move evalRetarget is looking at. */
   private readonly mark: Int32Array;
+  /**
+   * rank[p]: the rank of slot p. A table rather than p / S: compiled code that has seen only
+   * whole quotients there (slots at a rank's start) divides as integers and is thrown back to the
+   * interpreter at the first slot that is not ("lost precision"), then compiled again.
+   */
+  private readonly rank: Int32Array;
+  /** inv[n] = 1 / n for every replica count a slot move can reach (n ≤ P + 1). */
+  private readonly inv: Float64Array;
   private stamp = 0;
   private buf: ArrayBuffer | null;
 
@@ -203,6 +228,9 @@ export class PlacementState {
     this.nxt = new Int32Array(P);
     this.prv = new Int32Array(P);
     this.mark = new Int32Array(R);
+    this.rank = new Int32Array(P);
+    this.inv = inverses(P + 1);
+    for (let r = 0, p = 0; r < R; r++) for (let j = 0; j < S; j++, p++) this.rank[p] = r;
     for (let p = P - 1; p >= 0; p--) this.link(p, this.slot[p]);
     const base = original ?? initial;
     for (let p = 0; p < P; p++) this.orig[((p / S) | 0) * E + base[p]] = 1;
@@ -240,7 +268,7 @@ export class PlacementState {
   }
 
   rankOf(p: number): number {
-    return (p / this.pb.S) | 0;
+    return this.rank[p];
   }
 
   /** Loads, per-episode top three ranks and transfer count from scratch. */
@@ -265,7 +293,7 @@ export class PlacementState {
     this.load.fill(0);
     for (let p = 0; p < P; p++) {
       const e = this.slot[p];
-      const inv = 1 / this.reps[e];
+      const inv = this.inv[this.reps[e]];
       const ro = ((p / S) | 0) * K;
       const eo = e * K;
       for (let k = 0; k < K; k++) this.load[ro + k] += hn[eo + k] * inv;
@@ -318,8 +346,8 @@ export class PlacementState {
     const b = this.slot[q];
     const r1 = this.rankOf(p);
     const r2 = this.rankOf(q);
-    const ia = 1 / this.reps[a];
-    const ib = 1 / this.reps[b];
+    const ia = this.inv[this.reps[a]];
+    const ib = this.inv[this.reps[b]];
     const ao = a * K, bo = b * K, o1 = r1 * K, o2 = r2 * K;
     let delta = 0;
     let dv = 0;
@@ -343,13 +371,13 @@ export class PlacementState {
     const E = this.pb.E;
     const a = this.slot[p], b = this.slot[q];
     const r1 = this.rankOf(p), r2 = this.rankOf(q);
-    let d = 0;
-    // r1 loses a, gains b; r2 loses b, gains a
-    if (this.cnt[r1 * E + a] === 1 && this.orig[r1 * E + a] === 0) d--;
-    if (this.cnt[r1 * E + b] === 0 && this.orig[r1 * E + b] === 0) d++;
-    if (this.cnt[r2 * E + b] === 1 && this.orig[r2 * E + b] === 0) d--;
-    if (this.cnt[r2 * E + a] === 0 && this.orig[r2 * E + a] === 0) d++;
-    return d;
+    const cnt = this.cnt, orig = this.orig;
+    // r1 loses a, gains b; r2 loses b, gains a. Each term is 0 or 1 and every one is added, so
+    // the compiled code meets no increment it has not seen run (a rare one would send it back
+    // to the interpreter)
+    const lost = (cnt[r1 * E + a] === 1 && orig[r1 * E + a] === 0 ? 1 : 0) + (cnt[r2 * E + b] === 1 && orig[r2 * E + b] === 0 ? 1 : 0);
+    const gained = (cnt[r1 * E + b] === 0 && orig[r1 * E + b] === 0 ? 1 : 0) + (cnt[r2 * E + a] === 0 && orig[r2 * E + a] === 0 ? 1 : 0);
+    return gained - lost;
   }
 
   applySwap(p: number, q: number): void {
@@ -357,7 +385,7 @@ export class PlacementState {
     const a = this.slot[p], b = this.slot[q];
     const r1 = this.rankOf(p), r2 = this.rankOf(q);
     this.transfers += this.swapTransfers(p, q);
-    const ia = 1 / this.reps[a], ib = 1 / this.reps[b];
+    const ia = this.inv[this.reps[a]], ib = this.inv[this.reps[b]];
     for (let k = 0; k < K; k++) {
       const d = hn[a * K + k] * ia - hn[b * K + k] * ib;
       this.load[r1 * K + k] -= d;
@@ -381,22 +409,23 @@ export class PlacementState {
     const a = this.slot[p];
     const rp = this.rankOf(p);
     const ra = this.reps[a], rb = this.reps[b];
-    const oa = 1 / ra, na = 1 / (ra - 1), ob = 1 / rb, nb = 1 / (rb + 1);
+    const inv = this.inv;
+    const oa = inv[ra], na = inv[ra - 1], ob = inv[rb], nb = inv[rb + 1];
     // affected ranks: p's, and those holding a or b (from the slot lists, deduplicated by stamp)
-    const mark = this.mark, S = this.pb.S;
+    const mark = this.mark, rank = this.rank;
     const stamp = ++this.stamp;
     let n = 0;
     mark[rp] = stamp;
     this.affected[n++] = rp;
     for (let q = this.head[a]; q >= 0; q = this.nxt[q]) {
-      const r = (q / S) | 0;
+      const r = rank[q];
       if (mark[r] !== stamp) {
         mark[r] = stamp;
         this.affected[n++] = r;
       }
     }
     for (let q = this.head[b]; q >= 0; q = this.nxt[q]) {
-      const r = (q / S) | 0;
+      const r = rank[q];
       if (mark[r] !== stamp) {
         mark[r] = stamp;
         this.affected[n++] = r;
@@ -458,9 +487,10 @@ export class PlacementState {
     const a = this.slot[p];
     const rp = this.rankOf(p);
     const ra = this.reps[a], rb = this.reps[b];
-    const ia = 1 / ra, ib1 = 1 / (rb + 1);
+    const inv = this.inv;
+    const ia = inv[ra], ib1 = inv[rb + 1];
     const co = this.cnt[other * E + b], ca = this.cnt[other * E + a];
-    const fo = co * (ib1 - 1 / rb), fa = ca * (1 / (ra - 1) - ia);
+    const fo = co * (ib1 - inv[rb]), fa = ca * (inv[ra - 1] - ia);
     let delta = 0;
     for (let k = 0; k < K; k++) {
       const np = this.load[rp * K + k] - hn[a * K + k] * ia + hn[b * K + k] * ib1;
@@ -478,10 +508,10 @@ export class PlacementState {
   retargetTransfers(p: number, b: number): number {
     const E = this.pb.E;
     const a = this.slot[p], r = this.rankOf(p);
-    let d = 0;
-    if (this.cnt[r * E + a] === 1 && this.orig[r * E + a] === 0) d--;
-    if (this.cnt[r * E + b] === 0 && this.orig[r * E + b] === 0) d++;
-    return d;
+    // as in swapTransfers: both terms always added
+    const lost = this.cnt[r * E + a] === 1 && this.orig[r * E + a] === 0 ? 1 : 0;
+    const gained = this.cnt[r * E + b] === 0 && this.orig[r * E + b] === 0 ? 1 : 0;
+    return gained - lost;
   }
 
   applyRetarget(p: number, b: number): void {

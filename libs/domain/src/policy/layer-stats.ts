@@ -18,6 +18,9 @@ export interface LayerStats {
   readonly olderLevel: Float64Array;
 }
 
+/** c0, c1, c2 and the energy of the expert pass, written by expertPass. */
+const sums = new Float64Array(4);
+
 /**
  * persists: the lag-1 or lag-2 autocorrelation of each expert's share minus its window mean,
  * pooled over experts, leaves the white-noise band ±2/√K (Bartlett); true with fewer than 4
@@ -28,19 +31,39 @@ export interface LayerStats {
 export function layerStats(heat: HeatEpisodes, layer: number, split: number): LayerStats {
   const K = heat.length;
   const E = heat[0][layer].length;
+  const rows: Float64Array[] = [];
+  for (let k = 0; k < K; k++) rows.push(heat[k][layer]);
   // 1 / each episode's total (0 for an all-zero episode): shares are heat × this
   const scale = scratchFor(K);
-  const rows: Float64Array[] = [];
+  episodeScales(rows, K, E, scale);
+  const level = new Float64Array(E);
+  const olderLevel = new Float64Array(E);
+  const c = sums;
+  expertPass(rows, scale, K, E, split, level, olderLevel, c);
+  return { persists: autocorrelated(c[0], c[1], c[2], c[3], K), level, olderLevel };
+}
+
+/** scale[k] = 1 / the total of rows[k] (0 for an all-zero episode); returns nothing, as expertPass. */
+function episodeScales(rows: Float64Array[], K: number, E: number, scale: Float64Array): void {
   for (let k = 0; k < K; k++) {
-    const h = heat[k][layer];
-    rows.push(h);
+    const h = rows[k];
     let total = 0;
     for (let e = 0; e < E; e++) total += h[e];
     scale[k] = total > 0 ? 1 / total : 0;
   }
-  const level = new Float64Array(E);
-  const olderLevel = new Float64Array(E);
+}
+
+/**
+ * The pass over a layer's shares, expert by expert: the two levels, and the pooled
+ * autocovariances into c (c0, c1, c2, energy). A function of its own that returns nothing: the
+ * pass is compiled while its loop runs (on-stack replacement), before anything after the loop has
+ * ever run, and compiled code that meets an operation it has no record of (a call, a comparison)
+ * goes back to the interpreter — in every later call that enters that code. Here nothing follows
+ * the loop.
+ */
+function expertPass(rows: Float64Array[], scale: Float64Array, K: number, E: number, split: number, level: Float64Array, olderLevel: Float64Array, c: Float64Array): void {
   let c0 = 0, c1 = 0, c2 = 0, energy = 0;
+  c[0] = c[1] = c[2] = c[3] = 0;
   // expert by expert, its running figures in locals: Σx, Σx², Σ x_k·x_(k−1), Σ x_k·x_(k−2), the
   // two first and last shares, and its two highest (h1 ≥ h2) and two lowest (l1 ≤ l2) shares so
   // far — shares lie in [0, 1], so 0 and 1 stand for "none yet"
@@ -75,15 +98,14 @@ export function layerStats(heat: HeatEpisodes, layer: number, split: number): La
     c0 += sq - K * m * m;
     c1 += p1 - m * (2 * sum - x0 - prev1) + (K - 1) * m * m;
     c2 += p2 - m * (2 * sum - x0 - x1 - prev1 - prev2) + (K - 2) * m * m;
+    // written per expert, inside the loop: a store after it would have no record yet
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = energy;
   }
-  return { persists: autocorrelated(c0, c1, c2, energy, K), level, olderLevel };
 }
 
 /**
  * Whether the pooled lag-1 or lag-2 autocovariance (c1, c2 against c0) leaves the white-noise band
- * (true with fewer than 4 episodes: no test). A function of its own: the pass above is compiled while its loop runs (on-stack replacement),
- * before the comparisons after the loop have ever run, and compiled code that meets a comparison
- * it has no record of goes back to the interpreter — in every call that re-enters that code.
+ * (true with fewer than 4 episodes: no test).
  */
 function autocorrelated(c0: number, c1: number, c2: number, energy: number, K: number): boolean {
   if (K < 4) return true;

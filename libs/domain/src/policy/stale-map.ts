@@ -1,7 +1,7 @@
 import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
-import { episodeImbalances } from './episode-imbalance';
+import { episodeImbalancesOfTwo } from './episode-imbalance';
 import { bestWithin, budgetFrontier } from './search-path';
 
 /**
@@ -111,9 +111,8 @@ export interface HeldOutScreen {
 export function heldOutScreen(heat: HeatEpisodes, layer: number, current: ArrayLike<number>, R: number, S: number, olderLevel: ArrayLike<number> | null): HeldOutScreen {
   const K = heat.length;
   const split = K - (K >> 1);
-  const base = episodeImbalances(heat, layer, split, K, current, R, S);
   const plan = greedyLayer(olderLevel ?? windowSum(heat.slice(0, split), layer), R, S);
-  const fresh = episodeImbalances(heat, layer, split, K, plan, R, S);
+  const { a: base, b: fresh } = episodeImbalancesOfTwo(heat, layer, split, K, current, plan, R, S);
   const diffs = new Float64Array(base.length);
   let sum = 0;
   for (let k = 0; k < base.length; k++) sum += diffs[k] = base[k] - fresh[k];
@@ -239,7 +238,8 @@ export function staleVerdict(
       const floor = noise.fitSd / Math.sqrt(split);
       const older = budgetFrontier(po, current, budget, undefined, floor);
       const j = bestWithin(older, budget, floor);
-      const heldOut = j > 0 ? meanDiff(episodeImbalances(heat, layer, split, K, current, R, S), episodeImbalances(heat, layer, split, K, older.rows[j], R, S)) : 0;
+      const judged = j > 0 ? episodeImbalancesOfTwo(heat, layer, split, K, current, older.rows[j], R, S) : null;
+      const heldOut = judged ? meanDiff(judged.a, judged.b) : 0;
       if (!(heldOut > z * se)) return { row: null, transfers: 0, basis: 'held-out', gain: heldOut, se };
       // the move itself has been confirmed on unseen episodes: now it goes as far as the budget
       // lets it. The noise floor that picked the older half's move says how far a fitted map's
