@@ -50,6 +50,17 @@ def rows_of(seed):
             return rows
 
 
+def wait_for(condition, timeout_s=60):
+    """Polls `condition` until it holds (True) or `timeout_s` passes (False): a rank that died
+    never counts itself in, and the others must not wait for it forever."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def worker(rank, port, out):
     try:
         from eplb_bridge import ExpertBridge, expert_checksum, fill_reference
@@ -108,13 +119,22 @@ def worker(rank, port, out):
             want.append([expert_checksum([t[j] for t in tensors]) for j in range(S)])
         out.put((rank, {"failures": failures, "rounds": rnd + 1, "experts": [h["experts"] for h in held], "want_experts": [row[rank * S:(rank + 1) * S] for row in cur],
                         "checksums": [h["checksums"] for h in held], "want_checksums": want}))
-        # every rank reports before any leaves: rank 0 hosts the store the others still read
+        # the report leaves this process before it exits (the queue writes from a thread of its own)
+        out.close()
+        out.join_thread()
+        # no rank leaves while another still talks to the group, and rank 0, which hosts the store,
+        # leaves last: the others' last store call is the one that says they are leaving
         store.add("stress/done", 1)
-        while store.add("stress/done", 0) < WORLD:
-            time.sleep(0.01)
-        os._exit(0)
+        settled = wait_for(lambda: store.add("stress/done", 0) >= WORLD)
+        if rank == 0:
+            settled = wait_for(lambda: store.add("stress/left", 0) >= WORLD - 1) and settled
+        else:
+            store.add("stress/left", 1)
+        os._exit(0 if settled else 2)
     except Exception as e:  # the parent asserts on what each rank returned
         out.put((rank, {"error": repr(e)}))
+        out.close()
+        out.join_thread()
         os._exit(1)
 
 
@@ -134,7 +154,10 @@ class BridgeUnderConcurrencyTest(unittest.TestCase):
                 got[rank] = result
         finally:
             for p in ps:
-                p.join(30)
+                p.join(90)
+                if p.exitcode is None:  # hung: the assertion below reports it, and nothing is left running
+                    p.kill()
+                    p.join()
         # a rank that died in native code reports nothing and exits by a signal
         self.assertEqual([p.exitcode for p in ps], [0] * WORLD, f"exit codes {[p.exitcode for p in ps]}; reports {sorted(got)}")
         for rank in range(WORLD):
