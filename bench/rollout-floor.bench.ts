@@ -36,8 +36,8 @@ function lines(s: Socket, on: (line: string) => void): void {
   });
 }
 
-/** One "agent": serves peers' fetches, fetches from its peers on prepare, acks. */
-function child(me: number, coordinatorPort: number, peerBase: number): void {
+/** One "agent": serves peers' fetches, fetches from its peers on prepare (unless `fetches` is off), acks. */
+function child(me: number, coordinatorPort: number, peerBase: number, fetches: boolean): void {
   const expert = Buffer.alloc(16, me).toString('base64');
   createServer((s) => lines(s, (l) => s.write(`${JSON.stringify({ id: (JSON.parse(l) as { id: number }).id, expert })}\n`))).listen(peerBase + me, '127.0.0.1');
   const peers = new Map<number, { s: Socket; waiting: Map<number, () => void> }>();
@@ -65,7 +65,8 @@ function child(me: number, coordinatorPort: number, peerBase: number): void {
     lines(s, (l) => {
       const m = JSON.parse(l) as { kind: string; layer: number };
       const ack = (extra: object) => s.write(`${JSON.stringify({ v: 1, type: 'ack', node: me, ack: { layer: m.layer, phase: m.kind, ok: true, ...extra }, sentAt: Date.now() })}\n`);
-      if (m.kind === 'prepare') {
+      if (m.kind === 'prepare' && !fetches) ack({});
+      else if (m.kind === 'prepare') {
         void Promise.all(Array.from({ length: N - 2 }, (_, k) => (me + 1 + k) % N).map(fetchFrom)).then(() => ack({}));
       } else ack({ holdings: { layer: m.layer, version: 2, ranks: Array.from({ length: 8 }, (_, r) => ({ rank: me * 8 + r, experts: [1, 2, 3, 4, 5], checksums: checksums.slice(r * 5, r * 5 + 5) })) } });
     });
@@ -81,8 +82,13 @@ export interface RolloutFloor {
   readonly commit: readonly [number, number];
 }
 
-/** Runs the floor's layers against `databaseUrl`; per-layer figures in ms (p50, p99). */
-export async function measureFloor(databaseUrl: string, layers = LAYERS): Promise<RolloutFloor> {
+/**
+ * Runs the floor's layers against `databaseUrl`; per-layer figures in ms (p50, p99). With
+ * `peerFetches` false the processes ack a prepare at once: the control messages and the write
+ * alone, no peer transfer (the floor under a rollout whose agents stage from local copies, or
+ * the control plane's own share beside the full floor).
+ */
+export async function measureFloor(databaseUrl: string, layers = LAYERS, peerFetches = true): Promise<RolloutFloor> {
   const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
   await pg.query('CREATE TEMP TABLE floor_events (id bigserial PRIMARY KEY, stream text, type text, payload jsonb)');
@@ -98,7 +104,7 @@ export async function measureFloor(databaseUrl: string, layers = LAYERS): Promis
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   const peerBase = 7600 + Math.floor(Math.random() * 300);
-  const kids: ChildProcess[] = Array.from({ length: N }, (_, a) => fork(__filename, ['child', String(a), String(port), String(peerBase)]));
+  const kids: ChildProcess[] = Array.from({ length: N }, (_, a) => fork(__filename, ['child', String(a), String(port), String(peerBase), peerFetches ? 'fetch' : 'no-fetch']));
   try {
     const t0 = Date.now();
     while (socks.length < N) {
@@ -167,7 +173,7 @@ message. Per layer: prepare (a line of bench:rollout's part size to each process
 one Postgres INSERT of 19 event rows of bench:rollout's sizes, commit (a line to each; each acks with 40 checksums). ${layers} layers measured after ${WARMUP} unmeasured.`;
 
 // a child process of the floor (forked from this file), or the bench itself — not when imported
-if (process.argv[2] === 'child') child(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+if (process.argv[2] === 'child') child(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), process.argv[6] !== 'no-fetch');
 else if (require.main === module)
   main().then(
     () => process.exit(0),

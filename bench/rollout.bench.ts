@@ -33,6 +33,7 @@ import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
 import { processCpuMs } from './lib/process-cpu';
+import { processWakeups } from './lib/process-wakeups';
 import { writeSection } from './lib/results';
 import { floorDescription, measureFloor } from './rollout-floor.bench';
 
@@ -208,17 +209,23 @@ async function main(): Promise<void> {
     let cold: { first: number; p50: number } | null = null;
     // CPU over the measured rounds (their planning included), per measured layer
     const cpuNow = () => ({ service: processCpuMs(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0) });
+    // wake-ups of the processes' main threads, likewise (each costs the event loop's machinery however small the message)
+    const wakeupsNow = () => ({ service: processWakeups(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processWakeups(pid), 0) });
+    let wakeupsFrom = wakeupsNow();
+    let idleWakeups = { service: 0, agents: 0 };
     let cpuFrom = cpuNow();
     // what the processes use idle (Kafka clients, timers), so the figure per layer can leave out what load adds by stretching the layers
     let idle = { service: 0, agents: 0 };
     let measuredFrom = 0;
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
       if (round === WARMUP) {
-        const [at, from] = [Date.now(), cpuNow()];
+        const [at, from, wFrom] = [Date.now(), cpuNow(), wakeupsNow()];
         await sleep(3000);
-        const to = cpuNow();
+        const [to, wTo] = [cpuNow(), wakeupsNow()];
         idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
+        idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
         cpuFrom = cpuNow();
+        wakeupsFrom = wakeupsNow();
         measuredFrom = Date.now();
       }
       const mapVersion = round % 2 === 0 ? 2 : 1;
@@ -247,6 +254,13 @@ async function main(): Promise<void> {
     const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
     const measuredMs = Date.now() - measuredFrom;
     const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
+    const wakeupsTo = wakeupsNow();
+    // per layer, the service's and one agent's (the agents' mean), beyond what they wake idle over the same time
+    const wakeups = {
+      service: (wakeupsTo.service - wakeupsFrom.service - idleWakeups.service * measuredMs) / perLayers.length,
+      agent: (wakeupsTo.agents - wakeupsFrom.agents - idleWakeups.agents * measuredMs) / perLayers.length / zero.agentPids.length,
+    };
+    log(`wake-ups per layer beyond idle (main threads' voluntary context switches): service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)} (idle: service ${(idleWakeups.service * 1000).toFixed(0)}/s, 8 agents ${(idleWakeups.agents * 1000).toFixed(0)}/s)`);
     log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
@@ -255,7 +269,9 @@ async function main(): Promise<void> {
     if (ZERO_ONLY) {
       const floor = await measureFloor(config.DATABASE_URL);
       log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
-      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)) })}\n`);
+      const controlFloor = await measureFloor(config.DATABASE_URL, undefined, false);
+      log(`floor without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)) })}\n`);
       return;
     }
 
@@ -281,9 +297,11 @@ async function main(): Promise<void> {
     log(`the same with window 1: ${serialS.toFixed(2)} s`);
     real.stop();
 
-    // 3. the floor, in this run: the same messages between bare processes
+    // 3. the floor, in this run: the same messages between bare processes; and without the peer fetches
     const floor = await measureFloor(config.DATABASE_URL);
     log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
+    const controlFloor = await measureFloor(config.DATABASE_URL, undefined, false);
+    log(`floor without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms`);
     const loadAfter = loadavg();
 
     const result = {
@@ -294,8 +312,12 @@ async function main(): Promise<void> {
       layer_overhead_p99_ms: pct(perLayers, 0.99),
       floor_p50_ms: floor.p50,
       floor_p99_ms: floor.p99,
+      floor_control_only_p50_ms: controlFloor.p50,
+      floor_control_only_p99_ms: controlFloor.p99,
       cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)),
       cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)),
+      wakeups_service_per_layer: Number(wakeups.service.toFixed(1)),
+      wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)),
       rollout_s: Number(rolloutS.toFixed(2)),
       transfer_bound_s: Number(transferBound.toFixed(2)),
     };
@@ -323,13 +345,15 @@ ${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} r
 |---|---|---|---|---|---|---|---|
 | ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(WARMUP).join(', ')} |
 
-CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms.
+CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms. Wake-ups per measured layer (the main thread's voluntary context switches, beyond the idle rate of ${(idleWakeups.service * 1000).toFixed(0)}/s for the service and ${(idleWakeups.agents * 1000 / N).toFixed(0)}/s per agent): the service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)}.
 
 **Floor, measured in the same run** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
 
 | layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
 |---|---|---|---|---|---|
 | ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} |
+
+The same floor without the peer fetches (each process acks a prepare at once: the control messages and the write alone), measured right after: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms (prepare ${controlFloor.prepare.join(' / ')}, write ${controlFloor.write.join(' / ')}, commit ${controlFloor.commit.join(' / ')}).
 
 **Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). ${warm ? `One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back` : 'No unmeasured rollout first (ROLLOUT_BENCH_REAL_WARMUP=0): measured, the first one of these agents'}, with the service's window (${created.options.window ?? 1}).
 
@@ -339,7 +363,7 @@ CPU per measured layer (user + system from /proc, the measured rounds' planning 
 
 For comparison, the same rollout with window 1 (the request's \`window\`: one layer after the other, as before the window) right after: ${serialS.toFixed(2)} s, ${(serialS / transferBound).toFixed(3)} × the transfer bound.
 
-Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBound)} (${(rolloutS / transferBound).toFixed(3)}×); per-layer overhead p50 ≤ 2 × the floor's p50 — ${met(result.layer_overhead_p50_ms <= 2 * floor.p50)} (${result.layer_overhead_p50_ms} ms vs 2 × ${floor.p50} ms).`,
+Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBound)} (${(rolloutS / transferBound).toFixed(3)}×); per-layer overhead p50 ≤ 2 × the floor's p50 — ${met(result.layer_overhead_p50_ms <= 2 * floor.p50)} (${result.layer_overhead_p50_ms} ms vs 2 × ${floor.p50} ms; against the floor without peer fetches ${(result.layer_overhead_p50_ms / controlFloor.p50).toFixed(1)} ×).`,
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -1,12 +1,15 @@
 import { connect, createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { encodeFrame, FrameReader, Throttle } from './wire';
+import { encodeFetch, encodeRefused, encodeWeights, FETCH, FetchItem, PeerFrame, PeerFrameReader, REFUSED } from './peer-frames';
+import { AnswerQueue } from './answer-queue';
+import { Throttle } from './wire';
 
 /**
  * The simulated backends' peer link: one backend fetches the experts it stages from the backend
  * of the node that holds them, over TCP on loopback (where real engines run a collective). The
- * client keeps one pipelined connection per peer; the server answers in request order through
- * the sender's bytes/s throttle.
+ * client keeps one pipelined connection per peer and asks for all it needs of a layer in one
+ * fetch; the server answers each fetch with one frame, in request order, through the sender's
+ * bytes/s throttle, and writes every answer that is due after one read in one write.
  */
 
 export interface PeerAddress {
@@ -23,27 +26,28 @@ interface Pending {
 
 /** One pipelined client connection to a peer backend. */
 export class PeerConnection {
-  private readonly reader = new FrameReader();
+  private readonly reader = new PeerFrameReader();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failed: Error | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      let frames;
+      let frames: PeerFrame[];
       try {
         frames = this.reader.push(chunk);
       } catch (e) {
         this.fail(e as Error);
+        socket.destroy();
         return;
       }
       for (const f of frames) {
-        const id = Number(f.header.id);
-        const p = this.pending.get(id);
+        const p = this.pending.get(f.id);
         if (!p) continue;
-        this.pending.delete(id);
-        if (f.header.ok === true) p.resolve(f.body);
-        else p.reject(new Error(String(f.header.error ?? 'peer refused')));
+        this.pending.delete(f.id);
+        if (f.kind === FETCH) p.reject(new Error('peer sent a fetch as an answer'));
+        else if (f.kind === REFUSED) p.reject(new Error(f.error || 'peer refused'));
+        else p.resolve(f.body);
       }
     });
     socket.on('error', (e) => this.fail(e));
@@ -61,15 +65,17 @@ export class PeerConnection {
   }
 
   /**
-   * Several experts of one layer in one request: the answer's body is their weights back to back
-   * (`expertBytes` each, in request order). One frame each way instead of one per expert.
+   * Several experts of one layer in one request: the answer is their weights back to back
+   * (`expertBytes` each, in request order) in one frame.
    */
-  fetchMany(layer: number, items: readonly { rank: number; expert: number }[]): Promise<Buffer> {
+  fetch(layer: number, items: readonly FetchItem[]): Promise<Buffer> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
+    if (this.nextId > 0xffffffff) this.nextId = 1;
+    const frame = encodeFetch(id, layer, items);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.socket.write(encodeFrame({ op: 'fetch-many', id, layer, items: items.map((it) => [it.rank, it.expert]) }));
+      this.socket.write(frame);
     });
   }
 
@@ -106,7 +112,7 @@ export class PeerServer {
   constructor(
     private readonly weights: PeerWeights,
     private readonly throttle: Throttle,
-    private readonly traffic: { sent: number; fetches: number },
+    private readonly traffic: { sent: number; fetches: number; answers: number },
   ) {}
 
   /** Starts serving on 127.0.0.1 (port 0 = ephemeral); resolves to the port. */
@@ -127,71 +133,55 @@ export class PeerServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-
   private serve(socket: Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    socket.on('close', () => this.sockets.delete(socket));
+    const answers = new AnswerQueue(socket, this.traffic);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      answers.close();
+    });
     socket.on('error', () => socket.destroy());
-    const reader = new FrameReader();
-    // answers go out in request order, one at a time, through the throttle
-    let queue = Promise.resolve();
+    const reader = new PeerFrameReader();
     socket.on('data', (chunk: Buffer) => {
-      let frames;
+      let frames: PeerFrame[];
       try {
         frames = reader.push(chunk);
       } catch {
         socket.destroy();
         return;
       }
-      // an answer that cannot be sent (e.g. a frame over the limit) drops this connection, not the process
-      for (const f of frames) queue = queue.then(() => this.answer(socket, f.header)).catch(() => void socket.destroy());
+      try {
+        for (const f of frames) this.answer(f, answers);
+      } catch {
+        // an answer that cannot be built (e.g. a frame over the limit) drops this connection, not the process
+        socket.destroy();
+        return;
+      }
+      answers.flush();
     });
   }
 
-  private async answer(socket: Socket, h: Record<string, unknown>): Promise<void> {
-    if (socket.destroyed) return;
-    const id = h.id;
-    const refuse = (error: string) => socket.write(encodeFrame({ id, ok: false, error }));
-    if (h.op === 'fetch-many') return this.answerMany(socket, h, refuse);
-    if (h.op !== 'fetch') return void refuse(`unknown op ${String(h.op)}`);
-    const layer = Number(h.layer);
-    const rank = Number(h.rank);
-    const expert = Number(h.expert);
-    if (!Number.isInteger(layer) || layer < 0 || layer >= this.weights.numLayers) return void refuse(`no layer ${String(h.layer)}`);
-    if (this.weights.dropsLayer(layer)) {
-      socket.destroy();
-      return;
+  /**
+   * Queues the answer to one frame. The weights are read as the fetch arrives: the weights in
+   * force, which stay so until the layer's commit, and no commit comes before every fetch of
+   * the layer was answered.
+   */
+  private answer(f: PeerFrame, answers: AnswerQueue): void {
+    const refuse = (error: string) => answers.push(0, encodeRefused(f.id, error));
+    if (f.kind !== FETCH) return refuse(`unexpected frame kind ${f.kind}`);
+    const { layer, items } = f;
+    if (layer >= this.weights.numLayers) return refuse(`no layer ${layer}`);
+    if (items.length === 0) return refuse('a fetch names at least one (rank, expert)');
+    if (this.weights.dropsLayer(layer)) return answers.push(0, null);
+    const bodies: Buffer[] = new Array<Buffer>(items.length);
+    let size = 0;
+    for (let k = 0; k < items.length; k++) {
+      const w = this.weights.weightsOf(layer, items[k].rank, items[k].expert);
+      if (typeof w === 'string') return refuse(w);
+      bodies[k] = w;
+      size += w.length;
     }
-    const body = this.weights.weightsOf(layer, rank, expert);
-    if (typeof body === 'string') return void refuse(body);
-    await this.throttle.take(body.length);
-    if (socket.destroyed) return;
-    this.traffic.sent += body.length;
-    this.traffic.fetches++;
-    socket.write(encodeFrame({ id, ok: true }, body));
-  }
-
-  private async answerMany(socket: Socket, h: Record<string, unknown>, refuse: (error: string) => void): Promise<void> {
-    const layer = Number(h.layer);
-    if (!Number.isInteger(layer) || layer < 0 || layer >= this.weights.numLayers) return void refuse(`no layer ${String(h.layer)}`);
-    if (!Array.isArray(h.items) || h.items.length === 0) return void refuse('items must be a non-empty list of [rank, expert]');
-    if (this.weights.dropsLayer(layer)) {
-      socket.destroy();
-      return;
-    }
-    const bodies: Buffer[] = [];
-    for (const item of h.items as unknown[]) {
-      const [rank, expert] = Array.isArray(item) ? item.map(Number) : [NaN, NaN];
-      const w = this.weights.weightsOf(layer, rank, expert);
-      if (typeof w === 'string') return void refuse(w);
-      bodies.push(w);
-    }
-    const body = Buffer.concat(bodies);
-    await this.throttle.take(body.length);
-    if (socket.destroyed) return;
-    this.traffic.sent += body.length;
-    this.traffic.fetches += bodies.length;
-    socket.write(encodeFrame({ id: h.id, ok: true }, body));
+    answers.push(this.throttle.reserve(size), encodeWeights(f.id, bodies), size, items.length);
   }
 }

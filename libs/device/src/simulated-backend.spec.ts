@@ -229,10 +229,13 @@ describe('SimulatedBackend over loopback TCP', () => {
     const plan = planRollout({ rolloutId: 'r', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
     const backends = await startCluster(shape, current);
     const t0 = Date.now();
-    // each side takes in 4 × 2048 bytes at 40 kB/s: the first expert at once, the rest ≈ 154 ms later
+    // each side takes in 4 × 2048 bytes at 40 kB/s, in one fetch sent when the cap has let them in (≈ 205 ms)
     await Promise.all(backends.map((b, a) => b.prepare(0, plan.layers[0].forward[a], { bytesPerSecond: 40_000 })));
     const ms = Date.now() - t0;
     expect(ms).toBeGreaterThanOrEqual(140);
+    // one fetch and one answer each way: all a layer needs from a peer in one request, under the cap too
+    expect(backends.map((b) => b.traffic.answers)).toEqual([1, 1]);
+    expect(backends.map((b) => b.traffic.fetches)).toEqual([4, 4]);
     await Promise.all(backends.map((b) => b.commit(0)));
     await expectHolds(backends, shape, next);
   });
@@ -247,7 +250,7 @@ describe('SimulatedBackend over loopback TCP', () => {
     const plan = planRollout({ rolloutId: 'r', deployment: 'd', shape, fromVersion: 1, toVersion: 2, current, target: next, expertBytes: BYTES });
     const backends = await startCluster(shape, current);
     const t0 = Date.now();
-    // each side takes in 2 layers × 4 × 2048 bytes at 40 kB/s: the first expert at once, the rest ≈ 358 ms later
+    // each side takes in 2 layers × 4 × 2048 bytes at 40 kB/s, a fetch per layer, the second when the cap has let both in (≈ 410 ms)
     await Promise.all(plan.layers.flatMap((pl) => backends.map((b, a) => b.prepare(pl.layer, pl.forward[a], { bytesPerSecond: 40_000, rolloutId: 'r' }))));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(330);
     // both staged: committing one leaves the other staged, then it commits too

@@ -74,8 +74,8 @@ export class SimulatedBackend implements DeviceBackend {
    * earlier layer's transfers, queued first, go first.
    */
   private readonly inbound = new Throttle(undefined);
-  /** Bytes sent to and received from peers since start (for tests and metrics). */
-  readonly traffic = { sent: 0, received: 0, fetches: 0 };
+  /** Bytes sent to and received from peers, experts and answer frames sent, since start (for tests and metrics). */
+  readonly traffic = { sent: 0, received: 0, fetches: 0, answers: 0 };
   private readonly state: Map<number, RankLayer>[] = [];
   private readonly versions: number[];
   private readonly staged = new Map<number, Staged>();
@@ -200,32 +200,29 @@ export class SimulatedBackend implements DeviceBackend {
         list.push({ slot: rec.slot, rank: rec.source, expert: rec.expert });
         remote.set(peer, list);
       }
-      await Promise.all(
-        [...remote.entries()].map(async ([peer, items]) => {
-          const addr = this.peers.get(peer);
-          if (!addr) throw new Error(`no address for agent ${peer}`);
-          const conn = await this.connection(peer, addr);
-          const B = this.opts.expertBytes;
-          // requests of at most ~64 MB of weights each, pipelined on the one connection; under the
-          // rollout's cap, one expert per request, each sent when the cap allows it
-          const per = inbound ? 1 : Math.max(1, Math.floor(FETCH_BATCH_BYTES / Math.max(1, B)));
-          const chunks: (typeof items)[] = [];
-          for (let i = 0; i < items.length; i += per) chunks.push(items.slice(i, i + per));
-          const bodies = await Promise.all(
-            chunks.map(async (c) => {
-              if (inbound) await inbound.take(c.length * B);
-              stillMine();
-              return conn.fetchMany(layer, c);
-            }),
-          );
-          bodies.forEach((body, k) => {
-            const chunk = chunks[k];
-            if (body.length !== chunk.length * B) throw new Error(`peer ${peer} sent ${body.length} bytes for ${chunk.length} experts, expected ${chunk.length * B}`);
-            chunk.forEach((it, j) => buffers.set(it.slot, Buffer.from(body.subarray(j * B, (j + 1) * B))));
-            this.traffic.received += body.length;
-          });
-        }),
-      );
+      const B = this.opts.expertBytes;
+      // one fetch per peer for all the layer's experts it holds (split only past ~64 MB of
+      // weights), all pipelined at once; under the rollout's cap each waits for its bytes' turn
+      const per = Math.max(1, Math.floor(FETCH_BATCH_BYTES / Math.max(1, B)));
+      const fetches: { peer: number; items: { slot: number; rank: number; expert: number }[]; body: Promise<Buffer> }[] = [];
+      for (const [peer, all] of remote) {
+        const addr = this.peers.get(peer);
+        if (!addr) throw new Error(`no address for agent ${peer}`);
+        for (let i = 0; i < all.length; i += per) {
+          const items = all.slice(i, i + per);
+          const wait = inbound ? inbound.reserve(items.length * B) : 0;
+          fetches.push({ peer, items, body: this.fetchFrom(peer, addr, layer, items, wait, stillMine) });
+        }
+      }
+      // the first failed fetch fails the layer at once (the others' answers are dropped as they come)
+      const bodies = await Promise.all(fetches.map((f) => f.body));
+      fetches.forEach(({ peer, items }, k) => {
+        const body = bodies[k];
+        if (body.length !== items.length * B) throw new Error(`peer ${peer} sent ${body.length} bytes for ${items.length} experts, expected ${items.length * B}`);
+        // the answer's body is this prepare's own copy: each slot is its range of it
+        items.forEach((it, j) => buffers.set(it.slot, body.subarray(j * B, (j + 1) * B)));
+        this.traffic.received += body.length;
+      });
       stillMine();
       for (const d of deferred) {
         const from = part.receives.find((r) => Math.floor(r.slot / S) === d.rank && r.expert === d.expert && buffers.has(r.slot) && r.slot !== d.slot);
@@ -240,6 +237,14 @@ export class SimulatedBackend implements DeviceBackend {
     } finally {
       if (this.preparing.get(layer) === token) this.preparing.delete(layer);
     }
+  }
+
+  /** One fetch from `peer`, sent `waitMs` from now (the inbound cap's turn) unless the prepare was stopped by then. */
+  private async fetchFrom(peer: number, addr: PeerAddress, layer: number, items: readonly { rank: number; expert: number }[], waitMs: number, stillMine: () => void): Promise<Buffer> {
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    stillMine();
+    const conn = await this.connection(peer, addr);
+    return conn.fetch(layer, items);
   }
 
   /** The kept-open connection to `peer`, (re)opened when there is none or it failed. */

@@ -34,6 +34,12 @@ describe('wire frames', () => {
     const t0 = Date.now();
     await Promise.all([t.take(5_000), t.take(5_000)]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
+    // reserve books the bytes without waiting and says how long the sender is to wait
+    const r = new Throttle(100_000);
+    expect(r.reserve(50)).toBe(0); // half a millisecond: at once
+    expect(r.reserve(10_000)).toBeGreaterThanOrEqual(99);
+    expect(r.reserve(10_000)).toBeGreaterThanOrEqual(199);
+    expect(new Throttle(undefined).reserve(10 ** 9)).toBe(0);
     const free = new Throttle(undefined);
     const t1 = Date.now();
     await free.take(10 ** 9);

@@ -71,12 +71,21 @@ export class Throttle {
 
   /** Resolves when `bytes` may be considered sent at the cap. */
   async take(bytes: number): Promise<void> {
+    const wait = this.reserve(bytes);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+
+  /**
+   * Books `bytes` at the cap now and says in how many ms they may be considered sent (0: at once,
+   * also below a millisecond), for senders that schedule the write themselves instead of awaiting.
+   */
+  reserve(bytes: number): number {
     const bps = this.bytesPerSecond;
-    if (!bps || bps <= 0) return;
+    if (!bps || bps <= 0) return 0;
     const now = Date.now();
     const start = Math.max(now, this.free);
     this.free = start + (bytes * 1000) / bps;
     const wait = this.free - now;
-    if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+    return wait >= 1 ? wait : 0;
   }
 }
