@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from .transfers import SerialStore, agree, ordered, transfer_tag
+from .transfers import SerialStore, abandon_reason, agree, ordered, transfer_tag
 from .weights import expert_checksum
 
 
@@ -311,13 +311,14 @@ class ExpertBridge:
         if errors:
             raise BridgeError(f"transfer of layer {layer} failed: {errors[0]}")
         if abandoned:
-            late = [p for p in abandoned if go[p].startswith("rank(s)")]
+            # this side's own decisions: its layer was aborted (then stopped() holds), or it gave up on late peers
+            late = [p for p in abandoned if go[p][1] == self.rank]
             if stopped():
                 why = "aborted"
             elif late:
                 why = f"rank(s) {','.join(map(str, late))} did not join within {timeout_s}s"
             else:
-                why = go[abandoned[0]]
+                why = abandon_reason(*go[abandoned[0]], self.rank)
             raise BridgeError(f"transfer of layer {layer} abandoned: {why}")
         # local copies last: a second slot of an expert that arrived on this rank copies the arrival
         for it in local:

@@ -50,35 +50,35 @@ class SerialStore:
             return self._store.add(key, amount)
 
 
-# A pair's decision as the number its decider adds to the pair's decision key (0: not yet).
-_GO = 1
-_CAUSES = ("late", "aborted")
+# A pair's decision, as the number its decider adds to the pair's decision key (0: not yet):
+# GO, or abandoned for a cause by the pair's lower or higher rank.
+GO = 1
+CAUSES = ("late", "aborted")
 
 
-def _decision_code(both, cause, rank, lo):
-    """GO, or abandoned for `cause` by `rank` (the pair's lower or higher rank)."""
-    return _GO if both else 2 + 2 * _CAUSES.index(cause) + (0 if rank == lo else 1)
+def _abandoned_code(cause, by, lo):
+    return 2 + 2 * CAUSES.index(cause) + (0 if by == lo else 1)
 
 
-def _decoded(code, lo, hi):
-    """(None, None) for go, else (cause, the rank that abandoned)."""
-    if code == _GO:
-        return None, None
+def _decision(code, lo, hi):
+    """None for go, else (cause, the rank that abandoned the pair)."""
+    if code == GO:
+        return None
     k = code - 2
-    return _CAUSES[k // 2], (lo if k % 2 == 0 else hi)
+    return CAUSES[k // 2], (lo if k % 2 == 0 else hi)
 
 
 def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
-    """Per peer, whether this transfer goes ahead with it: {peer: None (go) | why it was abandoned}.
+    """Per peer, whether this transfer goes ahead with it: {peer: None (go) | (cause, by)}.
 
     `deadline` (time.monotonic()) bounds the wait for late peers; `stopped()` true (the layer was
-    aborted) gives up on the pairs not decided yet. The side that abandons a pair records why, so
-    the other side's failure names the real cause (its peer's layer was aborted) rather than a
-    wait that never happened.
+    aborted) gives up on the pairs not decided yet. An abandoned pair says why ("late" or
+    "aborted") and which side decided so, so the other side's failure names the real cause (its
+    peer's layer was aborted) rather than a wait that never happened.
     """
     out = {}
     waiting = set(peers)
-    # pairs whose other side took the decider ticket: its decision is read once it is written
+    # when this side first read the pair undecided after its peer took the decider ticket
     reading = {}
     for p in peers:
         store.add(pair_key(tag, rank, p) + "/in", 1)
@@ -93,19 +93,17 @@ def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
                     continue
                 if store.add(key + "/decider", 1) == 1:
                     # the first decision stands for both sides
-                    code = _decision_code(both, "aborted" if stopped() else "late", rank, lo)
-                    store.add(key + "/decision", code)
-                    out[p] = None if code == _GO else abandon_reason(*_decoded(code, lo, hi), rank, p)
-                    waiting.discard(p)
-                    continue
-                reading[p] = time.monotonic()
+                    store.add(key + "/decision", GO if both else _abandoned_code("aborted" if stopped() else "late", rank, lo))
+                else:
+                    reading[p] = time.monotonic()
             code = store.add(key + "/decision", 0)
             if code:
-                out[p] = None if code == _GO else abandon_reason(*_decoded(code, lo, hi), rank, p)
+                out[p] = _decision(code, lo, hi)
                 waiting.discard(p)
             elif time.monotonic() - reading[p] > _DECIDER_GRACE_S:
-                # the decider took its ticket and never wrote: it died in between
-                out[p] = f"rank(s) {p} did not join"
+                # the decider took its ticket and never wrote: it died in between, and this side
+                # gave up waiting for it
+                out[p] = ("late", rank)
                 waiting.discard(p)
         if waiting:
             time.sleep(poll_s)
@@ -117,11 +115,11 @@ def agree(store, tag, rank, peers, deadline, stopped, poll_s=0.005):
 _DECIDER_GRACE_S = 30.0
 
 
-def abandon_reason(cause, by, rank, peer):
-    """Why a pair was abandoned (`cause` recorded by rank `by`), as `rank`'s side says it."""
+def abandon_reason(cause, by, rank):
+    """Why a pair `rank`'s peer `by` abandoned (cause "late" or "aborted"), as `rank` says it."""
     if cause == "aborted":
-        return "aborted" if by == rank else f"rank {by} gave it up (its layer was aborted)"
-    return f"rank(s) {peer} did not join" if by == rank else f"rank {by} gave it up (rank(s) {rank} did not join in its time)"
+        return f"rank {by} gave it up (its layer was aborted)"
+    return f"rank {by} gave it up (rank(s) {rank} did not join in its time)"
 
 
 def ordered(items, key):
