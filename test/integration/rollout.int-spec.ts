@@ -59,11 +59,17 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
   });
 
   /**
-   * Registers a deployment on `current` with version 2 = `target` (as an approved proposal would), and starts its agents:
-   * with `direct`, each keeps a control connection to the service (as deployed); without, they talk over Kafka only.
+   * Registers a deployment on `current` with version 2 = `target` (as an approved proposal would), then `more` as versions
+   * 3, 4, …, and starts its agents: with `direct`, each keeps a control connection to the service (as deployed); without,
+   * they talk over Kafka only.
    */
-  async function deploymentWithAgents(id: string, direct: boolean, via?: { port: number; tls: { ca: Buffer } }): Promise<SimulatedBackend[]> {
-    await registerDeployment(api, { id, shape, initialMap: current, expertBytes: BYTES, versions: [{ map: target, reason: 'proposal approved' }] });
+  async function deploymentWithAgents(
+    id: string,
+    direct: boolean,
+    via?: { port: number; tls: { ca: Buffer } },
+    more: { map: number[][]; reason: string }[] = [],
+  ): Promise<SimulatedBackend[]> {
+    await registerDeployment(api, { id, shape, initialMap: current, expertBytes: BYTES, versions: [{ map: target, reason: 'proposal approved' }, ...more] });
     const ds = api.app.get(DataSource);
     const bs = await startSimulatedBackends({ shape, map: current, expertBytes: BYTES });
     backends.push(...bs);
@@ -224,16 +230,8 @@ describe('rollout: service + agents over the control channel and Kafka', () => {
 
   it('a rollout with nothing to move (the target\'s rows are what every layer serves) succeeds at once, is recorded finished once, and the next request runs', async () => {
     const id = `rollout-noop-${randomUUID().slice(0, 8)}`;
-    // version 2 = target; version 3 = the rows of version 1 again, as an undo proposal would be
-    await registerDeployment(api, { id, shape, initialMap: current, expertBytes: BYTES, versions: [{ map: target, reason: 'proposal approved' }, { map: current, reason: 'same rows again' }] });
-    const bs = await startSimulatedBackends({ shape, map: current, expertBytes: BYTES });
-    backends.push(...bs);
-    const service = rollout.get(RolloutService);
-    const rts = bs.map((b, a) => new AgentRuntime({ deployment: id, node: a, ranks: b.ranks, backend: b, bus, groupPrefix: config.KAFKA_GROUP_PREFIX, token: OPERATOR, keys: agentKeys(), control: { endpoints: [{ host: '127.0.0.1', port: service.controlChannelPort }] } }));
-    runtimes.push(...rts);
-    await Promise.all(rts.map((rt) => rt.start()));
-    await eventually(async () => rts.every((rt) => rt.ready && rt.controlConnected), 60_000);
-    await agentsLive(api.url, id, OPERATOR);
+    // version 3 = the rows of version 1 again, as an undo proposal would be
+    const bs = await deploymentWithAgents(id, true, undefined, [{ map: current, reason: 'same rows again' }]);
     const finishedOf = (rid: string) =>
       eventually(async () => {
         const s = await status(id, rid);
