@@ -61,6 +61,14 @@ def wait_for(condition, timeout_s=60):
     return True
 
 
+def report(out, rank, result):
+    """Puts the rank's result and waits until it has left this process, which exits at once after
+    (the queue writes from a thread of its own)."""
+    out.put((rank, result))
+    out.close()
+    out.join_thread()
+
+
 def worker(rank, port, out):
     try:
         from eplb_bridge import ExpertBridge, expert_checksum, fill_reference
@@ -117,11 +125,8 @@ def worker(rank, port, out):
             tensors = [torch.empty((S,) + d, dtype=torch.float16) for d in KINDS]
             fill_reference(tensors, layer, row[rank * S:(rank + 1) * S])
             want.append([expert_checksum([t[j] for t in tensors]) for j in range(S)])
-        out.put((rank, {"failures": failures, "rounds": rnd + 1, "experts": [h["experts"] for h in held], "want_experts": [row[rank * S:(rank + 1) * S] for row in cur],
-                        "checksums": [h["checksums"] for h in held], "want_checksums": want}))
-        # the report leaves this process before it exits (the queue writes from a thread of its own)
-        out.close()
-        out.join_thread()
+        report(out, rank, {"failures": failures, "rounds": rnd + 1, "experts": [h["experts"] for h in held], "want_experts": [row[rank * S:(rank + 1) * S] for row in cur],
+                        "checksums": [h["checksums"] for h in held], "want_checksums": want})
         # no rank leaves while another still talks to the group, and rank 0, which hosts the store,
         # leaves last: the others' last store call is the one that says they are leaving
         store.add("stress/done", 1)
@@ -132,9 +137,7 @@ def worker(rank, port, out):
             store.add("stress/left", 1)
         os._exit(0 if settled else 2)
     except Exception as e:  # the parent asserts on what each rank returned
-        out.put((rank, {"error": repr(e)}))
-        out.close()
-        out.join_thread()
+        report(out, rank, {"error": repr(e)})
         os._exit(1)
 
 
