@@ -1,5 +1,7 @@
 """What the bridge tests share: a layer's transfer lists as the agent derives them from a plan,
-and a call's outcome as text."""
+a call's outcome as text, and a bounded wait on a condition."""
+
+import time
 
 
 def lists_for(rank, cur, nxt, world, slots):
@@ -32,3 +34,14 @@ def outcome(call):
         return "ok"
     except Exception as e:  # the error is the outcome under test
         return str(e)
+
+
+def wait_for(condition, timeout_s=60):
+    """Polls `condition` until it holds (True) or `timeout_s` passes (False): a rank that died
+    never counts itself in, and the others must not wait for it forever."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

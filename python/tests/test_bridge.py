@@ -14,7 +14,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bridge_plans  # noqa: E402
-from bridge_plans import outcome  # noqa: E402
+from bridge_plans import outcome, wait_for  # noqa: E402
 
 try:
     import torch
@@ -92,11 +92,16 @@ def scenario_abort(rank, store):
     result = {}
 
     def run():
-        result["prepare"] = outcome(lambda: b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, bytes_per_second=200))
+        result["prepare"] = outcome(lambda: b.prepare(0, "r1", 1, 2, NXT[0], local, recv, send, bytes_per_second=100))
     t = threading.Thread(target=run)
     t.start()
-    while not b._preparing:
-        time.sleep(0.001)
+    # Neither rank aborts before both prepares run: a rank aborting first fails its peer's prepare
+    # within milliseconds, before that peer's main thread may have seen it start. The pair's
+    # agreement waits for both sides, and at this cap the transfer takes 0.6 s or more, so
+    # both are still preparing when the aborts land.
+    wait_for(lambda: b._preparing or not t.is_alive())
+    store.add("abort/started", 1)
+    wait_for(lambda: store.add("abort/started", 0) >= 2)
     b.abort(0, "other-rollout")  # not ours to drop
     b.abort(0, "r1")
     t.join()
@@ -219,9 +224,15 @@ def run_pair(scenario):
     ps = [ctx.Process(target=worker, args=(r, port, scenario, out)) for r in range(2)]
     for p in ps:
         p.start()
-    got = dict(out.get(timeout=120) for _ in ps)
-    for p in ps:
-        p.join(60)
+    try:
+        got = dict(out.get(timeout=120) for _ in ps)
+    finally:
+        for p in ps:
+            p.join(60)
+            # a rank stuck past the other's failure would keep the test process from exiting
+            if p.is_alive():
+                p.kill()
+                p.join()
     return got
 
 

@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bridge_plans import lists_for, outcome  # noqa: E402
+from bridge_plans import lists_for, outcome, wait_for  # noqa: E402
 
 try:
     import torch
@@ -48,17 +48,6 @@ def rows_of(seed):
             rows.append(row)
         if all(len(set(row[r * S:(r + 1) * S])) == S for row in rows for r in range(WORLD)):
             return rows
-
-
-def wait_for(condition, timeout_s=60):
-    """Polls `condition` until it holds (True) or `timeout_s` passes (False): a rank that died
-    never counts itself in, and the others must not wait for it forever."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def report(out, rank, result):
