@@ -7,7 +7,9 @@
  * Writes the section "## Plan speed as one process (`npm run bench:plan-speed`)" of
  * bench/RESULTS.md (not with PLAN_SPEED_NO_WRITE=1); the last line printed is one JSON object with
  * the figures. PLAN_SPEED_ROUNDS sets the rounds (default 11); PLAN_SPEED_AGAINST=PATH/main.js measures
- * an earlier build of the CLI in the same rounds.
+ * an earlier build of the CLI in the same rounds. The same rounds also run `eplb plan --policy greedy`:
+ * the least a cold node process planning these layers does (read the file, one greedy per layer), the
+ * floor under what any policy of ours can reach as one process.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +67,8 @@ function main(): void {
   const eb = side(), et = side(), pb = side(), pt = side();
   const pOwn: number[] = [];
   const eplb = (file: string) => run('node', [CLI, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
+  const gb = side(), gt = side();
+  const greedy = (file: string) => run('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'out.json')]);
   const py = (file: string) => run('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
   const into = (s: Side, r: { ms: number; cpu: number }): void => {
     s.wall.push(r.ms);
@@ -78,6 +82,8 @@ function main(): void {
     () => into(eb, eplb(big)),
     () => into(et, eplb(tiny)),
     ...(against ? [() => into(ab, earlier(big)), () => into(at, earlier(tiny))] : []),
+    () => into(gb, greedy(big)),
+    () => into(gt, greedy(tiny)),
     () => {
       const r = py(big);
       into(pb, r);
@@ -95,6 +101,8 @@ function main(): void {
   const beyond = (a: Side, b: Side, m: keyof Side): number => median(a[m]) - median(b[m]);
   const ratio = beyond(eb, et, 'wall') / beyond(pb, pt, 'wall');
   const cpuRatio = beyond(eb, et, 'cpu') / beyond(pb, pt, 'cpu');
+  const greedyRatio = beyond(gb, gt, 'wall') / beyond(pb, pt, 'wall');
+  const greedyCpuRatio = beyond(gb, gt, 'cpu') / beyond(pb, pt, 'cpu');
   const fmt = (x: number): string => x.toFixed(0);
   const row = (name: string, a: Side, b: Side): string =>
     `| ${name} | ${fmt(median(a.wall))} | ${fmt(median(b.wall))} | **${fmt(beyond(a, b, 'wall'))}** | ${fmt(median(a.cpu))} | ${fmt(median(b.cpu))} | ${fmt(beyond(a, b, 'cpu'))} |`;
@@ -111,6 +119,7 @@ function main(): void {
     '|---|---:|---:|---:|---:|---:|---:|',
     row('eplb plan (node, from the build)', eb, et),
     ...(against ? [row(`eplb plan, earlier build (\`${against}\`)`, ab, at)] : []),
+    row('eplb plan --policy greedy (the floor: read, one greedy per layer)', gb, gt),
     row('python3 baseline.py', pb, pt),
     `| baseline.py's own figure (its planning only, JSON excluded) | ${fmt(median(pOwn))} | | | | | |`,
     '',
@@ -119,6 +128,7 @@ function main(): void {
       (against
         ? `; the earlier build's: wall ${(beyond(ab, at, 'wall') / beyond(pb, pt, 'wall')).toFixed(2)}, CPU ${(beyond(ab, at, 'cpu') / beyond(pb, pt, 'cpu')).toFixed(2)}.`
         : '.'),
+    `The floor, our greedy as one process: wall ${greedyRatio.toFixed(2)}, CPU ${greedyCpuRatio.toFixed(2)} of baseline.py's beyond the tiny file.`,
     '',
     'Maps are not changed by speed work: `npm run bench:plan-outputs -- DIR --against EARLIER_DIR` runs every policy on every shared, ' +
       'real and generated trace (and default without a map in service, around a lost rank, on the 232-layer file: 71 plan files) ' +
@@ -135,6 +145,8 @@ function main(): void {
     eplbBeyondMs: Number(beyond(eb, et, 'wall').toFixed(1)),
     baselineBeyondMs: Number(beyond(pb, pt, 'wall').toFixed(1)),
     eplbBeyondCpuMs: Number(beyond(eb, et, 'cpu').toFixed(1)),
+    greedyBeyondMs: Number(beyond(gb, gt, 'wall').toFixed(1)),
+    greedyBeyondCpuMs: Number(beyond(gb, gt, 'cpu').toFixed(1)),
     baselineBeyondCpuMs: Number(beyond(pb, pt, 'cpu').toFixed(1)),
     eplbBigMs: Number(median(eb.wall).toFixed(1)),
     eplbTinyMs: Number(median(et.wall).toFixed(1)),
