@@ -1,0 +1,119 @@
+/**
+ * The WebAssembly greedy probe, measured: plan-wasm.cjs (greedy planning in greedy.wasm) against
+ * `eplb plan --policy greedy` (the build) and baseline.py, on plan-speed.bench.ts's two files (the
+ * 232-layer speed file and the tiny one), as whole cold processes — interleaved rounds, the order
+ * rotating within a round, after one unmeasured round; medians of wall and CPU (GNU time) — and
+ * each warm: one process planning the big file WARM times, the median of its last 5 rounds.
+ * Checks first that plan-wasm.cjs writes the CLI's plan file byte for byte on both files.
+ *
+ *   node -r @swc-node/register bench/probes/wasm-greedy/measure.ts   (WASM_PROBE_ROUNDS, default 9)
+ *
+ * Prints a Markdown table and the figures as one JSON line; writes nothing else.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machine } from '../../lib/machine';
+
+const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
+const TOOLS = process.env.EPLB_TOOLS ?? '/work/shared/tools';
+const HERE = __dirname;
+const CLI = join(HERE, '..', '..', '..', 'dist', 'apps', 'eplb', 'src', 'main.js');
+const ROUNDS = Number(process.env.WASM_PROBE_ROUNDS ?? 9);
+const WARM = 10;
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** plan-speed.bench.ts's inputs(): the speed trace's layers four times, and a tiny file. */
+function inputs(dir: string): { big: string; tiny: string } {
+  const doc = JSON.parse(readFileSync(join(TRACES, 'stationary-dsv3-ep64.json'), 'utf8')) as { heat: unknown[][]; current: unknown[] };
+  const four = <T>(xs: T[]): T[] => [...xs, ...xs, ...xs, ...xs];
+  const big = join(dir, 'speed-232.json'), tiny = join(dir, 'speed-tiny.json');
+  writeFileSync(big, JSON.stringify({ ...doc, heat: doc.heat.map(four), current: four(doc.current) }));
+  writeFileSync(tiny, JSON.stringify({ num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] }));
+  return { big, tiny };
+}
+
+/** One whole process under GNU time: wall ms, CPU ms (user + system), stdout. */
+function run(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
+  const t0 = now();
+  const res = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { encoding: 'utf8' });
+  const ms = now() - t0;
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${res.status}: ${res.stderr}`);
+  const m = /cpu (\S+) (\S+)\s*$/.exec(res.stderr);
+  if (!m) throw new Error(`no CPU time from /usr/bin/time: ${res.stderr}`);
+  return { ms, cpu: (Number(m[1]) + Number(m[2])) * 1000, out: res.stdout };
+}
+
+interface Side {
+  readonly wall: number[];
+  readonly cpu: number[];
+}
+const side = (): Side => ({ wall: [], cpu: [] });
+const into = (s: Side, r: { ms: number; cpu: number }): void => {
+  s.wall.push(r.ms);
+  s.cpu.push(r.cpu);
+};
+
+/** The median of a warm process's last 5 rounds (its `{"ms": [...]}` line). */
+const lastFive = (out: string): number => median((JSON.parse(out.trim().split('\n').pop() as string) as { ms: number[] }).ms.slice(-5));
+
+function main(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'eplb-wasm-probe-'));
+  const { big, tiny } = inputs(dir);
+  const wasm = (file: string, ...more: string[]) => run('node', [join(HERE, 'plan-wasm.cjs'), '--input', file, '--output', join(dir, 'wasm.json'), ...more]);
+  const greedy = (file: string) => run('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'greedy.json')]);
+  const py = (file: string) => run('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
+  for (const file of [big, tiny]) {
+    wasm(file);
+    greedy(file);
+    if (!readFileSync(join(dir, 'wasm.json')).equals(readFileSync(join(dir, 'greedy.json')))) throw new Error(`${file}: the wasm plan differs from eplb plan --policy greedy's`);
+  }
+  py(big);
+  const load0 = loadavg();
+  const wb = side(), wt = side(), gb = side(), gt = side(), pb = side(), pt = side();
+  const warm = { wasm: [] as number[], greedy: [] as number[], py: [] as number[] };
+  const steps: (() => void)[] = [
+    () => into(wb, wasm(big)),
+    () => into(wt, wasm(tiny)),
+    () => into(gb, greedy(big)),
+    () => into(gt, greedy(tiny)),
+    () => into(pb, py(big)),
+    () => into(pt, py(tiny)),
+    () => warm.wasm.push(lastFive(wasm(big, '--warm', String(WARM)).out)),
+    () => warm.greedy.push(lastFive(run('node', [join(HERE, 'warm-cli.cjs'), '--input', big, '--output', join(dir, 'greedy.json'), '--warm', String(WARM)]).out)),
+    () => warm.py.push(lastFive(run('/usr/bin/python3', [join(HERE, 'warm-baseline.py'), join(TOOLS, 'baseline.py'), big, join(dir, 'py.json'), String(WARM)]).out)),
+  ];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < steps.length; i++) steps[(round + i) % steps.length]();
+  }
+  const load1 = loadavg();
+  const beyond = (a: Side, b: Side, m: keyof Side): number => median(a[m]) - median(b[m]);
+  const fmt = (x: number): string => x.toFixed(0);
+  const pyWall = beyond(pb, pt, 'wall'), pyCpu = beyond(pb, pt, 'cpu'), pyWarm = median(warm.py);
+  const row = (name: string, a: Side, b: Side, w: number[]): string =>
+    `| ${name} | ${fmt(median(a.wall))} | ${fmt(median(b.wall))} | **${fmt(beyond(a, b, 'wall'))}** | ${(beyond(a, b, 'wall') / pyWall).toFixed(2)} | ` +
+    `${fmt(median(a.cpu))} | ${fmt(median(b.cpu))} | ${fmt(beyond(a, b, 'cpu'))} | ${(beyond(a, b, 'cpu') / pyCpu).toFixed(2)} | ${fmt(median(w))} | ${(median(w) / pyWarm).toFixed(2)} |`;
+  const body = [
+    `Machine: ${machine()}; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after. ` +
+      `${ROUNDS} interleaved rounds (order rotating) after one unmeasured run of each; medians. Warm: one process plans the big file ${WARM} times ` +
+      '(read + plan + write), the median of its last 5, then the median over the rounds.',
+    '',
+    '| | big file | tiny file | beyond the tiny file | ÷ baseline.py | CPU big | CPU tiny | CPU beyond | ÷ baseline.py | warm, per plan | ÷ baseline.py |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row('wasm greedy (plan-wasm.cjs)', wb, wt, warm.wasm),
+    row('eplb plan --policy greedy (the build)', gb, gt, warm.greedy),
+    row('python3 baseline.py', pb, pt, warm.py),
+  ].join('\n');
+  process.stdout.write(`${body}\n`);
+  const fig = (a: Side, b: Side, w: number[]) => ({
+    beyondMs: Number(beyond(a, b, 'wall').toFixed(1)),
+    beyondCpuMs: Number(beyond(a, b, 'cpu').toFixed(1)),
+    warmMs: Number(median(w).toFixed(1)),
+  });
+  process.stdout.write(`${JSON.stringify({ wasm: fig(wb, wt, warm.wasm), greedy: fig(gb, gt, warm.greedy), baseline: fig(pb, pt, warm.py) })}\n`);
+}
+
+main();
