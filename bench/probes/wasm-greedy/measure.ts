@@ -4,7 +4,8 @@
  * 232-layer speed file and the tiny one), as whole cold processes — interleaved rounds, the order
  * rotating within a round, after one unmeasured round; medians of wall and CPU (GNU time) — and
  * each warm: one process planning the big file WARM times, the median of its last 5 rounds.
- * Checks first that plan-wasm.cjs writes the CLI's plan file byte for byte on both files.
+ * Checks first that plan-wasm.cjs writes the CLI's plan file byte for byte on both files, with
+ * and without --wasm-reader (measured cold too).
  *
  *   node -r @swc-node/register bench/probes/wasm-greedy/measure.ts   (WASM_PROBE_ROUNDS, default 9)
  *
@@ -67,17 +68,24 @@ function main(): void {
   const greedy = (file: string) => run('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'greedy.json')]);
   const py = (file: string) => run('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
   for (const file of [big, tiny]) {
-    wasm(file);
     greedy(file);
-    if (!readFileSync(join(dir, 'wasm.json')).equals(readFileSync(join(dir, 'greedy.json')))) throw new Error(`${file}: the wasm plan differs from eplb plan --policy greedy's`);
+    for (const more of [[], ['--wasm-reader']]) {
+      wasm(file, ...more);
+      if (!readFileSync(join(dir, 'wasm.json')).equals(readFileSync(join(dir, 'greedy.json')))) {
+        throw new Error(`${file}: plan-wasm.cjs ${more.join(' ')} writes another plan than eplb plan --policy greedy`);
+      }
+    }
   }
   py(big);
   const load0 = loadavg();
+  const rb = side(), rt = side();
   const wb = side(), wt = side(), gb = side(), gt = side(), pb = side(), pt = side();
   const warm = { wasm: [] as number[], greedy: [] as number[], py: [] as number[] };
   const steps: (() => void)[] = [
     () => into(wb, wasm(big)),
     () => into(wt, wasm(tiny)),
+    () => into(rb, wasm(big, '--wasm-reader')),
+    () => into(rt, wasm(tiny, '--wasm-reader')),
     () => into(gb, greedy(big)),
     () => into(gt, greedy(tiny)),
     () => into(pb, py(big)),
@@ -93,9 +101,9 @@ function main(): void {
   const beyond = (a: Side, b: Side, m: keyof Side): number => median(a[m]) - median(b[m]);
   const fmt = (x: number): string => x.toFixed(0);
   const pyWall = beyond(pb, pt, 'wall'), pyCpu = beyond(pb, pt, 'cpu'), pyWarm = median(warm.py);
-  const row = (name: string, a: Side, b: Side, w: number[]): string =>
+  const row = (name: string, a: Side, b: Side, w?: number[]): string =>
     `| ${name} | ${fmt(median(a.wall))} | ${fmt(median(b.wall))} | **${fmt(beyond(a, b, 'wall'))}** | ${(beyond(a, b, 'wall') / pyWall).toFixed(2)} | ` +
-    `${fmt(median(a.cpu))} | ${fmt(median(b.cpu))} | ${fmt(beyond(a, b, 'cpu'))} | ${(beyond(a, b, 'cpu') / pyCpu).toFixed(2)} | ${fmt(median(w))} | ${(median(w) / pyWarm).toFixed(2)} |`;
+    `${fmt(median(a.cpu))} | ${fmt(median(b.cpu))} | ${fmt(beyond(a, b, 'cpu'))} | ${(beyond(a, b, 'cpu') / pyCpu).toFixed(2)} | ${w ? fmt(median(w)) : ''} | ${w ? (median(w) / pyWarm).toFixed(2) : ''} |`;
   const body = [
     `Machine: ${machine()}; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after. ` +
       `${ROUNDS} interleaved rounds (order rotating) after one unmeasured run of each; medians. Warm: one process plans the big file ${WARM} times ` +
@@ -104,6 +112,7 @@ function main(): void {
     '| | big file | tiny file | beyond the tiny file | ÷ baseline.py | CPU big | CPU tiny | CPU beyond | ÷ baseline.py | warm, per plan | ÷ baseline.py |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('wasm greedy (plan-wasm.cjs)', wb, wt, warm.wasm),
+    row('wasm greedy, heat read in wasm too (plan-wasm.cjs --wasm-reader)', rb, rt),
     row('eplb plan --policy greedy (the build)', gb, gt, warm.greedy),
     row('python3 baseline.py', pb, pt, warm.py),
   ].join('\n');
@@ -111,9 +120,9 @@ function main(): void {
   const fig = (a: Side, b: Side, w: number[]) => ({
     beyondMs: Number(beyond(a, b, 'wall').toFixed(1)),
     beyondCpuMs: Number(beyond(a, b, 'cpu').toFixed(1)),
-    warmMs: Number(median(w).toFixed(1)),
+    warmMs: w.length ? Number(median(w).toFixed(1)) : null,
   });
-  process.stdout.write(`${JSON.stringify({ wasm: fig(wb, wt, warm.wasm), greedy: fig(gb, gt, warm.greedy), baseline: fig(pb, pt, warm.py) })}\n`);
+  process.stdout.write(`${JSON.stringify({ wasm: fig(wb, wt, warm.wasm), wasmReader: fig(rb, rt, []), greedy: fig(gb, gt, warm.greedy), baseline: fig(pb, pt, warm.py) })}\n`);
 }
 
 main();

@@ -9,6 +9,10 @@
  * holds at most its own buffers and the scratch of its layers.
  */
 
+import { bytes, heatE, heatK, heatL, newBytes, readHeat, scanShape } from './heat-reader';
+
+export { newBytes };
+
 /** Heat, [episode][layer][expert]. */
 let heat: Float64Array = new Float64Array(0);
 /** The map in service, [layer][slot]; empty when the file has none. */
@@ -19,13 +23,35 @@ let plan: Int32Array = new Int32Array(0);
 let report: Float64Array = new Float64Array(0);
 export const REPORT_FIELDS = 6;
 
-/** Drops every earlier plan's memory and makes room for one of K episodes × L layers × E experts, P slots. */
-export function setup(K: i32, L: i32, E: i32, P: i32, hasCurrent: bool): void {
+/** Drops every earlier plan's memory (before a plan, or before newBytes when the module reads the heat). */
+export function reset(): void {
   __reset();
+}
+
+/** Makes room for a plan of K episodes × L layers × E experts, P slots. */
+export function setup(K: i32, L: i32, E: i32, P: i32, hasCurrent: bool): void {
   heat = new Float64Array(K * L * E);
   current = new Int32Array(hasCurrent ? L * P : 0);
   plan = new Int32Array(L * P);
   report = new Float64Array(L * REPORT_FIELDS);
+}
+
+/**
+ * The heat array at byte `from` of the file in newBytes' buffer: its shape (scanHeatShape, then
+ * heatShape(0..2)) and, after setup, its numbers (fillHeat); −1 where it is not the plain form of
+ * whole counts (heat-reader.ts).
+ */
+export function scanHeatShape(from: i32): i32 {
+  return scanShape(from);
+}
+export function heatShape(which: i32): i32 {
+  return which == 0 ? heatK : which == 1 ? heatL : heatE;
+}
+export function fillHeat(from: i32): i32 {
+  return readHeat(from, heat);
+}
+export function bytesLength(): i32 {
+  return bytes.length;
 }
 
 export function heatPtr(): usize {
