@@ -318,7 +318,7 @@ export class SimulatedBackend implements DeviceBackend {
           version: this.versions[l],
           ranks: this.ranks.map((r) => {
             const rl = this.state[l].get(r) as RankLayer;
-            return { rank: r, experts: rl.experts.slice(), checksums: rl.slots.map((b) => this.checksumOf(b)) };
+            return { rank: r, experts: rl.experts.slice(), checksums: rl.slots.map((b) => checksum(b)) };
           }),
         };
       }),
@@ -406,15 +406,9 @@ export class SimulatedBackend implements DeviceBackend {
     for (const l of snap.committedOnce) this.committedOnce.add(l);
   }
 
-  /** A slot buffer's checksum, hashed once: every commit ack reports the layer's slots, most of them unchanged since the last. */
-  private checksumOf(b: Buffer): string {
+  private slotSnapshot(layer: number, expert: number, b: Buffer): SlotSnapshot {
     let sum = this.sums.get(b);
     if (sum === undefined) this.sums.set(b, (sum = checksum(b)));
-    return sum;
-  }
-
-  private slotSnapshot(layer: number, expert: number, b: Buffer): SlotSnapshot {
-    const sum = this.checksumOf(b);
     return sum === this.pristineChecksum(layer, expert) ? { expert, checksum: sum } : { expert, checksum: sum, bytes: b.toString('base64') };
   }
 
