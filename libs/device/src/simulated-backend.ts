@@ -165,6 +165,11 @@ export class SimulatedBackend implements DeviceBackend {
       if (token.aborted) throw new Error(`prepare of layer ${layer} aborted`);
     };
     try {
+      // Staging yields to the commit path: the service sends an agent the commit of one layer and
+      // the prepare of a later one in one write, and the commit's ack is what the rollout waits
+      // for — it leaves in this turn of the event loop, this prepare's fetches in the next.
+      await new Promise<void>((r) => setImmediate(r));
+      stillMine();
       if (this.faults.delayMs) await new Promise((r) => setTimeout(r, this.faults.delayMs));
       stillMine();
       if (this.faults.failPrepareLayers?.includes(layer)) throw new Error(`injected fault: prepare of layer ${layer} fails`);

@@ -159,14 +159,14 @@ export class AgentGateway {
     if (commands.length === 0) return;
     const sentAt = Date.now();
     const viaKafka: string[] = [];
-    for (const command of commands) {
-      const msg: RolloutCommandV1 = { v: 1, deployment, ...binding, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, command, sentAt };
-      const value = JSON.stringify(msg);
-      const sess = this.sessions.get(`${deployment}/${command.agent}`);
-      if (sess?.open && sess.sendLine(sess.peer.session.sealer.seal(value))) {
-        this.stats.commandsSentDirect++;
-        commandsSent.inc({ transport: 'direct' });
-      } else viaKafka.push(value);
+    // An agent's commands of one call (a step's commit of one layer and prepare of a later one)
+    // leave in one write, each its own sealed line in the order decided: one wake-up of the agent.
+    for (const [agent, values] of valuesByAgent(deployment, binding, sentAt, commands)) {
+      const sess = this.sessions.get(`${deployment}/${agent}`);
+      if (sess?.open && sess.sendLines(values.map((value) => sess.peer.session.sealer.seal(value)))) {
+        this.stats.commandsSentDirect += values.length;
+        commandsSent.inc({ transport: 'direct' }, values.length);
+      } else viaKafka.push(...values);
     }
     this.stats.commandsSent += commands.length;
     if (viaKafka.length === 0) return;
@@ -276,4 +276,16 @@ export class AgentGateway {
     agentMessagesDropped.inc({ reason });
     this.logger.warn(fields, msg);
   }
+}
+
+/** Each command as the JSON of its message, grouped by the agent it is for (each group in the order given). */
+function valuesByAgent(deployment: string, binding: CommandBinding, sentAt: number, commands: readonly RolloutAgentCommand[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const command of commands) {
+    const msg: RolloutCommandV1 = { v: 1, deployment, ...binding, expiresAt: sentAt + ROLLOUT_MESSAGE_TTL_MS, command, sentAt };
+    const values = out.get(command.agent);
+    if (values) values.push(JSON.stringify(msg));
+    else out.set(command.agent, [JSON.stringify(msg)]);
+  }
+  return out;
 }

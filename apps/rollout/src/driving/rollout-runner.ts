@@ -241,9 +241,9 @@ export class RolloutRunner {
     // the replacement decides the same prepare again (same attempt, same part), re-sends what is in
     // flight, and the agents answer from their ledgers.
     //
-    // Prepares go out before that write (they only stage, see beforeRecord): the agents stage
-    // the next layers while the commit decision is being recorded, instead of after it, beside
-    // the commit on the critical path.
+    // A step of prepares alone sends them before that write (they only stage, see beforeRecord):
+    // the agents stage while it is recorded. Prepares decided beside a commit or abort (of layers
+    // later in the window) go after it with them, each agent's in one write (AgentGateway.send).
     const stagingOnly =
       !finished && inputs.every((e) => e.type === 'ack') && adv.events.every((e) => e.type !== 'decided' || e.commands.every((c) => c.kind === 'prepare'));
     const binding = { rolloutId: d.rolloutId, rolloutSeq: d.rolloutSeq, generation: this.log.generation(d.deployment) };

@@ -762,17 +762,15 @@ export function advanceRollout(s: RolloutState, now: number, meta: Omit<RolloutE
  * Splits a step's agent commands into those that may go out before the step's events are on
  * record and those that must wait for the write. A prepare only stages: if the service dies
  * before recording it, its replacement decides the same prepare again (same attempt, same part)
- * and the agents answer from their ledgers — so a prepare goes at once, and the agents stage
- * while the write runs. A commit or abort changes what ranks serve (or give up): it waits, as
- * does a prepare of a layer that also gets a commit or abort in the same step (the agent must
- * see them in the order decided).
+ * and the agents answer from their ledgers — so a step of prepares alone sends them at once, and
+ * the agents stage while the write runs. A commit or abort changes what ranks serve (or give up):
+ * it waits, and so do the prepares decided beside it — they are of layers later in the window
+ * (or a retry of the layer aborted, which the agent must see after its abort), so waiting costs
+ * them nothing on the rollout's path, and each agent gets its whole step in one write.
  */
 export function beforeRecord(send: readonly RolloutAgentCommand[]): { early: RolloutAgentCommand[]; afterRecord: RolloutAgentCommand[] } {
-  const decisive = new Set(send.filter((c) => c.kind !== 'prepare').map((c) => c.layer));
-  const early: RolloutAgentCommand[] = [];
-  const afterRecord: RolloutAgentCommand[] = [];
-  for (const c of send) (c.kind === 'prepare' && !decisive.has(c.layer) ? early : afterRecord).push(c);
-  return { early, afterRecord };
+  const decisive = send.some((c) => c.kind !== 'prepare');
+  return decisive ? { early: [], afterRecord: send.slice() } : { early: send.slice(), afterRecord: [] };
 }
 
 // ---------------------------------------------------------------------------------------------

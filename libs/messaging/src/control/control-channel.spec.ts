@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ControlClient, ControlServer, ControlSession, LineReader, parseControlEndpoints } from './control-channel';
 
 const until = async (cond: () => boolean, ms = 5_000): Promise<void> => {
@@ -91,6 +91,28 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     await until(() => received.length === 1 && got.length === 2);
     expect(received).toEqual(['agent-0:{"ack":1}']);
     expect(JSON.parse(got[1])).toEqual({ command: 'prepare' });
+  });
+
+  it('writes several lines in one socket write, each its own message, in order, both ways', async () => {
+    const received: string[] = [];
+    const { port, sessions } = await server(received);
+    const got: string[] = [];
+    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => JSON.stringify({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
+    closers.push(() => c.close());
+    c.start();
+    await until(() => sessions.length === 1 && got.length === 1);
+    const writes = vi.spyOn(Socket.prototype, 'write');
+    try {
+      expect(sessions[0].sendLines(['{"commit":3}', '{"prepare":7}'])).toBe(true);
+      expect(c.sendLines(['{"ack":3}', '{"ack":7}'])).toBe(true);
+      expect(writes).toHaveBeenCalledTimes(2);
+      expect(writes.mock.calls.map((call) => call[0])).toEqual(['{"commit":3}\n{"prepare":7}\n', '{"ack":3}\n{"ack":7}\n']);
+    } finally {
+      writes.mockRestore();
+    }
+    await until(() => got.length === 3 && received.length === 2);
+    expect(got.slice(1)).toEqual(['{"commit":3}', '{"prepare":7}']);
+    expect(received).toEqual(['agent-0:{"ack":3}', 'agent-0:{"ack":7}']);
   });
 
   it('refuses a bad hello with the reason and closes; a silent client is dropped', async () => {

@@ -52,6 +52,9 @@ export class LineReader {
 
 const encodeLine = (msg: unknown): string => `${JSON.stringify(msg)}\n`;
 
+/** Lines as one text to write, each ended by its newline. */
+const joinLines = (lines: readonly string[]): string => (lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`);
+
 export interface ControlSession<P> {
   readonly id: number;
   readonly peer: P;
@@ -62,6 +65,11 @@ export interface ControlSession<P> {
   send(msg: unknown): boolean;
   /** Writes one line as it is (a signed message); false when the connection is gone. */
   sendLine(line: string): boolean;
+  /**
+   * Writes several lines as they are, in order, in ONE socket write: the peer reads them in one
+   * wake-up (what one step decides for one agent). False when the connection is gone.
+   */
+  sendLines(lines: readonly string[]): boolean;
   close(): void;
 }
 
@@ -94,8 +102,12 @@ class SocketSession<P> implements ControlSession<P> {
   }
 
   sendLine(line: string): boolean {
+    return this.sendLines([line]);
+  }
+
+  sendLines(lines: readonly string[]): boolean {
     if (!this.open || this.socket.destroyed) return false;
-    this.socket.write(`${line}\n`);
+    if (lines.length > 0) this.socket.write(joinLines(lines));
     return true;
   }
 
@@ -250,8 +262,13 @@ export class ControlClient {
 
   /** Writes one line as it is (a signed message); false when not connected. */
   sendLine(line: string): boolean {
+    return this.sendLines([line]);
+  }
+
+  /** Writes several lines as they are, in order, in one socket write; false when not connected. */
+  sendLines(lines: readonly string[]): boolean {
     if (!this.connected || !this.socket || this.socket.destroyed) return false;
-    this.socket.write(`${line}\n`);
+    if (lines.length > 0) this.socket.write(joinLines(lines));
     return true;
   }
 
