@@ -242,8 +242,10 @@ describe('web console in a browser: proposals, rollouts, maps, agents, audit on 
     await page.getByTestId('audit').waitFor();
     await page.getByTestId('audit-type').fill('proposal.approved');
     await page.getByTestId('audit-filter').click();
-    await page.locator('[data-testid="audit"] tbody tr[data-type="proposal.approved"]').first().waitFor();
-    expect(await page.locator('[data-testid="audit"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')))).toEqual(['proposal.approved']);
+    // the unfiltered page may hold an approval already, and a live refresh redraws the table: poll
+    // until the filtered page itself shows
+    const auditTypes = () => page.locator('[data-testid="audit"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')));
+    await expect.poll(auditTypes, { timeout: PAGE_WAIT_MS }).toEqual(['proposal.approved']);
     await page.getByTestId('audit-type').fill('');
     await page.getByTestId('audit-actor').fill('operator:*');
     await page.getByTestId('audit-filter').click();
