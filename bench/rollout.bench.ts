@@ -5,7 +5,9 @@
  * process, ROLLOUT_WINDOW layers in flight) over the direct control channel (Kafka with
  * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock). One run measures:
  * 1. zero-cost transfers (16-byte experts): the control plane's time per layer, from the service's
- *    own event stamps in the log — ROLLOUT_BENCH_WARMUP (default 1) unmeasured rollouts, then
+ *    own event stamps in the log — unmeasured rollouts until the processes are warm (at least
+ *    ROLLOUT_BENCH_WARMUP, default 1; more while their CPU per layer still falls by more than a
+ *    tenth from one to the next, up to ROLLOUT_BENCH_WARMUP_MAX, default 8), then
  *    ROLLOUT_BENCH_ROUNDS (default 3) measured ones, alternating v1↔v2;
  * 2. a realistic rollout: experts of ROLLOUT_BENCH_EXPERT_BYTES (default 32 KiB — what this
  *    machine moves between eight processes beside everything else) under a cap of
@@ -44,6 +46,14 @@ const TRANSPORT = process.env.ROLLOUT_BENCH_TRANSPORT === 'kafka' ? 'kafka' : 'd
 const PLAN = process.env.ROLLOUT_BENCH_PLAN === 'local' ? 'local' : 'remote';
 /** Unmeasured rollouts first (JIT, first connections); 0 counts the first layer after the agents start. */
 const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? 1);
+/**
+ * At most this many: a long-running service and its agents are measured, not processes still
+ * compiling their hot paths — V8 optimises the agents' command and peer-link code over the first
+ * few rollouts, and until then a layer costs up to twice the CPU.
+ */
+const WARMUP_MAX = Math.max(WARMUP, Number(process.env.ROLLOUT_BENCH_WARMUP_MAX ?? 8));
+/** Warm-up goes on while a rollout's CPU per layer is below this share of the one before it. */
+const STILL_WARMING = 0.9;
 const WINDOW = process.env.ROLLOUT_BENCH_WINDOW;
 const EXPERT_BYTES = 16;
 const REAL_EXPERT_BYTES = Number(process.env.ROLLOUT_BENCH_EXPERT_BYTES ?? 32 * 1024);
@@ -207,6 +217,9 @@ async function main(): Promise<void> {
     const starts: number[] = [];
     let window = 1;
     let cold: { first: number; p50: number } | null = null;
+    // CPU per layer (service and agents) of each warm-up rollout
+    const warmCpu: number[] = [];
+    let warmups = 0;
     // CPU over the measured rounds (their planning included), per measured layer
     const cpuNow = () => ({ service: processCpuMs(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0) });
     // wake-ups of the processes' main threads, likewise (each costs the event loop's machinery however small the message)
@@ -217,18 +230,17 @@ async function main(): Promise<void> {
     // what the processes use idle (Kafka clients, timers), so the figure per layer can leave out what load adds by stretching the layers
     let idle = { service: 0, agents: 0 };
     let measuredFrom = 0;
-    for (let round = 0; round < WARMUP + ROUNDS; round++) {
-      if (round === WARMUP) {
-        const [at, from, wFrom] = [Date.now(), cpuNow(), wakeupsNow()];
-        await sleep(3000);
-        const [to, wTo] = [cpuNow(), wakeupsNow()];
-        idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
-        idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
-        cpuFrom = cpuNow();
-        wakeupsFrom = wakeupsNow();
-        measuredFrom = Date.now();
-      }
-      const mapVersion = round % 2 === 0 ? 2 : 1;
+    const warming = (): boolean => {
+      const n = warmCpu.length;
+      if (n < WARMUP) return true;
+      if (WARMUP === 0 || n >= WARMUP_MAX) return false;
+      // one rollout alone cannot tell whether the next is cheaper
+      if (n < 2) return true;
+      return warmCpu[n - 1] < STILL_WARMING * warmCpu[n - 2];
+    };
+    let round = 0;
+    const oneRollout = async () => {
+      const mapVersion = round++ % 2 === 0 ? 2 : 1;
       const { events, wall } = await rollout(ds, zero, mapVersion);
       const ls = layerTimes(events);
       const created = events.find((e) => e.type === 'created')!;
@@ -236,19 +248,36 @@ async function main(): Promise<void> {
       const first = Math.min(...ls.map((x) => x.prepare));
       // starting: the plan computed and recorded (the created event), before the first prepare
       starts.push(first - created.at);
-      const per = perLayer(ls);
-      if (round < WARMUP) {
-        if (round === 0) cold = { first: per[0], p50: pct(per, 0.5) };
-        log(`warm-up round ${round + 1} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms`);
-        continue;
-      }
+      return { mapVersion, wall, ls, first, per: perLayer(ls) };
+    };
+    while (warming()) {
+      const from = cpuNow();
+      const { wall, ls, per } = await oneRollout();
+      const to = cpuNow();
+      warmCpu.push((to.service - from.service + to.agents - from.agents) / ls.length);
+      if (round === 1) cold = { first: per[0], p50: pct(per, 0.5) };
+      log(`warm-up round ${round} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms; CPU per layer ${warmCpu[round - 1].toFixed(1)} ms`);
+    }
+    warmups = warmCpu.length;
+    {
+      const [at, from, wFrom] = [Date.now(), cpuNow(), wakeupsNow()];
+      await sleep(3000);
+      const [to, wTo] = [cpuNow(), wakeupsNow()];
+      idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
+      idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
+      cpuFrom = cpuNow();
+      wakeupsFrom = wakeupsNow();
+      measuredFrom = Date.now();
+    }
+    for (let measured = 0; measured < ROUNDS; measured++) {
+      const { mapVersion, wall, ls, first, per } = await oneRollout();
       walls.push(wall);
       spans.push(ls[ls.length - 1].committed - first);
       perLayers.push(...per);
       latencies.push(...ls.map((x) => x.committed - x.prepare));
       prepares.push(...ls.map((x) => x.prepared - x.prepare));
       commits.push(...ls.map((x) => x.committed - x.commit));
-      log(`round ${round + 1 - WARMUP}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
+      log(`round ${measured + 1}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
     }
     const cpuTo = cpuNow();
     const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
@@ -271,7 +300,7 @@ async function main(): Promise<void> {
       log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
       const controlFloor = await measureFloor(config.DATABASE_URL, undefined, false);
       log(`floor without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms`);
-      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)) })}\n`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups })}\n`);
       return;
     }
 
@@ -318,6 +347,7 @@ async function main(): Promise<void> {
       cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)),
       wakeups_service_per_layer: Number(wakeups.service.toFixed(1)),
       wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)),
+      warmup_rollouts: warmups,
       rollout_s: Number(rolloutS.toFixed(2)),
       transfer_bound_s: Number(transferBound.toFixed(2)),
     };
@@ -334,16 +364,16 @@ async function main(): Promise<void> {
     const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
     writeSection(
       `Rollout${env ? ` (${env})` : ''} (\`${env ? `${env} ` : ''}npm run bench:rollout\`)`,
-      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}, ROLLOUT_BENCH_EXPERT_BYTES=${REAL_EXPERT_BYTES}, ROLLOUT_BENCH_BYTES_PER_SECOND=${CAP}, ROLLOUT_BENCH_REAL_WARMUP=${REAL_WARMUP}). Machine: ${machine()}; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadAfter)} at the end (the machine is shared).
+      `Command: \`${env ? `${env} ` : ''}npm run bench:rollout\` (bench/rollout.bench.ts; ROLLOUT_BENCH_ROUNDS=${ROUNDS}, ROLLOUT_BENCH_WARMUP=${WARMUP}, ROLLOUT_BENCH_WARMUP_MAX=${WARMUP_MAX}, ROLLOUT_BENCH_EXPERT_BYTES=${REAL_EXPERT_BYTES}, ROLLOUT_BENCH_BYTES_PER_SECOND=${CAP}, ROLLOUT_BENCH_REAL_WARMUP=${REAL_WARMUP}). Machine: ${machine()}; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadAfter)} at the end (the machine is shared).
 ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend), ${L} layers; the plan: ${planText}. Rollout service in its own process (dist/apps/rollout), window ${window} (layers in flight at once; commits one at a time, in order), Postgres, Redis (lock) and Kafka on the same 2 cores.
 Control: ${how}; the commit decisions are written to Postgres before they are sent, with the acks and prepare decisions before them.
 
 **Zero-cost transfers** (${EXPERT_BYTES}-byte experts). Per layer, from the service's own event stamps: *per layer* = the time it adds to the rollout (previous layer's last commit ack → its own; the first layer: from its prepare decided) — the JSON's \`layer_overhead_*\`; *latency* = its prepare decided → its last commit ack (with a window it includes waiting for the layers before it); prepare = prepare decided → last prepare ack; commit = commit decided → last commit ack (the stall at commit).
-${cold ? `${WARMUP === 1 ? 'A warm-up rollout' : `${WARMUP} warm-up rollouts`} ran first and ${WARMUP === 1 ? 'is' : 'are'} not counted: the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
+${cold ? `${warmups === 1 ? 'A warm-up rollout' : `${warmups} warm-up rollouts`} ran first and ${warmups === 1 ? 'is' : 'are'} not counted (at least ${WARMUP}, then until a rollout's CPU per layer, service and agents, fell by less than ${Math.round((1 - STILL_WARMING) * 100)}% from the one before, at most ${WARMUP_MAX}: ${warmCpu.map((x) => x.toFixed(1)).join(', ')} ms — V8 compiling the processes' hot paths): the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
 
 | layers measured | per layer p50 / p99 ms | latency p50 / p99 ms | prepare p50 / p99 ms | commit p50 / p99 ms | first prepare → last commit ack (ms, per round) | request → finished (ms, per round) | start: plan computed and recorded (ms, per round) |
 |---|---|---|---|---|---|---|---|
-| ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(WARMUP).join(', ')} |
+| ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(warmups).join(', ')} |
 
 CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms. Wake-ups per measured layer (the main thread's voluntary context switches, beyond the idle rate of ${(idleWakeups.service * 1000).toFixed(0)}/s for the service and ${(idleWakeups.agents * 1000 / N).toFixed(0)}/s per agent): the service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)}.
 
