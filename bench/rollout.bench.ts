@@ -6,8 +6,8 @@
  * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock). One run measures:
  * 1. zero-cost transfers (16-byte experts): the control plane's time per layer, from the service's
  *    own event stamps in the log — unmeasured rollouts until the processes are warm (at least
- *    ROLLOUT_BENCH_WARMUP, default 1; more while their CPU per layer still falls by more than a
- *    tenth from one to the next, up to ROLLOUT_BENCH_WARMUP_MAX, default 8), then
+ *    ROLLOUT_BENCH_WARMUP, default 1; then until two rollouts in a row bring the processes' CPU per
+ *    layer no more than a tenth below its lowest so far; at most ROLLOUT_BENCH_WARMUP_MAX, default 12), then
  *    ROLLOUT_BENCH_ROUNDS (default 3) measured ones, alternating v1↔v2;
  * 2. a realistic rollout: experts of ROLLOUT_BENCH_EXPERT_BYTES (default 32 KiB — what this
  *    machine moves between eight processes beside everything else) under a cap of
@@ -48,12 +48,14 @@ const PLAN = process.env.ROLLOUT_BENCH_PLAN === 'local' ? 'local' : 'remote';
 const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? 1);
 /**
  * At most this many: a long-running service and its agents are measured, not processes still
- * compiling their hot paths — V8 optimises the agents' command and peer-link code over the first
- * few rollouts, and until then a layer costs up to twice the CPU.
+ * compiling their hot paths — V8 optimises the service's and agents' code over the first five to
+ * seven rollouts here, and until then a layer costs up to 2.5 times the CPU, falling unevenly.
  */
-const WARMUP_MAX = Math.max(WARMUP, Number(process.env.ROLLOUT_BENCH_WARMUP_MAX ?? 8));
-/** Warm-up goes on while a rollout's CPU per layer is below this share of the one before it. */
+const WARMUP_MAX = Math.max(WARMUP, Number(process.env.ROLLOUT_BENCH_WARMUP_MAX ?? 12));
+/** A rollout whose CPU per layer is below this share of the lowest before it is still warming up. */
 const STILL_WARMING = 0.9;
+/** Warm once this many rollouts in a row were not still warming up. */
+const WARM_AFTER = 2;
 const WINDOW = process.env.ROLLOUT_BENCH_WINDOW;
 const EXPERT_BYTES = 16;
 const REAL_EXPERT_BYTES = Number(process.env.ROLLOUT_BENCH_EXPERT_BYTES ?? 32 * 1024);
@@ -234,9 +236,14 @@ async function main(): Promise<void> {
       const n = warmCpu.length;
       if (n < WARMUP) return true;
       if (WARMUP === 0 || n >= WARMUP_MAX) return false;
-      // one rollout alone cannot tell whether the next is cheaper
-      if (n < 2) return true;
-      return warmCpu[n - 1] < STILL_WARMING * warmCpu[n - 2];
+      // the rollouts since the last that was clearly the cheapest so far
+      let low = Infinity, since = 0;
+      for (const c of warmCpu) {
+        if (c < STILL_WARMING * low) since = 0;
+        else since++;
+        low = Math.min(low, c);
+      }
+      return since < WARM_AFTER;
     };
     let round = 0;
     const oneRollout = async () => {
@@ -369,7 +376,7 @@ ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated
 Control: ${how}; the commit decisions are written to Postgres before they are sent, with the acks and prepare decisions before them.
 
 **Zero-cost transfers** (${EXPERT_BYTES}-byte experts). Per layer, from the service's own event stamps: *per layer* = the time it adds to the rollout (previous layer's last commit ack → its own; the first layer: from its prepare decided) — the JSON's \`layer_overhead_*\`; *latency* = its prepare decided → its last commit ack (with a window it includes waiting for the layers before it); prepare = prepare decided → last prepare ack; commit = commit decided → last commit ack (the stall at commit).
-${cold ? `${warmups === 1 ? 'A warm-up rollout' : `${warmups} warm-up rollouts`} ran first and ${warmups === 1 ? 'is' : 'are'} not counted (at least ${WARMUP}, then until a rollout's CPU per layer, service and agents, fell by less than ${Math.round((1 - STILL_WARMING) * 100)}% from the one before, at most ${WARMUP_MAX}: ${warmCpu.map((x) => x.toFixed(1)).join(', ')} ms — V8 compiling the processes' hot paths): the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
+${cold ? `${warmups === 1 ? 'A warm-up rollout' : `${warmups} warm-up rollouts`} ran first and ${warmups === 1 ? 'is' : 'are'} not counted (at least ${WARMUP}, then until ${WARM_AFTER} in a row brought the CPU per layer, service and agents, no more than ${Math.round((1 - STILL_WARMING) * 100)}% below its lowest so far, at most ${WARMUP_MAX}: ${warmCpu.map((x) => x.toFixed(1)).join(', ')} ms — V8 compiling the processes' hot paths): the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
 
 | layers measured | per layer p50 / p99 ms | latency p50 / p99 ms | prepare p50 / p99 ms | commit p50 / p99 ms | first prepare → last commit ack (ms, per round) | request → finished (ms, per round) | start: plan computed and recorded (ms, per round) |
 |---|---|---|---|---|---|---|---|
