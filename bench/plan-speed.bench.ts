@@ -11,73 +11,34 @@
  * the least a cold node process planning these layers does (read the file, one greedy per layer), the
  * floor under what any policy of ours can reach as one process.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { into, median, side, Side, speedInputs, timedProcess } from './lib/cold-process';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 
 const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
 const TOOLS = process.env.EPLB_TOOLS ?? '/work/shared/tools';
 const CLI = join(__dirname, '..', 'dist', 'apps', 'eplb', 'src', 'main.js');
-const SPEED_TRACE = join(TRACES, 'stationary-dsv3-ep64.json');
 const ROUNDS = Number(process.env.PLAN_SPEED_ROUNDS ?? 11);
 const TARGET = 0.5;
-
-const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** The speed file (232 layers) and a tiny one (what start-up alone costs), written into `dir`. */
-function inputs(dir: string): { big: string; tiny: string } {
-  const doc = JSON.parse(readFileSync(SPEED_TRACE, 'utf8')) as { heat: unknown[][]; current: unknown[] };
-  const four = <T>(xs: T[]): T[] => [...xs, ...xs, ...xs, ...xs];
-  const big = join(dir, 'speed-232.json'), tiny = join(dir, 'speed-tiny.json');
-  writeFileSync(big, JSON.stringify({ ...doc, heat: doc.heat.map(four), current: four(doc.current) }));
-  writeFileSync(tiny, JSON.stringify({ num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] }));
-  return { big, tiny };
-}
-
-/**
- * One run: its wall time and its CPU time (user + system of the process and its threads, from GNU
- * time), which a loaded machine inflates far less than the wall time.
- */
-function run(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
-  const t0 = now();
-  const res = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { encoding: 'utf8' });
-  const ms = now() - t0;
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${res.status}: ${res.stderr}`);
-  const m = /cpu (\S+) (\S+)\s*$/.exec(res.stderr);
-  if (!m) throw new Error(`no CPU time from /usr/bin/time: ${res.stderr}`);
-  return { ms, cpu: (Number(m[1]) + Number(m[2])) * 1000, out: res.stdout };
-}
-
-interface Side {
-  readonly wall: number[];
-  readonly cpu: number[];
-}
-
-const side = (): Side => ({ wall: [], cpu: [] });
 
 function main(): void {
   if (!existsSync(CLI)) throw new Error(`no build at ${CLI}: npm run build first`);
   const dir = mkdtempSync(join(tmpdir(), 'eplb-plan-speed-'));
-  const { big, tiny } = inputs(dir);
+  const { big, tiny } = speedInputs(dir, TRACES);
   const load0 = loadavg();
   const eb = side(), et = side(), pb = side(), pt = side();
   const pOwn: number[] = [];
-  const eplb = (file: string) => run('node', [CLI, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
+  const eplb = (file: string) => timedProcess('node', [CLI, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
   const gb = side(), gt = side();
-  const greedy = (file: string) => run('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'out.json')]);
-  const py = (file: string) => run('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
-  const into = (s: Side, r: { ms: number; cpu: number }): void => {
-    s.wall.push(r.ms);
-    s.cpu.push(r.cpu);
-  };
+  const greedy = (file: string) => timedProcess('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'out.json')]);
+  const py = (file: string) => timedProcess('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
   // PLAN_SPEED_AGAINST=.../main.js: an earlier build measured in the same rounds (before / after)
   const against = process.env.PLAN_SPEED_AGAINST;
   const ab = side(), at = side();
-  const earlier = (file: string) => run('node', [against as string, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
+  const earlier = (file: string) => timedProcess('node', [against as string, 'plan', '--input', file, '--output', join(dir, 'out.json')]);
   const steps: (() => void)[] = [
     () => into(eb, eplb(big)),
     () => into(et, eplb(tiny)),

@@ -11,10 +11,10 @@
  *
  * Prints a Markdown table and the figures as one JSON line; writes nothing else.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { into, median, side, Side, speedInputs, timedProcess } from '../../lib/cold-process';
 import { machine } from '../../lib/machine';
 
 const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
@@ -24,49 +24,16 @@ const CLI = join(HERE, '..', '..', '..', 'dist', 'apps', 'eplb', 'src', 'main.js
 const ROUNDS = Number(process.env.WASM_PROBE_ROUNDS ?? 9);
 const WARM = 10;
 
-const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** plan-speed.bench.ts's inputs(): the speed trace's layers four times, and a tiny file. */
-function inputs(dir: string): { big: string; tiny: string } {
-  const doc = JSON.parse(readFileSync(join(TRACES, 'stationary-dsv3-ep64.json'), 'utf8')) as { heat: unknown[][]; current: unknown[] };
-  const four = <T>(xs: T[]): T[] => [...xs, ...xs, ...xs, ...xs];
-  const big = join(dir, 'speed-232.json'), tiny = join(dir, 'speed-tiny.json');
-  writeFileSync(big, JSON.stringify({ ...doc, heat: doc.heat.map(four), current: four(doc.current) }));
-  writeFileSync(tiny, JSON.stringify({ num_ranks: 8, num_nodes: 1, slots_per_rank: 2, heat: [[[600, 560, 120, 120, 20, 10, 10, 10]]] }));
-  return { big, tiny };
-}
-
-/** One whole process under GNU time: wall ms, CPU ms (user + system), stdout. */
-function run(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
-  const t0 = now();
-  const res = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { encoding: 'utf8' });
-  const ms = now() - t0;
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${res.status}: ${res.stderr}`);
-  const m = /cpu (\S+) (\S+)\s*$/.exec(res.stderr);
-  if (!m) throw new Error(`no CPU time from /usr/bin/time: ${res.stderr}`);
-  return { ms, cpu: (Number(m[1]) + Number(m[2])) * 1000, out: res.stdout };
-}
-
-interface Side {
-  readonly wall: number[];
-  readonly cpu: number[];
-}
-const side = (): Side => ({ wall: [], cpu: [] });
-const into = (s: Side, r: { ms: number; cpu: number }): void => {
-  s.wall.push(r.ms);
-  s.cpu.push(r.cpu);
-};
 
 /** The median of a warm process's last 5 rounds (its `{"ms": [...]}` line). */
 const lastFive = (out: string): number => median((JSON.parse(out.trim().split('\n').pop() as string) as { ms: number[] }).ms.slice(-5));
 
 function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'eplb-wasm-probe-'));
-  const { big, tiny } = inputs(dir);
-  const wasm = (file: string, ...more: string[]) => run('node', [join(HERE, 'plan-wasm.cjs'), '--input', file, '--output', join(dir, 'wasm.json'), ...more]);
-  const greedy = (file: string) => run('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'greedy.json')]);
-  const py = (file: string) => run('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
+  const { big, tiny } = speedInputs(dir, TRACES);
+  const wasm = (file: string, ...more: string[]) => timedProcess('node', [join(HERE, 'plan-wasm.cjs'), '--input', file, '--output', join(dir, 'wasm.json'), ...more]);
+  const greedy = (file: string) => timedProcess('node', [CLI, 'plan', '--policy', 'greedy', '--input', file, '--output', join(dir, 'greedy.json')]);
+  const py = (file: string) => timedProcess('/usr/bin/python3', [join(TOOLS, 'baseline.py'), file, join(dir, 'py.json')]);
   for (const file of [big, tiny]) {
     greedy(file);
     for (const more of [[], ['--wasm-reader']]) {
@@ -91,8 +58,8 @@ function main(): void {
     () => into(pb, py(big)),
     () => into(pt, py(tiny)),
     () => warm.wasm.push(lastFive(wasm(big, '--warm', String(WARM)).out)),
-    () => warm.greedy.push(lastFive(run('node', [join(HERE, 'warm-cli.cjs'), '--input', big, '--output', join(dir, 'greedy.json'), '--warm', String(WARM)]).out)),
-    () => warm.py.push(lastFive(run('/usr/bin/python3', [join(HERE, 'warm-baseline.py'), join(TOOLS, 'baseline.py'), big, join(dir, 'py.json'), String(WARM)]).out)),
+    () => warm.greedy.push(lastFive(timedProcess('node', [join(HERE, 'warm-cli.cjs'), '--input', big, '--output', join(dir, 'greedy.json'), '--warm', String(WARM)]).out)),
+    () => warm.py.push(lastFive(timedProcess('/usr/bin/python3', [join(HERE, 'warm-baseline.py'), join(TOOLS, 'baseline.py'), big, join(dir, 'py.json'), String(WARM)]).out)),
   ];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < steps.length; i++) steps[(round + i) % steps.length]();
