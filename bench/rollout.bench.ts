@@ -276,6 +276,8 @@ async function main(): Promise<void> {
       wakeupsFrom = wakeupsNow();
       measuredFrom = Date.now();
     }
+    // the measured rounds on the monotonic clock the processes' --cpu-prof profiles are stamped with
+    const measuredMonoFrom = process.hrtime.bigint() / 1000n;
     for (let measured = 0; measured < ROUNDS; measured++) {
       const { mapVersion, wall, ls, first, per } = await oneRollout();
       walls.push(wall);
@@ -287,6 +289,7 @@ async function main(): Promise<void> {
       log(`round ${measured + 1}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
     }
     const cpuTo = cpuNow();
+    if (process.env.SERVICE_PROF || process.env.AGENT_PROF) log(`measured rounds, monotonic µs: ${measuredMonoFrom}–${process.hrtime.bigint() / 1000n}`);
     const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
     const measuredMs = Date.now() - measuredFrom;
     const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
