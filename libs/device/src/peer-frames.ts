@@ -7,6 +7,7 @@
  *   refused   kind 3, rest = why, UTF-8
  * Requests carry an id and answers echo it, so requests can be pipelined on one connection.
  */
+import { ChunkQueue } from './chunk-queue';
 import { MAX_BODY } from './wire';
 
 export const FETCH = 1;
@@ -72,29 +73,18 @@ export function encodeRefused(id: number, error: string): Buffer {
 
 /** Reassembles peer frames from arbitrary chunks; throws on a malformed stream. */
 export class PeerFrameReader {
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private readonly pending = new ChunkQueue();
 
   push(chunk: Buffer): PeerFrame[] {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
+    this.pending.push(chunk);
     const out: PeerFrame[] = [];
-    while (this.size >= 4) {
-      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
-      const n = this.chunks[0].readUInt32BE(0);
+    while (this.pending.size >= 4) {
+      const n = this.pending.peek(4).readUInt32BE(0);
       if (n < 5 || n > MAX_FRAME) throw new Error(`malformed peer frame: ${n} bytes`);
-      if (this.size < 4 + n) break;
-      out.push(decode(this.take(4 + n)));
+      if (this.pending.size < 4 + n) break;
+      out.push(decode(this.pending.take(4 + n).subarray(4)));
     }
     return out;
-  }
-
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.size = rest.length;
-    return all.subarray(4, n);
   }
 }
 

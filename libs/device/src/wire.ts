@@ -1,8 +1,10 @@
 /**
- * The simulated backend's peer protocol: length-prefixed frames on a TCP stream,
+ * The agent's link to the torch bridge: length-prefixed frames on a TCP stream,
  *   [u32 BE header length][u32 BE body length][header: UTF-8 JSON][body: raw bytes].
  * Requests carry an id; responses echo it, so requests can be pipelined on one connection.
  */
+import { ChunkQueue } from './chunk-queue';
+
 export const MAX_HEADER = 64 * 1024;
 export const MAX_BODY = 256 * 1024 * 1024;
 
@@ -23,21 +25,19 @@ export function encodeFrame(header: Record<string, unknown>, body: Uint8Array = 
 
 /** Reassembles frames from arbitrary chunks; throws on a malformed stream. */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private readonly pending = new ChunkQueue();
 
   push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
+    this.pending.push(chunk);
     const out: Frame[] = [];
     for (;;) {
-      if (this.size < 8) break;
-      const head = this.peek(8);
+      if (this.pending.size < 8) break;
+      const head = this.pending.peek(8);
       const hl = head.readUInt32BE(0);
       const bl = head.readUInt32BE(4);
       if (hl > MAX_HEADER || bl > MAX_BODY) throw new Error(`malformed frame: header ${hl} bytes, body ${bl} bytes`);
-      if (this.size < 8 + hl + bl) break;
-      const all = this.take(8 + hl + bl);
+      if (this.pending.size < 8 + hl + bl) break;
+      const all = this.pending.take(8 + hl + bl);
       let header: unknown;
       try {
         header = JSON.parse(all.subarray(8, 8 + hl).toString('utf8'));
@@ -48,19 +48,6 @@ export class FrameReader {
       out.push({ header: header as Record<string, unknown>, body: Buffer.from(all.subarray(8 + hl)) });
     }
     return out;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0].subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.size = rest.length;
-    return all.subarray(0, n);
   }
 }
 
