@@ -7,7 +7,7 @@ import { getPolicy } from './registry';
 import { LayerProblem, PlacementState } from './engine';
 import { greedyLayer } from './greedy';
 import { budgetFrontier } from './search-path';
-import { heldOutScreen, holmFamilies, normalQuantile, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
+import { binomialCdf, erfc, heldOutScreen, holmFamilies, normalQuantile, nullQuartileExceeds, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 
 // 64 experts with zipf popularity on 8 ranks × 10 slots; a workload is a permutation of which
 // expert holds which popularity rank, and each episode draws noise of ±15% around it
@@ -201,5 +201,68 @@ describe('the one-window threshold read from the layers themselves (oneWindowInf
     expect(same.layers.every((r) => r.transfers === 0 && r.certainty?.basis === 'one-window')).toBe(true);
     const shifted = getPolicy('default')({ shape: wide, heat: window(workload(2)), current });
     expect(shifted.layers.every((r) => r.certainty?.stale === true && r.transfers > 0)).toBe(true);
+  });
+
+  it('reads a null from a few layers whose lower quartile of z is just above the threshold: the point estimate of 12 layers is no evidence that more than three quarters are stale', () => {
+    const zt = oneWindowZ(12);
+    // the z of the 12 layers of a real one-window cut of unchanged traffic (Qwen1.5-MoE, 5 iterations summed)
+    const zs = [1.2, 1.99, 2.61, 2.67, 2.87, 2.96, 3.16, 3.89, 4.01, 4.15, 4.58, 4.76];
+    const q1 = 2.61 + 0.75 * (2.67 - 2.61);
+    expect(q1).toBeGreaterThan(zt);
+    expect(oneWindowInflation(zs, zt)).toBeCloseTo(q1 / normalQuantile(5 / 8), 12);
+    // every layer is held to the scaled threshold, which none clears
+    expect(zs.every((z) => z < zt * oneWindowInflation(zs, zt))).toBe(true);
+    // a new workload's layers, at tens of times the threshold, are still read as all stale
+    expect(oneWindowInflation([47.2, 49.7, 58.1, 59.4, 79.8, 83.6, 86.2, 93.3, 96.4, 163.2, 175.3, 209.1], zt)).toBe(1);
+  });
+
+  it('keeps a deployment on the map made for it when its routing wanders so that the quartile of 12 layers lands just above the threshold', () => {
+    const wide: DeploymentShape = { ...shape, numLayers: 12 };
+    let s = 12;
+    const draw = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    // each window's expert levels wander ±5% about the workload's
+    const window = (perm: number[]): HeatEpisodes => [
+      Array.from({ length: wide.numLayers }, () => Float64Array.from({ length: E }, (_, e) => Math.round((320_000 / (perm[e] + 1)) * (0.95 + 0.1 * draw())))),
+    ];
+    const old = workload(1);
+    const current = getPolicy('greedy')({ shape: wide, heat: window(old) }).physicalToLogical;
+    const same = getPolicy('default')({ shape: wide, heat: window(old), current });
+    const zs = same.layers.map((r) => r.certainty!.gain / r.certainty!.se).sort((a, b) => a - b);
+    // the case this is about: the lower quartile of the layers' z (three quarters of the way from
+    // the 3rd to the 4th) clears the counting threshold
+    expect(zs[2] + 0.75 * (zs[3] - zs[2])).toBeGreaterThan(oneWindowZ(12));
+    expect(same.layers.every((r) => r.transfers === 0)).toBe(true);
+    const shifted = getPolicy('default')({ shape: wide, heat: window(workload(2)), current });
+    expect(shifted.layers.every((r) => r.certainty?.stale === true && r.transfers > 0)).toBe(true);
+  });
+});
+
+describe('how often a null shows a quartile of z this high (nullQuartileExceeds)', () => {
+  it('is, at the threshold itself, the binomial chance that fewer than j of n layers fall below it (the null\'s quartile is there)', () => {
+    const zt = oneWindowZ(12);
+    expect(nullQuartileExceeds(12, 3, zt, zt)).toBeCloseTo(binomialCdf(2, 12, 0.25), 6);
+    expect(nullQuartileExceeds(1, 1, zt, zt)).toBeCloseTo(0.75, 6);
+  });
+
+  it('falls as the quartile rises and with more layers, and is 1 at or below 0', () => {
+    const zt = oneWindowZ(12);
+    expect(nullQuartileExceeds(12, 3, 2 * zt, zt)).toBeLessThan(nullQuartileExceeds(12, 3, 1.5 * zt, zt));
+    expect(nullQuartileExceeds(58, 15, 1.5 * zt, zt)).toBeLessThan(nullQuartileExceeds(12, 3, 1.5 * zt, zt));
+    expect(nullQuartileExceeds(12, 3, 0, zt)).toBe(1);
+    // a workload shift's quartile (tens of times the threshold) is beyond any null the rule reads, on 4 layers as on 58
+    expect(nullQuartileExceeds(4, 1, 20 * oneWindowZ(4), oneWindowZ(4))).toBeLessThan(1e-6);
+    expect(nullQuartileExceeds(58, 15, 10 * oneWindowZ(58), oneWindowZ(58))).toBeLessThan(1e-6);
+  });
+
+  it('rests on a binomial cdf and an erfc that match known values', () => {
+    expect(binomialCdf(2, 12, 0.25)).toBeCloseTo(0.390675, 6);
+    expect(binomialCdf(-1, 5, 0.3)).toBe(0);
+    expect(binomialCdf(5, 5, 0.3)).toBe(1);
+    expect(binomialCdf(0, 4, 1)).toBe(0);
+    expect(binomialCdf(0, 232, 0.25) / 0.75 ** 232).toBeCloseTo(1, 10);
+    expect(erfc(0)).toBeCloseTo(1, 7);
+    expect(erfc(1)).toBeCloseTo(0.1572992071, 7);
+    expect(erfc(-1)).toBeCloseTo(1.8427007929, 7);
+    expect(erfc(3) / 2.209049699858544e-5).toBeCloseTo(1, 5);
   });
 });

@@ -71,12 +71,18 @@ export const oneWindowZ = (layers: number): number => staleZ(layers);
  * deployment's own layers (an empirical null): a z is a layer's gain in counting se, and a layer
  * that still fits its map shows a z of about the counting null's — unless its routing wanders
  * more than Poisson counting, which real routing does and one window cannot show layer by layer.
- * Over the layers it can: when at least a quarter of them are not shown stale (their lower
- * quartile of z is below the threshold `zt`), those are taken as the null, and the ratio of that
- * quartile to the counting null's (the z of a fitting layer is at least as large as |N(0, 1)|,
- * whose lower quartile is Φ⁻¹(5/8)) is how far the counting se understates the noise. When more
- * than three quarters of the layers are shown stale (a new workload moves every layer) none is a
- * null to read: 1, the counting test as it is. Never below 1.
+ * Over the layers it can: the z of a fitting layer is at least as large as |N(0, 1)|, whose lower
+ * quartile is Φ⁻¹(5/8), and the ratio of the layers' lower quartile of z to it is how far the
+ * counting se understates the noise — when at least a quarter of the layers fit their map. When
+ * more than three quarters are stale (a new workload moves every layer) none is a null to read:
+ * 1, the counting test as it is. Never below 1.
+ *
+ * Which of the two a deployment is, is itself read from its layers, and the quartile of a few
+ * layers is unsure: of 12 layers it is the 3rd–4th smallest z, which a null wandering as much as
+ * the rule can read puts above zt about four times in ten — and then every layer would be held to
+ * the counting threshold alone, the false alarm the family-wise rate is there to prevent. So a
+ * null is read unless the quartile is beyond what such a null shows but at that rate
+ * (nullQuartileExceeds): a new workload's quartile, tens of times zt, still is.
  */
 export function oneWindowInflation(zs: readonly number[], zt: number): number {
   if (zs.length === 0) return 1;
@@ -85,8 +91,53 @@ export function oneWindowInflation(zs: readonly number[], zt: number): number {
   const at = (sorted.length - 1) / 4;
   const lo = Math.floor(at);
   const q1 = sorted[lo] + (at - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? sorted[lo]) - sorted[lo]);
-  if (!(q1 < zt)) return 1;
+  if (!(nullQuartileExceeds(sorted.length, lo + 1, sorted[lo], zt) > FAMILY_ALPHA)) return 1;
   return Math.max(1, q1 / normalQuantile(5 / 8));
+}
+
+/**
+ * How often the lower quartile of `n` layers that all fit their map would reach `x`: the chance
+ * that the `j`-th smallest (1-based; the order statistic at or below the quartile) of n draws of
+ * the most wandering null the one-window rule can read is at least x. That null is the one whose
+ * own lower quartile is at the threshold `zt` (a z of |N(0, 1)| × zt / Φ⁻¹(5/8)): a null that
+ * wanders more shows a quartile above zt and is not read as one. The rule takes the layers for a
+ * new workload only when this chance is below the family-wise rate (FAMILY_ALPHA): a quartile
+ * just above zt (the point estimate of a few layers, which a null at zt exceeds half the time) is
+ * no evidence that more than three quarters of the layers are stale, while a workload shift's, at
+ * tens of times zt, is.
+ */
+export function nullQuartileExceeds(n: number, j: number, x: number, zt: number): number {
+  if (!(x > 0)) return 1;
+  // a draw of the null is below x with probability erf(x Φ⁻¹(5/8) / (zt √2)); the j-th smallest
+  // is at least x when fewer than j draws are below it
+  const below = Math.min(1, Math.max(0, 1 - erfc((x * normalQuantile(5 / 8)) / (zt * Math.SQRT2))));
+  return binomialCdf(j - 1, n, below);
+}
+
+/** P(Bin(n, p) ≤ k), summed in logs (a deployment's layers: n up to a few hundred). */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k < 0) return 0;
+  if (k >= n || p <= 0) return 1;
+  if (p >= 1) return 0;
+  const lp = Math.log(p), lq = Math.log1p(-p);
+  let logC = 0, sum = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log((n - i + 1) / i);
+    sum += Math.exp(logC + i * lp + (n - i) * lq);
+  }
+  return Math.min(1, sum);
+}
+
+/**
+ * The complementary error function erfc(x) (Numerical Recipes' Chebyshev fit, relative error below
+ * 1.2e-7 everywhere: the tail chances it gives are compared with FAMILY_ALPHA).
+ */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +
+    t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? r : 2 - r;
 }
 
 /** One layer's held-out judgement: per newer episode, imbalance under the map in service minus under the fresh plan. */
