@@ -102,7 +102,7 @@ export function oneWindowInflation(zs: readonly number[], zt: number): number {
  * own lower quartile is at the threshold `zt` (a z of |N(0, 1)| × zt / Φ⁻¹(5/8)): a null that
  * wanders more shows a quartile above zt and is not read as one. The rule takes the layers for a
  * new workload only when this chance is below the family-wise rate (FAMILY_ALPHA): a quartile
- * just above zt (the point estimate of a few layers, which a null at zt exceeds half the time) is
+ * just above zt (the point estimate of a few layers, which a null at zt exceeds four to five times in ten) is
  * no evidence that more than three quarters of the layers are stale, while a workload shift's, at
  * tens of times zt, is.
  */
