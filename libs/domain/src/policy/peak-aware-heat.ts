@@ -1,6 +1,6 @@
 import { HeatEpisodes } from '../heat/heat';
 import { replicateMinMax } from './greedy';
-import { normalQuantile } from './stale-map';
+import { normalQuantile } from './distributions';
 
 /**
  * A layer's heat for a plan judged by the per-episode peak of the next interval: each expert's
