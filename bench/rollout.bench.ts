@@ -224,6 +224,11 @@ async function main(): Promise<void> {
     let warmups = 0;
     // CPU over the measured rounds (their planning included), per measured layer
     const cpuNow = () => ({ service: processCpuMs(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0) });
+    // the Postgres backends serving the service (not the bench's own reads): they run on the same cores, and the per-layer
+    // write-ahead costs CPU there too (parsing the jsonb, compressing what passes the TOAST threshold)
+    const postgresPids = async (): Promise<number[]> =>
+      ((await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> 'eplb-bench-rollout'`)) as { pid: number }[]).map((r) => r.pid);
+    const postgresCpuNow = (pids: readonly number[]) => pids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0);
     // wake-ups of the processes' main threads, likewise (each costs the event loop's machinery however small the message)
     const wakeupsNow = () => ({ service: processWakeups(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processWakeups(pid), 0) });
     let wakeupsFrom = wakeupsNow();
@@ -276,6 +281,8 @@ async function main(): Promise<void> {
       wakeupsFrom = wakeupsNow();
       measuredFrom = Date.now();
     }
+    const pgPids = await postgresPids();
+    const postgresFrom = postgresCpuNow(pgPids);
     // the measured rounds on the monotonic clock the processes' --cpu-prof profiles are stamped with
     const measuredMonoFrom = process.hrtime.bigint() / 1000n;
     for (let measured = 0; measured < ROUNDS; measured++) {
@@ -289,6 +296,8 @@ async function main(): Promise<void> {
       log(`round ${measured + 1}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
     }
     const cpuTo = cpuNow();
+    // backends that closed during the rounds are left out (the pool keeps its connections while it is busy)
+    const postgresMs = (postgresCpuNow(pgPids) - postgresFrom) / perLayers.length;
     if (process.env.SERVICE_PROF || process.env.AGENT_PROF) log(`measured rounds, monotonic µs: ${measuredMonoFrom}–${process.hrtime.bigint() / 1000n}`);
     const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
     const measuredMs = Date.now() - measuredFrom;
@@ -300,7 +309,7 @@ async function main(): Promise<void> {
       agent: (wakeupsTo.agents - wakeupsFrom.agents - idleWakeups.agents * measuredMs) / perLayers.length / zero.agentPids.length,
     };
     log(`wake-ups per layer beyond idle (main threads' voluntary context switches): service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)} (idle: service ${(idleWakeups.service * 1000).toFixed(0)}/s, 8 agents ${(idleWakeups.agents * 1000).toFixed(0)}/s)`);
-    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
+    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms, the service's Postgres backends ${postgresMs.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
@@ -310,7 +319,7 @@ async function main(): Promise<void> {
       log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
       const controlFloor = await measureFloor(config.DATABASE_URL, undefined, false);
       log(`floor without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms`);
-      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups })}\n`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)), rollout_wall_p50_ms: pct(walls, 0.5), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups })}\n`);
       return;
     }
 
@@ -355,6 +364,7 @@ async function main(): Promise<void> {
       floor_control_only_p99_ms: controlFloor.p99,
       cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)),
       cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)),
+      cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)),
       wakeups_service_per_layer: Number(wakeups.service.toFixed(1)),
       wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)),
       warmup_rollouts: warmups,
