@@ -56,6 +56,20 @@ describe('persistence on the real Postgres', () => {
     for (let k = 1; k < ids.length; k++) expect(ids[k] > ids[k - 1]).toBe(true);
   });
 
+  it('compresses a large payload with lz4 where the server has it, and reads it back intact', async () => {
+    const [{ lz4 }] = (await ds.query(`SELECT count(*) > 0 AS lz4 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`)) as { lz4: boolean }[];
+    const [{ attcompression }] = (await ds.query(`SELECT attcompression FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'payload'`)) as { attcompression: string }[];
+    expect(attcompression).toBe(lz4 ? 'l' : '');
+    const stream = `large:${randomUUID()}`;
+    // a plan-like payload well past the TOAST threshold
+    const payload = { layers: Array.from({ length: 200 }, (_, layer) => ({ layer, row: Array.from({ length: 320 }, (_, k) => (k * 41 + layer) % 256) })) };
+    await ds.transaction((em) => appendEvents(em, [{ stream, type: 'large', payload, ...meta }]));
+    const [back] = await readStream(ds.manager, stream, '0', 10);
+    expect(back.payload).toEqual(payload);
+    const [{ method }] = (await ds.query(`SELECT pg_column_compression(payload) AS method FROM events WHERE stream = $1`, [stream])) as { method: string | null }[];
+    expect(method).toBe(lz4 ? 'lz4' : 'pglz');
+  });
+
   it('stores strings Postgres would refuse (NUL, unpaired surrogates) with U+FFFD instead of failing the append', async () => {
     const stream = `odd-text:${randomUUID()}`;
     await ds.transaction((em) =>
