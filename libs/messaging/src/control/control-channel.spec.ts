@@ -77,7 +77,8 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     return { s, port, sessions };
   }
 
-  it('authenticates the hello, then carries lines both ways', async () => {
+  /** A server and an agent-0 client past the hello: what the server received, its sessions, what the client got (the welcome first). */
+  async function welcomedAgent() {
     const received: string[] = [];
     const { port, sessions } = await server(received);
     const got: string[] = [];
@@ -85,6 +86,11 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
     closers.push(() => c.close());
     c.start();
     await until(() => sessions.length === 1 && got.length === 1);
+    return { received, sessions, got, c };
+  }
+
+  it('authenticates the hello, then carries lines both ways', async () => {
+    const { received, sessions, got, c } = await welcomedAgent();
     expect(JSON.parse(got[0])).toEqual({ type: 'welcome' });
     expect(c.send({ ack: 1 })).toBe(true);
     expect(sessions[0].send({ command: 'prepare' })).toBe(true);
@@ -94,13 +100,7 @@ describe('ControlServer and ControlClient over loopback TCP', () => {
   });
 
   it('writes several lines in one socket write, each its own message, in order, both ways', async () => {
-    const received: string[] = [];
-    const { port, sessions } = await server(received);
-    const got: string[] = [];
-    const c = new ControlClient({ endpoint: { host: '127.0.0.1', port }, hello: () => JSON.stringify({ token: 'good', name: 'agent-0' }), onMessage: (l) => got.push(l) });
-    closers.push(() => c.close());
-    c.start();
-    await until(() => sessions.length === 1 && got.length === 1);
+    const { received, sessions, got, c } = await welcomedAgent();
     const writes = vi.spyOn(Socket.prototype, 'write');
     try {
       expect(sessions[0].sendLines(['{"commit":3}', '{"prepare":7}'])).toBe(true);
