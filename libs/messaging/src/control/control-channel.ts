@@ -53,7 +53,7 @@ export class LineReader {
 const encodeLine = (msg: unknown): string => `${JSON.stringify(msg)}\n`;
 
 /** Lines as one text to write, each ended by its newline. */
-const joinLines = (lines: readonly string[]): string => (lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`);
+const joinLines = (lines: readonly string[]): string => `${lines.join('\n')}\n`;
 
 export interface ControlSession<P> {
   readonly id: number;
