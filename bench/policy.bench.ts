@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { generated, realCuts } from './traces/variants';
+import { judgePolicy, meetsMoved, meetsStationary } from './lib/policy-judge';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -170,12 +171,8 @@ function main(): void {
     const curFut = current ? meanEpisodeImbalance(current, t.future, R, S) : NaN;
     const policies = t.variant || ONLY ? POLICIES.filter((p) => p === 'greedy' || p === 'default') : POLICIES;
     for (const p of policies) {
-      const t0 = now();
-      const out = getPolicy(p)(t.input);
-      const ms = now() - t0;
-      const map = out.physicalToLogical;
-      const transfers = current ? map.reduce((s, row, l) => s + layerTransfers(current[l], row, S), 0) : 0;
-      res[p] = { fut: meanEpisodeImbalance(map, t.future, R, S), transfers, ms };
+      const { fut, transfers, ms, result: out } = judgePolicy(p, t.input, t.future);
+      res[p] = { fut, transfers, ms };
       if (p === 'default' && (kind(t.name) !== 'stationary' || t.name === SPEED_TRACE || t.name === 'stationary-toy')) {
         const plan = join(dir, `${t.name}.${p}.json`);
         writeFileSync(plan, JSON.stringify(planFileDocument(out)));
@@ -234,7 +231,7 @@ function main(): void {
         `- ${t.label} (stationary): future ${d.fut.toFixed(4)} vs current ${curFut.toFixed(4)} → ${ok1 ? 'met' : 'NOT met'}; ` +
           `transfers ${d.transfers}: of baseline.py's ${share(baseT)}; of our greedy's ${share(g.transfers)}.`,
       );
-      const ok = ok1 && d.transfers <= 0.05 * Math.min(baseT, g.transfers);
+      const ok = meetsStationary(d, curFut, Math.min(baseT, g.transfers));
       verdict = `${ok ? 'met' : 'NOT met'} (future ${d.fut.toFixed(4)} vs in service ${curFut.toFixed(4)}; ≤ 5% transfers)`;
     } else {
       // judged twice: against the yardstick (baseline.py) and against our stricter greedy
@@ -247,8 +244,8 @@ function main(): void {
         );
       };
       verdicts.push(`- ${t.label} (${k}): of baseline.py's: ${judge(baseFut, baseT)}; of our greedy's: ${judge(g.fut, g.transfers)}.`);
-      const okB = exB <= excessTarget[k] && (!bound || d.transfers <= baseT / 3);
-      const okG = exG <= excessTarget[k] && (!bound || d.transfers <= g.transfers / 3);
+      const okB = meetsMoved(d, { fut: baseFut, transfers: baseT }, excessTarget[k], bound);
+      const okG = meetsMoved(d, g, excessTarget[k], bound);
       verdict = `${okB ? 'met' : 'NOT met'} vs baseline.py, ${okG ? 'met' : 'NOT met'} vs our greedy (≤ ${excessTarget[k] * 100}%${bound ? ', ≤ 33.3% transfers' : ''})`;
     }
     summary.push(

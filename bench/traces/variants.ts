@@ -15,9 +15,8 @@
  * Each variant has a kind (the targets it is judged by) in its name: shift, drift, alternating,
  * spikes, stationary, same, fit (one window judged on itself).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DeploymentShape, HeatEpisodes, RouterModel, ScenarioKind, getPolicy, heatFileToInput, toHeatEpisodes } from '@eplb/domain';
+import { DeploymentShape, HeatEpisodes, getPolicy } from '@eplb/domain';
+import { Gen, draw, readReal, shapeOf, summed } from './windows';
 
 export interface Variant {
   readonly name: string;
@@ -26,17 +25,6 @@ export interface Variant {
   readonly current: number[][];
   readonly future: HeatEpisodes;
 }
-
-const REAL = '/work/shared/traces/real';
-
-function readReal(name: string): { shape: DeploymentShape; heat: HeatEpisodes; current: number[][]; future: HeatEpisodes } {
-  const input = heatFileToInput(JSON.parse(readFileSync(join(REAL, `${name}.json`), 'utf8')));
-  const future = toHeatEpisodes(JSON.parse(readFileSync(join(REAL, `${name}.future.json`), 'utf8')).heat);
-  return { shape: input.shape, heat: input.heat, current: input.current as number[][], future };
-}
-
-/** All episodes summed into one (a one-window heat file, as SGLang's and vLLM's recorders write). */
-const summed = (heat: HeatEpisodes): HeatEpisodes => [heat[0].map((_, l) => heat.reduce((acc, ep) => acc.map((v, e) => v + ep[l][e]), new Float64Array(heat[0][l].length)))];
 
 export function realCuts(): Variant[] {
   const out: Variant[] = [];
@@ -67,54 +55,25 @@ export function realCuts(): Variant[] {
   return out;
 }
 
-interface Gen {
-  readonly E: number;
-  readonly R: number;
-  readonly S: number;
-  readonly L: number;
-  readonly topK: number;
-}
+const a: Gen = { E: 64, R: 8, S: 10, L: 12, topK: 6 };
+const b: Gen = { E: 128, R: 16, S: 10, L: 8, topK: 8 };
+// a third shape and seed, added after default's stale rule was changed, to check it on a draw it
+// was not looked at on: 96 experts on 12 ranks × 10 slots (24 redundant slots), top-4 routing
+const c: Gen = { E: 96, R: 12, S: 10, L: 8, topK: 4 };
+// a fourth, held back the same way after the stale walk was changed: 160 experts on 20 ranks ×
+// 10 slots (40 redundant), top-8 routing, 6 layers
+const d: Gen = { E: 160, R: 20, S: 10, L: 6, topK: 8 };
+// held back after default's one-window walk was changed (a stale layer walked to the lowest
+// excess within its budget): shifts on two shapes and seeds it was not looked at on (below) — 192
+// experts on 24 ranks × 9 slots (24 redundant, top-8) and 48 experts on 6 ranks × 10 slots (12
+// redundant, top-4), each as its window and as one summed window
+const e: Gen = { E: 192, R: 24, S: 9, L: 4, topK: 8 };
+const f: Gen = { E: 48, R: 6, S: 10, L: 8, topK: 4 };
 
-function draw(g: Gen, scenarios: ScenarioKind[], seed: number, episodes: number): HeatEpisodes[] {
-  const steps = 16;
-  const model = new RouterModel({
-    numLayers: g.L,
-    numExperts: g.E,
-    tokensPerStep: 256,
-    topK: g.topK,
-    seed,
-    scenarios,
-    phaseSteps: steps,
-    driftSteps: 4 * steps,
-    spikeSteps: steps / 2,
-  });
-  const step = new Int32Array(g.L * g.E);
-  const out: HeatEpisodes[] = [];
-  for (let i = 0; i < 3; i++) {
-    const heat: Float64Array[][] = [];
-    for (let k = 0; k < episodes; k++) {
-      const ep = Array.from({ length: g.L }, () => new Float64Array(g.E));
-      for (let s = 0; s < steps; s++) {
-        model.next(step);
-        for (let l = 0; l < g.L; l++) for (let e = 0; e < g.E; e++) ep[l][e] += step[l * g.E + e];
-      }
-      heat.push(ep);
-    }
-    out.push(heat);
-  }
-  return out;
-}
+/** The router-model shapes of the generated variants, by tag (bench:policy-heldout draws them with other seeds). */
+export const GEN_SHAPES: Readonly<Record<string, Gen>> = { '64x8x10': a, '128x16x10': b, '96x12x10': c, '160x20x10': d, '192x24x9': e, '48x6x10': f };
 
 export function generated(): Variant[] {
-  const a: Gen = { E: 64, R: 8, S: 10, L: 12, topK: 6 };
-  const b: Gen = { E: 128, R: 16, S: 10, L: 8, topK: 8 };
-  // a third shape and seed, added after default's stale rule was changed, to check it on a draw it
-  // was not looked at on: 96 experts on 12 ranks × 10 slots (24 redundant slots), top-4 routing
-  const c: Gen = { E: 96, R: 12, S: 10, L: 8, topK: 4 };
-  // a fourth, held back the same way after the stale walk was changed: 160 experts on 20 ranks ×
-  // 10 slots (40 redundant), top-8 routing, 6 layers
-  const d: Gen = { E: 160, R: 20, S: 10, L: 6, topK: 8 };
-  const shapeOf = (g: Gen): DeploymentShape => ({ numLayers: g.L, numExperts: g.E, numRanks: g.R, slotsPerRank: g.S, numNodes: 1 });
   const greedy = (g: Gen, heat: HeatEpisodes): number[][] => getPolicy('greedy')({ shape: shapeOf(g), heat }).physicalToLogical;
   const out: Variant[] = [];
   for (const [g, tag, seed] of [[a, '64x8x10', 21], [b, '128x16x10', 31], [c, '96x12x10', 41], [d, '160x20x10', 61]] as const) {
@@ -130,12 +89,6 @@ export function generated(): Variant[] {
       if (kind === 'stationary') out.push({ name: `gen-${kind}-${tag}-onewindow`, shape: shapeOf(g), heat: summed(s2), current: greedy(g, before), future: f2 });
     }
   }
-  // held back after default's one-window walk was changed (a stale layer walked to the lowest
-  // excess within its budget): shifts on two shapes and seeds it was not looked at on — 192
-  // experts on 24 ranks × 9 slots (24 redundant, top-8) and 48 experts on 6 ranks × 10 slots (12
-  // redundant, top-4), each as its window and as one summed window
-  const e: Gen = { E: 192, R: 24, S: 9, L: 4, topK: 8 };
-  const f: Gen = { E: 48, R: 6, S: 10, L: 8, topK: 4 };
   for (const [g, tag, seed] of [[e, '192x24x9', 71], [f, '48x6x10', 81]] as const) {
     const [oldTraffic] = draw(g, ['stationary'], seed, 16);
     const [, seen, future] = draw(g, ['stationary'], seed + 1, 16);

@@ -8,28 +8,16 @@ import { LayerProblem, PlacementState } from './engine';
 import { greedyLayer } from './greedy';
 import { budgetFrontier } from './search-path';
 import { binomialCdf, normalQuantile } from './distributions';
+import { lcgUniform, zipfWindow, zipfWorkload } from '../simulation/zipf-windows';
 import { heldOutScreen, holmFamilies, nullQuartileExceeds, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 
 // 64 experts with zipf popularity on 8 ranks × 10 slots; a workload is a permutation of which
 // expert holds which popularity rank, and each episode draws noise of ±15% around it
 const E = 64, R = 8, S = 10, K = 16;
 const shape: DeploymentShape = { numLayers: 2, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1 };
-let seed = 11;
-const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-const workload = (shuffleSeed: number): number[] => {
-  const perm = Array.from({ length: E }, (_, i) => i);
-  let s = shuffleSeed;
-  for (let i = E - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const j = s % (i + 1);
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
-  return perm;
-};
-const episodes = (perm: number[], n: number): HeatEpisodes =>
-  Array.from({ length: n }, () =>
-    Array.from({ length: shape.numLayers }, () => Float64Array.from({ length: E }, (_, e) => Math.round((20_000 / (perm[e] + 1)) * (0.85 + 0.3 * rnd())))),
-  );
+const rnd = lcgUniform(11);
+const workload = (shuffleSeed: number): number[] => zipfWorkload(E, shuffleSeed);
+const episodes = (perm: number[], n: number): HeatEpisodes => Array.from({ length: n }, () => zipfWindow(perm, shape.numLayers, 20_000, 0.15, rnd));
 const meanImbalance = (row: ArrayLike<number>, heat: HeatEpisodes, l: number): number =>
   heat.reduce((s, ep) => s + imbalance(row, ep[l], R, S), 0) / heat.length;
 const totals = (map: number[][], current: readonly number[][]): number => map.reduce((s, row, l) => s + layerTransfers(current[l], row, S), 0);
@@ -186,9 +174,7 @@ describe('the one-window threshold read from the layers themselves (oneWindowInf
     // 12 layers; each window's expert levels wander ±3% about the workload's (beyond the counting
     // noise of 20 000 picks a rank): two windows of one workload differ, the workload stays
     const wide: DeploymentShape = { ...shape, numLayers: 12 };
-    const window = (perm: number[]): HeatEpisodes => [
-      Array.from({ length: wide.numLayers }, () => Float64Array.from({ length: E }, (_, e) => Math.round((320_000 / (perm[e] + 1)) * (0.97 + 0.06 * rnd())))),
-    ];
+    const window = (perm: number[]): HeatEpisodes => [zipfWindow(perm, wide.numLayers, 320_000, 0.03, rnd)];
     const old = workload(1);
     const current = getPolicy('greedy')({ shape: wide, heat: window(old) }).physicalToLogical;
     const same = getPolicy('default')({ shape: wide, heat: window(old), current });
@@ -212,12 +198,9 @@ describe('the one-window threshold read from the layers themselves (oneWindowInf
 
   it('keeps a deployment on the map made for it when its routing wanders so that the quartile of 12 layers lands just above the threshold', () => {
     const wide: DeploymentShape = { ...shape, numLayers: 12 };
-    let s = 12;
-    const draw = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const draw = lcgUniform(12);
     // each window's expert levels wander ±5% about the workload's
-    const window = (perm: number[]): HeatEpisodes => [
-      Array.from({ length: wide.numLayers }, () => Float64Array.from({ length: E }, (_, e) => Math.round((320_000 / (perm[e] + 1)) * (0.95 + 0.1 * draw())))),
-    ];
+    const window = (perm: number[]): HeatEpisodes => [zipfWindow(perm, wide.numLayers, 320_000, 0.05, draw)];
     const old = workload(1);
     const current = getPolicy('greedy')({ shape: wide, heat: window(old) }).physicalToLogical;
     const same = getPolicy('default')({ shape: wide, heat: window(old), current });

@@ -1,0 +1,326 @@
+/**
+ * The default policy on held-back cuts (`npm run bench:policy-heldout`): windows of the real and
+ * generated loads that bench:policy does not judge on, built in memory with seeds bench:policy and
+ * bench/traces do not use, each judged on its next window as bench:policy judges (bench/lib/policy-judge.ts)
+ * and classified by the targets of its kind:
+ * - same traffic (the traffic the map in service was made for): never worse than that map on the
+ *   next window, at most 5% of our greedy's transfers; an alarm is any layer moved;
+ * - a shift (new traffic): excess at most 100% of our greedy's, at most a third of its transfers.
+ * Sets: real Qwen1.5-MoE iterations (/work/shared/traces/real: `wmt19` and `bookcorpus`, 20
+ * iterations each) cut into summed windows of 2–10 iterations; the router model's stationary and
+ * shifted traffic as one summed window on 8 shapes; the three DeepSeek-V3 prefill workloads on 3
+ * engine shapes; partial shifts (k of 12 Qwen layers' map already fitted to the new traffic); and
+ * a synthetic wander grid (the stale-map spec's zipf model, libs/domain zipf-windows.ts).
+ * Writes its section of bench/RESULTS.md (other sections are left alone); the last line printed is
+ * one JSON object summarising each set. `BENCH_HELDOUT_ONLY=<regexp>` judges only the sets whose
+ * name matches, prints, and leaves bench/RESULTS.md alone.
+ */
+import { loadavg } from 'node:os';
+import { DeploymentShape, HeatEpisodes, PolicyResult, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
+import { Judged, excessOver, inServiceFuture, judgeResult, meetsMoved, meetsStationary, transferShare } from './lib/policy-judge';
+import { machine } from './lib/machine';
+import { writeSection } from './lib/results';
+import { GEN_SHAPES } from './traces/variants';
+import { Gen, draw, readReal, shapeOf, summed } from './traces/windows';
+
+const SECTION = 'Policy on held-back cuts (`npm run bench:policy-heldout`)';
+const ONLY = process.env.BENCH_HELDOUT_ONLY ? new RegExp(process.env.BENCH_HELDOUT_ONLY) : null;
+/** Router-model seeds (bench:policy's variants use 21–88, bench/traces 1–2); a shift's old map is drawn from seed + 100. */
+const ROUTER_SEEDS = [5001, 6007];
+/** Wander-grid seeds: each is a workload (the zipf permutation) and the seed of its windows' wander. */
+const WANDER_SEEDS = Array.from({ length: 20 }, (_, i) => 9001 + i);
+const WANDER_LAYERS = [4, 8, 12, 24];
+const WANDERS = [0.02, 0.04, 0.05, 0.06, 0.07, 0.1];
+const PARTIAL_KS = [1, 2, 3, 4, 5, 6, 8];
+
+type Kind = 'same' | 'shift';
+interface Input {
+  readonly shape: DeploymentShape;
+  readonly heat: HeatEpisodes;
+  readonly current: number[][];
+}
+interface Cut {
+  readonly name: string;
+  readonly input: Input;
+  readonly future: HeatEpisodes;
+}
+interface CutSet {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly about: string;
+  readonly cuts: () => Cut[];
+}
+
+const greedyMap = (shape: DeploymentShape, heat: HeatEpisodes): number[][] => getPolicy('greedy')({ shape, heat }).physicalToLogical;
+
+/**
+ * Windows of `w` = 2..10 consecutive iterations of `its`, starting at every iteration, each
+ * judged on the next ≤ `next` iterations (at least one): summed, as a one-window recorder writes.
+ */
+function iterationCuts(tag: string, its: HeatEpisodes, offset: number, shape: DeploymentShape, current: number[][], next = 5): Cut[] {
+  const out: Cut[] = [];
+  for (let w = 2; w <= 10; w++) {
+    for (let a = 0; a + w < its.length; a++) {
+      const name = `${tag} ${offset + a}–${offset + a + w - 1} → ${offset + a + w}–${offset + Math.min(a + w + next, its.length) - 1}`;
+      out.push({ name, input: { shape, heat: summed(its.slice(a, a + w)), current }, future: its.slice(a + w, a + w + next) });
+    }
+  }
+  return out;
+}
+
+/** All 20 iterations of a real Qwen trace (seen 0–9, future 10–19) with its shape and map in service. */
+function qwen(file: string): { shape: DeploymentShape; its: HeatEpisodes; current: number[][] } {
+  const t = readReal(file);
+  return { shape: t.shape, its: [...t.heat, ...t.future], current: t.current };
+}
+
+/** The router model's 8 shapes: bench:policy's 6 variants' and two more (16 ranks × 5 slots, 8 ranks × 20 slots). */
+const routerShapes: Record<string, Gen> = {
+  ...GEN_SHAPES,
+  '64x16x5': { E: 64, R: 16, S: 5, L: 8, topK: 6 },
+  '128x8x20': { E: 128, R: 8, S: 20, L: 16, topK: 8 },
+};
+
+/** One summed window of `n` episodes of stationary traffic per shape and seed; the map in service made on `oldSeed(seed)`'s interval before (its own: same; another's: a shift). */
+function routerCuts(shift: boolean): Cut[] {
+  const out: Cut[] = [];
+  for (const [tag, g] of Object.entries(routerShapes)) {
+    for (const seed of ROUTER_SEEDS) {
+      for (const n of [16, 4]) {
+        const [before, seen, future] = draw(g, ['stationary'], seed, n);
+        const old = shift ? draw(g, ['stationary'], seed + 100, n)[0] : before;
+        out.push({ name: `${tag} seed ${seed}, ${n} episodes`, input: { shape: shapeOf(g), heat: summed(seen), current: greedyMap(shapeOf(g), old) }, future });
+      }
+    }
+  }
+  return out;
+}
+
+/** DeepSeek-V3 prefill workloads (one window each): the map = our greedy on A, seen B ≠ A, judged on each of the three. */
+function dsv3Cuts(): Cut[] {
+  const p = readReal('real-dsv3-prefill-shift'), fit = readReal('real-dsv3-fit');
+  const windows: Record<string, HeatEpisodes> = { 4096: fit.heat, 2048: p.heat, 512: p.future };
+  const shapes: Record<string, DeploymentShape> = {
+    '32x9': p.shape,
+    '64x5': { ...p.shape, numRanks: 64, slotsPerRank: 5, numNodes: 8 },
+    '16x20': { ...p.shape, numRanks: 16, slotsPerRank: 20, numNodes: 2 },
+  };
+  const out: Cut[] = [];
+  for (const [tag, shape] of Object.entries(shapes)) {
+    for (const a of Object.keys(windows)) {
+      const current = greedyMap(shape, windows[a]);
+      for (const b of Object.keys(windows).filter((x) => x !== a)) {
+        // one input per (map, seen): the policies run once on it, judged on each next window
+        const input = { shape, heat: windows[b], current };
+        for (const n of Object.keys(windows)) out.push({ name: `${tag} map ${a}, seen ${b}, next ${n}`, input, future: windows[n] });
+      }
+    }
+  }
+  return out;
+}
+
+/** real-qwen-shift with the map of its first k layers replaced by our greedy on all 20 iterations of the new traffic; 4 cuts of 4 iterations. */
+function partialCuts(k: number): Cut[] {
+  const { shape, its, current } = qwen('real-qwen-shift');
+  const fitted = greedyMap(shape, its);
+  const mixed = current.map((row, l) => (l < k ? fitted[l] : row));
+  return [0, 4, 8, 12].map((a) => ({
+    name: `k ${k}, ${a}–${a + 3} → ${a + 4}–${Math.min(a + 9, 20) - 1}`,
+    input: { shape, heat: summed(its.slice(a, a + 4)), current: mixed },
+    future: its.slice(a + 4, a + 9),
+  }));
+}
+
+/** The zipf wander model: 64 experts on 8 ranks × 10 slots, the map made on one window of the workload, seen another, judged on a third. */
+function wanderCuts(layers: number, wander: number): Cut[] {
+  const shape: DeploymentShape = { numLayers: layers, numExperts: 64, numRanks: 8, slotsPerRank: 10, numNodes: 1 };
+  return WANDER_SEEDS.map((seed) => {
+    const perm = zipfWorkload(64, seed), u = lcgUniform(seed);
+    const win = (): HeatEpisodes => [zipfWindow(perm, layers, 320_000, wander, u)];
+    const current = greedyMap(shape, win());
+    return { name: `seed ${seed}`, input: { shape, heat: win(), current }, future: win() };
+  });
+}
+
+const wanderSet = (L: number, w: number): CutSet => ({
+  name: `wander-L${L}-${Math.round(w * 100)}`,
+  kind: 'same',
+  about: `zipf model, ${L} layers, ±${Math.round(w * 100)}%`,
+  cuts: () => wanderCuts(L, w),
+});
+
+const SETS: CutSet[] = [
+  {
+    name: 'qwen-same-file',
+    kind: 'same',
+    about: 'real-qwen-same (wmt19), map in service from the file (baseline.py on 0–19), windows of 2–10 iterations summed, next ≤ 5',
+    cuts: () => {
+      const q = qwen('real-qwen-same');
+      return iterationCuts('wmt19', q.its, 0, q.shape, q.current);
+    },
+  },
+  {
+    name: 'qwen-same-greedy-early',
+    kind: 'same',
+    about: 'real-qwen-same, map = our greedy on iterations 0–9, cuts within 10–19',
+    cuts: () => {
+      const q = qwen('real-qwen-same');
+      return iterationCuts('wmt19', q.its.slice(10), 10, q.shape, greedyMap(q.shape, q.its.slice(0, 10)));
+    },
+  },
+  {
+    name: 'qwen-same-greedy-late',
+    kind: 'same',
+    about: 'real-qwen-same, map = our greedy on iterations 10–19, cuts within 0–9',
+    cuts: () => {
+      const q = qwen('real-qwen-same');
+      return iterationCuts('wmt19', q.its.slice(0, 10), 0, q.shape, greedyMap(q.shape, q.its.slice(10)));
+    },
+  },
+  { name: 'router-stationary', kind: 'same', about: `router model, stationary, one summed window of 16 or 4 episodes, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false) },
+  {
+    name: 'qwen-shift-file',
+    kind: 'shift',
+    about: 'real-qwen-shift (bookcorpus; map from the file, planned on `random`), the same cuts as qwen-same-file',
+    cuts: () => {
+      const q = qwen('real-qwen-shift');
+      return iterationCuts('bookcorpus', q.its, 0, q.shape, q.current);
+    },
+  },
+  { name: 'router-shift', kind: 'shift', about: 'router model, shift (old map from seed + 100), same shapes, seeds and windows', cuts: () => routerCuts(true) },
+  { name: 'dsv3', kind: 'shift', about: 'DSV3 prefill 4096/2048/512: map = our greedy on A, seen B ≠ A, next any; shapes 32×9, 64×5, 16×20', cuts: dsv3Cuts },
+  ...PARTIAL_KS.map(
+    (k): CutSet => ({ name: `partial-k${k}`, kind: 'shift', about: `real-qwen-shift, ${k} of 12 layers' map = our greedy on the new traffic (0–19), 4 cuts of 4 iterations`, cuts: () => partialCuts(k) }),
+  ),
+  ...WANDER_LAYERS.flatMap((L) => WANDERS.map((w) => wanderSet(L, w))),
+];
+
+interface Judgement {
+  readonly cut: Cut;
+  readonly inService: number;
+  readonly d: Judged;
+  readonly g: Judged;
+}
+
+/** Each input's plans, made once (several cuts share an input and differ only in the next window). */
+const plans = new WeakMap<Input, { d: PolicyResult; dMs: number; g: PolicyResult; gMs: number }>();
+function judgeCut(cut: Cut): Judgement {
+  let p = plans.get(cut.input);
+  if (!p) {
+    const t0 = performance.now();
+    const d = getPolicy('default')(cut.input);
+    const t1 = performance.now();
+    const g = getPolicy('greedy')(cut.input);
+    p = { d, dMs: t1 - t0, g, gMs: performance.now() - t1 };
+    plans.set(cut.input, p);
+  }
+  return {
+    cut,
+    inService: inServiceFuture(cut.input, cut.future),
+    d: judgeResult(p.d, p.dMs, cut.input, cut.future),
+    g: judgeResult(p.g, p.gMs, cut.input, cut.future),
+  };
+}
+
+interface Tally {
+  readonly kind: Kind;
+  readonly cuts: number;
+  /** Cuts with any layer moved. */
+  readonly alarms: number;
+  /** Cuts with every layer moved. */
+  readonly allMoved: number;
+  readonly over5: number;
+  readonly worseNext: number;
+  readonly meanExcess: number;
+  readonly maxExcess: number;
+  readonly meanShare: number;
+  readonly met: number;
+}
+
+function tally(kind: Kind, js: readonly Judgement[]): Tally {
+  const ex = js.map((j) => excessOver(j.d.fut, j.g.fut)).filter(Number.isFinite);
+  const share = js.map((j) => transferShare(j.d.transfers, j.g.transfers)).filter(Number.isFinite);
+  const mean = (xs: number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
+  return {
+    kind,
+    cuts: js.length,
+    alarms: js.filter((j) => j.d.layersMoved > 0).length,
+    allMoved: js.filter((j) => j.d.layersMoved === j.cut.input.shape.numLayers).length,
+    over5: js.filter((j) => j.d.transfers > 0.05 * j.g.transfers).length,
+    worseNext: js.filter((j) => j.d.fut > j.inService + 1e-9).length,
+    meanExcess: mean(ex),
+    maxExcess: ex.length ? Math.max(...ex) : NaN,
+    meanShare: mean(share),
+    met: js.filter((j) => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1))).length,
+  };
+}
+
+const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
+
+/** One line per cut that misses its target: what default did and how it fared next. */
+const missLine = (kind: Kind, j: Judgement): string =>
+  `  - ${j.cut.name}: ${j.d.layersMoved} of ${j.cut.input.shape.numLayers} layers moved, ${j.d.transfers} transfers ` +
+  `(${pct(transferShare(j.d.transfers, j.g.transfers))} of greedy's); next ${j.d.fut.toFixed(4)} vs in service ${j.inService.toFixed(4)}` +
+  (kind === 'shift' ? `, greedy ${j.g.fut.toFixed(4)} (excess ${pct(excessOver(j.d.fut, j.g.fut))})` : '');
+
+function main(): void {
+  const t0 = performance.now();
+  const sets = ONLY ? SETS.filter((s) => ONLY.test(s.name)) : SETS;
+  const tallies: Record<string, Tally> = {};
+  const rows: string[] = [];
+  const misses: string[] = [];
+  for (const set of sets) {
+    const js = set.cuts().map(judgeCut);
+    const t = (tallies[set.name] = tally(set.kind, js));
+    const missed = js.filter((j) => !(set.kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1)));
+    if (!set.name.startsWith('wander-')) {
+      rows.push(
+        `| ${set.name} | ${set.about} | ${set.kind} | ${t.cuts} | ${t.alarms} (${t.allMoved} all layers) | ${t.over5} | ${t.worseNext} | ` +
+          `${pct(t.meanExcess)} / ${pct(t.maxExcess)} | ${pct(t.meanShare)} | ${t.met} of ${t.cuts} (${pct(t.met / t.cuts)}) |`,
+      );
+      if (missed.length > 0) misses.push(`- ${set.name}, ${missed.length} missed:`, ...missed.slice(0, 12).map((j) => missLine(set.kind, j)), ...(missed.length > 12 ? [`  - … ${missed.length - 12} more`] : []));
+    }
+    process.stderr.write(`${set.name}: ${t.cuts} cuts, ${t.met} met\n`);
+  }
+  const grid = WANDER_LAYERS.filter((L) => WANDERS.some((w) => tallies[wanderSet(L, w).name])).map(
+    (L) =>
+      `| ${L} | ${WANDERS.map((w) => {
+        const t = tallies[wanderSet(L, w).name];
+        return t ? `${t.alarms} (${t.worseNext} worse, max ${pct(t.maxExcess)})` : '-';
+      }).join(' | ')} |`,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const body = [
+    `Command: \`npm run bench:policy-heldout\` (bench/policy-heldout.bench.ts). Machine: ${machine()}; run took ${seconds.toFixed(0)} s ` +
+      `(load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}). Every figure is a decision of the policies, which is ` +
+      'deterministic: the load does not move it (only the run time).',
+    '',
+    'Cuts of loads bench:policy does not judge on, each judged on its next window as bench:policy judges (bench/lib/policy-judge.ts). ' +
+      'Kind same (the traffic the map in service was made for): target = never worse than that map next AND ≤ 5% of our greedy\'s transfers; ' +
+      'an alarm is a cut where default moved any layer. Kind shift (new traffic): target = excess ≤ 100% of our greedy\'s AND ≤ 1/3 of its ' +
+      'transfers. excess = (default − 1) / (greedy − 1) on the next window; transfers share = default\'s / greedy\'s.',
+    '',
+    '| set | cuts of | kind | cuts | alarms | over 5% of greedy\'s transfers | worse next than in service | excess vs greedy mean / max | transfers share mean | target met |',
+    '|---|---|---|---:|---|---:|---:|---|---:|---|',
+    ...rows,
+    '',
+    ...(misses.length ? ['Cuts that miss their target (at most 12 a set):', '', ...misses, ''] : []),
+    ...(grid.length
+      ? [
+          `Synthetic wander (libs/domain zipf-windows.ts, the stale-map spec's model: 64 experts on 8 ranks × 10 slots, 320 000 picks for the hottest, ` +
+            `each window's levels wander uniformly ±w about the workload's; the map = our greedy on one window, seen a second, judged on a third; ` +
+            `seeds ${WANDER_SEEDS[0]}–${WANDER_SEEDS[WANDER_SEEDS.length - 1]}): alarms of ${WANDER_SEEDS.length} (cuts worse next than in service, worst excess vs greedy)`,
+          '',
+          `| layers | ${WANDERS.map((w) => `±${Math.round(w * 100)}%`).join(' | ')} |`,
+          `|---|${WANDERS.map(() => '---').join('|')}|`,
+          ...grid,
+          '',
+        ]
+      : []),
+  ].join('\n');
+  process.stdout.write(`${body}\n`);
+  if (!ONLY) writeSection(SECTION, body);
+  process.stdout.write(`${JSON.stringify({ sets: tallies, seconds: Number(seconds.toFixed(1)) })}\n`);
+}
+
+main();
