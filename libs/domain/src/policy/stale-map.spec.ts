@@ -7,9 +7,9 @@ import { getPolicy } from './registry';
 import { LayerProblem, PlacementState } from './engine';
 import { greedyLayer } from './greedy';
 import { budgetFrontier } from './search-path';
-import { binomialCdf, normalQuantile } from './distributions';
+import { binomialCdf, erfc, normalQuantile } from './distributions';
 import { lcgUniform, zipfWindow, zipfWorkload } from '../simulation/zipf-windows';
-import { heldOutScreen, holmFamilies, nullQuartileExceeds, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
+import { heldOutScreen, holmFamilies, nullOrderStatistic, nullQuartileExceeds, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 
 // 64 experts with zipf popularity on 8 ranks × 10 slots; a workload is a permutation of which
 // expert holds which popularity rank, and each episode draws noise of ±15% around it
@@ -155,11 +155,11 @@ describe('a held-out test with little power', () => {
 });
 
 describe('the one-window threshold read from the layers themselves (oneWindowInflation)', () => {
-  it('is the lower quartile of the layers\' z over the counting null\'s, when at least a quarter of them are not shown stale', () => {
+  it('is the lower quartile of the layers\' z over the same order statistic of the counting null, when at least a quarter of them are not shown stale', () => {
     const zt = oneWindowZ(12);
     const zs = [0.5, 0.6, 0.8, 1.1, 1.5, 2.1, 2.3, 2.5, 2.7, 2.9, 3.9, 6.9];
-    // the lower quartile of 12 values: three quarters of the way from the 3rd to the 4th
-    expect(oneWindowInflation(zs, zt)).toBeCloseTo((0.8 + 0.75 * 0.3) / normalQuantile(5 / 8), 12);
+    // of 12 layers the order statistic at or below the lower quartile is the 3rd smallest
+    expect(oneWindowInflation(zs, zt)).toBeCloseTo(0.8 / nullOrderStatistic(12, 3), 12);
     // the order of the layers does not matter
     expect(oneWindowInflation([...zs].reverse(), zt)).toBe(oneWindowInflation(zs, zt));
   });
@@ -189,11 +189,20 @@ describe('the one-window threshold read from the layers themselves (oneWindowInf
     const zs = [1.2, 1.99, 2.61, 2.67, 2.87, 2.96, 3.16, 3.89, 4.01, 4.15, 4.58, 4.76];
     const q1 = 2.61 + 0.75 * (2.67 - 2.61);
     expect(q1).toBeGreaterThan(zt);
-    expect(oneWindowInflation(zs, zt)).toBeCloseTo(q1 / normalQuantile(5 / 8), 12);
+    expect(oneWindowInflation(zs, zt)).toBeCloseTo(2.61 / nullOrderStatistic(12, 3), 12);
     // every layer is held to the scaled threshold, which none clears
     expect(zs.every((z) => z < zt * oneWindowInflation(zs, zt))).toBe(true);
     // a new workload's layers, at tens of times the threshold, are still read as all stale
     expect(oneWindowInflation([47.2, 49.7, 58.1, 59.4, 79.8, 83.6, 86.2, 93.3, 96.4, 163.2, 175.3, 209.1], zt)).toBe(1);
+  });
+
+  it('reads the null from the fitting layers alone when exactly a quarter of them fit: the next layer up, a stale one, does not set the threshold', () => {
+    const zt = oneWindowZ(12);
+    // 3 of 12 layers fit their map (z of a few), 9 met a new workload (tens)
+    const zs = [1.4, 2.3, 3.7, 49.6, 58.1, 59.4, 79.8, 83.6, 86.2, 93.3, 96.4, 163.2];
+    const threshold = zt * oneWindowInflation(zs, zt);
+    expect(zs.slice(0, 3).every((z) => z < threshold)).toBe(true);
+    expect(zs.slice(3).every((z) => z > threshold)).toBe(true);
   });
 
   it('keeps a deployment on the map made for it when its routing wanders so that the quartile of 12 layers lands just above the threshold', () => {
@@ -211,6 +220,22 @@ describe('the one-window threshold read from the layers themselves (oneWindowInf
     expect(same.layers.every((r) => r.transfers === 0)).toBe(true);
     const shifted = getPolicy('default')({ shape: wide, heat: window(workload(2)), current });
     expect(shifted.layers.every((r) => r.certainty?.stale === true && r.transfers > 0)).toBe(true);
+  });
+});
+
+describe('the typical j-th smallest of n draws of |N(0, 1)| (nullOrderStatistic)', () => {
+  it('is the median of |N(0, 1)| for one draw, and for the 1st of n has an even chance that all n draws are above it', () => {
+    expect(nullOrderStatistic(1, 1)).toBeCloseTo(normalQuantile(3 / 4), 9);
+    const x = nullOrderStatistic(4, 1);
+    // P(|N| ≥ x) = erfc(x / √2): all four draws above it with probability ½
+    expect(erfc(x / Math.SQRT2) ** 4).toBeCloseTo(0.5, 6);
+  });
+
+  it('rises with j and falls with n, near the quantile j / (n + 1) of |N(0, 1)|', () => {
+    expect(nullOrderStatistic(12, 4)).toBeGreaterThan(nullOrderStatistic(12, 3));
+    expect(nullOrderStatistic(24, 3)).toBeLessThan(nullOrderStatistic(12, 3));
+    // the median of the j-th of n uniforms is close to (j − 1/3) / (n + 1/3)
+    expect(nullOrderStatistic(58, 15)).toBeCloseTo(normalQuantile((1 + (15 - 1 / 3) / (58 + 1 / 3)) / 2), 2);
   });
 });
 

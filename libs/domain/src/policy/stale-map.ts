@@ -72,28 +72,46 @@ export const oneWindowZ = (layers: number): number => staleZ(layers);
  * deployment's own layers (an empirical null): a z is a layer's gain in counting se, and a layer
  * that still fits its map shows a z of about the counting null's — unless its routing wanders
  * more than Poisson counting, which real routing does and one window cannot show layer by layer.
- * Over the layers it can: the z of a fitting layer is at least as large as |N(0, 1)|, whose lower
- * quartile is Φ⁻¹(5/8), and the ratio of the layers' lower quartile of z to it is how far the
- * counting se understates the noise — when at least a quarter of the layers fit their map. When
- * more than three quarters are stale (a new workload moves every layer) none is a null to read:
- * 1, the counting test as it is. Never below 1.
+ * Over the layers it can: the z of a fitting layer is at least as large as |N(0, 1)|, so the
+ * layers' lower quartile of z, against what the same order statistic of |N(0, 1)| draws would be,
+ * is how far the counting se understates the noise — when at least a quarter of the layers fit
+ * their map. When more than three quarters are stale (a new workload moves every layer) none is a
+ * null to read: 1, the counting test as it is. Never below 1.
  *
  * Which of the two a deployment is, is itself read from its layers, and the quartile of a few
- * layers is unsure: of 12 layers it is the 3rd–4th smallest z, which a null wandering as much as
- * the rule can read puts above zt about four times in ten — and then every layer would be held to
- * the counting threshold alone, the false alarm the family-wise rate is there to prevent. So a
- * null is read unless the quartile is beyond what such a null shows but at that rate
+ * layers is unsure: of 12 layers it is the 3rd smallest z, which a null wandering as much as the
+ * rule can read puts above zt about four times in ten — and then every layer would be held to the
+ * counting threshold alone, the false alarm the family-wise rate is there to prevent. So a null is
+ * read unless the quartile is beyond what such a null shows but at that rate
  * (nullQuartileExceeds): a new workload's quartile, tens of times zt, still is.
+ *
+ * The scale is read from that same order statistic (the j-th smallest, at or below the quartile),
+ * not interpolated towards the next one: when exactly j layers fit their map, the next is already
+ * a stale layer, tens of times larger, and a quartile drawn towards it would set a threshold above
+ * every stale layer — the deployment would stay on a map that most of its layers have outgrown.
  */
 export function oneWindowInflation(zs: readonly number[], zt: number): number {
   if (zs.length === 0) return 1;
   const sorted = [...zs].sort((a, b) => a - b);
-  // the lower quartile, interpolated between order statistics
-  const at = (sorted.length - 1) / 4;
-  const lo = Math.floor(at);
-  const q1 = sorted[lo] + (at - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? sorted[lo]) - sorted[lo]);
-  if (!(nullQuartileExceeds(sorted.length, lo + 1, sorted[lo], zt) > FAMILY_ALPHA)) return 1;
-  return Math.max(1, q1 / normalQuantile(5 / 8));
+  const j = Math.floor((sorted.length - 1) / 4) + 1;
+  const zj = sorted[j - 1];
+  if (!(nullQuartileExceeds(sorted.length, j, zj, zt) > FAMILY_ALPHA)) return 1;
+  return Math.max(1, zj / nullOrderStatistic(sorted.length, j));
+}
+
+/**
+ * The median of the j-th smallest (1-based) of n draws of |N(0, 1)|: the value x with an even
+ * chance that fewer than j draws fall below it, P(Bin(n, P(|N| < x)) ≤ j − 1) = ½, found on the
+ * draw's probability (the binomial chance falls as it grows) and turned into x.
+ */
+export function nullOrderStatistic(n: number, j: number): number {
+  let lo = 0, hi = 1;
+  for (let it = 0; it < 60; it++) {
+    const mid = (lo + hi) / 2;
+    if (binomialCdf(j - 1, n, mid) > 0.5) lo = mid;
+    else hi = mid;
+  }
+  return normalQuantile((1 + (lo + hi) / 2) / 2);
 }
 
 /**
