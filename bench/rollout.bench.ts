@@ -228,7 +228,18 @@ async function main(): Promise<void> {
     // write-ahead costs CPU there too (parsing the jsonb, compressing what passes the TOAST threshold)
     const postgresPids = async (): Promise<number[]> =>
       ((await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> 'eplb-bench-rollout'`)) as { pid: number }[]).map((r) => r.pid);
-    const postgresCpuNow = (pids: readonly number[]) => pids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0);
+    // The service's pool opens a backend when all are busy and closes it after 10 s idle, so the backends are sampled through the
+    // measured rounds: one there at the start counts from then, one opened later from its start, one closed at its last sample.
+    const postgresCpu = new Map<number, { from: number; last: number }>();
+    const samplePostgres = async (atStart: boolean) => {
+      for (const pid of await postgresPids()) {
+        const now = processCpuMs(pid);
+        const seen = postgresCpu.get(pid);
+        if (!seen) postgresCpu.set(pid, { from: atStart ? now : 0, last: now });
+        else if (now > 0) seen.last = now;
+      }
+    };
+    const postgresCpuMs = () => [...postgresCpu.values()].reduce((sum, b) => sum + b.last - b.from, 0);
     // wake-ups of the processes' main threads, likewise (each costs the event loop's machinery however small the message)
     const wakeupsNow = () => ({ service: processWakeups(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processWakeups(pid), 0) });
     let wakeupsFrom = wakeupsNow();
@@ -281,8 +292,8 @@ async function main(): Promise<void> {
       wakeupsFrom = wakeupsNow();
       measuredFrom = Date.now();
     }
-    const pgPids = await postgresPids();
-    const postgresFrom = postgresCpuNow(pgPids);
+    await samplePostgres(true);
+    const postgresSampler = setInterval(() => void samplePostgres(false).catch(() => undefined), 250);
     // the measured rounds on the monotonic clock the processes' --cpu-prof profiles are stamped with
     const measuredMonoFrom = process.hrtime.bigint() / 1000n;
     for (let measured = 0; measured < ROUNDS; measured++) {
@@ -296,8 +307,9 @@ async function main(): Promise<void> {
       log(`round ${measured + 1}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
     }
     const cpuTo = cpuNow();
-    // backends that closed during the rounds are left out (the pool keeps its connections while it is busy)
-    const postgresMs = (postgresCpuNow(pgPids) - postgresFrom) / perLayers.length;
+    clearInterval(postgresSampler);
+    await samplePostgres(false);
+    const postgresMs = postgresCpuMs() / perLayers.length;
     if (process.env.SERVICE_PROF || process.env.AGENT_PROF) log(`measured rounds, monotonic µs: ${measuredMonoFrom}–${process.hrtime.bigint() / 1000n}`);
     const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
     const measuredMs = Date.now() - measuredFrom;
