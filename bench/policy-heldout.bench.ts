@@ -142,6 +142,12 @@ function wanderCuts(layers: number, wander: number): Cut[] {
   });
 }
 
+/** A real Qwen trace's cuts under the map in service its file holds. */
+function fileMapCuts(file: string, tag: string): Cut[] {
+  const q = qwen(file);
+  return iterationCuts(tag, q.its, 0, q.shape, q.current);
+}
+
 const wanderSet = (L: number, w: number): CutSet => ({
   name: `wander-L${L}-${Math.round(w * 100)}`,
   kind: 'same',
@@ -154,10 +160,7 @@ const SETS: CutSet[] = [
     name: 'qwen-same-file',
     kind: 'same',
     about: 'real-qwen-same (wmt19), map in service from the file (baseline.py on 0–19), windows of 2–10 iterations summed, next ≤ 5',
-    cuts: () => {
-      const q = qwen('real-qwen-same');
-      return iterationCuts('wmt19', q.its, 0, q.shape, q.current);
-    },
+    cuts: () => fileMapCuts('real-qwen-same', 'wmt19'),
   },
   {
     name: 'qwen-same-greedy-early',
@@ -182,10 +185,7 @@ const SETS: CutSet[] = [
     name: 'qwen-shift-file',
     kind: 'shift',
     about: 'real-qwen-shift (bookcorpus; map from the file, planned on `random`), the same cuts as qwen-same-file',
-    cuts: () => {
-      const q = qwen('real-qwen-shift');
-      return iterationCuts('bookcorpus', q.its, 0, q.shape, q.current);
-    },
+    cuts: () => fileMapCuts('real-qwen-shift', 'bookcorpus'),
   },
   { name: 'router-shift', kind: 'shift', about: 'router model, shift (old map from seed + 100), same shapes, seeds and windows', cuts: () => routerCuts(true) },
   { name: 'dsv3', kind: 'shift', about: 'DSV3 prefill 4096/2048/512: map = our greedy on A, seen B ≠ A, next any; shapes 32×9, 64×5, 16×20', cuts: dsv3Cuts },
