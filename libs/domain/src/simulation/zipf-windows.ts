@@ -8,13 +8,16 @@
  */
 
 /**
- * Seeded uniform draws in [0, 1) from the linear congruential generator x → (1103515245 x + 12345)
- * mod 2³¹, computed in doubles as the stale-map spec always has (its figures depend on this exact
- * sequence, rounding included).
+ * One step of the linear congruential generator x → (1103515245 x + 12345) mod 2³¹, computed in
+ * doubles as the stale-map spec always has (its figures depend on this exact sequence, rounding
+ * included).
  */
+const lcgStep = (x: number): number => (x * 1103515245 + 12345) % 2147483648;
+
+/** Seeded uniform draws in [0, 1) from that generator. */
 export function lcgUniform(seed: number): () => number {
   let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return () => (s = lcgStep(s)) / 2147483648;
 }
 
 /** A workload: perm[e] = the popularity rank (0 = hottest) of expert e, a seeded Fisher–Yates shuffle. */
@@ -22,7 +25,7 @@ export function zipfWorkload(numExperts: number, shuffleSeed: number): number[] 
   const perm = Array.from({ length: numExperts }, (_, i) => i);
   let s = shuffleSeed;
   for (let i = numExperts - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2147483648;
+    s = lcgStep(s);
     const j = s % (i + 1);
     [perm[i], perm[j]] = [perm[j], perm[i]];
   }
