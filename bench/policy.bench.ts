@@ -13,7 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { generated, realCuts } from './traces/variants';
 import { judgePolicy, meetsMoved, meetsStationary } from './lib/policy-judge';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { machine } from './lib/machine';
+import { writeSection } from './lib/results';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   HeatEpisodes,
@@ -31,8 +33,7 @@ const TRACES = process.env.EPLB_TRACES ?? '/work/shared/traces';
 const REAL_TRACES = join(TRACES, 'real');
 const OWN_TRACES = join(__dirname, 'traces');
 const TOOLS = process.env.EPLB_TOOLS ?? '/work/shared/tools';
-const RESULTS = join(__dirname, 'RESULTS.md');
-const SECTION = '## Policies (`npm run bench:policy`)';
+const SECTION = 'Policies (`npm run bench:policy`)';
 const SPEED_TRACE = 'stationary-dsv3-ep64';
 const ROUNDS = 5;
 const WARM_PER_ROUND = 3;
@@ -253,13 +254,9 @@ function main(): void {
     );
     process.stderr.write(`${t.name} done\n`);
   }
-  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? cpus()[0]?.model ?? '?';
-  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
   const section = [
-    SECTION,
-    '',
-    `Command: \`npm run bench:policy\` (bench/policy.bench.ts). Machine: nproc ${nproc}, ${cpu}, node ${process.version}; ` +
-      `measured ${new Date().toISOString().slice(0, 16)}Z on a shared 2-core machine, so times are noisy ` +
+    `Command: \`npm run bench:policy\` (bench/policy.bench.ts). Machine: ${machine()}; ` +
+      `a shared 2-core machine, so times are noisy ` +
       `(load average at the end of the run: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}).`,
     '',
     'default, per layer, with a map in service: drifting heat is planned for a forecast (driftMap); heat of several',
@@ -341,16 +338,8 @@ function main(): void {
     process.stdout.write(`${[...verdicts, '', ...summary].join('\n')}\n`);
     return;
   }
-  const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
-  const start = old.indexOf(SECTION);
-  let text: string;
-  if (start < 0) text = `${old.trimEnd()}\n\n${section}`;
-  else {
-    const next = old.indexOf('\n## ', start + SECTION.length);
-    text = old.slice(0, start) + section + (next < 0 ? '' : `\n${old.slice(next + 1)}`);
-  }
-  writeFileSync(RESULTS, text.endsWith('\n') ? text : `${text}\n`);
-  process.stdout.write(`${section}\n`);
+  writeSection(SECTION, section);
+  process.stdout.write(`## ${SECTION}\n\n${section}\n`);
 }
 
 main();
