@@ -7,7 +7,9 @@
  * of 1/3 (the default's), 1/2 and all of greedy's — does a larger budget let it go further? And
  * how exposed each plan's ranks are to the traffic's wandering: the sd over ranks of each rank's
  * load change from the seen window to the next, and the share of a rank's load its largest
- * replica carries (both in units of the mean rank load, per layer, averaged).
+ * replica carries (both in units of the mean rank load, per layer, averaged); and how the
+ * default's replica counts differ from greedy's (hot experts — per-replica load above the mean —
+ * left with fewer replicas, cold ones kept with more).
  *
  *   node -r @swc-node/register bench/probes/one-window-shift/probe.ts
  */
@@ -41,6 +43,28 @@ function rankLoads(row: ArrayLike<number>, h: ArrayLike<number>): { load: number
   return { load: load.map((x) => (x * R) / total), largest: largest.map((x) => (x * R) / total) };
 }
 
+const counts = { differ: 0, hotShort: 0, coldMore: 0, layers: 0 };
+
+/** Per layer, the default's replica counts against greedy's on the seen window. */
+function addCounts(d: number[][], g: number[][], seen: HeatEpisodes): void {
+  const E = t.shape.numExperts;
+  for (let l = 0; l < t.shape.numLayers; l++) {
+    const cd = new Array<number>(E).fill(0), cg = new Array<number>(E).fill(0);
+    for (let p = 0; p < R * S; p++) {
+      cd[d[l][p]]++;
+      cg[g[l][p]]++;
+    }
+    const h = seen[0][l];
+    const meanReplica = h.reduce((a, x) => a + x, 0) / (R * S);
+    for (let e = 0; e < E; e++) {
+      if (cd[e] !== cg[e]) counts.differ++;
+      if (h[e] / cg[e] > meanReplica && cd[e] < cg[e]) counts.hotShort++;
+      if (h[e] / cg[e] <= meanReplica && cd[e] > cg[e]) counts.coldMore++;
+    }
+    counts.layers++;
+  }
+}
+
 function addExposure(name: string, map: number[][], seen: HeatEpisodes, next: HeatEpisodes): void {
   const e = (exposure[name] ??= { change: 0, largest: 0, n: 0 });
   for (let l = 0; l < t.shape.numLayers; l++) {
@@ -60,6 +84,7 @@ for (let w = 2; w <= 10; w += 4) {
     const seen = Object.fromEntries(Object.entries(plans).map(([k, p]) => [k, judgeResult(p, 0, input, input.heat)]));
     const fut = Object.fromEntries(Object.entries(plans).map(([k, p]) => [k, judgeResult(p, 0, input, next)]));
     for (const [name, p] of Object.entries(plans)) addExposure(name, p.physicalToLogical, input.heat, summed(next));
+    addCounts(plans.default.physicalToLogical, plans.greedy.physicalToLogical, input.heat);
     n++;
     mean.defaultIn += excess(seen.default.fut, seen.greedy.fut);
     mean.defaultNext += excess(fut.default.fut, fut.greedy.fut);
@@ -83,3 +108,5 @@ budgets.forEach((b, i) => console.log(`transfer budget ${b.toFixed(2)} of greedy
 for (const [name, e] of Object.entries(exposure)) {
   console.log(`${name}: sd over ranks of the load change seen → next ${(e.change / e.n).toFixed(4)}, largest replica's share of its rank ${(e.largest / e.n).toFixed(3)}`);
 }
+const per = (x: number): string => (x / counts.layers).toFixed(1);
+console.log(`replica counts, default against greedy, per layer of ${t.shape.numExperts} experts: ${per(counts.differ)} differ; ${per(counts.hotShort)} hot experts with fewer replicas, ${per(counts.coldMore)} cold ones with more`);
