@@ -1,7 +1,7 @@
 export { createDataSource, runMigrations, ensureDatabase } from './data-source';
 export { DatabaseModule, PostgresCheck } from './nest/database.module';
 export { appendEvents, readStream, readStreamsWithPrefix, readWholeStream, type EventMeta, type NewEvent, type StoredEvent } from './repositories/event-store';
-export { appendFenced, type RolloutFence } from './repositories/rollout-fence';
+export { APPEND_FENCED, appendFenced, appendFencedValues, type RolloutFence } from './repositories/rollout-fence';
 export {
   DeploymentRepository,
   DeploymentExistsError,

@@ -26,9 +26,10 @@ export async function nextRolloutGeneration(q: Pick<EntityManager, 'query'>): Pr
  * sent unnamed, Postgres parsed, analysed and planned it every time — planning with the events'
  * JSON folded into the plan as a constant, which it parsed and copied there (a third of the
  * statement's CPU in the backend, measured on bench:rollout's layers). Prepared, it is planned for
- * a parameter and the JSON is parsed once, when it runs.
+ * a parameter and the JSON is parsed once, when it runs. Exported for bench:append-fenced, which
+ * sends the same text unnamed beside it.
  */
-const APPEND_FENCED = {
+export const APPEND_FENCED = {
   name: 'eplb-append-fenced',
   text: `WITH fence AS (
        INSERT INTO rollout_fences (deployment_id, generation, instance) VALUES ($2, $3, $4)
@@ -43,6 +44,14 @@ const APPEND_FENCED = {
      SELECT EXISTS (SELECT 1 FROM fence) AS fenced, (SELECT count(*) FROM appended) AS appended`,
 } as const;
 
+/** APPEND_FENCED's parameters for a fence and its events. */
+export const appendFencedValues = (fence: RolloutFence, events: readonly NewEvent[]): [string, string, number, string] => [
+  eventsParam(events),
+  fence.deployment,
+  fence.generation,
+  fence.instance,
+];
+
 /**
  * Raises the deployment's rollout fence to the writer's generation and appends the events, in ONE
  * statement (its own transaction): the events are inserted only if the fence rose — refused when
@@ -56,7 +65,7 @@ export async function appendFenced(ds: DataSource, fence: RolloutFence, events: 
   const runner = ds.createQueryRunner();
   try {
     const client = (await runner.connect()) as PoolClient;
-    const { rows } = await client.query<{ fenced: boolean }>({ ...APPEND_FENCED, values: [eventsParam(events), fence.deployment, fence.generation, fence.instance] });
+    const { rows } = await client.query<{ fenced: boolean }>({ ...APPEND_FENCED, values: appendFencedValues(fence, events) });
     return rows[0]?.fenced === true;
   } finally {
     await runner.release();
