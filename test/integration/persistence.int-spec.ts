@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EpisodeStream } from '@eplb/domain';
-import { appendEvents, appendFenced, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, rebuildDeployments, runMigrations } from '@eplb/persistence';
+import { appendEvents, appendFenced, createDataSource, DeploymentRepository, HeatWindowRepository, readStream, readStreamsWithPrefix, rebuildDeployments, runMigrations } from '@eplb/persistence';
 import { testConfig } from '../support/env';
 
 describe('persistence on the real Postgres', () => {
@@ -54,6 +54,33 @@ describe('persistence on the real Postgres', () => {
     expect(back.map((e) => [e.type, e.payload, e.actor, e.reason, e.correlationId])).toEqual(batch.map((e) => [e.type, e.payload, e.actor, e.reason, e.correlationId]));
     const ids = back.map((e) => BigInt(e.id));
     for (let k = 1; k < ids.length; k++) expect(ids[k] > ids[k - 1]).toBe(true);
+  });
+
+  it('reads the streams of a prefix page by page in id order, also where ids gain a digit', async () => {
+    // ids as text sort "1000000" before "999998": a page taken in text order would end past rows it
+    // skipped, and the next page (ids after its last) would never read them. The rows are put in a
+    // temporary table of the same name on one connection (it hides the real one there), so the
+    // ids can be chosen without moving the real table's sequence.
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(`CREATE TEMP TABLE events (LIKE public.events INCLUDING DEFAULTS)`);
+      const ids = [999_998, 999_999, 1_000_000, 1_000_001];
+      for (const [i, id] of ids.entries()) {
+        await runner.query(`INSERT INTO events (id, stream, type, payload, actor, reason, correlation_id) VALUES ($1, $2, 't', '{}', 'a', 'r', 'c')`, [id, `p:${i}`]);
+      }
+      const read: string[] = [];
+      for (let after = '0'; ; ) {
+        const page = await readStreamsWithPrefix(runner.manager, 'p:', after, 2);
+        read.push(...page.map((r) => r.id));
+        if (page.length < 2) break;
+        after = page[page.length - 1].id;
+      }
+      expect(read).toEqual(ids.map(String));
+    } finally {
+      await runner.query(`DROP TABLE IF EXISTS pg_temp.events`);
+      await runner.release();
+    }
   });
 
   it('compresses a large payload with lz4 where the server has it, and reads it back intact', async () => {
