@@ -326,7 +326,7 @@ function meanDiff(a: Float64Array, b: Float64Array): number {
  * maps' errors are added in quadrature (an upper bound: they share the counts). 0 when the heat is
  * all zero.
  */
-function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, b: ArrayLike<number>, R: number, S: number): number {
+export function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, b: ArrayLike<number>, R: number, S: number): number {
   const h = windowSum(heat, layer);
   const peak = (row: ArrayLike<number>): [number, number] => {
     const reps = new Int32Array(h.length);
