@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalancesOfTwo } from './episode-imbalance';
-import { bestWithin, budgetFrontier } from './search-path';
+import { SearchPath, bestWithin, budgetFrontier } from './search-path';
 import { binomialCdf, erfc, normalQuantile, tQuantile } from './distributions';
 
 /**
@@ -309,7 +309,24 @@ export function staleVerdict(
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
-  return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
+  if (!take) return { row: null, transfers: 0, basis: 'one-window', gain, se };
+  const moved = oneWindowMove(pb, current, budget, target);
+  return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'one-window', gain, se };
+}
+
+/**
+ * Where a layer the one-window rule shows stale is moved: the lowest point within the budget of a
+ * frontier whose walks keep the min-max replica counts (budgetFrontier's keepCounts). The frontier
+ * that showed the layer stale (and the counting floor it was read with) decides whether to move,
+ * as the rule's false-alarm rate was set on it; how far to go is another question. A move's change
+ * of the seen rank loads holds on the next window (the walk picks no noise there), so a residual
+ * excess below the counting floor is load the next window still carries, and the flat-looking
+ * last retargets of a walk that may change counts leave hot experts on fewer replicas, more
+ * exposed to the traffic's wander than the replicas they levelled.
+ */
+function oneWindowMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath & { readonly at: number } {
+  const path = budgetFrontier(pb, current, budget, target, -Infinity, true);
+  return { ...path, at: bestWithin(path, budget, 0) };
 }
 
 /** mean over k of a[k] − b[k]. */
