@@ -303,8 +303,9 @@ export function staleVerdict(
   }
   const pb = walked();
   const budget = move.budget();
-  const path = budgetFrontier(pb, current, budget, target);
+  // the frontier that decides ends where the floor is reached: the move is walked on its own
   const floor = countingNoise(heat, layer, current, current, R, S);
+  const path = budgetFrontier(pb, current, budget, target, floor);
   const i = bestWithin(path, budget, floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
