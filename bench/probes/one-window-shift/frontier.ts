@@ -10,7 +10,11 @@
  *  (ii)  co-location: the variance over ranks of the rank load change split into the replicas'
  *        own part (Σ over a rank's replicas of their change²) and the cross part (pairs of
  *        replicas sharing a rank whose changes go together), per plan;
- *  (iii) the kept structure: the share of slots each plan keeps from the map in service.
+ *  (iii) the kept structure: the share of slots each plan keeps from the map in service;
+ * and how far the experts' share changes exceed counting noise. Plans: the map in service, the
+ * walk's pick at the counting floor (the one-window rule's pick before the keepCounts move), the
+ * frontier's lowest point within the budget, the lowest point of the frontier that keeps the
+ * min-max counts (swaps), the default as built, greedy.
  * Sources: real-qwen-shift (windows of 2, 6, 10 iterations, every 4th start, next ≤ 5), the
  * router model's shift on its 8 shapes with seeds bench:policy-heldout does not use (7003/8011),
  * the DeepSeek-V3 prefill windows (map = greedy on A, seen B, next C ≠ B).
@@ -166,7 +170,9 @@ function layer(cut: Cut, l: number, dRow: ArrayLike<number>, gRow: ArrayLike<num
   const path = budgetFrontier(pb, cur, budget);
   const pick = path.rows[bestWithin(path, budget, countingNoise(cut.heat, l, cur, cur, R, S))];
   const lowest = path.rows[bestWithin(path, budget, 0)];
-  const rows: Record<string, ArrayLike<number>> = { current: cur, pick, lowest, default: dRow, greedy: gRow };
+  const kept = budgetFrontier(pb, cur, budget, undefined, -Infinity, true);
+  const swaps = kept.rows[bestWithin(kept, budget, 0)];
+  const rows: Record<string, ArrayLike<number>> = { current: cur, pick, lowest, swaps, default: dRow, greedy: gRow };
   // how far the experts' share changes exceed what counting alone (Poisson token picks) gives
   let th = 0, tn = 0, seenVar = 0, countVar = 0;
   for (let e = 0; e < h.length; e++) { th += h[e]; tn += hn[e]; }
@@ -206,5 +212,5 @@ for (const name of chosen) {
   console.log(`  experts' share changes seen → next: ${(get('change var') / get('counting var')).toFixed(1)} × the variance counting alone gives`);
   console.log(`  greedy's re-plan: slope of next on seen rank load change ${(get('greedy sn') / get('greedy ss')).toFixed(3)}`);
   console.log('plan | seen excess | next excess | flat-seen − 1 | change var: own | cross | slots kept');
-  for (const k of ['current', 'pick', 'lowest', 'default', 'greedy']) console.log(`  ${k} | ${m(`${k} seen`)} | ${m(`${k} next`)} | ${m(`${k} flat`)} | ${m(`${k} own`, 5)} | ${m(`${k} cross`, 5)} | ${m(`${k} kept`, 3)}`);
+  for (const k of ['current', 'pick', 'lowest', 'swaps', 'default', 'greedy']) console.log(`  ${k} | ${m(`${k} seen`)} | ${m(`${k} next`)} | ${m(`${k} flat`)} | ${m(`${k} own`, 5)} | ${m(`${k} cross`, 5)} | ${m(`${k} kept`, 3)}`);
 }
