@@ -223,7 +223,7 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 /**
  * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
  * far as the layer's transfer `budget` allows, to its point of lowest excess (bestWithin; on one
- * window, read no finer than the counting noise): a map whose traffic has gone misplaces load on every rank,
+ * window, on a frontier that keeps the min-max counts: oneWindowMove): a map whose traffic has gone misplaces load on every rank,
  * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
  * gain the budget had room for. `older` is the same problem on the older half of the episodes:
  * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
@@ -246,7 +246,8 @@ export interface StaleMove {
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
  * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
- * noise. (The caller, which sees every layer, may then hold such a move back: oneWindowInflation.)
+ * noise; a layer shown stale so is moved by oneWindowMove. (The caller, which sees every layer,
+ * may then hold such a move back: oneWindowInflation.)
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
  * building its problem is a pass over the episodes.
