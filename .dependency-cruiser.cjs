@@ -93,6 +93,8 @@ const forbidden = [
         '^libs/',
         // measures kafkajs with and without our RequestQueue fix, so it loads that one module alone
         '^bench/kafka-idle\\.bench\\.ts$',
+        // probes (no bench of record) take a policy apart: its walks, problems and noise floors
+        '^bench/probes/',
       ],
     },
     to: { path: '^libs/', pathNot: LIB_INDEX },

@@ -120,4 +120,21 @@ describe('budgetFrontier', () => {
     expect(frontier.rows.slice(1).every((row) => !row.every((e, p) => e === current[p]))).toBe(true);
     expect(Math.max(...frontier.transfers)).toBeLessThanOrEqual(R * S);
   });
+  it('with keepCounts, a walk past the count adoption changes no replica count (it only swaps)', () => {
+    let walked = 0;
+    for (const { problem, from, budget } of staleMaps(11)) {
+      const reps = replicateMinMax(problem.hsum, problem.P, problem.R);
+      const walk = searchPath(problem, from, problem.P, undefined, 0, budget, {}, -Infinity, true);
+      const atMinMax = walk.rows.map((row) => {
+        const counts = new Int32Array(problem.E);
+        for (const e of row) counts[e]++;
+        return counts.every((c, e) => c === reps[e]);
+      });
+      const first = atMinMax.indexOf(true);
+      if (first < 0) continue;
+      walked++;
+      expect(atMinMax.slice(first).every(Boolean)).toBe(true);
+    }
+    expect(walked).toBeGreaterThan(0);
+  });
 });

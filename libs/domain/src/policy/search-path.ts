@@ -16,6 +16,8 @@ import { matchRanks } from './rank-matching';
  * is better than where the walk stopped. With `floor` (the noise floor bestWithin will read the
  * frontier with), the walk ends at its first point within the budget whose excess F − 1 is at or
  * below it (`settled`): bestWithin takes no point after that one, so walking on is wasted work.
+ * With `keepCounts`, the local search after the adoption only swaps replicas between ranks: the
+ * min-max counts stay (see budgetFrontier).
  */
 export interface SearchPath {
   readonly rows: Int32Array[];
@@ -36,6 +38,7 @@ export function searchPath(
   budget = Infinity,
   walks: { readonly follow?: WalkRecord; readonly record?: WalkRecord } = {},
   floor = -Infinity,
+  keepCounts = false,
 ): SearchPath & { readonly settled: boolean } {
   const st = new PlacementState(pb, current);
   const rows: Int32Array[] = [Int32Array.from(st.slot)];
@@ -54,7 +57,7 @@ export function searchPath(
   if (!settled) adoptReplicaCounts(st, replicateMinMax(pb.hsum, pb.P, pb.R), SPREAD, push);
   // one point per move, up to maxMoves
   // past `budget` transfers no point is of use: the walk ends there
-  if (!settled) localSearch(st, { lambda, maxMoves, ranks: 3, donors: 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget || settled, ...walks });
+  if (!settled) localSearch(st, { lambda, maxMoves, ranks: 3, donors: keepCounts ? 0 : 24, spread: SPREAD, onMove: push, stop: () => st.transfers > budget || settled, ...walks });
   st.release();
   if (target && !settled) {
     // the fresh plan, its ranks matched to the map in service: the frontier's far end when local
@@ -88,8 +91,14 @@ const PRICE_SHARES = [0, 1 / 300, 1 / 100, 1 / 30];
  * `floor`: the floor bestWithin will be asked with; the frontier ends at its first point within
  * the budget that reaches it (no later point can be picked over it), so a layer whose map is
  * flattened to the noise early in the first walk costs that walk's start only.
+ * `keepCounts`: the walks keep the min-max replica counts once adopted (swaps only, no replica
+ * given to another expert). A retarget that lowers the seen peak does so by taking a replica from
+ * an expert whose per-replica load the min-max allotment had levelled with the others, so that
+ * expert's load, and its wander between windows, is carried by fewer ranks: on the next window
+ * the ranks it lands on are the more exposed, and the seen gain (often a fraction of a percent,
+ * at the end of the walk) is less than that exposure costs.
  */
-export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>, floor = -Infinity): SearchPath {
+export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>, floor = -Infinity, keepCounts = false): SearchPath {
   const rows: Int32Array[] = [], transfers: number[] = [], f: number[] = [];
   let perTransfer = 0;
   // every walk starts from the same map: each follows the one before it while their prices pick
@@ -99,7 +108,7 @@ export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, bud
     const share = PRICE_SHARES[w];
     // room for a few dozen maps of about a slot's worth of candidates each before it grows
     const record = w < PRICE_SHARES.length - 1 ? new WalkRecord(32 * pb.P) : undefined;
-    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget, { follow, record }, floor);
+    const path = searchPath(pb, current, pb.P, share === 0 ? target : undefined, share * perTransfer, budget, { follow, record }, floor, keepCounts);
     follow = record;
     // the mean gain per transfer the budget needs: the excess of the map in service over it
     if (share === 0) perTransfer = Math.max(0, path.f[0] - 1) / Math.max(1, budget);

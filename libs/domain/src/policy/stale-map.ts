@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalancesOfTwo } from './episode-imbalance';
-import { bestWithin, budgetFrontier } from './search-path';
+import { SearchPath, bestWithin, budgetFrontier } from './search-path';
 import { binomialCdf, erfc, normalQuantile, tQuantile } from './distributions';
 
 /**
@@ -223,7 +223,7 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 /**
  * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
  * far as the layer's transfer `budget` allows, to its point of lowest excess (bestWithin; on one
- * window, read no finer than the counting noise): a map whose traffic has gone misplaces load on every rank,
+ * window, on a frontier that keeps the min-max counts: oneWindowMove): a map whose traffic has gone misplaces load on every rank,
  * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
  * gain the budget had room for. `older` is the same problem on the older half of the episodes:
  * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
@@ -246,7 +246,8 @@ export interface StaleMove {
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
  * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
- * noise. (The caller, which sees every layer, may then hold such a move back: oneWindowInflation.)
+ * noise; a layer shown stale so is moved by oneWindowMove. (The caller, which sees every layer,
+ * may then hold such a move back: oneWindowInflation.)
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
  * building its problem is a pass over the episodes.
@@ -303,13 +304,31 @@ export function staleVerdict(
   }
   const pb = walked();
   const budget = move.budget();
-  const path = budgetFrontier(pb, current, budget, target);
+  // the frontier that decides ends where the floor is reached: the move is walked on its own
   const floor = countingNoise(heat, layer, current, current, R, S);
+  const path = budgetFrontier(pb, current, budget, target, floor);
   const i = bestWithin(path, budget, floor);
   const gain = path.f[0] - path.f[i];
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
-  return { row: take ? path.rows[i] : null, transfers: take ? path.transfers[i] : 0, basis: 'one-window', gain, se };
+  if (!take) return { row: null, transfers: 0, basis: 'one-window', gain, se };
+  const moved = oneWindowMove(pb, current, budget, target);
+  return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'one-window', gain, se };
+}
+
+/**
+ * Where a layer the one-window rule shows stale is moved: the lowest point within the budget of a
+ * frontier whose walks keep the min-max replica counts (budgetFrontier's keepCounts). The frontier
+ * that showed the layer stale (and the counting floor it was read with) decides whether to move,
+ * as the rule's false-alarm rate was set on it; how far to go is another question. A move's change
+ * of the seen rank loads holds on the next window (the walk picks no noise there), so a residual
+ * excess below the counting floor is load the next window still carries, and the flat-looking
+ * last retargets of a walk that may change counts leave hot experts on fewer replicas, more
+ * exposed to the traffic's wander than the replicas they levelled.
+ */
+function oneWindowMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath & { readonly at: number } {
+  const path = budgetFrontier(pb, current, budget, target, -Infinity, true);
+  return { ...path, at: bestWithin(path, budget, 0) };
 }
 
 /** mean over k of a[k] − b[k]. */
@@ -326,7 +345,7 @@ function meanDiff(a: Float64Array, b: Float64Array): number {
  * maps' errors are added in quadrature (an upper bound: they share the counts). 0 when the heat is
  * all zero.
  */
-function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, b: ArrayLike<number>, R: number, S: number): number {
+export function countingNoise(heat: HeatEpisodes, layer: number, a: ArrayLike<number>, b: ArrayLike<number>, R: number, S: number): number {
   const h = windowSum(heat, layer);
   const peak = (row: ArrayLike<number>): [number, number] => {
     const reps = new Int32Array(h.length);
