@@ -15,8 +15,11 @@
  * of at least 4), which the policy judges with its held-out test rather than its one-window rule.
  * Writes its section of bench/RESULTS.md (other sections are left alone); the last line printed is
  * one JSON object summarising each set. `BENCH_HELDOUT_ONLY=<regexp>` judges only the sets whose
- * name matches, prints, and leaves bench/RESULTS.md alone.
+ * name matches, prints, and leaves bench/RESULTS.md alone. `BENCH_HELDOUT_PER_CUT=<file>` also
+ * writes each cut's judgement there (JSON), for a paired comparison of two builds of the policy
+ * (bench/probes/multi-episode-shift/paired.ts).
  */
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DeploymentShape, HeatEpisodes, PolicyResult, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
 import { Judged, excessOver, inServiceFuture, judgeResult, meetsMoved, meetsStationary, transferShare } from './lib/policy-judge';
@@ -27,6 +30,7 @@ import { Gen, draw, readReal, shapeOf, summed } from './traces/windows';
 
 const SECTION = 'Policy on held-back cuts (`npm run bench:policy-heldout`)';
 const ONLY = process.env.BENCH_HELDOUT_ONLY ? new RegExp(process.env.BENCH_HELDOUT_ONLY) : null;
+const PER_CUT = process.env.BENCH_HELDOUT_PER_CUT ?? null;
 /** Router-model seeds (bench:policy's variants use 21–88, bench/traces 1–2); a shift's old map is drawn from seed + 100. */
 const ROUTER_SEEDS = [5001, 6007];
 /** Wander-grid seeds: each is a workload (the zipf permutation) and the seed of its windows' wander. */
@@ -253,6 +257,9 @@ function judgeCut(cut: Cut): Judgement {
   };
 }
 
+/** Whether a cut meets the target of its kind (see the header). */
+const meets = (kind: Kind, j: Judgement): boolean => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1));
+
 interface Tally {
   readonly kind: Kind;
   readonly cuts: number;
@@ -282,9 +289,33 @@ function tally(kind: Kind, js: readonly Judgement[]): Tally {
     meanExcess: mean(ex),
     maxExcess: ex.length ? Math.max(...ex) : NaN,
     meanShare: mean(share),
-    met: js.filter((j) => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1))).length,
+    met: js.filter((j) => meets(kind, j)).length,
   };
 }
+
+/** One cut's judgement, as BENCH_HELDOUT_PER_CUT writes it. */
+interface PerCut {
+  readonly set: string;
+  readonly kind: Kind;
+  readonly cut: string;
+  readonly inService: number;
+  readonly fut: number;
+  readonly transfers: number;
+  readonly greedyFut: number;
+  readonly greedyTransfers: number;
+  readonly met: boolean;
+}
+const perCutOf = (set: CutSet, j: Judgement): PerCut => ({
+  set: set.name,
+  kind: set.kind,
+  cut: j.cut.name,
+  inService: j.inService,
+  fut: j.d.fut,
+  transfers: j.d.transfers,
+  greedyFut: j.g.fut,
+  greedyTransfers: j.g.transfers,
+  met: meets(set.kind, j),
+});
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
 
@@ -300,10 +331,12 @@ function main(): void {
   const tallies: Record<string, Tally> = {};
   const rows: string[] = [];
   const misses: string[] = [];
+  const perCut: PerCut[] = [];
   for (const set of sets) {
     const js = set.cuts().map(judgeCut);
+    if (PER_CUT) perCut.push(...js.map((j) => perCutOf(set, j)));
     const t = (tallies[set.name] = tally(set.kind, js));
-    const missed = js.filter((j) => !(set.kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1)));
+    const missed = js.filter((j) => !meets(set.kind, j));
     if (!set.name.startsWith('wander-')) {
       rows.push(
         `| ${set.name} | ${set.about} | ${set.kind} | ${t.cuts} | ${t.alarms} (${t.allMoved} all layers) | ${t.over5} | ${t.worseNext} | ` +
@@ -351,6 +384,7 @@ function main(): void {
   ].join('\n');
   process.stdout.write(`${body}\n`);
   if (!ONLY) writeSection(SECTION, body);
+  if (PER_CUT) writeFileSync(PER_CUT, `${JSON.stringify(perCut)}\n`);
   process.stdout.write(`${JSON.stringify({ sets: tallies, seconds: Number(seconds.toFixed(1)) })}\n`);
 }
 
