@@ -10,11 +10,16 @@
  * iterations each) cut into summed windows of 2–10 iterations; the router model's stationary and
  * shifted traffic as one summed window on 8 shapes; the three DeepSeek-V3 prefill workloads on 3
  * engine shapes; partial shifts (k of 12 Qwen layers' map already fitted to the new traffic); and
- * a synthetic wander grid (the stale-map spec's zipf model, libs/domain zipf-windows.ts).
+ * a synthetic wander grid (the stale-map spec's zipf model, libs/domain zipf-windows.ts). The
+ * `-episodes` sets are the Qwen and router cuts with the seen window's episodes kept apart (windows
+ * of at least 4), which the policy judges with its held-out test rather than its one-window rule.
  * Writes its section of bench/RESULTS.md (other sections are left alone); the last line printed is
  * one JSON object summarising each set. `BENCH_HELDOUT_ONLY=<regexp>` judges only the sets whose
- * name matches, prints, and leaves bench/RESULTS.md alone.
+ * name matches, prints, and leaves bench/RESULTS.md alone. `BENCH_HELDOUT_PER_CUT=<file>` also
+ * writes each cut's judgement there (JSON), for a paired comparison of two builds of the policy
+ * (bench/probes/multi-episode-shift/paired.ts).
  */
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DeploymentShape, HeatEpisodes, PolicyResult, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
 import { Judged, excessOver, inServiceFuture, judgeResult, meetsMoved, meetsStationary, transferShare } from './lib/policy-judge';
@@ -25,6 +30,7 @@ import { Gen, draw, readReal, shapeOf, summed } from './traces/windows';
 
 const SECTION = 'Policy on held-back cuts (`npm run bench:policy-heldout`)';
 const ONLY = process.env.BENCH_HELDOUT_ONLY ? new RegExp(process.env.BENCH_HELDOUT_ONLY) : null;
+const PER_CUT = process.env.BENCH_HELDOUT_PER_CUT ?? null;
 /** Router-model seeds (bench:policy's variants use 21–88, bench/traces 1–2); a shift's old map is drawn from seed + 100. */
 const ROUTER_SEEDS = [5001, 6007];
 /** Wander-grid seeds: each is a workload (the zipf permutation) and the seed of its windows' wander. */
@@ -54,15 +60,24 @@ interface CutSet {
 const greedyMap = (shape: DeploymentShape, heat: HeatEpisodes): number[][] => getPolicy('greedy')({ shape, heat }).physicalToLogical;
 
 /**
- * Windows of `w` = 2..10 consecutive iterations of `its`, starting at every iteration, each
- * judged on the next ≤ `next` iterations (at least one): summed, as a one-window recorder writes.
+ * How a seen window reaches the policy: summed into one (as SGLang's and vLLM's recorders write),
+ * or its episodes kept apart (a recorder that writes one per interval) — the policy's held-out
+ * test needs at least HELD_OUT_EPISODES of them, so windows kept apart are no shorter.
  */
-function iterationCuts(tag: string, its: HeatEpisodes, offset: number, shape: DeploymentShape, current: number[][], next = 5): Cut[] {
+type Seen = 'summed' | 'episodes';
+const HELD_OUT_EPISODES = 4;
+const asSeen = (seen: Seen, heat: HeatEpisodes): HeatEpisodes => (seen === 'summed' ? summed(heat) : heat);
+
+/**
+ * Windows of `w` = 2..10 consecutive iterations of `its` (4..10 with the episodes kept apart),
+ * starting at every iteration, each judged on the next ≤ `next` iterations (at least one).
+ */
+function iterationCuts(tag: string, its: HeatEpisodes, offset: number, shape: DeploymentShape, current: number[][], seen: Seen = 'summed', next = 5): Cut[] {
   const out: Cut[] = [];
-  for (let w = 2; w <= 10; w++) {
+  for (let w = seen === 'summed' ? 2 : HELD_OUT_EPISODES; w <= 10; w++) {
     for (let a = 0; a + w < its.length; a++) {
       const name = `${tag} ${offset + a}–${offset + a + w - 1} → ${offset + a + w}–${offset + Math.min(a + w + next, its.length) - 1}`;
-      out.push({ name, input: { shape, heat: summed(its.slice(a, a + w)), current }, future: its.slice(a + w, a + w + next) });
+      out.push({ name, input: { shape, heat: asSeen(seen, its.slice(a, a + w)), current }, future: its.slice(a + w, a + w + next) });
     }
   }
   return out;
@@ -81,15 +96,15 @@ const routerShapes: Record<string, Gen> = {
   '128x8x20': { E: 128, R: 8, S: 20, L: 16, topK: 8 },
 };
 
-/** One summed window of `n` episodes of stationary traffic per shape and seed; the map in service made on `oldSeed(seed)`'s interval before (its own: same; another's: a shift). */
-function routerCuts(shift: boolean): Cut[] {
+/** A window of `n` episodes of stationary traffic per shape and seed (summed, or kept apart); the map in service made on `oldSeed(seed)`'s interval before (its own: same; another's: a shift). */
+function routerCuts(shift: boolean, seen: Seen = 'summed'): Cut[] {
   const out: Cut[] = [];
   for (const [tag, g] of Object.entries(routerShapes)) {
     for (const seed of ROUTER_SEEDS) {
       for (const n of [16, 4]) {
-        const [before, seen, future] = draw(g, ['stationary'], seed, n);
+        const [before, window, future] = draw(g, ['stationary'], seed, n);
         const old = shift ? draw(g, ['stationary'], seed + 100, n)[0] : before;
-        out.push({ name: `${tag} seed ${seed}, ${n} episodes`, input: { shape: shapeOf(g), heat: summed(seen), current: greedyMap(shapeOf(g), old) }, future });
+        out.push({ name: `${tag} seed ${seed}, ${n} episodes`, input: { shape: shapeOf(g), heat: asSeen(seen, window), current: greedyMap(shapeOf(g), old) }, future });
       }
     }
   }
@@ -143,10 +158,35 @@ function wanderCuts(layers: number, wander: number): Cut[] {
 }
 
 /** A real Qwen trace's cuts under the map in service its file holds. */
-function fileMapCuts(file: string, tag: string): Cut[] {
+function fileMapCuts(file: string, tag: string, seen: Seen = 'summed'): Cut[] {
   const q = qwen(file);
-  return iterationCuts(tag, q.its, 0, q.shape, q.current);
+  return iterationCuts(tag, q.its, 0, q.shape, q.current, seen);
 }
+
+/** real-qwen-same under our greedy on one half (0–9: early, 10–19: late), cut within the other half. */
+function qwenGreedyCuts(mapHalf: 'early' | 'late', seen: Seen = 'summed'): Cut[] {
+  const q = qwen('real-qwen-same');
+  const [mapIts, cutIts, offset] = mapHalf === 'early' ? [q.its.slice(0, 10), q.its.slice(10), 10] : [q.its.slice(10), q.its.slice(0, 10), 0];
+  return iterationCuts('wmt19', cutIts, offset, q.shape, greedyMap(q.shape, mapIts), seen);
+}
+
+/**
+ * The qwen and router sets with the seen window's episodes kept apart (each iteration or router
+ * interval one episode): the policy's held-out test judges these, where the summed sets go through
+ * its one-window rule.
+ */
+const episodeSets = (): CutSet[] => {
+  const seen: Seen = 'episodes';
+  const kept = 'episodes kept apart (windows of ≥ 4)';
+  return [
+    { name: 'qwen-same-file-episodes', kind: 'same', about: `real-qwen-same, map from the file, ${kept}, next ≤ 5`, cuts: () => fileMapCuts('real-qwen-same', 'wmt19', seen) },
+    { name: 'qwen-same-greedy-early-episodes', kind: 'same', about: `real-qwen-same, map = our greedy on 0–9, cuts within 10–19, ${kept}`, cuts: () => qwenGreedyCuts('early', seen) },
+    { name: 'qwen-same-greedy-late-episodes', kind: 'same', about: `real-qwen-same, map = our greedy on 10–19, cuts within 0–9, ${kept}`, cuts: () => qwenGreedyCuts('late', seen) },
+    { name: 'router-stationary-episodes', kind: 'same', about: `router model, stationary, 16 or 4 episodes kept apart, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false, seen) },
+    { name: 'qwen-shift-file-episodes', kind: 'shift', about: `real-qwen-shift, map from the file, ${kept}, next ≤ 5`, cuts: () => fileMapCuts('real-qwen-shift', 'bookcorpus', seen) },
+    { name: 'router-shift-episodes', kind: 'shift', about: 'router model, shift (old map from seed + 100), the draws of router-shift with its episodes kept apart', cuts: () => routerCuts(true, seen) },
+  ];
+};
 
 const wanderSet = (L: number, w: number): CutSet => ({
   name: `wander-L${L}-${Math.round(w * 100)}`,
@@ -166,19 +206,13 @@ const SETS: CutSet[] = [
     name: 'qwen-same-greedy-early',
     kind: 'same',
     about: 'real-qwen-same, map = our greedy on iterations 0–9, cuts within 10–19',
-    cuts: () => {
-      const q = qwen('real-qwen-same');
-      return iterationCuts('wmt19', q.its.slice(10), 10, q.shape, greedyMap(q.shape, q.its.slice(0, 10)));
-    },
+    cuts: () => qwenGreedyCuts('early'),
   },
   {
     name: 'qwen-same-greedy-late',
     kind: 'same',
     about: 'real-qwen-same, map = our greedy on iterations 10–19, cuts within 0–9',
-    cuts: () => {
-      const q = qwen('real-qwen-same');
-      return iterationCuts('wmt19', q.its.slice(0, 10), 0, q.shape, greedyMap(q.shape, q.its.slice(10)));
-    },
+    cuts: () => qwenGreedyCuts('late'),
   },
   { name: 'router-stationary', kind: 'same', about: `router model, stationary, one summed window of 16 or 4 episodes, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false) },
   {
@@ -193,6 +227,7 @@ const SETS: CutSet[] = [
     (k): CutSet => ({ name: `partial-k${k}`, kind: 'shift', about: `real-qwen-shift, ${k} of 12 layers' map = our greedy on the new traffic (0–19), 4 cuts of 4 iterations`, cuts: () => partialCuts(k) }),
   ),
   ...WANDER_LAYERS.flatMap((L) => WANDERS.map((w) => wanderSet(L, w))),
+  ...episodeSets(),
 ];
 
 interface Judgement {
@@ -221,6 +256,9 @@ function judgeCut(cut: Cut): Judgement {
     g: judgeResult(p.g, p.gMs, cut.input, cut.future),
   };
 }
+
+/** Whether a cut meets the target of its kind (see the header). */
+const meets = (kind: Kind, j: Judgement): boolean => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1));
 
 interface Tally {
   readonly kind: Kind;
@@ -251,9 +289,33 @@ function tally(kind: Kind, js: readonly Judgement[]): Tally {
     meanExcess: mean(ex),
     maxExcess: ex.length ? Math.max(...ex) : NaN,
     meanShare: mean(share),
-    met: js.filter((j) => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1))).length,
+    met: js.filter((j) => meets(kind, j)).length,
   };
 }
+
+/** One cut's judgement, as BENCH_HELDOUT_PER_CUT writes it. */
+interface PerCut {
+  readonly set: string;
+  readonly kind: Kind;
+  readonly cut: string;
+  readonly inService: number;
+  readonly fut: number;
+  readonly transfers: number;
+  readonly greedyFut: number;
+  readonly greedyTransfers: number;
+  readonly met: boolean;
+}
+const perCutOf = (set: CutSet, j: Judgement): PerCut => ({
+  set: set.name,
+  kind: set.kind,
+  cut: j.cut.name,
+  inService: j.inService,
+  fut: j.d.fut,
+  transfers: j.d.transfers,
+  greedyFut: j.g.fut,
+  greedyTransfers: j.g.transfers,
+  met: meets(set.kind, j),
+});
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
 
@@ -269,10 +331,12 @@ function main(): void {
   const tallies: Record<string, Tally> = {};
   const rows: string[] = [];
   const misses: string[] = [];
+  const perCut: PerCut[] = [];
   for (const set of sets) {
     const js = set.cuts().map(judgeCut);
+    if (PER_CUT) perCut.push(...js.map((j) => perCutOf(set, j)));
     const t = (tallies[set.name] = tally(set.kind, js));
-    const missed = js.filter((j) => !(set.kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1)));
+    const missed = js.filter((j) => !meets(set.kind, j));
     if (!set.name.startsWith('wander-')) {
       rows.push(
         `| ${set.name} | ${set.about} | ${set.kind} | ${t.cuts} | ${t.alarms} (${t.allMoved} all layers) | ${t.over5} | ${t.worseNext} | ` +
@@ -320,6 +384,7 @@ function main(): void {
   ].join('\n');
   process.stdout.write(`${body}\n`);
   if (!ONLY) writeSection(SECTION, body);
+  if (PER_CUT) writeFileSync(PER_CUT, `${JSON.stringify(perCut)}\n`);
   process.stdout.write(`${JSON.stringify({ sets: tallies, seconds: Number(seconds.toFixed(1)) })}\n`);
 }
 
