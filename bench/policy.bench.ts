@@ -276,7 +276,7 @@ function main(): void {
     'point within the layer\'s transfer budget (a third of a greedy re-plan\'s transfers, `transferBudget`): its',
     'lowest excess. On one window that frontier, read no finer than the counting noise, decides whether the layer is',
     'stale; one shown stale is moved to the lowest point within the budget of a frontier whose local search only swaps',
-    'once the min-max counts are adopted (`oneWindowMove`: a retarget that lowers the seen peak by taking a replica',
+    'once the min-max counts are adopted (`staleLayerMove`: a retarget that lowers the seen peak by taking a replica',
     'from a hot expert leaves its wander on fewer ranks). A drift plan over the budget is cut the',
     'same way. Each layer reports',
     'how sure (plan file `layers[].certainty`).',

@@ -25,6 +25,18 @@ import { normalQuantile } from './distributions';
  * measure: the location is returned as it is.
  */
 export function peakAwareHeat(heat: HeatEpisodes, layer: number, R: number, S: number, w: ArrayLike<number>, level?: ArrayLike<number>): Float64Array {
+  return sharesAndWander(heat, layer, R, S, w, level, true);
+}
+
+/**
+ * Each expert's mean share over the episodes, weighted by `w` (the location peakAwareHeat starts
+ * from, without what the wandering adds), scaled so that the mean rank load is 1.
+ */
+export function meanShareHeat(heat: HeatEpisodes, layer: number, R: number, S: number, w: ArrayLike<number>): Float64Array {
+  return sharesAndWander(heat, layer, R, S, w, undefined, false);
+}
+
+function sharesAndWander(heat: HeatEpisodes, layer: number, R: number, S: number, w: ArrayLike<number>, level: ArrayLike<number> | undefined, wander: boolean): Float64Array {
   const K = heat.length;
   const E = heat[0][layer].length;
   const shares: Float64Array[] = [];
@@ -45,7 +57,7 @@ export function peakAwareHeat(heat: HeatEpisodes, layer: number, R: number, S: n
   // a level is in shares of the total (layerStats): scaled as the episodes are
   const loc = level ? Float64Array.from(level, (x) => x * R) : mu;
   const n = shares.length;
-  if (n < 3 || R < 2) return loc;
+  if (!wander || n < 3 || R < 2) return loc;
   const c = replicateMinMax(loc, R * S, R);
   const v = new Float64Array(E);
   const dev = new Float64Array(n);

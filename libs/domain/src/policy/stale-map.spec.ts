@@ -57,7 +57,7 @@ describe('default on a map in service that its traffic has left (stale) or not (
     expect(totals(d.physicalToLogical, current)).toBeLessThanOrEqual(totals(g.physicalToLogical, current) / 3 + 1e-9);
   });
 
-  it('walks a layer shown stale to the lowest excess its frontier reaches within the budget, not to the first point within the noise of it', () => {
+  it('moves a layer shown stale to the lowest excess a frontier keeping the min-max counts reaches within the budget, on the problem it is moved on', () => {
     const seen = episodes(now, K);
     const screens = [0, 1].map((l) => heldOutScreen(seen, l, current[l], R, S, null));
     const noise = pooledNoise(screens);
@@ -65,10 +65,11 @@ describe('default on a map in service that its traffic has left (stale) or not (
     const oneShot = (heat: HeatEpisodes, l: number): LayerProblem => new LayerProblem(E, R, S, 1, [windowSum(heat, l)], Float64Array.of(1));
     for (let l = 0; l < shape.numLayers; l++) {
       const budget = Math.floor(layerTransfers(current[l], greedyLayer(windowSum(seen, l), R, S), S) / 3);
-      const move = { walked: () => oneShot(seen, l), older: () => oneShot(seen.slice(0, K >> 1), l), budget: () => budget };
+      // asked on the second half alone, moved on the whole window: the move is read on `moved`'s problem
+      const move = { walked: () => oneShot(seen.slice(K >> 1), l), moved: () => oneShot(seen, l), older: () => oneShot(seen.slice(0, K >> 1), l), budget: () => budget };
       const v = staleVerdict(seen, l, current[l], R, S, move, { test: screens[l], noise, layers: shape.numLayers, family: families[l] }, 0.01);
       expect(v.row).not.toBeNull();
-      const path = budgetFrontier(oneShot(seen, l), current[l], budget);
+      const path = budgetFrontier(oneShot(seen, l), current[l], budget, undefined, -Infinity, true);
       const lowest = Math.min(...path.f.filter((_, i) => path.transfers[i] <= budget));
       const st = new PlacementState(oneShot(seen, l), v.row!);
       expect(st.objective()).toBeLessThanOrEqual(lowest + 1e-12);

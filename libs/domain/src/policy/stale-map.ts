@@ -221,17 +221,28 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 }
 
 /**
- * How a layer shown stale is moved. The frontier of the layer's problem (`walked`) is walked as
- * far as the layer's transfer `budget` allows, to its point of lowest excess (bestWithin; on one
- * window, on a frontier that keeps the min-max counts: oneWindowMove): a map whose traffic has gone misplaces load on every rank,
- * and each transfer along the frontier removes some of it, so stopping at the frontier's knee left
- * gain the budget had room for. `older` is the same problem on the older half of the episodes:
- * with episodes to hold out, the move itself, made from them, is judged on the newer half as the
- * held-out test judged a fresh plan (a layer called stale by chance gets a move that fits noise,
- * which the unseen episodes refuse).
+ * How a layer shown stale is moved. It goes as far as the layer's transfer `budget` allows, to the
+ * lowest point of a frontier that keeps the min-max replica counts (staleLayerMove), on `moved`'s
+ * problem: a map whose traffic has gone misplaces load on every rank, and each transfer along the
+ * frontier removes some of it, so stopping at the frontier's knee left gain the budget had room
+ * for. `walked` is the problem the question "is it stale" is asked on (its frontier, on one
+ * window). `older` is the same problem on the older half of the episodes: with episodes to hold
+ * out, the move made from them is judged on the newer half as the held-out test judged a fresh
+ * plan (a layer called stale by chance gets a move that fits noise, which the unseen episodes
+ * refuse).
  */
 export interface StaleMove {
   readonly walked: () => LayerProblem;
+  /**
+   * The problem a layer shown stale on held-out episodes is moved on: each expert's mean share
+   * over the window's episodes, weighted alike. The layer is one shot — its episodes are draws of
+   * the same traffic — and the next window is judged episode by episode alike, so their plain mean
+   * is the estimate of what comes. The recency weights, the Huber location and what the wandering
+   * adds (walked's) serve the question; as the map to move to, each costs what it gives up of the
+   * window (held back, the moves made on walked's problem left about 2 points more of greedy's
+   * excess on the next window than the same moves on the plain mean, on real and router-model shifts).
+   */
+  readonly moved: () => LayerProblem;
   readonly older: () => LayerProblem;
   /** Transfers the layer may spend. */
   readonly budget: () => number;
@@ -246,7 +257,7 @@ export interface StaleMove {
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
  * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
- * noise; a layer shown stale so is moved by oneWindowMove. (The caller, which sees every layer,
+ * noise; a layer shown stale so is moved by staleLayerMove on that window. (The caller, which sees every layer,
  * may then hold such a move back: oneWindowInflation.)
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
@@ -291,10 +302,8 @@ export function staleVerdict(
       // imbalance wanders, which every point of the frontier shares (they are read on the same
       // heat); it does not tell two points apart, and stopping short of the budget left a shifted
       // layer's load less flat than a plain re-plan leaves it
-      const pb = walked();
-      const path = budgetFrontier(pb, current, budget, target);
-      const i = bestWithin(path, budget, 0);
-      return { row: i > 0 ? path.rows[i] : null, transfers: path.transfers[i], basis: 'held-out', gain: test.mean, se };
+      const moved = staleLayerMove(move.moved(), current, budget, target);
+      return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
     // A window of several episodes holds at least the evidence of one window, so a test that has
@@ -312,21 +321,21 @@ export function staleVerdict(
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
   if (!take) return { row: null, transfers: 0, basis: 'one-window', gain, se };
-  const moved = oneWindowMove(pb, current, budget, target);
+  const moved = staleLayerMove(pb, current, budget, target);
   return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'one-window', gain, se };
 }
 
 /**
- * Where a layer the one-window rule shows stale is moved: the lowest point within the budget of a
- * frontier whose walks keep the min-max replica counts (budgetFrontier's keepCounts). The frontier
- * that showed the layer stale (and the counting floor it was read with) decides whether to move,
- * as the rule's false-alarm rate was set on it; how far to go is another question. A move's change
- * of the seen rank loads holds on the next window (the walk picks no noise there), so a residual
- * excess below the counting floor is load the next window still carries, and the flat-looking
- * last retargets of a walk that may change counts leave hot experts on fewer replicas, more
- * exposed to the traffic's wander than the replicas they levelled.
+ * Where a layer shown stale is moved: the lowest point within the budget of a frontier whose
+ * walks keep the min-max replica counts (budgetFrontier's keepCounts). What showed the layer stale
+ * (the held-out test; on one window the frontier and the counting floor it was read with) decides
+ * whether to move, as the rules' false-alarm rates were set on it; how far to go is another
+ * question. A move's change of the seen rank loads holds on the next window (the walk picks no
+ * noise there), so a residual excess below the counting floor is load the next window still
+ * carries, and the flat-looking last retargets of a walk that may change counts leave hot experts
+ * on fewer replicas, more exposed to the traffic's wander than the replicas they levelled.
  */
-function oneWindowMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath & { readonly at: number } {
+function staleLayerMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath & { readonly at: number } {
   const path = budgetFrontier(pb, current, budget, target, -Infinity, true);
   return { ...path, at: bestWithin(path, budget, 0) };
 }
