@@ -22,11 +22,11 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DeploymentShape, HeatEpisodes, PolicyResult, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
-import { Judged, excessOver, inServiceFuture, judgeResult, meetsMoved, meetsStationary, transferShare } from './lib/policy-judge';
+import { CutKind, Judged, PerCut, excessOver, inServiceFuture, judgeResult, meetsMoved, meetsStationary, transferShare } from './lib/policy-judge';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 import { GEN_SHAPES } from './traces/variants';
-import { Gen, draw, readReal, shapeOf, summed } from './traces/windows';
+import { Gen, draw, dsv3Prefill, readReal, shapeOf, summed } from './traces/windows';
 
 const SECTION = 'Policy on held-back cuts (`npm run bench:policy-heldout`)';
 const ONLY = process.env.BENCH_HELDOUT_ONLY ? new RegExp(process.env.BENCH_HELDOUT_ONLY) : null;
@@ -39,7 +39,7 @@ const WANDER_LAYERS = [4, 8, 12, 24];
 const WANDERS = [0.02, 0.04, 0.05, 0.06, 0.07, 0.1];
 const PARTIAL_KS = [1, 2, 3, 4, 5, 6, 8];
 
-type Kind = 'same' | 'shift';
+type Kind = CutKind;
 interface Input {
   readonly shape: DeploymentShape;
   readonly heat: HeatEpisodes;
@@ -113,13 +113,7 @@ function routerCuts(shift: boolean, seen: Seen = 'summed'): Cut[] {
 
 /** DeepSeek-V3 prefill workloads (one window each): the map = our greedy on A, seen B ≠ A, judged on each of the three. */
 function dsv3Cuts(): Cut[] {
-  const p = readReal('real-dsv3-prefill-shift'), fit = readReal('real-dsv3-fit');
-  const windows: Record<string, HeatEpisodes> = { 4096: fit.heat, 2048: p.heat, 512: p.future };
-  const shapes: Record<string, DeploymentShape> = {
-    '32x9': p.shape,
-    '64x5': { ...p.shape, numRanks: 64, slotsPerRank: 5, numNodes: 8 },
-    '16x20': { ...p.shape, numRanks: 16, slotsPerRank: 20, numNodes: 2 },
-  };
+  const { windows, shapes } = dsv3Prefill();
   const out: Cut[] = [];
   for (const [tag, shape] of Object.entries(shapes)) {
     for (const a of Object.keys(windows)) {
@@ -293,18 +287,6 @@ function tally(kind: Kind, js: readonly Judgement[]): Tally {
   };
 }
 
-/** One cut's judgement, as BENCH_HELDOUT_PER_CUT writes it. */
-interface PerCut {
-  readonly set: string;
-  readonly kind: Kind;
-  readonly cut: string;
-  readonly inService: number;
-  readonly fut: number;
-  readonly transfers: number;
-  readonly greedyFut: number;
-  readonly greedyTransfers: number;
-  readonly met: boolean;
-}
 const perCutOf = (set: CutSet, j: Judgement): PerCut => ({
   set: set.name,
   kind: set.kind,

@@ -65,3 +65,19 @@ export const meetsStationary = (d: Pick<Judged, 'fut' | 'transfers'>, inService:
  */
 export const meetsMoved = (d: Pick<Judged, 'fut' | 'transfers'>, y: Pick<Judged, 'fut' | 'transfers'>, excessTarget: number, bounded = true): boolean =>
   excessOver(d.fut, y.fut) <= excessTarget && (!bounded || d.transfers <= y.transfers / 3);
+
+/** What a held-back cut is judged against: the traffic its map was made for, or new traffic. */
+export type CutKind = 'same' | 'shift';
+
+/** One held-back cut's judgement, as bench:policy-heldout writes it per cut (BENCH_HELDOUT_PER_CUT) and probes read it. */
+export interface PerCut {
+  readonly set: string;
+  readonly kind: CutKind;
+  readonly cut: string;
+  readonly inService: number;
+  readonly fut: number;
+  readonly transfers: number;
+  readonly greedyFut: number;
+  readonly greedyTransfers: number;
+  readonly met: boolean;
+}

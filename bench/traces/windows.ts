@@ -72,3 +72,19 @@ export function draw(g: Gen, scenarios: ScenarioKind[], seed: number, episodes: 
   }
   return out;
 }
+
+/**
+ * The real DeepSeek-V3 prefill workloads (input lengths 4096, 2048 and 512: one window each) and three engine shapes of that
+ * model to plan them on: the traces' own 32 ranks × 9 slots, 64 × 5 on 8 nodes, 16 × 20 on 2.
+ */
+export function dsv3Prefill(): { readonly windows: Record<string, HeatEpisodes>; readonly shapes: Record<string, DeploymentShape> } {
+  const p = readReal('real-dsv3-prefill-shift'), fit = readReal('real-dsv3-fit');
+  return {
+    windows: { 4096: fit.heat, 2048: p.heat, 512: p.future },
+    shapes: {
+      '32x9': p.shape,
+      '64x5': { ...p.shape, numRanks: 64, slotsPerRank: 5, numNodes: 8 },
+      '16x20': { ...p.shape, numRanks: 16, slotsPerRank: 20, numNodes: 2 },
+    },
+  };
+}

@@ -18,19 +18,7 @@
  *   node -r @swc-node/register bench/probes/multi-episode-shift/paired.ts /tmp/a.json
  */
 import { readFileSync } from 'node:fs';
-import { excessOver, transferShare } from '../../lib/policy-judge';
-
-interface PerCut {
-  readonly set: string;
-  readonly kind: 'same' | 'shift';
-  readonly cut: string;
-  readonly inService: number;
-  readonly fut: number;
-  readonly transfers: number;
-  readonly greedyFut: number;
-  readonly greedyTransfers: number;
-  readonly met: boolean;
-}
+import { PerCut, excessOver, transferShare } from '../../lib/policy-judge';
 
 const EPISODES = '-episodes';
 /** Cuts keyed by set and cut; `summedKey` files an `-episodes` set's cuts under its summed set's name. */

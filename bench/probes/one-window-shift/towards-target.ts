@@ -64,7 +64,7 @@ import { localSearch } from '../../../libs/domain/src/policy/search';
 import { hungarian, matchRanks } from '../../../libs/domain/src/policy/rank-matching';
 import { excessOver, meetsMoved, transferShare } from '../../lib/policy-judge';
 import { GEN_SHAPES } from '../../traces/variants';
-import { Gen, draw, readReal, shapeOf, summed } from '../../traces/windows';
+import { Gen, draw, dsv3Prefill, readReal, shapeOf, summed } from '../../traces/windows';
 
 interface Cut {
   readonly name: string;
@@ -103,13 +103,7 @@ function routerCuts(): Cut[] {
 }
 
 function dsv3Cuts(): Cut[] {
-  const p = readReal('real-dsv3-prefill-shift'), fit = readReal('real-dsv3-fit');
-  const windows: Record<string, HeatEpisodes> = { 4096: fit.heat, 2048: p.heat, 512: p.future };
-  const shapes: Record<string, DeploymentShape> = {
-    '32x9': p.shape,
-    '64x5': { ...p.shape, numRanks: 64, slotsPerRank: 5, numNodes: 8 },
-    '16x20': { ...p.shape, numRanks: 16, slotsPerRank: 20, numNodes: 2 },
-  };
+  const { windows, shapes } = dsv3Prefill();
   const out: Cut[] = [];
   for (const [tag, shape] of Object.entries(shapes))
     for (const a of Object.keys(windows)) {
