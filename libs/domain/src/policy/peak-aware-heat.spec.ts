@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peakAwareHeat } from './peak-aware-heat';
+import { meanShareHeat, peakAwareHeat } from './peak-aware-heat';
 
 // one layer, 8 experts on 4 ranks × 2 slots (one replica each), episodes given expert by expert
 const R = 4, S = 2;
@@ -36,5 +36,23 @@ describe('peakAwareHeat', () => {
     const h = peakAwareHeat(heat, 0, R, S, w(K), level);
     expect(h[2]).toBeCloseTo(h[1], 2);
     expect(h[0]).toBeGreaterThan(h[2] * 1.05);
+  });
+});
+
+describe('meanShareHeat', () => {
+  it('is each expert\'s mean share over the episodes, each episode weighed by its weight whatever its total: nothing added for wandering', () => {
+    const K = 8;
+    // expert 0 wanders (peakAwareHeat plans it as hotter); episodes of different totals
+    const wandering = Array.from({ length: K }, (_, k) => (k & 1 ? 160 : 40));
+    const perExpert = [wandering, ...Array.from({ length: 7 }, (_, e) => Array.from({ length: K }, (_, k) => (1 + (k % 2)) * (100 + e)))];
+    const heat = episodes(perExpert);
+    const h = meanShareHeat(heat, 0, R, S, new Float64Array(K).fill(1));
+    for (let e = 0; e < 8; e++) {
+      let mean = 0;
+      for (let k = 0; k < K; k++) mean += (perExpert[e][k] * R) / perExpert.reduce((t, xs) => t + xs[k], 0) / K;
+      expect(h[e]).toBeCloseTo(mean, 12);
+    }
+    expect(h.reduce((a, b) => a + b, 0)).toBeCloseTo(R, 12);
+    expect(peakAwareHeat(heat, 0, R, S, new Float64Array(K).fill(1))[0]).toBeGreaterThan(h[0]);
   });
 });
