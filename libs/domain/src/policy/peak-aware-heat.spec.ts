@@ -46,7 +46,7 @@ describe('meanShareHeat', () => {
     const wandering = Array.from({ length: K }, (_, k) => (k & 1 ? 160 : 40));
     const perExpert = [wandering, ...Array.from({ length: 7 }, (_, e) => Array.from({ length: K }, (_, k) => (1 + (k % 2)) * (100 + e)))];
     const heat = episodes(perExpert);
-    const h = meanShareHeat(heat, 0, R, S, new Float64Array(K).fill(1));
+    const h = meanShareHeat(heat, 0, R, new Float64Array(K).fill(1));
     for (let e = 0; e < 8; e++) {
       let mean = 0;
       for (let k = 0; k < K; k++) mean += (perExpert[e][k] * R) / perExpert.reduce((t, xs) => t + xs[k], 0) / K;

@@ -25,39 +25,12 @@ import { normalQuantile } from './distributions';
  * measure: the location is returned as it is.
  */
 export function peakAwareHeat(heat: HeatEpisodes, layer: number, R: number, S: number, w: ArrayLike<number>, level?: ArrayLike<number>): Float64Array {
-  return sharesAndWander(heat, layer, R, S, w, level, true);
-}
-
-/**
- * Each expert's mean share over the episodes, weighted by `w` (the location peakAwareHeat starts
- * from, without what the wandering adds), scaled so that the mean rank load is 1.
- */
-export function meanShareHeat(heat: HeatEpisodes, layer: number, R: number, S: number, w: ArrayLike<number>): Float64Array {
-  return sharesAndWander(heat, layer, R, S, w, undefined, false);
-}
-
-function sharesAndWander(heat: HeatEpisodes, layer: number, R: number, S: number, w: ArrayLike<number>, level: ArrayLike<number> | undefined, wander: boolean): Float64Array {
-  const K = heat.length;
-  const E = heat[0][layer].length;
-  const shares: Float64Array[] = [];
-  const mu = new Float64Array(E);
-  let wsum = 0;
-  for (let k = 0; k < K; k++) {
-    const h = heat[k][layer];
-    let total = 0;
-    for (let e = 0; e < E; e++) total += h[e];
-    if (!(total > 0)) continue;
-    const x = new Float64Array(E);
-    for (let e = 0; e < E; e++) x[e] = (h[e] * R) / total;
-    shares.push(x);
-    wsum += w[k];
-    for (let e = 0; e < E; e++) mu[e] += w[k] * x[e];
-  }
-  if (wsum > 0) for (let e = 0; e < E; e++) mu[e] /= wsum;
+  const { shares, mu } = episodeShares(heat, layer, R, w);
+  const E = mu.length;
   // a level is in shares of the total (layerStats): scaled as the episodes are
   const loc = level ? Float64Array.from(level, (x) => x * R) : mu;
   const n = shares.length;
-  if (!wander || n < 3 || R < 2) return loc;
+  if (n < 3 || R < 2) return loc;
   const c = replicateMinMax(loc, R * S, R);
   const v = new Float64Array(E);
   const dev = new Float64Array(n);
@@ -114,4 +87,34 @@ function shrinkToDispersion(v: Float64Array, loc: ArrayLike<number>, phi: number
     const model = phi * loc[e];
     v[e] = model > 0 ? model * (1 + lambda * (v[e] / model - 1)) : v[e];
   }
+}
+
+/**
+ * Each expert's mean share over the episodes, weighted by `w` (the location peakAwareHeat starts
+ * from, without what the wandering adds), scaled so that the mean rank load is 1.
+ */
+export function meanShareHeat(heat: HeatEpisodes, layer: number, R: number, w: ArrayLike<number>): Float64Array {
+  return episodeShares(heat, layer, R, w).mu;
+}
+
+/** Per episode with any heat, each expert's share scaled to a mean rank load of 1, and their mean weighted by `w`. */
+function episodeShares(heat: HeatEpisodes, layer: number, R: number, w: ArrayLike<number>): { readonly shares: Float64Array[]; readonly mu: Float64Array } {
+  const K = heat.length;
+  const E = heat[0][layer].length;
+  const shares: Float64Array[] = [];
+  const mu = new Float64Array(E);
+  let wsum = 0;
+  for (let k = 0; k < K; k++) {
+    const h = heat[k][layer];
+    let total = 0;
+    for (let e = 0; e < E; e++) total += h[e];
+    if (!(total > 0)) continue;
+    const x = new Float64Array(E);
+    for (let e = 0; e < E; e++) x[e] = (h[e] * R) / total;
+    shares.push(x);
+    wsum += w[k];
+    for (let e = 0; e < E; e++) mu[e] += w[k] * x[e];
+  }
+  if (wsum > 0) for (let e = 0; e < E; e++) mu[e] /= wsum;
+  return { shares, mu };
 }

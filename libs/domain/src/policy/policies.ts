@@ -240,7 +240,7 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       const split = K - (K >> 1);
       const move: StaleMove = {
         walked,
-        moved: () => oneShot(shape, meanShareHeat(heat, l, R, S, new Float64Array(K).fill(1))),
+        moved: () => oneShot(shape, meanShareHeat(heat, l, R, new Float64Array(K).fill(1))),
         // the older half's shot, built as the layer's own
         older: () => oneShot(shape, peakAwareHeat(heat.slice(0, split), l, R, S, decayWeights(split, options.halfLife ?? 2 * split), robust?.olderLevel)),
         budget: () => transferBudget(heat, l, current[l], R, S, budgetShare),
