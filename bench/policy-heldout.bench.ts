@@ -39,7 +39,6 @@ const WANDER_LAYERS = [4, 8, 12, 24];
 const WANDERS = [0.02, 0.04, 0.05, 0.06, 0.07, 0.1];
 const PARTIAL_KS = [1, 2, 3, 4, 5, 6, 8];
 
-type Kind = CutKind;
 interface Input {
   readonly shape: DeploymentShape;
   readonly heat: HeatEpisodes;
@@ -52,7 +51,7 @@ interface Cut {
 }
 interface CutSet {
   readonly name: string;
-  readonly kind: Kind;
+  readonly kind: CutKind;
   readonly about: string;
   readonly cuts: () => Cut[];
 }
@@ -252,10 +251,10 @@ function judgeCut(cut: Cut): Judgement {
 }
 
 /** Whether a cut meets the target of its kind (see the header). */
-const meets = (kind: Kind, j: Judgement): boolean => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1));
+const meets = (kind: CutKind, j: Judgement): boolean => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1));
 
 interface Tally {
-  readonly kind: Kind;
+  readonly kind: CutKind;
   readonly cuts: number;
   /** Cuts with any layer moved. */
   readonly alarms: number;
@@ -269,7 +268,7 @@ interface Tally {
   readonly met: number;
 }
 
-function tally(kind: Kind, js: readonly Judgement[]): Tally {
+function tally(kind: CutKind, js: readonly Judgement[]): Tally {
   const ex = js.map((j) => excessOver(j.d.fut, j.g.fut)).filter(Number.isFinite);
   const share = js.map((j) => transferShare(j.d.transfers, j.g.transfers)).filter(Number.isFinite);
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
@@ -302,7 +301,7 @@ const perCutOf = (set: CutSet, j: Judgement): PerCut => ({
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
 
 /** One line per cut that misses its target: what default did and how it fared next. */
-const missLine = (kind: Kind, j: Judgement): string =>
+const missLine = (kind: CutKind, j: Judgement): string =>
   `  - ${j.cut.name}: ${j.d.layersMoved} of ${j.cut.input.shape.numLayers} layers moved, ${j.d.transfers} transfers ` +
   `(${pct(transferShare(j.d.transfers, j.g.transfers))} of greedy's); next ${j.d.fut.toFixed(4)} vs in service ${j.inService.toFixed(4)}` +
   (kind === 'shift' ? `, greedy ${j.g.fut.toFixed(4)} (excess ${pct(excessOver(j.d.fut, j.g.fut))})` : '');

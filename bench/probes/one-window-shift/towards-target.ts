@@ -302,9 +302,17 @@ const PENALTIES = Array.from({ length: 25 }, (_, i) => 0.0005 * 1.4 ** i);
  */
 function sticky(pb: LayerProblem, cur: ArrayLike<number>, budget: number, pick: 'least' | 'best'): Int32Array {
   const reps = replicateMinMax(pb.hsum, pb.P, pb.R);
+  return sweptWithin(pb, cur, budget, pick, PENALTIES, (pen) => stickyConstruct(pb, reps, cur, pen));
+}
+
+/**
+ * A construction swept over its setting `xs` (in order): of the maps within the budget, the lowest
+ * peak's (`best`) or the first one's (`least`); the map in service when none is within it.
+ */
+function sweptWithin(pb: LayerProblem, cur: ArrayLike<number>, budget: number, pick: 'least' | 'best', xs: readonly number[], build: (x: number) => ArrayLike<number>): Int32Array {
   let best: Int32Array | null = null, bestF = Infinity;
-  for (const pen of PENALTIES) {
-    const st = new PlacementState(pb, stickyConstruct(pb, reps, cur, pen), cur);
+  for (const x of xs) {
+    const st = new PlacementState(pb, build(x), cur);
     if (st.transfers <= budget && st.objective() < bestF) { bestF = st.objective(); best = Int32Array.from(st.slot); }
     st.release();
     if (best && pick === 'least') break;
@@ -350,14 +358,7 @@ const CAPS = Array.from({ length: 30 }, (_, i) => 1 + 0.0005 * 1.35 ** i - 0.000
 /** cappedLpt within the budget: the lowest peak's (`best`) or the tightest cap's (`least`). */
 function capped(pb: LayerProblem, cur: ArrayLike<number>, budget: number, pick: 'least' | 'best'): Int32Array {
   const reps = replicateMinMax(pb.hsum, pb.P, pb.R);
-  let best: Int32Array | null = null, bestF = Infinity;
-  for (const cap of CAPS) {
-    const st = new PlacementState(pb, cappedLpt(pb, cur, reps, cap), cur);
-    if (st.transfers <= budget && st.objective() < bestF) { bestF = st.objective(); best = Int32Array.from(st.slot); }
-    st.release();
-    if (best && pick === 'least') break;
-  }
-  return best ?? Int32Array.from(cur);
+  return sweptWithin(pb, cur, budget, pick, CAPS, (cap) => cappedLpt(pb, cur, reps, cap));
 }
 
 /**
