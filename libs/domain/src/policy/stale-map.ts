@@ -234,7 +234,7 @@ export function holmFamilies(screens: readonly (HeldOutScreen | null)[], noise: 
 export interface StaleMove {
   readonly walked: () => LayerProblem;
   /**
-   * The problem a layer shown stale on held-out episodes is moved on: each expert's mean share
+   * The problem a layer shown stale is moved on, whichever test showed it: each expert's mean share
    * over the window's episodes, weighted alike. The layer is one shot — its episodes are draws of
    * the same traffic — and the next window is judged episode by episode alike, so their plain mean
    * is the estimate of what comes. The recency weights, the Huber location and what the wandering
@@ -257,7 +257,9 @@ export interface StaleMove {
  * (StaleMove). With fewer than 4 episodes there is nothing to hold out, and where the held-out
  * test lacks power (heldOutLacksPower) it cannot clear a map: the window's own gain must then
  * exceed both minGain and the counting noise (oneWindowZ), the excess read no finer than that
- * noise; a layer shown stale so is moved by staleLayerMove on that window. (The caller, which sees every layer,
+ * noise; a layer shown stale so is moved by staleLayerMove on `moved`'s problem, as a layer
+ * shown stale on held-out episodes is (on one window the two problems are the same shares unless
+ * the layer's heat is read as not persisting). (The caller, which sees every layer,
  * may then hold such a move back: oneWindowInflation.)
  *
  * The frontier (searchPath) is built only for a layer that is walked: most layers stay, and
@@ -321,7 +323,7 @@ export function staleVerdict(
   const se = countingNoise(heat, layer, current, path.rows[i], R, S);
   const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
   if (!take) return { row: null, transfers: 0, basis: 'one-window', gain, se };
-  const moved = staleLayerMove(pb, current, budget, target);
+  const moved = staleLayerMove(move.moved(), current, budget, target);
   return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'one-window', gain, se };
 }
 
