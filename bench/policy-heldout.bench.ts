@@ -5,14 +5,19 @@
  * and classified by the targets of its kind:
  * - same traffic (the traffic the map in service was made for): never worse than that map on the
  *   next window, at most 5% of our greedy's transfers; an alarm is any layer moved;
- * - a shift (new traffic): excess at most 100% of our greedy's, at most a third of its transfers.
+ * - a shift (new traffic): excess at most 100% of our greedy's, at most a third of its transfers;
+ * - drift, alternating, spikes (the router model's traffic that moves on): excess at most 60%, 40%
+ *   and 100% of our greedy's, at most a third of its transfers.
  * Sets: real Qwen1.5-MoE iterations (/work/shared/traces/real: `wmt19` and `bookcorpus`, 20
  * iterations each) cut into summed windows of 2–10 iterations; the router model's stationary and
  * shifted traffic as one summed window on 8 shapes; the three DeepSeek-V3 prefill workloads on 3
  * engine shapes; partial shifts (k of 12 Qwen layers' map already fitted to the new traffic); and
  * a synthetic wander grid (the stale-map spec's zipf model, libs/domain zipf-windows.ts). The
  * `-episodes` sets are the Qwen and router cuts with the seen window's episodes kept apart (windows
- * of at least 4), which the policy judges with its held-out test rather than its one-window rule.
+ * of at least 4), which the policy judges with its held-out test rather than its one-window rule;
+ * with them, the router model's drifting, alternating and spiking traffic on the same 8 shapes
+ * (windows of 16 or 8 episodes kept apart, seeds of their own), which bench:policy judges on one
+ * draw per shape only.
  * Writes its section of bench/RESULTS.md (other sections are left alone); the last line printed is
  * one JSON object summarising each set. `BENCH_HELDOUT_ONLY=<regexp>` judges only the sets whose
  * name matches, prints, and leaves bench/RESULTS.md alone. `BENCH_HELDOUT_PER_CUT=<file>` also
@@ -21,8 +26,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { DeploymentShape, HeatEpisodes, PolicyResult, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
-import { CutKind, Judged, PerCut, excessOver, inServiceFuture, judgeResult, meetsMoved, meetsStationary, transferShare } from './lib/policy-judge';
+import { DeploymentShape, HeatEpisodes, PolicyResult, ScenarioKind, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
+import { CutKind, EXCESS_TARGET, Judged, PerCut, excessOver, inServiceFuture, judgeResult, meetsKind, transferShare } from './lib/policy-judge';
 import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 import { GEN_SHAPES } from './traces/variants';
@@ -33,6 +38,10 @@ const ONLY = process.env.BENCH_HELDOUT_ONLY ? new RegExp(process.env.BENCH_HELDO
 const PER_CUT = process.env.BENCH_HELDOUT_PER_CUT ?? null;
 /** Router-model seeds (bench:policy's variants use 21–88, bench/traces 1–2); a shift's old map is drawn from seed + 100. */
 const ROUTER_SEEDS = [5001, 6007];
+/** Seeds of the router model's drifting, alternating and spiking traffic (used nowhere else: not by bench:policy, bench/traces or the sets above). */
+const KIND_SEEDS = [7013, 7229, 7481, 7717];
+/** Episodes of each drifting, alternating or spiking window (bench:policy's rows have 16), kept apart. */
+const KIND_EPISODES = [16, 8];
 /** Wander-grid seeds: each is a workload (the zipf permutation) and the seed of its windows' wander. */
 const WANDER_SEEDS = Array.from({ length: 20 }, (_, i) => 9001 + i);
 const WANDER_LAYERS = [4, 8, 12, 24];
@@ -95,14 +104,22 @@ const routerShapes: Record<string, Gen> = {
   '128x8x20': { E: 128, R: 8, S: 20, L: 16, topK: 8 },
 };
 
-/** A window of `n` episodes of stationary traffic per shape and seed (summed, or kept apart); the map in service made on `oldSeed(seed)`'s interval before (its own: same; another's: a shift). */
-function routerCuts(shift: boolean, seen: Seen = 'summed'): Cut[] {
+/** The router model's scenario for each kind of cut (same and shift are both stationary traffic; a shift's map is made on another seed's). */
+const ROUTER_SCENARIO: Readonly<Record<CutKind, ScenarioKind>> = { same: 'stationary', shift: 'stationary', drift: 'drift', alternating: 'alternating', spikes: 'spikes' };
+
+/**
+ * A window of `n` episodes of the kind's traffic per shape, seed and `n` (summed, or kept apart),
+ * judged on the next `n`; the map in service is our greedy on the interval before it — of the same
+ * draw (as bench:policy's drift, alternating and spikes rows have it), or for a shift, of seed + 100's
+ * stationary traffic.
+ */
+function routerCuts(kind: CutKind, seen: Seen = 'summed', seeds = ROUTER_SEEDS, lengths = [16, 4]): Cut[] {
   const out: Cut[] = [];
   for (const [tag, g] of Object.entries(routerShapes)) {
-    for (const seed of ROUTER_SEEDS) {
-      for (const n of [16, 4]) {
-        const [before, window, future] = draw(g, ['stationary'], seed, n);
-        const old = shift ? draw(g, ['stationary'], seed + 100, n)[0] : before;
+    for (const seed of seeds) {
+      for (const n of lengths) {
+        const [before, window, future] = draw(g, [ROUTER_SCENARIO[kind]], seed, n);
+        const old = kind === 'shift' ? draw(g, ['stationary'], seed + 100, n)[0] : before;
         out.push({ name: `${tag} seed ${seed}, ${n} episodes`, input: { shape: shapeOf(g), heat: asSeen(seen, window), current: greedyMap(shapeOf(g), old) }, future });
       }
     }
@@ -175,9 +192,17 @@ const episodeSets = (): CutSet[] => {
     { name: 'qwen-same-file-episodes', kind: 'same', about: `real-qwen-same, map from the file, ${kept}, next ≤ 5`, cuts: () => fileMapCuts('real-qwen-same', 'wmt19', seen) },
     { name: 'qwen-same-greedy-early-episodes', kind: 'same', about: `real-qwen-same, map = our greedy on 0–9, cuts within 10–19, ${kept}`, cuts: () => qwenGreedyCuts('early', seen) },
     { name: 'qwen-same-greedy-late-episodes', kind: 'same', about: `real-qwen-same, map = our greedy on 10–19, cuts within 0–9, ${kept}`, cuts: () => qwenGreedyCuts('late', seen) },
-    { name: 'router-stationary-episodes', kind: 'same', about: `router model, stationary, 16 or 4 episodes kept apart, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false, seen) },
+    { name: 'router-stationary-episodes', kind: 'same', about: `router model, stationary, 16 or 4 episodes kept apart, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts('same', seen) },
     { name: 'qwen-shift-file-episodes', kind: 'shift', about: `real-qwen-shift, map from the file, ${kept}, next ≤ 5`, cuts: () => fileMapCuts('real-qwen-shift', 'bookcorpus', seen) },
-    { name: 'router-shift-episodes', kind: 'shift', about: 'router model, shift (old map from seed + 100), the draws of router-shift with its episodes kept apart', cuts: () => routerCuts(true, seen) },
+    { name: 'router-shift-episodes', kind: 'shift', about: 'router model, shift (old map from seed + 100), the draws of router-shift with its episodes kept apart', cuts: () => routerCuts('shift', seen) },
+    ...(['drift', 'alternating', 'spikes'] as const).map(
+      (kind): CutSet => ({
+        name: `router-${kind}-episodes`,
+        kind,
+        about: `router model, ${kind} (map = our greedy on the interval before), ${KIND_EPISODES.join(' or ')} episodes kept apart, 8 shapes, seeds ${KIND_SEEDS.join('/')}`,
+        cuts: () => routerCuts(kind, seen, KIND_SEEDS, KIND_EPISODES),
+      }),
+    ),
   ];
 };
 
@@ -207,14 +232,14 @@ const SETS: CutSet[] = [
     about: 'real-qwen-same, map = our greedy on iterations 10–19, cuts within 0–9',
     cuts: () => qwenGreedyCuts('late'),
   },
-  { name: 'router-stationary', kind: 'same', about: `router model, stationary, one summed window of 16 or 4 episodes, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false) },
+  { name: 'router-stationary', kind: 'same', about: `router model, stationary, one summed window of 16 or 4 episodes, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts('same') },
   {
     name: 'qwen-shift-file',
     kind: 'shift',
     about: 'real-qwen-shift (bookcorpus; map from the file, planned on `random`), the same cuts as qwen-same-file',
     cuts: () => fileMapCuts('real-qwen-shift', 'bookcorpus'),
   },
-  { name: 'router-shift', kind: 'shift', about: 'router model, shift (old map from seed + 100), same shapes, seeds and windows', cuts: () => routerCuts(true) },
+  { name: 'router-shift', kind: 'shift', about: 'router model, shift (old map from seed + 100), same shapes, seeds and windows', cuts: () => routerCuts('shift') },
   { name: 'dsv3', kind: 'shift', about: 'DSV3 prefill 4096/2048/512: map = our greedy on A, seen B ≠ A, next any; shapes 32×9, 64×5, 16×20', cuts: dsv3Cuts },
   ...PARTIAL_KS.map(
     (k): CutSet => ({ name: `partial-k${k}`, kind: 'shift', about: `real-qwen-shift, ${k} of 12 layers' map = our greedy on the new traffic (0–19), 4 cuts of 4 iterations`, cuts: () => partialCuts(k) }),
@@ -251,7 +276,7 @@ function judgeCut(cut: Cut): Judgement {
 }
 
 /** Whether a cut meets the target of its kind (see the header). */
-const meets = (kind: CutKind, j: Judgement): boolean => (kind === 'same' ? meetsStationary(j.d, j.inService, j.g.transfers) : meetsMoved(j.d, j.g, 1));
+const meets = (kind: CutKind, j: Judgement): boolean => meetsKind(kind, j.d, j.g, j.inService);
 
 interface Tally {
   readonly kind: CutKind;
@@ -304,7 +329,7 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)
 const missLine = (kind: CutKind, j: Judgement): string =>
   `  - ${j.cut.name}: ${j.d.layersMoved} of ${j.cut.input.shape.numLayers} layers moved, ${j.d.transfers} transfers ` +
   `(${pct(transferShare(j.d.transfers, j.g.transfers))} of greedy's); next ${j.d.fut.toFixed(4)} vs in service ${j.inService.toFixed(4)}` +
-  (kind === 'shift' ? `, greedy ${j.g.fut.toFixed(4)} (excess ${pct(excessOver(j.d.fut, j.g.fut))})` : '');
+  (kind !== 'same' ? `, greedy ${j.g.fut.toFixed(4)} (excess ${pct(excessOver(j.d.fut, j.g.fut))})` : '');
 
 function main(): void {
   const t0 = performance.now();
@@ -343,7 +368,8 @@ function main(): void {
     'Cuts of loads bench:policy does not judge on, each judged on its next window as bench:policy judges (bench/lib/policy-judge.ts). ' +
       'Kind same (the traffic the map in service was made for): target = never worse than that map next AND ≤ 5% of our greedy\'s transfers; ' +
       'an alarm is a cut where default moved any layer. Kind shift (new traffic): target = excess ≤ 100% of our greedy\'s AND ≤ 1/3 of its ' +
-      'transfers. excess = (default − 1) / (greedy − 1) on the next window; transfers share = default\'s / greedy\'s.',
+      `transfers; kinds drift, alternating and spikes the same with excess ≤ ${EXCESS_TARGET.drift * 100}%, ${EXCESS_TARGET.alternating * 100}% and ${EXCESS_TARGET.spikes * 100}%. ` +
+      'excess = (default − 1) / (greedy − 1) on the next window; transfers share = default\'s / greedy\'s.',
     '',
     '| set | cuts of | kind | cuts | alarms | over 5% of greedy\'s transfers | worse next than in service | excess vs greedy mean / max | transfers share mean | target met |',
     '|---|---|---|---:|---|---:|---:|---|---:|---|',
