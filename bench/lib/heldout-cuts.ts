@@ -4,12 +4,16 @@
  * bench/traces do not use, each with the next window it is judged on. Shared with the probes that
  * judge other maps on the same cuts (bench/probes/one-window-shift/ceiling.ts).
  */
-import { DeploymentShape, HeatEpisodes, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
+import { DeploymentShape, HeatEpisodes, ScenarioKind, getPolicy, lcgUniform, zipfWindow, zipfWorkload } from '@eplb/domain';
 import { CutKind } from './policy-judge';
 import { GEN_SHAPES } from '../traces/variants';
 import { Gen, draw, dsv3Prefill, readReal, shapeOf, summed } from '../traces/windows';
 /** Router-model seeds (bench:policy's variants use 21–88, bench/traces 1–2); a shift's old map is drawn from seed + 100. */
 const ROUTER_SEEDS = [5001, 6007];
+/** Seeds of the router model's drifting, alternating and spiking traffic (used nowhere else: not by bench:policy, bench/traces or the sets above). */
+const KIND_SEEDS = [7013, 7229, 7481, 7717];
+/** Episodes of each drifting, alternating or spiking window (bench:policy's rows have 16), kept apart. */
+const KIND_EPISODES = [16, 8];
 /** Wander-grid seeds: each is a workload (the zipf permutation) and the seed of its windows' wander. */
 export const WANDER_SEEDS = Array.from({ length: 20 }, (_, i) => 9001 + i);
 export const WANDER_LAYERS = [4, 8, 12, 24];
@@ -72,14 +76,22 @@ const routerShapes: Record<string, Gen> = {
   '128x8x20': { E: 128, R: 8, S: 20, L: 16, topK: 8 },
 };
 
-/** A window of `n` episodes of stationary traffic per shape and seed (summed, or kept apart); the map in service made on `oldSeed(seed)`'s interval before (its own: same; another's: a shift). */
-function routerCuts(shift: boolean, seen: Seen = 'summed'): Cut[] {
+/** The router model's scenario for each kind of cut (same and shift are both stationary traffic; a shift's map is made on another seed's). */
+const ROUTER_SCENARIO: Readonly<Record<CutKind, ScenarioKind>> = { same: 'stationary', shift: 'stationary', drift: 'drift', alternating: 'alternating', spikes: 'spikes' };
+
+/**
+ * A window of `n` episodes of the kind's traffic per shape, seed and `n` (summed, or kept apart),
+ * judged on the next `n`; the map in service is our greedy on the interval before it — of the same
+ * draw (as bench:policy's drift, alternating and spikes rows have it), or for a shift, of seed + 100's
+ * stationary traffic.
+ */
+function routerCuts(kind: CutKind, seen: Seen = 'summed', seeds = ROUTER_SEEDS, lengths = [16, 4]): Cut[] {
   const out: Cut[] = [];
   for (const [tag, g] of Object.entries(routerShapes)) {
-    for (const seed of ROUTER_SEEDS) {
-      for (const n of [16, 4]) {
-        const [before, window, future] = draw(g, ['stationary'], seed, n);
-        const old = shift ? draw(g, ['stationary'], seed + 100, n)[0] : before;
+    for (const seed of seeds) {
+      for (const n of lengths) {
+        const [before, window, future] = draw(g, [ROUTER_SCENARIO[kind]], seed, n);
+        const old = kind === 'shift' ? draw(g, ['stationary'], seed + 100, n)[0] : before;
         out.push({ name: `${tag} seed ${seed}, ${n} episodes`, input: { shape: shapeOf(g), heat: asSeen(seen, window), current: greedyMap(shapeOf(g), old) }, future });
       }
     }
@@ -152,9 +164,17 @@ const episodeSets = (): CutSet[] => {
     { name: 'qwen-same-file-episodes', kind: 'same', about: `real-qwen-same, map from the file, ${kept}, next ≤ 5`, cuts: () => fileMapCuts('real-qwen-same', 'wmt19', seen) },
     { name: 'qwen-same-greedy-early-episodes', kind: 'same', about: `real-qwen-same, map = our greedy on 0–9, cuts within 10–19, ${kept}`, cuts: () => qwenGreedyCuts('early', seen) },
     { name: 'qwen-same-greedy-late-episodes', kind: 'same', about: `real-qwen-same, map = our greedy on 10–19, cuts within 0–9, ${kept}`, cuts: () => qwenGreedyCuts('late', seen) },
-    { name: 'router-stationary-episodes', kind: 'same', about: `router model, stationary, 16 or 4 episodes kept apart, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false, seen) },
+    { name: 'router-stationary-episodes', kind: 'same', about: `router model, stationary, 16 or 4 episodes kept apart, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts('same', seen) },
     { name: 'qwen-shift-file-episodes', kind: 'shift', about: `real-qwen-shift, map from the file, ${kept}, next ≤ 5`, cuts: () => fileMapCuts('real-qwen-shift', 'bookcorpus', seen) },
-    { name: 'router-shift-episodes', kind: 'shift', about: 'router model, shift (old map from seed + 100), the draws of router-shift with its episodes kept apart', cuts: () => routerCuts(true, seen) },
+    { name: 'router-shift-episodes', kind: 'shift', about: 'router model, shift (old map from seed + 100), the draws of router-shift with its episodes kept apart', cuts: () => routerCuts('shift', seen) },
+    ...(['drift', 'alternating', 'spikes'] as const).map(
+      (kind): CutSet => ({
+        name: `router-${kind}-episodes`,
+        kind,
+        about: `router model, ${kind} (map = our greedy on the interval before), ${KIND_EPISODES.join(' or ')} episodes kept apart, 8 shapes, seeds ${KIND_SEEDS.join('/')}`,
+        cuts: () => routerCuts(kind, seen, KIND_SEEDS, KIND_EPISODES),
+      }),
+    ),
   ];
 };
 
@@ -184,14 +204,14 @@ export const SETS: CutSet[] = [
     about: 'real-qwen-same, map = our greedy on iterations 10–19, cuts within 0–9',
     cuts: () => qwenGreedyCuts('late'),
   },
-  { name: 'router-stationary', kind: 'same', about: `router model, stationary, one summed window of 16 or 4 episodes, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts(false) },
+  { name: 'router-stationary', kind: 'same', about: `router model, stationary, one summed window of 16 or 4 episodes, 8 shapes, seeds ${ROUTER_SEEDS.join('/')}`, cuts: () => routerCuts('same') },
   {
     name: 'qwen-shift-file',
     kind: 'shift',
     about: 'real-qwen-shift (bookcorpus; map from the file, planned on `random`), the same cuts as qwen-same-file',
     cuts: () => fileMapCuts('real-qwen-shift', 'bookcorpus'),
   },
-  { name: 'router-shift', kind: 'shift', about: 'router model, shift (old map from seed + 100), same shapes, seeds and windows', cuts: () => routerCuts(true) },
+  { name: 'router-shift', kind: 'shift', about: 'router model, shift (old map from seed + 100), same shapes, seeds and windows', cuts: () => routerCuts('shift') },
   { name: 'dsv3', kind: 'shift', about: 'DSV3 prefill 4096/2048/512: map = our greedy on A, seen B ≠ A, next any; shapes 32×9, 64×5, 16×20', cuts: dsv3Cuts },
   ...PARTIAL_KS.map(
     (k): CutSet => ({ name: `partial-k${k}`, kind: 'shift', about: `real-qwen-shift, ${k} of 12 layers' map = our greedy on the new traffic (0–19), 4 cuts of 4 iterations`, cuts: () => partialCuts(k) }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getPolicy } from '@eplb/domain';
-import { excessOver, inServiceFuture, judgePolicy, meetsMoved, meetsStationary, transferShare } from './policy-judge';
+import { excessOver, inServiceFuture, judgePolicy, meetsKind, meetsMoved, meetsStationary, transferShare } from './policy-judge';
 
 describe('the policy benches\' judge', () => {
   it('reads excess and transfer share against the yardstick, NaN where the yardstick leaves nothing', () => {
@@ -23,6 +23,18 @@ describe('the policy benches\' judge', () => {
     expect(meetsMoved({ fut: 1.3, transfers: 31 }, y, 2)).toBe(false);
     expect(meetsMoved({ fut: 1.3, transfers: 90 }, y, 2, false)).toBe(true);
     expect(meetsMoved({ fut: 1.1, transfers: 0 }, y, 0.4)).toBe(false);
+  });
+
+  it('holds each kind of held-back cut to its own target: same as stationary, the others by their excess targets', () => {
+    const y = { fut: 1.2, transfers: 90 };
+    const d = { fut: 1.1, transfers: 30 }; // half the yardstick's excess, a third of its transfers
+    expect(meetsKind('same', d, y, 1.1)).toBe(false); // 30 transfers > 5% of 90
+    expect(meetsKind('same', { fut: 1.1, transfers: 4 }, y, 1.1)).toBe(true);
+    expect(meetsKind('shift', d, y, 1.5)).toBe(true);
+    expect(meetsKind('spikes', d, y, 1.5)).toBe(true);
+    expect(meetsKind('drift', d, y, 1.5)).toBe(true);
+    expect(meetsKind('alternating', d, y, 1.5)).toBe(false); // 50% > 40%
+    expect(meetsKind('drift', { fut: 1.1, transfers: 31 }, y, 1.5)).toBe(false);
   });
 
   it('judges a map on the next window and counts its transfers and moved layers against the map in service', () => {

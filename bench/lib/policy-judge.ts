@@ -66,8 +66,24 @@ export const meetsStationary = (d: Pick<Judged, 'fut' | 'transfers'>, inService:
 export const meetsMoved = (d: Pick<Judged, 'fut' | 'transfers'>, y: Pick<Judged, 'fut' | 'transfers'>, excessTarget: number, bounded = true): boolean =>
   excessOver(d.fut, y.fut) <= excessTarget && (!bounded || d.transfers <= y.transfers / 3);
 
-/** What a held-back cut is judged against: the traffic its map was made for, or new traffic. */
-export type CutKind = 'same' | 'shift';
+/**
+ * What a held-back cut is judged against: the traffic its map was made for (same), or traffic that
+ * moved since — a new workload (shift), a hot set that drifts on, hot sets that alternate, random
+ * spikes.
+ */
+export type CutKind = 'same' | 'shift' | 'drift' | 'alternating' | 'spikes';
+
+/**
+ * The excess target of each kind of traffic that moved (docs/design.md, "How policies are judged"):
+ * the share of the yardstick's excess a map may leave on the next window. Drift and alternation
+ * come back (a forecast or the other hot set is known), so less is allowed than after a shift or
+ * random spikes, which no plan can foresee.
+ */
+export const EXCESS_TARGET: Readonly<Record<Exclude<CutKind, 'same'>, number>> = { shift: 1, drift: 0.6, alternating: 0.4, spikes: 1 };
+
+/** Whether a held-back cut meets the target of its kind (`inService`: the map in service on the next window). */
+export const meetsKind = (kind: CutKind, d: Pick<Judged, 'fut' | 'transfers'>, y: Pick<Judged, 'fut' | 'transfers'>, inService: number): boolean =>
+  kind === 'same' ? meetsStationary(d, inService, y.transfers) : meetsMoved(d, y, EXCESS_TARGET[kind]);
 
 /** One held-back cut's judgement, as bench:policy-heldout writes it per cut (BENCH_HELDOUT_PER_CUT) and probes read it. */
 export interface PerCut {

@@ -156,7 +156,8 @@ export function incrementalPolicy(input: PolicyInput): number[][] {
  *   (burstVerdict: the newer episodes judged with their bursts clipped, one test over the
  *   deployment), such a layer is walked as a stale one is;
  * - heat of several shots (alternating phases) takes the better, episode by episode, of the
- *   search from the map in service and a sticky construction, redeployed only when its imbalance
+ *   search from the map in service and a sticky construction, within the layer's transfer budget
+ *   (over it, the frontier's best point within it), redeployed only when its imbalance
  *   exceeds 1 + threshold, its gain pays (minGain, λ per transfer) and the held-out check
  *   confirms it. Recent episodes weigh more (half-life of half the window).
  * Without a map in service, plans from scratch like flash.
@@ -282,6 +283,16 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       const sb = episodeScore(heat, l, st.slot, w, shape) + lambda * st.transfers;
       if (sa < sb) best = alt;
       else alt.release();
+      // several shots spend no more than a stale or drifting layer may (transferBudget): a plan
+      // over the layer's budget gives way to the best point within it on the gain vs transfers
+      // frontier from the map in service, for the same shots
+      const budget = transferBudget(heat, l, current[l], R, S, budgetShare);
+      if (best.transfers > budget) {
+        const path = budgetFrontier(pb, current[l], budget);
+        const capped = new PlacementState(pb, path.rows[bestWithin(path, budget, 0)], current[l]);
+        if (best !== st) best.release();
+        best = capped;
+      }
     }
     const gain = f0 - (best.objective() + pb.zeroEpisodesWeight());
     const pays = paysFor(gain, best.transfers, pb.K > 1 ? lambda : stationaryPrice, minGain);
