@@ -7,7 +7,7 @@
  *             from five or six nodes) and, with all six answers, acks;
  *   write   — one INSERT of 19 event rows (bench:rollout's per-layer count and sizes) into Postgres;
  *   commit  — one line to each process; each acks with 40 checksums (a commit ack's holdings).
- * FLOOR_LAYERS (default 232, after 58 unmeasured) layers back to back. Last line: one JSON object.
+ * FLOOR_LAYERS (default 232, after 290 unmeasured) layers back to back. Last line: one JSON object.
  * bench:rollout starts these processes once (`startFloor`) and measures the floor in blocks between
  * its measured rounds, so its figures stand beside the floor of the same moments on this (shared,
  * busy) machine; `measureFloor` runs them in one go, as here.
@@ -23,7 +23,14 @@ import { writeSection } from './lib/results';
 const N = 8;
 /** Measured layers (bench:rollout: in all, over its blocks). */
 export const FLOOR_LAYERS = Number(process.env.FLOOR_LAYERS ?? 232);
-const WARMUP = 58;
+/**
+ * Unmeasured layers first: five rollouts' worth. The processes' peer-fetch path is still being
+ * compiled well past one rollout's 58 layers — after 58 unmeasured, blocks of 77 layers read p50
+ * 8.7, 6.6, 5.8, then 4.7–5.7 ms (bench/probes/floor-warmth) — and a floor measured while warming
+ * reads slower than the warm floor it stands for (bench:rollout's processes are warmed by whole
+ * rollouts, five to eight of them here).
+ */
+const WARMUP = 5 * 58;
 /** The floor's Postgres connection's application_name. */
 export const FLOOR_APPLICATION = 'eplb-bench-rollout-floor';
 
