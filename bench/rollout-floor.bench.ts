@@ -7,9 +7,10 @@
  *             from five or six nodes) and, with all six answers, acks;
  *   write   — one INSERT of 19 event rows (bench:rollout's per-layer count and sizes) into Postgres;
  *   commit  — one line to each process; each acks with 40 checksums (a commit ack's holdings).
- * FLOOR_LAYERS (default 232, after 58 unmeasured) layers back to back. Last line: one JSON object.
- * bench:rollout runs `measureFloor` in its own run, so its figures stand beside the floor of the
- * same moment on this (shared, busy) machine.
+ * FLOOR_LAYERS (default 232, after 290 unmeasured) layers back to back. Last line: one JSON object.
+ * bench:rollout starts these processes once (`startFloor`) and measures the floor in blocks between
+ * its measured rounds, so its figures stand beside the floor of the same moments on this (shared,
+ * busy) machine; `measureFloor` runs them in one go, as here.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,8 +21,18 @@ import { machine } from './lib/machine';
 import { writeSection } from './lib/results';
 
 const N = 8;
-const LAYERS = Number(process.env.FLOOR_LAYERS ?? 232);
-const WARMUP = 58;
+/** Measured layers (bench:rollout: in all, over its blocks). */
+export const FLOOR_LAYERS = Number(process.env.FLOOR_LAYERS ?? 232);
+/**
+ * Unmeasured layers first: five rollouts' worth. The processes' peer-fetch path is still being
+ * compiled well past one rollout's 58 layers — after 58 unmeasured, blocks of 77 layers read p50
+ * 8.7, 6.6, 5.8, then 4.7–5.7 ms (bench/probes/floor-warmth) — and a floor measured while warming
+ * reads slower than the warm floor it stands for (bench:rollout's processes are warmed by whole
+ * rollouts, five to eight of them here).
+ */
+const WARMUP = 5 * 58;
+/** The floor's Postgres connection's application_name. */
+export const FLOOR_APPLICATION = 'eplb-bench-rollout-floor';
 
 /** Newline-delimited JSON on a socket: calls `on` per line. */
 function lines(s: Socket, on: (line: string) => void): void {
@@ -82,14 +93,49 @@ export interface RolloutFloor {
   readonly commit: readonly [number, number];
 }
 
+/** Per-layer times (ms) of measured floor layers, in the order run: the whole layer and its three parts. */
+export interface FloorSamples {
+  readonly totals: number[];
+  readonly prepares: number[];
+  readonly writes: number[];
+  readonly commits: number[];
+}
+
+export const noFloorSamples = (): FloorSamples => ({ totals: [], prepares: [], writes: [], commits: [] });
+
+/** Appends `more` to `into` (blocks measured apart, summed up as one floor). */
+export function addFloorSamples(into: FloorSamples, more: FloorSamples): void {
+  into.totals.push(...more.totals);
+  into.prepares.push(...more.prepares);
+  into.writes.push(...more.writes);
+  into.commits.push(...more.commits);
+}
+
+const q = (xs: readonly number[], p: number) => Number(xs.slice().sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)].toFixed(1));
+const both = (xs: readonly number[]) => [q(xs, 0.5), q(xs, 0.99)] as const;
+
+/** The floor's figures (ms, p50 and p99) over the given layers. */
+export const floorFigures = (s: FloorSamples): RolloutFloor => ({ layers: s.totals.length, p50: q(s.totals, 0.5), p99: q(s.totals, 0.99), prepare: both(s.prepares), write: both(s.writes), commit: both(s.commits) });
+
+/** The floor's processes, started and warm: layers are measured in blocks, at the caller's moments. */
+export interface FloorProcesses {
+  /** Runs `layers` layers back to back; their times. */
+  measure(layers: number): Promise<FloorSamples>;
+  stop(): Promise<void>;
+}
+
+/** Peer ports of each start in this process apart (two floors may run side by side); random against another bench's floor. */
+let nextPeerBase = 7600 + N * Math.floor(Math.random() * 35);
+
 /**
- * Runs the floor's layers against `databaseUrl`; per-layer figures in ms (p50, p99). With
- * `peerFetches` false the processes ack a prepare at once: the control messages and the write
- * alone, no peer transfer (the floor under a rollout whose agents stage from local copies, or
- * the control plane's own share beside the full floor).
+ * Starts the floor's coordinator and processes against `databaseUrl` and runs its unmeasured
+ * layers (first connections, JIT). With `peerFetches` false the processes ack a prepare at once:
+ * the control messages and the write alone, no peer transfer (the floor under a rollout whose
+ * agents stage from local copies, or the control plane's own share beside the full floor).
  */
-export async function measureFloor(databaseUrl: string, layers = LAYERS, peerFetches = true): Promise<RolloutFloor> {
-  const pg = new Client({ connectionString: databaseUrl });
+export async function startFloor(databaseUrl: string, peerFetches = true): Promise<FloorProcesses> {
+  // named, so bench:rollout can tell this connection from the rollout service's backends
+  const pg = new Client({ connectionString: databaseUrl, application_name: FLOOR_APPLICATION });
   await pg.connect();
   await pg.query('CREATE TEMP TABLE floor_events (id bigserial PRIMARY KEY, stream text, type text, payload jsonb)');
   const socks: Socket[] = [];
@@ -103,29 +149,31 @@ export async function measureFloor(databaseUrl: string, layers = LAYERS, peerFet
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const peerBase = 7600 + Math.floor(Math.random() * 300);
+  const peerBase = nextPeerBase;
+  nextPeerBase += N;
   const kids: ChildProcess[] = Array.from({ length: N }, (_, a) => fork(__filename, ['child', String(a), String(port), String(peerBase), peerFetches ? 'fetch' : 'no-fetch']));
-  try {
-    const t0 = Date.now();
-    while (socks.length < N) {
-      if (Date.now() - t0 > 60_000) throw new Error('processes did not connect');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    // a prepare part as bench:rollout sends it: the layer's full row and 40 receives
-    const part = { row: Array.from({ length: 320 }, (_, p) => p % 256), receives: Array.from({ length: 40 }, (_, k) => ({ slot: k, source: (k + 8) % 64, expert: k })) };
-    const fan = (kind: string, layer: number) =>
-      new Promise<void>((resolve) => {
-        done = resolve;
-        pending = N;
-        for (const [a, s] of socks.entries()) s.write(`${JSON.stringify({ v: 1, kind, layer, agent: a, ...(kind === 'prepare' ? { part } : {}) })}\n`);
-      });
-    const rows = (layer: number) =>
-      Array.from({ length: 19 }, (_, k) => JSON.stringify(k < 8 ? { type: 'ack', at: Date.now(), ack: { layer, holdings: { checksums: Array.from({ length: 40 }, () => 'f'.repeat(64)) } } } : { type: 'ack', at: Date.now(), ack: { layer, phase: 'prepare', ok: true } }));
-    const totals: number[] = [];
-    const prepares: number[] = [];
-    const writes: number[] = [];
-    const commits: number[] = [];
-    for (let k = 0; k < WARMUP + layers; k++) {
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const k of kids) k.kill('SIGTERM');
+      server.close();
+      await pg.end();
+    })());
+  // a prepare part as bench:rollout sends it: the layer's full row and 40 receives
+  const part = { row: Array.from({ length: 320 }, (_, p) => p % 256), receives: Array.from({ length: 40 }, (_, k) => ({ slot: k, source: (k + 8) % 64, expert: k })) };
+  const fan = (kind: string, layer: number) =>
+    new Promise<void>((resolve) => {
+      done = resolve;
+      pending = N;
+      for (const [a, s] of socks.entries()) s.write(`${JSON.stringify({ v: 1, kind, layer, agent: a, ...(kind === 'prepare' ? { part } : {}) })}\n`);
+    });
+  const rows = (layer: number) =>
+    Array.from({ length: 19 }, (_, k) => JSON.stringify(k < 8 ? { type: 'ack', at: Date.now(), ack: { layer, holdings: { checksums: Array.from({ length: 40 }, () => 'f'.repeat(64)) } } } : { type: 'ack', at: Date.now(), ack: { layer, phase: 'prepare', ok: true } }));
+  // layers run so far: the layer number goes on through the blocks as through one rollout's layers
+  let k = 0;
+  const measure = async (layers: number): Promise<FloorSamples> => {
+    const s = noFloorSamples();
+    for (const end = k + layers; k < end; k++) {
       const a = performance.now();
       await fan('prepare', k % 58);
       const b = performance.now();
@@ -133,19 +181,34 @@ export async function measureFloor(databaseUrl: string, layers = LAYERS, peerFet
       const c = performance.now();
       await fan('commit', k % 58);
       const d = performance.now();
-      if (k < WARMUP) continue;
-      totals.push(d - a);
-      prepares.push(b - a);
-      writes.push(c - b);
-      commits.push(d - c);
+      s.totals.push(d - a);
+      s.prepares.push(b - a);
+      s.writes.push(c - b);
+      s.commits.push(d - c);
     }
-    const q = (xs: number[], p: number) => Number(xs.slice().sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)].toFixed(1));
-    const both = (xs: number[]) => [q(xs, 0.5), q(xs, 0.99)] as const;
-    return { layers, p50: q(totals, 0.5), p99: q(totals, 0.99), prepare: both(prepares), write: both(writes), commit: both(commits) };
+    return s;
+  };
+  try {
+    const t0 = Date.now();
+    while (socks.length < N) {
+      if (Date.now() - t0 > 60_000) throw new Error('processes did not connect');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await measure(WARMUP);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { measure, stop };
+}
+
+/** The floor's layers in one go: started, `layers` measured after the warm-up, stopped. */
+export async function measureFloor(databaseUrl: string, layers = FLOOR_LAYERS, peerFetches = true): Promise<RolloutFloor> {
+  const floor = await startFloor(databaseUrl, peerFetches);
+  try {
+    return floorFigures(await floor.measure(layers));
   } finally {
-    for (const k of kids) k.kill('SIGTERM');
-    server.close();
-    await pg.end();
+    await floor.stop();
   }
 }
 

@@ -13,7 +13,10 @@
  *    machine moves between eight processes beside everything else) under a cap of
  *    ROLLOUT_BENCH_BYTES_PER_SECOND per agent (default 8 MiB/s), its total time against the time
  *    its transfers alone need at that cap (one unmeasured rollout first);
- * 3. the floor (bench/rollout-floor.bench.ts): the same messages between bare processes, now.
+ * 3. the floor (bench/rollout-floor.bench.ts): the same messages between bare processes, measured
+ *    between part 1's measured rounds — its processes started once after part 1's warm-up, then
+ *    before each measured round a block of FLOOR_LAYERS / ROUNDS layers (without, then with the
+ *    peer fetches) — so the floor and the rollouts it is compared with see the same load.
  * ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between nodes (both parts).
  * ROLLOUT_BENCH_WINDOW: the service's ROLLOUT_WINDOW (default: the service's own default).
  * ROLLOUT_BENCH_ZERO_ONLY=1: parts 1 and 3 alone (for iterating on the control plane; nothing written to
@@ -37,7 +40,7 @@ import { machine } from './lib/machine';
 import { processCpuMs } from './lib/process-cpu';
 import { processWakeups } from './lib/process-wakeups';
 import { writeSection } from './lib/results';
-import { floorDescription, measureFloor } from './rollout-floor.bench';
+import { addFloorSamples, FLOOR_APPLICATION, FLOOR_LAYERS, floorDescription, floorFigures, FloorProcesses, FloorSamples, noFloorSamples, startFloor } from './rollout-floor.bench';
 
 const L = 58, E = 256, R = 64, S = 5, N = 8;
 const ROUNDS = Number(process.env.ROLLOUT_BENCH_ROUNDS ?? 3);
@@ -63,6 +66,8 @@ const CAP = Number(process.env.ROLLOUT_BENCH_BYTES_PER_SECOND ?? 8 * 1024 * 1024
 /** Unmeasured realistic rollouts before the measured one (the new agents' first large transfers). */
 const REAL_WARMUP = Number(process.env.ROLLOUT_BENCH_REAL_WARMUP ?? 1);
 const ZERO_ONLY = process.env.ROLLOUT_BENCH_ZERO_ONLY === '1';
+/** The floor's block before measured round k: FLOOR_LAYERS over the rounds, as evenly as whole layers go. */
+const floorBlockLayers = (k: number) => Math.floor(((k + 1) * FLOOR_LAYERS) / ROUNDS) - Math.floor((k * FLOOR_LAYERS) / ROUNDS);
 const ROOT = join(__dirname, '..');
 const JOIN_TIMEOUT_MS = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -227,10 +232,12 @@ async function main(): Promise<void> {
     // the Postgres backends serving the service (not the bench's own reads): they run on the same cores, and the per-layer
     // write-ahead costs CPU there too (parsing the jsonb, compressing what passes the TOAST threshold)
     const postgresPids = async (): Promise<number[]> =>
-      ((await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> 'eplb-bench-rollout'`)) as { pid: number }[]).map((r) => r.pid);
-    // The service's pool opens a backend when all are busy and closes it after 10 s idle, so the backends are sampled through the
-    // measured rounds: one there at the start counts from then, one opened later from its start, one closed at its last sample.
+      ((await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name NOT IN ('eplb-bench-rollout', $1)`, [FLOOR_APPLICATION])) as { pid: number }[]).map((r) => r.pid);
+    // The service's pool opens a backend when all are busy and closes it after 10 s idle, so the backends are sampled through each
+    // measured round: one there at its start counts from then, one opened later from its start, one closed at its last sample.
+    // (Not between the rounds: the floor's blocks run there.)
     const postgresCpu = new Map<number, { from: number; last: number }>();
+    let postgresRoundsMs = 0;
     const samplePostgres = async (atStart: boolean) => {
       for (const pid of await postgresPids()) {
         const now = processCpuMs(pid);
@@ -240,14 +247,16 @@ async function main(): Promise<void> {
       }
     };
     const postgresCpuMs = () => [...postgresCpu.values()].reduce((sum, b) => sum + b.last - b.from, 0);
+    const endPostgresRound = async () => {
+      await samplePostgres(false);
+      postgresRoundsMs += postgresCpuMs();
+      postgresCpu.clear();
+    };
     // wake-ups of the processes' main threads, likewise (each costs the event loop's machinery however small the message)
     const wakeupsNow = () => ({ service: processWakeups(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processWakeups(pid), 0) });
-    let wakeupsFrom = wakeupsNow();
     let idleWakeups = { service: 0, agents: 0 };
-    let cpuFrom = cpuNow();
     // what the processes use idle (Kafka clients, timers), so the figure per layer can leave out what load adds by stretching the layers
     let idle = { service: 0, agents: 0 };
-    let measuredFrom = 0;
     const warming = (): boolean => {
       const n = warmCpu.length;
       if (n < WARMUP) return true;
@@ -282,56 +291,92 @@ async function main(): Promise<void> {
       log(`warm-up round ${round} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms; CPU per layer ${warmCpu[round - 1].toFixed(1)} ms`);
     }
     warmups = warmCpu.length;
+    // 3. the floor's processes, started once (each with its own unmeasured layers) and measured in blocks before each measured
+    // round, while the deployment waits: the floor and the rounds see the machine's load of the same moments
+    const floors: FloorProcesses[] = [];
+    stops.push(() => floors.forEach((f) => void f.stop()));
+    const controlFloorProcesses = await startFloor(config.DATABASE_URL, false);
+    floors.push(controlFloorProcesses);
+    const floorProcesses = await startFloor(config.DATABASE_URL);
+    floors.push(floorProcesses);
     {
       const [at, from, wFrom] = [Date.now(), cpuNow(), wakeupsNow()];
       await sleep(3000);
       const [to, wTo] = [cpuNow(), wakeupsNow()];
       idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
       idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
-      cpuFrom = cpuNow();
-      wakeupsFrom = wakeupsNow();
-      measuredFrom = Date.now();
     }
-    await samplePostgres(true);
-    const postgresSampler = setInterval(() => void samplePostgres(false).catch(() => undefined), 250);
+    // CPU, wake-ups and time of the measured rounds alone (the floor's blocks between them left out)
+    const cpuRounds = { service: 0, agents: 0 };
+    const wakeupsRounds = { service: 0, agents: 0 };
+    let measuredMs = 0;
     // the measured rounds on the monotonic clock the processes' --cpu-prof profiles are stamped with
-    const measuredMonoFrom = process.hrtime.bigint() / 1000n;
+    const measuredMono: string[] = [];
+    const floorSamples = noFloorSamples();
+    const controlFloorSamples = noFloorSamples();
+    // per measured round: its per-layer p50, and the p50 of the floor's block (and the control-only one's) just before it
+    const roundP50s: number[] = [];
+    const floorBlockP50s: number[] = [];
+    const controlFloorBlockP50s: number[] = [];
+    const floorBlock = async (f: FloorProcesses, layers: number, into: FloorSamples): Promise<number> => {
+      const s = await f.measure(layers);
+      addFloorSamples(into, s);
+      return floorFigures(s).p50;
+    };
     for (let measured = 0; measured < ROUNDS; measured++) {
+      const blockLayers = floorBlockLayers(measured);
+      controlFloorBlockP50s.push(await floorBlock(controlFloorProcesses, blockLayers, controlFloorSamples));
+      floorBlockP50s.push(await floorBlock(floorProcesses, blockLayers, floorSamples));
+      const [at, from, wFrom, monoFrom] = [Date.now(), cpuNow(), wakeupsNow(), process.hrtime.bigint() / 1000n];
+      await samplePostgres(true);
+      const postgresSampler = setInterval(() => void samplePostgres(false).catch(() => undefined), 250);
       const { mapVersion, wall, ls, first, per } = await oneRollout();
+      const [to, wTo] = [cpuNow(), wakeupsNow()];
+      measuredMs += Date.now() - at;
+      measuredMono.push(`${monoFrom}–${process.hrtime.bigint() / 1000n}`);
+      clearInterval(postgresSampler);
+      await endPostgresRound();
+      cpuRounds.service += to.service - from.service;
+      cpuRounds.agents += to.agents - from.agents;
+      wakeupsRounds.service += wTo.service - wFrom.service;
+      wakeupsRounds.agents += wTo.agents - wFrom.agents;
       walls.push(wall);
       spans.push(ls[ls.length - 1].committed - first);
       perLayers.push(...per);
       latencies.push(...ls.map((x) => x.committed - x.prepare));
       prepares.push(...ls.map((x) => x.prepared - x.prepare));
       commits.push(...ls.map((x) => x.committed - x.commit));
-      log(`round ${measured + 1}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms)`);
+      roundP50s.push(pct(per, 0.5));
+      log(
+        `round ${measured + 1}: v${3 - mapVersion}→v${mapVersion}, ${ls.length} layers in ${wall} ms (first prepare → last commit ack ${spans[spans.length - 1]} ms); per layer p50 ${roundP50s[measured]} ms; the floor's block before it (${blockLayers} layers) p50 ${floorBlockP50s[measured]} ms, without the peer fetches ${controlFloorBlockP50s[measured]} ms`,
+      );
     }
-    const cpuTo = cpuNow();
-    clearInterval(postgresSampler);
-    await samplePostgres(false);
-    const postgresMs = postgresCpuMs() / perLayers.length;
-    if (process.env.SERVICE_PROF || process.env.AGENT_PROF) log(`measured rounds, monotonic µs: ${measuredMonoFrom}–${process.hrtime.bigint() / 1000n}`);
-    const cpu = { service: (cpuTo.service - cpuFrom.service) / perLayers.length, agents: (cpuTo.agents - cpuFrom.agents) / perLayers.length };
-    const measuredMs = Date.now() - measuredFrom;
+    for (const f of floors.splice(0)) await f.stop();
+    const floor = floorFigures(floorSamples);
+    const controlFloor = floorFigures(controlFloorSamples);
+    const layerOverheadP50 = pct(perLayers, 0.5);
+    // the goal's ratio: the rounds' per-layer p50 over the floor's, both over the same stretch of the run
+    const floorRatio = Number((layerOverheadP50 / floor.p50).toFixed(2));
+    log(`floor (${floor.layers} layers in ${ROUNDS} blocks between the rounds): p50 ${floor.p50} ms, p99 ${floor.p99} ms; without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms; per layer p50 / floor p50 = ${floorRatio}`);
+    const postgresMs = postgresRoundsMs / perLayers.length;
+    if (process.env.SERVICE_PROF || process.env.AGENT_PROF) log(`measured rounds, monotonic µs: ${measuredMono.join(', ')}`);
+    const cpu = { service: cpuRounds.service / perLayers.length, agents: cpuRounds.agents / perLayers.length };
     const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
-    const wakeupsTo = wakeupsNow();
     // per layer, the service's and one agent's (the agents' mean), beyond what they wake idle over the same time
     const wakeups = {
-      service: (wakeupsTo.service - wakeupsFrom.service - idleWakeups.service * measuredMs) / perLayers.length,
-      agent: (wakeupsTo.agents - wakeupsFrom.agents - idleWakeups.agents * measuredMs) / perLayers.length / zero.agentPids.length,
+      service: (wakeupsRounds.service - idleWakeups.service * measuredMs) / perLayers.length,
+      agent: (wakeupsRounds.agents - idleWakeups.agents * measuredMs) / perLayers.length / zero.agentPids.length,
     };
     log(`wake-ups per layer beyond idle (main threads' voluntary context switches): service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)} (idle: service ${(idleWakeups.service * 1000).toFixed(0)}/s, 8 agents ${(idleWakeups.agents * 1000).toFixed(0)}/s)`);
-    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${pct(perLayers, 0.5)} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms, the service's Postgres backends ${postgresMs.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
+    log(`zero-cost: ${perLayers.length} layers, per layer p50 ${layerOverheadP50} ms p99 ${pct(perLayers, 0.99)} ms; commit p50 ${pct(commits, 0.5)} ms; CPU per layer: service ${cpu.service.toFixed(1)} ms, 8 agents ${cpu.agents.toFixed(1)} ms, the service's Postgres backends ${postgresMs.toFixed(1)} ms; beyond idle (service ${(idle.service * 100).toFixed(1)}%, agents ${(idle.agents * 100).toFixed(1)}% of a core): service ${busy.service.toFixed(1)} ms, agents ${busy.agents.toFixed(1)} ms (load ${loadavg().map((x) => x.toFixed(1)).join(' / ')})`);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
     zero.stop();
+    // what both outputs add to their JSON: the rounds beside the floor's blocks
+    const interleaved = { round_layer_overhead_p50_ms: roundP50s, round_floor_p50_ms: floorBlockP50s, round_floor_control_only_p50_ms: controlFloorBlockP50s, layer_overhead_to_floor_p50: floorRatio };
     if (ZERO_ONLY) {
-      const floor = await measureFloor(config.DATABASE_URL);
-      log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
-      const controlFloor = await measureFloor(config.DATABASE_URL, undefined, false);
-      log(`floor without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms`);
-      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: pct(perLayers, 0.5), layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)), rollout_wall_p50_ms: pct(walls, 0.5), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups })}\n`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: layerOverheadP50, layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)), rollout_wall_p50_ms: pct(walls, 0.5), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups, floor_p99_ms: floor.p99, ...interleaved })}\n`);
       return;
     }
 
@@ -357,18 +402,13 @@ async function main(): Promise<void> {
     log(`the same with window 1: ${serialS.toFixed(2)} s`);
     real.stop();
 
-    // 3. the floor, in this run: the same messages between bare processes; and without the peer fetches
-    const floor = await measureFloor(config.DATABASE_URL);
-    log(`floor: p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
-    const controlFloor = await measureFloor(config.DATABASE_URL, undefined, false);
-    log(`floor without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms`);
     const loadAfter = loadavg();
 
     const result = {
       ranks: R,
       agents: N,
       layers: L,
-      layer_overhead_p50_ms: pct(perLayers, 0.5),
+      layer_overhead_p50_ms: layerOverheadP50,
       layer_overhead_p99_ms: pct(perLayers, 0.99),
       floor_p50_ms: floor.p50,
       floor_p99_ms: floor.p99,
@@ -382,6 +422,7 @@ async function main(): Promise<void> {
       warmup_rollouts: warmups,
       rollout_s: Number(rolloutS.toFixed(2)),
       transfer_bound_s: Number(transferBound.toFixed(2)),
+      ...interleaved,
     };
     const how =
       TRANSPORT === 'direct'
@@ -392,6 +433,7 @@ async function main(): Promise<void> {
         ? "every rank's slots rotate in place (local copies only, no peer transfer)"
         : 'every slot of every layer takes the expert a rank of another node holds (each agent fetches from five or six of the other seven nodes)';
     const env = [TRANSPORT === 'kafka' ? 'ROLLOUT_BENCH_TRANSPORT=kafka' : '', PLAN === 'local' ? 'ROLLOUT_BENCH_PLAN=local' : '', WINDOW ? `ROLLOUT_BENCH_WINDOW=${WINDOW}` : ''].filter(Boolean).join(' ');
+    const floorBlocks = [...new Set(Array.from({ length: ROUNDS }, (_, k) => floorBlockLayers(k)))].join(' or ');
     const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
     const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
     writeSection(
@@ -400,22 +442,28 @@ async function main(): Promise<void> {
 ${R} ranks on ${N} nodes, one agent process per node (dist/apps/agent, simulated backend), ${L} layers; the plan: ${planText}. Rollout service in its own process (dist/apps/rollout), window ${window} (layers in flight at once; commits one at a time, in order), Postgres, Redis (lock) and Kafka on the same 2 cores.
 Control: ${how}; the commit decisions are written to Postgres before they are sent, with the acks and prepare decisions before them.
 
-**Zero-cost transfers** (${EXPERT_BYTES}-byte experts). Per layer, from the service's own event stamps: *per layer* = the time it adds to the rollout (previous layer's last commit ack → its own; the first layer: from its prepare decided) — the JSON's \`layer_overhead_*\`; *latency* = its prepare decided → its last commit ack (with a window it includes waiting for the layers before it); prepare = prepare decided → last prepare ack; commit = commit decided → last commit ack (the stall at commit).
+**Zero-cost transfers** (${EXPERT_BYTES}-byte experts). Per layer, from the service's own event stamps (whole ms: the service stamps each event with its clock's \`Date.now()\`; the events' \`occurred_at\` is finer but is the start of the transaction that records them, shared by every row it writes, and acks wait in memory for the next decision's write, so it times the writes, not the layers): *per layer* = the time it adds to the rollout (previous layer's last commit ack → its own; the first layer: from its prepare decided) — the JSON's \`layer_overhead_*\`; *latency* = its prepare decided → its last commit ack (with a window it includes waiting for the layers before it); prepare = prepare decided → last prepare ack; commit = commit decided → last commit ack (the stall at commit).
 ${cold ? `${warmups === 1 ? 'A warm-up rollout' : `${warmups} warm-up rollouts`} ran first and ${warmups === 1 ? 'is' : 'are'} not counted (at least ${WARMUP}, then until ${WARM_AFTER} in a row brought the CPU per layer, service and agents, no more than ${Math.round((1 - STILL_WARMING) * 100)}% below its lowest so far, at most ${WARMUP_MAX}: ${warmCpu.map((x) => x.toFixed(1)).join(', ')} ms — V8 compiling the processes' hot paths): the first one's first layer after the agents started took ${cold.first} ms (JIT, first connections and queries), its p50 ${cold.p50} ms.` : 'No warm-up round: the first layer after the agents started is counted.'}
 
 | layers measured | per layer p50 / p99 ms | latency p50 / p99 ms | prepare p50 / p99 ms | commit p50 / p99 ms | first prepare → last commit ack (ms, per round) | request → finished (ms, per round) | start: plan computed and recorded (ms, per round) |
 |---|---|---|---|---|---|---|---|
 | ${perLayers.length} | ${pct(perLayers, 0.5)} / ${pct(perLayers, 0.99)} | ${pct(latencies, 0.5)} / ${pct(latencies, 0.99)} | ${pct(prepares, 0.5)} / ${pct(prepares, 0.99)} | ${pct(commits, 0.5)} / ${pct(commits, 0.99)} | ${spans.join(', ')} | ${walls.join(', ')} | ${starts.slice(warmups).join(', ')} |
 
-CPU per measured layer (user + system from /proc, the measured rounds' planning included): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms. Wake-ups per measured layer (the main thread's voluntary context switches, beyond the idle rate of ${(idleWakeups.service * 1000).toFixed(0)}/s for the service and ${(idleWakeups.agents * 1000 / N).toFixed(0)}/s per agent): the service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)}.
+CPU per measured layer (user + system from /proc over the measured rounds alone, their planning included, the floor's blocks between them left out): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms. Wake-ups per measured layer (the main thread's voluntary context switches, beyond the idle rate of ${(idleWakeups.service * 1000).toFixed(0)}/s for the service and ${(idleWakeups.agents * 1000 / N).toFixed(0)}/s per agent): the service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)}.
 
-**Floor, measured in the same run** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
+**Floor, measured between the measured rounds** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
+Its processes (one set with the peer fetches, one without) were started once after the warm-up rollouts, each with its own unmeasured layers; then before each measured round a block of ${floorBlocks} layers without the peer fetches and one with them ran while the zero-cost deployment waited (up, idle), so the floor and the rounds met the machine's load of the same moments. The table pools the blocks; per round below.
 
 | layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
 |---|---|---|---|---|---|
 | ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} |
 
-The same floor without the peer fetches (each process acks a prepare at once: the control messages and the write alone), measured right after: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms (prepare ${controlFloor.prepare.join(' / ')}, write ${controlFloor.write.join(' / ')}, commit ${controlFloor.commit.join(' / ')}).
+| measured round | per layer p50 ms | the floor's block before it: p50 ms | ratio | the block without the peer fetches: p50 ms |
+|---|---|---|---|---|
+${roundP50s.map((p, k) => `| ${k + 1} | ${p} | ${floorBlockP50s[k]} | ${(p / floorBlockP50s[k]).toFixed(2)} | ${controlFloorBlockP50s[k]} |`).join('\n')}
+| all | ${layerOverheadP50} | ${floor.p50} | ${floorRatio.toFixed(2)} | ${controlFloor.p50} |
+
+The same floor without the peer fetches (each process acks a prepare at once: the control messages and the write alone), its blocks pooled: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms (prepare ${controlFloor.prepare.join(' / ')}, write ${controlFloor.write.join(' / ')}, commit ${controlFloor.commit.join(' / ')}).
 
 **Realistic rollout**: ${REAL_EXPERT_BYTES / 1024} KiB experts (DeepSeek-V3's are ~44 MB; scaled down to what this machine moves between eight processes beside everything else), cap ${mib(CAP)}/s per agent (the request's \`bytesPerSecond\`: what each agent takes in, shared by the layers it stages at once). The plan moves ${mib(plan.bytes)} in all; the busiest agent takes in ${mib(Math.max(...inflow))}, which at the cap alone needs ${transferBound.toFixed(2)} s (*transfer bound*). ${warm ? `One unmeasured rollout first (${(warm.wall / 1000).toFixed(2)} s request → finished); measured: the next one back` : 'No unmeasured rollout first (ROLLOUT_BENCH_REAL_WARMUP=0): measured, the first one of these agents'}, with the service's window (${created.options.window ?? 1}).
 
@@ -425,7 +473,7 @@ The same floor without the peer fetches (each process acks a prepare at once: th
 
 For comparison, the same rollout with window 1 (the request's \`window\`: one layer after the other, as before the window) right after: ${serialS.toFixed(2)} s, ${(serialS / transferBound).toFixed(3)} × the transfer bound.
 
-Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBound)} (${(rolloutS / transferBound).toFixed(3)}×); per-layer overhead p50 ≤ 2 × the floor's p50 — ${met(result.layer_overhead_p50_ms <= 2 * floor.p50)} (${result.layer_overhead_p50_ms} ms vs 2 × ${floor.p50} ms; against the floor without peer fetches ${(result.layer_overhead_p50_ms / controlFloor.p50).toFixed(1)} ×).`,
+Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBound)} (${(rolloutS / transferBound).toFixed(3)}×); per-layer overhead p50 ≤ 2 × the floor's p50 — ${met(result.layer_overhead_p50_ms <= 2 * floor.p50)} (${result.layer_overhead_p50_ms} ms vs 2 × ${floor.p50} ms, ${floorRatio.toFixed(2)} ×; per round ${roundP50s.map((p, k) => (p / floorBlockP50s[k]).toFixed(2)).join(', ')} ×; against the floor without peer fetches ${(result.layer_overhead_p50_ms / controlFloor.p50).toFixed(1)} ×).`,
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
