@@ -230,9 +230,10 @@ async function main(): Promise<void> {
     // CPU over the measured rounds (their planning included), per measured layer
     const cpuNow = () => ({ service: processCpuMs(service.pid), agents: zero.agentPids.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0) });
     // the Postgres backends serving the service (not the bench's own reads): they run on the same cores, and the per-layer
-    // write-ahead costs CPU there too (parsing the jsonb, compressing what passes the TOAST threshold)
+    // write-ahead costs CPU there too (parsing the jsonb, compressing what passes the TOAST threshold); client backends and
+    // their parallel workers only: an autovacuum worker of this database is nobody's request
     const postgresPids = async (): Promise<number[]> =>
-      ((await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name NOT IN ('eplb-bench-rollout', $1)`, [FLOOR_APPLICATION])) as { pid: number }[]).map((r) => r.pid);
+      ((await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type IN ('client backend', 'parallel worker') AND application_name NOT IN ('eplb-bench-rollout', $1)`, [FLOOR_APPLICATION])) as { pid: number }[]).map((r) => r.pid);
     // The service's pool opens a backend when all are busy and closes it after 10 s idle, so the backends are sampled through each
     // measured round: one there at its start counts from then, one opened later from its start, one closed at its last sample.
     // (Not between the rounds: the floor's blocks run there.)
