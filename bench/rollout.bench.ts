@@ -330,12 +330,18 @@ async function main(): Promise<void> {
       floorBlockP50s.push(await floorBlock(floorProcesses, blockLayers, floorSamples));
       const [at, from, wFrom, monoFrom] = [Date.now(), cpuNow(), wakeupsNow(), process.hrtime.bigint() / 1000n];
       await samplePostgres(true);
-      const postgresSampler = setInterval(() => void samplePostgres(false).catch(() => undefined), 250);
+      // the sample in flight when the round ends is awaited before the round's figures are closed: finishing after that, it
+      // would see the service's backends as opened mid-round and count their whole lives into the next round
+      let sampling: Promise<void> = Promise.resolve();
+      const postgresSampler = setInterval(() => {
+        sampling = sampling.then(() => samplePostgres(false)).catch(() => undefined);
+      }, 250);
       const { mapVersion, wall, ls, first, per } = await oneRollout();
       const [to, wTo] = [cpuNow(), wakeupsNow()];
       measuredMs += Date.now() - at;
       measuredMono.push(`${monoFrom}–${process.hrtime.bigint() / 1000n}`);
       clearInterval(postgresSampler);
+      await sampling;
       await endPostgresRound();
       cpuRounds.service += to.service - from.service;
       cpuRounds.agents += to.agents - from.agents;
