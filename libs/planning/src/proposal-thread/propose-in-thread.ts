@@ -1,7 +1,7 @@
-import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DomainError, type Proposal } from '@eplb/domain';
 import type { ProposalJob, ProposalReply } from './proposal-job';
+import { proposalWorkerSource } from './worker-source';
 
 /** The policy did not finish within its time limit; its thread was stopped. */
 export class ProposalTimeLimitError extends Error {
@@ -12,20 +12,13 @@ export class ProposalTimeLimitError extends Error {
 }
 
 /**
- * Where the worker's code is: next to this file, compiled (.js, production) or as TypeScript
- * (.ts under the test runner and `node -r @swc-node/register`, which the thread registers too).
- */
-const WORKER_FILE = join(__dirname, `proposal.worker${extname(__filename)}`);
-const WORKER_SOURCE = extname(__filename) === '.ts' ? `require('@swc-node/register'); require(${JSON.stringify(WORKER_FILE)});` : `require(${JSON.stringify(WORKER_FILE)});`;
-
-/**
  * Runs `propose` on a thread of its own, so the caller's event loop keeps serving while a policy
  * takes seconds; stopped (and refused with ProposalTimeLimitError) after `timeLimitMs`. The load
  * vectors are moved to the thread, not copied: the caller must not use them afterwards.
  */
 export function proposeInThread(job: ProposalJob, timeLimitMs: number): Promise<Proposal> {
   return new Promise<Proposal>((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: job, transferList: job.loads.map((v) => v.buffer as ArrayBuffer) });
+    const worker = new Worker(proposalWorkerSource(), { eval: true, workerData: job, transferList: job.loads.map((v) => v.buffer as ArrayBuffer) });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
