@@ -8,7 +8,7 @@ import { SearchLimits, constructVector, localSearch } from './search';
 import { LayerCertainty, PolicyInput, PolicyOptions } from './types';
 import { StaleMove, heldOutScreen, holmFamilies, oneWindowInflation, oneWindowZ, pooledNoise, staleVerdict } from './stale-map';
 import { DriftPlanOptions, driftRatio, forecastShots, planForDrift, stickyConstruct } from './drift';
-import { bestWithin, budgetFrontier, searchPath } from './search-path';
+import { bestWithin, lowestWithinBudget, searchPath } from './search-path';
 import { LayerStats, layerStats } from './layer-stats';
 import { layerTransfers } from '../transfer/transfer-plan';
 import { meanShareHeat, peakAwareHeat } from './peak-aware-heat';
@@ -251,11 +251,9 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       if (stale.row === null && robust && bursts.fitted) {
         // not stale, but fitted to old bursts: walked as a stale layer is, on the same shot of
         // each expert's typical level, as far as its budget allows
-        const budget = move.budget();
-        const path = budgetFrontier(walked(), current[l], budget, exact);
-        const i = bestWithin(path, budget, 0);
-        if (notes) notes[l] = { basis: 'held-out', gain: bursts.gain, se: bursts.se, stale: i > 0 };
-        out.push(Array.from(i > 0 ? path.rows[i] : current[l]));
+        const lowest = lowestWithinBudget(walked(), current[l], move.budget(), exact);
+        if (notes) notes[l] = { basis: 'held-out', gain: bursts.gain, se: bursts.se, stale: lowest.row !== null };
+        out.push(Array.from(lowest.row ?? current[l]));
         continue;
       }
       if (notes) notes[l] = { basis: stale.basis, gain: stale.gain, se: stale.se, stale: stale.row !== null };
@@ -286,10 +284,10 @@ export function defaultPolicy(input: PolicyInput, notes?: LayerCertainty[]): num
       // several shots spend no more than a stale or drifting layer may (transferBudget): a plan
       // over the layer's budget gives way to the best point within it on the gain vs transfers
       // frontier from the map in service, for the same shots
-      const budget = transferBudget(heat, l, current[l], R, S, budgetShare);
+      // (a plan that moves nothing is within any budget: no greedy re-plan to size it)
+      const budget = best.transfers > 0 ? transferBudget(heat, l, current[l], R, S, budgetShare) : 0;
       if (best.transfers > budget) {
-        const path = budgetFrontier(pb, current[l], budget);
-        const capped = new PlacementState(pb, path.rows[bestWithin(path, budget, 0)], current[l]);
+        const capped = new PlacementState(pb, lowestWithinBudget(pb, current[l], budget).row ?? current[l], current[l]);
         if (best !== st) best.release();
         best = capped;
       }

@@ -124,6 +124,17 @@ export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, bud
 }
 
 /**
+ * Where a layer re-planned within its transfer `budget` goes: the point of lowest excess within
+ * the budget (bestWithin, no floor) on the frontier from the map in service (budgetFrontier, with
+ * its `target` and `keepCounts`). `row` is null where that is the map in service itself.
+ */
+export function lowestWithinBudget(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>, keepCounts = false): { readonly row: Int32Array | null; readonly transfers: number } {
+  const path = budgetFrontier(pb, current, budget, target, -Infinity, keepCounts);
+  const i = bestWithin(path, budget, 0);
+  return i > 0 ? { row: path.rows[i], transfers: path.transfers[i] } : { row: null, transfers: 0 };
+}
+
+/**
  * How far a layer shown stale is moved: the point of lowest excess F − 1 among those within
  * `budget` transfers, the excess read no finer than `floor` (the noise of the heat: below it two
  * points cannot be told apart, so of those the one with the fewest transfers is taken). 0, the

@@ -2,7 +2,7 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalancesOfTwo } from './episode-imbalance';
-import { SearchPath, bestWithin, budgetFrontier } from './search-path';
+import { SearchPath, bestWithin, budgetFrontier, lowestWithinBudget } from './search-path';
 import { binomialCdf, erfc, normalQuantile, tQuantile } from './distributions';
 
 /**
@@ -305,7 +305,7 @@ export function staleVerdict(
       // heat); it does not tell two points apart, and stopping short of the budget left a shifted
       // layer's load less flat than a plain re-plan leaves it
       const moved = staleLayerMove(move.moved(), current, budget, target);
-      return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'held-out', gain: test.mean, se };
+      return { ...moved, basis: 'held-out', gain: test.mean, se };
     }
     // Not shown stale — but from a handful of held-out episodes the test can hardly show anything.
     // A window of several episodes holds at least the evidence of one window, so a test that has
@@ -324,7 +324,7 @@ export function staleVerdict(
   const take = i > 0 && gain >= minGain && gain > oneWindowZ(heat[0].length) * se;
   if (!take) return { row: null, transfers: 0, basis: 'one-window', gain, se };
   const moved = staleLayerMove(move.moved(), current, budget, target);
-  return { row: moved.at > 0 ? moved.rows[moved.at] : null, transfers: moved.transfers[moved.at], basis: 'one-window', gain, se };
+  return { ...moved, basis: 'one-window', gain, se };
 }
 
 /**
@@ -337,9 +337,8 @@ export function staleVerdict(
  * carries, and the flat-looking last retargets of a walk that may change counts leave hot experts
  * on fewer replicas, more exposed to the traffic's wander than the replicas they levelled.
  */
-function staleLayerMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): SearchPath & { readonly at: number } {
-  const path = budgetFrontier(pb, current, budget, target, -Infinity, true);
-  return { ...path, at: bestWithin(path, budget, 0) };
+function staleLayerMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): { readonly row: Int32Array | null; readonly transfers: number } {
+  return lowestWithinBudget(pb, current, budget, target, true);
 }
 
 /** mean over k of a[k] − b[k]. */
