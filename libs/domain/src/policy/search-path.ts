@@ -123,12 +123,18 @@ export function budgetFrontier(pb: LayerProblem, current: ArrayLike<number>, bud
   return { rows, transfers, f };
 }
 
+/** Where a layer goes: its new row (null: it stays on the map in service) and the transfers that takes. */
+export interface LayerMove {
+  readonly row: Int32Array | null;
+  readonly transfers: number;
+}
+
 /**
  * Where a layer re-planned within its transfer `budget` goes: the point of lowest excess within
  * the budget (bestWithin, no floor) on the frontier from the map in service (budgetFrontier, with
  * its `target` and `keepCounts`). `row` is null where that is the map in service itself.
  */
-export function lowestWithinBudget(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>, keepCounts = false): { readonly row: Int32Array | null; readonly transfers: number } {
+export function lowestWithinBudget(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>, keepCounts = false): LayerMove {
   const path = budgetFrontier(pb, current, budget, target, -Infinity, keepCounts);
   const i = bestWithin(path, budget, 0);
   return i > 0 ? { row: path.rows[i], transfers: path.transfers[i] } : { row: null, transfers: 0 };

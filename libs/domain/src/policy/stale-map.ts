@@ -2,17 +2,15 @@ import { HeatEpisodes, windowSum } from '../heat/heat';
 import { LayerProblem } from './engine';
 import { greedyLayer } from './greedy';
 import { episodeImbalancesOfTwo } from './episode-imbalance';
-import { SearchPath, bestWithin, budgetFrontier, lowestWithinBudget } from './search-path';
+import { LayerMove, bestWithin, budgetFrontier, lowestWithinBudget } from './search-path';
 import { binomialCdf, erfc, normalQuantile, tQuantile } from './distributions';
 
 /**
  * Is the map in service stale for a layer (the traffic it was planned for has gone), and if so
  * how far to move it? The answer and how sure it is.
  */
-export interface StaleVerdict {
-  /** The map to deploy, or null: keep the map in service (not shown stale). */
-  readonly row: Int32Array | null;
-  readonly transfers: number;
+/** The move (`row` null: keep the map in service, not shown stale), and the test's answer. */
+export interface StaleVerdict extends LayerMove {
   /**
    * 'held-out': a fresh plan made from the older half of the episodes was judged against the map
    * in service on the newer half; gain and se are that judgement's mean per-episode gain and its
@@ -337,7 +335,7 @@ export function staleVerdict(
  * carries, and the flat-looking last retargets of a walk that may change counts leave hot experts
  * on fewer replicas, more exposed to the traffic's wander than the replicas they levelled.
  */
-function staleLayerMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): { readonly row: Int32Array | null; readonly transfers: number } {
+function staleLayerMove(pb: LayerProblem, current: ArrayLike<number>, budget: number, target?: () => ArrayLike<number>): LayerMove {
   return lowestWithinBudget(pb, current, budget, target, true);
 }
 
