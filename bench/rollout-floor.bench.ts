@@ -18,6 +18,7 @@ import { AddressInfo, createServer, connect, Socket } from 'node:net';
 import { Client } from 'pg';
 import { loadConfig } from '@eplb/platform';
 import { machine } from './lib/machine';
+import { processCpuMs } from './lib/process-cpu';
 import { writeSection } from './lib/results';
 
 const N = 8;
@@ -30,7 +31,7 @@ export const FLOOR_LAYERS = Number(process.env.FLOOR_LAYERS ?? 232);
  * reads slower than the warm floor it stands for (bench:rollout's processes are warmed by whole
  * rollouts, five to eight of them here).
  */
-const WARMUP = 5 * 58;
+export const FLOOR_WARMUP = 5 * 58;
 /** The floor's Postgres connection's application_name. */
 export const FLOOR_APPLICATION = 'eplb-bench-rollout-floor';
 
@@ -91,6 +92,8 @@ export interface RolloutFloor {
   readonly prepare: readonly [number, number];
   readonly write: readonly [number, number];
   readonly commit: readonly [number, number];
+  /** CPU per layer of the 8 processes together (ms). */
+  readonly processesCpuMsPerLayer: number;
 }
 
 /** Per-layer times (ms) of measured floor layers, in the order run: the whole layer and its three parts. */
@@ -99,9 +102,11 @@ export interface FloorSamples {
   readonly prepares: number[];
   readonly writes: number[];
   readonly commits: number[];
+  /** CPU (user + system, ms) the 8 processes used over these layers, together: what bench:rollout's agents compare with. */
+  processesCpuMs: number;
 }
 
-export const noFloorSamples = (): FloorSamples => ({ totals: [], prepares: [], writes: [], commits: [] });
+export const noFloorSamples = (): FloorSamples => ({ totals: [], prepares: [], writes: [], commits: [], processesCpuMs: 0 });
 
 /** Appends `more` to `into` (blocks measured apart, summed up as one floor). */
 export function addFloorSamples(into: FloorSamples, more: FloorSamples): void {
@@ -109,13 +114,14 @@ export function addFloorSamples(into: FloorSamples, more: FloorSamples): void {
   into.prepares.push(...more.prepares);
   into.writes.push(...more.writes);
   into.commits.push(...more.commits);
+  into.processesCpuMs += more.processesCpuMs;
 }
 
 const q = (xs: readonly number[], p: number) => Number(xs.slice().sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)].toFixed(1));
 const both = (xs: readonly number[]) => [q(xs, 0.5), q(xs, 0.99)] as const;
 
 /** The floor's figures (ms, p50 and p99) over the given layers. */
-export const floorFigures = (s: FloorSamples): RolloutFloor => ({ layers: s.totals.length, p50: q(s.totals, 0.5), p99: q(s.totals, 0.99), prepare: both(s.prepares), write: both(s.writes), commit: both(s.commits) });
+export const floorFigures = (s: FloorSamples): RolloutFloor => ({ layers: s.totals.length, p50: q(s.totals, 0.5), p99: q(s.totals, 0.99), prepare: both(s.prepares), write: both(s.writes), commit: both(s.commits), processesCpuMsPerLayer: Number((s.processesCpuMs / s.totals.length).toFixed(1)) });
 
 /** The floor's processes, started and warm: layers are measured in blocks, at the caller's moments. */
 export interface FloorProcesses {
@@ -173,6 +179,8 @@ export async function startFloor(databaseUrl: string, peerFetches = true): Promi
   let k = 0;
   const measure = async (layers: number): Promise<FloorSamples> => {
     const s = noFloorSamples();
+    const cpu = () => kids.reduce((sum, kid) => sum + processCpuMs(kid.pid), 0);
+    const cpuFrom = cpu();
     for (const end = k + layers; k < end; k++) {
       const a = performance.now();
       await fan('prepare', k % 58);
@@ -186,6 +194,7 @@ export async function startFloor(databaseUrl: string, peerFetches = true): Promi
       s.writes.push(c - b);
       s.commits.push(d - c);
     }
+    s.processesCpuMs = cpu() - cpuFrom;
     return s;
   };
   try {
@@ -194,7 +203,7 @@ export async function startFloor(databaseUrl: string, peerFetches = true): Promi
       if (Date.now() - t0 > 60_000) throw new Error('processes did not connect');
       await new Promise((r) => setTimeout(r, 50));
     }
-    await measure(WARMUP);
+    await measure(FLOOR_WARMUP);
   } catch (e) {
     await stop();
     throw e;
@@ -215,15 +224,15 @@ export async function measureFloor(databaseUrl: string, layers = FLOOR_LAYERS, p
 async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const fl = await measureFloor(config.DATABASE_URL);
-  const result = { ranks: 64, agents: N, layers: fl.layers, floor_p50_ms: fl.p50, floor_p99_ms: fl.p99 };
+  const result = { ranks: 64, agents: N, layers: fl.layers, floor_p50_ms: fl.p50, floor_p99_ms: fl.p99, floor_cpu_processes_ms_per_layer: fl.processesCpuMsPerLayer };
   writeSection(
     'Rollout floor (`npm run bench:rollout-floor`)',
     `Command: \`npm run bench:rollout-floor\` (bench/rollout-floor.bench.ts). Machine: ${machine()}.
 ${floorDescription(fl.layers)}
 
-| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
-|---|---|---|---|---|---|
-| ${fl.layers} | ${fl.p50} | ${fl.p99} | ${fl.prepare.join(' / ')} | ${fl.write.join(' / ')} | ${fl.commit.join(' / ')} |
+| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 | CPU per layer, the 8 processes together (ms) |
+|---|---|---|---|---|---|---|
+| ${fl.layers} | ${fl.p50} | ${fl.p99} | ${fl.prepare.join(' / ')} | ${fl.write.join(' / ')} | ${fl.commit.join(' / ')} | ${fl.processesCpuMsPerLayer} |
 
 This is the floor under bench:rollout's per-layer figures on this machine: the same processes, messages and write, no rollout logic.`,
   );
@@ -233,7 +242,7 @@ This is the floor under bench:rollout's per-layer figures on this machine: the s
 /** What the floor measures, in a sentence or two (for RESULTS.md). */
 export const floorDescription = (layers: number): string => `bench:rollout's message pattern with nothing of ours in it: a coordinator and ${N} bare Node processes on loopback TCP, one JSON line per
 message. Per layer: prepare (a line of bench:rollout's part size to each process; each fetches a 16-byte expert from six of the other seven, then acks),
-one Postgres INSERT of 19 event rows of bench:rollout's sizes, commit (a line to each; each acks with 40 checksums). ${layers} layers measured after ${WARMUP} unmeasured.`;
+one Postgres INSERT of 19 event rows of bench:rollout's sizes, commit (a line to each; each acks with 40 checksums). ${layers} layers measured after ${FLOOR_WARMUP} unmeasured.`;
 
 // a child process of the floor (forked from this file), or the bench itself — not when imported
 if (process.argv[2] === 'child') child(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), process.argv[6] !== 'no-fetch');

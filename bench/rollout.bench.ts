@@ -14,11 +14,14 @@
  *    ROLLOUT_BENCH_BYTES_PER_SECOND per agent (default 8 MiB/s), its total time against the time
  *    its transfers alone need at that cap (one unmeasured rollout first);
  * 3. the floor (bench/rollout-floor.bench.ts): the same messages between bare processes, measured
- *    between part 1's measured rounds — its processes started once after part 1's warm-up, then
- *    before each measured round a block of FLOOR_LAYERS / ROUNDS layers (without, then with the
- *    peer fetches) — so the floor and the rollouts it is compared with see the same load.
+ *    between part 1's measured rounds — its processes started once before part 1's warm-up, warmed
+ *    again after it by one rollout's worth of layers, then before each measured round a block of
+ *    FLOOR_LAYERS / ROUNDS layers (without, then with the peer fetches) — so the floor and the
+ *    rollouts it is compared with are equally warm and see the same load.
  * ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between nodes (both parts).
  * ROLLOUT_BENCH_WINDOW: the service's ROLLOUT_WINDOW (default: the service's own default).
+ * ROLLOUT_BENCH_AGENT_NODE_OPTIONS: node options for the agent processes, space-separated (e.g. V8's
+ * `--min-semi-space-size=16` or `--trace-deopt`: what the agents' runtime does to a layer's time).
  * ROLLOUT_BENCH_ZERO_ONLY=1: parts 1 and 3 alone (for iterating on the control plane; nothing written to
  * bench/RESULTS.md). Part 1 also reports the CPU the service and the agents used per layer.
  * Last line: one JSON object.
@@ -40,7 +43,7 @@ import { machine } from './lib/machine';
 import { processCpuMs } from './lib/process-cpu';
 import { processWakeups } from './lib/process-wakeups';
 import { writeSection } from './lib/results';
-import { addFloorSamples, FLOOR_APPLICATION, FLOOR_LAYERS, floorDescription, floorFigures, FloorProcesses, FloorSamples, noFloorSamples, startFloor } from './rollout-floor.bench';
+import { addFloorSamples, FLOOR_APPLICATION, FLOOR_LAYERS, FLOOR_WARMUP, floorDescription, floorFigures, FloorProcesses, FloorSamples, noFloorSamples, startFloor } from './rollout-floor.bench';
 
 const L = 58, E = 256, R = 64, S = 5, N = 8;
 const ROUNDS = Number(process.env.ROLLOUT_BENCH_ROUNDS ?? 3);
@@ -55,6 +58,8 @@ const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? 1);
  * seven rollouts here, and until then a layer costs up to 2.5 times the CPU, falling unevenly.
  */
 const WARMUP_MAX = Math.max(WARMUP, Number(process.env.ROLLOUT_BENCH_WARMUP_MAX ?? 12));
+/** Node options the agents start with (V8 experiments on the agents alone). */
+const AGENT_NODE_OPTIONS = (process.env.ROLLOUT_BENCH_AGENT_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 /** A rollout whose CPU per layer is below this share of the lowest before it is still warming up. */
 const STILL_WARMING = 0.9;
 /** Warm once this many rollouts in a row were not still warming up. */
@@ -145,7 +150,7 @@ async function startDeployment(ds: DataSource, redis: Redis, group: string, cont
     await new AgentKeyRepository(ds).enrol({ deployment, node: a, publicKey: publicKeyText(loadOrCreateSigningKey(f).key), tokenId: null }, meta);
   }
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
-    spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), join(ROOT, 'dist/apps/agent/src/main.js')], {
+    spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), ...AGENT_NODE_OPTIONS, join(ROOT, 'dist/apps/agent/src/main.js')], {
       env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(portBase + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(portBase + 4000 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(expertBytes), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: tokens[a], AGENT_KEY_FILE: keyFiles[a], AGENT_STATE_EPHEMERAL: 'true' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
@@ -283,17 +288,11 @@ async function main(): Promise<void> {
       starts.push(first - created.at);
       return { mapVersion, wall, ls, first, per: perLayer(ls) };
     };
-    while (warming()) {
-      const from = cpuNow();
-      const { wall, ls, per } = await oneRollout();
-      const to = cpuNow();
-      warmCpu.push((to.service - from.service + to.agents - from.agents) / ls.length);
-      if (round === 1) cold = { first: per[0], p50: pct(per, 0.5) };
-      log(`warm-up round ${round} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms; CPU per layer ${warmCpu[round - 1].toFixed(1)} ms`);
-    }
-    warmups = warmCpu.length;
     // 3. the floor's processes, started once (each with its own unmeasured layers) and measured in blocks before each measured
-    // round, while the deployment waits: the floor and the rounds see the machine's load of the same moments
+    // round, while the deployment waits: the floor and the rounds see the machine's load of the same moments. They start
+    // before the warm-up rollouts: processes that wait ~20 s (the floor's own warm-up) are partly cold again after it (measured:
+    // the first rollouts after such a wait cost up to ~40% more CPU per layer than the last warm-up rollouts before it), and
+    // the rounds would be measured while they warm up again.
     const floors: FloorProcesses[] = [];
     stops.push(() => floors.forEach((f) => void f.stop()));
     const controlFloorProcesses = await startFloor(config.DATABASE_URL, false);
@@ -307,6 +306,18 @@ async function main(): Promise<void> {
       idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
       idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
     }
+    while (warming()) {
+      const from = cpuNow();
+      const { wall, ls, per } = await oneRollout();
+      const to = cpuNow();
+      warmCpu.push((to.service - from.service + to.agents - from.agents) / ls.length);
+      if (round === 1) cold = { first: per[0], p50: pct(per, 0.5) };
+      log(`warm-up round ${round} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms; CPU per layer ${warmCpu[round - 1].toFixed(1)} ms`);
+    }
+    warmups = warmCpu.length;
+    // the floor's processes waited through the warm-up rollouts as the deployment waited through the floor's start: they are
+    // warmed up again as at their start, unmeasured (after 58 layers their blocks still fall, 6.3 → 5.1 → 4.7 ms)
+    for (const f of floors) await f.measure(FLOOR_WARMUP);
     // CPU, wake-ups and time of the measured rounds alone (the floor's blocks between them left out)
     const cpuRounds = { service: 0, agents: 0 };
     const wakeupsRounds = { service: 0, agents: 0 };
@@ -364,9 +375,9 @@ async function main(): Promise<void> {
     const layerOverheadP50 = pct(perLayers, 0.5);
     // the goal's ratio: the rounds' per-layer p50 over the floor's, both over the same stretch of the run
     const floorRatio = Number((layerOverheadP50 / floor.p50).toFixed(2));
-    log(`floor (${floor.layers} layers in ${ROUNDS} blocks between the rounds): p50 ${floor.p50} ms, p99 ${floor.p99} ms; without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms; per layer p50 / floor p50 = ${floorRatio}`);
+    log(`floor (${floor.layers} layers in ${ROUNDS} blocks between the rounds): p50 ${floor.p50} ms, p99 ${floor.p99} ms; without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms; per layer p50 / floor p50 = ${floorRatio}; CPU per layer of the floor's 8 processes ${floor.processesCpuMsPerLayer} ms (without the peer fetches ${controlFloor.processesCpuMsPerLayer} ms)`);
     const postgresMs = postgresRoundsMs / perLayers.length;
-    if (process.env.SERVICE_PROF || process.env.AGENT_PROF) log(`measured rounds, monotonic µs: ${measuredMono.join(', ')}`);
+    log(`measured rounds, monotonic µs: ${measuredMono.join(', ')}`);
     const cpu = { service: cpuRounds.service / perLayers.length, agents: cpuRounds.agents / perLayers.length };
     const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
     // per layer, the service's and one agent's (the agents' mean), beyond what they wake idle over the same time
@@ -383,7 +394,7 @@ async function main(): Promise<void> {
     // what both outputs add to their JSON: the rounds beside the floor's blocks
     const interleaved = { round_layer_overhead_p50_ms: roundP50s, round_floor_p50_ms: floorBlockP50s, round_floor_control_only_p50_ms: controlFloorBlockP50s, layer_overhead_to_floor_p50: floorRatio };
     if (ZERO_ONLY) {
-      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: layerOverheadP50, layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)), rollout_wall_p50_ms: pct(walls, 0.5), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups, floor_p99_ms: floor.p99, ...interleaved })}\n`);
+      process.stdout.write(`${JSON.stringify({ layer_overhead_p50_ms: layerOverheadP50, layer_overhead_p99_ms: pct(perLayers, 0.99), floor_p50_ms: floor.p50, floor_control_only_p50_ms: controlFloor.p50, cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)), cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)), cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)), rollout_wall_p50_ms: pct(walls, 0.5), busy_cpu_service_ms_per_layer: Number(busy.service.toFixed(1)), busy_cpu_agents_ms_per_layer: Number(busy.agents.toFixed(1)), wakeups_service_per_layer: Number(wakeups.service.toFixed(1)), wakeups_agent_per_layer: Number(wakeups.agent.toFixed(1)), warmup_rollouts: warmups, floor_p99_ms: floor.p99, floor_cpu_processes_ms_per_layer: floor.processesCpuMsPerLayer, floor_control_only_cpu_processes_ms_per_layer: controlFloor.processesCpuMsPerLayer, ...interleaved })}\n`);
       return;
     }
 
@@ -421,6 +432,7 @@ async function main(): Promise<void> {
       floor_p99_ms: floor.p99,
       floor_control_only_p50_ms: controlFloor.p50,
       floor_control_only_p99_ms: controlFloor.p99,
+      floor_cpu_processes_ms_per_layer: floor.processesCpuMsPerLayer,
       cpu_service_ms_per_layer: Number(cpu.service.toFixed(1)),
       cpu_agents_ms_per_layer: Number(cpu.agents.toFixed(1)),
       cpu_postgres_ms_per_layer: Number(postgresMs.toFixed(1)),
@@ -459,11 +471,11 @@ ${cold ? `${warmups === 1 ? 'A warm-up rollout' : `${warmups} warm-up rollouts`}
 CPU per measured layer (user + system from /proc over the measured rounds alone, their planning included, the floor's blocks between them left out): the service ${cpu.service.toFixed(1)} ms, the 8 agents together ${cpu.agents.toFixed(1)} ms; beyond what they use idle (measured for 3 s before: the service ${(idle.service * 100).toFixed(1)}%, the agents together ${(idle.agents * 100).toFixed(1)}% of a core, times the measured rounds' duration) ${busy.service.toFixed(1)} ms and ${busy.agents.toFixed(1)} ms. Wake-ups per measured layer (the main thread's voluntary context switches, beyond the idle rate of ${(idleWakeups.service * 1000).toFixed(0)}/s for the service and ${(idleWakeups.agents * 1000 / N).toFixed(0)}/s per agent): the service ${wakeups.service.toFixed(1)}, one agent ${wakeups.agent.toFixed(1)}.
 
 **Floor, measured between the measured rounds** (bench/rollout-floor.bench.ts): ${floorDescription(floor.layers)}
-Its processes (one set with the peer fetches, one without) were started once after the warm-up rollouts, each with its own unmeasured layers; then before each measured round a block of ${floorBlocks} layers without the peer fetches and one with them ran while the zero-cost deployment waited (up, idle), so the floor and the rounds met the machine's load of the same moments. The table pools the blocks; per round below.
+Its processes (one set with the peer fetches, one without) were started once before the warm-up rollouts, each with its own unmeasured layers, and ran ${FLOOR_WARMUP} unmeasured layers each again after them (processes left waiting through the other side's warm-up are partly cold again); then before each measured round a block of ${floorBlocks} layers without the peer fetches and one with them ran while the zero-cost deployment waited (up, idle), so the floor and the rounds met the machine's load of the same moments. The table pools the blocks; per round below.
 
-| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 |
-|---|---|---|---|---|---|
-| ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} |
+| layers | p50 ms | p99 ms | prepare p50 / p99 | write p50 / p99 | commit p50 / p99 | CPU per layer, the 8 processes together (ms) |
+|---|---|---|---|---|---|---|
+| ${floor.layers} | ${floor.p50} | ${floor.p99} | ${floor.prepare.join(' / ')} | ${floor.write.join(' / ')} | ${floor.commit.join(' / ')} | ${floor.processesCpuMsPerLayer} |
 
 | measured round | per layer p50 ms | the floor's block before it: p50 ms | ratio | the block without the peer fetches: p50 ms |
 |---|---|---|---|---|
