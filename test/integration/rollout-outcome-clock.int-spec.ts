@@ -65,7 +65,7 @@ describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
 
   const measure = async (id: string, rid: string) => {
     const d = (await new DeploymentRepository(ds).find(id))!;
-    return measurer.measure(d, (await reader.load(id)).events, rid);
+    return measurer.measure(d, (await reader.load(id)).view, rid);
   };
   const coolDown = async (id: string) => (await loop.gather(id))!.snapshot.lastFinished!;
 

@@ -26,7 +26,6 @@ export { PolicyRunRepository, type NewPolicyRun, type PolicyRunRecord, type RunS
 export { rebuildDeployments } from './read-models/deployments.projection';
 export { RolloutEventRepository } from './repositories/rollout-event.repository';
 export {
-  committedVersionsThrough,
   versionsPerLayer,
   DeploymentRollouts,
   rolloutMachineEvents,

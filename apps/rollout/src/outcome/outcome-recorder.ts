@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
-import { DeploymentRepository, DeploymentRolloutsReader, FollowedRollouts, RolloutEventRepository } from '@eplb/persistence';
+import { DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, FollowedRollouts, RolloutEventRepository } from '@eplb/persistence';
 import { gauge, LOGGER } from '@eplb/platform';
 import { OnePassAtATime } from '../one-pass-at-a-time';
 import { ROLLOUT_SERVICE_ACTOR } from '../rollout-instance';
@@ -63,22 +63,22 @@ export class OutcomeRecorder {
     const now = Date.now();
     for (const [deployment, v] of await this.followed.refresh()) {
       const due = [...v.finished.keys()].filter((rid) => v.started.has(rid) && !v.outcomes.has(rid) && (this.later.get(rid)?.at ?? 0) <= now);
-      if (due.length > 0) await this.measureDue(deployment, due, now);
+      if (due.length > 0) await this.measureDue(deployment, v, due, now);
       const last = [...v.outcomes.values()].filter((o) => o.outcome).pop();
       if (last?.outcome) gainGauge.set({ deployment }, last.outcome.gain);
     }
   }
 
-  private async measureDue(deployment: string, due: string[], now: number): Promise<void> {
+  /** `view`: the deployment's followed view (read with times), which the measurer reads instead of the whole stream. */
+  private async measureDue(deployment: string, view: DeploymentRollouts, due: string[], now: number): Promise<void> {
     const d = await this.deployments.find(deployment);
     if (!d) {
       for (const rid of due) this.later.set(rid, { at: now + 3_600_000, pauseMs: 3_600_000 });
       return;
     }
-    const { view, events } = await this.reader.load(deployment);
     for (const rid of due) {
-      const m = await this.measurer.measure(d, events, rid);
-      const finishedAt = events.find((e) => e.type === ROLLOUT_EVENTS.finished && e.payload.rolloutId === rid)?.occurredAt.getTime() ?? now;
+      const m = await this.measurer.measure(d, view, rid);
+      const finishedAt = view.finished.get(rid)?.finishedAt?.getTime() ?? now;
       if (m.kind === 'wait' && now - finishedAt < this.settings.ROLLOUT_OUTCOME_MAX_WAIT_MS) {
         const pauseMs = Math.min(2 * (this.later.get(rid)?.pauseMs ?? this.settings.ROLLOUT_OUTCOME_POLL_MS / 2), 30_000);
         this.later.set(rid, { at: now + pauseMs, pauseMs });

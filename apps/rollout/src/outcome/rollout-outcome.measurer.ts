@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ROLLOUT_EVENTS, RolloutOutcomePayload } from '@eplb/contracts';
+import { RolloutOutcomePayload } from '@eplb/contracts';
 import { describeOutcome, outcomeWindow, ProjectedFigures, rolloutOutcome } from '@eplb/domain';
-import { committedVersionsThrough, DeploymentRecord, DeploymentRepository, HeatWindowRepository, PolicyRunRepository, StoredEvent } from '@eplb/persistence';
+import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, HeatWindowRepository, PolicyRunRepository, versionsPerLayer } from '@eplb/persistence';
 
 /** Intervals sealed before the rollout started that may hold the heat before it (the newest first). */
 const BEFORE_CANDIDATES = 4;
@@ -16,7 +16,7 @@ const AFTER_CANDIDATES = 48;
 export type OutcomeMeasurement = { readonly kind: 'record'; readonly payload: RolloutOutcomePayload; readonly reason: string } | { readonly kind: 'wait'; readonly why: string };
 
 /**
- * Measures what one finished rollout achieved: from the deployment's rollouts stream (when it
+ * Measures what one finished rollout achieved: from the deployment's rollouts read model (when it
  * started and ended, the versions each layer was on before it and after it, whether another one
  * started after it), the collector's sealed intervals around it (chosen by the database's clock,
  * judged by the versions the workers reported), and the figures of the policy run its map version
@@ -30,35 +30,35 @@ export class RolloutOutcomeMeasurer {
     private readonly runs: PolicyRunRepository,
   ) {}
 
-  async measure(d: DeploymentRecord, events: readonly StoredEvent[], rolloutId: string): Promise<OutcomeMeasurement> {
-    const of = (type: string) => events.findIndex((e) => e.type === type && e.payload.rolloutId === rolloutId);
-    const startedAt = of(ROLLOUT_EVENTS.started);
-    const finishedAt = of(ROLLOUT_EVENTS.finished);
-    if (startedAt < 0 || finishedAt < 0) return { kind: 'wait', why: 'not finished' };
-    const started = events[startedAt];
-    const finished = events[finishedAt];
-    const next = events.slice(finishedAt + 1).find((e) => e.type === ROLLOUT_EVENTS.started);
-    const previous = events.slice(0, startedAt).filter((e) => e.type === ROLLOUT_EVENTS.finished).pop();
-    const fromVersion = Number(started.payload.fromVersion);
-    const toVersion = Number(started.payload.toVersion);
-    const base = { rolloutId, status: String(finished.payload.status), fromVersion, toVersion };
+  /**
+   * `view`: the deployment's rollouts read model folded with the events' times (a followed view
+   * grows with the stream: no whole-stream read per rollout measured). Every time it names is the
+   * database's (the events' occurred_at).
+   */
+  async measure(d: DeploymentRecord, view: DeploymentRollouts, rolloutId: string): Promise<OutcomeMeasurement> {
+    const started = view.started.get(rolloutId);
+    const finished = view.finished.get(rolloutId);
+    if (!started || !finished) return { kind: 'wait', why: 'not finished' };
+    if (!started.startedAt || !finished.finishedAt) throw new Error(`rollout ${rolloutId}: the rollouts view was folded without the events' times`);
+    const [fromVersion, toVersion] = [Number(started.fromVersion), Number(started.toVersion)];
+    const base = { rolloutId, status: String(finished.status), fromVersion, toVersion };
 
     // every time here is the database's (events' occurred_at, intervals' sealed_at, episodes'
     // stored_at); which map the heat was measured under is what the workers reported per layer
-    const startedMs = started.occurredAt.getTime();
+    const startedMs = started.startedAt.getTime();
     const perInterval = d.intervalSteps / d.episodeSteps;
     const candidates = [
       ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedBeforeMs: startedMs, newest: true, limit: BEFORE_CANDIDATES })),
       ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedFromMs: startedMs, limit: AFTER_CANDIDATES })),
     ];
     const window = outcomeWindow(candidates, {
-      before: { versions: committedVersionsThrough(d.id, events, startedAt - 1, d.numLayers), storedFromMs: previous ? previous.occurredAt.getTime() : 0 },
-      after: { versions: committedVersionsThrough(d.id, events, finishedAt, d.numLayers), storedFromMs: finished.occurredAt.getTime() },
-      nextStartedAtMs: next ? next.occurredAt.getTime() : null,
+      before: { versions: versionsPerLayer(started.committedBefore, d.numLayers), storedFromMs: started.previousFinishedAt?.getTime() ?? 0 },
+      after: { versions: versionsPerLayer(finished.committedAfter, d.numLayers), storedFromMs: finished.finishedAt.getTime() },
+      nextStartedAtMs: view.nextStartedAt.get(rolloutId)?.getTime() ?? null,
     });
     if (window.kind === 'wait') return window;
     if (window.kind === 'unmeasurable') return { kind: 'record', payload: { ...base, outcome: null, why: window.why }, reason: `outcome of rollout ${rolloutId} not measurable: ${window.why}` };
-    const outcome = rolloutOutcome(d.numLayers, window.before, window.after, (started.payload.layers as number[] | undefined) ?? [], await this.projected(d.id, toVersion));
+    const outcome = rolloutOutcome(d.numLayers, window.before, window.after, started.layers ?? [], await this.projected(d.id, toVersion));
     return { kind: 'record', payload: { ...base, outcome, why: null }, reason: `rollout ${rolloutId} (${base.status}, v${fromVersion} → v${toVersion}): ${describeOutcome(outcome)}` };
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ROLLOUT_EVENTS } from '@eplb/contracts';
-import { committedVersionsThrough, DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent, versionsPerLayer } from './deployment-rollouts.projection';
+import { DeploymentRollouts, rolloutMachineEvents, RolloutStreamEvent, versionsPerLayer } from './deployment-rollouts.projection';
 
 let id = 0;
 const ev = (type: string, payload: Record<string, unknown>): RolloutStreamEvent => ({
@@ -12,6 +12,13 @@ const ev = (type: string, payload: Record<string, unknown>): RolloutStreamEvent 
   reason: `${type} because`,
   correlationId: 'c',
 });
+
+/** The map in service once the log is folded through `events[lastIndex]` (−1: none of it): what the view's snapshots must equal. */
+const committedVersionsThrough = (events: readonly RolloutStreamEvent[], lastIndex: number, layers: number): number[] => {
+  const view = new DeploymentRollouts('d');
+  for (const e of events.slice(0, lastIndex + 1)) view.apply(e);
+  return view.committedVersions(layers);
+};
 
 describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
   it('follows a request from REQUESTED through RUNNING to its recorded end; committed layers move the map', () => {
@@ -32,7 +39,7 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     expect(v.committedVersions(3)).toEqual([1, 2, 1]);
     v.apply(ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r1', status: 'ABORTED', failure: { reason: 'x', at: 1 } }));
     expect(v.status('r1')).toBe('ABORTED');
-    expect(v.finished.get('r1')).toEqual({ status: 'ABORTED', failure: { reason: 'x', at: 1 } });
+    expect(v.finished.get('r1')).toMatchObject({ status: 'ABORTED', failure: { reason: 'x', at: 1 } });
     expect(v.active()).toBeNull();
     expect(v.committedVersions(3, 4)).toEqual([4, 2, 4]);
   });
@@ -93,10 +100,48 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
       ev(ROLLOUT_EVENTS.started, { rolloutId: 'r2', fromVersion: 2, toVersion: 3 }),
       ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r2', layer: 1, version: 3 }),
     ];
-    expect(committedVersionsThrough('d', log, -1, 2)).toEqual([1, 1]);
-    expect(committedVersionsThrough('d', log, 0, 2)).toEqual([1, 1]);
-    expect(committedVersionsThrough('d', log, 4, 2)).toEqual([2, 2]);
-    expect(committedVersionsThrough('d', log, log.length - 1, 2)).toEqual([2, 3]);
+    expect(committedVersionsThrough(log, -1, 2)).toEqual([1, 1]);
+    expect(committedVersionsThrough(log, 0, 2)).toEqual([1, 1]);
+    expect(committedVersionsThrough(log, 4, 2)).toEqual([2, 2]);
+    expect(committedVersionsThrough(log, log.length - 1, 2)).toEqual([2, 3]);
+  });
+
+  it("keeps, as it folds, what a rollout's outcome is measured from: the maps it found and left, the finish before it, the start after it", () => {
+    const at = (ms: number, e: RolloutStreamEvent): RolloutStreamEvent => ({ ...e, occurredAt: new Date(ms) });
+    const log = [
+      at(100, ev(ROLLOUT_EVENTS.requested, { rolloutId: 'r1', mapVersion: 2 })),
+      at(200, ev(ROLLOUT_EVENTS.started, { rolloutId: 'r1', fromVersion: 1, toVersion: 2, layers: [0, 1, 2] })),
+      at(300, ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 0, version: 2 })),
+      at(400, ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 1, version: 2 })),
+      // rolled back after two layers: one stays where the rollback left it
+      at(500, ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r1', layer: 0, version: 1 })),
+      at(600, ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r1', status: 'ROLLED_BACK', failure: { reason: 'gate', at: 5 } })),
+      at(700, ev(ROLLOUT_EVENTS.outcomeMeasured, { rolloutId: 'r0' })),
+      at(800, ev(ROLLOUT_EVENTS.started, { rolloutId: 'r2', fromVersion: 1, toVersion: 3, layers: [2] })),
+      at(900, ev(ROLLOUT_EVENTS.layerCommitted, { rolloutId: 'r2', layer: 2, version: 3 })),
+      at(1000, ev(ROLLOUT_EVENTS.finished, { rolloutId: 'r2', status: 'SUCCEEDED', failure: null })),
+      at(1100, ev(ROLLOUT_EVENTS.started, { rolloutId: 'r3', fromVersion: 1, toVersion: 4, layers: [0] })),
+    ];
+    const v = new DeploymentRollouts('d');
+    for (const e of log) v.apply(e);
+    for (const e of log.slice(3)) v.apply(e); // a re-read window: changes nothing
+    const index = (type: string, rid: string) => log.findIndex((e) => e.type === type && e.payload.rolloutId === rid);
+    for (const rid of ['r1', 'r2', 'r3']) {
+      const s = index(ROLLOUT_EVENTS.started, rid);
+      const started = v.started.get(rid)!;
+      expect(versionsPerLayer(started.committedBefore, 3)).toEqual(committedVersionsThrough(log, s - 1, 3));
+      expect(started.previousFinishedAt ?? null).toEqual(log.slice(0, s).filter((e) => e.type === ROLLOUT_EVENTS.finished).pop()?.occurredAt ?? null);
+      const f = index(ROLLOUT_EVENTS.finished, rid);
+      if (f < 0) {
+        expect(v.finished.has(rid)).toBe(false);
+        continue;
+      }
+      expect(versionsPerLayer(v.finished.get(rid)!.committedAfter, 3)).toEqual(committedVersionsThrough(log, f, 3));
+      expect(v.finished.get(rid)!.finishedAt).toEqual(log[f].occurredAt);
+      expect(v.nextStartedAt.get(rid) ?? null).toEqual(log.slice(f + 1).find((e) => e.type === ROLLOUT_EVENTS.started)?.occurredAt ?? null);
+    }
+    expect(versionsPerLayer(v.finished.get('r1')!.committedAfter, 3)).toEqual([1, 2, 1]);
+    expect(v.nextStartedAt.get('r1')).toEqual(new Date(800));
   });
 
   it("keeps what the automatic loop decides on as it folds: settled versions, automatic requests' times, the last finished rollout and the map it left, ranks planned around", () => {

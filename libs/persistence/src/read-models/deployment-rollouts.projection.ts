@@ -10,7 +10,7 @@ export interface RolloutStreamEvent {
   readonly actor: string;
   readonly reason: string;
   readonly correlationId: string;
-  /** When it was stored; absent where the reader reads no times (the rollout service's poll). */
+  /** When it was stored; absent where the reader reads no times. */
   readonly occurredAt?: Date;
 }
 
@@ -20,6 +20,10 @@ export interface StartedRollout {
   readonly toVersion: number;
   readonly layers?: readonly number[];
   readonly startedAt?: Date;
+  /** Per layer the version committed when it started (layers never committed are absent): the map it found. */
+  readonly committedBefore: ReadonlyMap<number, number>;
+  /** When the newest rollout finished before it started was stored (null: none; absent when read without times). */
+  readonly previousFinishedAt?: Date | null;
 }
 
 /** A rollout request as recorded: its event id, what was asked, and who asked why. */
@@ -43,6 +47,10 @@ export interface RolloutControlRecord {
 export interface FinishedRollout {
   readonly status: RolloutStatus;
   readonly failure: unknown;
+  /** When it was stored (absent when read without times). */
+  readonly finishedAt?: Date;
+  /** Per layer the version committed when it finished (layers never committed are absent): the map it left. */
+  readonly committedAfter: ReadonlyMap<number, number>;
 }
 
 /**
@@ -80,6 +88,13 @@ export class DeploymentRollouts {
   lastFinished: LastFinishedRollout | null = null;
   /** Ranks an emergency map was planned around (each once: its return is the operator's call). */
   readonly plannedAround = new Set<number>();
+  /**
+   * Per finished rollout, when the first rollout started after it was stored (read with times):
+   * what ends the heat measured under the map it left. Absent: none started since.
+   */
+  readonly nextStartedAt = new Map<string, Date>();
+  /** Finished rollouts no rollout has started after yet. */
+  private readonly awaitingNextStart: string[] = [];
   private readonly seen = new Set<string>();
 
   constructor(readonly deployment: string) {}
@@ -112,22 +127,27 @@ export class DeploymentRollouts {
           fromVersion: p.fromVersion,
           toVersion: p.toVersion,
           layers: Array.isArray(p.layers) ? (p.layers as number[]) : [],
-          ...(e.occurredAt ? { startedAt: e.occurredAt } : {}),
+          committedBefore: new Map(this.committed),
+          ...(e.occurredAt ? { startedAt: e.occurredAt, previousFinishedAt: this.lastFinished?.finishedAt ?? null } : {}),
         });
+        if (e.occurredAt) for (const rid of this.awaitingNextStart.splice(0)) this.nextStartedAt.set(rid, e.occurredAt);
         break;
       case ROLLOUT_EVENTS.layerCommitted:
         this.committed.set(p.layer, p.version);
         break;
-      case ROLLOUT_EVENTS.finished:
-        this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null });
+      case ROLLOUT_EVENTS.finished: {
+        const committedAfter = new Map(this.committed);
+        this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null, committedAfter, ...(e.occurredAt ? { finishedAt: e.occurredAt } : {}) });
         this.lastFinished = {
           rolloutId: String(p.rolloutId),
           status: p.status,
           failed: p.failure !== null && p.failure !== undefined,
           ...(e.occurredAt ? { finishedAt: e.occurredAt } : {}),
-          committed: new Map(this.committed),
+          committed: committedAfter,
         };
+        this.awaitingNextStart.push(String(p.rolloutId));
         break;
+      }
       case ROLLOUT_EVENTS.outcomeMeasured:
         if (!this.outcomes.has(p.rolloutId)) this.outcomes.set(p.rolloutId, p as RolloutOutcomePayload);
         break;
@@ -190,17 +210,6 @@ export class DeploymentRollouts {
 /** Per layer the version of a layer → version map (length `layers`; a layer never committed is on `baseVersion`). */
 export function versionsPerLayer(committed: ReadonlyMap<number, number>, layers: number, baseVersion = 1): number[] {
   return Array.from({ length: layers }, (_, l) => committed.get(l) ?? baseVersion);
-}
-
-/**
- * Per layer the version committed once the deployment's rollouts stream is folded through
- * `events[lastIndex]` (−1: none of it, every layer on `baseVersion`): the map in service at that
- * point of the log.
- */
-export function committedVersionsThrough(deployment: string, events: readonly RolloutStreamEvent[], lastIndex: number, layers: number, baseVersion = 1): number[] {
-  const view = new DeploymentRollouts(deployment);
-  for (const e of events.slice(0, lastIndex + 1)) view.apply(e);
-  return view.committedVersions(layers, baseVersion);
 }
 
 /** The state-machine events of a `rollout:<id>` stream, as the reducer takes them. */
