@@ -299,13 +299,6 @@ async function main(): Promise<void> {
     floors.push(controlFloorProcesses);
     const floorProcesses = await startFloor(config.DATABASE_URL);
     floors.push(floorProcesses);
-    {
-      const [at, from, wFrom] = [Date.now(), cpuNow(), wakeupsNow()];
-      await sleep(3000);
-      const [to, wTo] = [cpuNow(), wakeupsNow()];
-      idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
-      idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
-    }
     while (warming()) {
       const from = cpuNow();
       const { wall, ls, per } = await oneRollout();
@@ -315,6 +308,14 @@ async function main(): Promise<void> {
       log(`warm-up round ${round} (not measured): ${ls.length} layers in ${wall} ms; its first layer ${per[0]} ms, p50 ${pct(per, 0.5)} ms; CPU per layer ${warmCpu[round - 1].toFixed(1)} ms`);
     }
     warmups = warmCpu.length;
+    // what the warm processes use idle
+    {
+      const [at, from, wFrom] = [Date.now(), cpuNow(), wakeupsNow()];
+      await sleep(3000);
+      const [to, wTo] = [cpuNow(), wakeupsNow()];
+      idle = { service: (to.service - from.service) / (Date.now() - at), agents: (to.agents - from.agents) / (Date.now() - at) };
+      idleWakeups = { service: (wTo.service - wFrom.service) / (Date.now() - at), agents: (wTo.agents - wFrom.agents) / (Date.now() - at) };
+    }
     // the floor's processes waited through the warm-up rollouts as the deployment waited through the floor's start: they are
     // warmed up again as at their start, unmeasured (after 58 layers their blocks still fall, 6.3 → 5.1 → 4.7 ms)
     for (const f of floors) await f.measure(FLOOR_WARMUP);
