@@ -4,9 +4,8 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { roundRobinMap, ROLLOUT_STATUS, WindowShape } from '@eplb/domain';
-import { appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
+import { appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, FollowedDeploymentViews, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
 import { LoopSnapshotReader } from '../../apps/rollout/src/loop/loop-snapshot';
-import { LoopRollouts } from '../../apps/rollout/src/loop/loop-rollouts';
 import { RolloutOutcomeMeasurer } from '../../apps/rollout/src/outcome/rollout-outcome.measurer';
 import { testConfig } from '../support/env';
 import { completeEpisode } from '../support/heat';
@@ -39,7 +38,7 @@ describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
     const deployments = new DeploymentRepository(ds);
     reader = new DeploymentRolloutsReader(ds);
     measurer = new RolloutOutcomeMeasurer(heat, deployments, new PolicyRunRepository(ds));
-    loop = new LoopSnapshotReader(deployments, new LoopRollouts(reader), reader, heat, redis);
+    loop = new LoopSnapshotReader(deployments, new FollowedDeploymentViews(reader), reader, heat, redis);
   });
   afterAll(async () => {
     redis?.disconnect();

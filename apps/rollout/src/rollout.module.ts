@@ -18,7 +18,6 @@ import { RolloutRunner } from './driving/rollout-runner';
 import { HeatAnalysis } from './heat-analysis';
 import { AutoDeployer } from './loop/auto-deployer';
 import { EmergencyDeployer } from './loop/emergency-deployer';
-import { LoopRollouts } from './loop/loop-rollouts';
 import { LoopSnapshotReader } from './loop/loop-snapshot';
 import { OutcomeRecorder } from './outcome/outcome-recorder';
 import { RolloutOutcomeMeasurer } from './outcome/rollout-outcome.measurer';
@@ -70,7 +69,6 @@ export class RolloutModule {
         AgentGateway,
         RolloutRunner,
         RolloutRequestsPoller,
-        LoopRollouts,
         LoopSnapshotReader,
         EmergencyDeployer,
         AutoDeployer,

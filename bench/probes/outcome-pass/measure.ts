@@ -6,7 +6,9 @@
  *   rollout's start and its finish (what every pass did while a rollout waited for its heat);
  * - followed: the recorder's followed view refreshed with what was appended since its last pass
  *   (one new rollout here), its snapshots read (what it does now; its catch-up is once per start).
- * Both must name the same inputs (checked). Each history: N rollouts of L layers (started, L
+ * Both must name the same inputs (checked). Beside them, the deployment's view read whole
+ * (`DeploymentRolloutsReader.load`: what the scheduler's run and a proposal's approval did for the
+ * map in service) against the same view followed (`FollowedDeploymentViews.refresh`). Each history: N rollouts of L layers (started, L
  * layer commits, finished), written to a deployment of its own in DATABASE_URL.
  *
  * `OUTCOME_PASS_ROLLOUTS=100,1000,3000 OUTCOME_PASS_REPEATS=5 node -r @swc-node/register bench/probes/outcome-pass/measure.ts`
@@ -16,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { cpuUsage } from 'node:process';
 import { DataSource } from 'typeorm';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
-import { appendEvents, createDataSource, DeploymentRollouts, DeploymentRolloutsReader, NewEvent, readWholeStream, RolloutStreamEvent, versionsPerLayer } from '@eplb/persistence';
+import { appendEvents, createDataSource, DeploymentRollouts, DeploymentRolloutsReader, FollowedDeploymentViews, NewEvent, readWholeStream, RolloutStreamEvent, versionsPerLayer } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import { machine } from '../../lib/machine';
 
@@ -90,8 +92,12 @@ async function main(): Promise<void> {
       for (let k = 0; k < n; k += 100) await ds.transaction((em) => appendEvents(em, Array.from({ length: Math.min(100, n - k) }, (_, i) => rolloutEvents(deployment, k + i)).flat()));
       const follower = reader.followAll();
       await follower.refresh(); // the recorder's catch-up: once per start of the service
+      const views = new FollowedDeploymentViews(reader);
+      await views.refresh(deployment);
       const whole: { wallMs: number; cpuMs: number }[] = [];
       const follow: { wallMs: number; cpuMs: number }[] = [];
+      const loads: { wallMs: number; cpuMs: number }[] = [];
+      const viewRefreshes: { wallMs: number; cpuMs: number }[] = [];
       for (let r = 0; r < REPEATS; r++) {
         const next = n + r;
         await ds.transaction((em) => appendEvents(em, rolloutEvents(deployment, next)));
@@ -100,6 +106,11 @@ async function main(): Promise<void> {
         if (JSON.stringify(f.value) !== JSON.stringify(w.value)) throw new Error(`the two ways differ for r${next}: ${JSON.stringify(f.value).slice(0, 200)} against ${JSON.stringify(w.value).slice(0, 200)}`);
         follow.push(f);
         whole.push(w);
+        const v = await timed(async () => (await views.refresh(deployment)).inService(L));
+        const l = await timed(async () => (await reader.load(deployment)).view.inService(L));
+        if (v.value !== l.value) throw new Error(`the map in service differs: followed ${v.value}, whole ${l.value}`);
+        viewRefreshes.push(v);
+        loads.push(l);
       }
       const row = {
         rollouts: n,
@@ -108,6 +119,10 @@ async function main(): Promise<void> {
         whole_cpu_ms: Number(median(whole.map((x) => x.cpuMs)).toFixed(1)),
         followed_wall_ms: Number(median(follow.map((x) => x.wallMs)).toFixed(1)),
         followed_cpu_ms: Number(median(follow.map((x) => x.cpuMs)).toFixed(1)),
+        view_load_wall_ms: Number(median(loads.map((x) => x.wallMs)).toFixed(1)),
+        view_load_cpu_ms: Number(median(loads.map((x) => x.cpuMs)).toFixed(1)),
+        view_followed_wall_ms: Number(median(viewRefreshes.map((x) => x.wallMs)).toFixed(1)),
+        view_followed_cpu_ms: Number(median(viewRefreshes.map((x) => x.cpuMs)).toFixed(1)),
       };
       process.stderr.write(`[outcome-pass] ${JSON.stringify(row)}\n`);
       rows.push(row);

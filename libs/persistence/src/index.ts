@@ -34,5 +34,5 @@ export {
   type RolloutRequestRecord,
   type RolloutStreamEvent,
 } from './read-models/deployment-rollouts.projection';
-export { DeploymentRolloutsReader, FollowedDeploymentRollouts, FollowedRollouts, type RolloutsSnapshot } from './read-models/deployment-rollouts.reader';
+export { DeploymentRolloutsReader, FollowedDeploymentRollouts, FollowedDeploymentViews, FollowedRollouts, type RolloutsSnapshot } from './read-models/deployment-rollouts.reader';
 export { AuditLogRepository, type AuditQuery } from './repositories/audit-log.repository';

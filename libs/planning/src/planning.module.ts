@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DeploymentRepository, DeploymentRolloutsReader, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
+import { DeploymentRepository, FollowedDeploymentViews, HeatWindowRepository, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner } from './policy-runner';
 import { ProposalDecisions } from './proposal-decisions';
 
@@ -9,8 +9,8 @@ import { ProposalDecisions } from './proposal-decisions';
     { provide: PolicyRunner, inject: [DeploymentRepository, HeatWindowRepository], useFactory: (d: DeploymentRepository, w: HeatWindowRepository) => new PolicyRunner(d, w) },
     {
       provide: ProposalDecisions,
-      inject: [PolicyRunRepository, DeploymentRepository, DeploymentRolloutsReader],
-      useFactory: (r: PolicyRunRepository, d: DeploymentRepository, rollouts: DeploymentRolloutsReader) => new ProposalDecisions(r, d, rollouts),
+      inject: [PolicyRunRepository, DeploymentRepository, FollowedDeploymentViews],
+      useFactory: (r: PolicyRunRepository, d: DeploymentRepository, rollouts: FollowedDeploymentViews) => new ProposalDecisions(r, d, rollouts),
     },
   ],
   exports: [PolicyRunner, ProposalDecisions],

@@ -1,6 +1,6 @@
 import { intervalCorrelationId } from '@eplb/contracts';
 import { DomainError } from '@eplb/domain';
-import { DeploymentRepository, DeploymentRolloutsReader, EventMeta, PolicyRunRepository, StaleMapVersionError } from '@eplb/persistence';
+import { DeploymentRepository, EventMeta, FollowedDeploymentViews, PolicyRunRepository, StaleMapVersionError } from '@eplb/persistence';
 
 /**
  * Approving a proposal makes its candidate the next map version (for the rollout service to
@@ -13,7 +13,7 @@ export class ProposalDecisions {
   constructor(
     private readonly runs: PolicyRunRepository,
     private readonly deployments: DeploymentRepository,
-    private readonly rollouts: DeploymentRolloutsReader,
+    private readonly rollouts: FollowedDeploymentViews,
   ) {}
 
   /**
@@ -24,7 +24,7 @@ export class ProposalDecisions {
   async approve(deploymentId: string, runId: string, meta: EventMeta): Promise<{ mapVersion: number }> {
     const d = await this.deployments.find(deploymentId);
     if (!d) throw new DomainError('not-found', `deployment ${deploymentId} does not exist`);
-    const inService = (await this.rollouts.load(deploymentId)).view.inService(d.numLayers);
+    const inService = (await this.rollouts.refresh(deploymentId)).inService(d.numLayers);
     return this.runs.transaction(async (em) => {
       const run = await this.decidable(deploymentId, runId, em);
       if (inService !== run.baseMapVersion) {

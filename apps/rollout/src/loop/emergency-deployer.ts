@@ -4,9 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { agentRegistryKey, agentStatus, deploymentRolloutsStream, LOOP_ACTORS, readAgentEntry, ROLLOUT_EVENTS, RolloutRequestedPayload } from '@eplb/contracts';
 import { decideEmergency, HeatEpisodes, lostRanks, mapAroundLostRanks, nodeOfRank } from '@eplb/domain';
-import { DeploymentRecord, DeploymentRepository, HeatWindowRepository, RolloutEventRepository, shapeOf } from '@eplb/persistence';
+import { DeploymentRecord, DeploymentRepository, FollowedDeploymentViews, HeatWindowRepository, RolloutEventRepository, shapeOf } from '@eplb/persistence';
 import { LOGGER, REDIS } from '@eplb/platform';
-import { LoopRollouts } from './loop-rollouts';
 
 /** A rank silent in each of this many newest episodes, while its node's agent is alive, is lost. */
 export const SILENT_EPISODES = 8;
@@ -23,7 +22,7 @@ export const SILENT_EPISODES = 8;
 export class EmergencyDeployer {
   constructor(
     private readonly deployments: DeploymentRepository,
-    private readonly rollouts: LoopRollouts,
+    private readonly rollouts: FollowedDeploymentViews,
     private readonly heat: HeatWindowRepository,
     private readonly events: RolloutEventRepository,
     @Inject(REDIS) private readonly redis: Redis,

@@ -2,9 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { agentRegistryKey, LOOP_ACTORS, nodesWithoutLiveAgent } from '@eplb/contracts';
 import { ApprovedVersion, FinishedOutcome, FinishedRollout, intervalMeasuredUnder, LoopSnapshot, ROLLOUT_STATUS, RolloutEvent, rolloutNodes } from '@eplb/domain';
-import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, HeatWindowRepository, shapeOf, versionsPerLayer } from '@eplb/persistence';
+import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, FollowedDeploymentViews, HeatWindowRepository, shapeOf, versionsPerLayer } from '@eplb/persistence';
 import { REDIS } from '@eplb/platform';
-import { LoopRollouts } from './loop-rollouts';
 
 /** What the loop decides on, and what it needs to act on the decision. */
 export interface GatheredLoop {
@@ -35,7 +34,7 @@ const OUTCOMES: Record<string, FinishedOutcome> = {
 export class LoopSnapshotReader {
   constructor(
     private readonly deployments: DeploymentRepository,
-    private readonly rollouts: LoopRollouts,
+    private readonly rollouts: FollowedDeploymentViews,
     private readonly reader: DeploymentRolloutsReader,
     private readonly heat: HeatWindowRepository,
     @Inject(REDIS) private readonly redis: Redis,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { intervalCorrelationId, LOOP_ACTORS } from '@eplb/contracts';
-import { DeploymentRepository, DeploymentRolloutsReader, PolicyRunRepository } from '@eplb/persistence';
+import { DeploymentRepository, FollowedDeploymentViews, PolicyRunRepository } from '@eplb/persistence';
 import { PolicyRunner, ProposalDecisions } from '@eplb/planning';
 import { LOGGER } from '@eplb/platform';
 import { PolicyQueue } from '../policy-queue';
@@ -40,7 +40,7 @@ export class PolicyRunJob {
     private readonly queue: PolicyQueue,
     private readonly deployments: DeploymentRepository,
     private readonly runs: PolicyRunRepository,
-    private readonly rollouts: DeploymentRolloutsReader,
+    private readonly rollouts: FollowedDeploymentViews,
     private readonly runner: PolicyRunner,
     private readonly decisions: ProposalDecisions,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -61,7 +61,7 @@ export class PolicyRunJob {
     // against the map in service (not the newest version, which may never have been deployed):
     // during a rollout, the version it started from — a proposal made now is discarded if the
     // rollout succeeds, and still stands if it rolls back
-    const base = (await this.rollouts.load(d.id)).view.inService(d.numLayers);
+    const base = (await this.rollouts.refresh(d.id)).inService(d.numLayers);
     if (base === null) return { skipped: 'layers are on different versions with no rollout running (held): an operator decides' };
     const outcome = await this.runner.run(d, latest.episodes, base, d.settings);
     const p = outcome.proposal;

@@ -11,7 +11,7 @@ import { HeatPartitionClaims } from '../repositories/heat-partition-claims';
 import { HeatWindowRepository } from '../repositories/heat-window.repository';
 import { PolicyRunRepository } from '../repositories/policy-run.repository';
 import { RolloutEventRepository } from '../repositories/rollout-event.repository';
-import { DeploymentRolloutsReader } from '../read-models/deployment-rollouts.reader';
+import { DeploymentRolloutsReader, FollowedDeploymentViews } from '../read-models/deployment-rollouts.reader';
 
 @Injectable()
 export class PostgresCheck implements ReadinessCheck {
@@ -62,8 +62,9 @@ const repository = <T>(cls: new (ds: DataSource) => T) => ({ provide: cls, injec
     repository(RolloutEventRepository),
     repository(DeploymentRolloutsReader),
     repository(AuditLogRepository),
+    { provide: FollowedDeploymentViews, inject: [DeploymentRolloutsReader], useFactory: (reader: DeploymentRolloutsReader) => new FollowedDeploymentViews(reader) },
   ],
-  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, HeatPartitionClaims, ApiTokenRepository, AgentKeyRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, AuditLogRepository],
+  exports: [DataSource, PostgresCheck, DeploymentRepository, HeatWindowRepository, HeatPartitionClaims, ApiTokenRepository, AgentKeyRepository, PolicyRunRepository, RolloutEventRepository, DeploymentRolloutsReader, FollowedDeploymentViews, AuditLogRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}

@@ -68,6 +68,25 @@ export class FollowedDeploymentRollouts {
   }
 }
 
+/**
+ * Each deployment's read model as this process last folded it, read on from there on every use:
+ * one indexed query for what was appended since, however long the deployment's history grows
+ * (folding the whole stream again read every rollout ever run, on every use). Read with times. For what needs the view as the log says it now (the
+ * map in service, the loop's rate limit and cool-down); not for a plan's start (`reload`).
+ */
+export class FollowedDeploymentViews {
+  private readonly followed = new Map<string, FollowedDeploymentRollouts>();
+
+  constructor(private readonly reader: DeploymentRolloutsReader) {}
+
+  /** The deployment's view, brought up to what is committed now. */
+  refresh(deployment: string): Promise<DeploymentRollouts> {
+    let f = this.followed.get(deployment);
+    if (!f) this.followed.set(deployment, (f = this.reader.follow(deployment)));
+    return f.refresh();
+  }
+}
+
 /** Every deployment's read model, kept current by reading on across all `rollouts:*` streams. */
 export class FollowedRollouts {
   private readonly views = new Map<string, DeploymentRollouts>();
