@@ -6,19 +6,20 @@
  *   rollout's start and its finish (what every pass did while a rollout waited for its heat);
  * - followed: the recorder's followed view refreshed with what was appended since its last pass
  *   (one new rollout here), its snapshots read (what it does now; its catch-up is once per start).
- * Both must name the same inputs (checked). Beside them, the deployment's view read whole
+ * Both must name the same inputs (checked). Run with `--expose-gc` it also weighs what a followed view
+ * keeps (heap after a full collection, with the view against without it) beside a view folded whole. Beside them, the deployment's view read whole
  * (`DeploymentRolloutsReader.load`: what the scheduler's run and a proposal's approval did for the
  * map in service) against the same view followed (`FollowedDeploymentViews.refresh`). Each history: N rollouts of L layers (started, L
- * layer commits, finished), written to a deployment of its own in DATABASE_URL.
+ * layer commits, finished, its outcome recorded), written to a deployment of its own in DATABASE_URL.
  *
- * `OUTCOME_PASS_ROLLOUTS=100,1000,3000 OUTCOME_PASS_REPEATS=5 node -r @swc-node/register bench/probes/outcome-pass/measure.ts`
+ * `OUTCOME_PASS_ROLLOUTS=100,1000,3000 OUTCOME_PASS_REPEATS=5 node --expose-gc -r @swc-node/register bench/probes/outcome-pass/measure.ts`
  * Last line: one JSON object.
  */
 import { randomUUID } from 'node:crypto';
 import { cpuUsage } from 'node:process';
 import { DataSource } from 'typeorm';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
-import { appendEvents, createDataSource, DeploymentRollouts, DeploymentRolloutsReader, FollowedDeploymentViews, NewEvent, readWholeStream, RolloutStreamEvent, versionsPerLayer } from '@eplb/persistence';
+import { appendEvents, createDataSource, DeploymentRollouts, DeploymentRolloutsReader, FollowedDeploymentViews, NewEvent, readWholeStream, RolloutsSnapshot, RolloutStreamEvent, versionsPerLayer } from '@eplb/persistence';
 import { loadConfig } from '@eplb/platform';
 import { machine } from '../../lib/machine';
 
@@ -35,6 +36,23 @@ const rolloutEvents = (deployment: string, n: number): NewEvent[] => {
     ...Array.from({ length: L }, (_, l) => ({ stream, type: ROLLOUT_EVENTS.layerCommitted, payload: { rolloutId: rid, layer: l, version: n + 2 }, ...meta })),
     { stream, type: ROLLOUT_EVENTS.finished, payload: { rolloutId: rid, status: 'SUCCEEDED', failure: null }, ...meta },
   ];
+};
+/** The outcome the recorder writes for a rollout once measured (none for the rollouts the repeats measure). */
+const outcomeEvent = (deployment: string, n: number): NewEvent => ({
+  stream: deploymentRolloutsStream(deployment),
+  type: ROLLOUT_EVENTS.outcomeMeasured,
+  payload: { rolloutId: `r${n}`, status: 'SUCCEEDED', fromVersion: n + 1, toVersion: n + 2, outcome: null, why: 'probe' },
+  actor: 'service:rollout',
+  reason: 'probe',
+  correlationId: `r${n}`,
+});
+const gc = (globalThis as { gc?: () => void }).gc;
+/** Heap in use after a full collection (MB), or NaN without --expose-gc. */
+const heapMb = () => {
+  if (!gc) return NaN;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 };
 
 interface Inputs {
@@ -66,8 +84,8 @@ async function wholeStream(ds: DataSource, deployment: string, rid: string): Pro
 
 /** The followed way: the view's snapshots. */
 const followed = (view: DeploymentRollouts, rid: string): Inputs => ({
-  before: versionsPerLayer(view.started.get(rid)!.committedBefore, L),
-  after: versionsPerLayer(view.finished.get(rid)!.committedAfter, L),
+  before: versionsPerLayer(view.mapsAround.get(rid)!.before, L),
+  after: versionsPerLayer(view.mapsAround.get(rid)!.after!, L),
   previousFinishedMs: view.started.get(rid)!.previousFinishedAt?.getTime() ?? 0,
   nextStartedMs: view.nextStartedAt.get(rid)?.getTime() ?? null,
 });
@@ -89,12 +107,19 @@ async function main(): Promise<void> {
   try {
     for (const n of HISTORIES) {
       const deployment = `outcome-pass-${randomUUID().slice(0, 8)}`;
-      for (let k = 0; k < n; k += 100) await ds.transaction((em) => appendEvents(em, Array.from({ length: Math.min(100, n - k) }, (_, i) => rolloutEvents(deployment, k + i)).flat()));
+      for (let k = 0; k < n; k += 100) await ds.transaction((em) => appendEvents(em, Array.from({ length: Math.min(100, n - k) }, (_, i) => [...rolloutEvents(deployment, k + i), outcomeEvent(deployment, k + i)]).flat()));
       const follower = reader.followAll();
       await follower.refresh(); // the recorder's catch-up: once per start of the service
+      // what one deployment's view keeps: followed (its ids pruned to the re-read window, the maps of rollouts measured dropped)
+      // against folded whole (every id)
+      const heapBefore = heapMb();
       const views = new FollowedDeploymentViews(reader);
       await views.refresh(deployment);
-      const whole: { wallMs: number; cpuMs: number }[] = [];
+      const followedMb = heapMb() - heapBefore;
+      const whole: RolloutsSnapshot['view'][] = [(await reader.load(deployment)).view];
+      const wholeMb = heapMb() - heapBefore - followedMb;
+      whole.pop();
+      const wholes: { wallMs: number; cpuMs: number }[] = [];
       const follow: { wallMs: number; cpuMs: number }[] = [];
       const loads: { wallMs: number; cpuMs: number }[] = [];
       const viewRefreshes: { wallMs: number; cpuMs: number }[] = [];
@@ -105,7 +130,7 @@ async function main(): Promise<void> {
         const w = await timed(() => wholeStream(ds, deployment, `r${next}`));
         if (JSON.stringify(f.value) !== JSON.stringify(w.value)) throw new Error(`the two ways differ for r${next}: ${JSON.stringify(f.value).slice(0, 200)} against ${JSON.stringify(w.value).slice(0, 200)}`);
         follow.push(f);
-        whole.push(w);
+        wholes.push(w);
         const v = await timed(async () => (await views.refresh(deployment)).inService(L));
         const l = await timed(async () => (await reader.load(deployment)).view.inService(L));
         if (v.value !== l.value) throw new Error(`the map in service differs: followed ${v.value}, whole ${l.value}`);
@@ -114,15 +139,17 @@ async function main(): Promise<void> {
       }
       const row = {
         rollouts: n,
-        events: n * (L + 2),
-        whole_wall_ms: Number(median(whole.map((x) => x.wallMs)).toFixed(1)),
-        whole_cpu_ms: Number(median(whole.map((x) => x.cpuMs)).toFixed(1)),
+        events: n * (L + 3),
+        whole_wall_ms: Number(median(wholes.map((x) => x.wallMs)).toFixed(1)),
+        whole_cpu_ms: Number(median(wholes.map((x) => x.cpuMs)).toFixed(1)),
         followed_wall_ms: Number(median(follow.map((x) => x.wallMs)).toFixed(1)),
         followed_cpu_ms: Number(median(follow.map((x) => x.cpuMs)).toFixed(1)),
         view_load_wall_ms: Number(median(loads.map((x) => x.wallMs)).toFixed(1)),
         view_load_cpu_ms: Number(median(loads.map((x) => x.cpuMs)).toFixed(1)),
         view_followed_wall_ms: Number(median(viewRefreshes.map((x) => x.wallMs)).toFixed(1)),
         view_followed_cpu_ms: Number(median(viewRefreshes.map((x) => x.cpuMs)).toFixed(1)),
+        followed_view_heap_mb: Number(followedMb.toFixed(2)),
+        whole_view_heap_mb: Number(wholeMb.toFixed(2)),
       };
       process.stderr.write(`[outcome-pass] ${JSON.stringify(row)}\n`);
       rows.push(row);

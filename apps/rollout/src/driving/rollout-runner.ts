@@ -139,7 +139,7 @@ export class RolloutRunner {
     }
     const { plan, created, started, fromVersion } = planned;
     await this.log.append(d.deployment, [started, machineRow(rid, req.correlationId, created)]);
-    v.started.set(rid, { fromVersion, toVersion: plan.toVersion, committedBefore: new Map(v.committed) });
+    v.started.set(rid, { fromVersion, toVersion: plan.toVersion });
     d.state = reduceRollout(null, created);
     d.rolloutId = rid;
     d.rolloutSeq = v.startOrder(rid);
@@ -269,7 +269,7 @@ export class RolloutRunner {
     rebalancingGauge.set({ deployment: d.deployment }, isRolloutTerminal(s) ? 0 : 1);
     for (const c of committed) view.committed.set(c.layer, c.version);
     if (finished) {
-      view.finished.set(d.rolloutId, { status: s.status, failure: s.failure, committedAfter: new Map(view.committed) });
+      view.finished.set(d.rolloutId, { status: s.status, failure: s.failure });
       this.logger.info({ deployment: d.deployment, rolloutId: d.rolloutId, status: s.status, failure: s.failure }, 'rollout finished');
     }
     for (const c of adv.events.flatMap((e) => (e.type === 'decided' ? e.commands : []))) {

@@ -38,7 +38,8 @@ export class RolloutOutcomeMeasurer {
   async measure(d: DeploymentRecord, view: DeploymentRollouts, rolloutId: string): Promise<OutcomeMeasurement> {
     const started = view.started.get(rolloutId);
     const finished = view.finished.get(rolloutId);
-    if (!started || !finished) return { kind: 'wait', why: 'not finished' };
+    const maps = view.mapsAround.get(rolloutId);
+    if (!started || !finished || !maps?.after) return { kind: 'wait', why: 'not finished' };
     if (!started.startedAt || !finished.finishedAt) throw new Error(`rollout ${rolloutId}: the rollouts view was folded without the events' times`);
     const [fromVersion, toVersion] = [Number(started.fromVersion), Number(started.toVersion)];
     const base = { rolloutId, status: String(finished.status), fromVersion, toVersion };
@@ -52,8 +53,8 @@ export class RolloutOutcomeMeasurer {
       ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedFromMs: startedMs, limit: AFTER_CANDIDATES })),
     ];
     const window = outcomeWindow(candidates, {
-      before: { versions: versionsPerLayer(started.committedBefore, d.numLayers), storedFromMs: started.previousFinishedAt?.getTime() ?? 0 },
-      after: { versions: versionsPerLayer(finished.committedAfter, d.numLayers), storedFromMs: finished.finishedAt.getTime() },
+      before: { versions: versionsPerLayer(maps.before, d.numLayers), storedFromMs: started.previousFinishedAt?.getTime() ?? 0 },
+      after: { versions: versionsPerLayer(maps.after, d.numLayers), storedFromMs: finished.finishedAt.getTime() },
       nextStartedAtMs: view.nextStartedAt.get(rolloutId)?.getTime() ?? null,
     });
     if (window.kind === 'wait') return window;

@@ -129,19 +129,35 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     for (const rid of ['r1', 'r2', 'r3']) {
       const s = index(ROLLOUT_EVENTS.started, rid);
       const started = v.started.get(rid)!;
-      expect(versionsPerLayer(started.committedBefore, 3)).toEqual(committedVersionsThrough(log, s - 1, 3));
+      expect(versionsPerLayer(v.mapsAround.get(rid)!.before, 3)).toEqual(committedVersionsThrough(log, s - 1, 3));
       expect(started.previousFinishedAt ?? null).toEqual(log.slice(0, s).filter((e) => e.type === ROLLOUT_EVENTS.finished).pop()?.occurredAt ?? null);
       const f = index(ROLLOUT_EVENTS.finished, rid);
       if (f < 0) {
-        expect(v.finished.has(rid)).toBe(false);
+        expect([v.finished.has(rid), v.mapsAround.get(rid)!.after]).toEqual([false, undefined]);
         continue;
       }
-      expect(versionsPerLayer(v.finished.get(rid)!.committedAfter, 3)).toEqual(committedVersionsThrough(log, f, 3));
+      expect(versionsPerLayer(v.mapsAround.get(rid)!.after!, 3)).toEqual(committedVersionsThrough(log, f, 3));
       expect(v.finished.get(rid)!.finishedAt).toEqual(log[f].occurredAt);
       expect(v.nextStartedAt.get(rid) ?? null).toEqual(log.slice(f + 1).find((e) => e.type === ROLLOUT_EVENTS.started)?.occurredAt ?? null);
     }
-    expect(versionsPerLayer(v.finished.get('r1')!.committedAfter, 3)).toEqual([1, 2, 1]);
+    expect(versionsPerLayer(v.mapsAround.get('r1')!.after!, 3)).toEqual([1, 2, 1]);
     expect(v.nextStartedAt.get('r1')).toEqual(new Date(800));
+    // kept only until the rollout's outcome is recorded
+    v.apply(at(1200, ev(ROLLOUT_EVENTS.outcomeMeasured, { rolloutId: 'r1' })));
+    expect([...v.mapsAround.keys()]).toEqual(['r2', 'r3']);
+  });
+
+  it('forgets the ids folded below a point, so a follower keeps those of its re-read window only', () => {
+    const v = new DeploymentRollouts('d');
+    const requested = (n: number, rid: string) => ({ ...ev(ROLLOUT_EVENTS.requested, { rolloutId: rid, mapVersion: n }), id: String(n) });
+    for (const n of [998, 999, 1000, 1001]) v.apply(requested(n, `r${n}`));
+    v.forgetBelow(1000n);
+    // ids at or above the point are still known: read again, they change nothing
+    v.apply({ ...requested(1000, 'other'), payload: { rolloutId: 'r1000', mapVersion: 7 } });
+    expect(v.requests.get('r1000')!.payload.mapVersion).toBe(1000);
+    // below it the fold no longer knows them (a follower never reads there again)
+    v.apply({ ...requested(999, 'r999'), payload: { rolloutId: 'r999', mapVersion: 5 } });
+    expect(v.requests.get('r999')!.payload.mapVersion).toBe(5);
   });
 
   it("keeps what the automatic loop decides on as it folds: settled versions, automatic requests' times, the last finished rollout and the map it left, ranks planned around", () => {

@@ -20,8 +20,6 @@ export interface StartedRollout {
   readonly toVersion: number;
   readonly layers?: readonly number[];
   readonly startedAt?: Date;
-  /** Per layer the version committed when it started (layers never committed are absent): the map it found. */
-  readonly committedBefore: ReadonlyMap<number, number>;
   /** When the newest rollout finished before it started was stored (null: none; absent when read without times). */
   readonly previousFinishedAt?: Date | null;
 }
@@ -49,8 +47,12 @@ export interface FinishedRollout {
   readonly failure: unknown;
   /** When it was stored (absent when read without times). */
   readonly finishedAt?: Date;
-  /** Per layer the version committed when it finished (layers never committed are absent): the map it left. */
-  readonly committedAfter: ReadonlyMap<number, number>;
+}
+
+/** Per layer the version committed (layers never committed are absent) when a rollout started, and when it finished. */
+export interface MapsAroundRollout {
+  readonly before: ReadonlyMap<number, number>;
+  after?: ReadonlyMap<number, number>;
 }
 
 /**
@@ -93,15 +95,24 @@ export class DeploymentRollouts {
    * what ends the heat measured under the map it left. Absent: none started since.
    */
   readonly nextStartedAt = new Map<string, Date>();
+  /**
+   * Per rollout whose outcome is not recorded yet, the maps it found and left (what its outcome is
+   * measured under); dropped with its outcome, so a long history keeps only the rollouts still
+   * being measured.
+   */
+  readonly mapsAround = new Map<string, MapsAroundRollout>();
   /** Finished rollouts no rollout has started after yet. */
   private readonly awaitingNextStart: string[] = [];
   private readonly seen = new Set<string>();
+  /** The ids in `seen`, in the order folded: what `forgetBelow` walks. */
+  private readonly seenOrder: string[] = [];
 
   constructor(readonly deployment: string) {}
 
   apply(e: RolloutStreamEvent): void {
     if (this.seen.has(e.id)) return;
     this.seen.add(e.id);
+    this.seenOrder.push(e.id);
     const p = e.payload as Record<string, any>;
     const meta = { eventId: e.id, actor: e.actor, reason: e.reason, correlationId: e.correlationId };
     switch (e.type) {
@@ -127,9 +138,9 @@ export class DeploymentRollouts {
           fromVersion: p.fromVersion,
           toVersion: p.toVersion,
           layers: Array.isArray(p.layers) ? (p.layers as number[]) : [],
-          committedBefore: new Map(this.committed),
           ...(e.occurredAt ? { startedAt: e.occurredAt, previousFinishedAt: this.lastFinished?.finishedAt ?? null } : {}),
         });
+        if (!this.outcomes.has(p.rolloutId)) this.mapsAround.set(p.rolloutId, { before: new Map(this.committed) });
         if (e.occurredAt) for (const rid of this.awaitingNextStart.splice(0)) this.nextStartedAt.set(rid, e.occurredAt);
         break;
       case ROLLOUT_EVENTS.layerCommitted:
@@ -137,7 +148,9 @@ export class DeploymentRollouts {
         break;
       case ROLLOUT_EVENTS.finished: {
         const committedAfter = new Map(this.committed);
-        this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null, committedAfter, ...(e.occurredAt ? { finishedAt: e.occurredAt } : {}) });
+        this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null, ...(e.occurredAt ? { finishedAt: e.occurredAt } : {}) });
+        const around = this.mapsAround.get(p.rolloutId);
+        if (around) around.after = committedAfter;
         this.lastFinished = {
           rolloutId: String(p.rolloutId),
           status: p.status,
@@ -150,8 +163,19 @@ export class DeploymentRollouts {
       }
       case ROLLOUT_EVENTS.outcomeMeasured:
         if (!this.outcomes.has(p.rolloutId)) this.outcomes.set(p.rolloutId, p as RolloutOutcomePayload);
+        this.mapsAround.delete(p.rolloutId);
         break;
     }
+  }
+
+  /**
+   * Forgets the ids of events folded below `id`: a follower that will never read below it again
+   * keeps the ids it may still read twice (its re-read window), not one per event of the history.
+   */
+  forgetBelow(id: bigint): void {
+    let k = 0;
+    for (; k < this.seenOrder.length && BigInt(this.seenOrder[k]) < id; k++) this.seen.delete(this.seenOrder[k]);
+    if (k > 0) this.seenOrder.splice(0, k);
   }
 
   /** The rollout being driven (started, not finished), if any. */

@@ -62,7 +62,10 @@ export class FollowedDeploymentRollouts {
       const page = await readStream(this.ds.manager, deploymentRolloutsStream(this.view.deployment), after, 1000);
       for (const e of page) this.view.apply(e);
       if (page.length > 0 && BigInt(page[page.length - 1].id) > BigInt(this.cursor)) this.cursor = page[page.length - 1].id;
-      if (page.length < 1000) return this.view;
+      if (page.length < 1000) {
+        this.view.forgetBelow(BigInt(this.cursor) - REREAD_IDS);
+        return this.view;
+      }
       after = page[page.length - 1].id;
     }
   }
@@ -108,7 +111,10 @@ export class FollowedRollouts {
         this.view(r.stream.slice(DEPLOYMENT_ROLLOUTS_PREFIX.length)).apply(r);
         if (BigInt(r.id) > BigInt(this.cursor)) this.cursor = r.id;
       }
-      if (rows.length < 2000) return this.views;
+      if (rows.length < 2000) {
+        for (const v of this.views.values()) v.forgetBelow(BigInt(this.cursor) - REREAD_IDS);
+        return this.views;
+      }
       after = rows[rows.length - 1].id;
     }
   }
