@@ -291,7 +291,7 @@ async function main(): Promise<void> {
     // 3. the floor's processes, started once (each with its own unmeasured layers) and measured in blocks before each measured
     // round, while the deployment waits: the floor and the rounds see the machine's load of the same moments. They start
     // before the warm-up rollouts: processes that wait ~20 s (the floor's own warm-up) are partly cold again after it (measured:
-    // the first rollouts after such a wait cost up to ~40% more CPU per layer than the last warm-up rollouts before it), and
+    // the rounds after such a wait cost 20-24 ms of CPU per layer against 10-17 in the last warm-up rollouts before it), and
     // the rounds would be measured while they warm up again.
     const floors: FloorProcesses[] = [];
     stops.push(() => floors.forEach((f) => void f.stop()));
