@@ -83,12 +83,10 @@ async function wholeStream(ds: DataSource, deployment: string, rid: string): Pro
 }
 
 /** The followed way: the view's snapshots. */
-const followed = (view: DeploymentRollouts, rid: string): Inputs => ({
-  before: versionsPerLayer(view.mapsAround.get(rid)!.before, L),
-  after: versionsPerLayer(view.mapsAround.get(rid)!.after!, L),
-  previousFinishedMs: view.started.get(rid)!.previousFinishedAt?.getTime() ?? 0,
-  nextStartedMs: view.nextStartedAt.get(rid)?.getTime() ?? null,
-});
+const followed = (view: DeploymentRollouts, rid: string): Inputs => {
+  const inputs = view.outcomeInputs.get(rid)!;
+  return { before: versionsPerLayer(inputs.before, L), after: versionsPerLayer(inputs.after!, L), previousFinishedMs: inputs.previousFinishedAt?.getTime() ?? 0, nextStartedMs: inputs.nextStartedAt?.getTime() ?? null };
+};
 
 const timed = async <T>(f: () => Promise<T>): Promise<{ value: T; wallMs: number; cpuMs: number }> => {
   const [t, c] = [performance.now(), cpuUsage()];

@@ -38,8 +38,8 @@ export class RolloutOutcomeMeasurer {
   async measure(d: DeploymentRecord, view: DeploymentRollouts, rolloutId: string): Promise<OutcomeMeasurement> {
     const started = view.started.get(rolloutId);
     const finished = view.finished.get(rolloutId);
-    const maps = view.mapsAround.get(rolloutId);
-    if (!started || !finished || !maps?.after) return { kind: 'wait', why: 'not finished' };
+    const inputs = view.outcomeInputs.get(rolloutId);
+    if (!started || !finished || !inputs?.after) return { kind: 'wait', why: 'not finished' };
     if (!started.startedAt || !finished.finishedAt) throw new Error(`rollout ${rolloutId}: the rollouts view was folded without the events' times`);
     const [fromVersion, toVersion] = [Number(started.fromVersion), Number(started.toVersion)];
     const base = { rolloutId, status: String(finished.status), fromVersion, toVersion };
@@ -53,9 +53,9 @@ export class RolloutOutcomeMeasurer {
       ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedFromMs: startedMs, limit: AFTER_CANDIDATES })),
     ];
     const window = outcomeWindow(candidates, {
-      before: { versions: versionsPerLayer(maps.before, d.numLayers), storedFromMs: started.previousFinishedAt?.getTime() ?? 0 },
-      after: { versions: versionsPerLayer(maps.after, d.numLayers), storedFromMs: finished.finishedAt.getTime() },
-      nextStartedAtMs: view.nextStartedAt.get(rolloutId)?.getTime() ?? null,
+      before: { versions: versionsPerLayer(inputs.before, d.numLayers), storedFromMs: inputs.previousFinishedAt?.getTime() ?? 0 },
+      after: { versions: versionsPerLayer(inputs.after, d.numLayers), storedFromMs: finished.finishedAt.getTime() },
+      nextStartedAtMs: inputs.nextStartedAt?.getTime() ?? null,
     });
     if (window.kind === 'wait') return window;
     if (window.kind === 'unmeasurable') return { kind: 'record', payload: { ...base, outcome: null, why: window.why }, reason: `outcome of rollout ${rolloutId} not measurable: ${window.why}` };

@@ -128,23 +128,23 @@ describe('DeploymentRollouts: the fold over rollouts:<deployment>', () => {
     const index = (type: string, rid: string) => log.findIndex((e) => e.type === type && e.payload.rolloutId === rid);
     for (const rid of ['r1', 'r2', 'r3']) {
       const s = index(ROLLOUT_EVENTS.started, rid);
-      const started = v.started.get(rid)!;
-      expect(versionsPerLayer(v.mapsAround.get(rid)!.before, 3)).toEqual(committedVersionsThrough(log, s - 1, 3));
-      expect(started.previousFinishedAt ?? null).toEqual(log.slice(0, s).filter((e) => e.type === ROLLOUT_EVENTS.finished).pop()?.occurredAt ?? null);
+      const inputs = v.outcomeInputs.get(rid)!;
+      expect(versionsPerLayer(inputs.before, 3)).toEqual(committedVersionsThrough(log, s - 1, 3));
+      expect(inputs.previousFinishedAt ?? null).toEqual(log.slice(0, s).filter((e) => e.type === ROLLOUT_EVENTS.finished).pop()?.occurredAt ?? null);
       const f = index(ROLLOUT_EVENTS.finished, rid);
       if (f < 0) {
-        expect([v.finished.has(rid), v.mapsAround.get(rid)!.after]).toEqual([false, undefined]);
+        expect([v.finished.has(rid), inputs.after]).toEqual([false, undefined]);
         continue;
       }
-      expect(versionsPerLayer(v.mapsAround.get(rid)!.after!, 3)).toEqual(committedVersionsThrough(log, f, 3));
+      expect(versionsPerLayer(inputs.after!, 3)).toEqual(committedVersionsThrough(log, f, 3));
       expect(v.finished.get(rid)!.finishedAt).toEqual(log[f].occurredAt);
-      expect(v.nextStartedAt.get(rid) ?? null).toEqual(log.slice(f + 1).find((e) => e.type === ROLLOUT_EVENTS.started)?.occurredAt ?? null);
+      expect(inputs.nextStartedAt ?? null).toEqual(log.slice(f + 1).find((e) => e.type === ROLLOUT_EVENTS.started)?.occurredAt ?? null);
     }
-    expect(versionsPerLayer(v.mapsAround.get('r1')!.after!, 3)).toEqual([1, 2, 1]);
-    expect(v.nextStartedAt.get('r1')).toEqual(new Date(800));
+    expect(versionsPerLayer(v.outcomeInputs.get('r1')!.after!, 3)).toEqual([1, 2, 1]);
+    expect(v.outcomeInputs.get('r1')!.nextStartedAt).toEqual(new Date(800));
     // kept only until the rollout's outcome is recorded
     v.apply(at(1200, ev(ROLLOUT_EVENTS.outcomeMeasured, { rolloutId: 'r1' })));
-    expect([...v.mapsAround.keys()]).toEqual(['r2', 'r3']);
+    expect([...v.outcomeInputs.keys()]).toEqual(['r2', 'r3']);
   });
 
   it('forgets the ids folded below a point, so a follower keeps those of its re-read window only', () => {

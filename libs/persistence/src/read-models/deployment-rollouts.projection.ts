@@ -20,8 +20,6 @@ export interface StartedRollout {
   readonly toVersion: number;
   readonly layers?: readonly number[];
   readonly startedAt?: Date;
-  /** When the newest rollout finished before it started was stored (null: none; absent when read without times). */
-  readonly previousFinishedAt?: Date | null;
 }
 
 /** A rollout request as recorded: its event id, what was asked, and who asked why. */
@@ -49,10 +47,18 @@ export interface FinishedRollout {
   readonly finishedAt?: Date;
 }
 
-/** Per layer the version committed (layers never committed are absent) when a rollout started, and when it finished. */
-export interface MapsAroundRollout {
+/**
+ * What a rollout's outcome is measured from, beside its start and end: per layer the version
+ * committed (layers never committed are absent) when it started and when it finished, and when
+ * the heat under each map may begin and must end (times absent when read without times).
+ */
+export interface RolloutOutcomeInputs {
   readonly before: ReadonlyMap<number, number>;
+  /** When the newest rollout finished before it started was stored (null: none). */
+  readonly previousFinishedAt?: Date | null;
   after?: ReadonlyMap<number, number>;
+  /** When the first rollout started after it finished was stored (absent: none yet). */
+  nextStartedAt?: Date;
 }
 
 /**
@@ -91,16 +97,10 @@ export class DeploymentRollouts {
   /** Ranks an emergency map was planned around (each once: its return is the operator's call). */
   readonly plannedAround = new Set<number>();
   /**
-   * Per finished rollout, when the first rollout started after it was stored (read with times):
-   * what ends the heat measured under the map it left. Absent: none started since.
+   * Per rollout whose outcome is not recorded yet, what it is measured from; dropped with its
+   * outcome, so a long history keeps only the rollouts still being measured.
    */
-  readonly nextStartedAt = new Map<string, Date>();
-  /**
-   * Per rollout whose outcome is not recorded yet, the maps it found and left (what its outcome is
-   * measured under); dropped with its outcome, so a long history keeps only the rollouts still
-   * being measured.
-   */
-  readonly mapsAround = new Map<string, MapsAroundRollout>();
+  readonly outcomeInputs = new Map<string, RolloutOutcomeInputs>();
   /** Finished rollouts no rollout has started after yet. */
   private readonly awaitingNextStart: string[] = [];
   private readonly seen = new Set<string>();
@@ -138,10 +138,15 @@ export class DeploymentRollouts {
           fromVersion: p.fromVersion,
           toVersion: p.toVersion,
           layers: Array.isArray(p.layers) ? (p.layers as number[]) : [],
-          ...(e.occurredAt ? { startedAt: e.occurredAt, previousFinishedAt: this.lastFinished?.finishedAt ?? null } : {}),
+          ...(e.occurredAt ? { startedAt: e.occurredAt } : {}),
         });
-        if (!this.outcomes.has(p.rolloutId)) this.mapsAround.set(p.rolloutId, { before: new Map(this.committed) });
-        if (e.occurredAt) for (const rid of this.awaitingNextStart.splice(0)) this.nextStartedAt.set(rid, e.occurredAt);
+        if (!this.outcomes.has(p.rolloutId)) {
+          this.outcomeInputs.set(p.rolloutId, { before: new Map(this.committed), ...(e.occurredAt ? { previousFinishedAt: this.lastFinished?.finishedAt ?? null } : {}) });
+        }
+        for (const rid of this.awaitingNextStart.splice(0)) {
+          const inputs = this.outcomeInputs.get(rid);
+          if (inputs && e.occurredAt) inputs.nextStartedAt = e.occurredAt;
+        }
         break;
       case ROLLOUT_EVENTS.layerCommitted:
         this.committed.set(p.layer, p.version);
@@ -149,8 +154,8 @@ export class DeploymentRollouts {
       case ROLLOUT_EVENTS.finished: {
         const committedAfter = new Map(this.committed);
         this.finished.set(p.rolloutId, { status: p.status, failure: p.failure ?? null, ...(e.occurredAt ? { finishedAt: e.occurredAt } : {}) });
-        const around = this.mapsAround.get(p.rolloutId);
-        if (around) around.after = committedAfter;
+        const inputs = this.outcomeInputs.get(p.rolloutId);
+        if (inputs) inputs.after = committedAfter;
         this.lastFinished = {
           rolloutId: String(p.rolloutId),
           status: p.status,
@@ -163,7 +168,7 @@ export class DeploymentRollouts {
       }
       case ROLLOUT_EVENTS.outcomeMeasured:
         if (!this.outcomes.has(p.rolloutId)) this.outcomes.set(p.rolloutId, p as RolloutOutcomePayload);
-        this.mapsAround.delete(p.rolloutId);
+        this.outcomeInputs.delete(p.rolloutId);
         break;
     }
   }

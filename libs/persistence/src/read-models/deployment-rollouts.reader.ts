@@ -74,8 +74,9 @@ export class FollowedDeploymentRollouts {
 /**
  * Each deployment's read model as this process last folded it, read on from there on every use:
  * one indexed query for what was appended since, however long the deployment's history grows
- * (folding the whole stream again read every rollout ever run, on every use). Read with times. For what needs the view as the log says it now (the
- * map in service, the loop's rate limit and cool-down); not for a plan's start (`reload`).
+ * (folding the whole stream again read every rollout ever run, on every use). Read with times.
+ * For what needs the view as the log says it now (the map in service, the loop's rate limit and
+ * cool-down); not for a plan's start (`reload`).
  */
 export class FollowedDeploymentViews {
   private readonly followed = new Map<string, FollowedDeploymentRollouts>();
