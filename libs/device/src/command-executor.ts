@@ -1,4 +1,4 @@
-import { LedgerEntry, RolloutAck, RolloutAgentCommand, admitCommand, ledgerEntry } from '@eplb/domain';
+import { LayerHoldings, LedgerEntry, RolloutAck, RolloutAgentCommand, admitCommand, ledgerEntry } from '@eplb/domain';
 import { DeviceBackend } from './backend';
 
 /**
@@ -39,54 +39,96 @@ export class CommandExecutor {
     }
   }
 
+  /**
+   * One command, through the ledger: the answer to send, or null when there is none (another
+   * agent's command, a stale or repeated one that is still running, an outcome no longer ours).
+   * Each kind runs in its own small method: the commands of a layer are hot in a long-running
+   * agent, and one function holding every kind with its awaits compiled slowly and was thrown back
+   * whenever one kind's feedback changed.
+   */
   async handle(cmd: RolloutAgentCommand): Promise<RolloutAck | null> {
     if (cmd.agent !== this.agent) return null;
-    const base = { rolloutId: this.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.agent, ranks: this.ranks.slice() };
     const entry = this.ledger.get(cmd.layer);
     const rerun = cmd.kind === 'prepare' && this.interrupted.get(cmd.layer) === cmd.attempt && entry?.phase === 'preparing' && entry.attempt === cmd.attempt;
     if (rerun) this.interrupted.delete(cmd.layer);
-    const adm = rerun ? ({ action: 'execute' } as const) : admitCommand(entry, cmd);
-    if (adm.action === 'drop') return null;
-    if (adm.action === 'refuse') return { ...base, phase: cmd.kind, ok: false, error: adm.error };
-    if (adm.action === 'replay') {
-      const holdings = cmd.kind === 'commit' ? (await this.backend.describe([cmd.layer])).layers[0] : undefined;
-      return { ...base, phase: cmd.kind, ok: adm.ok, ...(adm.error ? { error: adm.error } : {}), ...(holdings ? { holdings } : {}) };
-    }
-    switch (cmd.kind) {
-      case 'prepare':
-        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'preparing'));
-        try {
-          await this.backend.prepare(cmd.layer, cmd.part, { rolloutId: this.rolloutId, attempt: cmd.attempt, ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) });
-        } catch (e) {
-          const error = e instanceof Error ? e.message : String(e);
-          // an abort (or a newer attempt) overtook this prepare: its outcome is no longer ours to report
-          if (this.ledger.get(cmd.layer)?.attempt !== cmd.attempt || this.ledger.get(cmd.layer)?.phase !== 'preparing') return null;
-          this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'failed', error));
-          return { ...base, phase: 'prepare', ok: false, error };
-        }
-        if (this.ledger.get(cmd.layer)?.attempt !== cmd.attempt || this.ledger.get(cmd.layer)?.phase !== 'preparing') return null;
-        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'prepared'));
-        return { ...base, phase: 'prepare', ok: true };
-      case 'commit':
-        // a repeat (the service re-sends until acked) while the swap waits for its step boundary:
-        // that swap's ack answers both; running it again would find its staged weights swapped in
-        // and answer a failure for a commit that succeeded
-        if (this.committing.get(cmd.layer) === cmd.attempt) return null;
-        this.committing.set(cmd.layer, cmd.attempt);
-        try {
-          await this.backend.commit(cmd.layer, this.rolloutId);
-        } catch (e) {
-          return { ...base, phase: 'commit', ok: false, error: e instanceof Error ? e.message : String(e) };
-        } finally {
-          this.committing.delete(cmd.layer);
-        }
-        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'committed'));
-        return { ...base, phase: 'commit', ok: true, holdings: (await this.backend.describe([cmd.layer])).layers[0] };
-      case 'abort':
-        this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'aborted'));
-        // this rollout's staging only: another rollout's staged weights are not ours to drop
-        await this.backend.abort(cmd.layer, this.rolloutId, cmd.attempt);
-        return { ...base, phase: 'abort', ok: true };
+    const adm = rerun ? EXECUTE : admitCommand(entry, cmd);
+    switch (adm.action) {
+      case 'drop':
+        return null;
+      case 'refuse':
+        return { ...this.base(cmd), phase: cmd.kind, ok: false, error: adm.error };
+      case 'replay':
+        return this.replay(cmd, adm.ok, adm.error);
+      case 'execute':
+        if (cmd.kind === 'prepare') return this.prepare(cmd);
+        if (cmd.kind === 'commit') return this.commit(cmd);
+        return this.abort(cmd);
     }
   }
+
+  private base(cmd: RolloutAgentCommand): Pick<RolloutAck, 'rolloutId' | 'layer' | 'attempt' | 'agent' | 'ranks'> {
+    return { rolloutId: this.rolloutId, layer: cmd.layer, attempt: cmd.attempt, agent: this.agent, ranks: this.ranks.slice() };
+  }
+
+  /** What the layer's ranks hold now, as a commit ack carries it. */
+  private async holdings(layer: number): Promise<LayerHoldings> {
+    const { layers } = await this.backend.describe([layer]);
+    return layers[0];
+  }
+
+  /** A command already run: its outcome again (a commit's with what the ranks hold). */
+  private async replay(cmd: RolloutAgentCommand, ok: boolean, error: string | undefined): Promise<RolloutAck> {
+    const holdings = cmd.kind === 'commit' ? await this.holdings(cmd.layer) : undefined;
+    return { ...this.base(cmd), phase: cmd.kind, ok, ...(error ? { error } : {}), ...(holdings ? { holdings } : {}) };
+  }
+
+  private async prepare(cmd: PrepareCommand): Promise<RolloutAck | null> {
+    this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'preparing'));
+    try {
+      await this.backend.prepare(cmd.layer, cmd.part, { rolloutId: this.rolloutId, attempt: cmd.attempt, ...(cmd.bytesPerSecond ? { bytesPerSecond: cmd.bytesPerSecond } : {}), ...(cmd.repair ? { repair: true } : {}) });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      // an abort (or a newer attempt) overtook this prepare: its outcome is no longer ours to report
+      if (!this.stillPreparing(cmd)) return null;
+      this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'failed', error));
+      return { ...this.base(cmd), phase: 'prepare', ok: false, error };
+    }
+    if (!this.stillPreparing(cmd)) return null;
+    this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'prepared'));
+    return { ...this.base(cmd), phase: 'prepare', ok: true };
+  }
+
+  private stillPreparing(cmd: PrepareCommand): boolean {
+    const now = this.ledger.get(cmd.layer);
+    return now?.attempt === cmd.attempt && now.phase === 'preparing';
+  }
+
+  private async commit(cmd: CommitCommand): Promise<RolloutAck | null> {
+    // a repeat (the service re-sends until acked) while the swap waits for its step boundary:
+    // that swap's ack answers both; running it again would find its staged weights swapped in
+    // and answer a failure for a commit that succeeded
+    if (this.committing.get(cmd.layer) === cmd.attempt) return null;
+    this.committing.set(cmd.layer, cmd.attempt);
+    try {
+      await this.backend.commit(cmd.layer, this.rolloutId);
+    } catch (e) {
+      return { ...this.base(cmd), phase: 'commit', ok: false, error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      this.committing.delete(cmd.layer);
+    }
+    this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'committed'));
+    return { ...this.base(cmd), phase: 'commit', ok: true, holdings: await this.holdings(cmd.layer) };
+  }
+
+  private async abort(cmd: AbortCommand): Promise<RolloutAck> {
+    this.ledger.set(cmd.layer, ledgerEntry(cmd.attempt, 'aborted'));
+    // this rollout's staging only: another rollout's staged weights are not ours to drop
+    await this.backend.abort(cmd.layer, this.rolloutId, cmd.attempt);
+    return { ...this.base(cmd), phase: 'abort', ok: true };
+  }
 }
+
+type PrepareCommand = Extract<RolloutAgentCommand, { kind: 'prepare' }>;
+type CommitCommand = Extract<RolloutAgentCommand, { kind: 'commit' }>;
+type AbortCommand = Extract<RolloutAgentCommand, { kind: 'abort' }>;
+const EXECUTE = { action: 'execute' } as const;
