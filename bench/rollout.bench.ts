@@ -40,6 +40,7 @@ import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource,
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
+import { QuietWait, waitForQuiet } from './lib/machine-quiet';
 import { processCpuMs } from './lib/process-cpu';
 import { processWakeups } from './lib/process-wakeups';
 import { writeSection } from './lib/results';
@@ -331,7 +332,14 @@ async function main(): Promise<void> {
     const roundP50s: number[] = [];
     const floorBlockP50s: number[] = [];
     const controlFloorBlockP50s: number[] = [];
+    // every measured block starts on a quiet machine: what the block before it left running (the other side's garbage
+    // collection, mostly) is not charged to it
+    const quietWaits: QuietWait[] = [];
+    const quiet = async () => {
+      quietWaits.push(await waitForQuiet());
+    };
     const floorBlock = async (f: FloorProcesses, layers: number, into: FloorSamples): Promise<number> => {
+      await quiet();
       const s = await f.measure(layers);
       addFloorSamples(into, s);
       return floorFigures(s).p50;
@@ -340,6 +348,7 @@ async function main(): Promise<void> {
       const blockLayers = floorBlockLayers(measured);
       controlFloorBlockP50s.push(await floorBlock(controlFloorProcesses, blockLayers, controlFloorSamples));
       floorBlockP50s.push(await floorBlock(floorProcesses, blockLayers, floorSamples));
+      await quiet();
       const [at, from, wFrom, monoFrom] = [Date.now(), cpuNow(), wakeupsNow(), process.hrtime.bigint() / 1000n];
       await samplePostgres(true);
       // the sample in flight when the round ends is awaited before the round's figures are closed: finishing after that, it
@@ -379,6 +388,7 @@ async function main(): Promise<void> {
     log(`floor (${floor.layers} layers in ${ROUNDS} blocks between the rounds): p50 ${floor.p50} ms, p99 ${floor.p99} ms; without the peer fetches: p50 ${controlFloor.p50} ms, p99 ${controlFloor.p99} ms; per layer p50 / floor p50 = ${floorRatio}; CPU per layer of the floor's 8 processes ${floor.processesCpuMsPerLayer} ms (without the peer fetches ${controlFloor.processesCpuMsPerLayer} ms)`);
     const postgresMs = postgresRoundsMs / perLayers.length;
     log(`measured rounds, monotonic µs: ${measuredMono.join(', ')}`);
+    log(`waits for a quiet machine before each block (floor without peer fetches, floor, round): ${quietWaits.map((w) => `${w.waitedMs} ms${w.quiet ? '' : ' (still busy)'}`).join(', ')}`);
     const cpu = { service: cpuRounds.service / perLayers.length, agents: cpuRounds.agents / perLayers.length };
     const busy = { service: cpu.service - (idle.service * measuredMs) / perLayers.length, agents: cpu.agents - (idle.agents * measuredMs) / perLayers.length };
     // per layer, the service's and one agent's (the agents' mean), beyond what they wake idle over the same time
