@@ -6,7 +6,7 @@
  * ROLLOUT_BENCH_TRANSPORT=kafka), with Postgres (event log) and Redis (lock). One run measures:
  * 1. zero-cost transfers (16-byte experts): the control plane's time per layer, from the service's
  *    own event stamps in the log — unmeasured rollouts until the processes are warm (at least
- *    ROLLOUT_BENCH_WARMUP, default 1; then until two rollouts in a row bring the processes' CPU per
+ *    ROLLOUT_BENCH_WARMUP, default the floor's warm-up in layers; then until two rollouts in a row bring the processes' CPU per
  *    layer no more than a tenth below its lowest so far; at most ROLLOUT_BENCH_WARMUP_MAX, default 12), then
  *    ROLLOUT_BENCH_ROUNDS (default 3) measured ones, alternating v1↔v2;
  * 2. a realistic rollout: experts of ROLLOUT_BENCH_EXPERT_BYTES (default 32 KiB — what this
@@ -51,8 +51,13 @@ const ROUNDS = Number(process.env.ROLLOUT_BENCH_ROUNDS ?? 3);
 /** `direct` (default): agents keep a control connection to the service; `kafka`: commands and acks over Kafka only. */
 const TRANSPORT = process.env.ROLLOUT_BENCH_TRANSPORT === 'kafka' ? 'kafka' : 'direct';
 const PLAN = process.env.ROLLOUT_BENCH_PLAN === 'local' ? 'local' : 'remote';
-/** Unmeasured rollouts first (JIT, first connections); 0 counts the first layer after the agents start. */
-const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? 1);
+/**
+ * Unmeasured rollouts first (JIT, first connections); 0 counts the first layer after the agents start. By default as
+ * many layers as the floor's processes are warmed with (FLOOR_WARMUP at their start and again before the rounds): with
+ * fewer, the agents were still compiling their control-session and channel code in the measured rounds (their V8
+ * spent 140 ms of the rounds compiling after six to eight warm-up rollouts, 0.8 ms per layer).
+ */
+const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? Math.ceil((2 * FLOOR_WARMUP) / L));
 /**
  * At most this many: a long-running service and its agents are measured, not processes still
  * compiling their hot paths — V8 optimises the service's and agents' code over the first five to
