@@ -20,6 +20,7 @@ import { loadConfig } from '@eplb/platform';
 import { machine } from './lib/machine';
 import { processCpuMs } from './lib/process-cpu';
 import { writeSection } from './lib/results';
+import { terminate } from './lib/terminate';
 
 const N = 8;
 /** Measured layers (bench:rollout: in all, over its blocks). */
@@ -161,7 +162,7 @@ export async function startFloor(databaseUrl: string, peerFetches = true): Promi
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
-      for (const k of kids) k.kill('SIGTERM');
+      await terminate(kids);
       server.close();
       await pg.end();
     })());

@@ -40,6 +40,7 @@ import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource,
 import { loadConfig } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
+import { firstExited, terminate } from './lib/terminate';
 import { QuietWait, waitForQuiet } from './lib/machine-quiet';
 import { processCpuMs } from './lib/process-cpu';
 import { processWakeups } from './lib/process-wakeups';
@@ -167,14 +168,13 @@ async function startDeployment(ds: DataSource, redis: Redis, group: string, cont
     const reg = await redis.hgetall(agentRegistryKey(deployment));
     return Array.from({ length: N }, (_, a) => reg[String(a)]).every((e) => e && (TRANSPORT === 'kafka' || (JSON.parse(e) as AgentRegistryEntry).connected));
   };
-  const stop = () => {
-    for (const a of agents) a.kill('SIGTERM');
-  };
+  const stop = () => terminate(agents);
   // (a busy shared machine may take minutes to start eight processes)
   while (!(await readyz(httpPort)) || !(await joined())) {
-    if (Date.now() - t0 > JOIN_TIMEOUT_MS) {
-      stop();
-      throw new Error(`agents did not join within ${JOIN_TIMEOUT_MS / 1000} s`);
+    const exited = firstExited(agents, 'agent');
+    if (exited || Date.now() - t0 > JOIN_TIMEOUT_MS) {
+      await stop();
+      throw new Error(exited ? `${exited} exited before the agents joined (its stderr above says why)` : `agents did not join within ${JOIN_TIMEOUT_MS / 1000} s`);
     }
     await sleep(200);
   }
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   const ds = createDataSource(config.DATABASE_URL, 'eplb-bench-rollout');
   await ds.initialize();
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false });
-  const stops: (() => void)[] = [];
+  const stops: (() => Promise<void>)[] = [];
   try {
     // 1. zero-cost transfers: the control plane alone
     const zero = await startDeployment(ds, redis, group, controlPort, httpPort, EXPERT_BYTES, 3910);
@@ -300,7 +300,9 @@ async function main(): Promise<void> {
     // the rounds after such a wait cost 20-24 ms of CPU per layer against 10-17 in the last warm-up rollouts before it), and
     // the rounds would be measured while they warm up again.
     const floors: FloorProcesses[] = [];
-    stops.push(() => floors.forEach((f) => void f.stop()));
+    stops.push(async () => {
+      await Promise.all(floors.map((f) => f.stop()));
+    });
     const controlFloorProcesses = await startFloor(config.DATABASE_URL, false);
     floors.push(controlFloorProcesses);
     const floorProcesses = await startFloor(config.DATABASE_URL);
@@ -406,7 +408,7 @@ async function main(): Promise<void> {
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const sent = (t: string) => Number(new RegExp(`eplb_rollout_commands_sent_total\\{transport="${t}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     log(`commands sent over the control channel ${sent('direct')}, over Kafka ${sent('kafka')}`);
-    zero.stop();
+    await zero.stop();
     // what both outputs add to their JSON: the rounds beside the floor's blocks
     const interleaved = { round_layer_overhead_p50_ms: roundP50s, round_floor_p50_ms: floorBlockP50s, round_floor_control_only_p50_ms: controlFloorBlockP50s, layer_overhead_to_floor_p50: floorRatio };
     if (ZERO_ONLY) {
@@ -434,7 +436,7 @@ async function main(): Promise<void> {
     const serial = layerTimes((await rollout(ds, real, warm ? 2 : 1, CAP, 1)).events);
     const serialS = (serial[serial.length - 1].committed - Math.min(...serial.map((x) => x.prepare))) / 1000;
     log(`the same with window 1: ${serialS.toFixed(2)} s`);
-    real.stop();
+    await real.stop();
 
     const loadAfter = loadavg();
 
@@ -512,8 +514,8 @@ Goals: rollout ≤ 1.1 × transfer bound — ${met(rolloutS <= 1.1 * transferBou
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    for (const stop of stops) stop();
-    service.kill('SIGTERM');
+    await Promise.all(stops.map((stop) => stop()));
+    await terminate([service]);
     redis.disconnect();
     await ds.destroy();
   }
