@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { stopProcess } from '../../test/support/processes';
 
 /**
  * Stops child processes and resolves once every one has exited: SIGTERM, then SIGKILL for any
@@ -6,16 +7,7 @@ import type { ChildProcess } from 'node:child_process';
  * ports bound, and the next run's processes fail to listen on them.
  */
 export async function terminate(children: readonly ChildProcess[], graceMs = 10_000): Promise<void> {
-  await Promise.all(
-    children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+  await Promise.all(children.map((child) => stopProcess(child, 'SIGTERM', graceMs)));
 }
 
 /** The first of `children` that has exited, as `name index (code or signal)`; null while all run. */

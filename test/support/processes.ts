@@ -64,13 +64,19 @@ export class AppProcess {
   }
 
   /** Sends `signal` and waits for the process to end (SIGKILL after `graceMs` if it does not). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
-    if (!this.running) return;
-    this.proc.kill(signal);
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(t);
+  stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+    return stopProcess(this.proc, signal, graceMs);
   }
+}
+
+/** Sends `signal` to `proc` and waits for it to end (SIGKILL after `graceMs` if it does not); at once if it has ended. */
+export async function stopProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill(signal);
+  const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
 }
 
 /** `n` TCP ports free on 127.0.0.1 right now (bound and released). */
