@@ -20,8 +20,10 @@
  *    rollouts it is compared with are equally warm and see the same load.
  * ROLLOUT_BENCH_PLAN=local: slots rotate in place instead of moving between nodes (both parts).
  * ROLLOUT_BENCH_WINDOW: the service's ROLLOUT_WINDOW (default: the service's own default).
- * ROLLOUT_BENCH_AGENT_NODE_OPTIONS: node options for the agent processes, space-separated (e.g. V8's
- * `--min-semi-space-size=16` or `--trace-deopt`: what the agents' runtime does to a layer's time).
+ * ROLLOUT_BENCH_AGENT_NODE_OPTIONS, ROLLOUT_BENCH_SERVICE_NODE_OPTIONS: node options for the agent
+ * processes and the service, space-separated, after the apps' own (nodeFlagsOf; a later value of a
+ * V8 flag wins): e.g. `--trace-deopt` or `--min-semi-space-size=1`, what their runtime does to a
+ * layer's time.
  * ROLLOUT_BENCH_ZERO_ONLY=1: parts 1 and 3 alone (for iterating on the control plane; nothing written to
  * bench/RESULTS.md). Part 1 also reports the CPU the service and the agents used per layer.
  * Last line: one JSON object.
@@ -37,7 +39,7 @@ import { AgentRegistryEntry, agentRegistryKey, deploymentRolloutsStream, publicK
 import { loadOrCreateSigningKey } from '@eplb/messaging';
 import { DeploymentShape, RolloutEvent, RolloutPlan, roundRobinMap } from '@eplb/domain';
 import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource, DeploymentRepository, DeploymentRolloutsReader, readWholeStream } from '@eplb/persistence';
-import { loadConfig } from '@eplb/platform';
+import { loadConfig, nodeFlagsOf } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
 import { firstExited, terminate } from './lib/terminate';
@@ -67,6 +69,8 @@ const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? Math.ceil((2 * FLOOR_W
 const WARMUP_MAX = Math.max(WARMUP, Number(process.env.ROLLOUT_BENCH_WARMUP_MAX ?? 12));
 /** Node options the agents start with (V8 experiments on the agents alone). */
 const AGENT_NODE_OPTIONS = (process.env.ROLLOUT_BENCH_AGENT_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+/** Node options the rollout service starts with. */
+const SERVICE_NODE_OPTIONS = (process.env.ROLLOUT_BENCH_SERVICE_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 /** A rollout whose CPU per layer is below this share of the lowest before it is still warming up. */
 const STILL_WARMING = 0.9;
 /** Warm once this many rollouts in a row were not still warming up. */
@@ -157,7 +161,7 @@ async function startDeployment(ds: DataSource, redis: Redis, group: string, cont
     await new AgentKeyRepository(ds).enrol({ deployment, node: a, publicKey: publicKeyText(loadOrCreateSigningKey(f).key), tokenId: null }, meta);
   }
   const agents: ChildProcess[] = Array.from({ length: N }, (_, a) =>
-    spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), ...AGENT_NODE_OPTIONS, join(ROOT, 'dist/apps/agent/src/main.js')], {
+    spawn(process.execPath, [...(process.env.AGENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/aprof'] : []), ...nodeFlagsOf('agent'), ...AGENT_NODE_OPTIONS, join(ROOT, 'dist/apps/agent/src/main.js')], {
       env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, AGENT_PORT: String(portBase + a), AGENT_DEPLOYMENT: deployment, AGENT_NODE: String(a), AGENT_MAP_FILE: mapFile, AGENT_LISTEN_PORT: String(portBase + 4000 + a), AGENT_PEERS: peers, AGENT_EXPERT_BYTES: String(expertBytes), AGENT_CONTROL_ENDPOINTS: TRANSPORT === 'direct' ? `127.0.0.1:${controlPort}` : '', AGENT_TOKEN: tokens[a], AGENT_KEY_FILE: keyFiles[a], AGENT_STATE_EPHEMERAL: 'true' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
@@ -214,7 +218,7 @@ async function main(): Promise<void> {
 
   // the rollout service as deployed: its own process (dist/apps/rollout)
   const [httpPort, controlPort] = [3990, 3991];
-  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVICE_PROF === '1' ? '/tmp/sprof' : process.env.SERVICE_PROF}`] : []), join(ROOT, 'dist/apps/rollout/src/main.js')], {
+  const service = spawn(process.execPath, [...(process.env.SERVICE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVICE_PROF === '1' ? '/tmp/sprof' : process.env.SERVICE_PROF}`] : []), ...nodeFlagsOf('rollout'), ...SERVICE_NODE_OPTIONS, join(ROOT, 'dist/apps/rollout/src/main.js')], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKA_GROUP_PREFIX: group, ROLLOUT_PORT: String(httpPort), ROLLOUT_CONTROL_PORT: String(controlPort), ROLLOUT_TICK_MS: '20', ROLLOUT_POLL_MS: '100', ...(WINDOW ? { ROLLOUT_WINDOW: WINDOW } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

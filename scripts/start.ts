@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KafkaPrincipal } from '@eplb/contracts';
-import { AppConfig, DEV_BOOTSTRAP_TOKEN, loadConfig } from '@eplb/platform';
+import { AppConfig, DEV_BOOTSTRAP_TOKEN, loadConfig, nodeFlagsOf } from '@eplb/platform';
 import { agentHealthPort, DEMO, demoProcesses, demoStateDir, demoWanted } from './demo/demo-cluster';
 import { setUpDemo } from './demo/demo-setup';
 import { DemoWatch } from './demo/demo-watch';
@@ -39,6 +39,7 @@ const START_TIMEOUT_MS = 120_000;
 const appProcess = (app: AppSpec, config: AppConfig): ProcessSpec => ({
   name: app.name,
   script: join('apps', app.name, 'src', 'main.js'),
+  nodeFlags: nodeFlagsOf(app.name),
   env: app.principal ? principalEnv(config.KAFKA_SECURITY, app.principal) : {},
 });
 

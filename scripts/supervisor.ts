@@ -9,6 +9,8 @@ export interface ProcessSpec {
   /** Path of the built script, relative to dist/ (e.g. `apps/api/src/main.js`). */
   readonly script: string;
   readonly args?: readonly string[];
+  /** V8 flags before the script (an app's own: nodeFlagsOf). */
+  readonly nodeFlags?: readonly string[];
   /** Added to the launcher's environment. */
   readonly env?: Readonly<Record<string, string>>;
   /** Write its stderr to the console too (apps: yes; chatty helpers: log file only). */
@@ -31,7 +33,7 @@ export class Supervisor {
 
   start(p: ProcessSpec): void {
     const log = createWriteStream(join(this.logDir, `${p.name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'dist', p.script), ...(p.args ?? [])], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...(p.nodeFlags ?? []), join(ROOT, 'dist', p.script), ...(p.args ?? [])], {
       cwd: ROOT,
       env: { ...process.env, ...p.env },
       stdio: ['ignore', 'pipe', 'pipe'],

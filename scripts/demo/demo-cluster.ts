@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { KafkaPrincipal } from '@eplb/contracts';
-import type { AppConfig } from '@eplb/platform';
+import { type AppConfig, nodeFlagsOf } from '@eplb/platform';
 import type { ProcessSpec } from '../supervisor';
 
 /**
@@ -80,6 +80,7 @@ export function demoProcesses(
   const agents: ProcessSpec[] = Array.from({ length: nodes }, (_, n) => ({
     name: `demo-agent-${n}`,
     script: join('apps', 'agent', 'src', 'main.js'),
+    nodeFlags: nodeFlagsOf('agent'),
     env: {
       AGENT_PORT: String(agentHealthPort(config, n)),
       AGENT_DEPLOYMENT: DEMO.id,

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { nodeFlagsOf } from '@eplb/platform';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -21,7 +22,7 @@ export class AppProcess {
     app: string,
     env: Record<string, string>,
   ) {
-    this.proc = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/src/main.js`)], {
+    this.proc = spawn(process.execPath, [...nodeFlagsOf(app), join(ROOT, `dist/apps/${app}/src/main.js`)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -12,4 +12,5 @@ export { RedisModule, REDIS, RedisCheck } from './redis/redis.module';
 export { bootstrapHttpApp, installProcessGuards, type HttpAppOptions } from './bootstrap/http-app';
 export { Public, IS_PUBLIC } from './auth/public.decorator';
 export { runMain } from './bootstrap/run-main';
+export { nodeFlagsOf, missingNodeFlags } from './bootstrap/node-flags';
 export { ZodQuery } from './http/zod-query.decorator';
