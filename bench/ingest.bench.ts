@@ -12,7 +12,8 @@
  * over this many deployments; a deployment's heat is keyed to one partition, so several collectors
  * only share the work of several deployments), INGEST_PROFILE (a directory: each collector runs
  * under `node --cpu-prof` and writes its profile there), INGEST_PORT (3901: the first collector's
- * HTTP port, the others follow it), INGEST_ENCODING (v2: binary rows, `eplb.heat.v2`, the encoding for high rates; v1: JSON).
+ * HTTP port, the others follow it), INGEST_ENCODING (v2: binary rows, `eplb.heat.v2`, the encoding for high rates; v1: JSON),
+ * INGEST_COLLECTOR_NODE_OPTIONS (node options for the collectors, space-separated, after the app's own).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,7 +24,7 @@ import { ClusterSimulator, roundRobinMap, RouterModel } from '@eplb/domain';
 import { encodeHeatEventV2, TOPICS } from '@eplb/contracts';
 import { KafkajsBus, OutgoingMessage } from '@eplb/messaging';
 import { createDataSource, DeploymentRepository, HeatWindowRepository } from '@eplb/persistence';
-import { loadConfig } from '@eplb/platform';
+import { loadConfig, nodeFlagsOf } from '@eplb/platform';
 import { KafkaInstance, startKafka, stopKafka } from '../scripts/infra/kafka';
 import { freePort } from '../scripts/infra/postgres';
 import { ensurePostgres, ensureRedis, migrate } from '../scripts/infra/up';
@@ -37,6 +38,8 @@ const KILLS = Number(process.env.INGEST_KILLS ?? 0);
 const COLLECTORS = Number(process.env.INGEST_COLLECTORS ?? 1);
 const DEPLOYMENTS = Number(process.env.INGEST_DEPLOYMENTS ?? 1);
 const PROFILE = process.env.INGEST_PROFILE;
+/** Node options the collectors start with, after the app's own (a later value of a V8 flag wins). */
+const COLLECTOR_NODE_OPTIONS = (process.env.INGEST_COLLECTOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 const PORT = Number(process.env.INGEST_PORT ?? 3901);
 const ENCODING = process.env.INGEST_ENCODING === 'v1' ? 'v1' : 'v2';
 const COMPRESSION = process.env.INGEST_COMPRESSION === 'gzip' ? 'gzip' : 'none';
@@ -100,7 +103,7 @@ async function measure(broker: KafkaInstance): Promise<void> {
   const collectors: (ChildProcess | null)[] = Array.from({ length: COLLECTORS }, () => null);
   const startCollector = async (i: number) => {
     const port = PORT + i;
-    collectors[i] = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []), join(ROOT, 'dist/apps/collector/src/main.js')], {
+    collectors[i] = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []), ...nodeFlagsOf('collector'), ...COLLECTOR_NODE_OPTIONS, join(ROOT, 'dist/apps/collector/src/main.js')], {
       env: { ...process.env, KAFKA_BROKERS: broker.broker, COLLECTOR_PORT: String(port), KAFKA_GROUP_PREFIX: group, COLLECTOR_START_FROM: 'latest', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
