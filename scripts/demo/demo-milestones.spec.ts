@@ -33,10 +33,10 @@ describe('DemoMilestones', () => {
     const done = { ...rollout, status: 'SUCCEEDED', finishedAt: '2026-12-06T10:00:08.500Z' };
     const s4 = { ...s3, rollouts: [done], committedVersions: [2, 1, 2, 1] };
     expect(m.next(s4, 32_000)).toEqual([`${MILESTONE.committed} (+32s) — bbbbbbbb SUCCEEDED in 8.5s: 2 of 4 layers on v2`]);
-    const outcome = { measured: { before: { imbalance: 1.41, interval: 3 }, after: { imbalance: 1.12, interval: 6 }, gain: 0.29, excessRemoved: 0.7073, projected: { before: 1.4, after: 1.1 } }, why: null };
+    const outcome = { measured: { before: { imbalance: 1.41, interval: 3 }, after: { imbalance: 1.12, interval: 6 }, gain: 0.29, excessRemoved: 0.7073, projected: { before: 1.4, after: 1.1 }, onSameHeat: { previousMap: 1.38, newMap: 1.115 } }, why: null };
     const s5 = { ...s4, rollouts: [{ ...done, outcome }] };
     expect(m.next(s5, 60_000)).toEqual([
-      `${MILESTONE.outcome} (+60s) — 1.410 → 1.120 measured by the collector (intervals 3 → 6, rollout bbbbbbbb, 71% of the excess over 1 removed; projected 1.400 → 1.100)`,
+      `${MILESTONE.outcome} (+60s) — 1.410 → 1.120 measured by the collector (intervals 3 → 6, rollout bbbbbbbb, 71% of the excess over 1 removed; projected 1.400 → 1.100; on the heat after, the previous map 1.380 against this one's 1.115)`,
     ]);
     expect(m.next(s5, 61_000)).toEqual([]);
   });

@@ -39,6 +39,7 @@ export interface DemoOutcome {
   readonly gain: number;
   readonly excessRemoved: number | null;
   readonly projected: { readonly before: number; readonly after: number } | null;
+  readonly onSameHeat?: { readonly previousMap: number; readonly newMap: number } | null;
 }
 
 export const MILESTONE = {
@@ -110,9 +111,11 @@ export class DemoMilestones {
           const m = o.measured;
           const excess = m.excessRemoved === null ? '' : `, ${Math.round(m.excessRemoved * 100)}% of the excess over 1 removed`;
           const projected = m.projected ? `; projected ${m.projected.before.toFixed(3)} → ${m.projected.after.toFixed(3)}` : '';
+          // the demo's heat drifts and alternates: the interval after is other traffic than the one before
+          const same = m.onSameHeat ? `; on the heat after, the previous map ${m.onSameHeat.previousMap.toFixed(3)} against this one's ${m.onSameHeat.newMap.toFixed(3)}` : '';
           const prefix = this.headline ? `demo: outcome of rollout ${rid}` : MILESTONE.outcome;
           this.headline = true;
-          out.push(`${prefix} ${t()} — ${m.before.imbalance.toFixed(3)} → ${m.after.imbalance.toFixed(3)} measured by the collector (intervals ${m.before.interval} → ${m.after.interval}, rollout ${rid}${excess}${projected})`);
+          out.push(`${prefix} ${t()} — ${m.before.imbalance.toFixed(3)} → ${m.after.imbalance.toFixed(3)} measured by the collector (intervals ${m.before.interval} → ${m.after.interval}, rollout ${rid}${excess}${projected}${same})`);
         } else {
           out.push(`demo: outcome of rollout ${rid} not measurable — ${o.why ?? 'no reason given'}`);
         }

@@ -182,12 +182,17 @@ describe('audit: the whole chain found by one correlation id', () => {
     expect(measured.after.interval).toBeGreaterThan(measured.before.interval);
     expect(measured.before.imbalance).toBeGreaterThan(1);
     expect(measured.gain).toBeCloseTo(measured.before.imbalance - measured.after.imbalance, 9);
+    // the interval after's own heat under both maps: the collector keeps each episode's logical heat
+    expect(measured.onSameHeat).toMatchObject({ episodes: measured.after.episodes });
+    expect(measured.onSameHeat.gain).toBeCloseTo(measured.onSameHeat.previousMap - measured.onSameHeat.newMap, 9);
     expect(changed).toBeGreaterThan(0);
     const list = (await http('GET', `${api.url}/v1/deployments/${id}/rollouts`, { token: OPERATOR })).body;
     expect(list.items.find((r: { rolloutId: string }) => r.rolloutId === rid).outcome).toEqual(withOutcome.outcome);
     const metrics = await (await fetch(`${rolloutUrl}/metrics`)).text();
     const gauge = new RegExp(`^eplb_rollout_imbalance_gain\\{deployment="${id}"\\} (\\S+)$`, 'm').exec(metrics);
     expect(Number(gauge?.[1])).toBeCloseTo(measured.gain, 6);
+    const sameHeatGauge = new RegExp(`^eplb_rollout_same_heat_gain\\{deployment="${id}"\\} (\\S+)$`, 'm').exec(metrics);
+    expect(Number(sameHeatGauge?.[1])).toBeCloseTo(measured.onSameHeat.gain, 6);
     // every event of the rollout's own stream carries the chain (acks, decisions, the gate)
     const machine = all.items.filter((e) => e.stream === `rollout:${rid}`);
     const wholeStream = await events(`type=${encodeURIComponent('rollout.*')}&order=asc&limit=1000`);
@@ -238,7 +243,7 @@ describe('audit: the whole chain found by one correlation id', () => {
     expect(lines.find((l) => l.includes(' rollout.layer-committed '))).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  rollout\\.layer-committed   service:rollout  layer \\d+ → v${mapVersion}  \\[${esc(chain)}\\]  rollout ${rid}$`));
     expect(lines.find((l) => l.includes(' proposal.approved '))).toMatch(new RegExp(`operator:\\S+ +run ${proposal.id.slice(0, 8)} → v${mapVersion}  \\[${esc(chain)}\\]  audit test approves$`));
     expect(lines.find((l) => l.includes(' rollout.analysis '))).toContain('batch 0 pass');
-    expect(lines.find((l) => l.includes(' rollout.outcome-measured '))).toMatch(/ v\d+ → v\d+: imbalance \d+\.\d{3} → \d+\.\d{3} \(projected \d+\.\d{3} → \d+\.\d{3}\)  /);
+    expect(lines.find((l) => l.includes(' rollout.outcome-measured '))).toMatch(/ v\d+ → v\d+: imbalance \d+\.\d{3} → \d+\.\d{3} \(projected \d+\.\d{3} → \d+\.\d{3}; same heat \d+\.\d{3} → \d+\.\d{3}\)  /);
     expect(lines.at(-1)).toMatch(new RegExp(` interval\\.sealed +service:collector  decode interval ${proposal.interval}, imbalance \\d`));
     expect(lines.some((l) => / rollout\.(ack|decided) /.test(l))).toBe(false);
     // and what it did to the imbalance, per layer: eplb rollout status
@@ -250,7 +255,7 @@ describe('audit: the whole chain found by one correlation id', () => {
     } finally {
       spy.mockRestore();
     }
-    expect(printed[0]).toMatch(/\noutcome imbalance \d+\.\d{3} → \d+\.\d{3} \([−+]\d+\.\d{3}.*; projected \d+\.\d{3} → \d+\.\d{3}\)\n {8}measured on interval \d+ .*\n {8}LAYER  BEFORE  AFTER  GAIN   PROJECTED\n {8}\d+ /);
+    expect(printed[0]).toMatch(/\noutcome imbalance \d+\.\d{3} → \d+\.\d{3} \([−+]\d+\.\d{3}.*; projected \d+\.\d{3} → \d+\.\d{3}; on the heat after: \d+\.\d{3} under the previous map, \d+\.\d{3} under this one, [−+]\d+\.\d{3}\)\n {8}measured on interval \d+ .*\n {8}LAYER  BEFORE  AFTER  GAIN   PROJECTED\n {8}\d+ /);
     expect(printed[1]).toMatch(new RegExp(`\\n${rid}\\s.*\\s\\d+\\.\\d{3}→\\d+\\.\\d{3}\\s+audit test deploys\\n`));
 
     // a bad query is a 400 naming the field; an unknown deployment a 404

@@ -46,10 +46,11 @@ describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
   });
 
   /** One interval of complete episodes as the collector stores and seals it, stamped with the worker's clock. */
-  const seal = async (id: string, n: number, imbalance: number, versions: number[], skewMs: number) => {
-    const episodes = Array.from({ length: perInterval }, (_, i) =>
-      completeEpisode(w, n * perInterval + i, { imbalance: new Float64Array(L).fill(imbalance), layerVersions: Int32Array.from(versions), tsMs: Date.now() + skewMs + i }),
-    );
+  const seal = async (id: string, n: number, imbalance: number, versions: number[], skewMs: number, logicalLoad?: Float64Array) => {
+    const episodes = Array.from({ length: perInterval }, (_, i) => ({
+      ...completeEpisode(w, n * perInterval + i, { imbalance: new Float64Array(L).fill(imbalance), layerVersions: Int32Array.from(versions), tsMs: Date.now() + skewMs + i }),
+      ...(logicalLoad ? { logicalLoad } : {}),
+    }));
     await heat.ensurePartitions(episodes.map((e) => e.firstTsMs));
     await ds.transaction(async (em) => {
       await heat.lock(em, id);
@@ -72,10 +73,15 @@ describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
     it(`measures the outcome on the heat of each map and ends the cool-down under the new one, worker clocks ${name}`, async () => {
       const id = `outcome-clock-${randomUUID().slice(0, 8)}`;
       const rid = randomUUID();
-      await new DeploymentRepository(ds).create(
-        { id, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1, numGroups: null, episodeSteps: K, intervalSteps: w.intervalSteps, latenessSteps: K, initialMap: roundRobinMap({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1 }) },
+      const deployments = new DeploymentRepository(ds);
+      const v1 = roundRobinMap({ numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1 }).map((row) => Array.from(row));
+      await deployments.create(
+        { id, numLayers: L, numExperts: E, numRanks: R, slotsPerRank: S, numNodes: 1, numGroups: null, episodeSteps: K, intervalSteps: w.intervalSteps, latenessSteps: K, initialMap: v1 },
         { actor: 'test', reason: 'skewed worker clocks', correlationId: id },
       );
+      // v2 pairs each layer's first two slots' experts with the last two's
+      const v2 = v1.map((row) => [row[0], row[2], row[1], row[3]]);
+      expect(await deployments.addMapVersion(id, 1, v2, { actor: 'test', reason: 'the map rolled out', correlationId: id }, {})).toBe(2);
       await seal(id, 0, 1.5, [1, 1], skewMs);
       await seal(id, 1, 1.5, [1, 1], skewMs);
       await record(id, [
@@ -95,12 +101,18 @@ describe('rollout outcome and loop cool-down with skewed worker clocks', () => {
       expect(await measure(id, rid)).toMatchObject({ kind: 'wait' });
       expect(await coolDown(id)).toMatchObject({ rolloutId: rid, judged: true, intervalsMeasuredAfter: 0 });
 
-      await seal(id, 4, 1.1, [2, 2], skewMs);
+      // the heat after, per layer: experts of v1's first two slots hot
+      const hotAfter = new Float64Array(L * E);
+      for (let l = 0; l < L; l++) [hotAfter[l * E + v1[l][0]], hotAfter[l * E + v1[l][1]], hotAfter[l * E + v1[l][2]], hotAfter[l * E + v1[l][3]]] = [30, 30, 10, 10];
+      await seal(id, 4, 1.1, [2, 2], skewMs, hotAfter);
       const m = await measure(id, rid);
       expect(m.kind).toBe('record');
       if (m.kind !== 'record') return;
       expect(m.payload.why).toBeNull();
       expect(m.payload.outcome).toMatchObject({ before: { interval: 3, imbalance: expect.closeTo(1.5, 9) }, after: { interval: 4, imbalance: expect.closeTo(1.1, 9) }, gain: expect.closeTo(0.4, 9) });
+      // the interval after's own heat under both maps: v1 puts 60 of 80 tokens on rank 0, v2 40 on each
+      expect(m.payload.outcome?.onSameHeat).toEqual({ episodes: perInterval, previousMap: expect.closeTo(1.5, 9), newMap: expect.closeTo(1, 9), gain: expect.closeTo(0.5, 9) });
+      expect(m.reason).toContain('on the heat after: 1.500 under the previous map, 1.000 under this one, −0.500');
       expect(await coolDown(id)).toMatchObject({ rolloutId: rid, intervalsMeasuredAfter: 1 });
     });
   }

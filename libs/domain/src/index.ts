@@ -32,3 +32,4 @@ export * from './loop/auto-rollout';
 export * from './loop/lost-ranks';
 export * from './loop/emergency-map';
 export * from './outcome/rollout-outcome';
+export * from './outcome/same-heat';

@@ -40,7 +40,7 @@ const chain: AuditEventResponse[] = [
   ev(7, 'rollout.layer-committed', { layer: 17, version: 9 }, 'service:rollout', 'rollout a1b2'),
   ev(8, 'rollout.analysis', { batch: 0, passed: true, detail: 'diff 0.01 ≤ 0.03' }),
   ev(9, 'rollout.finished', { status: 'SUCCEEDED', failure: null }),
-  ev(10, 'rollout.outcome-measured', { fromVersion: 8, toVersion: 9, outcome: { before: { imbalance: 2.018 }, after: { imbalance: 1.549 }, projected: { before: 2.017, after: 1.42 } }, why: null }),
+  ev(10, 'rollout.outcome-measured', { fromVersion: 8, toVersion: 9, outcome: { before: { imbalance: 2.018 }, after: { imbalance: 1.549 }, projected: { before: 2.017, after: 1.42 }, onSameHeat: { episodes: 16, previousMap: 2.01, newMap: 1.53, gain: 0.48 } }, why: null }),
 ].reverse();
 
 describe('eplb events', () => {
@@ -53,7 +53,7 @@ describe('eplb events', () => {
     const lines = out.join('').trimEnd().split('\n');
     expect(lines).toHaveLength(10);
     expect(lines[3]).toBe(`2026-12-06T10:47:03Z  rollout.layer-committed   service:rollout  layer 17 → v9  [${CHAIN}]  rollout a1b2`);
-    expect(lines[0]).toContain('rollout.outcome-measured  service:rollout  v8 → v9: imbalance 2.018 → 1.549 (projected 2.017 → 1.420)');
+    expect(lines[0]).toContain('rollout.outcome-measured  service:rollout  v8 → v9: imbalance 2.018 → 1.549 (projected 2.017 → 1.420; same heat 2.010 → 1.530)');
     expect(lines[2]).toContain('rollout.analysis          service:rollout  batch 0 pass: diff 0.01 ≤ 0.03');
     expect(lines[5]).toContain('rollout.requested         loop:auto        v9, automatic (rollout a1b2c3d4)');
     expect(lines[7]).toContain('proposal.approved         operator:alice   run 6f1c2d3e → v9');

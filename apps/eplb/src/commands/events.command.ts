@@ -59,14 +59,19 @@ const list = (v: unknown, max = 8): string => {
 };
 const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 
-/** `2.018 → 1.549 (projected 2.017 → 1.420)` from a RolloutOutcome as the payload carries it. */
+/**
+ * `2.018 → 1.549 (projected 2.017 → 1.420; same heat 2.010 → 1.530)` from a RolloutOutcome as the
+ * payload carries it (same heat: the interval after under the previous map and under this one).
+ */
 function outcomeText(p: Record<string, unknown>): string {
   const o = obj(p.outcome);
   if (!o) return `not measurable: ${str(p.why)}`;
   const before = obj(o.before)?.imbalance;
   const after = obj(o.after)?.imbalance;
   const projected = obj(o.projected);
-  return `imbalance ${fixed(before)} → ${fixed(after)}${projected ? ` (projected ${fixed(projected.before)} → ${fixed(projected.after)})` : ''}`;
+  const same = obj(o.onSameHeat);
+  const notes = [projected ? `projected ${fixed(projected.before)} → ${fixed(projected.after)}` : '', same ? `same heat ${fixed(same.previousMap)} → ${fixed(same.newMap)}` : ''].filter(Boolean);
+  return `imbalance ${fixed(before)} → ${fixed(after)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
 /** What changed in a settings update: `mode → approve, cadenceSeconds → 10`. */

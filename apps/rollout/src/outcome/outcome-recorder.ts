@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { deploymentRolloutsStream, ROLLOUT_EVENTS } from '@eplb/contracts';
 import { DeploymentRepository, DeploymentRollouts, DeploymentRolloutsReader, FollowedRollouts, RolloutEventRepository } from '@eplb/persistence';
+import type { RolloutOutcome } from '@eplb/domain';
 import { gauge, LOGGER } from '@eplb/platform';
 import { OnePassAtATime } from '../one-pass-at-a-time';
 import { ROLLOUT_SERVICE_ACTOR } from '../rollout-instance';
@@ -13,6 +14,18 @@ const gainGauge = gauge(
   "Measured imbalance (mean per-episode max/mean rank load) on the interval before the deployment's last measured rollout minus on the first interval after it (positive: better)",
   ['deployment'] as const,
 );
+const sameHeatGainGauge = gauge(
+  'eplb_rollout_same_heat_gain',
+  "The deployment's last measured rollout on the interval after's own heat: its imbalance modelled under the map the rollout found minus under the map it left (positive: better; the traffic held fixed)",
+  ['deployment'] as const,
+);
+
+/** The gauges of a deployment's last measured outcome. */
+function showOutcome(deployment: string, o: RolloutOutcome): void {
+  gainGauge.set({ deployment }, o.gain);
+  if (o.onSameHeat) sameHeatGainGauge.set({ deployment }, o.onSameHeat.gain);
+  else sameHeatGainGauge.remove({ deployment });
+}
 
 /**
  * Records what every finished rollout achieved (`rollout.outcome-measured` in the deployment's
@@ -65,7 +78,7 @@ export class OutcomeRecorder {
       const due = [...v.finished.keys()].filter((rid) => v.started.has(rid) && !v.outcomes.has(rid) && (this.later.get(rid)?.at ?? 0) <= now);
       if (due.length > 0) await this.measureDue(deployment, v, due, now);
       const last = [...v.outcomes.values()].filter((o) => o.outcome).pop();
-      if (last?.outcome) gainGauge.set({ deployment }, last.outcome.gain);
+      if (last?.outcome) showOutcome(deployment, last.outcome);
     }
   }
 
@@ -99,7 +112,7 @@ export class OutcomeRecorder {
       });
       this.later.delete(rid);
       if (written) this.logger.info({ deployment, rolloutId: rid, outcome: record.payload.outcome ? { before: record.payload.outcome.before.imbalance, after: record.payload.outcome.after.imbalance } : null }, record.reason);
-      if (record.payload.outcome) gainGauge.set({ deployment }, record.payload.outcome.gain);
+      if (record.payload.outcome) showOutcome(deployment, record.payload.outcome);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RolloutOutcomePayload } from '@eplb/contracts';
-import { describeOutcome, outcomeWindow, ProjectedFigures, rolloutOutcome } from '@eplb/domain';
+import { describeOutcome, OutcomeInterval, outcomeWindow, ProjectedFigures, rolloutOutcome, SameHeatOutcome, sameHeatOutcome } from '@eplb/domain';
 import { DeploymentRecord, DeploymentRepository, DeploymentRollouts, HeatWindowRepository, PolicyRunRepository, versionsPerLayer } from '@eplb/persistence';
 
 /** Intervals sealed before the rollout started that may hold the heat before it (the newest first). */
@@ -59,8 +59,45 @@ export class RolloutOutcomeMeasurer {
     });
     if (window.kind === 'wait') return window;
     if (window.kind === 'unmeasurable') return { kind: 'record', payload: { ...base, outcome: null, why: window.why }, reason: `outcome of rollout ${rolloutId} not measurable: ${window.why}` };
-    const outcome = rolloutOutcome(d.numLayers, window.before, window.after, started.layers ?? [], await this.projected(d.id, toVersion));
+    const onSameHeat = await this.onSameHeat(d, window.after, versionsPerLayer(inputs.before, d.numLayers), versionsPerLayer(inputs.after, d.numLayers));
+    const outcome = rolloutOutcome(d.numLayers, window.before, window.after, started.layers ?? [], await this.projected(d.id, toVersion), onSameHeat);
     return { kind: 'record', payload: { ...base, outcome, why: null }, reason: `rollout ${rolloutId} (${base.status}, v${fromVersion} → v${toVersion}): ${describeOutcome(outcome)}` };
+  }
+
+  /**
+   * The interval after modelled under the rows the rollout found (`found`: per layer its version)
+   * and the rows it left; null when one of its episodes has no logical heat stored (a collector
+   * that kept none) or a version's rows are gone.
+   */
+  private async onSameHeat(d: DeploymentRecord, after: OutcomeInterval, found: readonly number[], left: readonly number[]): Promise<SameHeatOutcome | null> {
+    const wanted = new Set(after.episodes.map((e) => e.episode));
+    const episodes = (
+      await this.heat.layerImbalances(d.id, d.settings.phase, {
+        layers: Array.from({ length: d.numLayers }, (_, l) => l),
+        storedFromMs: Math.min(...after.episodes.map((e) => e.storedAtMs)),
+        // the interval's episodes are the first stored from its first one on, give or take the
+        // order in which the collector stored the others
+        limit: 4 * wanted.size,
+        numExperts: d.numExperts,
+      })
+    ).filter((e) => wanted.has(e.episode));
+    if (episodes.length !== wanted.size || episodes.some((e) => !e.logicalLoad)) return null;
+    const [previousRows, newRows] = [await this.rows(d.id, found), await this.rows(d.id, left)];
+    if (!previousRows || !newRows) return null;
+    return sameHeatOutcome({ episodes: episodes.map((e) => ({ logicalLoad: e.logicalLoad! })), previousRows, newRows, numRanks: d.numRanks, slotsPerRank: d.slotsPerRank });
+  }
+
+  /** Per layer the row of the version it was on (null: a version's rows are gone). */
+  private async rows(deployment: string, versions: readonly number[]): Promise<number[][] | null> {
+    const maps = new Map<number, number[][] | null>();
+    for (const v of new Set(versions)) maps.set(v, await this.deployments.mapVersion(deployment, v));
+    const out: number[][] = [];
+    for (let l = 0; l < versions.length; l++) {
+      const row = maps.get(versions[l])?.[l];
+      if (!row) return null;
+      out.push(row);
+    }
+    return out;
   }
 
   /** The figures of the policy run the version was approved from (null: imported, initial, …). */

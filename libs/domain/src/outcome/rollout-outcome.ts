@@ -1,3 +1,5 @@
+import { SameHeatOutcome } from './same-heat';
+
 /**
  * What a rollout achieved, as the collector measured it: the mean per-episode imbalance (max /
  * mean rank load, the figure a policy run projects) on the last interval measured under the map
@@ -67,6 +69,11 @@ export interface RolloutOutcome {
   readonly layers: LayerOutcome[];
   /** The proposal's overall projection (means over layers), null when the version came from no run. */
   readonly projected: { readonly runId: string; readonly interval: number; readonly before: number; readonly after: number; readonly gain: number } | null;
+  /**
+   * The interval after modelled under the map the rollout found and the one it left (absent in
+   * outcomes recorded before it was measured; null when the episodes carry no logical heat).
+   */
+  readonly onSameHeat?: SameHeatOutcome | null;
 }
 
 /** Which sealed intervals an outcome compares, or why none can be compared (yet or ever). */
@@ -153,7 +160,14 @@ const measured = (i: OutcomeInterval, means: readonly number[]): MeasuredInterva
 });
 
 /** The outcome of a rollout from the two intervals it is judged on and the run's projection. */
-export function rolloutOutcome(numLayers: number, before: OutcomeInterval, after: OutcomeInterval, changedLayers: readonly number[], projected: ProjectedFigures | null): RolloutOutcome {
+export function rolloutOutcome(
+  numLayers: number,
+  before: OutcomeInterval,
+  after: OutcomeInterval,
+  changedLayers: readonly number[],
+  projected: ProjectedFigures | null,
+  onSameHeat: SameHeatOutcome | null = null,
+): RolloutOutcome {
   const b = layerMeans(before, numLayers);
   const a = layerMeans(after, numLayers);
   const changed = new Set(changedLayers);
@@ -177,13 +191,21 @@ export function rolloutOutcome(numLayers: number, before: OutcomeInterval, after
     excessRemoved: mb > 1 ? (mb - ma) / (mb - 1) : null,
     layers,
     projected: projected && p ? { runId: projected.runId, interval: projected.interval, before: p.before, after: p.after, gain: p.before - p.after } : null,
+    onSameHeat,
   };
 }
 
-/** One line for logs and launchers: `imbalance 1.412 → 1.118 (−0.294, 71% of the excess; projected 1.398 → 1.102)`. */
+const signed = (gain: number): string => `${gain >= 0 ? '−' : '+'}${Math.abs(gain).toFixed(3)}`;
+
+/**
+ * One line for logs and launchers: `imbalance 1.412 → 1.118 (−0.294, 71% of the excess; projected
+ * 1.398 → 1.102; on the heat after: 1.405 under the previous map, 1.101 under this one, −0.304)`.
+ */
 export function describeOutcome(o: RolloutOutcome): string {
-  const sign = o.gain >= 0 ? '−' : '+';
   const excess = o.excessRemoved === null ? '' : `, ${Math.round(o.excessRemoved * 100)}% of the excess`;
   const projected = o.projected ? `; projected ${o.projected.before.toFixed(3)} → ${o.projected.after.toFixed(3)}` : '';
-  return `imbalance ${o.before.imbalance.toFixed(3)} → ${o.after.imbalance.toFixed(3)} (${sign}${Math.abs(o.gain).toFixed(3)}${excess}${projected})`;
+  const same = o.onSameHeat
+    ? `; on the heat after: ${o.onSameHeat.previousMap.toFixed(3)} under the previous map, ${o.onSameHeat.newMap.toFixed(3)} under this one, ${signed(o.onSameHeat.gain)}`
+    : '';
+  return `imbalance ${o.before.imbalance.toFixed(3)} → ${o.after.imbalance.toFixed(3)} (${signed(o.gain)}${excess}${projected}${same})`;
 }
