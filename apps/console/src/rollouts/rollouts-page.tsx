@@ -9,6 +9,7 @@ import { ReasonedAction } from '../shell/reasoned-action';
 import { Loading } from '../shell/loading';
 import { useApi } from '../shell/use-api';
 import { useLive } from '../shell/use-live';
+import { outcomeCells } from './outcome-cells';
 import { actionsFor, RolloutAction } from './rollout-actions';
 import { TimelineChart } from './timeline-chart';
 
@@ -51,26 +52,31 @@ function RolloutList({ deployment, items, selected }: { deployment: string; item
             <th>why</th>
             <th>requested</th>
             <th>measured</th>
+            <th title="The interval after's own heat under the map the rollout found → under the map it left (modelled): what the rollout changed with the traffic held fixed">same heat</th>
           </tr>
         </thead>
         <tbody>
-          {items.map((r) => (
-            <tr key={r.rolloutId} data-rollout={r.rolloutId} data-status={r.status} class={r.rolloutId === selected ? 'selected' : ''}>
-              <td>
-                <Link to={{ page: 'rollouts', deployment, item: r.rolloutId }} testId={`rollout-${r.rolloutId}`}>
-                  {r.rolloutId.slice(0, 8)}
-                </Link>
-              </td>
-              <td>
-                {r.fromVersion !== null ? `v${r.fromVersion} → ` : ''}v{r.mapVersion}
-              </td>
-              <td>{r.status}</td>
-              <td>{r.requestedBy}</td>
-              <td class="wrap">{r.rejected ?? r.reason}</td>
-              <td>{r.requestedAt ? new Date(r.requestedAt).toLocaleString() : '—'}</td>
-              <td>{r.outcome?.measured ? `${r.outcome.measured.before.imbalance.toFixed(3)} → ${r.outcome.measured.after.imbalance.toFixed(3)}` : r.outcome ? `n/a (${r.outcome.why ?? '?'})` : '—'}</td>
-            </tr>
-          ))}
+          {items.map((r) => {
+            const outcome = outcomeCells(r.outcome);
+            return (
+              <tr key={r.rolloutId} data-rollout={r.rolloutId} data-status={r.status} class={r.rolloutId === selected ? 'selected' : ''}>
+                <td>
+                  <Link to={{ page: 'rollouts', deployment, item: r.rolloutId }} testId={`rollout-${r.rolloutId}`}>
+                    {r.rolloutId.slice(0, 8)}
+                  </Link>
+                </td>
+                <td>
+                  {r.fromVersion !== null ? `v${r.fromVersion} → ` : ''}v{r.mapVersion}
+                </td>
+                <td>{r.status}</td>
+                <td>{r.requestedBy}</td>
+                <td class="wrap">{r.rejected ?? r.reason}</td>
+                <td>{r.requestedAt ? new Date(r.requestedAt).toLocaleString() : '—'}</td>
+                <td>{outcome.measured}</td>
+                <td>{outcome.sameHeat}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>
