@@ -29,6 +29,7 @@ import { KafkaInstance, startKafka, stopKafka } from '../scripts/infra/kafka';
 import { freePort } from '../scripts/infra/postgres';
 import { ensurePostgres, ensureRedis, migrate } from '../scripts/infra/up';
 import { machine } from './lib/machine';
+import { nodeOptionsFromEnv } from './lib/node-options';
 import { writeSection } from './lib/results';
 
 const L = 58, E = 256, R = 64, S = 5, N = 8, K = 16;
@@ -39,7 +40,7 @@ const COLLECTORS = Number(process.env.INGEST_COLLECTORS ?? 1);
 const DEPLOYMENTS = Number(process.env.INGEST_DEPLOYMENTS ?? 1);
 const PROFILE = process.env.INGEST_PROFILE;
 /** Node options the collectors start with, after the app's own (a later value of a V8 flag wins). */
-const COLLECTOR_NODE_OPTIONS = (process.env.INGEST_COLLECTOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+const COLLECTOR_NODE_OPTIONS = nodeOptionsFromEnv('INGEST_COLLECTOR_NODE_OPTIONS');
 const PORT = Number(process.env.INGEST_PORT ?? 3901);
 const ENCODING = process.env.INGEST_ENCODING === 'v1' ? 'v1' : 'v2';
 const COMPRESSION = process.env.INGEST_COMPRESSION === 'gzip' ? 'gzip' : 'none';

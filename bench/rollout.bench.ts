@@ -42,6 +42,7 @@ import { AgentKeyRepository, ApiTokenRepository, appendEvents, createDataSource,
 import { loadConfig, nodeFlagsOf } from '@eplb/platform';
 import { infraUp } from '../scripts/infra/up';
 import { machine } from './lib/machine';
+import { nodeOptionsFromEnv } from './lib/node-options';
 import { firstExited, terminate } from './lib/terminate';
 import { QuietWait, waitForQuiet } from './lib/machine-quiet';
 import { processCpuMs } from './lib/process-cpu';
@@ -68,9 +69,9 @@ const WARMUP = Number(process.env.ROLLOUT_BENCH_WARMUP ?? Math.ceil((2 * FLOOR_W
  */
 const WARMUP_MAX = Math.max(WARMUP, Number(process.env.ROLLOUT_BENCH_WARMUP_MAX ?? 12));
 /** Node options the agents start with (V8 experiments on the agents alone). */
-const AGENT_NODE_OPTIONS = (process.env.ROLLOUT_BENCH_AGENT_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+const AGENT_NODE_OPTIONS = nodeOptionsFromEnv('ROLLOUT_BENCH_AGENT_NODE_OPTIONS');
 /** Node options the rollout service starts with. */
-const SERVICE_NODE_OPTIONS = (process.env.ROLLOUT_BENCH_SERVICE_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+const SERVICE_NODE_OPTIONS = nodeOptionsFromEnv('ROLLOUT_BENCH_SERVICE_NODE_OPTIONS');
 /** A rollout whose CPU per layer is below this share of the lowest before it is still warming up. */
 const STILL_WARMING = 0.9;
 /** Warm once this many rollouts in a row were not still warming up. */

@@ -52,14 +52,16 @@ export class RolloutOutcomeMeasurer {
       ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedBeforeMs: startedMs, newest: true, limit: BEFORE_CANDIDATES })),
       ...(await this.heat.sealedIntervals(d.id, d.settings.phase, perInterval, { sealedFromMs: startedMs, limit: AFTER_CANDIDATES })),
     ];
+    // per layer, the version the rollout found and the one it left
+    const [found, left] = [versionsPerLayer(inputs.before, d.numLayers), versionsPerLayer(inputs.after, d.numLayers)];
     const window = outcomeWindow(candidates, {
-      before: { versions: versionsPerLayer(inputs.before, d.numLayers), storedFromMs: inputs.previousFinishedAt?.getTime() ?? 0 },
-      after: { versions: versionsPerLayer(inputs.after, d.numLayers), storedFromMs: finished.finishedAt.getTime() },
+      before: { versions: found, storedFromMs: inputs.previousFinishedAt?.getTime() ?? 0 },
+      after: { versions: left, storedFromMs: finished.finishedAt.getTime() },
       nextStartedAtMs: inputs.nextStartedAt?.getTime() ?? null,
     });
     if (window.kind === 'wait') return window;
     if (window.kind === 'unmeasurable') return { kind: 'record', payload: { ...base, outcome: null, why: window.why }, reason: `outcome of rollout ${rolloutId} not measurable: ${window.why}` };
-    const onSameHeat = await this.onSameHeat(d, window.after, versionsPerLayer(inputs.before, d.numLayers), versionsPerLayer(inputs.after, d.numLayers));
+    const onSameHeat = await this.onSameHeat(d, window.after, found, left);
     const outcome = rolloutOutcome(d.numLayers, window.before, window.after, started.layers ?? [], await this.projected(d.id, toVersion), onSameHeat);
     return { kind: 'record', payload: { ...base, outcome, why: null }, reason: `rollout ${rolloutId} (${base.status}, v${fromVersion} → v${toVersion}): ${describeOutcome(outcome)}` };
   }
